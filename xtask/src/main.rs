@@ -1,0 +1,291 @@
+//! `cargo xtask`: zc's own automation, so that a fresh machine, a developer
+//! and CI all build and test the same way with one command.
+//!
+//! Every command starts with `setup` (fast and offline when nothing is
+//! missing) because zc cannot be built without the nightly and bpf-linker,
+//! and a missing piece is clearer as a setup error than as a build-script
+//! failure deep inside cargo's output.
+
+mod cmd;
+mod elf;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Set up, build, demo and test zc",
+    long_about = "Set up, build, demo and test zc.\n\n\
+        Every command runs `setup` first: on a ready machine it only checks \
+        (no network), on a fresh one it installs what is missing. Commands \
+        are echoed as `$ ...` before they run.",
+    after_help = "Typical use:\n  cargo xtask setup          make this machine ready\n  \
+        sudo -E cargo xtask demo   watch the copies live (tracing needs root)\n  \
+        cargo xtask test           what CI runs (.ci/run)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Make this machine ready to build and test zc (idempotent)
+    ///
+    /// Checks, and installs only what is missing:
+    /// 1. Debian packages the tests use: bpftool, iproute2, ethtool,
+    ///    util-linux (setpriv), tmux (apt-get; needs root);
+    /// 2. the `nightly` toolchain (must already be there) and its rust-src;
+    /// 3. bpf-linker 0.13.0 built against the nightly's own LLVM (a prefix
+    ///    `$CARGO_HOME/zc-llvm-<major>` links the nightly's libLLVM).
+    ///
+    /// Prints one line per step; `ok` means nothing was done.
+    #[command(verbatim_doc_comment)]
+    Setup,
+    /// Setup, then build zc (`cargo build --release -p zc-user`)
+    Build,
+    /// Setup, build, then run `zc demo` (default arguments: --strategy all)
+    ///
+    /// Arguments are passed to `zc demo` as they are, e.g.
+    /// `cargo xtask demo --strategy sendfile`; use `cargo xtask demo -- --help`
+    /// for zc's own help. Live tracing needs root: `sudo -E cargo xtask demo`.
+    /// Exits with zc's exit code.
+    Demo {
+        /// Arguments for `zc demo`
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ZC_ARGS"
+        )]
+        args: Vec<String>,
+    },
+    /// Setup, then fmt check, clippy -D warnings, and the tests (what CI runs)
+    ///
+    /// Steps, stopping at the first failure:
+    /// 1. cargo fmt --all -- --check
+    /// 2. cargo clippy --workspace --exclude zc-ebpf --release --all-targets -- -D warnings
+    /// 3. cargo test --release --workspace --exclude zc-ebpf [ARGS]
+    ///
+    /// As root, step 3 sets ZC_REQUIRE_LIVE=1 so live kernel tests fail
+    /// instead of skipping; otherwise they are skipped, and said so loudly.
+    /// zc-ebpf is excluded because it only builds for the BPF target, which
+    /// zc-user's build script does (and so checks) on every build.
+    #[command(verbatim_doc_comment)]
+    Test {
+        /// Extra arguments for `cargo test`, after `--` (e.g. `-- live -- --nocapture`)
+        #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // `{:#}` keeps the whole cause chain on one line.
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let root = workspace_root();
+    match cli.command {
+        Task::Setup => setup::setup()?,
+        Task::Build => {
+            setup::setup()?;
+            build(&root)?;
+        }
+        Task::Demo { args } => {
+            setup::setup()?;
+            build(&root)?;
+            return demo(&root, args);
+        }
+        Task::Test { args } => {
+            setup::setup()?;
+            test(&root, &args)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace this xtask was compiled in, so `cargo xtask` works from any
+/// subfolder and cargo commands always see the workspace manifest.
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root);
+    cmd
+}
+
+fn build(root: &Path) -> Result<()> {
+    cmd::run(cargo(root).args(["build", "--release", "-p", "zc-user"]))
+        .context("building zc failed (see cargo's output above)")
+}
+
+fn demo(root: &Path, args: Vec<String>) -> Result<ExitCode> {
+    let args = if args.is_empty() {
+        vec!["--strategy".to_owned(), "all".to_owned()]
+    } else {
+        args
+    };
+    let zc = target_dir(root)?.join("release").join("zc");
+    if !cmd::is_root() {
+        eprintln!(
+            "xtask: note: live tracing needs root (try `sudo -E cargo xtask demo`); running zc anyway"
+        );
+    }
+    let status = cmd::status(Command::new(&zc).arg("demo").args(&args))?;
+    Ok(exit_code_of(status))
+}
+
+/// zc's exit status as ours; death by signal N becomes 128+N like a shell.
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt as _;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|sig| 128 + sig))
+        .unwrap_or(1);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The target directory cargo really uses (CARGO_TARGET_DIR or config may
+/// move it), read from `cargo metadata`.
+fn target_dir(root: &Path) -> Result<PathBuf> {
+    let json =
+        cmd::probe_stdout(cargo(root).args(["metadata", "--format-version", "1", "--no-deps"]))
+            .context("cannot ask cargo for the target directory")?;
+    json_string_field(&json, "target_directory")
+        .map(PathBuf::from)
+        .context("`cargo metadata` printed no target_directory")
+}
+
+/// The value of the first `"key":"…"` string in a JSON text. xtask keeps no
+/// JSON dependency for this one field; escapes are decoded for correctness.
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let pattern = format!("\"{key}\":\"");
+    let start = json.find(&pattern)? + pattern.len();
+    let mut out = String::new();
+    let mut chars = json[start..].chars();
+    loop {
+        match chars.next()? {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+}
+
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    let live = cmd::is_root();
+    let steps: [(&str, Command); 3] = [
+        ("fmt", {
+            let mut c = cargo(root);
+            c.args(["fmt", "--all", "--", "--check"]);
+            c
+        }),
+        ("clippy", {
+            let mut c = cargo(root);
+            // zc-ebpf is no_std/no_main for the BPF target; checking it for
+            // the host would fail. zc-user's build script compiles it for BPF.
+            c.args([
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "zc-ebpf",
+                "--release",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            c
+        }),
+        ("tests", {
+            let mut c = cargo(root);
+            if live {
+                // Live tests otherwise skip quietly when something is off; as
+                // root they must run, so a broken kernel path fails CI.
+                c.env("ZC_REQUIRE_LIVE", "1");
+            }
+            c.args(["test", "--release", "--workspace", "--exclude", "zc-ebpf"])
+                .args(extra);
+            c
+        }),
+    ];
+    if !live {
+        eprintln!(
+            "xtask: !!! not root: live kernel tests will be SKIPPED (run `sudo -E cargo xtask test` to include them) !!!"
+        );
+    }
+    let total = steps.len();
+    for (n, (name, mut command)) in steps.into_iter().enumerate() {
+        eprintln!("xtask test: step {}/{total}: {name}", n + 1);
+        if let Err(err) = cmd::run(&mut command) {
+            bail!("test FAILED at step {}/{total} ({name}): {err:#}", n + 1);
+        }
+    }
+    eprintln!(
+        "xtask test: PASSED fmt, clippy, tests ({})",
+        if live {
+            "live tests required: ZC_REQUIRE_LIVE=1"
+        } else {
+            "live tests SKIPPED: not root"
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_field() {
+        let json = r#"{"packages":[],"target_directory":"/w/t\"x\\y","version":1}"#;
+        assert_eq!(
+            json_string_field(json, "target_directory").as_deref(),
+            Some("/w/t\"x\\y")
+        );
+        assert_eq!(json_string_field(json, "nope"), None);
+    }
+
+    #[test]
+    fn cli_parses() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["xtask", "demo", "--strategy", "sendfile"]);
+        assert!(
+            matches!(cli, Ok(Cli { command: Task::Demo { ref args } }) if args == &["--strategy", "sendfile"])
+        );
+        let cli = Cli::try_parse_from(["xtask", "demo", "--", "--help"]);
+        assert!(matches!(cli, Ok(Cli { command: Task::Demo { ref args } }) if args == &["--help"]));
+        let cli = Cli::try_parse_from(["xtask", "test", "--", "live", "--", "--nocapture"]);
+        assert!(
+            matches!(cli, Ok(Cli { command: Task::Test { ref args } }) if args == &["live", "--", "--nocapture"])
+        );
+    }
+}

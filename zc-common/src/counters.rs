@@ -1,0 +1,109 @@
+//! In-kernel counters: exact totals that survive a full ring buffer.
+//!
+//! Every traced event bumps one or more per-CPU counters before it tries to
+//! reserve ring-buffer space. The event stream may lose detail under load;
+//! these totals never do. User space sums the per-CPU slots after a run.
+
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $name:ident ),* $(,)?) => {
+        /// Index of a counter in the `ZC_COUNTERS` per-CPU array.
+        #[repr(u32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Counter { $( $(#[$doc])* $name ),* }
+
+        impl Counter {
+            /// Every counter, in index order.
+            pub const ALL: &'static [Counter] = &[ $( Counter::$name ),* ];
+            /// The counter's name, for reports and tests.
+            pub const fn name(self) -> &'static str {
+                match self { $( Counter::$name => stringify!($name) ),* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Syscall entries of the sender thread.
+    SysEnter,
+    /// Syscall exits of the sender thread.
+    SysExit,
+    /// The sender thread was switched off its CPU (`sched_switch` prev).
+    SchedOut,
+    /// Of those, switches where the sender blocked (prev_state != running).
+    SchedOutBlocked,
+    /// User-mode page faults of the sender thread.
+    FaultUser,
+    /// Kernel-mode page faults of the sender thread (e.g. inside write()'s copy).
+    FaultKernel,
+    /// `mm_filemap_get_pages` on the demo file.
+    FilemapGetPages,
+    /// Pages spanned by those lookups.
+    FilemapGetPagesPages,
+    /// `mm_filemap_add_to_page_cache` on the demo file: folios read in from disk.
+    FilemapAdd,
+    /// Bytes of those folios.
+    FilemapAddBytes,
+    /// `mm_filemap_map_pages` on the demo file (fault-around mapping).
+    FilemapMapPages,
+    /// Pages spanned by those mappings.
+    FilemapMapPagesPages,
+    /// `mm_filemap_fault` on the demo file.
+    FilemapFault,
+    /// Block requests issued by the sender thread.
+    BlockIssue,
+    /// Bytes of those requests.
+    BlockIssueBytes,
+    /// Completions of requests the sender thread issued.
+    BlockComplete,
+    /// Sectors of those completions.
+    BlockCompleteSectors,
+    /// `tcp_sendmsg_locked` iterations on the demo socket.
+    TcpSendmsg,
+    /// `sock_send_length` on the demo socket.
+    SockSend,
+    /// Bytes sent from a user-memory iterator (ITER_UBUF/IOVEC): copied by the CPU.
+    SendUserBytes,
+    /// Bytes sent with `MSG_SPLICE_PAGES` from a page iterator: page references.
+    SendSpliceBytes,
+    /// Bytes sent from any other iterator kind.
+    SendOtherBytes,
+    /// Demo-socket skbs with payload at `net_dev_queue` (as TCP built them).
+    QueueSkbs,
+    /// TCP payload bytes at `net_dev_queue`.
+    QueuePayload,
+    /// Payload bytes in the linear (head) area at `net_dev_queue`.
+    QueueLinearPayload,
+    /// Payload bytes held in frags whose page belongs to the demo file.
+    QueueFileBytes,
+    /// Such frags.
+    QueueFileFrags,
+    /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_queue`.
+    QueueSharedFrag,
+    /// Demo-socket skbs with payload at `net_dev_start_xmit` (what the device got).
+    XmitSkbs,
+    /// TCP payload bytes at `net_dev_start_xmit`.
+    XmitPayload,
+    /// Payload bytes in the linear area at `net_dev_start_xmit`.
+    XmitLinearPayload,
+    /// Payload bytes in frags whose page belongs to the demo file.
+    XmitFileBytes,
+    /// Such frags.
+    XmitFileFrags,
+    /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_start_xmit`.
+    XmitSharedFrag,
+    /// `skb_copy_datagram_iovec` in the receiver thread.
+    RecvCopies,
+    /// Bytes of those copies.
+    RecvCopyBytes,
+    /// `dma:dma_map_*` events in the sender thread.
+    DmaMaps,
+    /// Bytes of those mappings (`dma_map_phys` size).
+    DmaBytes,
+    /// Events that found the ring buffer full (detail lost, totals kept).
+    RingbufFull,
+    /// Kernel memory reads that failed (a skb or page field could not be read).
+    ReadFailed,
+}
+
+/// Number of counter slots.
+pub const COUNTERS: u32 = Counter::ALL.len() as u32;

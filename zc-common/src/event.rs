@@ -1,0 +1,233 @@
+//! Ring-buffer records, one struct per kind of kernel evidence.
+//!
+//! Each record starts with a [`Header`]; `kind` says which struct follows and
+//! `op` which tracepoint of that family fired. Records carry raw kernel
+//! pointers (skb addresses) so user space can tell skbs apart; user space
+//! turns them into small ids before anything leaves the machine.
+
+/// Which struct a record is.
+#[repr(u16)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Syscall = 1,
+    Sched = 2,
+    Fault = 3,
+    Filemap = 4,
+    Block = 5,
+    Send = 6,
+    Skb = 7,
+    Recv = 8,
+    Dma = 9,
+}
+
+impl Kind {
+    pub const fn from_u16(v: u16) -> Option<Kind> {
+        Some(match v {
+            1 => Kind::Syscall,
+            2 => Kind::Sched,
+            3 => Kind::Fault,
+            4 => Kind::Filemap,
+            5 => Kind::Block,
+            6 => Kind::Send,
+            7 => Kind::Skb,
+            8 => Kind::Recv,
+            9 => Kind::Dma,
+            _ => return None,
+        })
+    }
+}
+
+/// `op` values, per kind.
+pub mod op {
+    pub const SYS_ENTER: u16 = 0;
+    pub const SYS_EXIT: u16 = 1;
+
+    pub const SCHED_OUT: u16 = 0;
+    pub const SCHED_IN: u16 = 1;
+
+    pub const FAULT_USER: u16 = 0;
+    pub const FAULT_KERNEL: u16 = 1;
+
+    pub const FILEMAP_GET_PAGES: u16 = 0;
+    pub const FILEMAP_ADD: u16 = 1;
+    pub const FILEMAP_MAP_PAGES: u16 = 2;
+    pub const FILEMAP_FAULT: u16 = 3;
+
+    pub const BLOCK_ISSUE: u16 = 0;
+    pub const BLOCK_COMPLETE: u16 = 1;
+
+    pub const SEND_TCP_SENDMSG: u16 = 0;
+    pub const SEND_SOCK_LENGTH: u16 = 1;
+
+    pub const SKB_QUEUE: u16 = 0;
+    pub const SKB_XMIT: u16 = 1;
+
+    pub const DMA_MAP_PHYS: u16 = 0;
+    pub const DMA_MAP_SG: u16 = 1;
+}
+
+/// Common start of every record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    /// `bpf_ktime_get_ns()`: CLOCK_MONOTONIC, nanoseconds.
+    pub ts_ns: u64,
+    /// Thread the event fired in (may be a softirq's host thread for skb events).
+    pub tid: u32,
+    pub kind: u16,
+    pub op: u16,
+}
+
+/// `raw_syscalls:sys_enter` / `sys_exit` of the sender thread.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallEvent {
+    pub h: Header,
+    /// Syscall number (architecture-specific).
+    pub nr: u64,
+    /// First three arguments at entry (fd, buffer, count for read/write).
+    pub args: [u64; 3],
+    /// Return value at exit (bytes or -errno).
+    pub ret: i64,
+}
+
+/// `sched:sched_switch` where the sender thread leaves or takes a CPU.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedEvent {
+    pub h: Header,
+    pub prev_pid: u32,
+    pub next_pid: u32,
+    /// 0 = preempted while runnable; otherwise the thread blocked.
+    pub prev_state: u64,
+}
+
+/// `exceptions:page_fault_user` / `page_fault_kernel` of the sender thread.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultEvent {
+    pub h: Header,
+    pub address: u64,
+    pub ip: u64,
+    pub error_code: u64,
+}
+
+/// `filemap:*` events on the demo file's inode.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FilemapEvent {
+    pub h: Header,
+    /// First page index.
+    pub index: u64,
+    /// Last page index (equal to `index` for single-page events).
+    pub last_index: u64,
+    /// Folio order for `add_to_page_cache` (bytes = 4096 << order), else 0.
+    pub order: u32,
+    pub _pad: u32,
+}
+
+/// `block:block_rq_issue` / `block_rq_complete` for requests the sender issued.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockEvent {
+    pub h: Header,
+    pub sector: u64,
+    pub dev: u32,
+    pub nr_sector: u32,
+    /// Bytes at issue; 0 at completion (the tracepoint has sectors there).
+    pub bytes: u32,
+    pub _pad: u32,
+}
+
+/// `tcp:tcp_sendmsg_locked` (one per loop iteration) and `sock:sock_send_length`
+/// (one per sendmsg) on the demo socket.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendEvent {
+    pub h: Header,
+    /// Tail skb before this iteration's data (tcp_sendmsg_locked only).
+    pub skb: u64,
+    /// Bytes accepted by the socket (sock_send_length only).
+    pub ret: i64,
+    pub skb_len: u32,
+    /// Bytes of the message still to queue.
+    pub msg_left: u32,
+    pub size_goal: u32,
+    /// The message iterator's kind; see [`crate::layout::IterKinds`].
+    pub iter_type: u8,
+    /// 1 when `msg_flags` has `MSG_SPLICE_PAGES`.
+    pub splice: u8,
+    /// The kernel's reading of the data's source: see [`source`].
+    pub source: u8,
+    pub _pad: u8,
+}
+
+/// `SendEvent::source` values.
+pub mod source {
+    /// User memory (ITER_UBUF / ITER_IOVEC): the CPU copies it into the skb.
+    pub const USER: u8 = 1;
+    /// Pages spliced in (ITER_BVEC with MSG_SPLICE_PAGES): referenced, not copied.
+    pub const SPLICE: u8 = 2;
+    /// Anything else (kernel vectors, ...).
+    pub const OTHER: u8 = 3;
+}
+
+/// `net:net_dev_queue` / `net_dev_start_xmit` for a demo-socket skb, with
+/// what its fragments point at.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkbEvent {
+    pub h: Header,
+    pub skb: u64,
+    pub len: u32,
+    pub data_len: u32,
+    /// TCP payload bytes (len minus L2/L3/L4 headers).
+    pub payload: u32,
+    /// Payload bytes in the linear area.
+    pub linear_payload: u32,
+    /// Bytes of frags whose page belongs to the demo file.
+    pub file_bytes: u32,
+    /// Page index in the demo file of the first such frag, or `u32::MAX`.
+    pub first_file_index: u32,
+    pub gso_size: u16,
+    pub gso_segs: u16,
+    pub nr_frags: u8,
+    pub file_frags: u8,
+    /// `skb_shinfo(skb)->flags` (`SKBFL_SHARED_FRAG` = 0x2).
+    pub shinfo_flags: u8,
+    pub _pad: u8,
+}
+
+/// `skb:skb_copy_datagram_iovec` in the receiver thread: its CPU copy.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecvEvent {
+    pub h: Header,
+    pub skb: u64,
+    pub len: u32,
+    pub _pad: u32,
+}
+
+/// `dma:dma_map_phys` / `dma_map_sg` in the sender thread.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DmaEvent {
+    pub h: Header,
+    /// Bytes mapped (`dma_map_phys`); entries for `dma_map_sg`.
+    pub size: u64,
+}
+
+const _: () = assert!(size_of::<Header>() == 16);
+const _: () = assert!(size_of::<SyscallEvent>() == 56);
+const _: () = assert!(size_of::<SchedEvent>() == 32);
+const _: () = assert!(size_of::<FaultEvent>() == 40);
+const _: () = assert!(size_of::<FilemapEvent>() == 40);
+const _: () = assert!(size_of::<BlockEvent>() == 40);
+const _: () = assert!(size_of::<SendEvent>() == 48);
+const _: () = assert!(size_of::<SkbEvent>() == 56);
+const _: () = assert!(size_of::<RecvEvent>() == 32);
+const _: () = assert!(size_of::<DmaEvent>() == 24);
+
+/// `SKBFL_SHARED_FRAG`: the skb's frags may be shared with (written by) others,
+/// as page-cache pages spliced in are.
+pub const SKBFL_SHARED_FRAG: u8 = 0x2;

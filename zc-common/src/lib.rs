@@ -1,0 +1,81 @@
+//! Types shared by zc's eBPF programs (kernel side) and the `zc` binary (user side).
+//!
+//! Everything here crosses the kernel/user boundary as raw bytes: through the
+//! ring buffer (events), through per-CPU arrays (counters) and through the
+//! loader (the kernel layout a program needs). So every struct is `#[repr(C)]`,
+//! uses fixed-width integers only, writes its padding out, and has its size
+//! pinned by a compile-time assertion: a layout change on one side that the
+//! other side did not see fails the build instead of corrupting figures.
+#![no_std]
+
+pub mod counters;
+pub mod event;
+pub mod layout;
+pub mod tracepoints;
+
+/// Names of the maps, shared so neither side spells them by hand.
+pub mod maps {
+    /// Ring buffer of [`crate::event`] records, kernel → user.
+    pub const EVENTS: &str = "ZC_EVENTS";
+    /// Per-CPU `u64` counters indexed by [`crate::counters::Counter`].
+    pub const COUNTERS: &str = "ZC_COUNTERS";
+    /// Per-CPU `u64` syscall-entry counts of the demo thread, indexed by syscall number.
+    pub const SYSCALLS: &str = "ZC_SYSCALLS";
+    /// Per-CPU `u64` sums of positive syscall return values (bytes), by syscall number.
+    pub const SYSCALL_BYTES: &str = "ZC_SYSCALL_BYTES";
+    /// `u64` array indexed by [`crate::Config`]: who and what to trace.
+    pub const CONFIG: &str = "ZC_CONFIG";
+    /// Global (read-only data) holding [`crate::layout::KernelLayout`].
+    pub const LAYOUT: &str = "ZC_LAYOUT";
+}
+
+/// Ring buffer size in bytes (a power-of-two multiple of the page size).
+pub const EVENTS_BYTES: u32 = 8 << 20;
+
+/// Highest syscall number + 1 that the per-syscall arrays cover.
+pub const MAX_SYSCALLS: u32 = 512;
+
+/// Largest number of skb fragments walked per skb (`MAX_SKB_FRAGS` default).
+pub const MAX_FRAGS: usize = 17;
+
+/// Slots of the `ZC_CONFIG` array. User space writes them before a run;
+/// the kernel side writes [`Config::DemoSock`] itself, once it sees the demo
+/// thread send on a TCP socket.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Config {
+    /// Non-zero while a run is being traced.
+    Armed = 0,
+    /// Thread id of the sender (the thread that runs the strategy).
+    SenderTid = 1,
+    /// Thread id of the receiver in the peer namespace.
+    ReceiverTid = 2,
+    /// `s_dev` of the demo file's filesystem, in the kernel's encoding (major << 20 | minor).
+    FileDev = 3,
+    /// Inode number of the demo file.
+    FileIno = 4,
+    /// `struct sock *` of the demo socket, learned in the kernel. Never exported.
+    DemoSock = 5,
+}
+
+/// Number of `ZC_CONFIG` slots.
+pub const CONFIG_SLOTS: u32 = 8;
+
+// SAFETY: every type below is `#[repr(C)]`, made of integers only, with its
+// padding written out as fields, so any bit pattern is a valid value.
+#[cfg(feature = "user")]
+mod pod {
+    use crate::{event::*, layout::*};
+    unsafe impl aya::Pod for KernelLayout {}
+    unsafe impl aya::Pod for IterKinds {}
+    unsafe impl aya::Pod for Header {}
+    unsafe impl aya::Pod for SyscallEvent {}
+    unsafe impl aya::Pod for SchedEvent {}
+    unsafe impl aya::Pod for FaultEvent {}
+    unsafe impl aya::Pod for FilemapEvent {}
+    unsafe impl aya::Pod for BlockEvent {}
+    unsafe impl aya::Pod for SendEvent {}
+    unsafe impl aya::Pod for SkbEvent {}
+    unsafe impl aya::Pod for RecvEvent {}
+    unsafe impl aya::Pod for DmaEvent {}
+}

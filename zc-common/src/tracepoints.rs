@@ -1,0 +1,111 @@
+//! Field offsets of the classic tracepoints zc reads, as the eBPF side expects
+//! them.
+//!
+//! Classic tracepoint records have a layout published in
+//! `/sys/kernel/tracing/events/<category>/<name>/format`. These records are
+//! far more stable than kernel structs, so the eBPF programs read them at
+//! fixed offsets; user space checks every offset below against the running
+//! kernel's format file before attaching, and refuses a probe whose layout
+//! differs (naming the field) rather than reading garbage.
+
+/// One field of a tracepoint record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub offset: usize,
+    pub size: usize,
+}
+
+const fn f(name: &'static str, offset: usize, size: usize) -> Field {
+    Field { name, offset, size }
+}
+
+pub mod sys_enter {
+    use super::*;
+    pub const ID: Field = f("id", 8, 8);
+    pub const ARGS: Field = f("args", 16, 48);
+    pub const FIELDS: &[Field] = &[ID, ARGS];
+}
+pub mod sys_exit {
+    use super::*;
+    pub const ID: Field = f("id", 8, 8);
+    pub const RET: Field = f("ret", 16, 8);
+    pub const FIELDS: &[Field] = &[ID, RET];
+}
+pub mod sched_switch {
+    use super::*;
+    pub const PREV_PID: Field = f("prev_pid", 24, 4);
+    pub const PREV_STATE: Field = f("prev_state", 32, 8);
+    pub const NEXT_PID: Field = f("next_pid", 56, 4);
+    pub const FIELDS: &[Field] = &[PREV_PID, PREV_STATE, NEXT_PID];
+}
+/// Both `page_fault_user` and `page_fault_kernel`.
+pub mod page_fault {
+    use super::*;
+    pub const ADDRESS: Field = f("address", 8, 8);
+    pub const IP: Field = f("ip", 16, 8);
+    pub const ERROR_CODE: Field = f("error_code", 24, 8);
+    pub const FIELDS: &[Field] = &[ADDRESS, IP, ERROR_CODE];
+}
+/// `mm_filemap_get_pages` and `mm_filemap_map_pages`.
+pub mod filemap_range {
+    use super::*;
+    pub const I_INO: Field = f("i_ino", 8, 8);
+    pub const S_DEV: Field = f("s_dev", 16, 4);
+    pub const INDEX: Field = f("index", 24, 8);
+    pub const LAST_INDEX: Field = f("last_index", 32, 8);
+    pub const FIELDS: &[Field] = &[I_INO, S_DEV, INDEX, LAST_INDEX];
+}
+pub mod filemap_fault {
+    use super::*;
+    pub const I_INO: Field = f("i_ino", 8, 8);
+    pub const S_DEV: Field = f("s_dev", 16, 4);
+    pub const INDEX: Field = f("index", 24, 8);
+    pub const FIELDS: &[Field] = &[I_INO, S_DEV, INDEX];
+}
+pub mod filemap_add {
+    use super::*;
+    pub const I_INO: Field = f("i_ino", 16, 8);
+    pub const INDEX: Field = f("index", 24, 8);
+    pub const S_DEV: Field = f("s_dev", 32, 4);
+    pub const ORDER: Field = f("order", 36, 1);
+    pub const FIELDS: &[Field] = &[I_INO, INDEX, S_DEV, ORDER];
+}
+pub mod block_rq_issue {
+    use super::*;
+    pub const DEV: Field = f("dev", 8, 4);
+    pub const SECTOR: Field = f("sector", 16, 8);
+    pub const NR_SECTOR: Field = f("nr_sector", 24, 4);
+    pub const BYTES: Field = f("bytes", 28, 4);
+    pub const RWBS: Field = f("rwbs", 34, 10);
+    pub const FIELDS: &[Field] = &[DEV, SECTOR, NR_SECTOR, BYTES, RWBS];
+}
+pub mod block_rq_complete {
+    use super::*;
+    pub const DEV: Field = f("dev", 8, 4);
+    pub const SECTOR: Field = f("sector", 16, 8);
+    pub const NR_SECTOR: Field = f("nr_sector", 24, 4);
+    pub const FIELDS: &[Field] = &[DEV, SECTOR, NR_SECTOR];
+}
+pub mod sock_send_length {
+    use super::*;
+    pub const SK: Field = f("sk", 8, 8);
+    pub const RET: Field = f("ret", 20, 4);
+    pub const FIELDS: &[Field] = &[SK, RET];
+}
+pub mod skb_copy_datagram_iovec {
+    use super::*;
+    pub const SKBADDR: Field = f("skbaddr", 8, 8);
+    pub const LEN: Field = f("len", 16, 4);
+    pub const FIELDS: &[Field] = &[SKBADDR, LEN];
+}
+pub mod dma_map_phys {
+    use super::*;
+    pub const SIZE: Field = f("size", 32, 8);
+    pub const FIELDS: &[Field] = &[SIZE];
+}
+pub mod dma_map_sg {
+    use super::*;
+    pub const FULL_ENTS: Field = f("full_ents", 16, 4);
+    pub const FIELDS: &[Field] = &[FULL_ENTS];
+}

@@ -1,0 +1,94 @@
+//! The command line: what a user can ask zc to do, with help that teaches.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use crate::units::parse_size;
+
+const ABOUT: &str = "Trace, live from the kernel, where a file-to-socket transfer copies data \
+and switches between user and kernel mode.";
+
+const LONG_ABOUT: &str = "\
+zc sends a file over TCP four ways (the four figures of the article \
+\"Zero Copy I: User-Mode Perspective\") and traces each run with eBPF on kernel \
+tracepoints: syscalls, page faults, the page cache, block I/O, the socket send \
+path and the skbs handed to the network device. It runs the transfer itself, \
+between two private network namespaces joined by a veth pair, and reports what \
+really happened to the bytes beside the article's model.
+
+Exit codes: 0 ok; 1 runtime error; 2 usage error (bad flag or input file);
+3 cannot trace live here (needs root, BTF, tracefs, tracepoints); 4 the
+receiver did not get the file intact.";
+
+#[derive(Debug, Parser)]
+#[command(name = "zc", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a strategy, trace it, and report what the kernel did with the bytes.
+    Demo(DemoArgs),
+    /// Check whether this machine can trace live: root, BTF, tracefs, each probe.
+    Doctor(DoctorArgs),
+}
+
+/// One of the article's ways to send a file to a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyArg {
+    /// read(file, buf) then write(sock, buf): two CPU copies per chunk.
+    ReadWrite,
+    /// mmap the file, write(sock, mapping): one CPU copy, plus page faults.
+    MmapWrite,
+    /// sendfile with scatter-gather off on the sending veth: the kernel copies
+    /// page-cache data into linear segments at transmit (figure 3).
+    Sendfile,
+    /// sendfile with scatter-gather on: the skb only references page-cache
+    /// pages, no CPU copy (figure 4).
+    SendfileGather,
+    /// The four strategies in turn, one table.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Strategy to run.
+    #[arg(long, short, value_enum, default_value = "read-write")]
+    pub strategy: StrategyArg,
+
+    /// Size of the demo file zc creates (bytes, or with a unit: 4097, 64KiB, 8MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    pub size: u64,
+
+    /// Bytes per read/write/sendfile call (bytes, or with a unit).
+    #[arg(long, default_value = "64KiB", value_parser = parse_size)]
+    pub chunk: u64,
+
+    /// Send this file (opened read-only) instead of a generated one; --size is ignored.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Evict the file from the page cache first, so the disk → page cache
+    /// transfer (the article's first DMA copy) happens and shows.
+    #[arg(long)]
+    pub cold: bool,
+
+    /// Print the measured report instead of drawing the live view.
+    #[arg(long)]
+    pub no_tui: bool,
+
+    /// Print one JSON object per run (implies --no-tui); the fields are a
+    /// documented contract, see docs/json.md.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Only print the table; skip loading the probes (no root needed).
+    #[arg(long)]
+    pub no_load: bool,
+}

@@ -1,0 +1,302 @@
+//! One traced run: a receiver in the peer namespace, a sender in zc's own,
+//! the tracer armed exactly around the sender's transfer loop.
+//!
+//! The order matters for honest figures. The sender opens its socket and
+//! allocates its buffer before tracing starts, so setup syscalls do not
+//! count. Tracing of the sender's syscalls stops when its loop ends; its skbs
+//! are followed until the receiver has every byte, because a write returns
+//! once data is queued and the device transmits later.
+
+use std::{
+    io::Read as _,
+    net::{SocketAddrV4, TcpListener, TcpStream},
+    os::fd::AsFd,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, anyhow};
+
+use super::{
+    file::DemoFile,
+    net::{DemoNet, RECEIVER_ADDR},
+    strategy,
+};
+use crate::{
+    decode::Event,
+    kernel::tracer::{Target, Tracer},
+    model::{
+        Strategy,
+        classify::{Figures, RunFacts, classify},
+        counts::Counts,
+        steps::{StepBuilder, Tally},
+    },
+};
+
+/// Everything measured in one run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub facts: RunFacts,
+    pub counts: Counts,
+    pub figures: Figures,
+    /// Decoded events in time order (for viewers).
+    pub events: Vec<Event>,
+    /// Totals recomputed from the events (equal to the counters when nothing was lost).
+    pub tally: Tally,
+    pub elapsed_ns: u64,
+    pub sender_cpu_ns: u64,
+    pub received_bytes: u64,
+    pub received_ok: bool,
+    /// Events the ring buffer had no room for (the counters still have them).
+    pub lost_events: u64,
+    /// Records that failed to decode.
+    pub bad_records: u64,
+    /// Bytes of the file in the page cache just before the run.
+    pub resident_before: u64,
+}
+
+/// The CPU-time clock of another thread of this process.
+fn cpu_clock_of(thread: libc::pthread_t) -> anyhow::Result<libc::clockid_t> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: `thread` is a live thread (its scoped handle is held); valid out pointer.
+    let rc = unsafe { libc::pthread_getcpuclockid(thread, &mut clock) };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc)).context("find the sender's CPU clock");
+    }
+    Ok(clock)
+}
+
+/// CPU time consumed so far on `clock`.
+fn cpu_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a local timespec.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn gettid() -> u32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
+
+struct SenderDone {
+    sent: u64,
+    elapsed_ns: u64,
+    loop_end: Instant,
+}
+
+/// Runs `strategy` once over `file`, traced.
+pub fn run_one(
+    tracer: &mut Tracer,
+    net: &DemoNet,
+    file: &DemoFile,
+    facts: RunFacts,
+) -> anyhow::Result<RunOutcome> {
+    net.set_sender_sg(facts.sender_sg).with_context(|| {
+        format!(
+            "turn scatter-gather {} on the sending veth",
+            if facts.sender_sg { "on" } else { "off" }
+        )
+    })?;
+    if facts.cold {
+        file.evict()?;
+    } else {
+        file.warm()?;
+    }
+    let resident_before = file.resident_bytes().unwrap_or(0);
+
+    // The receiver listens before the sender connects.
+    let listener = net.receiver.run(|| {
+        TcpListener::bind(SocketAddrV4::new(RECEIVER_ADDR, 0))
+            .context("listen in the receiver namespace")
+    })?;
+    let port = listener.local_addr().context("receiver port")?.port();
+    let sock = net.sender.run(|| {
+        TcpStream::connect(SocketAddrV4::new(RECEIVER_ADDR, port))
+            .context("connect to the receiver over the veth")
+    })?;
+    let (conn, _) = listener
+        .accept()
+        .context("accept the sender's connection")?;
+    drop(listener);
+    let sender_file = file.reopen()?;
+    let expected_crc = file.crc;
+    let size = facts.size;
+    let chunk = facts.chunk;
+
+    let go = AtomicBool::new(false);
+    let loop_done = AtomicBool::new(false);
+    let released = AtomicBool::new(false);
+    std::thread::scope(|scope| -> anyhow::Result<RunOutcome> {
+        let (tid_tx, tid_rx) = mpsc::channel::<(char, u32, libc::pthread_t)>();
+
+        let rtid = tid_tx.clone();
+        let receiver = std::thread::Builder::new()
+            .name("zc-receiver".into())
+            .spawn_scoped(scope, move || -> anyhow::Result<(u64, u32)> {
+                let _ = rtid.send(('r', gettid(), 0));
+                let mut conn = conn;
+                let mut crc = crc32fast::Hasher::new();
+                let mut buf = vec![0u8; 256 << 10];
+                let mut got = 0u64;
+                loop {
+                    let n = conn.read(&mut buf).context("receive")?;
+                    if n == 0 {
+                        break;
+                    }
+                    crc.update(&buf[..n]);
+                    got += n as u64;
+                }
+                Ok((got, crc.finalize()))
+            })
+            .context("start the receiver thread")?;
+
+        let go = &go;
+        let loop_done = &loop_done;
+        let released = &released;
+        let sender = std::thread::Builder::new()
+            .name("zc-sender".into())
+            .spawn_scoped(scope, move || -> anyhow::Result<SenderDone> {
+                let mut buf = vec![0u8; chunk as usize];
+                buf.fill(1); // fault the buffer in now, not while traced
+                // The sender waits by spinning, not by blocking: a blocking
+                // wait is a syscall, and only the strategy's syscalls may
+                // appear in its trace. The orchestrator reads this thread's
+                // CPU clock right at the start and the end of the loop.
+                let _ = Instant::now(); // map the vDSO page before tracing
+                // SAFETY: pthread_self has no preconditions.
+                let _ = tid_tx.send(('s', gettid(), unsafe { libc::pthread_self() }));
+                while !go.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+                let t0 = Instant::now();
+                let sent = strategy::send(
+                    facts.strategy,
+                    sender_file.as_fd(),
+                    sock.as_fd(),
+                    size,
+                    chunk,
+                    &mut buf,
+                );
+                let t1 = Instant::now();
+                loop_done.store(true, Ordering::Release);
+                while !released.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+                drop(sock);
+                Ok(SenderDone {
+                    sent: sent?,
+                    elapsed_ns: (t1 - t0).as_nanos() as u64,
+                    loop_end: t1,
+                })
+            })
+            .context("start the sender thread")?;
+
+        // Whatever happens from here on, the sender must not spin forever.
+        let _unblock = Unblock(go, released);
+        let mut sender_tid = 0;
+        let mut sender_thread: libc::pthread_t = 0;
+        let mut receiver_tid = 0;
+        for _ in 0..2 {
+            match tid_rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(('s', t, pt)) => {
+                    sender_tid = t;
+                    sender_thread = pt;
+                }
+                Ok((_, t, _)) => receiver_tid = t,
+                Err(_) => return Err(anyhow!("sender or receiver thread did not start")),
+            }
+        }
+        tracer.arm(Target {
+            sender_tid,
+            receiver_tid,
+            file_dev: file.dev,
+            file_ino: file.ino,
+        })?;
+        let mut events = Vec::new();
+        let mut bad_records = 0u64;
+        let mut sink = |r: Result<Event, _>| match r {
+            Ok(e) => events.push(e),
+            Err(_) => bad_records += 1,
+        };
+        let clock = cpu_clock_of(sender_thread)?;
+        let cpu_start = cpu_ns(clock);
+        go.store(true, Ordering::Release);
+        while !loop_done.load(Ordering::Acquire) && !sender.is_finished() {
+            if tracer.drain(&mut sink) == 0 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+        let cpu_end = cpu_ns(clock);
+        let seen = Instant::now();
+        let released_result = tracer.release_sender();
+        released.store(true, Ordering::Release);
+        released_result?;
+        while !receiver.is_finished() {
+            if tracer.drain(&mut sink) == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        tracer.disarm()?;
+        tracer.drain(&mut sink);
+        let counts = tracer.counts()?;
+
+        let done = sender
+            .join()
+            .map_err(|_| anyhow!("the sender thread panicked"))??;
+        let (received_bytes, crc) = receiver
+            .join()
+            .map_err(|_| anyhow!("the receiver thread panicked"))??;
+
+        events.sort_by_key(|e| e.ts_ns());
+        let mut steps = StepBuilder::new(facts.strategy);
+        for e in &events {
+            steps.push(e);
+        }
+        let figures = classify(&counts, &facts);
+        let lost_events = counts.get(zc_common::counters::Counter::RingbufFull);
+        Ok(RunOutcome {
+            facts,
+            figures,
+            tally: steps.tally(),
+            events,
+            elapsed_ns: done.elapsed_ns,
+            // The sender spun from the loop's end until `seen`: not its work.
+            sender_cpu_ns: (cpu_end - cpu_start)
+                .saturating_sub(seen.saturating_duration_since(done.loop_end).as_nanos() as u64),
+            received_ok: received_bytes == done.sent && done.sent == size && crc == expected_crc,
+            received_bytes,
+            lost_events,
+            bad_records,
+            resident_before,
+            counts,
+        })
+    })
+}
+
+/// Lets a spinning sender go on every exit path of the orchestrator.
+struct Unblock<'a>(&'a AtomicBool, &'a AtomicBool);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+        self.1.store(true, Ordering::Release);
+    }
+}
+
+/// The facts of a run of `strategy` over `file`.
+pub fn facts(strategy: Strategy, file: &DemoFile, chunk: u64, cold: bool) -> RunFacts {
+    RunFacts {
+        strategy,
+        size: file.size,
+        chunk,
+        cold,
+        sender_sg: strategy.sender_sg(),
+    }
+}

@@ -1,0 +1,226 @@
+//! `zc doctor`: what this machine lets zc see, probe by probe, and whether
+//! the demo can run live. Never assume a user's kernel is the one zc was
+//! written on: ask this one.
+
+use std::fmt::Write as _;
+
+use crate::kernel::{
+    layout, privilege,
+    probes::{PROBES, ProbeState, ProbeStatus},
+    tracefs,
+    tracer::Tracer,
+};
+
+/// The doctor's findings.
+pub struct Findings {
+    pub text: String,
+    pub can_trace: bool,
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Checks everything; loads and attaches the probes when allowed and `load`.
+pub fn examine(load: bool) -> Findings {
+    let mut s = String::new();
+    let mut blockers: Vec<String> = Vec::new();
+    let line = |s: &mut String, k: &str, v: &str| {
+        let _ = writeln!(s, "{k:<22} {v}");
+    };
+    line(
+        &mut s,
+        "kernel",
+        &format!(
+            "{} ({})",
+            crate::report::kernel_release(),
+            std::env::consts::ARCH
+        ),
+    );
+    let missing = privilege::missing();
+    if missing.is_empty() {
+        line(&mut s, "privileges", "CAP_SYS_ADMIN and CAP_NET_ADMIN held");
+    } else {
+        line(
+            &mut s,
+            "privileges",
+            &format!("missing {}", missing.join(", ")),
+        );
+        blockers.push(privilege::refusal(&missing));
+    }
+    let layout = layout::from_running_kernel();
+    match &layout {
+        Ok(_) => line(
+            &mut s,
+            "BTF",
+            &format!(
+                "{} present, every struct field zc reads found",
+                layout::VMLINUX_BTF
+            ),
+        ),
+        Err(e) => {
+            line(&mut s, "BTF", &format!("unusable: {e}"));
+            blockers.push(e.to_string());
+        }
+    }
+    let tracefs_root = match tracefs::find() {
+        Some(p) => {
+            line(&mut s, "tracefs", &format!("mounted at {}", p.display()));
+            Some(p)
+        }
+        None if missing.is_empty() => match tracefs::ensure() {
+            Ok(p) => {
+                line(
+                    &mut s,
+                    "tracefs",
+                    "not mounted on the host; zc mounts it in its own mount namespace",
+                );
+                Some(p)
+            }
+            Err(e) => {
+                line(
+                    &mut s,
+                    "tracefs",
+                    &format!("not mounted and cannot be mounted: {e:#}"),
+                );
+                blockers.push("tracefs is not available".into());
+                None
+            }
+        },
+        None => {
+            line(
+                &mut s,
+                "tracefs",
+                "not mounted (zc mounts it privately when run as root)",
+            );
+            None
+        }
+    };
+    line(
+        &mut s,
+        "lockdown",
+        &read_trim("/sys/kernel/security/lockdown")
+            .unwrap_or_else(|| "unknown (securityfs not mounted)".into()),
+    );
+    line(
+        &mut s,
+        "perf_event_paranoid",
+        &read_trim("/proc/sys/kernel/perf_event_paranoid").unwrap_or_else(|| "unknown".into()),
+    );
+    line(
+        &mut s,
+        "unprivileged_bpf",
+        &match read_trim("/proc/sys/kernel/unprivileged_bpf_disabled").as_deref() {
+            Some("0") => "allowed".to_string(),
+            Some(v) => format!("disabled ({v}): zc needs root anyway"),
+            None => "unknown".into(),
+        },
+    );
+
+    let status: Vec<ProbeStatus> = match (&layout, &tracefs_root) {
+        (Ok(layout), Some(root)) if missing.is_empty() && load => {
+            match Tracer::load(layout, root) {
+                Ok(t) => t.status().to_vec(),
+                Err(e) => {
+                    blockers.push(format!("{e:#}"));
+                    untried(&format!("loading failed: {e}"))
+                }
+            }
+        }
+        (_, Some(root)) => PROBES
+            .iter()
+            .map(|spec| ProbeStatus {
+                spec: *spec,
+                state: if tracefs::exists(root, spec.attach.category(), spec.attach.name()) {
+                    ProbeState::Untried(if load {
+                        "needs root".into()
+                    } else {
+                        "--no-load".into()
+                    })
+                } else {
+                    ProbeState::Missing("no such tracepoint".into())
+                },
+            })
+            .collect(),
+        _ => untried("tracefs not visible"),
+    };
+    let _ = writeln!(
+        s,
+        "\n{:<29} {:<7} {:<9} {:<40} proves",
+        "tracepoint", "type", "needed", "state"
+    );
+    for p in &status {
+        let _ = writeln!(
+            s,
+            "{:<29} {:<7} {:<9} {:<40} {}",
+            format!("{}/{}", p.spec.attach.category(), p.spec.attach.name()),
+            p.spec.attach.kind(),
+            if p.spec.required {
+                "required"
+            } else {
+                "optional"
+            },
+            truncate(&p.state.to_string(), 40),
+            p.spec.proves
+        );
+        if !p.ok_for_live() {
+            blockers.push(format!(
+                "{}/{}: {}",
+                p.spec.attach.category(),
+                p.spec.attach.name(),
+                p.state
+            ));
+        }
+    }
+    if status
+        .iter()
+        .any(|p| matches!(p.state, ProbeState::Refused(_)))
+    {
+        let _ = writeln!(s, "\nrefusal details:");
+        for p in status
+            .iter()
+            .filter(|p| matches!(p.state, ProbeState::Refused(_)))
+        {
+            let _ = writeln!(s, "  {}: {}", p.spec.program, p.state);
+        }
+    }
+    let tried = status.iter().any(|p| p.state == ProbeState::Attached);
+    let can_trace = blockers.is_empty() && tried;
+    let _ = writeln!(
+        s,
+        "\n{}",
+        if can_trace {
+            "verdict: zc can trace live here.".to_string()
+        } else if blockers.is_empty() {
+            "verdict: not checked live (--no-load); run `sudo zc doctor` to load and attach every probe.".to_string()
+        } else {
+            format!(
+                "verdict: zc cannot trace live here: {}",
+                blockers.join("; ")
+            )
+        }
+    );
+    Findings { text: s, can_trace }
+}
+
+fn untried(reason: &str) -> Vec<ProbeStatus> {
+    PROBES
+        .iter()
+        .map(|spec| ProbeStatus {
+            spec: *spec,
+            state: ProbeState::Untried(reason.to_string()),
+        })
+        .collect()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,677 @@
+//! Kernel struct layouts, read from the running kernel's BTF at start-up.
+//!
+//! The eBPF programs read kernel structs with plain probe reads at fixed byte
+//! offsets. Those offsets differ between kernel versions and configs, so
+//! instead of compiling them in (one build per kernel), user space reads them
+//! here from the kernel's own type information (`/sys/kernel/btf/vmlinux`)
+//! and hands them to the programs as a [`KernelLayout`]. One build then runs
+//! on every kernel that has the fields; a kernel lacking one is refused with
+//! the field's name instead of being traced wrongly.
+//!
+//! What each group of fields is for:
+//! - `sk_buff` (`len`, `data_len`, `head`, `end`, ...) and `skb_shared_info`
+//!   (`nr_frags`, `frags`, gso): split an skb's payload into its linear part
+//!   (bytes copied into the skb's own buffer) and its page frags.
+//! - frag → `page` → `folio` → `address_space` → `inode` → `(s_dev, i_ino)`:
+//!   follow a frag's page to the file it caches, to prove that the frag is a
+//!   page-cache page of the demo file (zero copy) and not a private copy.
+//! - `msghdr` → `iov_iter` type and count: tell a send from user memory
+//!   (`ITER_UBUF`/`ITER_IOVEC`: the kernel copies) from a splice
+//!   (`ITER_BVEC`: the kernel takes page references).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use btf_rs::{Btf, Struct, Type};
+use zc_common::layout::{IterKinds, KernelLayout};
+
+/// Where the running kernel exposes its BTF.
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// BTF has no pointer size; zc only supports 64-bit kernels (its eBPF side
+/// also relies on `sk_buff.end` being an offset, which holds only there).
+const PTR_SIZE: usize = 8;
+
+/// Bound on typedef chains and anonymous-member nesting, so that malformed
+/// BTF cannot make us loop forever.
+const MAX_DEPTH: usize = 32;
+
+/// Why the kernel's layout could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error(
+        "cannot read kernel BTF {path}: {source} (zc needs a kernel built with CONFIG_DEBUG_INFO_BTF=y)"
+    )]
+    NoBtf {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot parse kernel BTF {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: btf_rs::Error,
+    },
+    #[error("kernel BTF is malformed: {0}")]
+    Malformed(String),
+    #[error("kernel BTF has no type {0}: this kernel's layout is not supported")]
+    MissingType(String),
+    #[error("kernel BTF has no field {ty}.{field}: this kernel's layout is not supported")]
+    MissingField { ty: String, field: String },
+    #[error("kernel field {ty}.{field} is a bitfield: this kernel's layout is not supported")]
+    Bitfield { ty: String, field: String },
+    #[error(
+        "kernel field {ty}.{field} starts at bit {bit_offset}, not on a byte: this kernel's layout is not supported"
+    )]
+    Unaligned {
+        ty: String,
+        field: String,
+        bit_offset: u64,
+    },
+    #[error(
+        "kernel field {ty}.{field} is {actual} bytes, zc expects {expected}: this kernel's layout is not supported"
+    )]
+    FieldSize {
+        ty: String,
+        field: String,
+        expected: usize,
+        actual: usize,
+    },
+    #[error("kernel field {ty}.{field} is not {expected}: this kernel's layout is not supported")]
+    FieldKind {
+        ty: String,
+        field: String,
+        expected: &'static str,
+    },
+    #[error("kernel BTF has no value {value} in enum {ty}: this kernel's layout is not supported")]
+    MissingEnumValue { ty: String, value: String },
+    #[error("kernel enum value {ty}::{value} is {actual}, zc expects 0..=255")]
+    EnumRange {
+        ty: String,
+        value: String,
+        actual: u64,
+    },
+}
+
+impl From<btf_rs::Error> for LayoutError {
+    fn from(e: btf_rs::Error) -> Self {
+        // Lookups in an already parsed BTF only fail on dangling ids/names.
+        Self::Malformed(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, LayoutError>;
+
+/// Reads the layout from the running kernel's BTF ([`VMLINUX_BTF`]).
+pub fn from_running_kernel() -> std::result::Result<KernelLayout, LayoutError> {
+    from_btf_file(Path::new(VMLINUX_BTF))
+}
+
+/// Reads the layout from a BTF file (a kernel's `vmlinux` BTF).
+pub fn from_btf_file(path: &Path) -> std::result::Result<KernelLayout, LayoutError> {
+    // Read first, so that a missing file (the usual failure) is told apart
+    // from a file that is not BTF.
+    let bytes = std::fs::read(path).map_err(|source| LayoutError::NoBtf {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let btf = Btf::from_bytes(&bytes).map_err(|source| LayoutError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_btf(&btf)
+}
+
+fn from_btf(btf: &Btf) -> Result<KernelLayout> {
+    let (_, [len, data_len, head, end, sk, mac_header, transport_header]) = lookup(
+        btf,
+        "sk_buff",
+        [
+            "len",
+            "data_len",
+            "head",
+            "end",
+            "sk",
+            "mac_header",
+            "transport_header",
+        ],
+    )?;
+    let (_, [sh_flags, nr_frags, gso_size, gso_segs, frags]) = lookup(
+        btf,
+        "skb_shared_info",
+        ["flags", "nr_frags", "gso_size", "gso_segs", "frags"],
+    )?;
+
+    // The frag type is whatever skb_shared_info.frags holds: `struct skb_frag`
+    // (netmem, len) today, `struct bio_vec` (bv_page, bv_len) on older kernels.
+    let frag = frag_struct(btf, &frags)?;
+    let frag_ty = btf.resolve_name(&frag)?;
+    let frag_netmem = field_either(btf, &frag_ty, &frag, &["netmem", "bv_page"])?;
+    let frag_len = field_either(btf, &frag_ty, &frag, &["len", "bv_len"])?;
+
+    let (page, [compound_head]) = lookup(btf, "page", ["compound_head"])?;
+    let (_, [mapping, index]) = lookup(btf, "folio", ["mapping", "index"])?;
+    let (_, [host]) = lookup(btf, "address_space", ["host"])?;
+    let (_, [i_ino, i_sb]) = lookup(btf, "inode", ["i_ino", "i_sb"])?;
+    let (_, [s_dev]) = lookup(btf, "super_block", ["s_dev"])?;
+    let (_, [msg_flags, msg_iter]) = lookup(btf, "msghdr", ["msg_flags", "msg_iter"])?;
+    let (_, [iter_type, count]) = lookup(btf, "iov_iter", ["iter_type", "count"])?;
+    let [ubuf, iovec, bvec] =
+        enum_values(btf, "iter_type", ["ITER_UBUF", "ITER_IOVEC", "ITER_BVEC"])?;
+
+    // Sizes are checked where the eBPF side reads the field with a fixed width.
+    Ok(KernelLayout {
+        skb_len: len.sized(4)?,
+        skb_data_len: data_len.sized(4)?,
+        skb_head: head.offset,
+        skb_end: end.sized(4)?,
+        skb_sk: sk.offset,
+        skb_mac_header: mac_header.sized(2)?,
+        skb_transport_header: transport_header.sized(2)?,
+        shinfo_flags: sh_flags.sized(1)?,
+        shinfo_nr_frags: nr_frags.sized(1)?,
+        shinfo_gso_size: gso_size.sized(2)?,
+        shinfo_gso_segs: gso_segs.sized(2)?,
+        shinfo_frags: frags.offset,
+        frag_size: to_u32(frag.size(), "sizeof(skb_frag)")?,
+        frag_netmem: frag_netmem.sized(8)?,
+        frag_len: frag_len.offset,
+        page_size: to_u32(page.size(), "sizeof(page)")?,
+        page_compound_head: compound_head.offset,
+        folio_mapping: mapping.offset,
+        folio_index: index.offset,
+        mapping_host: host.offset,
+        inode_ino: i_ino.sized(8)?,
+        inode_sb: i_sb.offset,
+        sb_dev: s_dev.sized(4)?,
+        msghdr_flags: msg_flags.sized(4)?,
+        msghdr_iter: msg_iter.offset,
+        iter_type: iter_type.sized(1)?,
+        iter_count: count.offset,
+        iter_kinds: IterKinds {
+            ubuf,
+            iovec,
+            bvec,
+            _pad: 0,
+        },
+        valid: 1,
+    })
+}
+
+/// A field found in a struct: where it is and how large it is.
+#[derive(Clone, Debug)]
+struct Field {
+    ty: String,
+    name: String,
+    /// Bytes from the start of the outermost struct.
+    offset: u32,
+    size: usize,
+    /// The field's type, unresolved (may be a typedef).
+    r#type: Type,
+}
+
+impl Field {
+    /// The offset, once the size is the one the eBPF side reads.
+    fn sized(&self, expected: usize) -> Result<u32> {
+        if self.size != expected {
+            return Err(LayoutError::FieldSize {
+                ty: self.ty.clone(),
+                field: self.name.clone(),
+                expected,
+                actual: self.size,
+            });
+        }
+        Ok(self.offset)
+    }
+}
+
+fn to_u32(v: usize, what: &str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| LayoutError::Malformed(format!("{what} is {v}, beyond u32")))
+}
+
+/// Finds `fields` in the struct named `ty`. BTF can hold several types of
+/// that name (forward declarations, or rarely two definitions): the first
+/// real struct/union holding all the fields wins.
+fn lookup<const N: usize>(btf: &Btf, ty: &str, fields: [&str; N]) -> Result<(Struct, [Field; N])> {
+    let mut first_err = None;
+    for s in structs_named(btf, ty)? {
+        let found: Result<Vec<Field>> = fields.iter().map(|f| field_in(btf, ty, &s, f)).collect();
+        match found.map(<[Field; N]>::try_from) {
+            Ok(Ok(found)) => return Ok((s, found)),
+            // A Vec of N results always converts to [_; N].
+            Ok(Err(_)) => return Err(LayoutError::Malformed(format!("lookup of {ty}"))),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or_else(|| LayoutError::MissingType(format!("struct {ty}"))))
+}
+
+/// The structs and unions named `name` that have members (not `Fwd`s or
+/// empty declarations).
+fn structs_named(btf: &Btf, name: &str) -> Result<Vec<Struct>> {
+    Ok(btf
+        .resolve_types_by_name(name)?
+        .into_iter()
+        .filter_map(|t| match t {
+            Type::Struct(s) | Type::Union(s) if !s.members.is_empty() => Some(s),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Finds the first of `names` present in `s` (for fields renamed across
+/// kernel versions). If none is, the error names the first (current) one.
+fn field_either(btf: &Btf, ty: &str, s: &Struct, names: &[&str]) -> Result<Field> {
+    let mut first_err = None;
+    for name in names {
+        match field_in(btf, ty, s, name) {
+            Ok(f) => return Ok(f),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or_else(|| LayoutError::MissingType(ty.to_string())))
+}
+
+/// Finds field `name` in `s`, searching anonymous members at any depth.
+fn field_in(btf: &Btf, ty: &str, s: &Struct, name: &str) -> Result<Field> {
+    let missing = || LayoutError::MissingField {
+        ty: ty.to_string(),
+        field: name.to_string(),
+    };
+    let (bit_offset, member) = find_member(btf, s, name, 0)?.ok_or_else(missing)?;
+    // With kind_flag set, a non-zero bitfield size marks a bitfield; the
+    // eBPF side reads whole bytes only.
+    if member.bitfield_size().unwrap_or(0) != 0 {
+        return Err(LayoutError::Bitfield {
+            ty: ty.to_string(),
+            field: name.to_string(),
+        });
+    }
+    if bit_offset % 8 != 0 {
+        return Err(LayoutError::Unaligned {
+            ty: ty.to_string(),
+            field: name.to_string(),
+            bit_offset,
+        });
+    }
+    let offset = u32::try_from(bit_offset / 8)
+        .map_err(|_| LayoutError::Malformed(format!("offset of {ty}.{name} beyond u32")))?;
+    let r#type = btf.resolve_chained_type(&member)?;
+    Ok(Field {
+        ty: ty.to_string(),
+        name: name.to_string(),
+        offset,
+        size: type_size(btf, &r#type, 0)?,
+        r#type,
+    })
+}
+
+/// The member named `name` and its offset in bits from the start of `s`,
+/// looking into anonymous struct/union members (adding their offsets).
+fn find_member(
+    btf: &Btf,
+    s: &Struct,
+    name: &str,
+    depth: usize,
+) -> Result<Option<(u64, btf_rs::Member)>> {
+    if depth > MAX_DEPTH {
+        return Err(LayoutError::Malformed(format!(
+            "anonymous members nested deeper than {MAX_DEPTH}"
+        )));
+    }
+    for m in &s.members {
+        let m_name = btf.resolve_name(m)?;
+        if m_name == name {
+            return Ok(Some((u64::from(m.bit_offset()), m.clone())));
+        }
+        if m_name.is_empty() {
+            // Anonymous non-struct members are bitfield padding (`int :3`): skip.
+            if let Type::Struct(inner) | Type::Union(inner) =
+                strip(btf, btf.resolve_chained_type(m)?)?
+                && let Some((off, found)) = find_member(btf, &inner, name, depth + 1)?
+            {
+                return Ok(Some((u64::from(m.bit_offset()) + off, found)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Resolves typedefs and qualifiers down to the underlying type.
+fn strip(btf: &Btf, mut ty: Type) -> Result<Type> {
+    for _ in 0..MAX_DEPTH {
+        ty = match &ty {
+            Type::Typedef(t) => btf.resolve_chained_type(t)?,
+            Type::Const(t) | Type::Volatile(t) | Type::Restrict(t) => {
+                btf.resolve_chained_type(t)?
+            }
+            Type::TypeTag(t) => btf.resolve_chained_type(t)?,
+            _ => return Ok(ty),
+        };
+    }
+    Err(LayoutError::Malformed(format!(
+        "typedef chain longer than {MAX_DEPTH}"
+    )))
+}
+
+/// Size in bytes of a type, as `sizeof` would give it.
+fn type_size(btf: &Btf, ty: &Type, depth: usize) -> Result<usize> {
+    if depth > MAX_DEPTH {
+        return Err(LayoutError::Malformed(format!(
+            "arrays nested deeper than {MAX_DEPTH}"
+        )));
+    }
+    Ok(match strip(btf, ty.clone())? {
+        Type::Int(t) => t.size(),
+        Type::Struct(t) | Type::Union(t) => t.size(),
+        Type::Enum(t) => t.size(),
+        Type::Enum64(t) => t.size(),
+        Type::Float(t) => t.size(),
+        Type::Ptr(_) => PTR_SIZE,
+        Type::Array(a) => {
+            let elem = type_size(btf, &btf.resolve_chained_type(&a)?, depth + 1)?;
+            a.len()
+                .checked_mul(elem)
+                .ok_or_else(|| LayoutError::Malformed("array size overflows".to_string()))?
+        }
+        other => {
+            return Err(LayoutError::Malformed(format!(
+                "a {} has no size",
+                other.name()
+            )));
+        }
+    })
+}
+
+/// The element struct of `skb_shared_info.frags` (an array of `skb_frag_t`).
+fn frag_struct(btf: &Btf, frags: &Field) -> Result<Struct> {
+    let not = |expected| LayoutError::FieldKind {
+        ty: frags.ty.clone(),
+        field: frags.name.clone(),
+        expected,
+    };
+    let Type::Array(a) = strip(btf, frags.r#type.clone())? else {
+        return Err(not("an array"));
+    };
+    match strip(btf, btf.resolve_chained_type(&a)?)? {
+        Type::Struct(s) if !s.members.is_empty() => Ok(s),
+        _ => Err(not("an array of structs")),
+    }
+}
+
+/// Values of the enumerators `names` of enum `ty`, which must fit a byte
+/// (the eBPF side compares them with the u8 `iov_iter.iter_type`).
+fn enum_values<const N: usize>(btf: &Btf, ty: &str, names: [&str; N]) -> Result<[u8; N]> {
+    let mut candidates: Vec<Vec<(String, u64)>> = Vec::new();
+    for t in btf.resolve_types_by_name(ty)? {
+        let values = match t {
+            Type::Enum(e) => e
+                .members
+                .iter()
+                .map(|m| Ok((btf.resolve_name(m)?, u64::from(m.val()))))
+                .collect::<Result<Vec<_>>>()?,
+            Type::Enum64(e) => e
+                .members
+                .iter()
+                .map(|m| Ok((btf.resolve_name(m)?, m.val())))
+                .collect::<Result<Vec<_>>>()?,
+            _ => continue,
+        };
+        candidates.push(values);
+    }
+    if candidates.is_empty() {
+        return Err(LayoutError::MissingType(format!("enum {ty}")));
+    }
+
+    let mut out = [0u8; N];
+    for (slot, name) in out.iter_mut().zip(names) {
+        let value = candidates
+            .iter()
+            .find_map(|c| c.iter().find(|(n, _)| n == name).map(|(_, v)| *v))
+            .ok_or_else(|| LayoutError::MissingEnumValue {
+                ty: ty.to_string(),
+                value: name.to_string(),
+            })?;
+        *slot = u8::try_from(value).map_err(|_| LayoutError::EnumRange {
+            ty: ty.to_string(),
+            value: name.to_string(),
+            actual: value,
+        })?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout of the running kernel, or None (with a loud note) when it
+    /// has no BTF, so that the suite still runs on such machines.
+    fn running() -> Option<KernelLayout> {
+        if !Path::new(VMLINUX_BTF).exists() {
+            eprintln!("SKIPPED (no {VMLINUX_BTF})");
+            return None;
+        }
+        Some(from_running_kernel().expect("layout of the running kernel"))
+    }
+
+    fn assert_distinct(what: &str, offsets: &[u32]) {
+        let mut sorted = offsets.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), offsets.len(), "{what}: {offsets:?}");
+    }
+
+    #[test]
+    fn running_kernel_layout_is_complete() {
+        let Some(l) = running() else { return };
+        assert_eq!(l.valid, 1);
+        assert_eq!(l.frag_size, 16);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(l.page_size, 64);
+
+        assert_distinct(
+            "sk_buff",
+            &[
+                l.skb_len,
+                l.skb_data_len,
+                l.skb_head,
+                l.skb_end,
+                l.skb_sk,
+                l.skb_mac_header,
+                l.skb_transport_header,
+            ],
+        );
+        assert_distinct(
+            "skb_shared_info",
+            &[
+                l.shinfo_flags,
+                l.shinfo_nr_frags,
+                l.shinfo_gso_size,
+                l.shinfo_gso_segs,
+                l.shinfo_frags,
+            ],
+        );
+        assert_distinct("skb_frag", &[l.frag_netmem, l.frag_len]);
+        assert_distinct("folio", &[l.folio_mapping, l.folio_index]);
+        assert_distinct("inode", &[l.inode_ino, l.inode_sb]);
+        assert_distinct("msghdr", &[l.msghdr_flags, l.msghdr_iter]);
+        assert_distinct("iov_iter", &[l.iter_type, l.iter_count]);
+        let k = l.iter_kinds;
+        assert_distinct(
+            "iter_type",
+            &[u32::from(k.ubuf), u32::from(k.iovec), u32::from(k.bvec)],
+        );
+
+        // Fields the eBPF side reads with a fixed width fit their struct.
+        assert!(l.frag_len + 4 <= l.frag_size);
+        assert!(l.frag_netmem + 8 <= l.frag_size);
+        assert!(l.page_compound_head + 8 <= l.page_size);
+        // The frags array ends the fixed part of skb_shared_info, after gso.
+        assert!(l.shinfo_frags > l.shinfo_gso_segs);
+    }
+
+    /// Values computed by hand once on a 6.18 x86_64 kernel from
+    /// `bpftool btf dump file /sys/kernel/btf/vmlinux` (member bits_offset / 8,
+    /// through the anonymous members). Other kernels differ, hence the gate;
+    /// a 6.18 built with a very different config could too.
+    #[test]
+    fn running_kernel_matches_bpftool_on_6_18() {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        if !release.starts_with("6.18") || !cfg!(target_arch = "x86_64") {
+            eprintln!("SKIPPED (pinned offsets are for 6.18 x86_64, running {release:?})");
+            return;
+        }
+        let Some(l) = running() else { return };
+        let expected = KernelLayout {
+            skb_len: 112,
+            skb_data_len: 116,
+            skb_head: 192,
+            skb_end: 188,
+            skb_sk: 24,
+            skb_mac_header: 182,
+            skb_transport_header: 178,
+            shinfo_flags: 0,
+            shinfo_nr_frags: 2,
+            shinfo_gso_size: 4,
+            shinfo_gso_segs: 6,
+            shinfo_frags: 48,
+            frag_size: 16,
+            frag_netmem: 0,
+            frag_len: 8,
+            page_size: 64,
+            page_compound_head: 8,
+            folio_mapping: 24,
+            folio_index: 32,
+            mapping_host: 0,
+            inode_ino: 64,
+            inode_sb: 40,
+            sb_dev: 16,
+            msghdr_flags: 68,
+            msghdr_iter: 16,
+            iter_type: 0,
+            iter_count: 24,
+            iter_kinds: IterKinds {
+                ubuf: 0,
+                iovec: 1,
+                bvec: 2,
+                _pad: 0,
+            },
+            valid: 1,
+        };
+        assert_eq!(l, expected);
+    }
+
+    #[test]
+    fn missing_file_is_no_btf_with_one_line_message() {
+        let path = Path::new("/nonexistent/zc/vmlinux");
+        let err = from_btf_file(path).expect_err("no such file");
+        assert!(matches!(err, LayoutError::NoBtf { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.contains("/nonexistent/zc/vmlinux"), "{msg}");
+    }
+
+    #[test]
+    fn garbage_file_is_parse_error() {
+        let path = std::env::temp_dir().join(format!("zc-layout-garbage-{}", std::process::id()));
+        std::fs::write(&path, b"this is not BTF at all, not even close").expect("write temp");
+        let err = from_btf_file(&path).expect_err("not BTF");
+        std::fs::remove_file(&path).ok();
+        assert!(matches!(err, LayoutError::Parse { .. }), "{err:?}");
+        assert!(!err.to_string().contains('\n'));
+    }
+
+    /// A minimal little-endian BTF blob: `types` are the raw type records,
+    /// `strings` the string section (starting with the empty name).
+    fn btf_blob(types: &[u32], strings: &[u8]) -> Vec<u8> {
+        let type_len = u32::try_from(types.len() * 4).expect("small");
+        let str_len = u32::try_from(strings.len()).expect("small");
+        let mut b = Vec::new();
+        b.extend_from_slice(&0xeb9f_u16.to_le_bytes());
+        b.extend_from_slice(&[1, 0]); // version, flags
+        for w in [24, 0, type_len, type_len, str_len] {
+            b.extend_from_slice(&u32::to_le_bytes(w)); // hdr_len, type_off/len, str_off/len
+        }
+        for w in types {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        b.extend_from_slice(strings);
+        b
+    }
+
+    /// Kind-flag bitfield offsets, anonymous nesting and a `Fwd` of the same
+    /// name as the struct, on a hand-made BTF.
+    #[test]
+    fn synthetic_bitfields_anonymous_members_and_fwd() {
+        // Name offsets: int=1 s=5 a=7 b=9 c=11 t=13 d=15 e=17 u=19
+        let strings = b"\0int\0s\0a\0b\0c\0t\0d\0e\0u\0";
+        let info = |kind: u32, vlen: u32, kflag: u32| (kflag << 31) | (kind << 24) | vlen;
+        #[rustfmt::skip]
+        let types = [
+            // [1] int, 4 bytes, 32 bits
+            1, info(1, 0, 0), 4, 32,
+            // [2] struct s; (Fwd)
+            5, info(7, 0, 0), 0,
+            // [3] struct s { int a:3; int b:5; int c; } (kind_flag: size<<24 | bit offset)
+            5, info(4, 3, 1), 8,
+                7, 1, (3 << 24),
+                9, 1, (5 << 24) | 3,
+                11, 1, 32,
+            // [4] anonymous struct { int d; }
+            0, info(4, 1, 0), 4,
+                15, 1, 0,
+            // [5] anonymous union { struct { int d; }; }
+            0, info(5, 1, 0), 4,
+                0, 4, 0,
+            // [6] struct t { int e; <pad>; union { struct { int d; }; }; } at bit 64
+            13, info(4, 2, 0), 12,
+                17, 1, 0,
+                0, 5, 64,
+            // [7] struct u { int c at bit 12 } (no kind_flag: plain bit offset)
+            19, info(4, 1, 0), 8,
+                11, 1, 12,
+        ];
+        let btf = Btf::from_bytes(&btf_blob(&types, strings)).expect("parse synthetic BTF");
+
+        let (s, [c]) = lookup(&btf, "s", ["c"]).expect("s.c past the Fwd");
+        assert_eq!((c.offset, c.size, s.size()), (4, 4, 8));
+        assert!(matches!(
+            lookup(&btf, "s", ["a"]),
+            Err(LayoutError::Bitfield { .. })
+        ));
+        assert!(matches!(
+            lookup(&btf, "s", ["b"]),
+            Err(LayoutError::Bitfield { .. })
+        ));
+        let (_, [d, e]) = lookup(&btf, "t", ["d", "e"]).expect("t.d through anonymous members");
+        assert_eq!((d.offset, d.size, e.offset), (8, 4, 0));
+        assert!(matches!(
+            lookup(&btf, "t", ["nope"]),
+            Err(LayoutError::MissingField { .. })
+        ));
+        assert!(matches!(
+            lookup(&btf, "u", ["c"]),
+            Err(LayoutError::Unaligned { bit_offset: 12, .. })
+        ));
+        // Renamed fields (skb_frag.netmem, formerly bio_vec.bv_page).
+        let f = field_either(&btf, "s", &s, &["netmem", "c"]).expect("falls back to c");
+        assert_eq!(f.offset, 4);
+        let err = field_either(&btf, "s", &s, &["netmem", "bv_page"]).expect_err("neither");
+        assert_eq!(
+            err.to_string(),
+            "kernel BTF has no field s.netmem: this kernel's layout is not supported"
+        );
+        let err = lookup(&btf, "sk_buff", ["len"]).expect_err("no such struct");
+        assert!(matches!(err, LayoutError::MissingType(_)), "{err:?}");
+        assert_eq!(
+            d.sized(2).expect_err("int is 4 bytes").to_string(),
+            "kernel field t.d is 4 bytes, zc expects 2: this kernel's layout is not supported"
+        );
+    }
+}

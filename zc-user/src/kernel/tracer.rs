@@ -1,0 +1,245 @@
+//! The loaded eBPF object: attach its programs, point them at the demo, read
+//! back exact counters and drain the event ring buffer.
+//!
+//! Everything the programs hold is released by the kernel when this process's
+//! file descriptors close: perf-event links for tracepoints, bpf links for
+//! tp_btf, the maps. So no program stays attached after zc exits, on any path.
+
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow};
+use aya::{
+    Btf, Ebpf, EbpfLoader,
+    maps::{Array, MapData, PerCpuArray, PerCpuValues, RingBuf},
+    programs::{BtfTracePoint, TracePoint},
+};
+use zc_common::{
+    Config, MAX_SYSCALLS,
+    counters::{COUNTERS, Counter},
+    layout::KernelLayout,
+    maps,
+};
+
+use super::{
+    probes::{Attach, PROBES, ProbeSpec, ProbeState, ProbeStatus},
+    tracefs,
+};
+use crate::{
+    decode::{DecodeError, Event, decode},
+    model::counts::{Counts, SyscallTotals},
+};
+
+/// The eBPF object built by zc-user's build script.
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/zc-ebpf"));
+
+/// Whom and what to trace in one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub sender_tid: u32,
+    pub receiver_tid: u32,
+    /// Kernel-encoded dev_t of the file's filesystem (major << 20 | minor).
+    pub file_dev: u32,
+    pub file_ino: u64,
+}
+
+/// The loaded, attached programs and their maps.
+pub struct Tracer {
+    ebpf: Ebpf,
+    events: RingBuf<MapData>,
+    status: Vec<ProbeStatus>,
+    ncpus: usize,
+}
+
+impl Tracer {
+    /// Loads the object with `layout` and attaches every probe the kernel
+    /// allows, recording per probe attached / missing / refused.
+    pub fn load(layout: &KernelLayout, tracefs_root: &Path) -> anyhow::Result<Tracer> {
+        raise_memlock();
+        let btf = Btf::from_sys_fs().context("read the kernel's BTF (/sys/kernel/btf/vmlinux)")?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global(maps::LAYOUT, layout, true)
+            .load(OBJECT)
+            .context("load zc's eBPF object into the kernel")?;
+        let mut status = Vec::with_capacity(PROBES.len());
+        for spec in PROBES {
+            let state = attach_one(&mut ebpf, spec, &btf, tracefs_root);
+            status.push(ProbeStatus { spec: *spec, state });
+        }
+        let events = RingBuf::try_from(
+            ebpf.take_map(maps::EVENTS)
+                .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::EVENTS))?,
+        )
+        .context("open the event ring buffer")?;
+        let ncpus = aya::util::nr_cpus().map_err(|(what, e)| anyhow!("{what}: {e}"))?;
+        Ok(Tracer {
+            ebpf,
+            events,
+            status,
+            ncpus,
+        })
+    }
+
+    pub fn status(&self) -> &[ProbeStatus] {
+        &self.status
+    }
+
+    fn config(&mut self) -> anyhow::Result<Array<&mut MapData, u64>> {
+        let map = self
+            .ebpf
+            .map_mut(maps::CONFIG)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::CONFIG))?;
+        Ok(Array::try_from(map)?)
+    }
+
+    fn set(&mut self, slot: Config, value: u64) -> anyhow::Result<()> {
+        self.config()?
+            .set(slot as u32, value, 0)
+            .with_context(|| format!("write trace config {slot:?}"))
+    }
+
+    /// Zeroes counters, points the programs at `target` and starts tracing.
+    pub fn arm(&mut self, target: Target) -> anyhow::Result<()> {
+        self.reset_counters()?;
+        self.set(Config::DemoSock, 0)?;
+        self.set(Config::SenderTid, target.sender_tid as u64)?;
+        self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
+        self.set(Config::FileDev, target.file_dev as u64)?;
+        self.set(Config::FileIno, target.file_ino)?;
+        self.set(Config::Armed, 1)
+    }
+
+    /// Stops attributing syscalls, faults and sends to the sender (its
+    /// transfer loop is over), while its skbs are still followed to the device.
+    pub fn release_sender(&mut self) -> anyhow::Result<()> {
+        self.set(Config::SenderTid, 0)
+    }
+
+    /// Stops tracing altogether.
+    pub fn disarm(&mut self) -> anyhow::Result<()> {
+        self.set(Config::Armed, 0)?;
+        self.set(Config::SenderTid, 0)?;
+        self.set(Config::ReceiverTid, 0)?;
+        self.set(Config::DemoSock, 0)
+    }
+
+    fn per_cpu(&mut self, name: &str) -> anyhow::Result<PerCpuArray<&mut MapData, u64>> {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .ok_or_else(|| anyhow!("eBPF object has no map {name}"))?;
+        Ok(PerCpuArray::try_from(map)?)
+    }
+
+    fn reset_counters(&mut self) -> anyhow::Result<()> {
+        let ncpus = self.ncpus;
+        for (name, len) in [
+            (maps::COUNTERS, COUNTERS),
+            (maps::SYSCALLS, MAX_SYSCALLS),
+            (maps::SYSCALL_BYTES, MAX_SYSCALLS),
+        ] {
+            let mut arr = self.per_cpu(name)?;
+            for i in 0..len {
+                let zeros = PerCpuValues::try_from(vec![0u64; ncpus])?;
+                arr.set(i, zeros, 0)
+                    .with_context(|| format!("reset {name}[{i}]"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Exact totals since [`Tracer::arm`], summed over CPUs.
+    pub fn counts(&mut self) -> anyhow::Result<Counts> {
+        let mut counts = Counts::new();
+        {
+            let arr = self.per_cpu(maps::COUNTERS)?;
+            for c in Counter::ALL {
+                let v: u64 = arr.get(&(*c as u32), 0)?.iter().sum();
+                counts.set(*c, v);
+            }
+        }
+        let calls: Vec<u64> = {
+            let arr = self.per_cpu(maps::SYSCALLS)?;
+            (0..MAX_SYSCALLS)
+                .map(|i| arr.get(&i, 0).map(|v| v.iter().sum()))
+                .collect::<Result<_, _>>()?
+        };
+        let arr = self.per_cpu(maps::SYSCALL_BYTES)?;
+        for (nr, calls) in calls.into_iter().enumerate() {
+            if calls > 0 {
+                let bytes = arr.get(&(nr as u32), 0)?.iter().sum();
+                counts
+                    .syscalls
+                    .insert(nr as u64, SyscallTotals { calls, bytes });
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Decodes every record waiting in the ring buffer.
+    pub fn drain(&mut self, mut sink: impl FnMut(Result<Event, DecodeError>)) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.events.next() {
+            sink(decode(&item));
+            n += 1;
+        }
+        n
+    }
+}
+
+fn attach_one(ebpf: &mut Ebpf, spec: &ProbeSpec, btf: &Btf, root: &Path) -> ProbeState {
+    let (category, name) = (spec.attach.category(), spec.attach.name());
+    if !tracefs::exists(root, category, name) {
+        return ProbeState::Missing(format!("no tracepoint {category}/{name} in this kernel"));
+    }
+    let Some(program) = ebpf.program_mut(spec.program) else {
+        return ProbeState::Refused(format!("eBPF object has no program {}", spec.program));
+    };
+    let result: anyhow::Result<()> = (|| {
+        match spec.attach {
+            Attach::Tracepoint { fields, .. } => {
+                tracefs::check_fields(root, category, name, fields)?;
+                let p: &mut TracePoint = program.try_into()?;
+                p.load()?;
+                p.attach(category, name)?;
+            }
+            Attach::BtfTracepoint { .. } => {
+                let p: &mut BtfTracePoint = program.try_into()?;
+                p.load(name, btf)?;
+                p.attach()?;
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ProbeState::Attached,
+        Err(e) => ProbeState::Refused(one_line(&e)),
+    }
+}
+
+/// An error chain on one line, verifier logs cut to their last lines.
+fn one_line(e: &anyhow::Error) -> String {
+    let s = e
+        .chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() > 3 {
+        format!("{} … {}", lines[0], lines[lines.len() - 2..].join(" "))
+    } else {
+        lines.join(" ")
+    }
+}
+
+/// Kernels before 5.11 charge eBPF maps to RLIMIT_MEMLOCK; lift it.
+fn raise_memlock() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit with a valid pointer to a local struct.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited);
+    }
+}

@@ -1,0 +1,16 @@
+//! zc: trace, live from the kernel, where a file-to-socket transfer copies
+//! data and switches between user and kernel mode.
+//!
+//! Data flows one way: kernel event (ring buffer) → [`decode`] → [`model`]
+//! (what happened to which bytes) → views ([`report`]). The kernel-facing
+//! code lives in [`kernel`], the transfer itself in [`demo`].
+
+pub mod cli;
+pub mod decode;
+pub mod demo;
+pub mod doctor;
+pub mod exit;
+pub mod kernel;
+pub mod model;
+pub mod report;
+pub mod units;

@@ -1,0 +1,72 @@
+//! Exact totals of one run, as the kernel counted them (summed over CPUs).
+
+use std::collections::BTreeMap;
+
+use zc_common::counters::{COUNTERS, Counter};
+
+/// Per-counter totals and per-syscall totals of one traced run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    values: Vec<u64>,
+    /// Syscall number → (entries, sum of positive return values).
+    pub syscalls: BTreeMap<u64, SyscallTotals>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallTotals {
+    pub calls: u64,
+    pub bytes: u64,
+}
+
+impl Counts {
+    pub fn new() -> Counts {
+        Counts {
+            values: vec![0; COUNTERS as usize],
+            syscalls: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, c: Counter) -> u64 {
+        self.values.get(c as usize).copied().unwrap_or(0)
+    }
+
+    pub fn set(&mut self, c: Counter, v: u64) {
+        if let Some(slot) = self.values.get_mut(c as usize) {
+            *slot = v;
+        }
+    }
+
+    pub fn add(&mut self, c: Counter, v: u64) {
+        if let Some(slot) = self.values.get_mut(c as usize) {
+            *slot += v;
+        }
+    }
+
+    /// Calls of the syscall named `name` (0 when unknown or not called).
+    pub fn calls(&self, name: &str) -> u64 {
+        super::syscalls::number(name)
+            .and_then(|nr| self.syscalls.get(&nr))
+            .map_or(0, |t| t.calls)
+    }
+
+    /// Bytes returned by the syscall named `name`.
+    pub fn bytes(&self, name: &str) -> u64 {
+        super::syscalls::number(name)
+            .and_then(|nr| self.syscalls.get(&nr))
+            .map_or(0, |t| t.bytes)
+    }
+
+    /// Total syscalls of the sender thread.
+    pub fn total_syscalls(&self) -> u64 {
+        self.syscalls.values().map(|t| t.calls).sum()
+    }
+
+    /// Syscall name → calls, for reports.
+    pub fn syscalls_by_name(&self) -> BTreeMap<String, u64> {
+        self.syscalls
+            .iter()
+            .filter(|(_, t)| t.calls > 0)
+            .map(|(nr, t)| (super::syscalls::name(*nr), t.calls))
+            .collect()
+    }
+}

@@ -1,0 +1,478 @@
+//! Events → steps: the ordered story of a run, one mode switch or one
+//! movement of bytes at a time, each tied to the event that proves it.
+//!
+//! This is what a viewer animates. It is built from the event stream, which
+//! can lose detail when the ring buffer fills; the report's totals come from
+//! the in-kernel counters instead ([`super::classify`]). With no lost events
+//! the two agree, and the live tests check that they do.
+
+use zc_common::event::{op, source};
+
+use super::{Movement, Place, Strategy, syscalls};
+use crate::decode::Event;
+
+/// What happened at one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// User → kernel: the sender entered a syscall.
+    Enter { syscall: String },
+    /// Kernel → user: the syscall returned `ret`.
+    Exit { syscall: String, ret: i64 },
+    /// A page fault; `in_kernel` when it hit inside a syscall's copy (no mode switch).
+    Fault { in_kernel: bool, address: u64 },
+    /// The scheduler took the CPU from the sender (`blocked`: it had to wait).
+    SchedOut { blocked: bool },
+    /// The sender got a CPU back.
+    SchedIn,
+    /// Bytes moved.
+    Move {
+        movement: Movement,
+        from: Place,
+        to: Place,
+        bytes: u64,
+    },
+    /// A block request for the demo file: issued, or completed (sectors).
+    Block { issue: bool, bytes: u64 },
+}
+
+/// One step with its time and its evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub ts_ns: u64,
+    pub kind: StepKind,
+    /// The tracepoint(s) that prove it.
+    pub evidence: &'static str,
+}
+
+/// Totals recomputed from the steps, to cross-check the kernel counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub syscalls: u64,
+    pub mode_switches: u64,
+    pub cpu_copy_bytes: u64,
+    pub reference_bytes: u64,
+    pub disk_bytes: u64,
+    pub receiver_copy_bytes: u64,
+    pub page_faults: u64,
+}
+
+/// Builds steps from events fed in time order.
+#[derive(Debug)]
+pub struct StepBuilder {
+    strategy: Strategy,
+    send_source: u8,
+    /// Paged payload TCP queued that the device has not taken yet: from the
+    /// demo file's pages, and from TCP's own pages.
+    pending_file: u64,
+    pending_other: u64,
+    steps: Vec<Step>,
+    tally: Tally,
+}
+
+impl StepBuilder {
+    pub fn new(strategy: Strategy) -> StepBuilder {
+        StepBuilder {
+            strategy,
+            send_source: 0,
+            pending_file: 0,
+            pending_other: 0,
+            steps: Vec::new(),
+            tally: Tally::default(),
+        }
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    pub fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    fn step(&mut self, ts_ns: u64, kind: StepKind, evidence: &'static str) {
+        if let StepKind::Move {
+            movement,
+            from,
+            to,
+            bytes,
+        } = &kind
+        {
+            match (movement, to) {
+                (Movement::CpuCopy, Place::Receiver) => self.tally.receiver_copy_bytes += bytes,
+                (Movement::CpuCopy, _) => self.tally.cpu_copy_bytes += bytes,
+                (Movement::Reference, Place::Nic) => self.tally.reference_bytes += bytes,
+                (Movement::Dma, _) if *from == Place::Disk => self.tally.disk_bytes += bytes,
+                _ => {}
+            }
+        }
+        self.steps.push(Step {
+            ts_ns,
+            kind,
+            evidence,
+        });
+    }
+
+    fn moved(
+        &mut self,
+        ts: u64,
+        movement: Movement,
+        from: Place,
+        to: Place,
+        bytes: u64,
+        ev: &'static str,
+    ) {
+        if bytes > 0 {
+            self.step(
+                ts,
+                StepKind::Move {
+                    movement,
+                    from,
+                    to,
+                    bytes,
+                },
+                ev,
+            );
+        }
+    }
+
+    /// Feeds one event; events must come in timestamp order.
+    pub fn push(&mut self, event: &Event) {
+        let ts = event.ts_ns();
+        match event {
+            Event::Syscall(e) if e.h.op == op::SYS_ENTER => {
+                self.tally.syscalls += 1;
+                self.tally.mode_switches += 1;
+                let syscall = syscalls::name(e.nr);
+                self.step(ts, StepKind::Enter { syscall }, "raw_syscalls:sys_enter");
+            }
+            Event::Syscall(e) => {
+                self.tally.mode_switches += 1;
+                let syscall = syscalls::name(e.nr);
+                if matches!(syscall.as_str(), "read" | "pread64" | "readv") && e.ret > 0 {
+                    self.moved(
+                        ts,
+                        Movement::CpuCopy,
+                        Place::PageCache,
+                        Place::UserBuffer,
+                        e.ret as u64,
+                        "raw_syscalls:sys_exit(read).ret",
+                    );
+                }
+                self.step(
+                    ts,
+                    StepKind::Exit {
+                        syscall,
+                        ret: e.ret,
+                    },
+                    "raw_syscalls:sys_exit",
+                );
+            }
+            Event::Fault(e) => {
+                let in_kernel = e.h.op == op::FAULT_KERNEL;
+                self.tally.page_faults += 1;
+                if !in_kernel {
+                    self.tally.mode_switches += 2;
+                }
+                self.step(
+                    ts,
+                    StepKind::Fault {
+                        in_kernel,
+                        address: e.address,
+                    },
+                    if in_kernel {
+                        "exceptions:page_fault_kernel"
+                    } else {
+                        "exceptions:page_fault_user"
+                    },
+                );
+            }
+            Event::Sched(e) if e.h.op == op::SCHED_OUT => self.step(
+                ts,
+                StepKind::SchedOut {
+                    blocked: e.prev_state != 0,
+                },
+                "sched:sched_switch",
+            ),
+            Event::Sched(_) => self.step(ts, StepKind::SchedIn, "sched:sched_switch"),
+            Event::Filemap(e) => match e.h.op {
+                op::FILEMAP_ADD => self.moved(
+                    ts,
+                    Movement::Dma,
+                    Place::Disk,
+                    Place::PageCache,
+                    4096u64 << e.order.min(20),
+                    "filemap:mm_filemap_add_to_page_cache",
+                ),
+                op::FILEMAP_MAP_PAGES => self.moved(
+                    ts,
+                    Movement::Mapping,
+                    Place::PageCache,
+                    Place::Mapping,
+                    (e.last_index.saturating_sub(e.index) + 1) * 4096,
+                    "filemap:mm_filemap_map_pages",
+                ),
+                _ => {}
+            },
+            Event::Block(e) => self.step(
+                ts,
+                StepKind::Block {
+                    issue: e.h.op == op::BLOCK_ISSUE,
+                    bytes: if e.h.op == op::BLOCK_ISSUE {
+                        e.bytes as u64
+                    } else {
+                        e.nr_sector as u64 * 512
+                    },
+                },
+                "block:block_rq_issue/complete",
+            ),
+            Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG => self.send_source = e.source,
+            Event::Send(e) => {
+                let bytes = e.ret.max(0) as u64;
+                match self.send_source {
+                    source::USER => {
+                        let from = if self.strategy == Strategy::MmapWrite {
+                            Place::Mapping
+                        } else {
+                            Place::UserBuffer
+                        };
+                        self.moved(
+                            ts,
+                            Movement::CpuCopy,
+                            from,
+                            Place::SocketBuffer,
+                            bytes,
+                            "tcp:tcp_sendmsg_locked (user iterator) + sock:sock_send_length",
+                        )
+                    }
+                    source::SPLICE => self.moved(
+                        ts,
+                        Movement::Reference,
+                        Place::PageCache,
+                        Place::SocketBuffer,
+                        bytes,
+                        "tcp:tcp_sendmsg_locked (MSG_SPLICE_PAGES) + sock:sock_send_length",
+                    ),
+                    _ => {}
+                }
+            }
+            Event::Skb(e) if e.h.op == op::SKB_QUEUE => {
+                let paged = e.payload.saturating_sub(e.linear_payload) as u64;
+                let file = (e.file_bytes as u64).min(paged);
+                self.pending_file += file;
+                self.pending_other += paged - file;
+            }
+            Event::Skb(e) => {
+                let linear = e.linear_payload as u64;
+                let paged = e.payload.saturating_sub(e.linear_payload) as u64;
+                let file = (e.file_bytes as u64).min(paged);
+                // Paged data that went through untouched leaves the pending pools.
+                self.pending_file = self.pending_file.saturating_sub(file);
+                self.pending_other = self.pending_other.saturating_sub(paged - file);
+                // Linear payload that was paged when queued: copied at segmentation.
+                let from_file = linear.min(self.pending_file);
+                self.pending_file -= from_file;
+                let from_other = (linear - from_file).min(self.pending_other);
+                self.pending_other -= from_other;
+                const SEG: &str = "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)";
+                self.moved(
+                    ts,
+                    Movement::CpuCopy,
+                    Place::PageCache,
+                    Place::Nic,
+                    from_file,
+                    SEG,
+                );
+                self.moved(
+                    ts,
+                    Movement::CpuCopy,
+                    Place::SocketBuffer,
+                    Place::Nic,
+                    from_other,
+                    SEG,
+                );
+                self.moved(
+                    ts,
+                    Movement::Reference,
+                    Place::PageCache,
+                    Place::Nic,
+                    file,
+                    "net:net_dev_start_xmit frags = demo file pages",
+                );
+                self.moved(
+                    ts,
+                    Movement::SoftwareTransmit,
+                    Place::SocketBuffer,
+                    Place::Nic,
+                    e.payload as u64,
+                    "net:net_dev_start_xmit",
+                );
+            }
+            Event::Recv(e) => self.moved(
+                ts,
+                Movement::CpuCopy,
+                Place::SocketBuffer,
+                Place::Receiver,
+                e.len as u64,
+                "skb:skb_copy_datagram_iovec",
+            ),
+            Event::Dma(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zc_common::event::*;
+
+    fn h(ts: u64, kind: Kind, op: u16) -> Header {
+        Header {
+            ts_ns: ts,
+            tid: 1,
+            kind: kind as u16,
+            op,
+        }
+    }
+
+    fn sys(ts: u64, name: &str, op: u16, ret: i64) -> Event {
+        Event::Syscall(SyscallEvent {
+            h: h(ts, Kind::Syscall, op),
+            nr: syscalls::number(name).expect("known"),
+            args: [0; 3],
+            ret,
+        })
+    }
+
+    fn send(ts: u64, src: u8, ret: i64) -> [Event; 2] {
+        [
+            Event::Send(SendEvent {
+                h: h(ts, Kind::Send, op::SEND_TCP_SENDMSG),
+                source: src,
+                ..Default::default()
+            }),
+            Event::Send(SendEvent {
+                h: h(ts + 1, Kind::Send, op::SEND_SOCK_LENGTH),
+                ret,
+                ..Default::default()
+            }),
+        ]
+    }
+
+    fn skb(ts: u64, op: u16, payload: u32, linear: u32, file: u32) -> Event {
+        Event::Skb(SkbEvent {
+            h: h(ts, Kind::Skb, op),
+            payload,
+            linear_payload: linear,
+            file_bytes: file,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn read_write_pair_is_four_switches_and_two_copies() {
+        let mut b = StepBuilder::new(Strategy::ReadWrite);
+        let mut evs = vec![
+            sys(1, "read", op::SYS_ENTER, 0),
+            sys(2, "read", op::SYS_EXIT, 4096),
+        ];
+        evs.push(sys(3, "write", op::SYS_ENTER, 0));
+        evs.extend(send(4, source::USER, 4096));
+        evs.push(sys(6, "write", op::SYS_EXIT, 4096));
+        evs.push(skb(7, op::SKB_QUEUE, 4096, 0, 0));
+        evs.push(skb(8, op::SKB_XMIT, 4096, 0, 0));
+        for e in &evs {
+            b.push(e);
+        }
+        let t = b.tally();
+        assert_eq!(t.syscalls, 2);
+        assert_eq!(t.mode_switches, 4);
+        assert_eq!(t.cpu_copy_bytes, 8192);
+        assert_eq!(t.reference_bytes, 0);
+        let copies: Vec<_> = b
+            .steps()
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Move {
+                    movement: Movement::CpuCopy,
+                    from,
+                    to,
+                    ..
+                } => Some((*from, *to)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            copies,
+            vec![
+                (Place::PageCache, Place::UserBuffer),
+                (Place::UserBuffer, Place::SocketBuffer)
+            ]
+        );
+    }
+
+    #[test]
+    fn sendfile_segmentation_copy_is_attributed_to_page_cache() {
+        let mut b = StepBuilder::new(Strategy::Sendfile);
+        let mut evs = vec![sys(1, "sendfile", op::SYS_ENTER, 0)];
+        evs.extend(send(2, source::SPLICE, 65536));
+        evs.push(sys(4, "sendfile", op::SYS_EXIT, 65536));
+        evs.push(skb(5, op::SKB_QUEUE, 65536, 0, 65536));
+        for i in 0..45 {
+            evs.push(skb(6 + i, op::SKB_XMIT, 1448, 1448, 0));
+        }
+        evs.push(skb(60, op::SKB_XMIT, 376, 376, 0));
+        for e in &evs {
+            b.push(e);
+        }
+        let t = b.tally();
+        assert_eq!(t.cpu_copy_bytes, 65536);
+        assert_eq!(t.reference_bytes, 0);
+        assert_eq!(t.mode_switches, 2);
+        assert!(b.steps().iter().any(|s| matches!(
+            s.kind,
+            StepKind::Move {
+                movement: Movement::Reference,
+                to: Place::SocketBuffer,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn gather_references_reach_the_device() {
+        let mut b = StepBuilder::new(Strategy::SendfileGather);
+        for e in send(1, source::SPLICE, 65536) {
+            b.push(&e);
+        }
+        b.push(&skb(3, op::SKB_QUEUE, 65536, 0, 65536));
+        b.push(&skb(4, op::SKB_XMIT, 65536, 0, 65536));
+        let t = b.tally();
+        assert_eq!(t.cpu_copy_bytes, 0);
+        assert_eq!(t.reference_bytes, 65536);
+    }
+
+    #[test]
+    fn receiver_copy_is_kept_apart() {
+        let mut b = StepBuilder::new(Strategy::ReadWrite);
+        b.push(&Event::Recv(RecvEvent {
+            h: h(1, Kind::Recv, 0),
+            len: 1000,
+            ..Default::default()
+        }));
+        assert_eq!(b.tally().receiver_copy_bytes, 1000);
+        assert_eq!(b.tally().cpu_copy_bytes, 0);
+    }
+
+    #[test]
+    fn user_fault_switches_mode_kernel_fault_does_not() {
+        let mut b = StepBuilder::new(Strategy::MmapWrite);
+        for (i, op) in [op::FAULT_USER, op::FAULT_KERNEL].into_iter().enumerate() {
+            b.push(&Event::Fault(FaultEvent {
+                h: h(i as u64, Kind::Fault, op),
+                ..Default::default()
+            }));
+        }
+        assert_eq!(b.tally().page_faults, 2);
+        assert_eq!(b.tally().mode_switches, 2);
+    }
+}

@@ -1,0 +1,465 @@
+//! The headless views of a run: a text report a person reads, and JSON a
+//! script reads (one object per run, a documented contract: docs/json.md).
+//! Both only read the model; nothing here measures or changes anything.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::{
+    demo::run::RunOutcome,
+    kernel::probes::ProbeStatus,
+    model::{
+        Movement,
+        article::{self, ArticleRow},
+        classify::{MovementFigure, differences},
+    },
+    units::{fmt_bytes, fmt_ns},
+};
+
+/// What the whole session ran on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Context {
+    pub kernel: String,
+    pub zc_version: &'static str,
+    pub file: String,
+    pub probes_attached: usize,
+    pub probes_total: usize,
+}
+
+impl Context {
+    pub fn new(file: String, probes: &[ProbeStatus]) -> Context {
+        Context {
+            kernel: kernel_release(),
+            zc_version: env!("CARGO_PKG_VERSION"),
+            file,
+            probes_attached: probes
+                .iter()
+                .filter(|p| p.state == crate::kernel::probes::ProbeState::Attached)
+                .count(),
+            probes_total: probes.len(),
+        }
+    }
+}
+
+/// The running kernel's release, from uname.
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The article's row scaled to this run, for side-by-side figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArticleForRun {
+    #[serde(flatten)]
+    pub per_buffer: ArticleRow,
+    pub buffers: u64,
+    pub expected_syscalls: u64,
+    pub expected_mode_switches: u64,
+    pub expected_cpu_copy_bytes: u64,
+    pub expected_dma_copy_bytes: u64,
+    pub note: &'static str,
+}
+
+pub fn article_for(o: &RunOutcome) -> ArticleForRun {
+    let a = article::row(o.facts.strategy);
+    let n = o.facts.chunks();
+    ArticleForRun {
+        per_buffer: a,
+        buffers: n,
+        expected_syscalls: a.syscalls as u64 * n,
+        expected_mode_switches: a.mode_switches as u64 * n,
+        expected_cpu_copy_bytes: a.cpu_copies as u64 * o.facts.size,
+        expected_dma_copy_bytes: a.dma_copies as u64 * o.facts.size,
+        note: "the article's model (Linux Journal, \"Zero Copy I\"), not a measurement",
+    }
+}
+
+/// The JSON object of one run.
+#[derive(Debug, Serialize)]
+pub struct RunJson<'a> {
+    pub strategy: &'static str,
+    pub size_bytes: u64,
+    pub chunk_bytes: u64,
+    pub cold: bool,
+    pub sender_scatter_gather: bool,
+    pub syscalls: &'a std::collections::BTreeMap<String, u64>,
+    pub syscall_total: u64,
+    pub mode_switches: u64,
+    pub sched_switches: u64,
+    pub page_faults: u64,
+    pub page_faults_user: u64,
+    pub page_faults_kernel: u64,
+    pub cpu_copies: u64,
+    pub cpu_copy_bytes: u64,
+    pub reference_bytes: u64,
+    pub disk_read_bytes: u64,
+    pub block_read_bytes: u64,
+    pub dma_bytes: u64,
+    pub dma_maps: u64,
+    pub receiver_copy_bytes: u64,
+    pub received_bytes: u64,
+    pub received_ok: bool,
+    pub resident_before_bytes: u64,
+    pub elapsed_ns: u64,
+    pub sender_cpu_ns: u64,
+    pub lost_events: u64,
+    pub events: usize,
+    pub skbs_queued: u64,
+    pub skbs_transmitted: u64,
+    pub file_frags_at_device: u64,
+    pub shared_frag_skbs_at_device: u64,
+    pub movements: &'a [MovementFigure],
+    pub differences: Vec<String>,
+    pub article: ArticleForRun,
+    pub context: &'a Context,
+}
+
+pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
+    let f = &o.figures;
+    RunJson {
+        strategy: o.facts.strategy.name(),
+        size_bytes: o.facts.size,
+        chunk_bytes: o.facts.chunk,
+        cold: o.facts.cold,
+        sender_scatter_gather: o.facts.sender_sg,
+        syscalls: &f.syscalls,
+        syscall_total: f.syscall_total,
+        mode_switches: f.mode_switches,
+        sched_switches: f.sched_switches,
+        page_faults: f.page_faults,
+        page_faults_user: f.page_faults_user,
+        page_faults_kernel: f.page_faults_kernel,
+        cpu_copies: f.cpu_copies,
+        cpu_copy_bytes: f.cpu_copy_bytes,
+        reference_bytes: f.reference_bytes,
+        disk_read_bytes: f.disk_read_bytes,
+        block_read_bytes: f.block_read_bytes,
+        dma_bytes: f.dma_bytes,
+        dma_maps: f.dma_maps,
+        receiver_copy_bytes: f.receiver_copy_bytes,
+        received_bytes: o.received_bytes,
+        received_ok: o.received_ok,
+        resident_before_bytes: o.resident_before,
+        elapsed_ns: o.elapsed_ns,
+        sender_cpu_ns: o.sender_cpu_ns,
+        lost_events: o.lost_events,
+        events: o.events.len(),
+        skbs_queued: f.skbs_queued,
+        skbs_transmitted: f.skbs_transmitted,
+        file_frags_at_device: f.file_frags_at_device,
+        shared_frag_skbs_at_device: f.shared_frag_skbs_at_device,
+        movements: &f.movements,
+        differences: differences(f, &o.facts),
+        article: article_for(o),
+        context: ctx,
+    }
+}
+
+fn syscall_list(o: &RunOutcome) -> String {
+    o.figures
+        .syscalls
+        .iter()
+        .map(|(n, c)| format!("{n} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn movement_line(m: &MovementFigure) -> String {
+    let arrow = match m.movement {
+        Movement::Dma => "══>",
+        Movement::CpuCopy => "──>",
+        Movement::Reference => "┈┈>",
+        Movement::Mapping => "⇢",
+        Movement::SoftwareTransmit => "~~>",
+    };
+    format!(
+        "  {:<17} {:>16} {arrow} {:<15} {:>9} in {:>5} ops   {}\n  {:<17} {:>16}     proof: {}",
+        m.movement.label(),
+        m.from.label(),
+        m.to.label(),
+        fmt_bytes(m.bytes),
+        m.ops,
+        m.site,
+        "",
+        "",
+        m.evidence
+    )
+}
+
+fn per_mib(ns: u64, size: u64) -> String {
+    if size == 0 {
+        return "-".into();
+    }
+    fmt_ns((ns as f64 * (1 << 20) as f64 / size as f64) as u64)
+}
+
+/// The full text report of one run.
+pub fn text(o: &RunOutcome, ctx: &Context) -> String {
+    let f = &o.figures;
+    let a = article_for(o);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "zc  {}  — the article's figure {}: {}",
+        o.facts.strategy.name(),
+        a.per_buffer.figure,
+        a.per_buffer.code
+    );
+    let _ = writeln!(
+        s,
+        "    {} file in {} chunks ({} buffers), {} cache, sending veth scatter-gather {}, linux {}",
+        fmt_bytes(o.facts.size),
+        fmt_bytes(o.facts.chunk),
+        a.buffers,
+        if o.facts.cold { "cold" } else { "warm" },
+        if o.facts.sender_sg { "on" } else { "off" },
+        ctx.kernel
+    );
+    let _ = writeln!(
+        s,
+        "{:<28} {:>24}   {:>22}",
+        "", "measured (kernel)", "article's model"
+    );
+    let row = |s: &mut String, k: &str, m: String, a: String| {
+        let _ = writeln!(s, "{k:<28} {m:>24}   {a:>22}");
+    };
+    row(
+        &mut s,
+        "syscalls",
+        f.syscall_total.to_string(),
+        a.expected_syscalls.to_string(),
+    );
+    row(
+        &mut s,
+        "user/kernel mode switches",
+        f.mode_switches.to_string(),
+        a.expected_mode_switches.to_string(),
+    );
+    row(
+        &mut s,
+        "scheduler switches",
+        format!("{} ({} blocked)", f.sched_switches, f.sched_blocked),
+        "not counted".into(),
+    );
+    row(
+        &mut s,
+        "page faults",
+        format!(
+            "{} ({} user, {} kernel)",
+            f.page_faults, f.page_faults_user, f.page_faults_kernel
+        ),
+        "not counted".into(),
+    );
+    row(
+        &mut s,
+        "CPU-copied bytes",
+        format!(
+            "{} ({:.2}×)",
+            fmt_bytes(f.cpu_copy_bytes),
+            f.copy_passes(o.facts.size)
+        ),
+        format!(
+            "{} ({}×)",
+            fmt_bytes(a.expected_cpu_copy_bytes),
+            a.per_buffer.cpu_copies
+        ),
+    );
+    row(
+        &mut s,
+        "CPU copy operations",
+        f.cpu_copies.to_string(),
+        "".into(),
+    );
+    row(
+        &mut s,
+        "sent by page reference",
+        fmt_bytes(f.reference_bytes),
+        "".into(),
+    );
+    row(
+        &mut s,
+        "disk → page cache",
+        fmt_bytes(f.disk_read_bytes),
+        format!("{} (DMA)", fmt_bytes(o.facts.size)),
+    );
+    row(
+        &mut s,
+        "DMA mappings seen",
+        format!("{} ({})", f.dma_maps, fmt_bytes(f.dma_bytes)),
+        "".into(),
+    );
+    row(
+        &mut s,
+        "socket buffer → NIC",
+        "software (veth)".into(),
+        format!("{} (DMA)", fmt_bytes(o.facts.size)),
+    );
+    row(
+        &mut s,
+        "skbs queued → transmitted",
+        format!("{} → {}", f.skbs_queued, f.skbs_transmitted),
+        "".into(),
+    );
+    row(
+        &mut s,
+        "elapsed / sender CPU",
+        format!("{} / {}", fmt_ns(o.elapsed_ns), fmt_ns(o.sender_cpu_ns)),
+        "".into(),
+    );
+    row(
+        &mut s,
+        "sender CPU per MiB",
+        per_mib(o.sender_cpu_ns, o.facts.size),
+        "".into(),
+    );
+    let _ = writeln!(s, "syscalls by name: {}", syscall_list(o));
+    let _ = writeln!(
+        s,
+        "where the bytes went (each line proved by the named events):"
+    );
+    for m in &f.movements {
+        let _ = writeln!(s, "{}", movement_line(m));
+    }
+    let _ = writeln!(s, "why the figures differ from the article:");
+    for d in differences(f, &o.facts) {
+        let _ = writeln!(s, "  - {d}");
+    }
+    let _ = writeln!(
+        s,
+        "receiver: {} of {} bytes, {}; its own copy skb → user: {} (not counted above: the article counts the sender)",
+        o.received_bytes,
+        o.facts.size,
+        if o.received_ok {
+            "intact (CRC-32 matches)"
+        } else {
+            "NOT INTACT"
+        },
+        fmt_bytes(f.receiver_copy_bytes)
+    );
+    let _ = writeln!(
+        s,
+        "probes {}/{} attached, {} events, lost events {}{}",
+        ctx.probes_attached,
+        ctx.probes_total,
+        o.events.len(),
+        o.lost_events,
+        if o.lost_events > 0 {
+            " (detail only: the totals above are exact in-kernel counts)"
+        } else {
+            ""
+        }
+    );
+    s
+}
+
+/// One table of several runs, strategy per column, article rows beside.
+pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
+    let mut s = String::new();
+    let Some(first) = runs.first() else {
+        return s;
+    };
+    let _ = writeln!(
+        s,
+        "zc  {} file, {} chunks, {} cache, veth, linux {} — measured (article's model in brackets)",
+        fmt_bytes(first.facts.size),
+        fmt_bytes(first.facts.chunk),
+        if first.facts.cold { "cold" } else { "warm" },
+        ctx.kernel
+    );
+    let _ = write!(s, "{:<22}", "");
+    for r in runs {
+        let _ = write!(s, " {:>18}", r.facts.strategy.name());
+    }
+    let _ = writeln!(s);
+    type Cell = fn(&RunOutcome) -> String;
+    let rows: [(&str, Cell); 13] = [
+        ("syscalls", |r| {
+            format!(
+                "{} [{}]",
+                r.figures.syscall_total,
+                article_for(r).expected_syscalls
+            )
+        }),
+        ("mode switches", |r| {
+            format!(
+                "{} [{}]",
+                r.figures.mode_switches,
+                article_for(r).expected_mode_switches
+            )
+        }),
+        ("scheduler switches", |r| {
+            r.figures.sched_switches.to_string()
+        }),
+        ("page faults", |r| r.figures.page_faults.to_string()),
+        ("CPU-copied bytes", |r| {
+            format!(
+                "{} [{}]",
+                fmt_bytes(r.figures.cpu_copy_bytes),
+                fmt_bytes(article_for(r).expected_cpu_copy_bytes)
+            )
+        }),
+        ("CPU copies per byte", |r| {
+            format!(
+                "{:.2} [{}]",
+                r.figures.copy_passes(r.facts.size),
+                r.facts.strategy_article_copies()
+            )
+        }),
+        ("sent by reference", |r| {
+            fmt_bytes(r.figures.reference_bytes)
+        }),
+        ("disk → page cache", |r| {
+            fmt_bytes(r.figures.disk_read_bytes)
+        }),
+        ("NIC DMA", |_| "none: veth".into()),
+        ("sender CPU / MiB", |r| {
+            per_mib(r.sender_cpu_ns, r.facts.size)
+        }),
+        ("elapsed", |r| fmt_ns(r.elapsed_ns)),
+        ("received intact", |r| {
+            if r.received_ok {
+                "yes".into()
+            } else {
+                "NO".into()
+            }
+        }),
+        ("lost events", |r| r.lost_events.to_string()),
+    ];
+    for (name, cell) in rows {
+        let _ = write!(s, "{name:<22}");
+        for r in runs {
+            let _ = write!(s, " {:>18}", cell(r));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "CPU-copied bytes:");
+    let max = runs
+        .iter()
+        .map(|r| r.figures.cpu_copy_bytes)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    for r in runs {
+        let width = (r.figures.cpu_copy_bytes * 40 / max) as usize;
+        let bar = if width == 0 {
+            "·".to_string()
+        } else {
+            "█".repeat(width)
+        };
+        let _ = writeln!(s, "  {:<16} {bar}", r.facts.strategy.name());
+    }
+    let _ = writeln!(
+        s,
+        "probes {}/{} attached. Run one strategy (--strategy NAME) for where each copy happens and the events that prove it.",
+        ctx.probes_attached, ctx.probes_total
+    );
+    s
+}
+
+impl crate::model::classify::RunFacts {
+    fn strategy_article_copies(&self) -> u32 {
+        article::row(self.strategy).cpu_copies
+    }
+}
