@@ -49,7 +49,7 @@ counters! {
     FilemapMapPagesPages,
     /// `mm_filemap_fault` on the demo file.
     FilemapFault,
-    /// Block requests issued by the sender thread.
+    /// Block I/O (bios) the sender thread submitted for reading.
     BlockIssue,
     /// Bytes of those requests.
     BlockIssueBytes,

@@ -126,7 +126,7 @@ pub struct FilemapEvent {
     pub _pad: u32,
 }
 
-/// `block:block_rq_issue` / `block_rq_complete` for requests the sender issued.
+/// `block:block_bio_queue` (sender submits a read) / `block_rq_complete`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BlockEvent {

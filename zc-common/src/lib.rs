@@ -56,6 +56,11 @@ pub enum Config {
     FileIno = 4,
     /// `struct sock *` of the demo socket, learned in the kernel. Never exported.
     DemoSock = 5,
+    /// Syscall number the sender makes right after its transfer loop: on
+    /// seeing it the kernel side stops attributing the sender's syscalls
+    /// (and does not count the marker), so no bookkeeping call after the
+    /// loop is mistaken for the strategy's.
+    EndMarker = 6,
 }
 
 /// Number of `ZC_CONFIG` slots.

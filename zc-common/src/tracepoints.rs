@@ -71,14 +71,15 @@ pub mod filemap_add {
     pub const ORDER: Field = f("order", 36, 1);
     pub const FIELDS: &[Field] = &[I_INO, INDEX, S_DEV, ORDER];
 }
-pub mod block_rq_issue {
+/// `block_bio_queue`: fires in the submitting task, so the sender's reads are
+/// attributable by tid (request issue may happen later in a kworker).
+pub mod block_bio_queue {
     use super::*;
     pub const DEV: Field = f("dev", 8, 4);
     pub const SECTOR: Field = f("sector", 16, 8);
     pub const NR_SECTOR: Field = f("nr_sector", 24, 4);
-    pub const BYTES: Field = f("bytes", 28, 4);
-    pub const RWBS: Field = f("rwbs", 34, 10);
-    pub const FIELDS: &[Field] = &[DEV, SECTOR, NR_SECTOR, BYTES, RWBS];
+    pub const RWBS: Field = f("rwbs", 28, 10);
+    pub const FIELDS: &[Field] = &[DEV, SECTOR, NR_SECTOR, RWBS];
 }
 pub mod block_rq_complete {
     use super::*;

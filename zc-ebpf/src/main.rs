@@ -49,6 +49,11 @@ static ZC_BLOCK_INFLIGHT: HashMap<u64, u64> = HashMap::with_max_entries(4096, 0)
 
 /// What the current sendmsg's data comes from, set at `tcp_sendmsg_locked`
 /// and read at `sock_send_length` (both run in the sender thread, in order).
+/// 1 while the sender is inside a syscall whose entry was counted, so an
+/// exit whose entry came before arming (a wait that ends) is not counted.
+#[map]
+static ZC_IN_SYSCALL: Array<u64> = Array::with_max_entries(1, 0);
+
 #[map]
 static ZC_SEND_SOURCE: Array<u64> = Array::with_max_entries(1, 0);
 
@@ -204,6 +209,18 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let nr: u64 = field(ctx, tp::sys_enter::ID)?;
+    if nr == config(Config::EndMarker) {
+        // The loop is over: stop following this thread, without counting the marker.
+        if let Some(p) = ZC_CONFIG.get_ptr_mut(Config::SenderTid as u32) {
+            // SAFETY: array slot owned by this map.
+            unsafe { *p = 0 };
+        }
+        return Ok(());
+    }
+    if let Some(p) = ZC_IN_SYSCALL.get_ptr_mut(0) {
+        // SAFETY: single slot, only the sender thread writes it while armed.
+        unsafe { *p = 1 };
+    }
     count(Counter::SysEnter, 1);
     count_at(&ZC_SYSCALLS, nr, 1);
     let base = tp::sys_enter::ARGS.offset;
@@ -232,6 +249,11 @@ pub fn sys_exit(ctx: TracePointContext) -> u32 {
 fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
+    }
+    match ZC_IN_SYSCALL.get_ptr_mut(0) {
+        // SAFETY: as in try_sys_enter.
+        Some(p) if unsafe { *p } == 1 => unsafe { *p = 0 },
+        _ => return Ok(()), // its entry was not traced
     }
     let nr: u64 = field(ctx, tp::sys_exit::ID)?;
     let ret: i64 = field(ctx, tp::sys_exit::RET)?;
@@ -422,8 +444,8 @@ fn block_key(dev: u32, sector: u64) -> u64 {
     ((dev as u64) << 44) ^ sector
 }
 
-#[tracepoint(category = "block", name = "block_rq_issue")]
-pub fn block_rq_issue(ctx: TracePointContext) -> u32 {
+#[tracepoint(category = "block", name = "block_bio_queue")]
+pub fn block_bio_queue(ctx: TracePointContext) -> u32 {
     entry!(try_block_issue, ctx)
 }
 
@@ -431,15 +453,15 @@ fn try_block_issue(ctx: &TracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
-    let rwbs: [u8; 4] = field(ctx, tp::block_rq_issue::RWBS)?;
+    let rwbs: [u8; 4] = field(ctx, tp::block_bio_queue::RWBS)?;
     // rwbs is e.g. "R", "RA", "FR": a read has an 'R' among its first letters.
     if rwbs[0] != b'R' && rwbs[1] != b'R' {
         return Ok(());
     }
-    let dev: u32 = field(ctx, tp::block_rq_issue::DEV)?;
-    let sector: u64 = field(ctx, tp::block_rq_issue::SECTOR)?;
-    let nr_sector: u32 = field(ctx, tp::block_rq_issue::NR_SECTOR)?;
-    let bytes: u32 = field(ctx, tp::block_rq_issue::BYTES)?;
+    let dev: u32 = field(ctx, tp::block_bio_queue::DEV)?;
+    let sector: u64 = field(ctx, tp::block_bio_queue::SECTOR)?;
+    let nr_sector: u32 = field(ctx, tp::block_bio_queue::NR_SECTOR)?;
+    let bytes = nr_sector.saturating_mul(512);
     count(Counter::BlockIssue, 1);
     count(Counter::BlockIssueBytes, bytes as u64);
     let _ = ZC_BLOCK_INFLIGHT.insert(&block_key(dev, sector), &(nr_sector as u64), 0);

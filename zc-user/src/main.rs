@@ -19,14 +19,18 @@ use zc::{
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are not errors; clap prints and picks the code.
+        // --help and --version are not errors: clap prints them in full.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
+            return ExitCode::from(exit::OK);
+        }
+        // A usage error is one line; the usage itself is one `--help` away.
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid command line");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("zc: {first} (see `zc --help`)");
+            return ExitCode::from(exit::USAGE);
         }
     };
     match run(cli) {

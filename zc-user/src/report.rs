@@ -76,6 +76,37 @@ pub fn article_for(o: &RunOutcome) -> ArticleForRun {
     }
 }
 
+/// Totals rebuilt from the event stream, beside whether they match the
+/// in-kernel counters. They must match when no event was lost.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct EventCheck {
+    pub cpu_copy_bytes: u64,
+    pub reference_bytes: u64,
+    pub mode_switches: u64,
+    pub disk_bytes: u64,
+    pub receiver_copy_bytes: u64,
+    pub agrees: bool,
+}
+
+impl EventCheck {
+    pub fn of(o: &RunOutcome) -> EventCheck {
+        let t = o.tally;
+        let f = &o.figures;
+        EventCheck {
+            cpu_copy_bytes: t.cpu_copy_bytes,
+            reference_bytes: t.reference_bytes,
+            mode_switches: t.mode_switches,
+            disk_bytes: t.disk_bytes,
+            receiver_copy_bytes: t.receiver_copy_bytes,
+            agrees: t.cpu_copy_bytes == f.cpu_copy_bytes
+                && t.reference_bytes == f.reference_bytes
+                && t.mode_switches == f.mode_switches
+                && t.disk_bytes == f.disk_read_bytes
+                && t.receiver_copy_bytes == f.receiver_copy_bytes,
+        }
+    }
+}
+
 /// The JSON object of one run.
 #[derive(Debug, Serialize)]
 pub struct RunJson<'a> {
@@ -111,6 +142,8 @@ pub struct RunJson<'a> {
     pub file_frags_at_device: u64,
     pub shared_frag_skbs_at_device: u64,
     pub movements: &'a [MovementFigure],
+    /// The same totals recomputed from the event stream (see docs/json.md).
+    pub event_check: EventCheck,
     pub differences: Vec<String>,
     pub article: ArticleForRun,
     pub context: &'a Context,
@@ -151,6 +184,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         file_frags_at_device: f.file_frags_at_device,
         shared_frag_skbs_at_device: f.shared_frag_skbs_at_device,
         movements: &f.movements,
+        event_check: EventCheck::of(o),
         differences: differences(f, &o.facts),
         article: article_for(o),
         context: ctx,

@@ -11,10 +11,7 @@ use std::{
     io::Read as _,
     net::{SocketAddrV4, TcpListener, TcpStream},
     os::fd::AsFd,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        mpsc,
-    },
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
@@ -27,7 +24,7 @@ use super::{
 };
 use crate::{
     decode::Event,
-    kernel::tracer::{Target, Tracer},
+    kernel::tracer::{END_MARKER, Target, Tracer},
     model::{
         Strategy,
         classify::{Figures, RunFacts, classify},
@@ -56,6 +53,11 @@ pub struct RunOutcome {
     pub bad_records: u64,
     /// Bytes of the file in the page cache just before the run.
     pub resident_before: u64,
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu_ns() -> u64 {
+    cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// The CPU-time clock of another thread of this process.
@@ -88,7 +90,8 @@ fn gettid() -> u32 {
 struct SenderDone {
     sent: u64,
     elapsed_ns: u64,
-    loop_end: Instant,
+    /// The sender's CPU clock just after its loop.
+    cpu_ns: u64,
 }
 
 /// Runs `strategy` once over `file`, traced.
@@ -130,9 +133,6 @@ pub fn run_one(
     let size = facts.size;
     let chunk = facts.chunk;
 
-    let go = AtomicBool::new(false);
-    let loop_done = AtomicBool::new(false);
-    let released = AtomicBool::new(false);
     std::thread::scope(|scope| -> anyhow::Result<RunOutcome> {
         let (tid_tx, tid_rx) = mpsc::channel::<(char, u32, libc::pthread_t)>();
 
@@ -157,24 +157,18 @@ pub fn run_one(
             })
             .context("start the receiver thread")?;
 
-        let go = &go;
-        let loop_done = &loop_done;
-        let released = &released;
+        let (go_tx, go_rx) = mpsc::channel::<()>();
         let sender = std::thread::Builder::new()
             .name("zc-sender".into())
             .spawn_scoped(scope, move || -> anyhow::Result<SenderDone> {
                 let mut buf = vec![0u8; chunk as usize];
                 buf.fill(1); // fault the buffer in now, not while traced
-                // The sender waits by spinning, not by blocking: a blocking
-                // wait is a syscall, and only the strategy's syscalls may
-                // appear in its trace. The orchestrator reads this thread's
-                // CPU clock right at the start and the end of the loop.
                 let _ = Instant::now(); // map the vDSO page before tracing
                 // SAFETY: pthread_self has no preconditions.
                 let _ = tid_tx.send(('s', gettid(), unsafe { libc::pthread_self() }));
-                while !go.load(Ordering::Acquire) {
-                    std::hint::spin_loop();
-                }
+                // Blocked here while the tracer is armed; this wait's return
+                // is not counted (its entry was not traced).
+                go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
                 let t0 = Instant::now();
                 let sent = strategy::send(
                     facts.strategy,
@@ -185,21 +179,20 @@ pub fn run_one(
                     &mut buf,
                 );
                 let t1 = Instant::now();
-                loop_done.store(true, Ordering::Release);
-                while !released.load(Ordering::Acquire) {
-                    std::hint::spin_loop();
-                }
+                // The end marker: from here on this thread is not traced, so
+                // reading its own CPU clock does not show in the trace.
+                // SAFETY: getppid has no arguments and cannot fail.
+                unsafe { libc::syscall(END_MARKER) };
+                let cpu_ns = thread_cpu_ns();
                 drop(sock);
                 Ok(SenderDone {
                     sent: sent?,
                     elapsed_ns: (t1 - t0).as_nanos() as u64,
-                    loop_end: t1,
+                    cpu_ns,
                 })
             })
             .context("start the sender thread")?;
 
-        // Whatever happens from here on, the sender must not spin forever.
-        let _unblock = Unblock(go, released);
         let mut sender_tid = 0;
         let mut sender_thread: libc::pthread_t = 0;
         let mut receiver_tid = 0;
@@ -225,19 +218,14 @@ pub fn run_one(
             Ok(e) => events.push(e),
             Err(_) => bad_records += 1,
         };
-        let clock = cpu_clock_of(sender_thread)?;
-        let cpu_start = cpu_ns(clock);
-        go.store(true, Ordering::Release);
-        while !loop_done.load(Ordering::Acquire) && !sender.is_finished() {
+        // The sender is blocked in recv(): its CPU clock stands still.
+        let cpu_start = cpu_ns(cpu_clock_of(sender_thread)?);
+        let _ = go_tx.send(());
+        while !sender.is_finished() {
             if tracer.drain(&mut sink) == 0 {
-                std::thread::sleep(Duration::from_micros(100));
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let cpu_end = cpu_ns(clock);
-        let seen = Instant::now();
-        let released_result = tracer.release_sender();
-        released.store(true, Ordering::Release);
-        released_result?;
         while !receiver.is_finished() {
             if tracer.drain(&mut sink) == 0 {
                 std::thread::sleep(Duration::from_millis(2));
@@ -267,9 +255,7 @@ pub fn run_one(
             tally: steps.tally(),
             events,
             elapsed_ns: done.elapsed_ns,
-            // The sender spun from the loop's end until `seen`: not its work.
-            sender_cpu_ns: (cpu_end - cpu_start)
-                .saturating_sub(seen.saturating_duration_since(done.loop_end).as_nanos() as u64),
+            sender_cpu_ns: done.cpu_ns.saturating_sub(cpu_start),
             received_ok: received_bytes == done.sent && done.sent == size && crc == expected_crc,
             received_bytes,
             lost_events,
@@ -278,16 +264,6 @@ pub fn run_one(
             counts,
         })
     })
-}
-
-/// Lets a spinning sender go on every exit path of the orchestrator.
-struct Unblock<'a>(&'a AtomicBool, &'a AtomicBool);
-
-impl Drop for Unblock<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-        self.1.store(true, Ordering::Release);
-    }
 }
 
 /// The facts of a run of `strategy` over `file`.

@@ -162,11 +162,11 @@ pub const PROBES: &[ProbeSpec] = &[
         "mmap: a fault on the file",
     ),
     tp(
-        "block_rq_issue",
+        "block_bio_queue",
         "block",
-        "block_rq_issue",
-        tp::block_rq_issue::FIELDS,
-        "disk read requests issued for the sender",
+        "block_bio_queue",
+        tp::block_bio_queue::FIELDS,
+        "disk reads the sender submitted (in its own context)",
     ),
     tp(
         "block_rq_complete",

@@ -32,6 +32,10 @@ use crate::{
 /// The eBPF object built by zc-user's build script.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/zc-ebpf"));
 
+/// The syscall the sender makes to say its transfer loop is over. getppid
+/// cannot fail, has no effect, and no strategy uses it.
+pub const END_MARKER: libc::c_long = libc::SYS_getppid;
+
 /// Whom and what to trace in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -106,13 +110,8 @@ impl Tracer {
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
         self.set(Config::FileDev, target.file_dev as u64)?;
         self.set(Config::FileIno, target.file_ino)?;
+        self.set(Config::EndMarker, END_MARKER as u64)?;
         self.set(Config::Armed, 1)
-    }
-
-    /// Stops attributing syscalls, faults and sends to the sender (its
-    /// transfer loop is over), while its skbs are still followed to the device.
-    pub fn release_sender(&mut self) -> anyhow::Result<()> {
-        self.set(Config::SenderTid, 0)
     }
 
     /// Stops tracing altogether.
@@ -177,9 +176,21 @@ impl Tracer {
     }
 
     /// Decodes every record waiting in the ring buffer.
-    pub fn drain(&mut self, mut sink: impl FnMut(Result<Event, DecodeError>)) -> usize {
+    pub fn drain(&mut self, sink: impl FnMut(Result<Event, DecodeError>)) -> usize {
+        self.drain_some(usize::MAX, sink)
+    }
+
+    /// Decodes at most `max` waiting records.
+    pub fn drain_some(
+        &mut self,
+        max: usize,
+        mut sink: impl FnMut(Result<Event, DecodeError>),
+    ) -> usize {
         let mut n = 0;
-        while let Some(item) = self.events.next() {
+        while n < max {
+            let Some(item) = self.events.next() else {
+                break;
+            };
             sink(decode(&item));
             n += 1;
         }

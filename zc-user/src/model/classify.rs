@@ -126,7 +126,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         disk,
         c.get(C::FilemapAdd),
         "readahead into the page cache",
-        "filemap:mm_filemap_add_to_page_cache + block:block_rq_issue/complete",
+        "filemap:mm_filemap_add_to_page_cache + block:block_bio_queue + block_rq_complete",
     );
 
     // mmap: pages mapped on fault, not copied.

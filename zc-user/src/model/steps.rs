@@ -223,7 +223,7 @@ impl StepBuilder {
                         e.nr_sector as u64 * 512
                     },
                 },
-                "block:block_rq_issue/complete",
+                "block:block_bio_queue + block_rq_complete",
             ),
             Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG => self.send_source = e.source,
             Event::Send(e) => {

@@ -1,0 +1,130 @@
+//! The binary's promises on bad input: one clear line on stderr, a
+//! documented non-zero exit code, never a panic. None of these need root.
+
+use std::process::{Command, Output};
+
+fn zc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run zc")
+}
+
+fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr:?}"
+    );
+    assert!(stderr.starts_with("zc: "), "{stderr:?}");
+    assert!(stderr.contains(needle), "{stderr:?} lacks {needle:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    assert_one_line_error(&zc(&["demo", "--bogus"]), 2, "--bogus");
+}
+
+#[test]
+fn unknown_strategy_is_a_usage_error() {
+    assert_one_line_error(
+        &zc(&["demo", "--strategy", "carrier-pigeon"]),
+        2,
+        "carrier-pigeon",
+    );
+}
+
+#[test]
+fn bad_sizes_are_usage_errors() {
+    assert_one_line_error(&zc(&["demo", "--size", "12 parsecs"]), 2, "unknown unit");
+    assert_one_line_error(&zc(&["demo", "--chunk", "0"]), 2, "--chunk");
+    assert_one_line_error(&zc(&["demo", "--size", "0"]), 2, "--size");
+}
+
+#[test]
+fn missing_file_is_a_usage_error() {
+    assert_one_line_error(
+        &zc(&["demo", "--file", "/nonexistent/zc-test-file"]),
+        2,
+        "no such file",
+    );
+}
+
+#[test]
+fn directory_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_str().expect("utf-8 path");
+    assert_one_line_error(&zc(&["demo", "--file", path]), 2, "is a directory");
+}
+
+#[test]
+fn empty_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("empty");
+    std::fs::write(&path, b"").expect("write");
+    assert_one_line_error(
+        &zc(&["demo", "--file", path.to_str().expect("utf-8")]),
+        2,
+        "empty",
+    );
+}
+
+#[test]
+fn help_teaches_and_exits_zero() {
+    let out = zc(&["demo", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "read-write",
+        "mmap-write",
+        "sendfile-gather",
+        "--cold",
+        "--json",
+        "64KiB",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle}");
+    }
+    let top = String::from_utf8_lossy(&zc(&["--help"]).stdout).to_string();
+    assert!(top.contains("Exit codes"), "{top}");
+}
+
+/// Without the capabilities to trace (dropped with setpriv when the test
+/// runs as root), zc says so in one line and exits 3.
+#[test]
+fn no_capabilities_cannot_trace() {
+    let bin = env!("CARGO_BIN_EXE_zc");
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    let out = if is_root {
+        let o = Command::new("setpriv")
+            .args([
+                "--inh-caps=-all",
+                "--ambient-caps=-all",
+                "--bounding-set=-all",
+                "--",
+                bin,
+            ])
+            .args(["demo", "--size", "64KiB"])
+            .output();
+        match o {
+            Ok(o) => o,
+            Err(e) => panic!("setpriv (util-linux) is needed to drop capabilities: {e}"),
+        }
+    } else {
+        zc(&["demo", "--size", "64KiB"])
+    };
+    assert_one_line_error(&out, 3, "needs root");
+}
