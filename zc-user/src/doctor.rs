@@ -148,13 +148,13 @@ pub fn examine(load: bool) -> Findings {
     };
     let _ = writeln!(
         s,
-        "\n{:<29} {:<7} {:<9} {:<40} proves",
+        "\n{:<38} {:<10} {:<8} {:<12} proves",
         "tracepoint", "type", "needed", "state"
     );
     for p in &status {
         let _ = writeln!(
             s,
-            "{:<29} {:<7} {:<9} {:<40} {}",
+            "{:<38} {:<10} {:<8} {:<12} {}",
             format!("{}/{}", p.spec.attach.category(), p.spec.attach.name()),
             p.spec.attach.kind(),
             if p.spec.required {
@@ -162,10 +162,15 @@ pub fn examine(load: bool) -> Findings {
             } else {
                 "optional"
             },
-            truncate(&p.state.to_string(), 40),
+            match p.state {
+                ProbeState::Attached => "attached",
+                ProbeState::Missing(_) => "missing",
+                ProbeState::Refused(_) => "refused",
+                ProbeState::Untried(_) => "not tried",
+            },
             p.spec.proves
         );
-        if !p.ok_for_live() {
+        if !p.ok_for_live() && !matches!(p.state, ProbeState::Untried(_)) {
             blockers.push(format!(
                 "{}/{}: {}",
                 p.spec.attach.category(),
@@ -213,14 +218,4 @@ fn untried(reason: &str) -> Vec<ProbeStatus> {
             state: ProbeState::Untried(reason.to_string()),
         })
         .collect()
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }

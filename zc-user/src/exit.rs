@@ -56,7 +56,7 @@ mod tests {
     fn fatal_anywhere_in_chain_decides() {
         let e = Err::<(), _>(Fatal::CannotTrace("no BTF".into()))
             .context("load probes")
-            .unwrap_err();
+            .expect_err("must fail");
         assert_eq!(code_for(&e), CANNOT_TRACE);
         assert_eq!(code_for(&anyhow::anyhow!("disk full")), RUNTIME);
     }

@@ -225,7 +225,7 @@ fn fs_type(file: &File) -> Option<i64> {
     // SAFETY: fstatfs fills the struct on success; we read it only then.
     unsafe {
         if libc::fstatfs(file.as_raw_fd(), s.as_mut_ptr()) == 0 {
-            Some(s.assume_init().f_type as i64)
+            Some(s.assume_init().f_type)
         } else {
             None
         }
@@ -277,7 +277,7 @@ mod tests {
             (dir.path().to_path_buf(), "is a directory"),
             (empty, "empty"),
         ] {
-            let e = DemoFile::open_user(&path).unwrap_err();
+            let e = DemoFile::open_user(&path).expect_err("must fail");
             assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
             assert!(e.to_string().contains(want), "{e}");
         }

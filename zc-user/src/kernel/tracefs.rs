@@ -174,9 +174,10 @@ format:
     #[test]
     fn refuses_moved_or_missing_fields() {
         let moved = SYS_ENTER.replace("offset:8;", "offset:16;");
-        let e = check_against(&parse_format(&moved), tp::sys_enter::FIELDS).unwrap_err();
+        let e = check_against(&parse_format(&moved), tp::sys_enter::FIELDS).expect_err("must fail");
         assert!(e.to_string().contains("field `id`"), "{e}");
-        let e = check_against(&parse_format(SYS_ENTER), tp::sys_exit::FIELDS).unwrap_err();
+        let e =
+            check_against(&parse_format(SYS_ENTER), tp::sys_exit::FIELDS).expect_err("must fail");
         assert!(e.to_string().contains("no field `ret`"), "{e}");
     }
 
