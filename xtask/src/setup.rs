@@ -221,8 +221,17 @@ fn bpf_linker(nightly: &Nightly, cargo_home: &Path) -> Result<()> {
         Linker::Missing => "not installed".to_owned(),
         Linker::Bad(why) => why,
     };
-    step(&what, &format!("installing ({reason})"));
+    // The prefix is cheap to (re)make and is all a binary needs whose links
+    // were merely lost; a nightly update that renamed libLLVM needs a rebuild.
     let prefix = make_llvm_prefix(cargo_home, &nightly.sysroot, major)?;
+    if let Linker::Ready { version } = check_linker(major, cargo_home)? {
+        step(
+            &what,
+            &format!("ok ({version}, relinked {})", prefix.display()),
+        );
+        return Ok(());
+    }
+    step(&what, &format!("installing ({reason})"));
     cmd::run(&mut install_command(&prefix, major)).with_context(|| {
         format!(
             "building bpf-linker {BPF_LINKER_VERSION} against the nightly's LLVM {major} failed: it needs crates.io and a C compiler (see cargo's output above)"
@@ -234,7 +243,10 @@ fn bpf_linker(nightly: &Nightly, cargo_home: &Path) -> Result<()> {
             "bpf-linker was installed into {} but is not found on PATH: add that folder to PATH (e.g. `source \"$HOME/.cargo/env\"`)",
             cargo_home.join("bin").display()
         ),
-        Linker::Bad(why) => bail!("bpf-linker was just installed but is still unusable: {why}"),
+        Linker::Bad(why) => bail!(
+            "bpf-linker was just installed into {} but is still unusable: {why}; if another bpf-linker comes first on PATH, remove it or put that folder first",
+            cargo_home.join("bin").display()
+        ),
     }
 }
 
