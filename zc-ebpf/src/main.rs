@@ -258,7 +258,9 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     let nr: u64 = field(ctx, tp::sys_exit::ID)?;
     let ret: i64 = field(ctx, tp::sys_exit::RET)?;
     count(Counter::SysExit, 1);
-    if ret > 0 {
+    // Byte counts only: mmap returns an address, which must not be summed
+    // (nor leave the kernel as a figure).
+    if ret > 0 && ret < (1 << 40) {
         count_at(&ZC_SYSCALL_BYTES, nr, ret as u64);
     }
     emit(SyscallEvent {

@@ -76,14 +76,45 @@ pub struct DemoArgs {
     #[arg(long)]
     pub cold: bool,
 
-    /// Print the measured report instead of drawing the live view.
+    /// Print the measured report instead of drawing the live view (the
+    /// default when stdout is not a terminal).
     #[arg(long)]
     pub no_tui: bool,
+
+    /// Playback speed of the live view: 1 is about one step a second;
+    /// 0.25 is slower, 8 faster. Counters are exact whatever the speed.
+    #[arg(long, default_value = "1", value_parser = parse_speed)]
+    pub speed: f32,
+
+    /// Language of the live view's narration.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
+
+    /// Bold, no dim grey: for projectors (also the `h` key).
+    #[arg(long)]
+    pub high_contrast: bool,
 
     /// Print one JSON object per run (implies --no-tui); the fields are a
     /// documented contract, see docs/json.md.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Narration language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// English.
+    En,
+    /// 中文.
+    Zh,
+}
+
+fn parse_speed(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !(0.1..=64.0).contains(&v) {
+        return Err("speed must be between 0.1 and 64".into());
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Args)]

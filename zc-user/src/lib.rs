@@ -12,5 +12,8 @@ pub mod doctor;
 pub mod exit;
 pub mod kernel;
 pub mod model;
+pub mod recording;
 pub mod report;
+pub mod session;
+pub mod tui;
 pub mod units;

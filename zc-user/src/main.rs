@@ -1,19 +1,22 @@
 //! The `zc` binary: parse the command line, run the command, turn any error
 //! into one line and an exit code (see `exit.rs`).
 
-use std::{io::Write as _, process::ExitCode};
+use std::{
+    io::{IsTerminal as _, Write as _},
+    process::ExitCode,
+};
 
-use anyhow::Context as _;
 use clap::Parser as _;
 
 use zc::{
-    cli::{Cli, Command, DemoArgs, StrategyArg},
-    demo::{file::DemoFile, net::DemoNet, run},
+    cli::{Cli, Command, DemoArgs, LangArg, StrategyArg},
+    demo::run,
     doctor,
     exit::{self, Fatal},
-    kernel::{layout, privilege, tracefs, tracer::Tracer},
     model::Strategy,
     report,
+    session::{self, LiveSession},
+    tui,
 };
 
 fn main() -> ExitCode {
@@ -72,77 +75,33 @@ fn strategies(arg: StrategyArg) -> Vec<Strategy> {
     }
 }
 
-/// Largest file zc generates: it is written to disk and mapped whole.
-const MAX_SIZE: u64 = 4 << 30;
-
 fn demo(args: DemoArgs) -> anyhow::Result<u8> {
+    let opts = session::Options {
+        size: args.size,
+        chunk: args.chunk,
+        file: args.file.clone(),
+        cold: args.cold,
+    };
     // Input first: a typo should not wait for eBPF to load.
-    if args.chunk == 0 {
-        return Err(Fatal::Usage("--chunk must be at least 1 byte".into()).into());
-    }
-    if args.file.is_none() && (args.size == 0 || args.size > MAX_SIZE) {
-        return Err(Fatal::Usage(format!(
-            "--size must be between 1 byte and {}",
-            zc::units::fmt_bytes(MAX_SIZE)
-        ))
-        .into());
-    }
-    if args.chunk > 64 << 20 {
-        return Err(Fatal::Usage("--chunk must be at most 64 MiB".into()).into());
-    }
-    let user_file = match &args.file {
-        Some(p) => Some(DemoFile::open_user(p)?),
-        None => None,
-    };
-
-    // Then the machine: can we trace at all?
-    let missing = privilege::missing();
-    if !missing.is_empty() {
-        return Err(Fatal::CannotTrace(privilege::refusal(&missing)).into());
-    }
-    // Before any thread exists: tracefs may need a private mount namespace.
-    let tracefs_root = tracefs::ensure().map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
-    let layout = layout::from_running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
-    let mut tracer =
-        Tracer::load(&layout, &tracefs_root).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
-    let blocked: Vec<String> = tracer
-        .status()
-        .iter()
-        .filter(|p| !p.ok_for_live())
-        .map(|p| {
-            format!(
-                "{}/{} {}",
-                p.spec.attach.category(),
-                p.spec.attach.name(),
-                p.state
-            )
-        })
-        .collect();
-    if !blocked.is_empty() {
-        return Err(Fatal::CannotTrace(format!(
-            "required probes unavailable, so the figures would be wrong: {} (see `zc doctor`)",
-            blocked.join("; ")
-        ))
-        .into());
-    }
-
-    let file = match user_file {
-        Some(f) => f,
-        None => DemoFile::generate(args.size, &zc::demo::file::work_dir())?,
-    };
-    let net =
-        DemoNet::create().context("build zc's private network (two namespaces and a veth pair)")?;
-    let ctx = report::Context::new(
-        match &file.origin {
-            zc::demo::file::Origin::Generated(d) => {
-                format!("generated, unnamed, in {}", d.display())
-            }
-            zc::demo::file::Origin::User(p) => p.display().to_string(),
-        },
-        tracer.status(),
-    );
+    let user_file = session::check_input(&opts)?;
+    let mut live = LiveSession::start(&opts, user_file)?;
     let json = args.json;
     let list = strategies(args.strategy);
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !args.no_tui && !json && interactive {
+        let start = tui::Start {
+            first: list.first().copied().unwrap_or(Strategy::ReadWrite),
+            tour: list.len() > 1,
+            speed: args.speed,
+            lang: match args.lang {
+                LangArg::En => tui::text::Lang::En,
+                LangArg::Zh => tui::text::Lang::Zh,
+            },
+            high_contrast: args.high_contrast,
+        };
+        tui::run_live(live, start)?;
+        return Ok(exit::OK);
+    }
     let many = list.len() > 1;
     let mut outcomes = Vec::new();
     let mut out = std::io::stdout().lock();
@@ -150,21 +109,24 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         if !json && many {
             eprintln!("zc: running {} ({}/4)…", strategy.name(), i + 1);
         }
-        let facts = run::facts(strategy, &file, args.chunk, args.cold);
-        let outcome = run::run_one(&mut tracer, &net, &file, facts)
-            .with_context(|| format!("run {}", strategy.name()))?;
+        let outcome = live.run(strategy)?;
         if json {
-            serde_json::to_writer(&mut out, &report::to_json(&outcome, &ctx))?;
+            serde_json::to_writer(&mut out, &report::to_json(&outcome, &live.context))?;
             writeln!(out)?;
         } else if !many {
-            write!(out, "{}", report::text(&outcome, &ctx))?;
+            write!(out, "{}", report::text(&outcome, &live.context))?;
         }
         outcomes.push(outcome);
     }
     if !json && many {
-        write!(out, "{}", report::table(&outcomes, &ctx))?;
+        write!(out, "{}", report::table(&outcomes, &live.context))?;
     }
     out.flush()?;
+    transfer_verdict(&outcomes)
+}
+
+/// Exit code 4 when any receiver did not get the file intact.
+fn transfer_verdict(outcomes: &[run::RunOutcome]) -> anyhow::Result<u8> {
     if let Some(bad) = outcomes.iter().find(|o| !o.received_ok) {
         return Err(Fatal::TransferFailed(format!(
             "{}: the receiver got {} of {} bytes or a wrong checksum",

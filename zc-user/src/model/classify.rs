@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use zc_common::counters::Counter as C;
 
 use super::{Movement, Place, Strategy, article, counts::Counts};
@@ -26,7 +26,7 @@ use super::{Movement, Place, Strategy, article, counts::Counts};
 pub const PAGE: u64 = 4096;
 
 /// What a run was asked to do (not measured).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunFacts {
     pub strategy: Strategy,
     pub size: u64,

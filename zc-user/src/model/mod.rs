@@ -13,7 +13,7 @@ pub mod counts;
 pub mod steps;
 pub mod syscalls;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where bytes can be, in the article's picture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -78,7 +78,7 @@ impl Movement {
 }
 
 /// The article's four strategies (more come later: splice, MSG_ZEROCOPY, io_uring).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     ReadWrite,

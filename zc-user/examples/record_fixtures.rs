@@ -1,0 +1,33 @@
+//! Records the fixtures the TUI's snapshot tests replay: each strategy run
+//! live on a 1 MiB file, stored without kernel addresses. Needs root.
+//!
+//!     cargo run --release -p zc-user --example record_fixtures
+//!
+//! Writes zc-user/tests/fixtures/demo-1mib.json.
+
+use zc::{model::Strategy, recording::Recording, report, session};
+
+fn main() -> anyhow::Result<()> {
+    let opts = session::Options {
+        size: 1 << 20,
+        chunk: 64 << 10,
+        file: None,
+        cold: false,
+    };
+    let mut live = session::LiveSession::start(&opts, None)?;
+    let mut runs = Vec::new();
+    for s in Strategy::ALL {
+        let o = live.run(s)?;
+        anyhow::ensure!(
+            o.received_ok && o.lost_events == 0,
+            "{} run not clean",
+            s.name()
+        );
+        runs.push(o);
+    }
+    let rec = Recording::new(report::kernel_release(), &runs);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-1mib.json");
+    std::fs::write(path, serde_json::to_string(&rec)?)?;
+    eprintln!("wrote {path}");
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! A live session: everything a traced run needs, set up once and reused
+//! for every strategy the user asks for (the report runs four in turn, the
+//! TUI reruns one on a key press).
+
+use anyhow::Context as _;
+
+use crate::{
+    demo::{
+        file::{DemoFile, Origin, work_dir},
+        net::DemoNet,
+        run::{self, RunOutcome},
+    },
+    exit::Fatal,
+    kernel::{layout, privilege, tracefs, tracer::Tracer},
+    model::Strategy,
+    report,
+};
+
+/// What a session sends and how.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub size: u64,
+    pub chunk: u64,
+    pub file: Option<std::path::PathBuf>,
+    pub cold: bool,
+}
+
+/// The loaded probes, the private network and the demo file.
+pub struct LiveSession {
+    tracer: Tracer,
+    net: DemoNet,
+    file: DemoFile,
+    chunk: u64,
+    cold: bool,
+    pub context: report::Context,
+}
+
+/// Checks that don't need the kernel: bad input fails before eBPF loads.
+pub fn check_input(opts: &Options) -> anyhow::Result<Option<DemoFile>> {
+    const MAX_SIZE: u64 = 4 << 30;
+    if opts.chunk == 0 {
+        return Err(Fatal::Usage("--chunk must be at least 1 byte".into()).into());
+    }
+    if opts.chunk > 64 << 20 {
+        return Err(Fatal::Usage("--chunk must be at most 64 MiB".into()).into());
+    }
+    if opts.file.is_none() && (opts.size == 0 || opts.size > MAX_SIZE) {
+        return Err(Fatal::Usage(format!(
+            "--size must be between 1 byte and {}",
+            crate::units::fmt_bytes(MAX_SIZE)
+        ))
+        .into());
+    }
+    opts.file.as_deref().map(DemoFile::open_user).transpose()
+}
+
+/// Why this process cannot trace live, if it cannot (one line), checked
+/// without touching the kernel.
+pub fn cannot_trace_reason() -> Option<String> {
+    let missing = privilege::missing();
+    (!missing.is_empty()).then(|| privilege::refusal(&missing))
+}
+
+impl LiveSession {
+    /// Sets everything up. Must run before the process starts other threads:
+    /// tracefs may need a private mount namespace.
+    pub fn start(opts: &Options, user_file: Option<DemoFile>) -> anyhow::Result<LiveSession> {
+        if let Some(reason) = cannot_trace_reason() {
+            return Err(Fatal::CannotTrace(reason).into());
+        }
+        let tracefs_root = tracefs::ensure().map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+        let layout =
+            layout::from_running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
+        let tracer = Tracer::load(&layout, &tracefs_root)
+            .map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+        let blocked: Vec<String> = tracer
+            .status()
+            .iter()
+            .filter(|p| !p.ok_for_live())
+            .map(|p| {
+                format!(
+                    "{}/{} {}",
+                    p.spec.attach.category(),
+                    p.spec.attach.name(),
+                    p.state
+                )
+            })
+            .collect();
+        if !blocked.is_empty() {
+            return Err(Fatal::CannotTrace(format!(
+                "required probes unavailable, so the figures would be wrong: {} (see `zc doctor`)",
+                blocked.join("; ")
+            ))
+            .into());
+        }
+        let file = match user_file {
+            Some(f) => f,
+            None => DemoFile::generate(opts.size, &work_dir())?,
+        };
+        let net = DemoNet::create()
+            .context("build zc's private network (two namespaces and a veth pair)")?;
+        let context = report::Context::new(
+            match &file.origin {
+                Origin::Generated(d) => format!("generated, unnamed, in {}", d.display()),
+                Origin::User(p) => p.display().to_string(),
+            },
+            tracer.status(),
+        );
+        Ok(LiveSession {
+            tracer,
+            net,
+            file,
+            chunk: opts.chunk,
+            cold: opts.cold,
+            context,
+        })
+    }
+
+    /// Runs one strategy, traced.
+    pub fn run(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
+        let facts = run::facts(strategy, &self.file, self.chunk, self.cold);
+        run::run_one(&mut self.tracer, &self.net, &self.file, facts)
+            .with_context(|| format!("run {}", strategy.name()))
+    }
+
+    pub fn probes(&self) -> &[crate::kernel::probes::ProbeStatus] {
+        self.tracer.status()
+    }
+}

@@ -1,0 +1,391 @@
+//! The TUI's state and its one way to change: `update(&mut App, Action)`.
+//! Pure: no terminal, no kernel, no clock of its own; time arrives as
+//! `Action::Tick` with the elapsed duration, so tests can drive it exactly.
+
+use std::{collections::HashMap, time::Duration};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{playback::Plan, text::Lang};
+use crate::{demo::run::RunOutcome, model::Strategy, model::steps::StepBuilder};
+
+/// Steps shown in detail at the start of a run.
+const DETAIL_ITERATIONS: u64 = 2;
+/// Seconds one plan item takes at speed ×1.
+const STEP_SECONDS: f32 = 0.9;
+/// Playback speeds offered by + and -.
+pub const SPEEDS: [f32; 9] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+/// Pause between strategies on the tour, in seconds.
+const TOUR_PAUSE: f32 = 2.5;
+
+/// Where the runs come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Measured now by this process.
+    Live { kernel: String },
+    /// Played from a recording made elsewhere.
+    Recording { kernel: String, label: String },
+}
+
+/// A run with its playback plan.
+#[derive(Debug)]
+pub struct Played {
+    pub outcome: RunOutcome,
+    pub plan: Plan,
+}
+
+impl Played {
+    pub fn new(outcome: RunOutcome) -> Played {
+        let mut b = StepBuilder::new(outcome.facts.strategy);
+        for e in &outcome.events {
+            b.push(e);
+        }
+        let plan = Plan::build(outcome.facts.strategy, b.steps(), DETAIL_ITERATIONS);
+        Played { outcome, plan }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Diagram,
+    Compare,
+}
+
+/// Something the app asks its runtime to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Measure this strategy (again).
+    Run(Strategy),
+    /// Measure every strategy not measured yet.
+    RunMissing,
+    /// Clear and redraw the whole terminal.
+    Redraw,
+}
+
+/// Everything that can happen to the app.
+#[derive(Debug)]
+pub enum Action {
+    Tick(Duration),
+    Key(KeyEvent),
+    RunStarted(Strategy),
+    RunDone(Box<RunOutcome>),
+    RunFailed(Strategy, String),
+    Quit,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub source: Source,
+    pub strategy: Strategy,
+    pub runs: HashMap<Strategy, Played>,
+    /// Index of the plan item being played.
+    pub pos: usize,
+    /// Progress of the current item's animation, 0..=1.
+    pub anim: f32,
+    pub paused: bool,
+    pub speed: usize,
+    pub view: View,
+    pub lang: Lang,
+    pub help: bool,
+    pub high_contrast: bool,
+    /// Strategies being measured right now.
+    pub measuring: Option<Strategy>,
+    pub error: Option<String>,
+    /// Play the four strategies one after another, then compare.
+    pub tour: bool,
+    tour_wait: f32,
+    pub probes: String,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(
+        source: Source,
+        first: Strategy,
+        tour: bool,
+        speed: f32,
+        lang: Lang,
+        probes: String,
+    ) -> App {
+        let speed = SPEEDS
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1 - speed).abs().total_cmp(&(b.1 - speed).abs()))
+            .map_or(3, |(i, _)| i);
+        App {
+            source,
+            strategy: first,
+            runs: HashMap::new(),
+            pos: 0,
+            anim: 0.0,
+            paused: false,
+            speed,
+            view: View::Diagram,
+            lang,
+            help: false,
+            high_contrast: false,
+            measuring: None,
+            error: None,
+            tour,
+            tour_wait: 0.0,
+            probes,
+            quit: false,
+        }
+    }
+
+    pub fn current(&self) -> Option<&Played> {
+        self.runs.get(&self.strategy)
+    }
+
+    pub fn speed_label(&self) -> String {
+        let s = SPEEDS[self.speed];
+        if s >= 1.0 {
+            format!("x{}", s as u32)
+        } else {
+            format!("x1/{}", (1.0 / s).round() as u32)
+        }
+    }
+
+    fn plan_len(&self) -> usize {
+        self.current().map_or(0, |p| p.plan.len())
+    }
+
+    pub fn at_end(&self) -> bool {
+        let n = self.plan_len();
+        n > 0 && self.pos + 1 >= n && self.anim >= 1.0
+    }
+
+    fn select(&mut self, s: Strategy) {
+        self.strategy = s;
+        self.pos = 0;
+        self.anim = 0.0;
+        self.view = View::Diagram;
+    }
+}
+
+fn strategy_key(c: char) -> Option<Strategy> {
+    match c {
+        '1' => Some(Strategy::ReadWrite),
+        '2' => Some(Strategy::MmapWrite),
+        '3' => Some(Strategy::Sendfile),
+        '4' => Some(Strategy::SendfileGather),
+        _ => None,
+    }
+}
+
+/// Applies one action; returns what the runtime should do.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match action {
+        Action::Quit => app.quit = true,
+        Action::Tick(dt) => tick(app, dt.as_secs_f32(), &mut fx),
+        Action::RunStarted(s) => app.measuring = Some(s),
+        Action::RunDone(outcome) => {
+            let s = outcome.facts.strategy;
+            app.measuring = None;
+            app.error = None;
+            app.runs.insert(s, Played::new(*outcome));
+            if s == app.strategy {
+                app.pos = 0;
+                app.anim = 0.0;
+            }
+        }
+        Action::RunFailed(s, e) => {
+            app.measuring = None;
+            app.error = Some(format!("{}: {e}", s.name()));
+        }
+        Action::Key(k) => key(app, k, &mut fx),
+    }
+    fx
+}
+
+fn tick(app: &mut App, dt: f32, fx: &mut Vec<Effect>) {
+    if app.paused || app.view != View::Diagram {
+        return;
+    }
+    let n = app.plan_len();
+    if n == 0 {
+        return;
+    }
+    if app.at_end() {
+        if app.tour {
+            app.tour_wait += dt;
+            if app.tour_wait >= TOUR_PAUSE {
+                app.tour_wait = 0.0;
+                match Strategy::ALL.iter().position(|s| *s == app.strategy) {
+                    Some(i) if i + 1 < Strategy::ALL.len() => {
+                        let next = Strategy::ALL[i + 1];
+                        app.select(next);
+                        if !app.runs.contains_key(&next) {
+                            fx.push(Effect::Run(next));
+                        }
+                    }
+                    _ => {
+                        app.tour = false;
+                        app.view = View::Compare;
+                        fx.push(Effect::RunMissing);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    app.anim += dt * SPEEDS[app.speed] / STEP_SECONDS;
+    while app.anim >= 1.0 && app.pos + 1 < n {
+        app.anim -= 1.0;
+        app.pos += 1;
+    }
+    if app.pos + 1 >= n {
+        app.anim = app.anim.min(1.0);
+    }
+}
+
+fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    if app.help {
+        // Any key closes the help overlay; q and Ctrl-C still quit.
+        match k.code {
+            KeyCode::Char('q') => app.quit = true,
+            KeyCode::Char('c') if ctrl => app.quit = true,
+            _ => app.help = false,
+        }
+        return;
+    }
+    match k.code {
+        KeyCode::Char('c') if ctrl => app.quit = true,
+        KeyCode::Char('l') if ctrl => fx.push(Effect::Redraw),
+        KeyCode::Char('q') | KeyCode::Esc => app.quit = true,
+        KeyCode::Char(' ') => app.paused = !app.paused,
+        KeyCode::Right => {
+            app.paused = true;
+            if app.pos + 1 < app.plan_len() {
+                app.pos += 1;
+            }
+            app.anim = 1.0;
+        }
+        KeyCode::Left => {
+            app.paused = true;
+            app.pos = app.pos.saturating_sub(1);
+            app.anim = 1.0;
+        }
+        KeyCode::Char('+') | KeyCode::Char('=') => {
+            app.speed = (app.speed + 1).min(SPEEDS.len() - 1)
+        }
+        KeyCode::Char('-') | KeyCode::Char('_') => app.speed = app.speed.saturating_sub(1),
+        KeyCode::Char('c') => {
+            app.tour = false;
+            app.view = match app.view {
+                View::Diagram => {
+                    fx.push(Effect::RunMissing);
+                    View::Compare
+                }
+                View::Compare => View::Diagram,
+            };
+        }
+        KeyCode::Char('l') => app.lang = app.lang.toggle(),
+        KeyCode::Char('h') => app.high_contrast = !app.high_contrast,
+        KeyCode::Char('?') => app.help = true,
+        KeyCode::Char(c) => {
+            if let Some(s) = strategy_key(c) {
+                app.tour = false;
+                app.select(s);
+                fx.push(Effect::Run(s));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::Recording;
+
+    pub(crate) fn fixture_app() -> App {
+        let rec = Recording::parse(include_str!("../../tests/fixtures/demo-1mib.json"))
+            .expect("fixture parses");
+        let mut app = App::new(
+            Source::Recording {
+                kernel: rec.kernel.clone(),
+                label: "fixture".into(),
+            },
+            Strategy::ReadWrite,
+            false,
+            1.0,
+            Lang::En,
+            "probes 18/18".into(),
+        );
+        for s in Strategy::ALL {
+            let o = rec.outcome(s).expect("run present").expect("run loads");
+            update(&mut app, Action::RunDone(Box::new(o)));
+        }
+        app
+    }
+
+    fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        update(app, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    #[test]
+    fn playback_advances_with_time_and_pauses() {
+        let mut app = fixture_app();
+        update(
+            &mut app,
+            Action::Tick(Duration::from_secs_f32(STEP_SECONDS * 2.5)),
+        );
+        assert_eq!(app.pos, 2);
+        press(&mut app, KeyCode::Char(' '));
+        update(&mut app, Action::Tick(Duration::from_secs(10)));
+        assert_eq!(app.pos, 2, "paused playback moved");
+        press(&mut app, KeyCode::Right);
+        assert_eq!(app.pos, 3);
+        press(&mut app, KeyCode::Left);
+        press(&mut app, KeyCode::Left);
+        assert_eq!(app.pos, 1);
+    }
+
+    #[test]
+    fn keys_select_strategies_speed_language_and_views() {
+        let mut app = fixture_app();
+        assert_eq!(
+            press(&mut app, KeyCode::Char('3')),
+            vec![Effect::Run(Strategy::Sendfile)]
+        );
+        assert_eq!(app.strategy, Strategy::Sendfile);
+        let s = app.speed;
+        press(&mut app, KeyCode::Char('+'));
+        assert_eq!(app.speed, s + 1);
+        press(&mut app, KeyCode::Char('l'));
+        assert_eq!(app.lang, Lang::Zh);
+        assert_eq!(
+            press(&mut app, KeyCode::Char('c')),
+            vec![Effect::RunMissing]
+        );
+        assert_eq!(app.view, View::Compare);
+        press(&mut app, KeyCode::Char('?'));
+        assert!(app.help);
+        press(&mut app, KeyCode::Char('x'));
+        assert!(!app.help);
+        press(&mut app, KeyCode::Char('q'));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn tour_moves_to_the_next_strategy_then_compares() {
+        let mut app = fixture_app();
+        app.tour = true;
+        for _ in 0..4 {
+            let n = app.current().map_or(0, |p| p.plan.len());
+            update(
+                &mut app,
+                Action::Tick(Duration::from_secs_f32(STEP_SECONDS * (n as f32 + 1.0))),
+            );
+            update(
+                &mut app,
+                Action::Tick(Duration::from_secs_f32(TOUR_PAUSE + 0.1)),
+            );
+        }
+        assert_eq!(app.view, View::Compare);
+        assert!(!app.tour);
+    }
+}

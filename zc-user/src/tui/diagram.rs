@@ -1,0 +1,376 @@
+//! The article's copy diagram, as a widget: boxes for the disk, the page
+//! cache, the user buffer (or the mapping), the socket buffer and the veth,
+//! the user/kernel boundary between them, and one arrow per kind of movement
+//! the run measured. The arrow being played grows from its source to its
+//! destination; arrows with no event yet are dim; arrows the run never made
+//! are not drawn at all.
+
+use ratatui::{buffer::Buffer, layout::Rect, style::Style, widgets::Widget};
+use unicode_width::UnicodeWidthStr as _;
+
+use super::{
+    playback::Item,
+    text::{self, Lang},
+    theme::{Theme, strokes},
+};
+use crate::model::{Movement, Place, Strategy, steps::StepKind};
+
+/// Width and height the diagram is laid out for.
+pub const WIDTH: u16 = 78;
+pub const HEIGHT: u16 = 10;
+
+/// A drawn arrow: which movement, and the cells it runs through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    Dma,
+    Read,
+    Map,
+    Write,
+    Splice,
+    Xmit,
+    Segment,
+    Gather,
+}
+
+impl Edge {
+    pub const ALL: [Edge; 8] = [
+        Edge::Dma,
+        Edge::Read,
+        Edge::Map,
+        Edge::Write,
+        Edge::Splice,
+        Edge::Xmit,
+        Edge::Segment,
+        Edge::Gather,
+    ];
+
+    /// The edge a movement is drawn on, if any (the receiver is off-picture).
+    pub fn of(m: Movement, from: Place, to: Place) -> Option<Edge> {
+        Some(match (m, from, to) {
+            (Movement::Dma, Place::Disk, Place::PageCache) => Edge::Dma,
+            (Movement::CpuCopy, Place::PageCache, Place::UserBuffer) => Edge::Read,
+            (Movement::Mapping, Place::PageCache, Place::Mapping) => Edge::Map,
+            (Movement::CpuCopy, Place::UserBuffer | Place::Mapping, Place::SocketBuffer) => {
+                Edge::Write
+            }
+            (Movement::Reference, Place::PageCache, Place::SocketBuffer) => Edge::Splice,
+            (Movement::SoftwareTransmit, Place::SocketBuffer, Place::Nic) => Edge::Xmit,
+            (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic) => {
+                Edge::Segment
+            }
+            (Movement::Reference, Place::PageCache, Place::Nic) => Edge::Gather,
+            _ => return None,
+        })
+    }
+
+    fn movement(self) -> Movement {
+        match self {
+            Edge::Dma => Movement::Dma,
+            Edge::Read | Edge::Write | Edge::Segment => Movement::CpuCopy,
+            Edge::Map => Movement::Mapping,
+            Edge::Splice | Edge::Gather => Movement::Reference,
+            Edge::Xmit => Movement::SoftwareTransmit,
+        }
+    }
+
+    /// Cells from source to destination, and the label with its position.
+    fn geometry(self) -> Geometry {
+        let h = |x0: u16, x1: u16, y: u16| (x0..=x1).map(move |x| (x, y, Turn::H));
+        match self {
+            Edge::Dma => (h(8, 12, 6).collect(), "DMA", (9, 5)),
+            Edge::Read | Edge::Map => {
+                let mut v: Vec<_> = (2..=4).rev().map(|y| (27, y, Turn::V)).collect();
+                v.push((27, 1, Turn::DownRight));
+                v.extend(h(28, 29, 1));
+                (
+                    v,
+                    if self == Edge::Read {
+                        "CPU copy"
+                    } else {
+                        "mapped"
+                    },
+                    (18, 2),
+                )
+            }
+            Edge::Write => {
+                let mut v: Vec<_> = h(47, 53, 1).collect();
+                v.push((54, 1, Turn::LeftDown));
+                v.extend((2..=4).map(|y| (54, y, Turn::V)));
+                (v, "CPU copy", (56, 2))
+            }
+            Edge::Splice => (h(29, 46, 6).collect(), "by reference", (32, 5)),
+            Edge::Xmit => (h(64, 69, 6).collect(), "xmit", (65, 5)),
+            Edge::Segment => (h(64, 69, 7).collect(), "CPU copy", (62, 8)),
+            Edge::Gather => {
+                let mut v = vec![(21, 8, Turn::UpRight)];
+                v.extend(h(22, 73, 8));
+                v.push((74, 8, Turn::Up));
+                (v, "pages by reference (gather)", (26, 9))
+            }
+        }
+    }
+}
+
+/// An arrow's cells from source to destination, its label, and where the label goes.
+type Geometry = (Vec<(u16, u16, Turn)>, &'static str, (u16, u16));
+
+/// How a path cell turns, to pick its character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Turn {
+    H,
+    V,
+    /// Coming up, turning right: ┌
+    DownRight,
+    /// Coming from the left, turning down: ┐
+    LeftDown,
+    /// Coming down (from a box above... here: from below), turning right: └
+    UpRight,
+    /// Last cell going up.
+    Up,
+}
+
+/// How an arrow is to be drawn now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EdgeState {
+    /// Measured, but not reached by playback yet.
+    Pending,
+    /// Played already.
+    Done,
+    /// Being played: fraction of the path drawn.
+    Active(f32),
+}
+
+/// What the diagram needs to know.
+pub struct Diagram<'a> {
+    pub strategy: Strategy,
+    pub lang: Lang,
+    pub theme: Theme,
+    /// Edges the run has, with their state.
+    pub edges: Vec<(Edge, EdgeState)>,
+    /// Places touched by the item being played.
+    pub active_places: Vec<Place>,
+    /// Places touched by anything played so far.
+    pub seen_places: Vec<Place>,
+    /// The run read nothing from disk (warm cache).
+    pub warm: bool,
+    pub current: Option<&'a Item>,
+}
+
+struct Boxed {
+    place: Place,
+    x: u16,
+    y: u16,
+    w: u16,
+}
+
+const BOXES: [Boxed; 5] = [
+    Boxed {
+        place: Place::Disk,
+        x: 0,
+        y: 5,
+        w: 8,
+    },
+    Boxed {
+        place: Place::PageCache,
+        x: 13,
+        y: 5,
+        w: 16,
+    },
+    Boxed {
+        place: Place::UserBuffer,
+        x: 30,
+        y: 0,
+        w: 16,
+    },
+    Boxed {
+        place: Place::SocketBuffer,
+        x: 47,
+        y: 5,
+        w: 17,
+    },
+    Boxed {
+        place: Place::Nic,
+        x: 70,
+        y: 5,
+        w: 8,
+    },
+];
+
+fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
+    if y < area.height && x < area.width {
+        buf.set_stringn(area.x + x, area.y + y, s, (area.width - x) as usize, style);
+    }
+}
+
+fn label_of(place: Place, strategy: Strategy, lang: Lang) -> &'static str {
+    match (place, lang) {
+        (Place::Disk, Lang::En) => "disk",
+        (Place::Disk, Lang::Zh) => "磁盘",
+        (Place::PageCache, Lang::En) => "page cache",
+        (Place::PageCache, Lang::Zh) => "页缓存",
+        (Place::UserBuffer, _) if strategy == Strategy::MmapWrite => match lang {
+            Lang::En => "mmap'd pages",
+            Lang::Zh => "映射页面",
+        },
+        (Place::UserBuffer, Lang::En) => "user buffer",
+        (Place::UserBuffer, Lang::Zh) => "用户缓冲区",
+        (Place::SocketBuffer, Lang::En) => "socket buffer",
+        (Place::SocketBuffer, Lang::Zh) => "套接字缓冲区",
+        (Place::Nic, _) => "veth",
+        (_, _) => "",
+    }
+}
+
+impl Widget for &Diagram<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let area = Rect {
+            x: area.x + area.width.saturating_sub(WIDTH) / 2,
+            y: area.y,
+            width: area.width.min(WIDTH),
+            height: area.height.min(HEIGHT),
+        };
+        let t = &self.theme;
+        put(buf, area, 0, 0, text::COPIES.get(self.lang), t.section());
+        // The axis of the picture: the user/kernel boundary.
+        let dashes: String = (0..WIDTH)
+            .map(|i| if i % 2 == 0 { '─' } else { ' ' })
+            .collect();
+        put(buf, area, 0, 4, &dashes, t.dim());
+        put(
+            buf,
+            area,
+            62,
+            3,
+            &super::draw::lpad(text::USER_SPACE.get(self.lang), 16),
+            t.dim(),
+        );
+        put(
+            buf,
+            area,
+            62,
+            9,
+            &super::draw::lpad(text::KERNEL_SPACE.get(self.lang), 16),
+            t.dim(),
+        );
+
+        for b in &BOXES {
+            let place = if b.place == Place::UserBuffer && self.strategy == Strategy::MmapWrite {
+                Place::Mapping
+            } else {
+                b.place
+            };
+            let style = if self.active_places.contains(&place) {
+                t.active()
+            } else if self.seen_places.contains(&place) {
+                t.base()
+            } else {
+                t.dim()
+            };
+            // A box the strategy never uses (the user buffer of sendfile) stays dim.
+            let inner = (b.w - 2) as usize;
+            let top = format!("┌{}┐", "─".repeat(inner));
+            let bottom = format!("└{}┘", "─".repeat(inner));
+            let label = label_of(b.place, self.strategy, self.lang);
+            let mid = format!("│{}│", center(label, inner));
+            let frame = if style == t.active() {
+                t.base().patch(t.section())
+            } else {
+                style
+            };
+            put(buf, area, b.x, b.y, &top, frame);
+            put(buf, area, b.x, b.y + 1, &mid, frame);
+            put(buf, area, b.x + 1, b.y + 1, &center(label, inner), style);
+            put(buf, area, b.x, b.y + 2, &bottom, frame);
+        }
+        if self.warm && !self.edges.iter().any(|(e, _)| *e == Edge::Dma) {
+            let note = match self.lang {
+                Lang::En => "warm: no disk read",
+                Lang::Zh => "缓存命中：无磁盘读取",
+            };
+            put(buf, area, 0, 8, note, t.dim());
+        }
+        // veth has no NIC behind it: say so on the box itself.
+        put(
+            buf,
+            area,
+            71,
+            7,
+            match self.lang {
+                Lang::En => "no DMA",
+                Lang::Zh => "无DMA ",
+            },
+            t.dim(),
+        );
+
+        for (edge, state) in &self.edges {
+            draw_edge(buf, area, *edge, *state, t);
+        }
+    }
+}
+
+fn center(s: &str, w: usize) -> String {
+    let len = s.width();
+    if len >= w {
+        return s.to_string();
+    }
+    let left = (w - len) / 2;
+    format!("{}{}{}", " ".repeat(left), s, " ".repeat(w - len - left))
+}
+
+fn draw_edge(buf: &mut Buffer, area: Rect, edge: Edge, state: EdgeState, t: &Theme) {
+    let (cells, label, (lx, ly)) = edge.geometry();
+    let (hc, vc, head_right, head_down) = strokes(edge.movement());
+    let style = match state {
+        EdgeState::Pending => t.dim(),
+        EdgeState::Done => t.movement(edge.movement()),
+        EdgeState::Active(_) => t.movement(edge.movement()).patch(t.active()),
+    };
+    let shown = match state {
+        EdgeState::Active(f) => ((cells.len() as f32 * f.clamp(0.0, 1.0)).ceil() as usize).max(1),
+        _ => cells.len(),
+    };
+    for (i, (x, y, turn)) in cells.iter().take(shown).enumerate() {
+        let last = i + 1 == shown;
+        let c = if last {
+            match turn {
+                Turn::V | Turn::LeftDown if *y > 1 => head_down,
+                Turn::Up => '^',
+                _ => head_right,
+            }
+        } else {
+            match turn {
+                Turn::H => hc,
+                Turn::V => vc,
+                Turn::DownRight => '┌',
+                Turn::LeftDown => '┐',
+                Turn::UpRight => '└',
+                Turn::Up => '^',
+            }
+        };
+        // The read/map arrow goes up: its vertical cells point up when last.
+        let c = if last && edge_goes_up(edge) && *turn == Turn::V {
+            '^'
+        } else {
+            c
+        };
+        put(buf, area, *x, *y, &c.to_string(), style);
+    }
+    put(buf, area, lx, ly, label, style);
+}
+
+fn edge_goes_up(e: Edge) -> bool {
+    matches!(e, Edge::Read | Edge::Map)
+}
+
+/// The edge and places the current plan item touches.
+pub fn touched(item: &Item) -> (Option<Edge>, Vec<Place>) {
+    match item {
+        Item::Step {
+            kind: StepKind::Move {
+                movement, from, to, ..
+            },
+            ..
+        } => (Edge::of(*movement, *from, *to), vec![*from, *to]),
+        _ => (None, Vec::new()),
+    }
+}

@@ -1,0 +1,444 @@
+//! Playback plan: a run's steps arranged for a person to follow.
+//!
+//! A run of 8 MiB makes hundreds of calls and thousands of skbs: no one can
+//! watch them all. The plan shows the first loop iterations step by step,
+//! folds the middle into one "× N more" item, and shows the last iteration
+//! again. Consecutive identical movements (45 segments copied at transmit)
+//! become one item with their sum. The totals of every item are kept, so the
+//! "so far" figures at any position are exact for what has been played.
+
+use crate::model::{
+    Movement, Place, Strategy,
+    steps::{Step, StepKind},
+};
+
+/// What a plan item shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// One step (or several identical consecutive moves folded together).
+    Step {
+        kind: StepKind,
+        /// How many steps were folded into this one (≥ 1).
+        count: u64,
+        ts_ns: u64,
+        evidence: &'static str,
+    },
+    /// The middle of a long transfer, folded: `calls` syscalls like the ones shown.
+    Group {
+        calls: u64,
+        iterations: u64,
+        ts_ns: u64,
+    },
+}
+
+/// Running totals after an item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SoFar {
+    pub syscalls: u64,
+    pub mode_switches: u64,
+    pub cpu_copy_bytes: u64,
+    pub reference_bytes: u64,
+    pub disk_bytes: u64,
+    pub sched_switches: u64,
+    pub page_faults: u64,
+}
+
+impl SoFar {
+    fn add_step(&mut self, kind: &StepKind) {
+        match kind {
+            StepKind::Enter { .. } => {
+                self.syscalls += 1;
+                self.mode_switches += 1;
+            }
+            StepKind::Exit { .. } => self.mode_switches += 1,
+            StepKind::Fault { in_kernel, .. } => {
+                self.page_faults += 1;
+                if !in_kernel {
+                    self.mode_switches += 2;
+                }
+            }
+            StepKind::SchedOut { .. } => self.sched_switches += 1,
+            StepKind::Move {
+                movement,
+                from,
+                to,
+                bytes,
+            } => match (movement, to) {
+                (Movement::CpuCopy, Place::Receiver) => {}
+                (Movement::CpuCopy, _) => self.cpu_copy_bytes += bytes,
+                (Movement::Reference, Place::Nic) => self.reference_bytes += bytes,
+                (Movement::Dma, _) if *from == Place::Disk => self.disk_bytes += bytes,
+                _ => {}
+            },
+            StepKind::SchedIn | StepKind::Block { .. } => {}
+        }
+    }
+}
+
+/// The plan of one run.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub items: Vec<Item>,
+    /// Totals after each item (same length as `items`).
+    pub so_far: Vec<SoFar>,
+}
+
+/// Syscalls per loop iteration of a strategy.
+fn calls_per_iteration(s: Strategy) -> u64 {
+    match s {
+        Strategy::ReadWrite => 2,
+        _ => 1,
+    }
+}
+
+/// Whether a step is worth its own item in the plan (receiver copies and
+/// block completions are summarised in the table instead).
+fn shown(kind: &StepKind) -> bool {
+    !matches!(
+        kind,
+        StepKind::SchedIn
+            | StepKind::Move {
+                to: Place::Receiver,
+                ..
+            }
+            | StepKind::Block { .. }
+    )
+}
+
+fn same_move(a: &StepKind, b: &StepKind) -> bool {
+    match (a, b) {
+        (
+            StepKind::Move {
+                movement: m1,
+                from: f1,
+                to: t1,
+                ..
+            },
+            StepKind::Move {
+                movement: m2,
+                from: f2,
+                to: t2,
+                ..
+            },
+        ) => m1 == m2 && f1 == f2 && t1 == t2,
+        (StepKind::Fault { in_kernel: a, .. }, StepKind::Fault { in_kernel: b, .. }) => a == b,
+        _ => false,
+    }
+}
+
+/// A step folded with others like it: the kind (bytes summed for moves) and how many.
+struct Folded {
+    kind: StepKind,
+    count: u64,
+    ts_ns: u64,
+    evidence: &'static str,
+}
+
+impl Folded {
+    fn contribution(&self) -> SoFar {
+        let mut one = SoFar::default();
+        one.add_step(&self.kind);
+        if !matches!(self.kind, StepKind::Move { .. }) {
+            // Non-moves count per occurrence; moves already carry summed bytes.
+            one = SoFar {
+                syscalls: one.syscalls * self.count,
+                mode_switches: one.mode_switches * self.count,
+                page_faults: one.page_faults * self.count,
+                sched_switches: one.sched_switches * self.count,
+                ..one
+            };
+        }
+        one
+    }
+}
+
+fn plus(a: SoFar, b: SoFar) -> SoFar {
+    SoFar {
+        syscalls: a.syscalls + b.syscalls,
+        mode_switches: a.mode_switches + b.mode_switches,
+        cpu_copy_bytes: a.cpu_copy_bytes + b.cpu_copy_bytes,
+        reference_bytes: a.reference_bytes + b.reference_bytes,
+        disk_bytes: a.disk_bytes + b.disk_bytes,
+        sched_switches: a.sched_switches + b.sched_switches,
+        page_faults: a.page_faults + b.page_faults,
+    }
+}
+
+/// Pass one: drop what is not shown, and within each window between mode
+/// switches merge the moves of one kind (a sendfile's 16 references and 16
+/// transmits become one of each, in order of first appearance).
+fn fold_windows(steps: &[Step]) -> Vec<Folded> {
+    let mut out: Vec<Folded> = Vec::new();
+    let mut window_start: usize = 0;
+    for step in steps.iter().filter(|s| shown(&s.kind)) {
+        let is_move = matches!(step.kind, StepKind::Move { .. });
+        if !is_move {
+            // A boundary, unless it repeats the previous boundary (fault after fault).
+            let len = out.len();
+            if let Some(last) = out.last_mut()
+                && len == window_start
+                && same_move(&last.kind, &step.kind)
+            {
+                last.count += 1;
+                continue;
+            }
+            out.push(Folded {
+                kind: step.kind.clone(),
+                count: 1,
+                ts_ns: step.ts_ns,
+                evidence: step.evidence,
+            });
+            window_start = out.len();
+            continue;
+        }
+        if let Some(f) = out[window_start..]
+            .iter_mut()
+            .find(|f| same_move(&f.kind, &step.kind))
+        {
+            if let (StepKind::Move { bytes: b, .. }, StepKind::Move { bytes: add, .. }) =
+                (&mut f.kind, &step.kind)
+            {
+                *b += add;
+            }
+            f.count += 1;
+        } else {
+            out.push(Folded {
+                kind: step.kind.clone(),
+                count: 1,
+                ts_ns: step.ts_ns,
+                evidence: step.evidence,
+            });
+        }
+    }
+    out
+}
+
+impl Plan {
+    /// Arranges `steps`: `detail` loop iterations at the start and one at
+    /// the end step by step, the rest folded.
+    pub fn build(strategy: Strategy, steps: &[Step], detail: u64) -> Plan {
+        let per_iter = calls_per_iteration(strategy);
+        let folded = fold_windows(steps);
+        let total_calls = folded
+            .iter()
+            .filter(|f| matches!(f.kind, StepKind::Enter { .. }))
+            .count() as u64;
+        // Setup calls (mmap) come before the loop, teardown (munmap) after.
+        let setup = u64::from(strategy == Strategy::MmapWrite);
+        let head = setup + detail * per_iter;
+        let tail = per_iter + setup;
+        let fold = total_calls > head + tail + per_iter;
+        let fold_to = total_calls.saturating_sub(tail);
+
+        let mut plan = Plan::default();
+        let mut acc = SoFar::default();
+        let mut calls_seen = 0u64;
+        let mut group: Option<(u64, u64)> = None; // (calls, ts)
+        for f in folded {
+            if matches!(f.kind, StepKind::Enter { .. }) {
+                calls_seen += 1;
+            }
+            let in_fold = fold && calls_seen > head && calls_seen <= fold_to;
+            if !in_fold && let Some((calls, ts_ns)) = group.take() {
+                plan.push(
+                    Item::Group {
+                        calls,
+                        iterations: calls / per_iter.max(1),
+                        ts_ns,
+                    },
+                    acc,
+                );
+            }
+            acc = plus(acc, f.contribution());
+            if in_fold {
+                let g = group.get_or_insert((0, f.ts_ns));
+                if matches!(f.kind, StepKind::Enter { .. }) {
+                    g.0 += 1;
+                }
+                continue;
+            }
+            plan.push(
+                Item::Step {
+                    kind: f.kind,
+                    count: f.count,
+                    ts_ns: f.ts_ns,
+                    evidence: f.evidence,
+                },
+                acc,
+            );
+        }
+        if let Some((calls, ts_ns)) = group.take() {
+            plan.push(
+                Item::Group {
+                    calls,
+                    iterations: calls / per_iter.max(1),
+                    ts_ns,
+                },
+                acc,
+            );
+        }
+        plan
+    }
+
+    fn push(&mut self, item: Item, so_far: SoFar) {
+        self.items.push(item);
+        self.so_far.push(so_far);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enter(name: &str) -> Step {
+        Step {
+            ts_ns: 0,
+            kind: StepKind::Enter {
+                syscall: name.into(),
+            },
+            evidence: "",
+        }
+    }
+    fn exit(name: &str) -> Step {
+        Step {
+            ts_ns: 0,
+            kind: StepKind::Exit {
+                syscall: name.into(),
+                ret: 10,
+            },
+            evidence: "",
+        }
+    }
+    fn copy(from: Place, to: Place) -> Step {
+        Step {
+            ts_ns: 0,
+            kind: StepKind::Move {
+                movement: Movement::CpuCopy,
+                from,
+                to,
+                bytes: 10,
+            },
+            evidence: "",
+        }
+    }
+
+    fn read_write(n: usize) -> Vec<Step> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(enter("read"));
+            v.push(copy(Place::PageCache, Place::UserBuffer));
+            v.push(exit("read"));
+            v.push(enter("write"));
+            v.push(copy(Place::UserBuffer, Place::SocketBuffer));
+            v.push(exit("write"));
+        }
+        v
+    }
+
+    #[test]
+    fn long_runs_fold_the_middle_and_keep_exact_totals() {
+        let plan = Plan::build(Strategy::ReadWrite, &read_write(100), 2);
+        let groups: Vec<_> = plan
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Group {
+                    calls, iterations, ..
+                } => Some((*calls, *iterations)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(groups, vec![(194, 97)]);
+        let last = plan.so_far.last().copied().unwrap_or_default();
+        assert_eq!(last.syscalls, 200);
+        assert_eq!(last.mode_switches, 400);
+        assert_eq!(last.cpu_copy_bytes, 2000);
+        // Two iterations before the group, one after: 6 + 1 + 6 items.
+        assert_eq!(plan.len(), 6 * 2 + 1 + 6);
+        // Totals never go down along the plan.
+        assert!(
+            plan.so_far
+                .windows(2)
+                .all(|w| w[0].syscalls <= w[1].syscalls)
+        );
+    }
+
+    /// On real recorded runs, the plan's final totals are the event tally:
+    /// folding loses no byte and no switch.
+    #[test]
+    fn plans_of_recorded_runs_keep_every_total() {
+        let rec =
+            crate::recording::Recording::parse(include_str!("../../tests/fixtures/demo-1mib.json"))
+                .expect("fixture");
+        for s in Strategy::ALL {
+            let o = rec.outcome(s).expect("run").expect("loads");
+            let mut b = crate::model::steps::StepBuilder::new(s);
+            for e in &o.events {
+                b.push(e);
+            }
+            let plan = Plan::build(s, b.steps(), 2);
+            let last = plan.so_far.last().copied().unwrap_or_default();
+            let t = b.tally();
+            assert_eq!(
+                (
+                    last.syscalls,
+                    last.mode_switches,
+                    last.cpu_copy_bytes,
+                    last.reference_bytes,
+                    last.disk_bytes
+                ),
+                (
+                    t.syscalls,
+                    t.mode_switches,
+                    t.cpu_copy_bytes,
+                    t.reference_bytes,
+                    t.disk_bytes
+                ),
+                "{}",
+                s.name()
+            );
+            assert!(
+                plan.len() < 60,
+                "{}: {} items is too many to watch",
+                s.name(),
+                plan.len()
+            );
+        }
+    }
+
+    #[test]
+    fn short_runs_are_not_folded() {
+        let plan = Plan::build(Strategy::ReadWrite, &read_write(3), 2);
+        assert!(plan.items.iter().all(|i| matches!(i, Item::Step { .. })));
+        assert_eq!(plan.len(), 18);
+    }
+
+    #[test]
+    fn identical_moves_fold_into_one_item() {
+        let mut steps = vec![enter("sendfile"), exit("sendfile")];
+        for _ in 0..45 {
+            steps.push(copy(Place::PageCache, Place::Nic));
+        }
+        let plan = Plan::build(Strategy::Sendfile, &steps, 2);
+        assert_eq!(plan.len(), 3);
+        match &plan.items[2] {
+            Item::Step {
+                count,
+                kind: StepKind::Move { bytes, .. },
+                ..
+            } => {
+                assert_eq!(*count, 45);
+                assert_eq!(*bytes, 450);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

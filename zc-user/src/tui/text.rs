@@ -1,0 +1,265 @@
+//! Words on screen, in English and Chinese. Narration says what the current
+//! step is and why it matters; both languages are the project's own writing.
+
+use crate::{
+    model::{Movement, Place, Strategy},
+    units::fmt_bytes,
+};
+
+use super::playback::Item;
+use crate::model::steps::StepKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn toggle(self) -> Lang {
+        match self {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        }
+    }
+}
+
+/// A string in both languages.
+pub struct T {
+    pub en: &'static str,
+    pub zh: &'static str,
+}
+
+impl T {
+    pub fn get(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.en,
+            Lang::Zh => self.zh,
+        }
+    }
+}
+
+pub const MODE_SWITCHES: T = T {
+    en: "MODE SWITCHES  sender thread",
+    zh: "模式切换  发送线程",
+};
+pub const COPIES: T = T {
+    en: "COPIES",
+    zh: "数据拷贝",
+};
+pub const USER_SPACE: T = T {
+    en: "user space",
+    zh: "用户空间",
+};
+pub const KERNEL_SPACE: T = T {
+    en: "kernel space",
+    zh: "内核空间",
+};
+pub const PAUSED: T = T {
+    en: " PAUSED ",
+    zh: " 已暂停 ",
+};
+pub const MEASURING: T = T {
+    en: "measuring",
+    zh: "正在测量",
+};
+pub const DONE: T = T {
+    en: "end of the run: press 1-4 to measure again, c to compare",
+    zh: "本次运行结束：按 1-4 重新测量，按 c 对比",
+};
+pub const FOOTER: T = T {
+    en: " 1-4 strategy  space pause  \u{2190}\u{2192} step  +- speed  c compare  l \u{4e2d}\u{6587}  ? help  q quit",
+    zh: " 1-4 策略  空格 暂停  \u{2190}\u{2192} 单步  +- 速度  c 对比  l English  ? 帮助  q 退出",
+};
+pub const TOO_SMALL: T = T {
+    en: "zc needs a terminal of at least 80×24 to draw the diagram; this one is",
+    zh: "zc 需要至少 80×24 的终端来绘制图示；当前终端为",
+};
+
+/// The strategy's name as the article writes its code.
+pub fn strategy_title(s: Strategy, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (Strategy::ReadWrite, Lang::En) => "read + write",
+        (Strategy::ReadWrite, Lang::Zh) => "read + write（两次 CPU 拷贝）",
+        (Strategy::MmapWrite, Lang::En) => "mmap + write",
+        (Strategy::MmapWrite, Lang::Zh) => "mmap + write（一次 CPU 拷贝）",
+        (Strategy::Sendfile, Lang::En) => "sendfile, no scatter-gather",
+        (Strategy::Sendfile, Lang::Zh) => "sendfile（网卡不支持分散/聚集）",
+        (Strategy::SendfileGather, Lang::En) => "sendfile + DMA gather",
+        (Strategy::SendfileGather, Lang::Zh) => "sendfile + DMA 聚集（零拷贝）",
+    }
+}
+
+fn place(p: Place, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => p.label(),
+        Lang::Zh => match p {
+            Place::Disk => "磁盘",
+            Place::PageCache => "页缓存",
+            Place::UserBuffer => "用户缓冲区",
+            Place::Mapping => "映射的页缓存",
+            Place::SocketBuffer => "套接字缓冲区",
+            Place::Nic => "网卡（veth）",
+            Place::Receiver => "接收方",
+        },
+    }
+}
+
+/// One line saying what the current item is and why it matters.
+pub fn narrate(item: &Item, lang: Lang) -> String {
+    match item {
+        Item::Group {
+            calls, iterations, ..
+        } => match lang {
+            Lang::En => format!(
+                "× {iterations} more loop iterations ({calls} syscalls), the same steps: totals stay exact"
+            ),
+            Lang::Zh => format!(
+                "另外 {iterations} 次循环（{calls} 个系统调用），每次步骤相同：下方合计仍是精确值"
+            ),
+        },
+        Item::Step { kind, count, .. } => step(kind, *count, lang),
+    }
+}
+
+fn step(kind: &StepKind, count: u64, lang: Lang) -> String {
+    match (kind, lang) {
+        (StepKind::Enter { syscall }, Lang::En) => {
+            format!("{syscall}() enters the kernel: a user → kernel mode switch")
+        }
+        (StepKind::Enter { syscall }, Lang::Zh) => {
+            format!("{syscall}() 进入内核：一次用户态 → 内核态切换")
+        }
+        (StepKind::Exit { syscall, ret }, Lang::En) => {
+            format!(
+                "{syscall}() returns {}: a kernel → user mode switch",
+                ret_text(*ret)
+            )
+        }
+        (StepKind::Exit { syscall, ret }, Lang::Zh) => {
+            format!(
+                "{syscall}() 返回 {}：一次内核态 → 用户态切换",
+                ret_text(*ret)
+            )
+        }
+        (
+            StepKind::Fault {
+                in_kernel: true, ..
+            },
+            Lang::En,
+        ) => format!(
+            "{} inside the kernel's copy: the mapping is filled on first touch (not counted by the article)",
+            plural(count, "page fault", "page faults")
+        ),
+        (
+            StepKind::Fault {
+                in_kernel: true, ..
+            },
+            Lang::Zh,
+        ) => {
+            format!("内核拷贝时发生 {count} 次缺页：映射在首次访问时才建立（文章未计入）")
+        }
+        (
+            StepKind::Fault {
+                in_kernel: false, ..
+            },
+            Lang::En,
+        ) => format!(
+            "{} in user mode: an extra kernel entry and exit",
+            plural(count, "page fault", "page faults")
+        ),
+        (
+            StepKind::Fault {
+                in_kernel: false, ..
+            },
+            Lang::Zh,
+        ) => format!("用户态缺页 {count} 次：额外的进出内核"),
+        (StepKind::SchedOut { blocked }, Lang::En) => if *blocked {
+            "the sender blocks (socket buffer full): a real context switch, not a mode switch"
+        } else {
+            "the scheduler preempts the sender: a real context switch, not a mode switch"
+        }
+        .to_string(),
+        (StepKind::SchedOut { blocked }, Lang::Zh) => if *blocked {
+            "发送线程阻塞（套接字缓冲区已满）：真正的上下文切换，而非模式切换"
+        } else {
+            "调度器抢占了发送线程：真正的上下文切换，而非模式切换"
+        }
+        .to_string(),
+        (StepKind::SchedIn, _) | (StepKind::Block { .. }, _) => String::new(),
+        (
+            StepKind::Move {
+                movement,
+                from,
+                to,
+                bytes,
+            },
+            _,
+        ) => moved(*movement, *from, *to, *bytes, count, lang),
+    }
+}
+
+fn ret_text(ret: i64) -> String {
+    if ret >= 0 {
+        fmt_bytes(ret as u64)
+    } else {
+        format!("error {ret}")
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang) -> String {
+    let b = fmt_bytes(bytes);
+    let (f, t) = (place(from, lang), place(to, lang));
+    match (m, from, to, lang) {
+        (Movement::Dma, _, _, Lang::En) => format!(
+            "the disk fills the page cache with {b} (readahead): the DMA copy, only on a cache miss"
+        ),
+        (Movement::Dma, _, _, Lang::Zh) => {
+            format!("磁盘把 {b} 读入页缓存（预读）：DMA 拷贝，仅在缓存未命中时发生")
+        }
+        (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic, Lang::En) => {
+            format!(
+                "the kernel copies {b} into {count} linear segments: the veth lacks scatter-gather, so the CPU copies at transmit"
+            )
+        }
+        (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic, Lang::Zh) => {
+            format!("内核把 {b} 拷贝成 {count} 个线性分段：veth 不支持分散/聚集，发送时由 CPU 拷贝")
+        }
+        (Movement::CpuCopy, _, _, Lang::En) => {
+            format!("the CPU copies {b} from the {f} into the {t}")
+        }
+        (Movement::CpuCopy, _, _, Lang::Zh) => format!("CPU 把 {b} 从{f}拷贝到{t}"),
+        (Movement::Reference, _, Place::Nic, Lang::En) => format!(
+            "{b} reach the device as page-cache pages ({count} skbs): no CPU copy, the device gathers them"
+        ),
+        (Movement::Reference, _, Place::Nic, Lang::Zh) => {
+            format!("{b} 以页缓存页面的形式到达设备（{count} 个 skb）：没有 CPU 拷贝，由设备聚集")
+        }
+        (Movement::Reference, _, _, Lang::En) => {
+            format!("the skb takes {b} of page-cache pages by reference: nothing is copied here")
+        }
+        (Movement::Reference, _, _, Lang::Zh) => {
+            format!("skb 以引用方式持有 {b} 的页缓存页面：此处没有拷贝")
+        }
+        (Movement::Mapping, _, _, Lang::En) => {
+            format!("a fault maps {b} of page-cache pages into the process: shared, not copied")
+        }
+        (Movement::Mapping, _, _, Lang::Zh) => {
+            format!("缺页把 {b} 的页缓存页面映射进进程：共享，而非拷贝")
+        }
+        (Movement::SoftwareTransmit, _, _, Lang::En) => format!(
+            "the veth takes {b} in {count} skbs: software transmit, no DMA (there is no NIC)"
+        ),
+        (Movement::SoftwareTransmit, _, _, Lang::Zh) => {
+            format!("veth 接收 {count} 个 skb 共 {b}：软件发送，没有 DMA（这里没有真实网卡）")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! What the live view draws, for each strategy at fixed points of its
+//! playback, rendered through ratatui's TestBackend from a run recorded live
+//! by zc (tests/fixtures/demo-1mib.json: 1 MiB, 64 KiB chunks, Linux 6.18).
+//! No root, no terminal needed. `cargo insta review` to inspect changes.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::{Terminal, backend::TestBackend};
+use zc::{
+    model::{Strategy, steps::StepKind},
+    recording::Recording,
+    tui::{
+        app::{Action, App, Source, View, update},
+        draw,
+        playback::Item,
+        text::Lang,
+    },
+};
+
+fn app(strategy: Strategy, lang: Lang) -> App {
+    let rec = Recording::parse(include_str!("fixtures/demo-1mib.json")).expect("fixture parses");
+    let mut app = App::new(
+        Source::Recording {
+            kernel: rec.kernel.clone(),
+            label: "fixture".into(),
+        },
+        strategy,
+        false,
+        1.0,
+        lang,
+        "probes 18/18 attached".into(),
+    );
+    for s in Strategy::ALL {
+        let o = rec.outcome(s).expect("run present").expect("run loads");
+        update(&mut app, Action::RunDone(Box::new(o)));
+    }
+    app
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| draw::draw(f, app)).expect("draw");
+    t.backend().to_string()
+}
+
+/// The first item that moves bytes (a copy or a reference), mid-animation.
+fn first_move(app: &mut App) {
+    let plan = &app.current().expect("run").plan;
+    app.pos = plan
+        .items
+        .iter()
+        .position(|i| {
+            matches!(
+                i,
+                Item::Step {
+                    kind: StepKind::Move { .. },
+                    ..
+                }
+            )
+        })
+        .expect("a move");
+    app.anim = 0.5;
+    app.paused = true;
+}
+
+fn at_end(app: &mut App) {
+    app.pos = app.current().expect("run").plan.len() - 1;
+    app.anim = 1.0;
+}
+
+fn name(s: Strategy) -> &'static str {
+    s.name()
+}
+
+#[test]
+fn each_strategy_first_copy_80x24() {
+    for s in Strategy::ALL {
+        let mut a = app(s, Lang::En);
+        first_move(&mut a);
+        insta::assert_snapshot!(format!("first_move_80x24_{}", name(s)), screen(&a, 80, 24));
+    }
+}
+
+#[test]
+fn each_strategy_end_of_run_80x24() {
+    for s in Strategy::ALL {
+        let mut a = app(s, Lang::En);
+        at_end(&mut a);
+        insta::assert_snapshot!(format!("end_80x24_{}", name(s)), screen(&a, 80, 24));
+    }
+}
+
+#[test]
+fn large_terminal_120x40() {
+    let mut a = app(Strategy::SendfileGather, Lang::En);
+    first_move(&mut a);
+    insta::assert_snapshot!(screen(&a, 120, 40));
+}
+
+#[test]
+fn chinese_narration() {
+    let mut a = app(Strategy::Sendfile, Lang::Zh);
+    first_move(&mut a);
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn compare_view() {
+    let mut a = app(Strategy::ReadWrite, Lang::En);
+    a.view = View::Compare;
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let mut a = app(Strategy::ReadWrite, Lang::En);
+    update(
+        &mut a,
+        Action::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let a = app(Strategy::ReadWrite, Lang::En);
+    let s = screen(&a, 60, 20);
+    assert!(s.contains("at least 80×24"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn empty_state_before_the_first_measurement() {
+    let mut a = App::new(
+        Source::Live {
+            kernel: "6.18.44".into(),
+        },
+        Strategy::ReadWrite,
+        true,
+        1.0,
+        Lang::En,
+        "probes 18/18 attached".into(),
+    );
+    update(&mut a, Action::RunStarted(Strategy::ReadWrite));
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+/// Facts a person would check on the screen, independent of snapshots.
+#[test]
+fn screens_carry_the_measured_story() {
+    let mut a = app(Strategy::Sendfile, Lang::En);
+    at_end(&mut a);
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("sendfile, no scatter-gather"));
+    assert!(s.contains("CPU copy"), "segmentation copy arrow labelled");
+    assert!(s.contains("by reference"));
+    assert!(s.contains("1.0x"), "1× copied at segmentation");
+    let mut g = app(Strategy::SendfileGather, Lang::En);
+    at_end(&mut g);
+    let s = screen(&g, 80, 24);
+    assert!(s.contains("pages by reference (gather)"));
+    assert!(s.contains("0 B 0.0x"), "{s}");
+}
