@@ -598,7 +598,13 @@ fn compare_view(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
             t.base(),
         );
     }
-    type Chart = (&'static str, &'static str, Movement, fn(&Played) -> u64, fn(u64) -> String);
+    type Chart = (
+        &'static str,
+        &'static str,
+        Movement,
+        fn(&Played) -> u64,
+        fn(u64) -> String,
+    );
     let charts: [Chart; 3] = [
         (
             "CPU-copied bytes",

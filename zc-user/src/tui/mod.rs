@@ -153,6 +153,12 @@ async fn event_loop(
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut last = Instant::now();
+    // A deliberate panic after a few frames, so tests can check that a panic
+    // restores the terminal (see tests/tmux.rs). Never set in normal use.
+    let panic_at: Option<u32> = std::env::var("ZC_DEBUG_PANIC_AFTER_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut frames = 0u32;
     // Strategies asked of the engine and not reported yet (the engine
     // measures them one at a time, in order).
     let mut requested: Vec<Strategy> = vec![first];
@@ -210,6 +216,10 @@ async fn event_loop(
             break;
         }
         terminal.draw(|f| draw::draw(f, &app))?;
+        frames += 1;
+        if panic_at == Some(frames) {
+            panic!("deliberate panic (ZC_DEBUG_PANIC_AFTER_FRAMES) to test terminal restore");
+        }
     }
     Ok(())
 }
