@@ -34,7 +34,7 @@ use crate::{
 };
 
 /// Everything measured in one run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RunOutcome {
     pub facts: RunFacts,
     pub counts: Counts,
