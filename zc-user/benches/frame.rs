@@ -28,7 +28,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let rec = Recording::parse(include_str!("../tests/fixtures/demo-1mib.json")).expect("fixture");
     let mut app = App::new(
-        Source::Recording { kernel: rec.kernel.clone(), label: "bench".into() },
+        Source::Recording {
+            kernel: rec.kernel.clone(),
+            label: "bench".into(),
+        },
         Strategy::ReadWrite,
         false,
         1.0,
@@ -43,7 +46,10 @@ fn main() {
         update(&mut app, Action::RunDone(Box::new(o.clone())));
     }
     let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
-    println!("{:<16} {:>12} {:>14} {:>16} {:>18}", "strategy", "frame (med)", "of 33 ms", "events→frame/ev", "kernel rate ratio");
+    println!(
+        "{:<16} {:>12} {:>14} {:>16} {:>18}",
+        "strategy", "frame (med)", "of 33 ms", "events→frame/ev", "kernel rate ratio"
+    );
     for (s, o) in Strategy::ALL.iter().zip(&outcomes) {
         app.strategy = *s;
         let n = app.current().expect("run").plan.len();
@@ -72,7 +78,12 @@ fn main() {
         let pipeline = median(runs) + frame;
         let per_event = pipeline.as_nanos() as f64 / o.events.len().max(1) as f64;
         // How fast the kernel produced these events during the run.
-        let span = o.events.last().map_or(1, |e| e.ts_ns()).saturating_sub(o.events.first().map_or(0, |e| e.ts_ns())).max(1);
+        let span = o
+            .events
+            .last()
+            .map_or(1, |e| e.ts_ns())
+            .saturating_sub(o.events.first().map_or(0, |e| e.ts_ns()))
+            .max(1);
         let kernel_ns_per_event = span as f64 / o.events.len().max(1) as f64;
         println!(
             "{:<16} {:>10.1}µs {:>13.4}x {:>14.0}ns {:>17.2}x",
@@ -83,5 +94,7 @@ fn main() {
             kernel_ns_per_event / per_event,
         );
     }
-    println!("(of 33 ms: share of a 30 FPS frame budget; kernel rate ratio > 1: the pipeline outpaces the kernel's event rate)");
+    println!(
+        "(of 33 ms: share of a 30 FPS frame budget; kernel rate ratio > 1: the pipeline outpaces the kernel's event rate)"
+    );
 }
