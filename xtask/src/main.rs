@@ -40,7 +40,7 @@ enum Task {
     ///
     /// Checks, and installs only what is missing:
     /// 1. Debian packages the tests use: bpftool, iproute2, ethtool,
-    ///    util-linux (setpriv), tmux (apt-get; needs root);
+    ///    util-linux (setpriv), tmux, chromium and fonts (apt-get; needs root);
     /// 2. the `nightly` toolchain (must already be there) and its rust-src;
     /// 3. bpf-linker 0.13.0 built against the nightly's own LLVM (a prefix
     ///    `$CARGO_HOME/zc-llvm-<major>` links the nightly's libLLVM).

@@ -4,7 +4,9 @@
 //!
 //! Why each piece is needed:
 //! - Debian packages: the live tests drive bpftool, ip, ethtool, setpriv and
-//!   tmux; the tool itself never needs them.
+//!   tmux, chromium (export tests in a real browser) with a monospace and a
+//!   Chinese font;
+//!   the tool itself never needs them.
 //! - nightly + rust-src: aya-build compiles zc-ebpf with
 //!   `rustup run nightly cargo build -Z build-std=core` for bpfel-unknown-none.
 //! - bpf-linker: links that eBPF object, and must use the same LLVM major as
@@ -22,7 +24,16 @@ use crate::cmd;
 use crate::elf;
 
 /// Debian packages the tests use (util-linux provides setpriv).
-const PACKAGES: [&str; 5] = ["bpftool", "iproute2", "ethtool", "util-linux", "tmux"];
+const PACKAGES: [&str; 8] = [
+    "bpftool",
+    "iproute2",
+    "ethtool",
+    "util-linux",
+    "tmux",
+    "chromium",
+    "fonts-dejavu-core",
+    "fonts-wqy-microhei",
+];
 
 /// Pinned so the build is reproducible; 0.13.0 is known to build against the
 /// nightly's LLVM 22 through a stub prefix (see docs on `make_llvm_prefix`).

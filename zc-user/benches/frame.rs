@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ratatui::{Terminal, backend::TestBackend};
 use zc::{
     model::{Strategy, steps::StepBuilder},
-    recording::Recording,
+    recording,
     tui::{
         app::{Action, App, Source, update},
         draw,
@@ -26,10 +26,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let rec = Recording::parse(include_str!("../tests/fixtures/demo-1mib.json")).expect("fixture");
+    let rec = recording::load(include_bytes!("../tests/fixtures/demo-1mib.json")).expect("fixture");
     let mut app = App::new(
         Source::Recording {
-            kernel: rec.kernel.clone(),
+            kernel: rec.meta.kernel.clone(),
             label: "bench".into(),
         },
         Strategy::ReadWrite,
@@ -40,7 +40,7 @@ fn main() {
     );
     let outcomes: Vec<_> = Strategy::ALL
         .iter()
-        .map(|s| rec.outcome(*s).expect("run").expect("loads"))
+        .map(|s| rec.outcome(*s).expect("run").clone())
         .collect();
     for o in &outcomes {
         update(&mut app, Action::RunDone(Box::new(o.clone())));

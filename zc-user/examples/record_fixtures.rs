@@ -1,11 +1,12 @@
-//! Records the fixtures the TUI's snapshot tests replay: each strategy run
-//! live on a 1 MiB file, stored without kernel addresses. Needs root.
+//! Records the fixture the TUI's snapshot tests and the benchmark replay:
+//! each strategy run live on a 1 MiB file, stored without kernel addresses.
+//! Needs root.
 //!
 //!     cargo run --release -p zc-user --example record_fixtures
 //!
 //! Writes zc-user/tests/fixtures/demo-1mib.json.
 
-use zc::{model::Strategy, recording::Recording, report, session};
+use zc::{model::Strategy, recording, report, session, tracefile};
 
 fn main() -> anyhow::Result<()> {
     let opts = session::Options {
@@ -25,9 +26,20 @@ fn main() -> anyhow::Result<()> {
         );
         runs.push(o);
     }
-    let rec = Recording::new(report::kernel_release(), &runs);
+    let summaries = runs
+        .iter()
+        .map(|o| serde_json::to_value(report::to_json(o, &live.context)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let meta = recording::meta(
+        &live.context,
+        live.probes(),
+        opts.size,
+        opts.chunk,
+        opts.cold,
+    );
+    let trace = recording::trace_of(meta, &runs, summaries);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-1mib.json");
-    std::fs::write(path, serde_json::to_string(&rec)?)?;
+    tracefile::write_atomic(std::path::Path::new(path), &trace.to_bytes()?)?;
     eprintln!("wrote {path}");
     Ok(())
 }

@@ -33,6 +33,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Check whether this machine can trace live: root, BTF, tracefs, each probe.
     Doctor(DoctorArgs),
+    /// Play a recorded trace in the live view (or print its report): no root needed.
+    Replay(ReplayArgs),
+    /// Turn a trace into Perfetto JSON, Markdown, CSV, Mermaid, SVG, asciicast or HTML.
+    Export(ExportArgs),
 }
 
 /// One of the article's ways to send a file to a socket.
@@ -98,6 +102,102 @@ pub struct DemoArgs {
     /// documented contract, see docs/json.md.
     #[arg(long)]
     pub json: bool,
+
+    /// Write the measured runs to this trace file (also the `r` key in the
+    /// live view); replay it anywhere with `zc replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// What to replay.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A trace written by `zc demo --record`.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "bundled",
+        conflicts_with = "bundled"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Play the recording shipped with zc (made by zc on Linux 6.18).
+    #[arg(long)]
+    pub bundled: bool,
+
+    /// Strategy to start with (default: all of the trace's, in turn).
+    #[arg(long, short, value_enum)]
+    pub strategy: Option<StrategyArg>,
+
+    /// Print the report instead of drawing the view.
+    #[arg(long)]
+    pub no_tui: bool,
+
+    /// Print the JSON report (as `zc demo --json` did).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Playback speed (see `zc demo --help`).
+    #[arg(long, default_value = "1", value_parser = parse_speed)]
+    pub speed: f32,
+
+    /// Language of the narration.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
+
+    /// Bold, no dim grey: for projectors.
+    #[arg(long)]
+    pub high_contrast: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Chrome trace-event JSON for Perfetto UI and chrome://tracing.
+    Perfetto,
+    /// The measured table beside the article's, for a handout.
+    Markdown,
+    /// The same table as CSV.
+    Csv,
+    /// A Mermaid sequence diagram of one representative call (renders on GitHub).
+    Mermaid,
+    /// The diagram of one strategy as an SVG still, in the live view's layout.
+    Svg,
+    /// An asciinema recording (asciicast v2) of the live view replaying the trace.
+    Cast,
+    /// One self-contained web page that animates the trace (English and 中文).
+    Html,
+}
+
+/// What to export, and where.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A trace written by `zc demo --record`.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "bundled",
+        conflicts_with = "bundled"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Export the recording shipped with zc.
+    #[arg(long)]
+    pub bundled: bool,
+
+    /// Output format.
+    #[arg(long, short, value_enum)]
+    pub format: ExportFormat,
+
+    /// Output file (default: standard output).
+    #[arg(long, short, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// The strategy for single-strategy formats (mermaid, svg); default: the first in the trace.
+    #[arg(long, short, value_enum)]
+    pub strategy: Option<StrategyArg>,
+
+    /// Language of the narration in cast and html (html carries both; this picks the first shown).
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
 }
 
 /// Narration language.

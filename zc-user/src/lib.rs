@@ -5,15 +5,18 @@
 //! (what happened to which bytes) → views ([`report`]). The kernel-facing
 //! code lives in [`kernel`], the transfer itself in [`demo`].
 
+pub mod bundled;
 pub mod cli;
 pub mod decode;
 pub mod demo;
 pub mod doctor;
 pub mod exit;
+pub mod export;
 pub mod kernel;
 pub mod model;
 pub mod recording;
 pub mod report;
 pub mod session;
+pub mod tracefile;
 pub mod tui;
 pub mod units;

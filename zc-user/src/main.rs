@@ -9,14 +9,14 @@ use std::{
 use clap::Parser as _;
 
 use zc::{
-    cli::{Cli, Command, DemoArgs, LangArg, StrategyArg},
+    cli::{Cli, Command, DemoArgs, LangArg, ReplayArgs, StrategyArg},
     demo::run,
     doctor,
     exit::{self, Fatal},
     model::Strategy,
-    report,
+    recording, report,
     session::{self, LiveSession},
-    tui,
+    tracefile, tui,
 };
 
 fn main() -> ExitCode {
@@ -62,6 +62,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Demo(args) => demo(args),
+        Command::Replay(args) => replay(args),
+        Command::Export(args) => zc::export::run(&args),
     }
 }
 
@@ -84,22 +86,35 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     };
     // Input first: a typo should not wait for eBPF to load.
     let user_file = session::check_input(&opts)?;
-    let mut live = LiveSession::start(&opts, user_file)?;
     let json = args.json;
     let list = strategies(args.strategy);
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    if !args.no_tui && !json && interactive {
-        let start = tui::Start {
-            first: list.first().copied().unwrap_or(Strategy::ReadWrite),
-            tour: list.len() > 1,
-            speed: args.speed,
-            lang: match args.lang {
-                LangArg::En => tui::text::Lang::En,
-                LangArg::Zh => tui::text::Lang::Zh,
-            },
-            high_contrast: args.high_contrast,
-        };
-        tui::run_live(live, start)?;
+    let tui_wanted = !args.no_tui && !json && interactive;
+    if let Some(reason) = session::cannot_trace_reason()
+        && tui_wanted
+        && offer_bundled(&reason)?
+    {
+        let loaded = zc::bundled::load()?;
+        let start = start_of(&list, args.speed, args.lang, args.high_contrast, None);
+        tui::run(tui::Feed::Replay(Box::new(loaded)), start)?;
+        return Ok(exit::OK);
+    }
+    let mut live = LiveSession::start(&opts, user_file).map_err(|e| {
+        if exit::code_for(&e) == exit::CANNOT_TRACE {
+            e.context("`zc replay --bundled` plays a recording made by zc on Linux 6.18 instead")
+        } else {
+            e
+        }
+    })?;
+    if tui_wanted {
+        let start = start_of(
+            &list,
+            args.speed,
+            args.lang,
+            args.high_contrast,
+            args.record.clone(),
+        );
+        tui::run(tui::Feed::Live(Box::new(live)), start)?;
         return Ok(exit::OK);
     }
     let many = list.len() > 1;
@@ -122,7 +137,112 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         write!(out, "{}", report::table(&outcomes, &live.context))?;
     }
     out.flush()?;
+    if let Some(path) = &args.record {
+        let summaries = outcomes
+            .iter()
+            .map(|o| serde_json::to_value(report::to_json(o, &live.context)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = recording::meta(
+            &live.context,
+            live.probes(),
+            live.size(),
+            live.chunk(),
+            live.cold(),
+        );
+        let trace = recording::trace_of(meta, &outcomes, summaries);
+        tracefile::write_atomic(path, &trace.to_bytes()?)?;
+        eprintln!("zc: recorded {} runs to {}", outcomes.len(), path.display());
+    }
     transfer_verdict(&outcomes)
+}
+
+fn lang_of(l: LangArg) -> tui::text::Lang {
+    match l {
+        LangArg::En => tui::text::Lang::En,
+        LangArg::Zh => tui::text::Lang::Zh,
+    }
+}
+
+fn start_of(
+    list: &[Strategy],
+    speed: f32,
+    lang: LangArg,
+    high_contrast: bool,
+    record: Option<std::path::PathBuf>,
+) -> tui::Start {
+    tui::Start {
+        first: list.first().copied().unwrap_or(Strategy::ReadWrite),
+        tour: list.len() > 1,
+        speed,
+        lang: lang_of(lang),
+        high_contrast,
+        record,
+    }
+}
+
+/// Says why zc cannot trace, and asks whether to play the bundled recording.
+fn offer_bundled(reason: &str) -> anyhow::Result<bool> {
+    eprintln!("zc: {reason}");
+    eprint!(
+        "zc: play the recording made by zc on Linux 6.18 instead (labelled RECORDING on screen)? [Y/n] "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    let yes = matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "" | "y" | "yes"
+    );
+    if !yes {
+        return Err(Fatal::CannotTrace(reason.to_string()).into());
+    }
+    Ok(true)
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
+    let loaded = match &args.file {
+        Some(path) => {
+            let bytes = tracefile::read(path)?;
+            recording::load(&bytes).map_err(|e| Fatal::Usage(format!("{}: {e}", path.display())))?
+        }
+        None => zc::bundled::load()?,
+    };
+    let mut list: Vec<Strategy> = Strategy::ALL
+        .iter()
+        .copied()
+        .filter(|s| loaded.outcome(*s).is_some())
+        .collect();
+    if let Some(s) = args.strategy {
+        let want = strategies(s);
+        list.retain(|s| want.contains(s));
+        if list.is_empty() {
+            return Err(Fatal::Usage("that strategy is not in this trace".into()).into());
+        }
+    }
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !args.no_tui && !args.json && interactive {
+        let start = start_of(&list, args.speed, args.lang, args.high_contrast, None);
+        tui::run(tui::Feed::Replay(Box::new(loaded)), start)?;
+        return Ok(exit::OK);
+    }
+    let ctx = recording::context_of(&loaded.meta);
+    let outcomes: Vec<run::RunOutcome> = list
+        .iter()
+        .filter_map(|s| loaded.outcome(*s).cloned())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for o in &outcomes {
+            serde_json::to_writer(&mut out, &report::to_json(o, &ctx))?;
+            writeln!(out)?;
+        }
+    } else if outcomes.len() == 1 {
+        write!(out, "{}", report::text(&outcomes[0], &ctx))?;
+    } else {
+        write!(out, "{}", report::table(&outcomes, &ctx))?;
+    }
+    out.flush()?;
+    Ok(exit::OK)
 }
 
 /// Exit code 4 when any receiver did not get the file intact.

@@ -5,10 +5,8 @@
 //! in order of first appearance, fault addresses and instruction pointers are
 //! dropped, and syscall arguments keep only descriptors and sizes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use anyhow::{Context as _, bail};
-use serde::{Deserialize, Serialize};
 use zc_common::{counters::Counter, event::*};
 
 use crate::{
@@ -22,127 +20,47 @@ use crate::{
     },
 };
 
-/// Format name and version written in every file.
-pub const FORMAT: &str = "zc-trace";
-pub const VERSION: u32 = 1;
+use zc_trace::{
+    Event as StoredEvent, Facts as StoredFacts, Run as StoredRun, Syscall as StoredSyscall, Trace,
+};
 
-/// One event, as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
-pub enum StoredEvent {
-    SysEnter {
-        t: u64,
-        nr: u64,
-        fd: u64,
-        count: u64,
-    },
-    SysExit {
-        t: u64,
-        nr: u64,
-        ret: i64,
-    },
-    SchedOut {
-        t: u64,
-        blocked: bool,
-    },
-    SchedIn {
-        t: u64,
-    },
-    Fault {
-        t: u64,
-        kernel: bool,
-    },
-    Filemap {
-        t: u64,
-        op: u16,
-        index: u64,
-        last_index: u64,
-        order: u32,
-    },
-    Block {
-        t: u64,
-        issue: bool,
-        sector: u64,
-        nr_sector: u32,
-        bytes: u32,
-    },
-    TcpSendmsg {
-        t: u64,
-        skb: u64,
-        skb_len: u32,
-        msg_left: u32,
-        size_goal: u32,
-        iter_type: u8,
-        splice: bool,
-        source: u8,
-    },
-    SockSend {
-        t: u64,
-        ret: i64,
-        source: u8,
-    },
-    Skb {
-        t: u64,
-        queue: bool,
-        skb: u64,
-        len: u32,
-        data_len: u32,
-        payload: u32,
-        linear_payload: u32,
-        file_bytes: u32,
-        first_file_index: u32,
-        gso_size: u16,
-        gso_segs: u16,
-        nr_frags: u8,
-        file_frags: u8,
-        shinfo_flags: u8,
-    },
-    Recv {
-        t: u64,
-        skb: u64,
-        len: u32,
-    },
-    Dma {
-        t: u64,
-        sg: bool,
-        size: u64,
-    },
+/// Model strategy ↔ trace strategy.
+pub fn to_trace_strategy(s: Strategy) -> zc_trace::Strategy {
+    match s {
+        Strategy::ReadWrite => zc_trace::Strategy::ReadWrite,
+        Strategy::MmapWrite => zc_trace::Strategy::MmapWrite,
+        Strategy::Sendfile => zc_trace::Strategy::Sendfile,
+        Strategy::SendfileGather => zc_trace::Strategy::SendfileGather,
+    }
 }
 
-/// One recorded run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StoredRun {
-    pub facts: RunFacts,
-    /// Counter name → exact total.
-    pub counters: BTreeMap<String, u64>,
-    /// Syscall number → (name, calls, bytes), for the architecture recorded on.
-    pub syscalls: Vec<StoredSyscall>,
-    pub elapsed_ns: u64,
-    pub sender_cpu_ns: u64,
-    pub received_bytes: u64,
-    pub received_ok: bool,
-    pub lost_events: u64,
-    pub bad_records: u64,
-    pub resident_before: u64,
-    pub events: Vec<StoredEvent>,
+pub fn from_trace_strategy(s: zc_trace::Strategy) -> Strategy {
+    match s {
+        zc_trace::Strategy::ReadWrite => Strategy::ReadWrite,
+        zc_trace::Strategy::MmapWrite => Strategy::MmapWrite,
+        zc_trace::Strategy::Sendfile => Strategy::Sendfile,
+        zc_trace::Strategy::SendfileGather => Strategy::SendfileGather,
+    }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StoredSyscall {
-    pub nr: u64,
-    pub name: String,
-    pub calls: u64,
-    pub bytes: u64,
+fn to_facts(f: &RunFacts) -> StoredFacts {
+    StoredFacts {
+        strategy: to_trace_strategy(f.strategy),
+        size: f.size,
+        chunk: f.chunk,
+        cold: f.cold,
+        sender_sg: f.sender_sg,
+    }
 }
 
-/// A file of recorded runs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Recording {
-    pub format: String,
-    pub version: u32,
-    pub kernel: String,
-    pub zc_version: String,
-    pub runs: Vec<StoredRun>,
+fn from_facts(f: &StoredFacts) -> RunFacts {
+    RunFacts {
+        strategy: from_trace_strategy(f.strategy),
+        size: f.size,
+        chunk: f.chunk,
+        cold: f.cold,
+        sender_sg: f.sender_sg,
+    }
 }
 
 /// Gives each distinct kernel pointer a small id, in order of first use.
@@ -407,8 +325,9 @@ pub fn load_event(e: &StoredEvent) -> Event {
     }
 }
 
-/// A run as stored: pointers replaced by ids, times relative to the first event.
-pub fn store_run(o: &RunOutcome) -> StoredRun {
+/// A run as stored: pointers replaced by ids, times relative to the first
+/// event, with the report's summary of it.
+pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
     let mut ids = Ids::default();
     let t0 = o.events.first().map_or(0, |e| e.ts_ns());
     let events = o
@@ -421,7 +340,7 @@ pub fn store_run(o: &RunOutcome) -> StoredRun {
         })
         .collect();
     StoredRun {
-        facts: o.facts,
+        facts: to_facts(&o.facts),
         counters: Counter::ALL
             .iter()
             .map(|c| (c.name().to_string(), o.counts.get(*c)))
@@ -444,6 +363,7 @@ pub fn store_run(o: &RunOutcome) -> StoredRun {
         lost_events: o.lost_events,
         bad_records: o.bad_records,
         resident_before: o.resident_before,
+        summary,
         events,
     }
 }
@@ -468,7 +388,8 @@ fn shift_time(e: &mut StoredEvent, t0: u64) {
 
 /// Rebuilds the in-memory outcome of a stored run: the same model code runs
 /// on it as on a live run.
-pub fn load_run(s: &StoredRun) -> anyhow::Result<RunOutcome> {
+pub fn load_run(s: &StoredRun) -> RunOutcome {
+    let facts = from_facts(&s.facts);
     let mut counts = Counts::new();
     for (name, v) in &s.counters {
         if let Some(c) = Counter::ALL.iter().find(|c| c.name() == name) {
@@ -486,18 +407,15 @@ pub fn load_run(s: &StoredRun) -> anyhow::Result<RunOutcome> {
             },
         );
     }
-    let mut events: Vec<Event> = s.events.iter().map(load_event).collect();
-    if events.windows(2).any(|w| w[0].ts_ns() > w[1].ts_ns()) {
-        bail!("events are not in time order");
-    }
-    events.sort_by_key(|e| e.ts_ns());
-    let mut steps = StepBuilder::new(s.facts.strategy);
+    // The trace reader checked the events are in time order.
+    let events: Vec<Event> = s.events.iter().map(load_event).collect();
+    let mut steps = StepBuilder::new(facts.strategy);
     for e in &events {
         steps.push(e);
     }
-    Ok(RunOutcome {
-        facts: s.facts,
-        figures: classify(&counts, &s.facts),
+    RunOutcome {
+        facts,
+        figures: classify(&counts, &facts),
         counts,
         tally: steps.tally(),
         events,
@@ -508,42 +426,50 @@ pub fn load_run(s: &StoredRun) -> anyhow::Result<RunOutcome> {
         lost_events: s.lost_events,
         bad_records: s.bad_records,
         resident_before: s.resident_before,
+    }
+}
+
+/// A trace read back: its metadata and its runs, rebuilt for the model.
+#[derive(Debug)]
+pub struct Loaded {
+    pub meta: zc_trace::Meta,
+    pub runs: Vec<RunOutcome>,
+}
+
+impl Loaded {
+    /// The last run of `strategy` in the trace.
+    pub fn outcome(&self, strategy: Strategy) -> Option<&RunOutcome> {
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| r.facts.strategy == strategy)
+    }
+}
+
+/// Reads a trace (validated by zc-trace) and rebuilds its runs.
+pub fn load(bytes: &[u8]) -> Result<Loaded, zc_trace::TraceError> {
+    let trace = Trace::parse(bytes)?;
+    Ok(Loaded {
+        runs: trace.runs.iter().map(load_run).collect(),
+        meta: trace.meta,
     })
 }
 
-impl Recording {
-    pub fn new(kernel: String, runs: &[RunOutcome]) -> Recording {
-        Recording {
-            format: FORMAT.into(),
-            version: VERSION,
-            kernel,
-            zc_version: env!("CARGO_PKG_VERSION").into(),
-            runs: runs.iter().map(store_run).collect(),
-        }
-    }
-
-    /// Parses a recording, refusing other formats and newer versions.
-    pub fn parse(text: &str) -> anyhow::Result<Recording> {
-        let r: Recording =
-            serde_json::from_str(text).context("not a zc recording (JSON parse failed)")?;
-        if r.format != FORMAT {
-            bail!("not a zc recording (format {:?})", r.format);
-        }
-        if r.version > VERSION {
-            bail!(
-                "recording version {} is newer than this zc understands ({VERSION})",
-                r.version
-            );
-        }
-        Ok(r)
-    }
-
-    /// The run of `strategy`, rebuilt.
-    pub fn outcome(&self, strategy: Strategy) -> Option<anyhow::Result<RunOutcome>> {
-        self.runs
+/// The trace of `runs`, with `meta`.
+pub fn trace_of(
+    meta: zc_trace::Meta,
+    runs: &[RunOutcome],
+    summaries: Vec<serde_json::Value>,
+) -> Trace {
+    let mut summaries = summaries.into_iter();
+    Trace {
+        format: zc_trace::FORMAT.into(),
+        version: zc_trace::VERSION,
+        meta,
+        runs: runs
             .iter()
-            .find(|r| r.facts.strategy == strategy)
-            .map(load_run)
+            .map(|r| store_run(r, summaries.next().unwrap_or(serde_json::Value::Null)))
+            .collect(),
     }
 }
 
@@ -598,15 +524,112 @@ mod tests {
         );
     }
 
+    /// The bundled fixture holds no number that looks like an address.
     #[test]
-    fn refuses_other_formats_and_newer_versions() {
-        assert!(Recording::parse("{}").is_err());
-        assert!(Recording::parse("not json").is_err());
-        let newer = format!(
-            r#"{{"format":"zc-trace","version":{},"kernel":"x","zc_version":"0","runs":[]}}"#,
-            VERSION + 1
-        );
-        let e = Recording::parse(&newer).expect_err("newer");
-        assert!(e.to_string().contains("newer"), "{e}");
+    fn fixture_has_no_kernel_addresses() {
+        fn walk(v: &serde_json::Value, max: &mut u64) {
+            match v {
+                serde_json::Value::Number(n) => *max = (*max).max(n.as_u64().unwrap_or(0)),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, max)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, max)),
+                _ => {}
+            }
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/demo-1mib.json"))
+                .expect("fixture is JSON");
+        let mut max = 0;
+        walk(&v, &mut max);
+        assert!(max < 1 << 40, "a value of {max:#x} looks like an address");
+    }
+}
+
+/// The metadata of a trace made now by this process.
+pub fn meta(
+    ctx: &crate::report::Context,
+    probes: &[crate::kernel::probes::ProbeStatus],
+    size: u64,
+    chunk: u64,
+    cold: bool,
+) -> zc_trace::Meta {
+    use crate::kernel::probes::ProbeState;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    zc_trace::Meta {
+        zc_version: env!("CARGO_PKG_VERSION").into(),
+        created: rfc3339_utc(now),
+        command_line: std::env::args().collect(),
+        kernel: ctx.kernel.clone(),
+        arch: std::env::consts::ARCH.into(),
+        clock: "CLOCK_MONOTONIC (bpf_ktime_get_ns), nanoseconds since each run's first event"
+            .into(),
+        file: ctx.file.clone(),
+        size_bytes: size,
+        chunk_bytes: chunk,
+        cold,
+        probes: probes
+            .iter()
+            .map(|p| {
+                let (state, reason) = match &p.state {
+                    ProbeState::Attached => ("attached", String::new()),
+                    ProbeState::Missing(r) => ("missing", r.clone()),
+                    ProbeState::Refused(r) => ("refused", r.clone()),
+                    ProbeState::Untried(r) => ("not tried", r.clone()),
+                };
+                zc_trace::Probe {
+                    tracepoint: format!("{}/{}", p.spec.attach.category(), p.spec.attach.name()),
+                    kind: p.spec.attach.kind().into(),
+                    required: p.spec.required,
+                    state: state.into(),
+                    reason,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC time (civil-from-days).
+pub fn rfc3339_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn rfc3339() {
+        assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(1_795_631_103), "2026-11-25T18:25:03Z");
+    }
+}
+
+/// The report's context for a recorded trace: its kernel, not this machine's.
+pub fn context_of(meta: &zc_trace::Meta) -> crate::report::Context {
+    crate::report::Context {
+        kernel: meta.kernel.clone(),
+        zc_version: env!("CARGO_PKG_VERSION"),
+        file: format!(
+            "{} (recorded {} by zc {})",
+            meta.file, meta.created, meta.zc_version
+        ),
+        probes_attached: meta.probes.iter().filter(|p| p.state == "attached").count(),
+        probes_total: meta.probes.len(),
     }
 }

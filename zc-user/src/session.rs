@@ -126,4 +126,17 @@ impl LiveSession {
     pub fn probes(&self) -> &[crate::kernel::probes::ProbeStatus] {
         self.tracer.status()
     }
+
+    /// Size of the file being sent.
+    pub fn size(&self) -> u64 {
+        self.file.size
+    }
+
+    pub fn chunk(&self) -> u64 {
+        self.chunk
+    }
+
+    pub fn cold(&self) -> bool {
+        self.cold
+    }
 }

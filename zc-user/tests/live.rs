@@ -440,3 +440,77 @@ fn user_file_of_odd_size_is_sent_intact() {
     // zc only read the user's file.
     assert_eq!(std::fs::read(&path).expect("reread"), data);
 }
+
+/// Record → replay: the figures a live run printed are the figures its trace
+/// replays, without root.
+#[test]
+fn recorded_runs_replay_with_the_same_figures() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("recorded_runs_replay_with_the_same_figures") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("all.zctrace");
+    let live = demo(&[
+        "--strategy",
+        "all",
+        "--record",
+        trace.to_str().expect("utf-8"),
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args(["replay", "--json"])
+        .arg(&trace)
+        .output()
+        .expect("replay");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(live.len(), replayed.len());
+    for (a, b) in live.iter().zip(&replayed) {
+        for key in [
+            "strategy",
+            "syscalls",
+            "mode_switches",
+            "sched_switches",
+            "page_faults",
+            "cpu_copies",
+            "cpu_copy_bytes",
+            "reference_bytes",
+            "disk_read_bytes",
+            "dma_bytes",
+            "received_bytes",
+            "received_ok",
+            "elapsed_ns",
+            "sender_cpu_ns",
+            "lost_events",
+            "receiver_copy_bytes",
+            "movements",
+            "differences",
+            "event_check",
+            "article",
+        ] {
+            assert_eq!(a[key], b[key], "{}: {key}", a["strategy"]);
+        }
+    }
+    // And the file holds no kernel address.
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let v: Value = serde_json::from_str(&text).expect("JSON");
+    fn max_int(v: &Value) -> u64 {
+        match v {
+            Value::Number(n) => n.as_u64().unwrap_or(0),
+            Value::Array(a) => a.iter().map(max_int).max().unwrap_or(0),
+            Value::Object(o) => o.values().map(max_int).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    assert!(
+        max_int(&v) < 1 << 40,
+        "a number in the trace looks like an address"
+    );
+}

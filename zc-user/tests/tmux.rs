@@ -4,6 +4,7 @@
 //! root it says SKIPPED loudly, and fails under ZC_REQUIRE_LIVE=1.
 
 use std::{
+    path::Path,
     process::Command,
     sync::{
         Mutex,
@@ -52,6 +53,11 @@ impl Tmux {
     }
 
     fn start(args: &str) -> Tmux {
+        Tmux::start_in(args, Path::new("."))
+    }
+
+    /// Starts zc with `args` in directory `cwd`.
+    fn start_in(args: &str, cwd: &Path) -> Tmux {
         let t = Tmux::new();
         // The shell prints zc's exit status after zc has left the alternate
         // screen: seeing it proves the normal screen is back.
@@ -60,6 +66,7 @@ impl Tmux {
             "{} {args}; echo ZC-EXIT=$?; sleep 30",
             env!("CARGO_BIN_EXE_zc")
         );
+        let cwd = cwd.to_str().expect("utf-8 path");
         t.run(&[
             "new-session",
             "-d",
@@ -69,6 +76,8 @@ impl Tmux {
             "24",
             "-s",
             "zc",
+            "-c",
+            cwd,
             &cmd,
         ]);
         t
@@ -161,7 +170,11 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
     if !live_or_skip("a_person_runs_the_demo_presses_keys_and_quits") {
         return;
     }
-    let t = Tmux::start("demo --strategy read-write --size 1MiB --speed 4");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = Tmux::start_in(
+        "demo --strategy read-write --size 1MiB --speed 4",
+        dir.path(),
+    );
     let s = t.wait_for("the diagram", |s| {
         s.contains("read + write") && s.contains("MODE SWITCHES")
     });
@@ -214,6 +227,11 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
     t.keys(&["l"]);
     t.wait_for("English again", |s| s.contains("MODE SWITCHES"));
 
+    // r records the runs measured so far to a trace file.
+    t.keys(&["r"]);
+    let s = t.wait_for("the recording notice", |s| s.contains("recorded "));
+    assert!(s.contains(".zctrace"), "{s}");
+
     // c compares the four strategies, measuring the missing ones.
     t.keys(&["c"]);
     let s = t.wait_for("the compare view filled in", |s| {
@@ -234,6 +252,61 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
         !t.screen().contains("MODE SWITCHES"),
         "the TUI is still on screen"
     );
+
+    // The trace r wrote replays without root, with the figures measured.
+    let trace = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "zctrace"))
+        .expect("r wrote a .zctrace file");
+    let out = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args(["replay", "--json"])
+        .arg(&trace)
+        .output()
+        .expect("replay");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = String::from_utf8_lossy(&out.stdout);
+    assert!(first.contains("\"strategy\":\"read-write\""), "{first}");
+}
+
+/// Where zc cannot trace, it says why and offers the bundled recording,
+/// which then plays labelled RECORDING.
+#[test]
+fn without_privileges_demo_offers_the_bundled_recording() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("without_privileges_demo_offers_the_bundled_recording") {
+        return;
+    }
+    // Root with every capability dropped cannot trace.
+    let t = Tmux::new();
+    let cmd = format!(
+        "setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- {} demo; echo ZC-EXIT=$?; sleep 30",
+        env!("CARGO_BIN_EXE_zc")
+    );
+    t.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "zc",
+        &cmd,
+    ]);
+    let s = t.wait_for("the offer", |s| s.contains("[Y/n]"));
+    assert!(s.contains("needs root"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the recording playing", |s| s.contains("MODE SWITCHES"));
+    assert!(s.contains("RECORDING"), "not labelled as a recording:\n{s}");
+    assert!(!s.contains("LIVE"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0");
 }
 
 #[test]

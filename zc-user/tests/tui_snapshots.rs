@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{Terminal, backend::TestBackend};
 use zc::{
     model::{Strategy, steps::StepKind},
-    recording::Recording,
+    recording,
     tui::{
         app::{Action, App, Source, View, update},
         draw,
@@ -17,10 +17,10 @@ use zc::{
 };
 
 fn app(strategy: Strategy, lang: Lang) -> App {
-    let rec = Recording::parse(include_str!("fixtures/demo-1mib.json")).expect("fixture parses");
+    let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
     let mut app = App::new(
         Source::Recording {
-            kernel: rec.kernel.clone(),
+            kernel: rec.meta.kernel.clone(),
             label: "fixture".into(),
         },
         strategy,
@@ -30,7 +30,7 @@ fn app(strategy: Strategy, lang: Lang) -> App {
         "probes 18/18 attached".into(),
     );
     for s in Strategy::ALL {
-        let o = rec.outcome(s).expect("run present").expect("run loads");
+        let o = rec.outcome(s).expect("run present").clone();
         update(&mut app, Action::RunDone(Box::new(o)));
     }
     app

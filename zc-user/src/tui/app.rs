@@ -60,6 +60,8 @@ pub enum Effect {
     RunMissing,
     /// Clear and redraw the whole terminal.
     Redraw,
+    /// Write the runs measured so far to a trace file.
+    Record,
 }
 
 /// Everything that can happen to the app.
@@ -70,6 +72,8 @@ pub enum Action {
     RunStarted(Strategy),
     RunDone(Box<RunOutcome>),
     RunFailed(Strategy, String),
+    /// A one-line message for the footer (e.g. where a trace was written).
+    Notice(String),
     Quit,
 }
 
@@ -95,6 +99,8 @@ pub struct App {
     pub tour: bool,
     tour_wait: f32,
     pub probes: String,
+    /// The last message for the footer.
+    pub notice: Option<String>,
     pub quit: bool,
 }
 
@@ -129,6 +135,7 @@ impl App {
             tour,
             tour_wait: 0.0,
             probes,
+            notice: None,
             quit: false,
         }
     }
@@ -193,7 +200,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::RunFailed(s, e) => {
             app.measuring = None;
             app.error = Some(format!("{}: {e}", s.name()));
+            app.notice = app.error.clone();
         }
+        Action::Notice(n) => app.notice = Some(n),
         Action::Key(k) => key(app, k, &mut fx),
     }
     fx
@@ -285,6 +294,7 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
         KeyCode::Char('l') => app.lang = app.lang.toggle(),
         KeyCode::Char('h') => app.high_contrast = !app.high_contrast,
         KeyCode::Char('?') => app.help = true,
+        KeyCode::Char('r') => fx.push(Effect::Record),
         KeyCode::Char(c) => {
             if let Some(s) = strategy_key(c) {
                 app.tour = false;
@@ -299,14 +309,13 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recording::Recording;
 
     pub(crate) fn fixture_app() -> App {
-        let rec = Recording::parse(include_str!("../../tests/fixtures/demo-1mib.json"))
+        let rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
             .expect("fixture parses");
         let mut app = App::new(
             Source::Recording {
-                kernel: rec.kernel.clone(),
+                kernel: rec.meta.kernel.clone(),
                 label: "fixture".into(),
             },
             Strategy::ReadWrite,
@@ -316,7 +325,7 @@ mod tests {
             "probes 18/18".into(),
         );
         for s in Strategy::ALL {
-            let o = rec.outcome(s).expect("run present").expect("run loads");
+            let o = rec.outcome(s).expect("run present").clone();
             update(&mut app, Action::RunDone(Box::new(o)));
         }
         app

@@ -148,7 +148,14 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
             s.trim_start()
         );
     }
-    buf.set_stringn(area.x, area.y, &s, area.width as usize, t.dim());
+    let mut style = t.dim();
+    if app.measuring.is_none()
+        && let Some(n) = &app.notice
+    {
+        s = format!(" {n}");
+        style = t.base();
+    }
+    buf.set_stringn(area.x, area.y, &s, area.width as usize, style);
 }
 
 fn diagram_view(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
@@ -690,6 +697,11 @@ fn help(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
         ("h", "high contrast (projectors)", "高对比度（投影）"),
         ("Ctrl-L", "redraw the screen", "重绘屏幕"),
         (
+            "r",
+            "record the runs to a trace file",
+            "把运行记录到跟踪文件",
+        ),
+        (
             "?",
             "this help (any key closes it)",
             "本帮助（按任意键关闭）",
@@ -697,7 +709,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
         ("q  Ctrl-C", "quit", "退出"),
     ];
     let w = 60.min(area.width);
-    let h = (lines.len() as u16 + 4).min(area.height);
+    let h = (lines.len() as u16 + 2).min(area.height);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,

@@ -17,6 +17,7 @@ pub mod theme;
 
 use std::{
     io::Stdout,
+    path::PathBuf,
     sync::mpsc as std_mpsc,
     time::{Duration, Instant},
 };
@@ -32,7 +33,7 @@ use futures::StreamExt as _;
 use ratatui::{Terminal, backend::CrosstermBackend};
 use tokio::sync::mpsc;
 
-use crate::{model::Strategy, session::LiveSession};
+use crate::{model::Strategy, recording, report, session::LiveSession, tracefile};
 use app::{Action, App, Effect};
 
 /// Frames per second while animating.
@@ -102,45 +103,153 @@ pub struct Start {
     pub speed: f32,
     pub lang: text::Lang,
     pub high_contrast: bool,
+    /// Where `r` (and quitting, when set by --record) writes the trace.
+    pub record: Option<PathBuf>,
 }
 
-/// Runs the live TUI until the user quits.
-pub fn run_live(live: LiveSession, start: Start) -> anyhow::Result<()> {
-    let probes = crate::kernel::probes::summary(live.probes());
-    let source = app::Source::Live {
-        kernel: live.context.kernel.clone(),
-    };
-    let mut app = App::new(
-        source,
-        start.first,
-        start.tour,
-        start.speed,
-        start.lang,
-        probes,
-    );
-    app.high_contrast = start.high_contrast;
-    let (req_tx, req_rx) = std_mpsc::channel();
+/// Where the runs come from.
+pub enum Feed {
+    /// Measured now, on request.
+    Live(Box<LiveSession>),
+    /// Played from a trace, labelled as a recording the whole time.
+    Replay(Box<recording::Loaded>),
+}
+
+/// What the `r` key needs to write a trace of a live session.
+struct Recorder {
+    meta: zc_trace::Meta,
+    context: report::Context,
+    path: Option<PathBuf>,
+}
+
+impl Recorder {
+    fn write(&self, app: &App) -> anyhow::Result<(PathBuf, usize)> {
+        let runs: Vec<_> = Strategy::ALL
+            .iter()
+            .filter_map(|s| app.runs.get(s).map(|p| p.outcome.clone()))
+            .collect();
+        if runs.is_empty() {
+            anyhow::bail!("nothing measured yet");
+        }
+        let summaries = runs
+            .iter()
+            .map(|o| serde_json::to_value(report::to_json(o, &self.context)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut meta = self.meta.clone();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        meta.created = recording::rfc3339_utc(now);
+        let path = self.path.clone().unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "zc-{}.zctrace",
+                meta.created.replace([':', '-'], "")
+            ))
+        });
+        let trace = recording::trace_of(meta, &runs, summaries);
+        tracefile::write_atomic(&path, &trace.to_bytes()?)?;
+        Ok((path, runs.len()))
+    }
+}
+
+/// Asks for a strategy's run (measured live, or taken from a recording).
+type Requester = Box<dyn Fn(Strategy)>;
+
+/// Runs the TUI until the user quits.
+pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let engine_tx = tx.clone();
-    std::thread::Builder::new()
-        .name("zc-engine".into())
-        .spawn(move || engine(live, req_rx, engine_tx))
-        .context("start the measuring thread")?;
+    let (app, request, recorder): (App, Requester, Option<Recorder>) = match feed {
+        Feed::Live(live) => {
+            let probes = crate::kernel::probes::summary(live.probes());
+            let source = app::Source::Live {
+                kernel: live.context.kernel.clone(),
+            };
+            let recorder = Recorder {
+                meta: recording::meta(
+                    &live.context,
+                    live.probes(),
+                    live.size(),
+                    live.chunk(),
+                    live.cold(),
+                ),
+                context: live.context.clone(),
+                path: start.record.clone(),
+            };
+            let (req_tx, req_rx) = std_mpsc::channel();
+            let engine_tx = tx.clone();
+            std::thread::Builder::new()
+                .name("zc-engine".into())
+                .spawn(move || engine(*live, req_rx, engine_tx))
+                .context("start the measuring thread")?;
+            let app = App::new(
+                source,
+                start.first,
+                start.tour,
+                start.speed,
+                start.lang,
+                probes,
+            );
+            let request = Box::new(move |s| {
+                let _ = req_tx.send(Request::Run(s));
+            });
+            (app, request, Some(recorder))
+        }
+        Feed::Replay(loaded) => {
+            let attached = loaded
+                .meta
+                .probes
+                .iter()
+                .filter(|p| p.state == "attached")
+                .count();
+            let probes = format!("probes {attached}/{}", loaded.meta.probes.len());
+            let source = app::Source::Recording {
+                kernel: loaded.meta.kernel.clone(),
+                label: loaded.meta.created.get(..10).unwrap_or("").to_string(),
+            };
+            let app = App::new(
+                source,
+                start.first,
+                start.tour,
+                start.speed,
+                start.lang,
+                probes,
+            );
+            let replay_tx = tx.clone();
+            // A replay "measures" by handing back the recorded run.
+            let request = Box::new(move |s: Strategy| {
+                let msg = match loaded.outcome(s) {
+                    Some(o) => Action::RunDone(Box::new(o.clone())),
+                    None => Action::RunFailed(s, "not in this recording".into()),
+                };
+                let _ = replay_tx.send(msg);
+            });
+            (app, request, None)
+        }
+    };
+    let mut app = app;
+    app.high_contrast = start.high_contrast;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("start the event loop")?;
-    let first = start.first;
-    runtime.block_on(event_loop(app, rx, first, move |s| {
-        let _ = req_tx.send(Request::Run(s));
-    }))
+    let record_on_quit = start.record.is_some();
+    runtime.block_on(event_loop(
+        app,
+        rx,
+        start.first,
+        request,
+        recorder,
+        record_on_quit,
+    ))
 }
 
 async fn event_loop(
     mut app: App,
     mut engine_rx: mpsc::UnboundedReceiver<Action>,
     first: Strategy,
-    request: impl Fn(Strategy),
+    request: Requester,
+    recorder: Option<Recorder>,
+    record_on_quit: bool,
 ) -> anyhow::Result<()> {
     install_panic_hook();
     let _guard = TerminalGuard::enter()?;
@@ -210,9 +319,29 @@ async fn event_loop(
                     }
                 }
                 Effect::Redraw => terminal.clear()?,
+                Effect::Record => {
+                    let notice = match &recorder {
+                        Some(r) => match r.write(&app) {
+                            Ok((path, n)) => format!("recorded {n} runs to {}", path.display()),
+                            Err(e) => format!("not recorded: {e:#}"),
+                        },
+                        None => "this is a recording already".to_string(),
+                    };
+                    app::update(&mut app, Action::Notice(notice));
+                }
             }
         }
         if app.quit {
+            if record_on_quit && let Some(r) = &recorder {
+                // After the terminal is restored, say where the trace went.
+                let result = r.write(&app);
+                drop(terminal);
+                drop(_guard);
+                match result {
+                    Ok((path, n)) => eprintln!("zc: recorded {n} runs to {}", path.display()),
+                    Err(e) => return Err(e.context("write the trace")),
+                }
+            }
             break;
         }
         terminal.draw(|f| draw::draw(f, &app))?;

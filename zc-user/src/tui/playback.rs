@@ -375,11 +375,10 @@ mod tests {
     /// folding loses no byte and no switch.
     #[test]
     fn plans_of_recorded_runs_keep_every_total() {
-        let rec =
-            crate::recording::Recording::parse(include_str!("../../tests/fixtures/demo-1mib.json"))
-                .expect("fixture");
+        let rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
+            .expect("fixture");
         for s in Strategy::ALL {
-            let o = rec.outcome(s).expect("run").expect("loads");
+            let o = rec.outcome(s).expect("run");
             let mut b = crate::model::steps::StepBuilder::new(s);
             for e in &o.events {
                 b.push(e);

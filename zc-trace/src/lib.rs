@@ -1,0 +1,437 @@
+//! zc's trace file: the runs of one `zc demo`, with their metadata, exact
+//! counters, measured summary and event stream, as versioned JSON.
+//!
+//! This crate holds the format alone (types, reading with validation,
+//! writing), with no kernel or terminal code, so the reader can be fuzzed
+//! and documented on its own (docs/trace-format.md). It never holds a kernel
+//! address: writers replace pointers with small ids before they get here.
+
+use serde::{Deserialize, Serialize};
+
+/// The `format` field of every trace.
+pub const FORMAT: &str = "zc-trace";
+/// The version this build writes and the newest it reads.
+pub const VERSION: u32 = 1;
+/// Largest trace the reader accepts.
+pub const MAX_BYTES: usize = 512 << 20;
+
+/// A trace file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub format: String,
+    pub version: u32,
+    pub meta: Meta,
+    pub runs: Vec<Run>,
+}
+
+/// Where and how the runs were made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    pub zc_version: String,
+    /// UTC, RFC 3339.
+    pub created: String,
+    pub command_line: Vec<String>,
+    pub kernel: String,
+    pub arch: String,
+    /// What event times mean.
+    pub clock: String,
+    pub file: String,
+    pub size_bytes: u64,
+    pub chunk_bytes: u64,
+    pub cold: bool,
+    pub probes: Vec<Probe>,
+}
+
+/// One probe's state when the runs were made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probe {
+    pub tracepoint: String,
+    pub kind: String,
+    pub required: bool,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// What a run was asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    pub strategy: Strategy,
+    pub size: u64,
+    pub chunk: u64,
+    pub cold: bool,
+    pub sender_sg: bool,
+}
+
+/// The strategies a trace can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    ReadWrite,
+    MmapWrite,
+    Sendfile,
+    SendfileGather,
+}
+
+/// One recorded run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub facts: Facts,
+    /// Counter name → exact in-kernel total.
+    pub counters: std::collections::BTreeMap<String, u64>,
+    pub syscalls: Vec<Syscall>,
+    pub elapsed_ns: u64,
+    pub sender_cpu_ns: u64,
+    pub received_bytes: u64,
+    pub received_ok: bool,
+    pub lost_events: u64,
+    pub bad_records: u64,
+    pub resident_before: u64,
+    /// The report's JSON object for this run, as `zc demo --json` printed it.
+    #[serde(default)]
+    pub summary: serde_json::Value,
+    pub events: Vec<Event>,
+}
+
+/// Syscall totals of a run, by name (numbers differ between architectures).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Syscall {
+    pub nr: u64,
+    pub name: String,
+    pub calls: u64,
+    pub bytes: u64,
+}
+
+/// One event. `t` is nanoseconds since the run's first event; `skb` is a
+/// small id standing for a kernel pointer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Event {
+    SysEnter {
+        t: u64,
+        nr: u64,
+        fd: u64,
+        count: u64,
+    },
+    SysExit {
+        t: u64,
+        nr: u64,
+        ret: i64,
+    },
+    SchedOut {
+        t: u64,
+        blocked: bool,
+    },
+    SchedIn {
+        t: u64,
+    },
+    Fault {
+        t: u64,
+        kernel: bool,
+    },
+    Filemap {
+        t: u64,
+        op: u16,
+        index: u64,
+        last_index: u64,
+        order: u32,
+    },
+    Block {
+        t: u64,
+        issue: bool,
+        sector: u64,
+        nr_sector: u32,
+        bytes: u32,
+    },
+    TcpSendmsg {
+        t: u64,
+        skb: u64,
+        skb_len: u32,
+        msg_left: u32,
+        size_goal: u32,
+        iter_type: u8,
+        splice: bool,
+        source: u8,
+    },
+    SockSend {
+        t: u64,
+        ret: i64,
+        source: u8,
+    },
+    Skb {
+        t: u64,
+        queue: bool,
+        skb: u64,
+        len: u32,
+        data_len: u32,
+        payload: u32,
+        linear_payload: u32,
+        file_bytes: u32,
+        first_file_index: u32,
+        gso_size: u16,
+        gso_segs: u16,
+        nr_frags: u8,
+        file_frags: u8,
+        shinfo_flags: u8,
+    },
+    Recv {
+        t: u64,
+        skb: u64,
+        len: u32,
+    },
+    Dma {
+        t: u64,
+        sg: bool,
+        size: u64,
+    },
+}
+
+impl Event {
+    pub fn t(&self) -> u64 {
+        match self {
+            Event::SysEnter { t, .. }
+            | Event::SysExit { t, .. }
+            | Event::SchedOut { t, .. }
+            | Event::SchedIn { t }
+            | Event::Fault { t, .. }
+            | Event::Filemap { t, .. }
+            | Event::Block { t, .. }
+            | Event::TcpSendmsg { t, .. }
+            | Event::SockSend { t, .. }
+            | Event::Skb { t, .. }
+            | Event::Recv { t, .. }
+            | Event::Dma { t, .. } => *t,
+        }
+    }
+}
+
+/// Why a trace was refused. Each says what is wrong and where, in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is {0} bytes, more than the {MAX_BYTES} a trace may have")]
+    TooLarge(usize),
+    #[error("not a zc trace: {0}")]
+    NotATrace(String),
+    #[error("truncated: the JSON ends early (line {line}, column {column})")]
+    Truncated { line: usize, column: usize },
+    #[error("corrupt at line {line}, column {column}: {msg}")]
+    Corrupt {
+        line: usize,
+        column: usize,
+        msg: String,
+    },
+    #[error("written by a newer zc (trace version {found}; this zc reads up to {VERSION})")]
+    Newer { found: u32 },
+    #[error("run {run} ({strategy}): {msg}")]
+    BadRun {
+        run: usize,
+        strategy: String,
+        msg: String,
+    },
+    #[error("the trace holds no run")]
+    NoRuns,
+}
+
+fn strategy_name(s: Strategy) -> &'static str {
+    match s {
+        Strategy::ReadWrite => "read-write",
+        Strategy::MmapWrite => "mmap-write",
+        Strategy::Sendfile => "sendfile",
+        Strategy::SendfileGather => "sendfile-gather",
+    }
+}
+
+impl Trace {
+    /// Reads and validates a trace from bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Trace, TraceError> {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(TraceError::Empty);
+        }
+        if bytes.len() > MAX_BYTES {
+            return Err(TraceError::TooLarge(bytes.len()));
+        }
+        // First only the envelope, so a newer version is named as such
+        // rather than as a parse error in a field this zc does not know.
+        #[derive(Deserialize)]
+        struct Envelope {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        let env: Envelope = serde_json::from_slice(bytes).map_err(|e| json_error(&e, true))?;
+        match env.format.as_deref() {
+            Some(FORMAT) => {}
+            Some(other) => return Err(TraceError::NotATrace(format!("its format is {other:?}"))),
+            None => {
+                return Err(TraceError::NotATrace(
+                    "no \"format\": \"zc-trace\" field".into(),
+                ));
+            }
+        }
+        let version = env
+            .version
+            .ok_or_else(|| TraceError::NotATrace("no version field".into()))?;
+        if version > VERSION {
+            return Err(TraceError::Newer { found: version });
+        }
+        let trace: Trace = serde_json::from_slice(bytes).map_err(|e| json_error(&e, false))?;
+        trace.validate()?;
+        Ok(trace)
+    }
+
+    /// Checks what JSON cannot: runs present, sizes sane, times ordered.
+    pub fn validate(&self) -> Result<(), TraceError> {
+        if self.runs.is_empty() {
+            return Err(TraceError::NoRuns);
+        }
+        for (i, r) in self.runs.iter().enumerate() {
+            let bad = |msg: String| TraceError::BadRun {
+                run: i + 1,
+                strategy: strategy_name(r.facts.strategy).into(),
+                msg,
+            };
+            if r.facts.size == 0 || r.facts.chunk == 0 {
+                return Err(bad("size and chunk must be at least 1 byte".into()));
+            }
+            if let Some(w) = r.events.windows(2).position(|w| w[0].t() > w[1].t()) {
+                return Err(bad(format!(
+                    "event {} is earlier than the one before it",
+                    w + 2
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The trace as JSON bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+fn json_error(e: &serde_json::Error, envelope: bool) -> TraceError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => TraceError::Truncated {
+            line: e.line(),
+            column: e.column(),
+        },
+        Category::Syntax if envelope && e.line() == 1 && e.column() <= 1 => {
+            TraceError::NotATrace("it is not JSON".into())
+        }
+        _ => TraceError::Corrupt {
+            line: e.line(),
+            column: e.column(),
+            msg: e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Trace {
+        Trace {
+            format: FORMAT.into(),
+            version: VERSION,
+            meta: Meta {
+                zc_version: "0.1.0".into(),
+                created: "2026-11-25T18:00:00Z".into(),
+                command_line: vec!["zc".into(), "demo".into()],
+                kernel: "6.18.44".into(),
+                arch: "x86_64".into(),
+                clock: "CLOCK_MONOTONIC".into(),
+                file: "generated".into(),
+                size_bytes: 4096,
+                chunk_bytes: 4096,
+                cold: false,
+                probes: vec![],
+            },
+            runs: vec![Run {
+                facts: Facts {
+                    strategy: Strategy::ReadWrite,
+                    size: 4096,
+                    chunk: 4096,
+                    cold: false,
+                    sender_sg: true,
+                },
+                counters: Default::default(),
+                syscalls: vec![],
+                elapsed_ns: 1,
+                sender_cpu_ns: 1,
+                received_bytes: 4096,
+                received_ok: true,
+                lost_events: 0,
+                bad_records: 0,
+                resident_before: 4096,
+                summary: serde_json::Value::Null,
+                events: vec![
+                    Event::SysEnter {
+                        t: 0,
+                        nr: 0,
+                        fd: 3,
+                        count: 4096,
+                    },
+                    Event::SysExit {
+                        t: 10,
+                        nr: 0,
+                        ret: 4096,
+                    },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let t = tiny();
+        let bytes = t.to_bytes().expect("serialise");
+        assert_eq!(Trace::parse(&bytes).expect("parse"), t);
+    }
+
+    #[test]
+    fn each_bad_input_gets_its_own_message() {
+        let good = tiny().to_bytes().expect("bytes");
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![], "empty"),
+            (b"   \n".to_vec(), "empty"),
+            (b"hello, world".to_vec(), "not JSON"),
+            (good[..good.len() / 2].to_vec(), "truncated"),
+            (
+                br#"{"format":"other","version":1}"#.to_vec(),
+                "not a zc trace",
+            ),
+            (br#"{"version":1}"#.to_vec(), "not a zc trace"),
+            (br#"{"format":"zc-trace","version":99}"#.to_vec(), "newer"),
+            (
+                String::from_utf8_lossy(&good)
+                    .replace("\"read-write\"", "\"carrier-pigeon\"")
+                    .into_bytes(),
+                "corrupt",
+            ),
+        ];
+        for (bytes, want) in cases {
+            let e = Trace::parse(&bytes).expect_err(want);
+            let msg = e.to_string();
+            assert!(msg.contains(want), "{want}: {msg}");
+            assert!(!msg.contains('\n'), "one line: {msg}");
+        }
+        let mut unordered = tiny();
+        unordered.runs[0].events.reverse();
+        let e = Trace::parse(&unordered.to_bytes().expect("bytes")).expect_err("unordered");
+        assert!(e.to_string().contains("earlier"), "{e}");
+        let mut none = tiny();
+        none.runs.clear();
+        assert!(matches!(
+            Trace::parse(&none.to_bytes().expect("bytes")),
+            Err(TraceError::NoRuns)
+        ));
+    }
+}

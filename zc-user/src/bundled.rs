@@ -1,0 +1,39 @@
+//! The recording shipped with zc, so the story can be shown where zc cannot
+//! trace (no root, no eBPF): made by zc itself on a real kernel, and always
+//! labelled RECORDING on screen. See recordings/README.md for how it was made.
+
+use crate::recording::{self, Loaded};
+
+/// The trace, compiled into the binary.
+static TRACE: &[u8] = include_bytes!("../../recordings/linux-6.18-4mib.zctrace");
+
+/// Reads the bundled trace.
+pub fn load() -> anyhow::Result<Loaded> {
+    recording::load(TRACE).map_err(|e| anyhow::anyhow!("the bundled recording is unreadable: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Strategy;
+
+    /// The bundled recording replays without root: all four strategies, each
+    /// received intact, with the article's copy counts.
+    #[test]
+    fn bundled_recording_has_every_strategy() {
+        let l = super::load().expect("bundled recording loads");
+        for s in Strategy::ALL {
+            let o = l
+                .outcome(s)
+                .unwrap_or_else(|| panic!("{} missing", s.name()));
+            assert!(o.received_ok, "{}", s.name());
+            let passes = (o.figures.copy_passes(o.facts.size) + 0.5) as u32;
+            assert_eq!(
+                passes,
+                crate::model::article::row(s).cpu_copies,
+                "{}",
+                s.name()
+            );
+        }
+        assert!(l.meta.kernel.starts_with("6."), "{}", l.meta.kernel);
+    }
+}
