@@ -8,6 +8,7 @@
 
 mod cmd;
 mod elf;
+mod screens;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -82,6 +83,8 @@ enum Task {
         #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
         args: Vec<String>,
     },
+    /// Write docs/screens.md from the TUI snapshot tests' screens
+    Screens,
 }
 
 fn main() -> ExitCode {
@@ -112,7 +115,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Test { args } => {
             setup::setup()?;
             test(&root, &args)?;
+            screens::check(&root)?;
         }
+        Task::Screens => screens::write(&root)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -435,3 +435,32 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod corpus {
+    /// The fuzzer's seed corpus doubles as a regression suite: the valid
+    /// seeds parse, the others are refused with one line, none panics.
+    #[test]
+    fn seed_corpus() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/trace_reader");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("corpus folder") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("seed");
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            let result = super::Trace::parse(&bytes);
+            if name.starts_with("valid-") {
+                assert!(result.is_ok(), "{name}: {:?}", result.err());
+            } else {
+                let e = result.expect_err(&name);
+                assert!(!e.to_string().contains('\n'), "{name}: {e}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 5, "only {seen} seeds");
+    }
+}

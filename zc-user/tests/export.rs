@@ -470,3 +470,30 @@ fn bad_formats_and_outputs_change_nothing() {
         "directory",
     );
 }
+
+/// Under sudo, written files belong to the user who ran sudo, not root.
+#[test]
+fn files_written_under_sudo_belong_to_the_invoking_user() {
+    use std::os::unix::fs::MetadataExt as _;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        if std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1") {
+            panic!("needs root to check ownership under sudo");
+        }
+        eprintln!("SKIPPED files_written_under_sudo_belong_to_the_invoking_user: needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("table.csv");
+    let o = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args(["export", "--bundled", "--format", "csv", "-o"])
+        .arg(&out)
+        .env("SUDO_UID", "65534")
+        .env("SUDO_GID", "65534")
+        .output()
+        .expect("run zc");
+    ok(&o);
+    let meta = std::fs::metadata(&out).expect("written");
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+}

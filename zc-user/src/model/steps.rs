@@ -61,6 +61,8 @@ pub struct Tally {
 pub struct StepBuilder {
     strategy: Strategy,
     send_source: u8,
+    /// Index of the step of the message being sent, until its size is known.
+    open_send: Option<usize>,
     /// Paged payload TCP queued that the device has not taken yet: from the
     /// demo file's pages, and from TCP's own pages.
     pending_file: u64,
@@ -74,6 +76,7 @@ impl StepBuilder {
         StepBuilder {
             strategy,
             send_source: 0,
+            open_send: None,
             pending_file: 0,
             pending_other: 0,
             steps: Vec::new(),
@@ -132,6 +135,27 @@ impl StepBuilder {
                 },
                 ev,
             );
+        }
+    }
+
+    /// What a send from `source` does to its bytes.
+    fn send_move(&self, source: u8) -> Option<(Movement, Place, &'static str)> {
+        match source {
+            source::USER => Some((
+                Movement::CpuCopy,
+                if self.strategy == Strategy::MmapWrite {
+                    Place::Mapping
+                } else {
+                    Place::UserBuffer
+                },
+                "tcp:tcp_sendmsg_locked (user iterator) + sock:sock_send_length",
+            )),
+            source::SPLICE => Some((
+                Movement::Reference,
+                Place::PageCache,
+                "tcp:tcp_sendmsg_locked (MSG_SPLICE_PAGES) + sock:sock_send_length",
+            )),
+            _ => None,
         }
     }
 
@@ -225,34 +249,53 @@ impl StepBuilder {
                 },
                 "block:block_bio_queue + block_rq_complete",
             ),
-            Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG => self.send_source = e.source,
+            Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG => {
+                self.send_source = e.source;
+                // The data enters the skb here, at the start of the message,
+                // before any of it is transmitted; its size is known only at
+                // sock_send_length, which fills this step in.
+                if self.open_send.is_none()
+                    && let Some((movement, from, evidence)) = self.send_move(e.source)
+                {
+                    self.open_send = Some(self.steps.len());
+                    self.steps.push(Step {
+                        ts_ns: ts,
+                        kind: StepKind::Move {
+                            movement,
+                            from,
+                            to: Place::SocketBuffer,
+                            bytes: 0,
+                        },
+                        evidence,
+                    });
+                }
+            }
             Event::Send(e) => {
                 let bytes = e.ret.max(0) as u64;
-                match self.send_source {
-                    source::USER => {
-                        let from = if self.strategy == Strategy::MmapWrite {
-                            Place::Mapping
-                        } else {
-                            Place::UserBuffer
-                        };
-                        self.moved(
-                            ts,
-                            Movement::CpuCopy,
-                            from,
-                            Place::SocketBuffer,
-                            bytes,
-                            "tcp:tcp_sendmsg_locked (user iterator) + sock:sock_send_length",
-                        )
+                match self.open_send.take() {
+                    Some(i) if bytes > 0 => {
+                        if let Some(Step {
+                            kind:
+                                StepKind::Move {
+                                    movement, bytes: b, ..
+                                },
+                            ..
+                        }) = self.steps.get_mut(i)
+                        {
+                            *b = bytes;
+                            if *movement == Movement::CpuCopy {
+                                self.tally.cpu_copy_bytes += bytes;
+                            }
+                        }
                     }
-                    source::SPLICE => self.moved(
-                        ts,
-                        Movement::Reference,
-                        Place::PageCache,
-                        Place::SocketBuffer,
-                        bytes,
-                        "tcp:tcp_sendmsg_locked (MSG_SPLICE_PAGES) + sock:sock_send_length",
-                    ),
-                    _ => {}
+                    Some(i) => {
+                        self.steps.remove(i);
+                    }
+                    None => {
+                        if let Some((movement, from, evidence)) = self.send_move(self.send_source) {
+                            self.moved(ts, movement, from, Place::SocketBuffer, bytes, evidence);
+                        }
+                    }
                 }
             }
             Event::Skb(e) if e.h.op == op::SKB_QUEUE => {

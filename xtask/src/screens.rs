@@ -1,0 +1,108 @@
+//! `cargo xtask screens`: writes docs/screens.md from the TUI's snapshot
+//! files, so the documented screens are exactly what the tests render.
+//! `cargo xtask test` checks the file is up to date.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+const STRATEGIES: [(&str, &str, &str); 4] = [
+    (
+        "read-write",
+        "1. read + write (figure 1)",
+        "Two dips into the kernel per chunk and two solid CPU-copy arrows crossing the user/kernel boundary: page cache → user buffer inside read(), user buffer → socket buffer inside write().",
+    ),
+    (
+        "mmap-write",
+        "2. mmap + write (figure 2)",
+        "The page cache is mapped, not copied (the dashed arrow up to the mmap'd pages, drawn when a fault maps them); write() then copies once, from the mapping into the socket buffer. The `f` marks in the kernel lane are page faults inside write()'s copy.",
+    ),
+    (
+        "sendfile",
+        "3. sendfile, scatter-gather off (figure 3)",
+        "One dip per chunk. sendfile() gives the socket buffer page references (dotted arrow); with scatter-gather off on the veth, the CPU copy happens at transmit, when the kernel builds linear segments (the solid arrow under `xmit`).",
+    ),
+    (
+        "sendfile-gather",
+        "4. sendfile + DMA gather (figure 4)",
+        "No arrow crosses the boundary and no solid arrow remains: the skbs reach the device still pointing at page-cache pages (the long dotted arrow), so the CPU copies nothing.",
+    ),
+];
+
+const INTRO: &str = "# The live view, screen by screen
+
+Text captures of `zc demo` at 80×24, taken from the snapshot tests (`zc-user/tests/snapshots`, written into this page by `cargo xtask screens`), which render a run recorded live by zc on Linux 6.18 (1 MiB file, 64 KiB chunks, warm cache; `zc-user/tests/fixtures/demo-1mib.json`). In a terminal the arrows are coloured by kind as well (DMA blue, CPU copy red, reference green, mapping magenta, software transmit cyan); their shapes alone tell them apart, so the captures read the same in monochrome. Dim elements (no event yet) are dim only in colour.
+
+How to read a screen:
+
+- **Title**: strategy, LIVE (measured now) or RECORDING (with its date), the kernel, the playback position (`step 5/25`) and speed (`x1`); `PAUSED` when paused.
+- **MODE SWITCHES**: the sender thread's time line. Each syscall is a dip from the user line into the kernel line, labelled with its name; `f` marks page faults inside the kernel, `pf` a user-mode fault, `z` a scheduler switch, `×N` loop iterations folded away.
+- **COPIES**: the article's picture. The dashed line is the user/kernel boundary; `══>` DMA, `──>` CPU copy, `┈┈>` page reference, `┄┄>` mapping, `~~>` software transmit. The arrow being played is highlighted and grows from its source; arrows not reached yet are dim; an arrow the run never made is not drawn. `warm: no disk read` and `no DMA` on the veth say what the kernel did not do here.
+- **Narration** (`>`): the current step in words, then its time since the first event and the tracepoints that prove it.
+- **Table**: `played` sums what playback has shown so far; `measured` is the exact in-kernel total of the run; `article` is the article's model for the same number of chunks.
+- **Footer**: the main keys (`?` lists them all).
+";
+
+/// The screen inside a snapshot file, without insta's quoting.
+fn screen(root: &Path, name: &str) -> Result<String> {
+    let path = root.join(format!(
+        "zc-user/tests/snapshots/tui_snapshots__{name}.snap"
+    ));
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let body = text.splitn(3, "---\n").nth(2).unwrap_or("");
+    let mut out = Vec::new();
+    for line in body.lines() {
+        let Some(rest) = line.strip_prefix('"') else {
+            continue;
+        };
+        let Some(end) = rest.rfind('"') else { continue };
+        out.push(rest[..end].trim_end().to_string());
+    }
+    if out.is_empty() {
+        bail!("{} holds no screen", path.display());
+    }
+    Ok(out.join("\n"))
+}
+
+/// The whole page.
+pub fn render(root: &Path) -> Result<String> {
+    let mut doc = String::from(INTRO);
+    let block = |s: String| format!("\n```\n{s}\n```\n");
+    for (name, title, note) in STRATEGIES {
+        doc.push_str(&format!(
+            "\n## {title}\n\n{note}\n\nAt its first movement of bytes:\n"
+        ));
+        doc.push_str(&block(screen(root, &format!("first_move_80x24_{name}"))?));
+        doc.push_str("\nAt the end of the run:\n");
+        doc.push_str(&block(screen(root, &format!("end_80x24_{name}"))?));
+    }
+    doc.push_str("\n## Compare (`c`)\n\nThe four strategies side by side, measured, with the article's model in brackets, and bars for CPU-copied bytes, mode switches and the sender's CPU time per MiB (from a debug build on a 2-core VM: compare strategies, not machines).\n");
+    doc.push_str(&block(screen(root, "compare_view")?));
+    doc.push_str("\n## 中文 (`l` or `--lang zh`)\n");
+    doc.push_str(&block(screen(root, "chinese_narration")?));
+    doc.push_str("\n## Help (`?`)\n");
+    doc.push_str(&block(screen(root, "help_overlay")?));
+    doc.push_str("\n## A terminal that is too small\n");
+    doc.push_str(&block(screen(root, "too_small_terminal_says_so")?));
+    Ok(doc)
+}
+
+/// Writes docs/screens.md.
+pub fn write(root: &Path) -> Result<()> {
+    let path = root.join("docs/screens.md");
+    std::fs::write(&path, render(root)?).with_context(|| format!("write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Fails when docs/screens.md differs from what the snapshots say.
+pub fn check(root: &Path) -> Result<()> {
+    let path = root.join("docs/screens.md");
+    let have =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    if have != render(root)? {
+        bail!("docs/screens.md is out of date with the TUI snapshots: run `cargo xtask screens`");
+    }
+    Ok(())
+}
