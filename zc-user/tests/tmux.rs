@@ -418,3 +418,52 @@ fn without_a_terminal_demo_prints_the_report() {
         "{text}"
     );
 }
+
+/// Record → replay shows the same screen: a live run and its replay, paused
+/// at the same steps, draw the same picture (all but the LIVE/RECORDING title).
+#[test]
+fn replay_draws_the_same_screens_as_the_live_run() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("replay_draws_the_same_screens_as_the_live_run") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("s.zctrace");
+    let trace_s = trace.to_str().expect("utf-8");
+    let live = Tmux::start(&format!(
+        "demo --strategy sendfile --size 512KiB --record {trace_s}"
+    ));
+    live.wait_for("the live diagram", |s| {
+        s.contains("MODE SWITCHES") && s.contains("LIVE")
+    });
+    let screens_at = |t: &Tmux| -> Vec<String> {
+        t.keys(&["Space"]);
+        t.wait_for("pause", |s| s.contains("PAUSED"));
+        for _ in 0..60 {
+            t.keys(&["Left"]);
+        }
+        t.wait_for("the first step", |s| step_of(s) == Some(1));
+        let mut out = Vec::new();
+        for n in 1..=6u32 {
+            let s = t.wait_for("the step", |s| step_of(s) == Some(n));
+            // Everything below the title bar.
+            out.push(s.lines().skip(1).collect::<Vec<_>>().join("\n"));
+            t.keys(&["Right"]);
+        }
+        out
+    };
+    let live_screens = screens_at(&live);
+    live.keys(&["q"]);
+    assert_eq!(live.wait_exit(), "0");
+    assert!(trace.exists(), "--record wrote nothing");
+    let replay = Tmux::start(&format!("replay {trace_s}"));
+    replay.wait_for("the replay", |s| {
+        s.contains("MODE SWITCHES") && s.contains("RECORDING")
+    });
+    let replay_screens = screens_at(&replay);
+    for (i, (a, b)) in live_screens.iter().zip(&replay_screens).enumerate() {
+        assert_eq!(a, b, "step {}: live and replay differ", i + 1);
+    }
+    replay.keys(&["q"]);
+    assert_eq!(replay.wait_exit(), "0");
+}
