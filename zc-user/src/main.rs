@@ -101,7 +101,16 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     }
     let mut live = LiveSession::start(&opts, user_file).map_err(|e| {
         if exit::code_for(&e) == exit::CANNOT_TRACE {
-            e.context("`zc replay --bundled` plays a recording made by zc on Linux 6.18 instead")
+            // Still one line: why, then what to do instead.
+            let why = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            Fatal::CannotTrace(format!(
+                "{why} (`zc replay --bundled` plays a recording made by zc on Linux 6.18)"
+            ))
+            .into()
         } else {
             e
         }
