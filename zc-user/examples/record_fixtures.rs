@@ -6,7 +6,7 @@
 //!
 //! Writes zc-user/tests/fixtures/demo-1mib.json.
 
-use zc::{model::Strategy, recording, report, session, tracefile};
+use zc::{model::Strategy, recording, session, tracefile};
 
 fn main() -> anyhow::Result<()> {
     let opts = session::Options {
@@ -26,18 +26,7 @@ fn main() -> anyhow::Result<()> {
         );
         runs.push(o);
     }
-    let summaries = runs
-        .iter()
-        .map(|o| serde_json::to_value(report::to_json(o, &live.context)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let meta = recording::meta(
-        &live.context,
-        live.probes(),
-        opts.size,
-        opts.chunk,
-        opts.cold,
-    );
-    let trace = recording::trace_of(meta, &runs, summaries);
+    let trace = recording::trace_of(live.trace_meta(), &runs, &live.context)?;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-1mib.json");
     tracefile::write_atomic(std::path::Path::new(path), &trace.to_bytes()?)?;
     eprintln!("wrote {path}");

@@ -20,3 +20,12 @@ pub mod session;
 pub mod tracefile;
 pub mod tui;
 pub mod units;
+
+/// Says loudly that a test could not run here. Written to stderr directly,
+/// not through `eprintln!`, so the test harness cannot capture it away: a
+/// skipped test is never silent.
+#[cfg(test)]
+pub(crate) fn skipped(msg: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {msg}");
+}

@@ -147,18 +147,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     if let Some(path) = &args.record {
-        let summaries = outcomes
-            .iter()
-            .map(|o| serde_json::to_value(report::to_json(o, &live.context)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let meta = recording::meta(
-            &live.context,
-            live.probes(),
-            live.size(),
-            live.chunk(),
-            live.cold(),
-        );
-        let trace = recording::trace_of(meta, &outcomes, summaries);
+        let trace = recording::trace_of(live.trace_meta(), &outcomes, &live.context)?;
         tracefile::write_atomic(path, &trace.to_bytes()?)?;
         eprintln!("zc: recorded {} runs to {}", outcomes.len(), path.display());
     }

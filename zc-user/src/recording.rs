@@ -455,22 +455,27 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, zc_trace::TraceError> {
     })
 }
 
-/// The trace of `runs`, with `meta`.
+/// The trace of `runs`, with `meta`, each run with its report summary.
 pub fn trace_of(
     meta: zc_trace::Meta,
     runs: &[RunOutcome],
-    summaries: Vec<serde_json::Value>,
-) -> Trace {
-    let mut summaries = summaries.into_iter();
-    Trace {
+    ctx: &crate::report::Context,
+) -> anyhow::Result<Trace> {
+    let stored = runs
+        .iter()
+        .map(|r| {
+            Ok(store_run(
+                r,
+                serde_json::to_value(crate::report::to_json(r, ctx))?,
+            ))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    Ok(Trace {
         format: zc_trace::FORMAT.into(),
         version: zc_trace::VERSION,
         meta,
-        runs: runs
-            .iter()
-            .map(|r| store_run(r, summaries.next().unwrap_or(serde_json::Value::Null)))
-            .collect(),
-    }
+        runs: stored,
+    })
 }
 
 #[cfg(test)]

@@ -127,6 +127,17 @@ impl LiveSession {
         self.tracer.status()
     }
 
+    /// The metadata a trace of this session's runs carries.
+    pub fn trace_meta(&self) -> zc_trace::Meta {
+        crate::recording::meta(
+            &self.context,
+            self.probes(),
+            self.size(),
+            self.chunk,
+            self.cold,
+        )
+    }
+
     /// Size of the file being sent.
     pub fn size(&self) -> u64 {
         self.file.size

@@ -5,6 +5,8 @@
 //! output paths get one line and a non-zero exit, and overwrite nothing.
 //! None of this needs root.
 
+mod common;
+
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
@@ -220,10 +222,10 @@ fn chromium() -> Option<PathBuf> {
 fn browser_or_skip(test: &str) -> Option<PathBuf> {
     let c = chromium();
     if c.is_none() {
-        if std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1") {
-            panic!("{test}: chromium is missing (cargo xtask setup installs it)");
-        }
-        eprintln!("SKIPPED {test}: no chromium (cargo xtask setup installs Debian's)");
+        common::skip(
+            test,
+            "chromium is missing (cargo xtask setup installs Debian's)",
+        );
     }
     c
 }
@@ -478,10 +480,10 @@ fn files_written_under_sudo_belong_to_the_invoking_user() {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !root {
-        if std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1") {
-            panic!("needs root to check ownership under sudo");
-        }
-        eprintln!("SKIPPED files_written_under_sudo_belong_to_the_invoking_user: needs root");
+        common::skip(
+            "files_written_under_sudo_belong_to_the_invoking_user",
+            "it needs root to hand a file to another user",
+        );
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

@@ -8,6 +8,9 @@
 //! (set by `cargo xtask test` when run as root) it fails instead. They share
 //! kernel state, so a lock runs them one at a time.
 
+mod common;
+use common::live_or_skip;
+
 use std::{collections::BTreeSet, process::Command, sync::Mutex};
 
 use serde_json::Value;
@@ -16,29 +19,6 @@ static LIVE: Mutex<()> = Mutex::new(());
 
 const SIZE: u64 = 2 << 20;
 const CHUNK: u64 = 64 << 10;
-
-fn can_trace() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    // CAP_SYS_ADMIN (21) and CAP_NET_ADMIN (12).
-    eff & (1 << 21) != 0 && eff & (1 << 12) != 0
-}
-
-/// Returns false (after a loud line) when the test cannot run here.
-fn live_or_skip(test: &str) -> bool {
-    if can_trace() {
-        return true;
-    }
-    if std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1") {
-        panic!("{test}: ZC_REQUIRE_LIVE=1 but this process cannot trace (needs root)");
-    }
-    eprintln!("SKIPPED {test}: live tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and eBPF");
-    false
-}
 
 /// What the host holds that zc must not leave behind.
 #[derive(Debug, PartialEq, Eq)]

@@ -3,6 +3,9 @@
 //! demo traces live) and tmux (`cargo xtask setup` installs it); without
 //! root it says SKIPPED loudly, and fails under ZC_REQUIRE_LIVE=1.
 
+mod common;
+use common::live_or_skip;
+
 use std::{
     path::Path,
     process::Command,
@@ -14,27 +17,6 @@ use std::{
 };
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn can_trace() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    eff & (1 << 21) != 0 && eff & (1 << 12) != 0
-}
-
-fn live_or_skip(test: &str) -> bool {
-    if can_trace() {
-        return true;
-    }
-    if std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1") {
-        panic!("{test}: ZC_REQUIRE_LIVE=1 but this process cannot trace (needs root)");
-    }
-    eprintln!("SKIPPED {test}: the tmux end-to-end test runs zc live and needs root");
-    false
-}
 
 /// A private tmux server with one 80×24 session running zc.
 struct Tmux {

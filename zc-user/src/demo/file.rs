@@ -287,17 +287,17 @@ mod tests {
     fn warm_and_evict_change_residency() {
         let dir = work_dir();
         let Ok(f) = DemoFile::generate(1 << 20, &dir) else {
-            eprintln!(
-                "SKIPPED warm_and_evict_change_residency: cannot create a file in {}",
+            crate::skipped(&format!(
+                "warm_and_evict_change_residency: cannot create a file in {}",
                 dir.display()
-            );
+            ));
             return;
         };
         if f.on_tmpfs {
-            eprintln!(
-                "SKIPPED warm_and_evict_change_residency: {} is tmpfs",
+            crate::skipped(&format!(
+                "warm_and_evict_change_residency: {} is tmpfs",
                 dir.display()
-            );
+            ));
             return;
         }
         f.warm().expect("warm");

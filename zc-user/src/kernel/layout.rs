@@ -454,7 +454,7 @@ mod tests {
     /// has no BTF, so that the suite still runs on such machines.
     fn running() -> Option<KernelLayout> {
         if !Path::new(VMLINUX_BTF).exists() {
-            eprintln!("SKIPPED (no {VMLINUX_BTF})");
+            crate::skipped(&format!("(no {VMLINUX_BTF})"));
             return None;
         }
         Some(from_running_kernel().expect("layout of the running kernel"))
@@ -524,7 +524,9 @@ mod tests {
     fn running_kernel_matches_bpftool_on_6_18() {
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
         if !release.starts_with("6.18") || !cfg!(target_arch = "x86_64") {
-            eprintln!("SKIPPED (pinned offsets are for 6.18 x86_64, running {release:?})");
+            crate::skipped(&format!(
+                "(pinned offsets are for 6.18 x86_64, running {release:?})"
+            ));
             return;
         }
         let Some(l) = running() else { return };

@@ -185,11 +185,11 @@ format:
     #[test]
     fn real_formats_match_when_visible() {
         let Some(root) = find() else {
-            eprintln!("SKIPPED real_formats_match_when_visible: tracefs is not mounted here");
+            crate::skipped("real_formats_match_when_visible: tracefs is not mounted here");
             return;
         };
         if !exists(&root, "raw_syscalls", "sys_enter") {
-            eprintln!("SKIPPED real_formats_match_when_visible: tracefs not readable");
+            crate::skipped("real_formats_match_when_visible: tracefs not readable");
             return;
         }
         for p in crate::kernel::probes::PROBES {

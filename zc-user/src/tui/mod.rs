@@ -131,10 +131,6 @@ impl Recorder {
         if runs.is_empty() {
             anyhow::bail!("nothing measured yet");
         }
-        let summaries = runs
-            .iter()
-            .map(|o| serde_json::to_value(report::to_json(o, &self.context)))
-            .collect::<Result<Vec<_>, _>>()?;
         let mut meta = self.meta.clone();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -146,7 +142,7 @@ impl Recorder {
                 meta.created.replace([':', '-'], "")
             ))
         });
-        let trace = recording::trace_of(meta, &runs, summaries);
+        let trace = recording::trace_of(meta, &runs, &self.context)?;
         tracefile::write_atomic(&path, &trace.to_bytes()?)?;
         Ok((path, runs.len()))
     }
@@ -165,13 +161,7 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
                 kernel: live.context.kernel.clone(),
             };
             let recorder = Recorder {
-                meta: recording::meta(
-                    &live.context,
-                    live.probes(),
-                    live.size(),
-                    live.chunk(),
-                    live.cold(),
-                ),
+                meta: live.trace_meta(),
                 context: live.context.clone(),
                 path: start.record.clone(),
             };

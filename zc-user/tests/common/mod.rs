@@ -1,0 +1,43 @@
+//! What the root-only tests share: whether this process can trace, and the
+//! rule for when it cannot (a loud SKIPPED line, or a failure when
+//! `ZC_REQUIRE_LIVE=1`, which `cargo xtask test` sets when run as root).
+#![allow(dead_code, reason = "each test file uses part of it")]
+
+/// The process holds CAP_SYS_ADMIN (21) and CAP_NET_ADMIN (12).
+pub fn can_trace() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    eff & (1 << 21) != 0 && eff & (1 << 12) != 0
+}
+
+/// Whether a missing prerequisite must fail the test instead of skipping it.
+pub fn required() -> bool {
+    std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1")
+}
+
+/// Says loudly that `test` cannot run here because of `why`, or fails.
+pub fn skip(test: &str, why: &str) {
+    if required() {
+        panic!("{test}: ZC_REQUIRE_LIVE=1 but {why}");
+    }
+    // Straight to stderr: the harness captures eprintln! of passing tests,
+    // and a skip must never be silent.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// True when the test can trace live; otherwise skips (or fails) loudly.
+pub fn live_or_skip(test: &str) -> bool {
+    if can_trace() {
+        return true;
+    }
+    skip(
+        test,
+        "it needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to trace live",
+    );
+    false
+}
