@@ -115,7 +115,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Test { args } => {
             setup::setup()?;
             test(&root, &args)?;
-            screens::check(&root)?;
         }
         Task::Screens => screens::write(&root)?,
     }
@@ -247,21 +246,114 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         );
     }
     let total = steps.len();
+    let mut tally = Tally::default();
     for (n, (name, mut command)) in steps.into_iter().enumerate() {
         eprintln!("xtask test: step {}/{total}: {name}", n + 1);
-        if let Err(err) = cmd::run(&mut command) {
+        let result = if name == "tests" {
+            run_counting(&mut command, &mut tally)
+        } else {
+            cmd::run(&mut command)
+        };
+        if let Err(err) = result {
+            println!(
+                "tests: {} passed, {} failed, {} skipped",
+                tally.passed,
+                tally.failed.max(1),
+                tally.ignored
+            );
             bail!("test FAILED at step {}/{total} ({name}): {err:#}", n + 1);
         }
     }
+    screens::check(root)?;
     eprintln!(
-        "xtask test: PASSED fmt, clippy, tests ({})",
+        "xtask test: PASSED fmt, clippy, tests, docs/screens.md ({})",
         if live {
             "live tests required: ZC_REQUIRE_LIVE=1"
         } else {
             "live tests SKIPPED: not root"
         }
     );
+    // One closing line for whoever reads the log: the sum over every test binary.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.ignored
+    );
     Ok(())
+}
+
+/// Test counts summed over cargo's `test result:` lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Tally {
+    /// Adds a line like `test result: ok. 8 passed; 0 failed; 1 ignored; ...`.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result:") else {
+            return;
+        };
+        let number_before = |word: &str| -> u64 {
+            rest.split(';')
+                .find_map(|part| {
+                    let mut it = part.split_whitespace().rev();
+                    (it.next() == Some(word))
+                        .then(|| it.next().and_then(|n| n.parse().ok()))
+                        .flatten()
+                })
+                .unwrap_or(0)
+        };
+        self.passed += number_before("passed");
+        self.failed += number_before("failed");
+        self.ignored += number_before("ignored");
+    }
+}
+
+/// Runs `cmd`, echoing its stdout line by line and counting test results.
+fn run_counting(cmd: &mut Command, tally: &mut Tally) -> Result<()> {
+    use std::io::BufRead as _;
+    cmd::echo(cmd);
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("start cargo test")?;
+    if let Some(out) = child.stdout.take() {
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line.context("read cargo test's output")?;
+            println!("{line}");
+            tally.add_line(&line);
+        }
+    }
+    let status = child.wait().context("wait for cargo test")?;
+    if !status.success() {
+        bail!("`cargo test` failed ({status})");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use super::Tally;
+
+    #[test]
+    fn sums_cargo_test_result_lines() {
+        let mut t = Tally::default();
+        t.add_line("test result: ok. 48 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.3s");
+        t.add_line("running 8 tests");
+        t.add_line(
+            "test result: FAILED. 7 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        assert_eq!(
+            t,
+            Tally {
+                passed: 55,
+                failed: 1,
+                ignored: 2
+            }
+        );
+    }
 }
 
 #[cfg(test)]
