@@ -76,25 +76,7 @@ fn replay_without_root_prints_the_recorded_figures() {
         serde_json::from_slice(&std::fs::read(BUNDLED).expect("read")).expect("trace JSON");
     for (r, stored) in runs.iter().zip(trace["runs"].as_array().expect("runs")) {
         let live = &stored["summary"];
-        for key in [
-            "syscalls",
-            "mode_switches",
-            "sched_switches",
-            "page_faults",
-            "cpu_copies",
-            "cpu_copy_bytes",
-            "reference_bytes",
-            "disk_read_bytes",
-            "dma_bytes",
-            "received_bytes",
-            "received_ok",
-            "elapsed_ns",
-            "sender_cpu_ns",
-            "lost_events",
-            "receiver_copy_bytes",
-            "movements",
-            "differences",
-        ] {
+        for key in common::REPLAYED_FIGURES {
             assert_eq!(
                 r[key], live[key],
                 "{}: {key} differs between live and replay",

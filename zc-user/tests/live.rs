@@ -453,28 +453,7 @@ fn recorded_runs_replay_with_the_same_figures() {
         .collect();
     assert_eq!(live.len(), replayed.len());
     for (a, b) in live.iter().zip(&replayed) {
-        for key in [
-            "strategy",
-            "syscalls",
-            "mode_switches",
-            "sched_switches",
-            "page_faults",
-            "cpu_copies",
-            "cpu_copy_bytes",
-            "reference_bytes",
-            "disk_read_bytes",
-            "dma_bytes",
-            "received_bytes",
-            "received_ok",
-            "elapsed_ns",
-            "sender_cpu_ns",
-            "lost_events",
-            "receiver_copy_bytes",
-            "movements",
-            "differences",
-            "event_check",
-            "article",
-        ] {
+        for key in common::REPLAYED_FIGURES {
             assert_eq!(a[key], b[key], "{}: {key}", a["strategy"]);
         }
     }

@@ -41,3 +41,27 @@ pub fn live_or_skip(test: &str) -> bool {
     );
     false
 }
+
+/// The measured fields of a run's JSON that a replay must reproduce exactly.
+pub const REPLAYED_FIGURES: &[&str] = &[
+    "strategy",
+    "syscalls",
+    "mode_switches",
+    "sched_switches",
+    "page_faults",
+    "cpu_copies",
+    "cpu_copy_bytes",
+    "reference_bytes",
+    "disk_read_bytes",
+    "dma_bytes",
+    "received_bytes",
+    "received_ok",
+    "elapsed_ns",
+    "sender_cpu_ns",
+    "lost_events",
+    "receiver_copy_bytes",
+    "movements",
+    "differences",
+    "event_check",
+    "article",
+];
