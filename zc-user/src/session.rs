@@ -27,7 +27,11 @@ pub struct Options {
 
 /// The loaded probes, the private network and the demo file.
 pub struct LiveSession {
-    tracer: Tracer,
+    /// None only while a run goes untraced (see `run_untraced`).
+    tracer: Option<Tracer>,
+    status: Vec<crate::kernel::probes::ProbeStatus>,
+    layout: zc_common::layout::KernelLayout,
+    tracefs_root: std::path::PathBuf,
     net: DemoNet,
     file: DemoFile,
     chunk: u64,
@@ -107,7 +111,10 @@ impl LiveSession {
             tracer.status(),
         );
         Ok(LiveSession {
-            tracer,
+            status: tracer.status().to_vec(),
+            tracer: Some(tracer),
+            layout,
+            tracefs_root,
             net,
             file,
             chunk: opts.chunk,
@@ -119,12 +126,27 @@ impl LiveSession {
     /// Runs one strategy, traced.
     pub fn run(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
         let facts = run::facts(strategy, &self.file, self.chunk, self.cold);
-        run::run_one(&mut self.tracer, &self.net, &self.file, facts)
+        let tracer = self
+            .tracer
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("the probes are not loaded"))?;
+        run::run_one(Some(tracer), &self.net, &self.file, facts)
             .with_context(|| format!("run {}", strategy.name()))
     }
 
+    /// Runs one strategy with every eBPF program detached and unloaded, then
+    /// loads them again: the untraced baseline of the overhead benchmark.
+    pub fn run_untraced(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
+        let facts = run::facts(strategy, &self.file, self.chunk, self.cold);
+        // Dropping the tracer closes every link and map: nothing is attached.
+        drop(self.tracer.take());
+        let result = run::run_one(None, &self.net, &self.file, facts);
+        self.tracer = Some(Tracer::load(&self.layout, &self.tracefs_root)?);
+        result.with_context(|| format!("run {} untraced", strategy.name()))
+    }
+
     pub fn probes(&self) -> &[crate::kernel::probes::ProbeStatus] {
-        self.tracer.status()
+        &self.status
     }
 
     /// The metadata a trace of this session's runs carries.

@@ -94,9 +94,11 @@ struct SenderDone {
     cpu_ns: u64,
 }
 
-/// Runs `strategy` once over `file`, traced.
+/// Runs `strategy` once over `file`, traced when `tracer` is given (without
+/// one, the same transfer runs with no eBPF program loaded: the baseline of
+/// the overhead benchmark).
 pub fn run_one(
-    tracer: &mut Tracer,
+    mut tracer: Option<&mut Tracer>,
     net: &DemoNet,
     file: &DemoFile,
     facts: RunFacts,
@@ -206,12 +208,14 @@ pub fn run_one(
                 Err(_) => return Err(anyhow!("sender or receiver thread did not start")),
             }
         }
-        tracer.arm(Target {
-            sender_tid,
-            receiver_tid,
-            file_dev: file.dev,
-            file_ino: file.ino,
-        })?;
+        if let Some(t) = tracer.as_deref_mut() {
+            t.arm(Target {
+                sender_tid,
+                receiver_tid,
+                file_dev: file.dev,
+                file_ino: file.ino,
+            })?;
+        }
         let mut events = Vec::new();
         let mut bad_records = 0u64;
         let mut sink = |r: Result<Event, _>| match r {
@@ -221,19 +225,26 @@ pub fn run_one(
         // The sender is blocked in recv(): its CPU clock stands still.
         let cpu_start = cpu_ns(cpu_clock_of(sender_thread)?);
         let _ = go_tx.send(());
+        let mut drain =
+            |t: &mut Option<&mut Tracer>| t.as_deref_mut().map_or(0, |t| t.drain(&mut sink));
         while !sender.is_finished() {
-            if tracer.drain(&mut sink) == 0 {
+            if drain(&mut tracer) == 0 {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
         while !receiver.is_finished() {
-            if tracer.drain(&mut sink) == 0 {
+            if drain(&mut tracer) == 0 {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
-        tracer.disarm()?;
-        tracer.drain(&mut sink);
-        let counts = tracer.counts()?;
+        let counts = match tracer.as_deref_mut() {
+            Some(t) => {
+                t.disarm()?;
+                t.drain(&mut sink);
+                t.counts()?
+            }
+            None => Counts::new(),
+        };
 
         let done = sender
             .join()
