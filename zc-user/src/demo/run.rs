@@ -237,7 +237,7 @@ pub fn run_one(
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
-        let counts = match tracer.as_deref_mut() {
+        let counts = match tracer {
             Some(t) => {
                 t.disarm()?;
                 t.drain(&mut sink);
