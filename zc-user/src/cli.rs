@@ -109,9 +109,9 @@ pub struct DemoArgs {
     pub record: Option<PathBuf>,
 }
 
-/// What to replay.
+/// A trace to read: a file, or the recording compiled into zc.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub struct TraceSource {
     /// A trace written by `zc demo --record`.
     #[arg(
         value_name = "FILE",
@@ -120,9 +120,16 @@ pub struct ReplayArgs {
     )]
     pub file: Option<PathBuf>,
 
-    /// Play the recording shipped with zc (made by zc on Linux 6.18).
+    /// The recording shipped with zc (made by zc on Linux 6.18).
     #[arg(long)]
     pub bundled: bool,
+}
+
+/// What to replay.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub source: TraceSource,
 
     /// Strategy to start with (default: all of the trace's, in turn).
     #[arg(long, short, value_enum)]
@@ -171,17 +178,8 @@ pub enum ExportFormat {
 /// What to export, and where.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// A trace written by `zc demo --record`.
-    #[arg(
-        value_name = "FILE",
-        required_unless_present = "bundled",
-        conflicts_with = "bundled"
-    )]
-    pub file: Option<PathBuf>,
-
-    /// Export the recording shipped with zc.
-    #[arg(long)]
-    pub bundled: bool,
+    #[command(flatten)]
+    pub source: TraceSource,
 
     /// Output format.
     #[arg(long, short, value_enum)]

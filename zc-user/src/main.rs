@@ -198,13 +198,7 @@ fn offer_bundled(reason: &str) -> anyhow::Result<bool> {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
-    let loaded = match &args.file {
-        Some(path) => {
-            let bytes = tracefile::read(path)?;
-            recording::load(&bytes).map_err(|e| Fatal::Usage(format!("{}: {e}", path.display())))?
-        }
-        None => zc::bundled::load()?,
-    };
+    let loaded = recording::load_source(args.source.file.as_deref())?;
     let mut list: Vec<Strategy> = Strategy::ALL
         .iter()
         .copied()

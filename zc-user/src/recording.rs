@@ -455,6 +455,19 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, zc_trace::TraceError> {
     })
 }
 
+/// Reads the trace at `file`, or the bundled recording when there is none.
+/// A file that is not a readable trace is a usage error naming the file.
+pub fn load_source(file: Option<&std::path::Path>) -> anyhow::Result<Loaded> {
+    match file {
+        Some(path) => {
+            let bytes = crate::tracefile::read(path)?;
+            load(&bytes)
+                .map_err(|e| crate::exit::Fatal::Usage(format!("{}: {e}", path.display())).into())
+        }
+        None => crate::bundled::load(),
+    }
+}
+
 /// The trace of `runs`, with `meta`, each run with its report summary.
 pub fn trace_of(
     meta: zc_trace::Meta,

@@ -52,17 +52,9 @@ fn one_line_error(out: &Output, code: i32, needle: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// JSON report of a trace via `zc replay --json`.
-fn replay_json(trace: &str) -> Vec<Value> {
-    ok(&zc(&["replay", trace, "--json"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
 #[test]
 fn replay_without_root_prints_the_recorded_figures() {
-    let runs = replay_json(BUNDLED);
+    let runs = common::replay_json(Path::new(BUNDLED));
     let names: Vec<_> = runs
         .iter()
         .map(|r| r["strategy"].as_str().unwrap_or(""))
@@ -104,7 +96,7 @@ fn perfetto_has_the_tracks_and_every_syscall() {
     for t in ["sender: user/kernel", "receiver", "bytes moved"] {
         assert!(threads.contains(&t), "no {t} track");
     }
-    let runs = replay_json(BUNDLED);
+    let runs = common::replay_json(Path::new(BUNDLED));
     for (i, r) in runs.iter().enumerate() {
         let pid = i as u64 + 1;
         let calls = evs
@@ -140,7 +132,7 @@ fn csv_matches_the_model() {
     let text = export("csv", BUNDLED, &[]);
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let runs = replay_json(BUNDLED);
+    let runs = common::replay_json(Path::new(BUNDLED));
     for (line, r) in lines.zip(&runs) {
         let cells: Vec<&str> = line.split(',').collect();
         assert_eq!(cells.len(), header.len(), "{line}");

@@ -437,20 +437,7 @@ fn recorded_runs_replay_with_the_same_figures() {
         "--record",
         trace.to_str().expect("utf-8"),
     ]);
-    let out = Command::new(env!("CARGO_BIN_EXE_zc"))
-        .args(["replay", "--json"])
-        .arg(&trace)
-        .output()
-        .expect("replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let replayed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let replayed = common::replay_json(&trace);
     assert_eq!(live.len(), replayed.len());
     for (a, b) in live.iter().zip(&replayed) {
         for key in common::REPLAYED_FIGURES {

@@ -40,12 +40,17 @@ impl Tmux {
 
     /// Starts zc with `args` in directory `cwd`.
     fn start_in(args: &str, cwd: &Path) -> Tmux {
+        Tmux::start_with("", args, cwd)
+    }
+
+    /// Starts `{prefix}zc {args}` (prefix: environment or a wrapper such as
+    /// setpriv) in `cwd`. The shell prints zc's exit status after zc has left
+    /// the alternate screen, which proves the normal screen is back, then
+    /// waits, so the pane and its screen outlive zc.
+    fn start_with(prefix: &str, args: &str, cwd: &Path) -> Tmux {
         let t = Tmux::new();
-        // The shell prints zc's exit status after zc has left the alternate
-        // screen: seeing it proves the normal screen is back.
-        // The shell then waits, so the pane (and its screen) outlive zc.
         let cmd = format!(
-            "{} {args}; echo ZC-EXIT=$?; sleep 30",
+            "{prefix}{} {args}; echo ZC-EXIT=$?; sleep 30",
             env!("CARGO_BIN_EXE_zc")
         );
         let cwd = cwd.to_str().expect("utf-8 path");
@@ -242,18 +247,8 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "zctrace"))
         .expect("r wrote a .zctrace file");
-    let out = Command::new(env!("CARGO_BIN_EXE_zc"))
-        .args(["replay", "--json"])
-        .arg(&trace)
-        .output()
-        .expect("replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let first = String::from_utf8_lossy(&out.stdout);
-    assert!(first.contains("\"strategy\":\"read-write\""), "{first}");
+    let runs = common::replay_json(&trace);
+    assert_eq!(runs[0]["strategy"], "read-write");
 }
 
 /// Where zc cannot trace, it says why and offers the bundled recording,
@@ -265,22 +260,11 @@ fn without_privileges_demo_offers_the_bundled_recording() {
         return;
     }
     // Root with every capability dropped cannot trace.
-    let t = Tmux::new();
-    let cmd = format!(
-        "setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- {} demo; echo ZC-EXIT=$?; sleep 30",
-        env!("CARGO_BIN_EXE_zc")
+    let t = Tmux::start_with(
+        "setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- ",
+        "demo",
+        Path::new("."),
     );
-    t.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "zc",
-        &cmd,
-    ]);
     let s = t.wait_for("the offer", |s| s.contains("[Y/n]"));
     assert!(s.contains("needs root"), "{s}");
     t.keys(&["Enter"]);
@@ -343,22 +327,11 @@ fn ctrl_c_and_a_panic_restore_the_terminal() {
     drop(t);
 
     // Same again, with a deliberate panic after a few frames.
-    let t = Tmux::new();
-    let cmd = format!(
-        "RUST_BACKTRACE=0 ZC_DEBUG_PANIC_AFTER_FRAMES=20 {} demo --strategy read-write --size 256KiB; echo ZC-EXIT=$?; sleep 30",
-        env!("CARGO_BIN_EXE_zc")
+    let t = Tmux::start_with(
+        "RUST_BACKTRACE=0 ZC_DEBUG_PANIC_AFTER_FRAMES=20 ",
+        "demo --strategy read-write --size 256KiB",
+        Path::new("."),
     );
-    t.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "zc",
-        &cmd,
-    ]);
     let code = t.wait_exit();
     assert_eq!(code, "101", "a panic exits 101");
     assert_eq!(

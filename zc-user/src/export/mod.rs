@@ -82,13 +82,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let loaded = match &args.file {
-        Some(path) => {
-            let bytes = tracefile::read(path)?;
-            recording::load(&bytes).map_err(|e| Fatal::Usage(format!("{}: {e}", path.display())))?
-        }
-        None => crate::bundled::load()?,
-    };
+    let loaded = recording::load_source(args.source.file.as_deref())?;
     let strategy = pick(&loaded, args.strategy)?;
     let lang = match args.lang {
         LangArg::En => Lang::En,

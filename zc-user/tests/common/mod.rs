@@ -65,3 +65,21 @@ pub const REPLAYED_FIGURES: &[&str] = &[
     "event_check",
     "article",
 ];
+
+/// The runs of a trace as `zc replay --json` prints them (no root needed).
+pub fn replay_json(trace: &std::path::Path) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args(["replay", "--json"])
+        .arg(trace)
+        .output()
+        .expect("run zc replay");
+    assert!(
+        out.status.success(),
+        "zc replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
