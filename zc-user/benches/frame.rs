@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::{Terminal, backend::TestBackend};
 use zc::{
-    model::{Strategy, steps::StepBuilder},
+    model::Strategy,
     recording,
     tui::{
         app::{Action, App, Source, update},
@@ -32,15 +32,14 @@ fn main() {
             kernel: rec.meta.kernel.clone(),
             label: "bench".into(),
         },
-        Strategy::ReadWrite,
+        Strategy::named("read-write").expect("in the table"),
         false,
         1.0,
         Lang::En,
         "probes 18/18".into(),
     );
-    let outcomes: Vec<_> = Strategy::ALL
-        .iter()
-        .map(|s| rec.outcome(*s).expect("run").clone())
+    let outcomes: Vec<_> = Strategy::all()
+        .filter_map(|s| rec.outcome(s).cloned())
         .collect();
     for o in &outcomes {
         update(&mut app, Action::RunDone(Box::new(o.clone())));
@@ -50,7 +49,8 @@ fn main() {
         "{:<16} {:>12} {:>14} {:>16} {:>18}",
         "strategy", "frame (med)", "of 33 ms", "events→frame/ev", "kernel rate ratio"
     );
-    for (s, o) in Strategy::ALL.iter().zip(&outcomes) {
+    for o in &outcomes {
+        let s = &o.facts.strategy;
         app.strategy = *s;
         let n = app.current().expect("run").plan.len();
         app.pos = n / 2;
@@ -67,11 +67,8 @@ fn main() {
         let mut runs = Vec::with_capacity(200);
         for _ in 0..200 {
             let t = Instant::now();
-            let mut b = StepBuilder::new(*s);
-            for e in &o.events {
-                b.push(e);
-            }
-            let plan = Plan::build(*s, b.steps(), 2);
+            let steps = zc::model::steps::build(*s, &o.events);
+            let plan = Plan::build(*s, &steps, 2);
             std::hint::black_box(&plan);
             runs.push(t.elapsed());
         }

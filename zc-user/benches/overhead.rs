@@ -25,13 +25,14 @@ fn main() -> anyhow::Result<()> {
         chunk: 64 << 10,
         file: None,
         cold: false,
+        sg: None,
     };
     let mut live = session::LiveSession::start(&opts, None)?;
     println!(
         "{:<16} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
         "8 MiB, median", "cpu traced", "untraced", "ratio", "wall traced", "untraced", "ratio"
     );
-    for s in Strategy::ALL {
+    for s in Strategy::all() {
         let (mut cpu_t, mut cpu_u, mut wall_t, mut wall_u) = (vec![], vec![], vec![], vec![]);
         for _ in 0..REPS {
             let t = live.run(s)?;

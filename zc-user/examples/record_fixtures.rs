@@ -6,7 +6,7 @@
 //!
 //! Writes zc-user/tests/fixtures/demo-1mib.json.
 
-use zc::{model::Strategy, recording, session, tracefile};
+use zc::{model::Strategy, report, session, tracefile};
 
 fn main() -> anyhow::Result<()> {
     let opts = session::Options {
@@ -14,10 +14,11 @@ fn main() -> anyhow::Result<()> {
         chunk: 64 << 10,
         file: None,
         cold: false,
+        sg: None,
     };
     let mut live = session::LiveSession::start(&opts, None)?;
     let mut runs = Vec::new();
-    for s in Strategy::ALL {
+    for s in Strategy::all() {
         let o = live.run(s)?;
         anyhow::ensure!(
             o.received_ok && o.lost_events == 0,
@@ -26,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         );
         runs.push(o);
     }
-    let trace = recording::trace_of(live.trace_meta(), &runs, &live.context)?;
+    let trace = report::trace(live.trace_meta(), &runs, &live.context)?;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-1mib.json");
     tracefile::write_atomic(std::path::Path::new(path), &trace.to_bytes()?)?;
     eprintln!("wrote {path}");

@@ -1,16 +1,19 @@
 //! The command line: what a user can ask zc to do, with help that teaches.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{
+    Args, Parser, Subcommand, ValueEnum,
+    builder::{PossibleValue, PossibleValuesParser, TypedValueParser},
+};
 use std::path::PathBuf;
 
-use crate::units::parse_size;
+use crate::{export::Format, strategy::Strategy, units::parse_size};
 
 const ABOUT: &str = "Trace, live from the kernel, where a file-to-socket transfer copies data \
 and switches between user and kernel mode.";
 
 const LONG_ABOUT: &str = "\
-zc sends a file over TCP four ways (the four figures of the article \
-\"Zero Copy I: User-Mode Perspective\") and traces each run with eBPF on kernel \
+zc sends a file over TCP in several ways (first the four figures of the \
+article \"Zero Copy I: User-Mode Perspective\") and traces each run with eBPF on kernel \
 tracepoints: syscalls, page faults, the page cache, block I/O, the socket send \
 path and the skbs handed to the network device. It runs the transfer itself, \
 between two private network namespaces joined by a veth pair, and reports what \
@@ -39,29 +42,61 @@ pub enum Command {
     Export(ExportArgs),
 }
 
-/// One of the article's ways to send a file to a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyArg {
-    /// read(file, buf) then write(sock, buf): two CPU copies per chunk.
-    ReadWrite,
-    /// mmap the file, write(sock, mapping): one CPU copy, plus page faults.
-    MmapWrite,
-    /// sendfile with scatter-gather off on the sending veth: the kernel copies
-    /// page-cache data into linear segments at transmit (figure 3).
-    Sendfile,
-    /// sendfile with scatter-gather on: the skb only references page-cache
-    /// pages, no CPU copy (figure 4).
-    SendfileGather,
-    /// The four strategies in turn, one table.
+/// `--strategy`: one strategy of the table, or all of them in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyChoice {
+    One(Strategy),
     All,
+}
+
+impl StrategyChoice {
+    /// The one strategy chosen, or None for `all`.
+    pub fn one(self) -> Option<Strategy> {
+        match self {
+            StrategyChoice::One(s) => Some(s),
+            StrategyChoice::All => None,
+        }
+    }
+
+    /// The strategies chosen, in table order.
+    pub fn strategies(self) -> Vec<Strategy> {
+        match self {
+            StrategyChoice::One(s) => vec![s],
+            StrategyChoice::All => Strategy::all().collect(),
+        }
+    }
+}
+
+/// The strategy names of the table (each with its help line), and `all`.
+fn strategy_parser() -> impl TypedValueParser<Value = StrategyChoice> {
+    PossibleValuesParser::new(
+        Strategy::all()
+            .map(|s| PossibleValue::new(s.name()).help(s.spec().help))
+            .chain([PossibleValue::new("all").help("every strategy in turn, one table")]),
+    )
+    .map(|name| Strategy::named(&name).map_or(StrategyChoice::All, StrategyChoice::One))
+}
+
+/// `on` or `off`.
+fn on_off_parser() -> impl TypedValueParser<Value = bool> {
+    PossibleValuesParser::new(["on", "off"]).map(|v| v == "on")
+}
+
+/// The export formats, each with its help line.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(
+        Format::ALL
+            .iter()
+            .map(|f| PossibleValue::new(f.name()).help(f.help())),
+    )
+    .map(|name| Format::named(&name).unwrap_or(Format::ALL[0]))
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Strategy to run.
-    #[arg(long, short, value_enum, default_value = "read-write")]
-    pub strategy: StrategyArg,
+    /// Strategy to run (`all`: each in turn, one table).
+    #[arg(long, short, value_parser = strategy_parser(), default_value = "read-write")]
+    pub strategy: StrategyChoice,
 
     /// Size of the demo file zc creates (bytes, or with a unit: 4097, 64KiB, 8MiB).
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
@@ -75,6 +110,12 @@ pub struct DemoArgs {
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 
+    /// Scatter-gather on the sending veth, for every strategy: `off` makes
+    /// the device unable to gather pages, so the kernel copies paged skbs
+    /// into linear segments at transmit (`skb_segment`). Default: each
+    /// strategy's own setting (off only for `sendfile`, to stage figure 3).
+    #[arg(long, value_name = "on|off", value_parser = on_off_parser())]
+    pub sg: Option<bool>,
     /// Evict the file from the page cache first, so the disk → page cache
     /// transfer (the article's first DMA copy) happens and shows.
     #[arg(long)]
@@ -132,8 +173,8 @@ pub struct ReplayArgs {
     pub source: TraceSource,
 
     /// Strategy to start with (default: all of the trace's, in turn).
-    #[arg(long, short, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    #[arg(long, short, value_parser = strategy_parser())]
+    pub strategy: Option<StrategyChoice>,
 
     /// Print the report instead of drawing the view.
     #[arg(long)]
@@ -156,25 +197,6 @@ pub struct ReplayArgs {
     pub high_contrast: bool,
 }
 
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// Chrome trace-event JSON for Perfetto UI and chrome://tracing.
-    Perfetto,
-    /// The measured table beside the article's, for a handout.
-    Markdown,
-    /// The same table as CSV.
-    Csv,
-    /// A Mermaid sequence diagram of one representative call (renders on GitHub).
-    Mermaid,
-    /// The diagram of one strategy as an SVG still, in the live view's layout.
-    Svg,
-    /// An asciinema recording (asciicast v2) of the live view replaying the trace.
-    Cast,
-    /// One self-contained web page that animates the trace (English and 中文).
-    Html,
-}
-
 /// What to export, and where.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -182,16 +204,16 @@ pub struct ExportArgs {
     pub source: TraceSource,
 
     /// Output format.
-    #[arg(long, short, value_enum)]
-    pub format: ExportFormat,
+    #[arg(long, short, value_parser = format_parser())]
+    pub format: Format,
 
     /// Output file (default: standard output).
     #[arg(long, short, value_name = "OUT")]
     pub output: Option<PathBuf>,
 
     /// The strategy for single-strategy formats (mermaid, svg); default: the first in the trace.
-    #[arg(long, short, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    #[arg(long, short, value_parser = strategy_parser())]
+    pub strategy: Option<StrategyChoice>,
 
     /// Language of the narration in cast and html (html carries both; this picks the first shown).
     #[arg(long, value_enum, default_value = "en")]

@@ -35,7 +35,7 @@ pub fn examine(load: bool) -> Findings {
         "kernel",
         &format!(
             "{} ({})",
-            crate::report::kernel_release(),
+            crate::model::context::kernel_release(),
             std::env::consts::ARCH
         ),
     );

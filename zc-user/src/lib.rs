@@ -2,8 +2,9 @@
 //! data and switches between user and kernel mode.
 //!
 //! Data flows one way: kernel event (ring buffer) → [`decode`] → [`model`]
-//! (what happened to which bytes) → views ([`report`]). The kernel-facing
-//! code lives in [`kernel`], the transfer itself in [`demo`].
+//! (what happened to which bytes) → views ([`report`], [`tui`], [`export`]).
+//! The kernel-facing code lives in [`kernel`], the transfer itself in
+//! [`demo`], and the ways to send a file in one table, [`strategy`].
 
 pub mod bundled;
 pub mod cli;
@@ -13,10 +14,14 @@ pub mod doctor;
 pub mod exit;
 pub mod export;
 pub mod kernel;
+pub mod lang;
 pub mod model;
+pub mod place;
 pub mod recording;
 pub mod report;
 pub mod session;
+pub mod source;
+pub mod strategy;
 pub mod tracefile;
 pub mod tui;
 pub mod units;

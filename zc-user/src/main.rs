@@ -9,12 +9,13 @@ use std::{
 use clap::Parser as _;
 
 use zc::{
-    cli::{Cli, Command, DemoArgs, LangArg, ReplayArgs, StrategyArg},
-    demo::run,
+    cli::{Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs},
     doctor,
     exit::{self, Fatal},
-    model::Strategy,
-    recording, report,
+    export,
+    lang::Lang,
+    model::{Strategy, context::Context, outcome::RunOutcome},
+    report,
     session::{self, LiveSession},
     tracefile, tui,
 };
@@ -63,18 +64,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Demo(args) => demo(args),
         Command::Replay(args) => replay(args),
-        Command::Export(args) => zc::export::run(&args),
+        Command::Export(args) => export_trace(args),
     }
 }
 
-fn strategies(arg: StrategyArg) -> Vec<Strategy> {
-    match arg {
-        StrategyArg::ReadWrite => vec![Strategy::ReadWrite],
-        StrategyArg::MmapWrite => vec![Strategy::MmapWrite],
-        StrategyArg::Sendfile => vec![Strategy::Sendfile],
-        StrategyArg::SendfileGather => vec![Strategy::SendfileGather],
-        StrategyArg::All => Strategy::ALL.to_vec(),
-    }
+fn export_trace(args: ExportArgs) -> anyhow::Result<u8> {
+    export::run(&export::Request {
+        trace: args.source.file,
+        format: args.format,
+        output: args.output,
+        strategy: args.strategy.and_then(|c| c.one()),
+        lang: lang_of(args.lang),
+    })
 }
 
 fn demo(args: DemoArgs) -> anyhow::Result<u8> {
@@ -83,11 +84,12 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         chunk: args.chunk,
         file: args.file.clone(),
         cold: args.cold,
+        sg: args.sg,
     };
     // Input first: a typo should not wait for eBPF to load.
     let user_file = session::check_input(&opts)?;
     let json = args.json;
-    let list = strategies(args.strategy);
+    let list = args.strategy.strategies();
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let tui_wanted = !args.no_tui && !json && interactive;
     if let Some(reason) = session::cannot_trace_reason()
@@ -127,11 +129,12 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let many = list.len() > 1;
+    let total = list.len();
     let mut outcomes = Vec::new();
     let mut out = std::io::stdout().lock();
     for (i, strategy) in list.into_iter().enumerate() {
         if !json && many {
-            eprintln!("zc: running {} ({}/4)…", strategy.name(), i + 1);
+            eprintln!("zc: running {} ({}/{})…", strategy.name(), i + 1, total);
         }
         let outcome = live.run(strategy)?;
         if json {
@@ -147,17 +150,17 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     if let Some(path) = &args.record {
-        let trace = recording::trace_of(live.trace_meta(), &outcomes, &live.context)?;
+        let trace = report::trace(live.trace_meta(), &outcomes, &live.context)?;
         tracefile::write_atomic(path, &trace.to_bytes()?)?;
         eprintln!("zc: recorded {} runs to {}", outcomes.len(), path.display());
     }
     transfer_verdict(&outcomes)
 }
 
-fn lang_of(l: LangArg) -> tui::text::Lang {
+fn lang_of(l: LangArg) -> Lang {
     match l {
-        LangArg::En => tui::text::Lang::En,
-        LangArg::Zh => tui::text::Lang::Zh,
+        LangArg::En => Lang::En,
+        LangArg::Zh => Lang::Zh,
     }
 }
 
@@ -169,7 +172,7 @@ fn start_of(
     record: Option<std::path::PathBuf>,
 ) -> tui::Start {
     tui::Start {
-        first: list.first().copied().unwrap_or(Strategy::ReadWrite),
+        first: list.first().copied().unwrap_or(Strategy::first()),
         tour: list.len() > 1,
         speed,
         lang: lang_of(lang),
@@ -198,14 +201,12 @@ fn offer_bundled(reason: &str) -> anyhow::Result<bool> {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
-    let loaded = recording::load_source(args.source.file.as_deref())?;
-    let mut list: Vec<Strategy> = Strategy::ALL
-        .iter()
-        .copied()
+    let loaded = zc::source::load(args.source.file.as_deref())?;
+    let mut list: Vec<Strategy> = Strategy::all()
         .filter(|s| loaded.outcome(*s).is_some())
         .collect();
     if let Some(s) = args.strategy {
-        let want = strategies(s);
+        let want = s.strategies();
         list.retain(|s| want.contains(s));
         if list.is_empty() {
             return Err(Fatal::Usage("that strategy is not in this trace".into()).into());
@@ -217,8 +218,8 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
         tui::run(tui::Feed::Replay(Box::new(loaded)), start)?;
         return Ok(exit::OK);
     }
-    let ctx = recording::context_of(&loaded.meta);
-    let outcomes: Vec<run::RunOutcome> = list
+    let ctx = Context::of_trace(&loaded.meta);
+    let outcomes: Vec<RunOutcome> = list
         .iter()
         .filter_map(|s| loaded.outcome(*s).cloned())
         .collect();
@@ -238,7 +239,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
 }
 
 /// Exit code 4 when any receiver did not get the file intact.
-fn transfer_verdict(outcomes: &[run::RunOutcome]) -> anyhow::Result<u8> {
+fn transfer_verdict(outcomes: &[RunOutcome]) -> anyhow::Result<u8> {
     if let Some(bad) = outcomes.iter().find(|o| !o.received_ok) {
         return Err(Fatal::TransferFailed(format!(
             "{}: the receiver got {} of {} bytes or a wrong checksum",

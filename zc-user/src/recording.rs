@@ -11,12 +11,12 @@ use zc_common::{counters::Counter, event::*};
 
 use crate::{
     decode::Event,
-    demo::run::RunOutcome,
     model::{
         Strategy,
-        classify::{RunFacts, classify},
+        context::Context,
         counts::{Counts, SyscallTotals},
-        steps::StepBuilder,
+        facts::RunFacts,
+        outcome::{RunOutcome, TransferStats},
     },
 };
 
@@ -24,28 +24,9 @@ use zc_trace::{
     Event as StoredEvent, Facts as StoredFacts, Run as StoredRun, Syscall as StoredSyscall, Trace,
 };
 
-/// Model strategy ↔ trace strategy.
-pub fn to_trace_strategy(s: Strategy) -> zc_trace::Strategy {
-    match s {
-        Strategy::ReadWrite => zc_trace::Strategy::ReadWrite,
-        Strategy::MmapWrite => zc_trace::Strategy::MmapWrite,
-        Strategy::Sendfile => zc_trace::Strategy::Sendfile,
-        Strategy::SendfileGather => zc_trace::Strategy::SendfileGather,
-    }
-}
-
-pub fn from_trace_strategy(s: zc_trace::Strategy) -> Strategy {
-    match s {
-        zc_trace::Strategy::ReadWrite => Strategy::ReadWrite,
-        zc_trace::Strategy::MmapWrite => Strategy::MmapWrite,
-        zc_trace::Strategy::Sendfile => Strategy::Sendfile,
-        zc_trace::Strategy::SendfileGather => Strategy::SendfileGather,
-    }
-}
-
 fn to_facts(f: &RunFacts) -> StoredFacts {
     StoredFacts {
-        strategy: to_trace_strategy(f.strategy),
+        strategy: f.strategy.name().into(),
         size: f.size,
         chunk: f.chunk,
         cold: f.cold,
@@ -53,14 +34,22 @@ fn to_facts(f: &RunFacts) -> StoredFacts {
     }
 }
 
-fn from_facts(f: &StoredFacts) -> RunFacts {
-    RunFacts {
-        strategy: from_trace_strategy(f.strategy),
+/// The stored facts back, refused when this zc does not know the strategy.
+fn from_facts(f: &StoredFacts) -> Result<RunFacts, String> {
+    let strategy = Strategy::named(&f.strategy).ok_or_else(|| {
+        format!(
+            "strategy {:?} is unknown to this zc (it knows {})",
+            f.strategy,
+            Strategy::names()
+        )
+    })?;
+    Ok(RunFacts {
+        strategy,
         size: f.size,
         chunk: f.chunk,
         cold: f.cold,
         sender_sg: f.sender_sg,
-    }
+    })
 }
 
 /// Gives each distinct kernel pointer a small id, in order of first use.
@@ -388,8 +377,8 @@ fn shift_time(e: &mut StoredEvent, t0: u64) {
 
 /// Rebuilds the in-memory outcome of a stored run: the same model code runs
 /// on it as on a live run.
-pub fn load_run(s: &StoredRun) -> RunOutcome {
-    let facts = from_facts(&s.facts);
+pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
+    let facts = from_facts(&s.facts)?;
     let mut counts = Counts::new();
     for (name, v) in &s.counters {
         if let Some(c) = Counter::ALL.iter().find(|c| c.name() == name) {
@@ -409,24 +398,15 @@ pub fn load_run(s: &StoredRun) -> RunOutcome {
     }
     // The trace reader checked the events are in time order.
     let events: Vec<Event> = s.events.iter().map(load_event).collect();
-    let mut steps = StepBuilder::new(facts.strategy);
-    for e in &events {
-        steps.push(e);
-    }
-    RunOutcome {
-        facts,
-        figures: classify(&counts, &facts),
-        counts,
-        tally: steps.tally(),
-        events,
+    let stats = TransferStats {
         elapsed_ns: s.elapsed_ns,
         sender_cpu_ns: s.sender_cpu_ns,
         received_bytes: s.received_bytes,
         received_ok: s.received_ok,
-        lost_events: s.lost_events,
         bad_records: s.bad_records,
         resident_before: s.resident_before,
-    }
+    };
+    Ok(RunOutcome::new(facts, counts, events, stats))
 }
 
 /// A trace read back: its metadata and its runs, rebuilt for the model.
@@ -449,39 +429,35 @@ impl Loaded {
 /// Reads a trace (validated by zc-trace) and rebuilds its runs.
 pub fn load(bytes: &[u8]) -> Result<Loaded, zc_trace::TraceError> {
     let trace = Trace::parse(bytes)?;
+    let runs = trace
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            load_run(r).map_err(|msg| zc_trace::TraceError::BadRun {
+                run: i + 1,
+                strategy: r.facts.strategy.clone(),
+                msg,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {
-        runs: trace.runs.iter().map(load_run).collect(),
+        runs,
         meta: trace.meta,
     })
 }
 
-/// Reads the trace at `file`, or the bundled recording when there is none.
-/// A file that is not a readable trace is a usage error naming the file.
-pub fn load_source(file: Option<&std::path::Path>) -> anyhow::Result<Loaded> {
-    match file {
-        Some(path) => {
-            let bytes = crate::tracefile::read(path)?;
-            load(&bytes)
-                .map_err(|e| crate::exit::Fatal::Usage(format!("{}: {e}", path.display())).into())
-        }
-        None => crate::bundled::load(),
-    }
-}
-
-/// The trace of `runs`, with `meta`, each run with its report summary.
+/// The trace of `runs`, with `meta`; `summary` gives each run the JSON
+/// object its report printed (the caller's view, so this module does not
+/// depend on the report).
 pub fn trace_of(
     meta: zc_trace::Meta,
     runs: &[RunOutcome],
-    ctx: &crate::report::Context,
+    summary: impl Fn(&RunOutcome) -> Result<serde_json::Value, serde_json::Error>,
 ) -> anyhow::Result<Trace> {
     let stored = runs
         .iter()
-        .map(|r| {
-            Ok(store_run(
-                r,
-                serde_json::to_value(crate::report::to_json(r, ctx))?,
-            ))
-        })
+        .map(|r| Ok(store_run(r, summary(r)?)))
         .collect::<Result<Vec<_>, serde_json::Error>>()?;
     Ok(Trace {
         format: zc_trace::FORMAT.into(),
@@ -564,7 +540,7 @@ mod tests {
 
 /// The metadata of a trace made now by this process.
 pub fn meta(
-    ctx: &crate::report::Context,
+    ctx: &Context,
     probes: &[crate::kernel::probes::ProbeStatus],
     size: u64,
     chunk: u64,
@@ -635,19 +611,5 @@ mod time_tests {
         assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(super::rfc3339_utc(1_795_631_103), "2026-11-25T18:25:03Z");
-    }
-}
-
-/// The report's context for a recorded trace: its kernel, not this machine's.
-pub fn context_of(meta: &zc_trace::Meta) -> crate::report::Context {
-    crate::report::Context {
-        kernel: meta.kernel.clone(),
-        zc_version: env!("CARGO_PKG_VERSION"),
-        file: format!(
-            "{} (recorded {} by zc {})",
-            meta.file, meta.created, meta.zc_version
-        ),
-        probes_attached: meta.probes.iter().filter(|p| p.state == "attached").count(),
-        probes_total: meta.probes.len(),
     }
 }

@@ -7,53 +7,21 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::{
-    demo::run::RunOutcome,
-    kernel::probes::ProbeStatus,
     model::{
         Movement,
-        article::{self, ArticleRow},
         classify::{MovementFigure, differences},
+        context::Context,
+        outcome::RunOutcome,
     },
+    strategy::ModelRow,
     units::{fmt_bytes, fmt_ns},
 };
 
-/// What the whole session ran on.
+/// A published model's row scaled to this run, for side-by-side figures.
 #[derive(Clone, Debug, Serialize)]
-pub struct Context {
-    pub kernel: String,
-    pub zc_version: &'static str,
-    pub file: String,
-    pub probes_attached: usize,
-    pub probes_total: usize,
-}
-
-impl Context {
-    pub fn new(file: String, probes: &[ProbeStatus]) -> Context {
-        Context {
-            kernel: kernel_release(),
-            zc_version: env!("CARGO_PKG_VERSION"),
-            file,
-            probes_attached: probes
-                .iter()
-                .filter(|p| p.state == crate::kernel::probes::ProbeState::Attached)
-                .count(),
-            probes_total: probes.len(),
-        }
-    }
-}
-
-/// The running kernel's release, from uname.
-pub fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-/// The article's row scaled to this run, for side-by-side figures.
-#[derive(Clone, Debug, Serialize)]
-pub struct ArticleForRun {
+pub struct ModelForRun {
     #[serde(flatten)]
-    pub per_buffer: ArticleRow,
+    pub per_buffer: ModelRow,
     pub buffers: u64,
     pub expected_syscalls: u64,
     pub expected_mode_switches: u64,
@@ -62,18 +30,24 @@ pub struct ArticleForRun {
     pub note: &'static str,
 }
 
-pub fn article_for(o: &RunOutcome) -> ArticleForRun {
-    let a = article::row(o.facts.strategy);
+/// The model's expectation for this run, if a source models the strategy.
+pub fn model_for(o: &RunOutcome) -> Option<ModelForRun> {
+    let a = o.facts.strategy.spec().model?;
     let n = o.facts.chunks();
-    ArticleForRun {
+    Some(ModelForRun {
         per_buffer: a,
         buffers: n,
         expected_syscalls: a.syscalls as u64 * n,
         expected_mode_switches: a.mode_switches as u64 * n,
         expected_cpu_copy_bytes: a.cpu_copies as u64 * o.facts.size,
         expected_dma_copy_bytes: a.dma_copies as u64 * o.facts.size,
-        note: "the article's model (Linux Journal, \"Zero Copy I\"), not a measurement",
-    }
+        note: "a published model (see source), not a measurement",
+    })
+}
+
+/// `[expected]` from the model, or `[-]` where no source models the strategy.
+fn bracket(o: &RunOutcome, f: impl Fn(&ModelForRun) -> String) -> String {
+    model_for(o).map_or_else(|| "[-]".into(), |m| format!("[{}]", f(&m)))
 }
 
 /// Totals rebuilt from the event stream, beside whether they match the
@@ -145,7 +119,8 @@ pub struct RunJson<'a> {
     /// The same totals recomputed from the event stream (see docs/json.md).
     pub event_check: EventCheck,
     pub differences: Vec<String>,
-    pub article: ArticleForRun,
+    /// The published model's expectation, or null where none exists.
+    pub model: Option<ModelForRun>,
     pub context: &'a Context,
 }
 
@@ -186,7 +161,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         movements: &f.movements,
         event_check: EventCheck::of(o),
         differences: differences(f, &o.facts),
-        article: article_for(o),
+        model: model_for(o),
         context: ctx,
     }
 }
@@ -232,21 +207,25 @@ fn per_mib(ns: u64, size: u64) -> String {
 /// The full text report of one run.
 pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     let f = &o.figures;
-    let a = article_for(o);
+    let m = model_for(o);
+    // The model's cell, or a dash where no source models this strategy.
+    let model = |f: &dyn Fn(&ModelForRun) -> String| m.as_ref().map_or_else(|| "-".into(), f);
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "zc  {}  — the article's figure {}: {}",
+        "zc  {}  — {}",
         o.facts.strategy.name(),
-        a.per_buffer.figure,
-        a.per_buffer.code
+        m.as_ref().map_or_else(
+            || "no published model for this strategy".to_string(),
+            |m| format!("{}: {}", m.per_buffer.source, m.per_buffer.code)
+        )
     );
     let _ = writeln!(
         s,
         "    {} file in {} chunks ({} buffers), {} cache, sending veth scatter-gather {}, linux {}",
         fmt_bytes(o.facts.size),
         fmt_bytes(o.facts.chunk),
-        a.buffers,
+        o.facts.chunks(),
         if o.facts.cold { "cold" } else { "warm" },
         if o.facts.sender_sg { "on" } else { "off" },
         ctx.kernel
@@ -254,7 +233,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     let _ = writeln!(
         s,
         "{:<28} {:>24}   {:>22}",
-        "", "measured (kernel)", "article's model"
+        "", "measured (kernel)", "model"
     );
     let row = |s: &mut String, k: &str, m: String, a: String| {
         let _ = writeln!(s, "{k:<28} {m:>24}   {a:>22}");
@@ -263,13 +242,13 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         &mut s,
         "syscalls",
         f.syscall_total.to_string(),
-        a.expected_syscalls.to_string(),
+        model(&|m| m.expected_syscalls.to_string()),
     );
     row(
         &mut s,
         "user/kernel mode switches",
         f.mode_switches.to_string(),
-        a.expected_mode_switches.to_string(),
+        model(&|m| m.expected_mode_switches.to_string()),
     );
     row(
         &mut s,
@@ -294,11 +273,13 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
             fmt_bytes(f.cpu_copy_bytes),
             f.copy_passes(o.facts.size)
         ),
-        format!(
-            "{} ({}×)",
-            fmt_bytes(a.expected_cpu_copy_bytes),
-            a.per_buffer.cpu_copies
-        ),
+        model(&|m| {
+            format!(
+                "{} ({}×)",
+                fmt_bytes(m.expected_cpu_copy_bytes),
+                m.per_buffer.cpu_copies
+            )
+        }),
     );
     row(
         &mut s,
@@ -356,13 +337,13 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     for m in &f.movements {
         let _ = writeln!(s, "{}", movement_line(m));
     }
-    let _ = writeln!(s, "why the figures differ from the article:");
+    let _ = writeln!(s, "why the figures differ from the model:");
     for d in differences(f, &o.facts) {
         let _ = writeln!(s, "  - {d}");
     }
     let _ = writeln!(
         s,
-        "receiver: {} of {} bytes, {}; its own copy skb → user: {} (not counted above: the article counts the sender)",
+        "receiver: {} of {} bytes, {}; its own copy skb → user: {} (not counted above: the model counts the sender)",
         o.received_bytes,
         o.facts.size,
         if o.received_ok {
@@ -396,7 +377,7 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
     };
     let _ = writeln!(
         s,
-        "zc  {} file, {} chunks, {} cache, veth, linux {} — measured (article's model in brackets)",
+        "zc  {} file, {} chunks, {} cache, veth, linux {} — measured (the published model in brackets)",
         fmt_bytes(first.facts.size),
         fmt_bytes(first.facts.chunk),
         if first.facts.cold { "cold" } else { "warm" },
@@ -411,16 +392,16 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
     let rows: [(&str, Cell); 13] = [
         ("syscalls", |r| {
             format!(
-                "{} [{}]",
+                "{} {}",
                 r.figures.syscall_total,
-                article_for(r).expected_syscalls
+                bracket(r, |m| m.expected_syscalls.to_string())
             )
         }),
         ("mode switches", |r| {
             format!(
-                "{} [{}]",
+                "{} {}",
                 r.figures.mode_switches,
-                article_for(r).expected_mode_switches
+                bracket(r, |m| m.expected_mode_switches.to_string())
             )
         }),
         ("scheduler switches", |r| {
@@ -429,16 +410,16 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
         ("page faults", |r| r.figures.page_faults.to_string()),
         ("CPU-copied bytes", |r| {
             format!(
-                "{} [{}]",
+                "{} {}",
                 fmt_bytes(r.figures.cpu_copy_bytes),
-                fmt_bytes(article_for(r).expected_cpu_copy_bytes)
+                bracket(r, |m| fmt_bytes(m.expected_cpu_copy_bytes))
             )
         }),
         ("CPU copies per byte", |r| {
             format!(
-                "{:.2} [{}]",
+                "{:.2} {}",
                 r.figures.copy_passes(r.facts.size),
-                r.facts.strategy_article_copies()
+                bracket(r, |m| m.per_buffer.cpu_copies.to_string())
             )
         }),
         ("sent by reference", |r| {
@@ -492,8 +473,11 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
     s
 }
 
-impl crate::model::classify::RunFacts {
-    fn strategy_article_copies(&self) -> u32 {
-        article::row(self.strategy).cpu_copies
-    }
+/// The trace of `runs`, each stored with the JSON object its report prints.
+pub fn trace(
+    meta: zc_trace::Meta,
+    runs: &[RunOutcome],
+    ctx: &Context,
+) -> anyhow::Result<zc_trace::Trace> {
+    crate::recording::trace_of(meta, runs, |r| serde_json::to_value(to_json(r, ctx)))
 }

@@ -8,12 +8,11 @@ use crate::{
     demo::{
         file::{DemoFile, Origin, work_dir},
         net::DemoNet,
-        run::{self, RunOutcome},
+        run,
     },
     exit::Fatal,
-    kernel::{layout, privilege, tracefs, tracer::Tracer},
-    model::Strategy,
-    report,
+    kernel::{layout, privilege, probes::ProbeState, tracefs, tracer::Tracer},
+    model::{Strategy, context::Context, outcome::RunOutcome},
 };
 
 /// What a session sends and how.
@@ -23,6 +22,9 @@ pub struct Options {
     pub chunk: u64,
     pub file: Option<std::path::PathBuf>,
     pub cold: bool,
+    /// Scatter-gather on the sending veth for every run, instead of each
+    /// strategy's own setting.
+    pub sg: Option<bool>,
 }
 
 /// The loaded probes, the private network and the demo file.
@@ -36,7 +38,8 @@ pub struct LiveSession {
     file: DemoFile,
     chunk: u64,
     cold: bool,
-    pub context: report::Context,
+    sg: Option<bool>,
+    pub context: Context,
 }
 
 /// Checks that don't need the kernel: bad input fails before eBPF loads.
@@ -103,12 +106,17 @@ impl LiveSession {
         };
         let net = DemoNet::create()
             .context("build zc's private network (two namespaces and a veth pair)")?;
-        let context = report::Context::new(
+        let context = Context::here(
             match &file.origin {
                 Origin::Generated(d) => format!("generated, unnamed, in {}", d.display()),
                 Origin::User(p) => p.display().to_string(),
             },
-            tracer.status(),
+            tracer
+                .status()
+                .iter()
+                .filter(|p| p.state == ProbeState::Attached)
+                .count(),
+            tracer.status().len(),
         );
         Ok(LiveSession {
             status: tracer.status().to_vec(),
@@ -119,13 +127,14 @@ impl LiveSession {
             file,
             chunk: opts.chunk,
             cold: opts.cold,
+            sg: opts.sg,
             context,
         })
     }
 
     /// Runs one strategy, traced.
     pub fn run(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
-        let facts = run::facts(strategy, &self.file, self.chunk, self.cold);
+        let facts = run::facts(strategy, &self.file, self.chunk, self.cold, self.sg);
         let tracer = self
             .tracer
             .as_mut()
@@ -137,7 +146,7 @@ impl LiveSession {
     /// Runs one strategy with every eBPF program detached and unloaded, then
     /// loads them again: the untraced baseline of the overhead benchmark.
     pub fn run_untraced(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
-        let facts = run::facts(strategy, &self.file, self.chunk, self.cold);
+        let facts = run::facts(strategy, &self.file, self.chunk, self.cold, self.sg);
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());
         let result = run::run_one(None, &self.net, &self.file, facts);

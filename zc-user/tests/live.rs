@@ -157,7 +157,7 @@ fn common_checks(v: &Value) {
         "elapsed_ns",
         "sender_cpu_ns",
         "lost_events",
-        "article",
+        "model",
         "receiver_copy_bytes",
     ] {
         assert!(

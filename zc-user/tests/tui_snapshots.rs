@@ -29,7 +29,7 @@ fn app(strategy: Strategy, lang: Lang) -> App {
         lang,
         "probes 18/18 attached".into(),
     );
-    for s in Strategy::ALL {
+    for s in Strategy::all() {
         let o = rec.outcome(s).expect("run present").clone();
         update(&mut app, Action::RunDone(Box::new(o)));
     }
@@ -73,7 +73,7 @@ fn name(s: Strategy) -> &'static str {
 
 #[test]
 fn each_strategy_first_copy_80x24() {
-    for s in Strategy::ALL {
+    for s in Strategy::all() {
         let mut a = app(s, Lang::En);
         first_move(&mut a);
         insta::assert_snapshot!(format!("first_move_80x24_{}", name(s)), screen(&a, 80, 24));
@@ -82,7 +82,7 @@ fn each_strategy_first_copy_80x24() {
 
 #[test]
 fn each_strategy_end_of_run_80x24() {
-    for s in Strategy::ALL {
+    for s in Strategy::all() {
         let mut a = app(s, Lang::En);
         at_end(&mut a);
         insta::assert_snapshot!(format!("end_80x24_{}", name(s)), screen(&a, 80, 24));
@@ -91,28 +91,37 @@ fn each_strategy_end_of_run_80x24() {
 
 #[test]
 fn large_terminal_120x40() {
-    let mut a = app(Strategy::SendfileGather, Lang::En);
+    let mut a = app(
+        Strategy::named("sendfile-gather").expect("in the table"),
+        Lang::En,
+    );
     first_move(&mut a);
     insta::assert_snapshot!(screen(&a, 120, 40));
 }
 
 #[test]
 fn chinese_narration() {
-    let mut a = app(Strategy::Sendfile, Lang::Zh);
+    let mut a = app(Strategy::named("sendfile").expect("in the table"), Lang::Zh);
     first_move(&mut a);
     insta::assert_snapshot!(screen(&a, 80, 24));
 }
 
 #[test]
 fn compare_view() {
-    let mut a = app(Strategy::ReadWrite, Lang::En);
+    let mut a = app(
+        Strategy::named("read-write").expect("in the table"),
+        Lang::En,
+    );
     a.view = View::Compare;
     insta::assert_snapshot!(screen(&a, 80, 24));
 }
 
 #[test]
 fn help_overlay() {
-    let mut a = app(Strategy::ReadWrite, Lang::En);
+    let mut a = app(
+        Strategy::named("read-write").expect("in the table"),
+        Lang::En,
+    );
     update(
         &mut a,
         Action::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
@@ -122,7 +131,10 @@ fn help_overlay() {
 
 #[test]
 fn too_small_terminal_says_so() {
-    let a = app(Strategy::ReadWrite, Lang::En);
+    let a = app(
+        Strategy::named("read-write").expect("in the table"),
+        Lang::En,
+    );
     let s = screen(&a, 60, 20);
     assert!(s.contains("at least 80×24"), "{s}");
     insta::assert_snapshot!(s);
@@ -134,27 +146,33 @@ fn empty_state_before_the_first_measurement() {
         Source::Live {
             kernel: "6.18.44".into(),
         },
-        Strategy::ReadWrite,
+        Strategy::named("read-write").expect("in the table"),
         true,
         1.0,
         Lang::En,
         "probes 18/18 attached".into(),
     );
-    update(&mut a, Action::RunStarted(Strategy::ReadWrite));
+    update(
+        &mut a,
+        Action::RunStarted(Strategy::named("read-write").expect("in the table")),
+    );
     insta::assert_snapshot!(screen(&a, 80, 24));
 }
 
 /// Facts a person would check on the screen, independent of snapshots.
 #[test]
 fn screens_carry_the_measured_story() {
-    let mut a = app(Strategy::Sendfile, Lang::En);
+    let mut a = app(Strategy::named("sendfile").expect("in the table"), Lang::En);
     at_end(&mut a);
     let s = screen(&a, 80, 24);
     assert!(s.contains("sendfile, no scatter-gather"));
     assert!(s.contains("CPU copy"), "segmentation copy arrow labelled");
     assert!(s.contains("by reference"));
     assert!(s.contains("1.0x"), "1× copied at segmentation");
-    let mut g = app(Strategy::SendfileGather, Lang::En);
+    let mut g = app(
+        Strategy::named("sendfile-gather").expect("in the table"),
+        Lang::En,
+    );
     at_end(&mut g);
     let s = screen(&g, 80, 24);
     assert!(s.contains("pages by reference (gather)"));

@@ -1,7 +1,6 @@
-//! The transfer zc runs and traces: its file, its private network, the
-//! strategies' send loops, and one traced run tying them together.
+//! The transfer zc runs and traces: its file, its private network, and one
+//! traced run tying them to a strategy's send loop (`crate::strategy`).
 
 pub mod file;
 pub mod net;
 pub mod run;
-pub mod strategy;

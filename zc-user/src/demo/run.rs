@@ -20,40 +20,18 @@ use anyhow::{Context as _, anyhow};
 use super::{
     file::DemoFile,
     net::{DemoNet, RECEIVER_ADDR},
-    strategy,
 };
 use crate::{
     decode::Event,
     kernel::tracer::{END_MARKER, Target, Tracer},
     model::{
         Strategy,
-        classify::{Figures, RunFacts, classify},
         counts::Counts,
-        steps::{StepBuilder, Tally},
+        facts::RunFacts,
+        outcome::{RunOutcome, TransferStats},
     },
+    strategy::Transfer,
 };
-
-/// Everything measured in one run.
-#[derive(Clone, Debug)]
-pub struct RunOutcome {
-    pub facts: RunFacts,
-    pub counts: Counts,
-    pub figures: Figures,
-    /// Decoded events in time order (for viewers).
-    pub events: Vec<Event>,
-    /// Totals recomputed from the events (equal to the counters when nothing was lost).
-    pub tally: Tally,
-    pub elapsed_ns: u64,
-    pub sender_cpu_ns: u64,
-    pub received_bytes: u64,
-    pub received_ok: bool,
-    /// Events the ring buffer had no room for (the counters still have them).
-    pub lost_events: u64,
-    /// Records that failed to decode.
-    pub bad_records: u64,
-    /// Bytes of the file in the page cache just before the run.
-    pub resident_before: u64,
-}
 
 /// CPU time of the calling thread.
 fn thread_cpu_ns() -> u64 {
@@ -172,14 +150,13 @@ pub fn run_one(
                 // is not counted (its entry was not traced).
                 go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
                 let t0 = Instant::now();
-                let sent = strategy::send(
-                    facts.strategy,
-                    sender_file.as_fd(),
-                    sock.as_fd(),
+                let sent = (facts.strategy.spec().send)(&mut Transfer {
+                    file: sender_file.as_fd(),
+                    sock: sock.as_fd(),
                     size,
                     chunk,
-                    &mut buf,
-                );
+                    buf: &mut buf,
+                });
                 let t1 = Instant::now();
                 // The end marker: from here on this thread is not traced, so
                 // reading its own CPU clock does not show in the trace.
@@ -254,36 +231,32 @@ pub fn run_one(
             .map_err(|_| anyhow!("the receiver thread panicked"))??;
 
         events.sort_by_key(|e| e.ts_ns());
-        let mut steps = StepBuilder::new(facts.strategy);
-        for e in &events {
-            steps.push(e);
-        }
-        let figures = classify(&counts, &facts);
-        let lost_events = counts.get(zc_common::counters::Counter::RingbufFull);
-        Ok(RunOutcome {
-            facts,
-            figures,
-            tally: steps.tally(),
-            events,
+        let stats = TransferStats {
             elapsed_ns: done.elapsed_ns,
             sender_cpu_ns: done.cpu_ns.saturating_sub(cpu_start),
             received_ok: received_bytes == done.sent && done.sent == size && crc == expected_crc,
             received_bytes,
-            lost_events,
             bad_records,
             resident_before,
-            counts,
-        })
+        };
+        Ok(RunOutcome::new(facts, counts, events, stats))
     })
 }
 
-/// The facts of a run of `strategy` over `file`.
-pub fn facts(strategy: Strategy, file: &DemoFile, chunk: u64, cold: bool) -> RunFacts {
+/// The facts of a run of `strategy` over `file`; `sg` overrides the
+/// strategy's own scatter-gather setting.
+pub fn facts(
+    strategy: Strategy,
+    file: &DemoFile,
+    chunk: u64,
+    cold: bool,
+    sg: Option<bool>,
+) -> RunFacts {
     RunFacts {
         strategy,
         size: file.size,
         chunk,
         cold,
-        sender_sg: strategy.sender_sg(),
+        sender_sg: sg.unwrap_or(strategy.spec().sender_sg),
     }
 }

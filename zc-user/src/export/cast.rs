@@ -42,11 +42,9 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
         .map(|r| r.facts.strategy)
         .ok_or_else(|| anyhow::anyhow!("the trace holds no run"))?;
     // The tour needs every strategy; a partial trace plays its first run.
-    let tour = crate::model::Strategy::ALL
-        .iter()
-        .all(|s| loaded.outcome(*s).is_some());
+    let tour = crate::model::Strategy::all().all(|s| loaded.outcome(s).is_some());
     let first = if tour {
-        crate::model::Strategy::ALL[0]
+        crate::model::Strategy::first()
     } else {
         first
     };

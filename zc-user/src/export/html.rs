@@ -58,7 +58,7 @@ fn css(classes: &[frames::Look]) -> String {
 pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
     let mut classes: Vec<frames::Look> = Vec::new();
     let mut strategies: Vec<Value> = Vec::new();
-    for s in Strategy::ALL {
+    for s in Strategy::all() {
         if loaded.outcome(s).is_none() {
             continue;
         }

@@ -44,11 +44,8 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
     // The first loop iteration: calls until the strategy's calls per
     // iteration (plus mmap's setup) have returned, with what follows them
     // before the next call.
-    let per_iter = if strategy == Strategy::ReadWrite {
-        2
-    } else {
-        1
-    } + usize::from(strategy == Strategy::MmapWrite);
+    let spec = strategy.spec();
+    let per_iter = (spec.calls_per_iteration + spec.setup_calls) as usize;
     let mut calls = 0;
     for item in &played.plan.items {
         let Item::Step { kind, count, .. } = item else {

@@ -14,42 +14,107 @@ pub mod table;
 use std::io::Write as _;
 
 use crate::{
-    cli::{ExportArgs, ExportFormat, LangArg, StrategyArg},
     exit::{self, Fatal},
+    lang::Lang,
     model::Strategy,
-    recording::{self, Loaded},
+    recording::Loaded,
     tracefile,
-    tui::text::Lang,
 };
+
+/// The formats zc exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Perfetto,
+    Markdown,
+    Csv,
+    Mermaid,
+    Svg,
+    Cast,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Perfetto,
+        Format::Markdown,
+        Format::Csv,
+        Format::Mermaid,
+        Format::Svg,
+        Format::Cast,
+        Format::Html,
+    ];
+
+    /// The name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::Perfetto => "perfetto",
+            Format::Markdown => "markdown",
+            Format::Csv => "csv",
+            Format::Mermaid => "mermaid",
+            Format::Svg => "svg",
+            Format::Cast => "cast",
+            Format::Html => "html",
+        }
+    }
+
+    /// One line for `--help`.
+    pub const fn help(self) -> &'static str {
+        match self {
+            Format::Perfetto => "Chrome trace-event JSON for Perfetto UI and chrome://tracing",
+            Format::Markdown => "the measured table beside the model's, for a handout",
+            Format::Csv => "the same table as CSV",
+            Format::Mermaid => {
+                "a Mermaid sequence diagram of one representative call (renders on GitHub)"
+            }
+            Format::Svg => "the diagram of one strategy as an SVG still, in the live view's layout",
+            Format::Cast => {
+                "an asciinema recording (asciicast v2) of the live view replaying the trace"
+            }
+            Format::Html => {
+                "one self-contained web page that animates the trace (English and 中文)"
+            }
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// What to export, and where.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The trace file, or None for the bundled recording.
+    pub trace: Option<std::path::PathBuf>,
+    pub format: Format,
+    /// The output file, or None for standard output.
+    pub output: Option<std::path::PathBuf>,
+    /// The strategy for single-strategy formats.
+    pub strategy: Option<Strategy>,
+    pub lang: Lang,
+}
 
 /// Produces `format` from a loaded trace.
 pub fn produce(
     loaded: &Loaded,
-    format: ExportFormat,
+    format: Format,
     strategy: Strategy,
     lang: Lang,
 ) -> anyhow::Result<Vec<u8>> {
     Ok(match format {
-        ExportFormat::Perfetto => perfetto::export(loaded)?,
-        ExportFormat::Markdown => table::markdown(loaded).into_bytes(),
-        ExportFormat::Csv => table::csv(loaded).into_bytes(),
-        ExportFormat::Mermaid => mermaid::export(loaded, strategy)?.into_bytes(),
-        ExportFormat::Svg => svg::export(loaded, strategy, lang).into_bytes(),
-        ExportFormat::Cast => cast::export(loaded, lang)?.into_bytes(),
-        ExportFormat::Html => html::export(loaded, lang)?.into_bytes(),
+        Format::Perfetto => perfetto::export(loaded)?,
+        Format::Markdown => table::markdown(loaded).into_bytes(),
+        Format::Csv => table::csv(loaded).into_bytes(),
+        Format::Mermaid => mermaid::export(loaded, strategy)?.into_bytes(),
+        Format::Svg => svg::export(loaded, strategy, lang).into_bytes(),
+        Format::Cast => cast::export(loaded, lang)?.into_bytes(),
+        Format::Html => html::export(loaded, lang)?.into_bytes(),
     })
 }
 
 /// The first strategy of the trace, or the one asked for if the trace has it.
-pub fn pick(loaded: &Loaded, asked: Option<StrategyArg>) -> anyhow::Result<Strategy> {
-    let want = match asked {
-        None | Some(StrategyArg::All) => None,
-        Some(StrategyArg::ReadWrite) => Some(Strategy::ReadWrite),
-        Some(StrategyArg::MmapWrite) => Some(Strategy::MmapWrite),
-        Some(StrategyArg::Sendfile) => Some(Strategy::Sendfile),
-        Some(StrategyArg::SendfileGather) => Some(Strategy::SendfileGather),
-    };
-    match want {
+pub fn pick(loaded: &Loaded, asked: Option<Strategy>) -> anyhow::Result<Strategy> {
+    match asked {
         Some(s) if loaded.outcome(s).is_some() => Ok(s),
         Some(s) => Err(Fatal::Usage(format!("the trace has no {} run", s.name())).into()),
         None => loaded
@@ -61,9 +126,9 @@ pub fn pick(loaded: &Loaded, asked: Option<StrategyArg>) -> anyhow::Result<Strat
 }
 
 /// `zc export`.
-pub fn run(args: &ExportArgs) -> anyhow::Result<u8> {
+pub fn run(req: &Request) -> anyhow::Result<u8> {
     // Check the output first: a bad path should fail before any work.
-    if let Some(out) = &args.output {
+    if let Some(out) = &req.output {
         let dir = match out.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => std::path::PathBuf::from("."),
@@ -82,14 +147,10 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let loaded = recording::load_source(args.source.file.as_deref())?;
-    let strategy = pick(&loaded, args.strategy)?;
-    let lang = match args.lang {
-        LangArg::En => Lang::En,
-        LangArg::Zh => Lang::Zh,
-    };
-    let bytes = produce(&loaded, args.format, strategy, lang)?;
-    match &args.output {
+    let loaded = crate::source::load(req.trace.as_deref())?;
+    let strategy = pick(&loaded, req.strategy)?;
+    let bytes = produce(&loaded, req.format, strategy, req.lang)?;
+    match &req.output {
         Some(out) => tracefile::write_atomic(out, &bytes)?,
         None => {
             let mut o = std::io::stdout().lock();

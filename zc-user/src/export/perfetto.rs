@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    model::{Movement, Place, steps::StepBuilder, steps::StepKind},
+    model::{Movement, Place, steps::StepKind},
     recording::Loaded,
 };
 
@@ -42,16 +42,12 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
                 json!({"ph":"M","name":"thread_name","pid":pid,"tid":tid,"args":{"name":tname}}),
             );
         }
-        let mut b = StepBuilder::new(run.facts.strategy);
-        for e in &run.events {
-            b.push(e);
-        }
         let t0 = run.events.first().map_or(0, |e| e.ts_ns());
         let at = |ts: u64| us(ts.saturating_sub(t0) + offset_ns);
         let mut open: Option<(String, u64)> = None;
         let mut copied = 0u64;
         let mut last_ts = t0;
-        for s in b.steps() {
+        for s in &run.steps {
             last_ts = last_ts.max(s.ts_ns);
             match &s.kind {
                 StepKind::Enter { syscall } => open = Some((syscall.clone(), s.ts_ns)),

@@ -1,12 +1,14 @@
-//! The measured table beside the article's row, as Markdown (for a handout)
-//! and CSV (for a spreadsheet).
+//! The measured table beside the published model's row (the article's, for
+//! its four strategies), as Markdown (for a handout) and CSV (for a
+//! spreadsheet). Where no source models a strategy, the model's cells say
+//! so rather than show a number.
 
 use std::fmt::Write as _;
 
 use crate::{
-    demo::run::RunOutcome,
-    model::{article, classify::differences},
+    model::{classify::differences, outcome::RunOutcome},
     recording::Loaded,
+    report::model_for,
     units::{fmt_bytes, fmt_ns},
 };
 
@@ -21,7 +23,7 @@ pub fn markdown(l: &Loaded) -> String {
     let _ = writeln!(
         s,
         "Recorded by zc {} on Linux {} ({}) at {}: {} file in {} chunks, {} cache, over a veth pair. \
-Figures are counted in the kernel; the article's model (\"Zero Copy I: User-Mode Perspective\") is in brackets.\n",
+Figures are counted in the kernel; the published model (for the first four, the article \"Zero Copy I: User-Mode Perspective\") is in brackets, `-` where none exists.\n",
         m.zc_version,
         m.kernel,
         m.arch,
@@ -40,20 +42,22 @@ Figures are counted in the kernel; the article's model (\"Zero Copy I: User-Mode
     );
     for o in &l.runs {
         let f = &o.figures;
-        let a = article::row(o.facts.strategy);
-        let n = o.facts.chunks();
+        let m = model_for(o);
+        let model = |f: &dyn Fn(&crate::report::ModelForRun) -> String| {
+            m.as_ref().map_or_else(|| "-".into(), f)
+        };
         let _ = writeln!(
             s,
             "| {} | {} [{}] | {} [{}] | {} [{}] | {:.2} [{}] | {} | {} | {} | {} | {} | {} |",
             o.facts.strategy.name(),
             f.syscall_total,
-            a.syscalls as u64 * n,
+            model(&|m| m.expected_syscalls.to_string()),
             f.mode_switches,
-            a.mode_switches as u64 * n,
+            model(&|m| m.expected_mode_switches.to_string()),
             fmt_bytes(f.cpu_copy_bytes),
-            fmt_bytes(a.cpu_copies as u64 * o.facts.size),
+            model(&|m| fmt_bytes(m.expected_cpu_copy_bytes)),
             f.copy_passes(o.facts.size),
-            a.cpu_copies,
+            model(&|m| m.per_buffer.cpu_copies.to_string()),
             fmt_bytes(f.reference_bytes),
             fmt_bytes(f.disk_read_bytes),
             f.page_faults,
@@ -62,7 +66,7 @@ Figures are counted in the kernel; the article's model (\"Zero Copy I: User-Mode
             if o.received_ok { "yes" } else { "**no**" }
         );
     }
-    let _ = writeln!(s, "\n## Why the figures differ from the article\n");
+    let _ = writeln!(s, "\n## Why the figures differ from the model\n");
     for o in &l.runs {
         let _ = writeln!(s, "**{}**\n", o.facts.strategy.name());
         for d in differences(&o.figures, &o.facts) {
@@ -75,14 +79,17 @@ Figures are counted in the kernel; the article's model (\"Zero Copy I: User-Mode
 
 pub fn csv(l: &Loaded) -> String {
     let mut s = String::from(
-        "strategy,size_bytes,chunk_bytes,cold,syscalls,article_syscalls,mode_switches,article_mode_switches,\
-cpu_copy_bytes,article_cpu_copy_bytes,reference_bytes,disk_read_bytes,page_faults,sched_switches,\
+        "strategy,size_bytes,chunk_bytes,cold,syscalls,model_syscalls,mode_switches,model_mode_switches,\
+cpu_copy_bytes,model_cpu_copy_bytes,reference_bytes,disk_read_bytes,page_faults,sched_switches,\
 sender_cpu_ns,elapsed_ns,received_ok,kernel\n",
     );
     for o in &l.runs {
         let f = &o.figures;
-        let a = article::row(o.facts.strategy);
-        let n = o.facts.chunks();
+        let m = model_for(o);
+        // An empty cell where no source models the strategy.
+        let model = |f: fn(&crate::report::ModelForRun) -> u64| {
+            m.as_ref().map_or_else(String::new, |m| f(m).to_string())
+        };
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -91,11 +98,11 @@ sender_cpu_ns,elapsed_ns,received_ok,kernel\n",
             o.facts.chunk,
             o.facts.cold,
             f.syscall_total,
-            a.syscalls as u64 * n,
+            model(|m| m.expected_syscalls),
             f.mode_switches,
-            a.mode_switches as u64 * n,
+            model(|m| m.expected_mode_switches),
             f.cpu_copy_bytes,
-            a.cpu_copies as u64 * o.facts.size,
+            model(|m| m.expected_cpu_copy_bytes),
             f.reference_bytes,
             f.disk_read_bytes,
             f.page_faults,

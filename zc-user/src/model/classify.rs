@@ -1,50 +1,20 @@
 //! Counts → the figures of the report: which bytes were copied by the CPU,
 //! which only referenced, which came from disk, and how often the sender
-//! crossed into the kernel.
-//!
-//! The rules, from the kernel's code paths (docs/evidence.md has the detail):
-//! - `read()` on the file copies page cache → user buffer: its return bytes.
-//! - a send whose iterator is user memory (ITER_UBUF/IOVEC) copies user
-//!   buffer (or the mmap'ed page cache) → TCP's pages: `sock_send_length` bytes.
-//! - a send with `MSG_SPLICE_PAGES` from a page iterator (sendfile/splice)
-//!   only references page-cache pages from the skb.
-//! - payload that was paged when TCP queued the skb (`net_dev_queue`) but
-//!   linear when the device got it (`net_dev_start_xmit`) was copied by the
-//!   CPU at segmentation (a device without scatter-gather).
+//! crossed into the kernel. The copy rules are [`super::rules`], shared with
+//! the event path; on top of them:
 //! - frags whose page is a page-cache page of the demo file at
 //!   `net_dev_start_xmit` reached the device by reference.
 //! - folios added to the page cache for the demo file came from disk.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use zc_common::counters::Counter as C;
 
-use super::{Movement, Place, Strategy, article, counts::Counts};
+use super::{Movement, Place, counts::Counts, facts::RunFacts, rules};
 
 /// Page size assumed for page counts in reports (x86_64 and most arm64).
 pub const PAGE: u64 = 4096;
-
-/// What a run was asked to do (not measured).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunFacts {
-    pub strategy: Strategy,
-    pub size: u64,
-    pub chunk: u64,
-    pub cold: bool,
-    pub sender_sg: bool,
-}
-
-impl RunFacts {
-    /// Buffers the file is sent in: ceil(size / chunk).
-    pub fn chunks(&self) -> u64 {
-        if self.chunk == 0 {
-            0
-        } else {
-            self.size.div_ceil(self.chunk)
-        }
-    }
-}
 
 /// One movement of bytes with its measured size and the evidence for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -132,7 +102,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
     // mmap: pages mapped on fault, not copied.
     let mapped_pages = c.get(C::FilemapMapPagesPages);
     let file_faults = c.get(C::FilemapFault) + c.get(C::FilemapMapPages);
-    if facts.strategy == Strategy::MmapWrite || file_faults > 0 {
+    if facts.strategy.spec().user_place == Place::Mapping || file_faults > 0 {
         push(
             Movement::Mapping,
             Place::PageCache,
@@ -145,8 +115,8 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
     }
 
     // read(): page cache → user buffer.
-    let read_bytes = c.bytes("read") + c.bytes("pread64") + c.bytes("readv");
-    let read_calls = c.calls("read") + c.calls("pread64") + c.calls("readv");
+    let read_bytes: u64 = rules::FILE_READS.iter().map(|n| c.bytes(n)).sum();
+    let read_calls: u64 = rules::FILE_READS.iter().map(|n| c.calls(n)).sum();
     push(
         Movement::CpuCopy,
         Place::PageCache,
@@ -159,12 +129,8 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
 
     // write()/send() from user memory: user buffer (or mapping) → socket buffer.
     let user_send = c.get(C::SendUserBytes);
-    let send_from = if facts.strategy == Strategy::MmapWrite {
-        Place::Mapping
-    } else {
-        Place::UserBuffer
-    };
-    let write_calls = c.calls("write") + c.calls("sendto") + c.calls("sendmsg") + c.calls("writev");
+    let send_from = facts.strategy.spec().user_place;
+    let write_calls: u64 = rules::SOCKET_WRITES.iter().map(|n| c.calls(n)).sum();
     push(
         Movement::CpuCopy,
         send_from,
@@ -191,14 +157,21 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
     let queue_paged = c
         .get(C::QueuePayload)
         .saturating_sub(c.get(C::QueueLinearPayload));
-    let seg_copy = c
-        .get(C::XmitLinearPayload)
-        .saturating_sub(c.get(C::QueueLinearPayload))
-        .min(queue_paged);
-    let seg_from_cache = seg_copy.min(
-        c.get(C::QueueFileBytes)
-            .saturating_sub(c.get(C::XmitFileBytes)),
+    let xmit_paged = c
+        .get(C::XmitPayload)
+        .saturating_sub(c.get(C::XmitLinearPayload));
+    let queue_file = c.get(C::QueueFileBytes).min(queue_paged);
+    let xmit_file = c.get(C::XmitFileBytes).min(xmit_paged);
+    // Paged payload queued that did not reach the device paged.
+    let mut pending = rules::Pending {
+        file: queue_file.saturating_sub(xmit_file),
+        other: (queue_paged - queue_file).saturating_sub(xmit_paged - xmit_file),
+    };
+    let (seg_from_cache, seg_other) = pending.segment(
+        c.get(C::XmitLinearPayload)
+            .saturating_sub(c.get(C::QueueLinearPayload)),
     );
+    let seg_copy = seg_from_cache + seg_other;
     let seg_ops = if seg_copy > 0 { c.get(C::XmitSkbs) } else { 0 };
     push(
         Movement::CpuCopy,
@@ -279,27 +252,31 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
     }
 }
 
-/// One line per way the measurement differs from the article's row, saying why.
+/// One line per way the measurement differs from the model's row (or, for
+/// a strategy no source models, per fact a reader would otherwise miss),
+/// saying why. Every rule reads the measurement, never the strategy's name.
 pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
-    let a = article::row(facts.strategy);
+    let spec = facts.strategy.spec();
     let chunks = facts.chunks().max(1);
     let mut out = Vec::new();
     let per_chunk = f.syscall_total as f64 / chunks as f64;
-    if (per_chunk - a.syscalls as f64).abs() > 0.05 {
-        let extra: Vec<String> = f
+    if let Some(m) = spec.model
+        && (per_chunk - m.syscalls as f64).abs() > 0.05
+    {
+        let by_name: Vec<String> = f
             .syscalls
             .iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "read" | "write" | "sendfile"))
             .map(|(n, k)| format!("{n} ×{k}"))
             .collect();
         out.push(format!(
-            "syscalls: {per_chunk:.2} per chunk vs the article's {}{}",
-            a.syscalls,
-            if extra.is_empty() {
-                " (short transfers needed extra calls)".to_string()
+            "syscalls: {per_chunk:.2} per chunk vs the model's {} ({}): {}",
+            m.syscalls,
+            if spec.setup_calls > 0 {
+                "the model maps per buffer; zc maps the file once"
             } else {
-                format!(" — once per file: {}", extra.join(", "))
-            }
+                "short transfers needed extra calls"
+            },
+            by_name.join(", ")
         ));
     }
     if f.page_faults > 0 {
@@ -322,14 +299,24 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
     out.push(
         "no NIC DMA: the veth is a software device; the skb is handed to the peer in memory".into(),
     );
-    match facts.strategy {
-        Strategy::Sendfile => out.push(
-            "the CPU copy is at segmentation (skb_segment, scatter-gather off), not inside sendfile(): on a 6.18 kernel sendfile only references pages".into(),
-        ),
-        Strategy::SendfileGather if f.reference_bytes > 0 => out.push(
-            "no CPU copy: the skbs carry page-cache pages as frags (SKBFL_SHARED_FRAG) straight to the device".into(),
-        ),
-        _ => {}
+    let segmentation: u64 = f
+        .movements
+        .iter()
+        .filter(|m| m.movement == Movement::CpuCopy && m.to == Place::Nic)
+        .map(|m| m.bytes)
+        .sum();
+    if segmentation > 0 {
+        out.push(format!(
+            "{} copied by the CPU at segmentation (skb_segment, scatter-gather {} on the sending veth), not inside the send call: the copy comes from the device setting",
+            crate::units::fmt_bytes(segmentation),
+            if facts.sender_sg { "on" } else { "off" }
+        ));
+    }
+    if f.reference_bytes > 0 && segmentation == 0 {
+        out.push(format!(
+            "{} reached the device as page-cache frags (SKBFL_SHARED_FRAG): no CPU copy on the way",
+            crate::units::fmt_bytes(f.reference_bytes)
+        ));
     }
     if f.sched_switches > 0 {
         out.push(format!(
@@ -348,13 +335,14 @@ mod tests {
 
     const MIB: u64 = 1 << 20;
 
-    fn facts(strategy: Strategy) -> RunFacts {
+    fn facts(name: &str) -> RunFacts {
+        let strategy = crate::strategy::Strategy::named(name).expect("in the table");
         RunFacts {
             strategy,
             size: MIB,
             chunk: 64 << 10,
             cold: false,
-            sender_sg: strategy.sender_sg(),
+            sender_sg: strategy.spec().sender_sg,
         }
     }
 
@@ -372,14 +360,14 @@ mod tests {
         c.set(C::QueuePayload, MIB);
         c.set(C::XmitPayload, MIB);
         c.set(C::XmitSkbs, 20);
-        let f = classify(&c, &facts(Strategy::ReadWrite));
+        let f = classify(&c, &facts("read-write"));
         assert_eq!(f.cpu_copy_bytes, 2 * MIB);
         assert_eq!(f.copy_passes(MIB), 2.0);
         assert_eq!(f.cpu_copies, 32);
         assert_eq!(f.mode_switches, 64);
         assert_eq!(f.reference_bytes, 0);
         assert!(
-            differences(&f, &facts(Strategy::ReadWrite))
+            differences(&f, &facts("read-write"))
                 .iter()
                 .any(|d| d.contains("warm run"))
         );
@@ -395,7 +383,7 @@ mod tests {
         c.set(C::XmitPayload, MIB);
         c.set(C::XmitLinearPayload, MIB);
         c.set(C::XmitSkbs, 720);
-        let f = classify(&c, &facts(Strategy::Sendfile));
+        let f = classify(&c, &facts("sendfile"));
         assert_eq!(f.cpu_copy_bytes, MIB);
         assert_eq!(f.reference_bytes, 0);
         let seg = f
@@ -417,7 +405,7 @@ mod tests {
         c.set(C::XmitPayload, MIB);
         c.set(C::XmitFileBytes, MIB);
         c.set(C::XmitFileFrags, 256);
-        let f = classify(&c, &facts(Strategy::SendfileGather));
+        let f = classify(&c, &facts("sendfile-gather"));
         assert_eq!(f.cpu_copy_bytes, 0);
         assert_eq!(f.cpu_copies, 0);
         assert_eq!(f.reference_bytes, MIB);
@@ -434,7 +422,7 @@ mod tests {
         c.set(C::FaultKernel, 16);
         c.set(C::FilemapMapPages, 16);
         c.set(C::FilemapMapPagesPages, 256);
-        let fx = facts(Strategy::MmapWrite);
+        let fx = facts("mmap-write");
         let f = classify(&c, &fx);
         assert_eq!(f.cpu_copy_bytes, MIB);
         assert_eq!(f.page_faults, 16);
@@ -450,7 +438,7 @@ mod tests {
         let mut c = Counts::new();
         c.set(C::FilemapAdd, 8);
         c.set(C::FilemapAddBytes, MIB);
-        let mut fx = facts(Strategy::ReadWrite);
+        let mut fx = facts("read-write");
         fx.cold = true;
         let f = classify(&c, &fx);
         assert_eq!(f.disk_read_bytes, MIB);

@@ -3,12 +3,13 @@
 //!
 //! This is what a viewer animates. It is built from the event stream, which
 //! can lose detail when the ring buffer fills; the report's totals come from
-//! the in-kernel counters instead ([`super::classify`]). With no lost events
-//! the two agree, and the live tests check that they do.
+//! the in-kernel counters instead ([`super::classify`]). Both apply the same
+//! [`super::rules`]; with no lost events the two agree, and the live tests
+//! check that they do.
 
-use zc_common::event::{op, source};
+use zc_common::event::op;
 
-use super::{Movement, Place, Strategy, syscalls};
+use super::{Movement, Place, Strategy, rules, syscalls};
 use crate::decode::Event;
 
 /// What happened at one step.
@@ -44,70 +45,41 @@ pub struct Step {
     pub evidence: &'static str,
 }
 
-/// Totals recomputed from the steps, to cross-check the kernel counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub syscalls: u64,
-    pub mode_switches: u64,
-    pub cpu_copy_bytes: u64,
-    pub reference_bytes: u64,
-    pub disk_bytes: u64,
-    pub receiver_copy_bytes: u64,
-    pub page_faults: u64,
+/// The steps of `events` (in time order) for a run of `strategy`.
+pub fn build(strategy: Strategy, events: &[Event]) -> Vec<Step> {
+    let mut b = StepBuilder::new(strategy);
+    for e in events {
+        b.push(e);
+    }
+    b.steps
 }
 
 /// Builds steps from events fed in time order.
 #[derive(Debug)]
-pub struct StepBuilder {
+struct StepBuilder {
     strategy: Strategy,
     send_source: u8,
     /// Index of the step of the message being sent, until its size is known.
     open_send: Option<usize>,
-    /// Paged payload TCP queued that the device has not taken yet: from the
-    /// demo file's pages, and from TCP's own pages.
-    pending_file: u64,
-    pending_other: u64,
+    /// Paged payload TCP queued that the device has not taken yet.
+    pending: rules::Pending,
     steps: Vec<Step>,
-    tally: Tally,
 }
 
+const SEND_EVIDENCE: &str = "tcp:tcp_sendmsg_locked (message iterator) + sock:sock_send_length";
+
 impl StepBuilder {
-    pub fn new(strategy: Strategy) -> StepBuilder {
+    fn new(strategy: Strategy) -> StepBuilder {
         StepBuilder {
             strategy,
             send_source: 0,
             open_send: None,
-            pending_file: 0,
-            pending_other: 0,
+            pending: rules::Pending::default(),
             steps: Vec::new(),
-            tally: Tally::default(),
         }
-    }
-
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
-    }
-
-    pub fn tally(&self) -> Tally {
-        self.tally
     }
 
     fn step(&mut self, ts_ns: u64, kind: StepKind, evidence: &'static str) {
-        if let StepKind::Move {
-            movement,
-            from,
-            to,
-            bytes,
-        } = &kind
-        {
-            match (movement, to) {
-                (Movement::CpuCopy, Place::Receiver) => self.tally.receiver_copy_bytes += bytes,
-                (Movement::CpuCopy, _) => self.tally.cpu_copy_bytes += bytes,
-                (Movement::Reference, Place::Nic) => self.tally.reference_bytes += bytes,
-                (Movement::Dma, _) if *from == Place::Disk => self.tally.disk_bytes += bytes,
-                _ => {}
-            }
-        }
         self.steps.push(Step {
             ts_ns,
             kind,
@@ -138,41 +110,17 @@ impl StepBuilder {
         }
     }
 
-    /// What a send from `source` does to its bytes.
-    fn send_move(&self, source: u8) -> Option<(Movement, Place, &'static str)> {
-        match source {
-            source::USER => Some((
-                Movement::CpuCopy,
-                if self.strategy == Strategy::MmapWrite {
-                    Place::Mapping
-                } else {
-                    Place::UserBuffer
-                },
-                "tcp:tcp_sendmsg_locked (user iterator) + sock:sock_send_length",
-            )),
-            source::SPLICE => Some((
-                Movement::Reference,
-                Place::PageCache,
-                "tcp:tcp_sendmsg_locked (MSG_SPLICE_PAGES) + sock:sock_send_length",
-            )),
-            _ => None,
-        }
-    }
-
     /// Feeds one event; events must come in timestamp order.
-    pub fn push(&mut self, event: &Event) {
+    fn push(&mut self, event: &Event) {
         let ts = event.ts_ns();
         match event {
             Event::Syscall(e) if e.h.op == op::SYS_ENTER => {
-                self.tally.syscalls += 1;
-                self.tally.mode_switches += 1;
                 let syscall = syscalls::name(e.nr);
                 self.step(ts, StepKind::Enter { syscall }, "raw_syscalls:sys_enter");
             }
             Event::Syscall(e) => {
-                self.tally.mode_switches += 1;
                 let syscall = syscalls::name(e.nr);
-                if matches!(syscall.as_str(), "read" | "pread64" | "readv") && e.ret > 0 {
+                if rules::is_file_read(&syscall) && e.ret > 0 {
                     self.moved(
                         ts,
                         Movement::CpuCopy,
@@ -193,10 +141,6 @@ impl StepBuilder {
             }
             Event::Fault(e) => {
                 let in_kernel = e.h.op == op::FAULT_KERNEL;
-                self.tally.page_faults += 1;
-                if !in_kernel {
-                    self.tally.mode_switches += 2;
-                }
                 self.step(
                     ts,
                     StepKind::Fault {
@@ -255,19 +199,19 @@ impl StepBuilder {
                 // before any of it is transmitted; its size is known only at
                 // sock_send_length, which fills this step in.
                 if self.open_send.is_none()
-                    && let Some((movement, from, evidence)) = self.send_move(e.source)
+                    && let Some((movement, from)) = rules::send_move(e.source, self.strategy)
                 {
                     self.open_send = Some(self.steps.len());
-                    self.steps.push(Step {
-                        ts_ns: ts,
-                        kind: StepKind::Move {
+                    self.step(
+                        ts,
+                        StepKind::Move {
                             movement,
                             from,
                             to: Place::SocketBuffer,
                             bytes: 0,
                         },
-                        evidence,
-                    });
+                        SEND_EVIDENCE,
+                    );
                 }
             }
             Event::Send(e) => {
@@ -275,25 +219,28 @@ impl StepBuilder {
                 match self.open_send.take() {
                     Some(i) if bytes > 0 => {
                         if let Some(Step {
-                            kind:
-                                StepKind::Move {
-                                    movement, bytes: b, ..
-                                },
+                            kind: StepKind::Move { bytes: b, .. },
                             ..
                         }) = self.steps.get_mut(i)
                         {
                             *b = bytes;
-                            if *movement == Movement::CpuCopy {
-                                self.tally.cpu_copy_bytes += bytes;
-                            }
                         }
                     }
                     Some(i) => {
                         self.steps.remove(i);
                     }
                     None => {
-                        if let Some((movement, from, evidence)) = self.send_move(self.send_source) {
-                            self.moved(ts, movement, from, Place::SocketBuffer, bytes, evidence);
+                        if let Some((movement, from)) =
+                            rules::send_move(self.send_source, self.strategy)
+                        {
+                            self.moved(
+                                ts,
+                                movement,
+                                from,
+                                Place::SocketBuffer,
+                                bytes,
+                                SEND_EVIDENCE,
+                            );
                         }
                     }
                 }
@@ -301,21 +248,17 @@ impl StepBuilder {
             Event::Skb(e) if e.h.op == op::SKB_QUEUE => {
                 let paged = e.payload.saturating_sub(e.linear_payload) as u64;
                 let file = (e.file_bytes as u64).min(paged);
-                self.pending_file += file;
-                self.pending_other += paged - file;
+                self.pending.file += file;
+                self.pending.other += paged - file;
             }
             Event::Skb(e) => {
                 let linear = e.linear_payload as u64;
                 let paged = e.payload.saturating_sub(e.linear_payload) as u64;
                 let file = (e.file_bytes as u64).min(paged);
                 // Paged data that went through untouched leaves the pending pools.
-                self.pending_file = self.pending_file.saturating_sub(file);
-                self.pending_other = self.pending_other.saturating_sub(paged - file);
-                // Linear payload that was paged when queued: copied at segmentation.
-                let from_file = linear.min(self.pending_file);
-                self.pending_file -= from_file;
-                let from_other = (linear - from_file).min(self.pending_other);
-                self.pending_other -= from_other;
+                self.pending.file = self.pending.file.saturating_sub(file);
+                self.pending.other = self.pending.other.saturating_sub(paged - file);
+                let (from_file, from_other) = self.pending.segment(linear);
                 const SEG: &str = "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)";
                 self.moved(
                     ts,
@@ -366,6 +309,20 @@ impl StepBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::tally::Tally;
+
+    fn named(name: &str) -> Strategy {
+        Strategy::named(name).expect("a strategy of the table")
+    }
+
+    impl StepBuilder {
+        fn tally(&self) -> Tally {
+            Tally::of(&self.steps)
+        }
+        fn steps(&self) -> &[Step] {
+            &self.steps
+        }
+    }
     use zc_common::event::*;
 
     fn h(ts: u64, kind: Kind, op: u16) -> Header {
@@ -413,7 +370,7 @@ mod tests {
 
     #[test]
     fn read_write_pair_is_four_switches_and_two_copies() {
-        let mut b = StepBuilder::new(Strategy::ReadWrite);
+        let mut b = StepBuilder::new(named("read-write"));
         let mut evs = vec![
             sys(1, "read", op::SYS_ENTER, 0),
             sys(2, "read", op::SYS_EXIT, 4096),
@@ -455,7 +412,7 @@ mod tests {
 
     #[test]
     fn sendfile_segmentation_copy_is_attributed_to_page_cache() {
-        let mut b = StepBuilder::new(Strategy::Sendfile);
+        let mut b = StepBuilder::new(named("sendfile"));
         let mut evs = vec![sys(1, "sendfile", op::SYS_ENTER, 0)];
         evs.extend(send(2, source::SPLICE, 65536));
         evs.push(sys(4, "sendfile", op::SYS_EXIT, 65536));
@@ -483,7 +440,7 @@ mod tests {
 
     #[test]
     fn gather_references_reach_the_device() {
-        let mut b = StepBuilder::new(Strategy::SendfileGather);
+        let mut b = StepBuilder::new(named("sendfile-gather"));
         for e in send(1, source::SPLICE, 65536) {
             b.push(&e);
         }
@@ -496,7 +453,7 @@ mod tests {
 
     #[test]
     fn receiver_copy_is_kept_apart() {
-        let mut b = StepBuilder::new(Strategy::ReadWrite);
+        let mut b = StepBuilder::new(named("read-write"));
         b.push(&Event::Recv(RecvEvent {
             h: h(1, Kind::Recv, 0),
             len: 1000,
@@ -508,7 +465,7 @@ mod tests {
 
     #[test]
     fn user_fault_switches_mode_kernel_fault_does_not() {
-        let mut b = StepBuilder::new(Strategy::MmapWrite);
+        let mut b = StepBuilder::new(named("mmap-write"));
         for (i, op) in [op::FAULT_USER, op::FAULT_KERNEL].into_iter().enumerate() {
             b.push(&Event::Fault(FaultEvent {
                 h: h(i as u64, Kind::Fault, op),

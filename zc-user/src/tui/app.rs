@@ -7,7 +7,7 @@ use std::{collections::HashMap, time::Duration};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{playback::Plan, text::Lang};
-use crate::{demo::run::RunOutcome, model::Strategy, model::steps::StepBuilder};
+use crate::model::{Strategy, outcome::RunOutcome};
 
 /// Steps shown in detail at the start of a run.
 const DETAIL_ITERATIONS: u64 = 2;
@@ -36,11 +36,7 @@ pub struct Played {
 
 impl Played {
     pub fn new(outcome: RunOutcome) -> Played {
-        let mut b = StepBuilder::new(outcome.facts.strategy);
-        for e in &outcome.events {
-            b.push(e);
-        }
-        let plan = Plan::build(outcome.facts.strategy, b.steps(), DETAIL_ITERATIONS);
+        let plan = Plan::build(outcome.facts.strategy, &outcome.steps, DETAIL_ITERATIONS);
         Played { outcome, plan }
     }
 }
@@ -170,16 +166,6 @@ impl App {
     }
 }
 
-fn strategy_key(c: char) -> Option<Strategy> {
-    match c {
-        '1' => Some(Strategy::ReadWrite),
-        '2' => Some(Strategy::MmapWrite),
-        '3' => Some(Strategy::Sendfile),
-        '4' => Some(Strategy::SendfileGather),
-        _ => None,
-    }
-}
-
 /// Applies one action; returns what the runtime should do.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -221,15 +207,14 @@ fn tick(app: &mut App, dt: f32, fx: &mut Vec<Effect>) {
             app.tour_wait += dt;
             if app.tour_wait >= TOUR_PAUSE {
                 app.tour_wait = 0.0;
-                match Strategy::ALL.iter().position(|s| *s == app.strategy) {
-                    Some(i) if i + 1 < Strategy::ALL.len() => {
-                        let next = Strategy::ALL[i + 1];
+                match app.strategy.next() {
+                    Some(next) => {
                         app.select(next);
                         if !app.runs.contains_key(&next) {
                             fx.push(Effect::Run(next));
                         }
                     }
-                    _ => {
+                    None => {
                         app.tour = false;
                         app.view = View::Compare;
                         fx.push(Effect::RunMissing);
@@ -296,7 +281,7 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
         KeyCode::Char('?') => app.help = true,
         KeyCode::Char('r') => fx.push(Effect::Record),
         KeyCode::Char(c) => {
-            if let Some(s) = strategy_key(c) {
+            if let Some(s) = Strategy::by_key(c) {
                 app.tour = false;
                 app.select(s);
                 fx.push(Effect::Run(s));
@@ -318,13 +303,13 @@ mod tests {
                 kernel: rec.meta.kernel.clone(),
                 label: "fixture".into(),
             },
-            Strategy::ReadWrite,
+            Strategy::named("read-write").expect("in the table"),
             false,
             1.0,
             Lang::En,
             "probes 18/18".into(),
         );
-        for s in Strategy::ALL {
+        for s in Strategy::all() {
             let o = rec.outcome(s).expect("run present").clone();
             update(&mut app, Action::RunDone(Box::new(o)));
         }
@@ -358,9 +343,14 @@ mod tests {
         let mut app = fixture_app();
         assert_eq!(
             press(&mut app, KeyCode::Char('3')),
-            vec![Effect::Run(Strategy::Sendfile)]
+            vec![Effect::Run(
+                Strategy::named("sendfile").expect("in the table")
+            )]
         );
-        assert_eq!(app.strategy, Strategy::Sendfile);
+        assert_eq!(
+            app.strategy,
+            Strategy::named("sendfile").expect("in the table")
+        );
         let s = app.speed;
         press(&mut app, KeyCode::Char('+'));
         assert_eq!(app.speed, s + 1);

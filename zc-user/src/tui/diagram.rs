@@ -202,16 +202,14 @@ fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
     }
 }
 
-fn label_of(place: Place, strategy: Strategy, lang: Lang) -> &'static str {
+fn label_of(place: Place, lang: Lang) -> &'static str {
     match (place, lang) {
         (Place::Disk, Lang::En) => "disk",
         (Place::Disk, Lang::Zh) => "磁盘",
         (Place::PageCache, Lang::En) => "page cache",
         (Place::PageCache, Lang::Zh) => "页缓存",
-        (Place::UserBuffer, _) if strategy == Strategy::MmapWrite => match lang {
-            Lang::En => "mmap'd pages",
-            Lang::Zh => "映射页面",
-        },
+        (Place::Mapping, Lang::En) => "mmap'd pages",
+        (Place::Mapping, Lang::Zh) => "映射页面",
         (Place::UserBuffer, Lang::En) => "user buffer",
         (Place::UserBuffer, Lang::Zh) => "用户缓冲区",
         (Place::SocketBuffer, Lang::En) => "socket buffer",
@@ -241,7 +239,7 @@ impl Widget for &Diagram<'_> {
             area,
             62,
             3,
-            &super::draw::lpad(text::USER_SPACE.get(self.lang), 16),
+            &text::lpad(text::USER_SPACE.get(self.lang), 16),
             t.dim(),
         );
         put(
@@ -249,12 +247,16 @@ impl Widget for &Diagram<'_> {
             area,
             62,
             9,
-            &super::draw::lpad(text::KERNEL_SPACE.get(self.lang), 16),
+            &text::lpad(text::KERNEL_SPACE.get(self.lang), 16),
             t.dim(),
         );
 
         for b in &BOXES {
-            let place = if b.place == Place::UserBuffer && self.strategy == Strategy::MmapWrite {
+            // The user-space box holds the mapping when the strategy maps
+            // the file instead of reading it into a buffer.
+            let place = if b.place == Place::UserBuffer
+                && self.strategy.spec().nodes.contains(&Place::Mapping)
+            {
                 Place::Mapping
             } else {
                 b.place
@@ -270,7 +272,7 @@ impl Widget for &Diagram<'_> {
             let inner = (b.w - 2) as usize;
             let top = format!("┌{}┐", "─".repeat(inner));
             let bottom = format!("└{}┘", "─".repeat(inner));
-            let label = label_of(b.place, self.strategy, self.lang);
+            let label = label_of(place, self.lang);
             let mid = format!("│{}│", center(label, inner));
             let frame = if style == t.active() {
                 t.base().patch(t.section())

@@ -18,10 +18,11 @@ use super::{
     diagram::{self, Diagram, Edge, EdgeState},
     playback::Item,
     text::{self, Lang},
+    text::{lpad, pad_to},
     theme::Theme,
 };
 use crate::{
-    model::{Movement, Strategy, article, steps::StepKind},
+    model::{Movement, Strategy, steps::StepKind},
     units::{fmt_bytes, fmt_ns},
 };
 
@@ -89,10 +90,7 @@ fn too_small(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
 
 fn title(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
     buf.set_style(area, t.title());
-    let n = Strategy::ALL
-        .iter()
-        .position(|s| *s == app.strategy)
-        .map_or(0, |i| i + 1);
+    let n = app.strategy.index() + 1;
     let (tag, kernel) = match &app.source {
         Source::Live { kernel } => ("LIVE".to_string(), kernel.clone()),
         Source::Recording { kernel, label } => (format!("RECORDING {label}"), kernel.clone()),
@@ -398,12 +396,15 @@ fn fmt_us(ns: u64) -> String {
 fn table(app: &App, played: &Played, area: Rect, buf: &mut Buffer, t: &Theme) {
     let f = &played.outcome.figures;
     let so_far = played.plan.so_far.get(app.pos).copied().unwrap_or_default();
-    let a = article::row(app.strategy);
+    let a = app.strategy.spec().model;
+    // The model's figure, or a dash where no source models this strategy.
+    let model =
+        |f: &dyn Fn(&crate::strategy::ModelRow) -> String| a.as_ref().map_or_else(|| "-".into(), f);
     let n = played.outcome.facts.chunks();
     let size = played.outcome.facts.size;
     let (h_played, h_total, h_article) = match app.lang {
-        Lang::En => ("played", "measured", "article"),
-        Lang::Zh => ("已播放", "实测", "文章"),
+        Lang::En => ("played", "measured", "model"),
+        Lang::Zh => ("已播放", "实测", "模型"),
     };
     let rows: [(&str, &str, String, String, String); 5] = [
         (
@@ -411,14 +412,14 @@ fn table(app: &App, played: &Played, area: Rect, buf: &mut Buffer, t: &Theme) {
             "系统调用",
             so_far.syscalls.to_string(),
             f.syscall_total.to_string(),
-            (a.syscalls as u64 * n).to_string(),
+            model(&|a| (a.syscalls as u64 * n).to_string()),
         ),
         (
             "mode switches",
             "模式切换",
             so_far.mode_switches.to_string(),
             f.mode_switches.to_string(),
-            (a.mode_switches as u64 * n).to_string(),
+            model(&|a| (a.mode_switches as u64 * n).to_string()),
         ),
         (
             "CPU-copied",
@@ -429,7 +430,7 @@ fn table(app: &App, played: &Played, area: Rect, buf: &mut Buffer, t: &Theme) {
                 fmt_bytes(f.cpu_copy_bytes),
                 f.copy_passes(size)
             ),
-            format!("{}x", a.cpu_copies),
+            model(&|a| format!("{}x", a.cpu_copies)),
         ),
         (
             "by reference",
@@ -479,20 +480,6 @@ fn table(app: &App, played: &Played, area: Rect, buf: &mut Buffer, t: &Theme) {
     if area.height > 6 {
         buf.set_stringn(area.x, area.y + 6, extra, area.width as usize, t.dim());
     }
-}
-
-/// Pads to a display width (CJK characters count two columns).
-fn pad_to(s: &str, w: usize) -> String {
-    use unicode_width::UnicodeWidthStr as _;
-    let n = s.width();
-    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
-}
-
-/// Right-aligns to a display width.
-pub fn lpad(s: &str, w: usize) -> String {
-    use unicode_width::UnicodeWidthStr as _;
-    let n = s.width();
-    format!("{}{s}", " ".repeat(w.saturating_sub(n)))
 }
 
 fn per_mib(ns: u64, size: u64) -> String {
@@ -548,20 +535,18 @@ fn legend(app: &App, played: &Played, area: Rect, buf: &mut Buffer, t: &Theme) {
 }
 
 fn compare_view(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let runs: Vec<(Strategy, Option<&Played>)> = Strategy::ALL
-        .iter()
-        .map(|s| (*s, app.runs.get(s)))
-        .collect();
+    let runs: Vec<(Strategy, Option<&Played>)> =
+        Strategy::all().map(|s| (s, app.runs.get(&s))).collect();
     let size = runs
         .iter()
         .find_map(|(_, p)| p.map(|p| p.outcome.facts.size))
         .unwrap_or(0);
     let head = match app.lang {
         Lang::En => format!(
-            " measured, {} file (article's model in brackets)",
+            " measured, {} file (the published model in brackets)",
             fmt_bytes(size)
         ),
-        Lang::Zh => format!(" 实测，{} 文件（方括号内为文章模型）", fmt_bytes(size)),
+        Lang::Zh => format!(" 实测，{} 文件（方括号内为已发表的模型）", fmt_bytes(size)),
     };
     buf.set_stringn(area.x, area.y, head, area.width as usize, t.section());
     let mut header = format!("{:<15}", "");
@@ -572,17 +557,22 @@ fn compare_view(app: &App, area: Rect, buf: &mut Buffer, t: &Theme) {
     type Cell = fn(&Played) -> String;
     let rows: [(&str, &str, Cell); 4] = [
         ("syscalls", "系统调用", |p| {
+            let m = p.outcome.facts.strategy.spec().model;
             format!(
                 "{} [{}]",
                 p.outcome.figures.syscall_total,
-                article::row(p.outcome.facts.strategy).syscalls as u64 * p.outcome.facts.chunks()
+                m.map_or_else(
+                    || "-".into(),
+                    |m| (m.syscalls as u64 * p.outcome.facts.chunks()).to_string()
+                )
             )
         }),
         ("CPU-copied", "CPU 拷贝", |p| {
+            let m = p.outcome.facts.strategy.spec().model;
             format!(
-                "{} [{}x]",
+                "{} [{}]",
                 fmt_bytes(p.outcome.figures.cpu_copy_bytes),
-                article::row(p.outcome.facts.strategy).cpu_copies
+                m.map_or_else(|| "-".into(), |m| format!("{}x", m.cpu_copies))
             )
         }),
         ("by reference", "引用发送", |p| {

@@ -118,15 +118,14 @@ pub enum Feed {
 /// What the `r` key needs to write a trace of a live session.
 struct Recorder {
     meta: zc_trace::Meta,
-    context: report::Context,
+    context: crate::model::context::Context,
     path: Option<PathBuf>,
 }
 
 impl Recorder {
     fn write(&self, app: &App) -> anyhow::Result<(PathBuf, usize)> {
-        let runs: Vec<_> = Strategy::ALL
-            .iter()
-            .filter_map(|s| app.runs.get(s).map(|p| p.outcome.clone()))
+        let runs: Vec<_> = Strategy::all()
+            .filter_map(|s| app.runs.get(&s).map(|p| p.outcome.clone()))
             .collect();
         if runs.is_empty() {
             anyhow::bail!("nothing measured yet");
@@ -142,7 +141,7 @@ impl Recorder {
                 meta.created.replace([':', '-'], "")
             ))
         });
-        let trace = recording::trace_of(meta, &runs, &self.context)?;
+        let trace = report::trace(meta, &runs, &self.context)?;
         tracefile::write_atomic(&path, &trace.to_bytes()?)?;
         Ok((path, runs.len()))
     }
@@ -301,7 +300,7 @@ async fn event_loop(
                     request(s);
                 }
                 Effect::RunMissing => {
-                    for s in Strategy::ALL {
+                    for s in Strategy::all() {
                         if !app.runs.contains_key(&s) && !requested.contains(&s) {
                             requested.push(s);
                             request(s);

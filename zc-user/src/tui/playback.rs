@@ -8,8 +8,9 @@
 //! "so far" figures at any position are exact for what has been played.
 
 use crate::model::{
-    Movement, Place, Strategy,
+    Place, Strategy,
     steps::{Step, StepKind},
+    tally::Tally,
 };
 
 /// What a plan item shows.
@@ -31,64 +32,12 @@ pub enum Item {
     },
 }
 
-/// Running totals after an item.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SoFar {
-    pub syscalls: u64,
-    pub mode_switches: u64,
-    pub cpu_copy_bytes: u64,
-    pub reference_bytes: u64,
-    pub disk_bytes: u64,
-    pub sched_switches: u64,
-    pub page_faults: u64,
-}
-
-impl SoFar {
-    fn add_step(&mut self, kind: &StepKind) {
-        match kind {
-            StepKind::Enter { .. } => {
-                self.syscalls += 1;
-                self.mode_switches += 1;
-            }
-            StepKind::Exit { .. } => self.mode_switches += 1,
-            StepKind::Fault { in_kernel, .. } => {
-                self.page_faults += 1;
-                if !in_kernel {
-                    self.mode_switches += 2;
-                }
-            }
-            StepKind::SchedOut { .. } => self.sched_switches += 1,
-            StepKind::Move {
-                movement,
-                from,
-                to,
-                bytes,
-            } => match (movement, to) {
-                (Movement::CpuCopy, Place::Receiver) => {}
-                (Movement::CpuCopy, _) => self.cpu_copy_bytes += bytes,
-                (Movement::Reference, Place::Nic) => self.reference_bytes += bytes,
-                (Movement::Dma, _) if *from == Place::Disk => self.disk_bytes += bytes,
-                _ => {}
-            },
-            StepKind::SchedIn | StepKind::Block { .. } => {}
-        }
-    }
-}
-
 /// The plan of one run.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     pub items: Vec<Item>,
     /// Totals after each item (same length as `items`).
-    pub so_far: Vec<SoFar>,
-}
-
-/// Syscalls per loop iteration of a strategy.
-fn calls_per_iteration(s: Strategy) -> u64 {
-    match s {
-        Strategy::ReadWrite => 2,
-        _ => 1,
-    }
+    pub so_far: Vec<Tally>,
 }
 
 /// Whether a step is worth its own item in the plan (receiver copies and
@@ -135,32 +84,17 @@ struct Folded {
 }
 
 impl Folded {
-    fn contribution(&self) -> SoFar {
-        let mut one = SoFar::default();
-        one.add_step(&self.kind);
-        if !matches!(self.kind, StepKind::Move { .. }) {
-            // Non-moves count per occurrence; moves already carry summed bytes.
-            one = SoFar {
-                syscalls: one.syscalls * self.count,
-                mode_switches: one.mode_switches * self.count,
-                page_faults: one.page_faults * self.count,
-                sched_switches: one.sched_switches * self.count,
-                ..one
-            };
-        }
+    fn contribution(&self) -> Tally {
+        let mut one = Tally::default();
+        // A folded move already carries the summed bytes; anything else
+        // counts once per occurrence.
+        let n = if matches!(self.kind, StepKind::Move { .. }) {
+            1
+        } else {
+            self.count
+        };
+        one.add(&self.kind, n);
         one
-    }
-}
-
-fn plus(a: SoFar, b: SoFar) -> SoFar {
-    SoFar {
-        syscalls: a.syscalls + b.syscalls,
-        mode_switches: a.mode_switches + b.mode_switches,
-        cpu_copy_bytes: a.cpu_copy_bytes + b.cpu_copy_bytes,
-        reference_bytes: a.reference_bytes + b.reference_bytes,
-        disk_bytes: a.disk_bytes + b.disk_bytes,
-        sched_switches: a.sched_switches + b.sched_switches,
-        page_faults: a.page_faults + b.page_faults,
     }
 }
 
@@ -217,21 +151,22 @@ impl Plan {
     /// Arranges `steps`: `detail` loop iterations at the start and one at
     /// the end step by step, the rest folded.
     pub fn build(strategy: Strategy, steps: &[Step], detail: u64) -> Plan {
-        let per_iter = calls_per_iteration(strategy);
+        let spec = strategy.spec();
+        let per_iter = spec.calls_per_iteration;
         let folded = fold_windows(steps);
         let total_calls = folded
             .iter()
             .filter(|f| matches!(f.kind, StepKind::Enter { .. }))
             .count() as u64;
         // Setup calls (mmap) come before the loop, teardown (munmap) after.
-        let setup = u64::from(strategy == Strategy::MmapWrite);
+        let setup = u64::from(strategy == Strategy::named("mmap-write").expect("in the table"));
         let head = setup + detail * per_iter;
         let tail = per_iter + setup;
         let fold = total_calls > head + tail + per_iter;
         let fold_to = total_calls.saturating_sub(tail);
 
         let mut plan = Plan::default();
-        let mut acc = SoFar::default();
+        let mut acc = Tally::default();
         let mut calls_seen = 0u64;
         let mut group: Option<(u64, u64)> = None; // (calls, ts)
         for f in folded {
@@ -249,7 +184,7 @@ impl Plan {
                     acc,
                 );
             }
-            acc = plus(acc, f.contribution());
+            acc = acc.plus(f.contribution());
             if in_fold {
                 let g = group.get_or_insert((0, f.ts_ns));
                 if matches!(f.kind, StepKind::Enter { .. }) {
@@ -280,7 +215,7 @@ impl Plan {
         plan
     }
 
-    fn push(&mut self, item: Item, so_far: SoFar) {
+    fn push(&mut self, item: Item, so_far: Tally) {
         self.items.push(item);
         self.so_far.push(so_far);
     }
@@ -297,6 +232,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Movement;
 
     fn enter(name: &str) -> Step {
         Step {
@@ -345,7 +281,11 @@ mod tests {
 
     #[test]
     fn long_runs_fold_the_middle_and_keep_exact_totals() {
-        let plan = Plan::build(Strategy::ReadWrite, &read_write(100), 2);
+        let plan = Plan::build(
+            Strategy::named("read-write").expect("in the table"),
+            &read_write(100),
+            2,
+        );
         let groups: Vec<_> = plan
             .items
             .iter()
@@ -377,15 +317,11 @@ mod tests {
     fn plans_of_recorded_runs_keep_every_total() {
         let rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
             .expect("fixture");
-        for s in Strategy::ALL {
+        for s in Strategy::all() {
             let o = rec.outcome(s).expect("run");
-            let mut b = crate::model::steps::StepBuilder::new(s);
-            for e in &o.events {
-                b.push(e);
-            }
-            let plan = Plan::build(s, b.steps(), 2);
+            let plan = Plan::build(s, &o.steps, 2);
             let last = plan.so_far.last().copied().unwrap_or_default();
-            let t = b.tally();
+            let t = o.tally;
             assert_eq!(
                 (
                     last.syscalls,
@@ -415,7 +351,11 @@ mod tests {
 
     #[test]
     fn short_runs_are_not_folded() {
-        let plan = Plan::build(Strategy::ReadWrite, &read_write(3), 2);
+        let plan = Plan::build(
+            Strategy::named("read-write").expect("in the table"),
+            &read_write(3),
+            2,
+        );
         assert!(plan.items.iter().all(|i| matches!(i, Item::Step { .. })));
         assert_eq!(plan.len(), 18);
     }
@@ -426,7 +366,11 @@ mod tests {
         for _ in 0..45 {
             steps.push(copy(Place::PageCache, Place::Nic));
         }
-        let plan = Plan::build(Strategy::Sendfile, &steps, 2);
+        let plan = Plan::build(
+            Strategy::named("sendfile").expect("in the table"),
+            &steps,
+            2,
+        );
         assert_eq!(plan.len(), 3);
         match &plan.items[2] {
             Item::Step {

@@ -9,35 +9,7 @@ use crate::{
 use super::playback::Item;
 use crate::model::steps::StepKind;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Zh,
-}
-
-impl Lang {
-    pub fn toggle(self) -> Lang {
-        match self {
-            Lang::En => Lang::Zh,
-            Lang::Zh => Lang::En,
-        }
-    }
-}
-
-/// A string in both languages.
-pub struct T {
-    pub en: &'static str,
-    pub zh: &'static str,
-}
-
-impl T {
-    pub fn get(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::En => self.en,
-            Lang::Zh => self.zh,
-        }
-    }
-}
+pub use crate::lang::{Lang, T};
 
 pub const MODE_SWITCHES: T = T {
     en: "MODE SWITCHES  sender thread",
@@ -76,32 +48,15 @@ pub const TOO_SMALL: T = T {
     zh: "zc 需要至少 80×24 的终端来绘制图示；当前终端为",
 };
 
-/// The strategy's name as the article writes its code.
+/// The strategy's title on screen.
 pub fn strategy_title(s: Strategy, lang: Lang) -> &'static str {
-    match (s, lang) {
-        (Strategy::ReadWrite, Lang::En) => "read + write",
-        (Strategy::ReadWrite, Lang::Zh) => "read + write（两次 CPU 拷贝）",
-        (Strategy::MmapWrite, Lang::En) => "mmap + write",
-        (Strategy::MmapWrite, Lang::Zh) => "mmap + write（一次 CPU 拷贝）",
-        (Strategy::Sendfile, Lang::En) => "sendfile, no scatter-gather",
-        (Strategy::Sendfile, Lang::Zh) => "sendfile（网卡不支持分散/聚集）",
-        (Strategy::SendfileGather, Lang::En) => "sendfile + DMA gather",
-        (Strategy::SendfileGather, Lang::Zh) => "sendfile + DMA 聚集（零拷贝）",
-    }
+    s.spec().title.get(lang)
 }
 
 fn place(p: Place, lang: Lang) -> &'static str {
     match lang {
         Lang::En => p.label(),
-        Lang::Zh => match p {
-            Place::Disk => "磁盘",
-            Place::PageCache => "页缓存",
-            Place::UserBuffer => "用户缓冲区",
-            Place::Mapping => "映射的页缓存",
-            Place::SocketBuffer => "套接字缓冲区",
-            Place::Nic => "网卡（veth）",
-            Place::Receiver => "接收方",
-        },
+        Lang::Zh => p.label_zh(),
     }
 }
 
@@ -262,4 +217,18 @@ fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang
             format!("veth 接收 {count} 个 skb 共 {b}：软件发送，没有 DMA（这里没有真实网卡）")
         }
     }
+}
+
+/// Pads to a display width (CJK characters count two columns).
+pub fn pad_to(s: &str, w: usize) -> String {
+    use unicode_width::UnicodeWidthStr as _;
+    let n = s.width();
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+/// Right-aligns to a display width.
+pub fn lpad(s: &str, w: usize) -> String {
+    use unicode_width::UnicodeWidthStr as _;
+    let n = s.width();
+    format!("{}{s}", " ".repeat(w.saturating_sub(n)))
 }

@@ -63,7 +63,6 @@ pub const REPLAYED_FIGURES: &[&str] = &[
     "movements",
     "differences",
     "event_check",
-    "article",
 ];
 
 /// The runs of a trace as `zc replay --json` prints them (no root needed).

@@ -1,0 +1,27 @@
+//! What a run was asked to do: not measured, but needed to read what was.
+
+use serde::Serialize;
+
+use super::Strategy;
+
+/// The request behind one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RunFacts {
+    pub strategy: Strategy,
+    pub size: u64,
+    pub chunk: u64,
+    pub cold: bool,
+    /// Scatter-gather on the sending veth during the run.
+    pub sender_sg: bool,
+}
+
+impl RunFacts {
+    /// Buffers the file is sent in: ceil(size / chunk).
+    pub fn chunks(&self) -> u64 {
+        if self.chunk == 0 {
+            0
+        } else {
+            self.size.div_ceil(self.chunk)
+        }
+    }
+}

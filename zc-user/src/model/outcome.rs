@@ -1,0 +1,94 @@
+//! One run's result, built in one place: the exact counters give the
+//! figures, the ordered events give the steps and their tally. Everything
+//! downstream (report, live view, recordings, exports) reads a
+//! [`RunOutcome`] and derives nothing from the raw events again.
+
+use zc_common::counters::Counter;
+
+use super::{
+    classify::{Figures, classify},
+    counts::Counts,
+    facts::RunFacts,
+    steps::{self, Step},
+    tally::Tally,
+};
+use crate::decode::Event;
+
+/// What the transfer itself measured, apart from the kernel's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransferStats {
+    /// Wall time of the sender's loop.
+    pub elapsed_ns: u64,
+    /// CPU time the sender thread used in its loop.
+    pub sender_cpu_ns: u64,
+    pub received_bytes: u64,
+    /// The receiver got every byte, with the file's CRC-32.
+    pub received_ok: bool,
+    /// Ring-buffer records that failed to decode.
+    pub bad_records: u64,
+    /// Bytes of the file in the page cache just before the run.
+    pub resident_before: u64,
+}
+
+/// Everything measured in one run.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub facts: RunFacts,
+    pub counts: Counts,
+    pub figures: Figures,
+    /// Decoded events in time order.
+    pub events: Vec<Event>,
+    /// The story of the run, from the events.
+    pub steps: Vec<Step>,
+    /// Totals recomputed from the steps (equal to the counters when nothing was lost).
+    pub tally: Tally,
+    pub elapsed_ns: u64,
+    pub sender_cpu_ns: u64,
+    pub received_bytes: u64,
+    pub received_ok: bool,
+    /// Events the ring buffer had no room for (the counters still have them).
+    pub lost_events: u64,
+    /// Records that failed to decode.
+    pub bad_records: u64,
+    /// Bytes of the file in the page cache just before the run.
+    pub resident_before: u64,
+}
+
+impl RunOutcome {
+    /// The outcome of a run: `events` must be in time order.
+    pub fn new(
+        facts: RunFacts,
+        counts: Counts,
+        events: Vec<Event>,
+        stats: TransferStats,
+    ) -> RunOutcome {
+        let steps = steps::build(facts.strategy, &events);
+        RunOutcome {
+            figures: classify(&counts, &facts),
+            tally: Tally::of(&steps),
+            lost_events: counts.get(Counter::RingbufFull),
+            facts,
+            counts,
+            events,
+            steps,
+            elapsed_ns: stats.elapsed_ns,
+            sender_cpu_ns: stats.sender_cpu_ns,
+            received_bytes: stats.received_bytes,
+            received_ok: stats.received_ok,
+            bad_records: stats.bad_records,
+            resident_before: stats.resident_before,
+        }
+    }
+
+    /// The transfer's own measurements, as given to [`RunOutcome::new`].
+    pub fn stats(&self) -> TransferStats {
+        TransferStats {
+            elapsed_ns: self.elapsed_ns,
+            sender_cpu_ns: self.sender_cpu_ns,
+            received_bytes: self.received_bytes,
+            received_ok: self.received_ok,
+            bad_records: self.bad_records,
+            resident_before: self.resident_before,
+        }
+    }
+}

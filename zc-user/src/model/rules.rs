@@ -1,0 +1,62 @@
+//! The copy rules: what a kernel event means for the bytes. Both the counter
+//! path ([`super::classify`], exact totals) and the event path
+//! ([`super::steps`], what a viewer animates) apply these, so the two can
+//! never disagree on what counts as a copy.
+//!
+//! The rules, from the kernel's code paths (docs/evidence.md has the detail):
+//! - read() on the file copies page cache → user buffer: its return bytes.
+//! - a send whose iterator is user memory (ITER_UBUF/IOVEC) copies the user
+//!   buffer (or the mmap'ed page cache) into TCP's own pages.
+//! - a send with `MSG_SPLICE_PAGES` from a page iterator (sendfile, splice)
+//!   only references the page-cache pages.
+//! - payload that was paged when TCP queued the skb (`net_dev_queue`) but
+//!   linear when the device got it (`net_dev_start_xmit`) was copied by the
+//!   CPU at segmentation (a device without scatter-gather); it is taken
+//!   from the demo file's pages first, then from TCP's own.
+
+use zc_common::event::source;
+
+use super::{Movement, Place, Strategy};
+
+/// Syscalls that copy page cache → user buffer (their return is bytes read).
+pub const FILE_READS: &[&str] = &["read", "pread64", "readv"];
+
+/// Syscalls that hand user memory to a socket.
+pub const SOCKET_WRITES: &[&str] = &["write", "sendto", "sendmsg", "writev"];
+
+/// Whether syscall `name` reads the file into user memory.
+pub fn is_file_read(name: &str) -> bool {
+    FILE_READS.contains(&name)
+}
+
+/// What a send from `source` (the kernel's reading of the message iterator)
+/// does to its bytes: the movement, and where the bytes come from.
+pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
+    match source {
+        source::USER => Some((Movement::CpuCopy, strategy.spec().user_place)),
+        source::SPLICE => Some((Movement::Reference, Place::PageCache)),
+        _ => None,
+    }
+}
+
+/// Paged payload queued for the device and not transmitted yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// In frags that are the demo file's page-cache pages.
+    pub file: u64,
+    /// In any other frags (TCP's own pages).
+    pub other: u64,
+}
+
+impl Pending {
+    /// Splits `linear` bytes that reached the device linear although they
+    /// were queued paged: the segmentation copy, taken from the file's pages
+    /// first. Returns (from the file, from other pages) and removes both.
+    pub fn segment(&mut self, linear: u64) -> (u64, u64) {
+        let from_file = linear.min(self.file);
+        self.file -= from_file;
+        let from_other = (linear - from_file).min(self.other);
+        self.other -= from_other;
+        (from_file, from_other)
+    }
+}

@@ -1,0 +1,80 @@
+//! Where bytes can be on their way from a file to a socket, and how they move
+//! between those places. This is the vocabulary of the article's figures:
+//! every arrow on screen and every row of the ledger is one [`Movement`]
+//! from one [`Place`] to another.
+
+use serde::Serialize;
+
+/// Where bytes can be, in the article's picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// The storage device holding the file.
+    Disk,
+    /// The page cache: the article's "kernel buffer".
+    PageCache,
+    /// The program's own buffer, in user space.
+    UserBuffer,
+    /// Page-cache pages mapped into the program (mmap): shared, not copied.
+    Mapping,
+    /// The socket's skbs (TCP's send queue): the article's "socket buffer".
+    SocketBuffer,
+    /// The network device (here a veth: software, no DMA).
+    Nic,
+    /// The receiving program's buffer, in the peer namespace.
+    Receiver,
+}
+
+impl Place {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Place::Disk => "disk",
+            Place::PageCache => "page cache",
+            Place::UserBuffer => "user buffer",
+            Place::Mapping => "mapped page cache",
+            Place::SocketBuffer => "socket buffer",
+            Place::Nic => "NIC (veth)",
+            Place::Receiver => "receiver",
+        }
+    }
+
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            Place::Disk => "磁盘",
+            Place::PageCache => "页缓存",
+            Place::UserBuffer => "用户缓冲区",
+            Place::Mapping => "映射的页缓存",
+            Place::SocketBuffer => "套接字缓冲区",
+            Place::Nic => "网卡（veth）",
+            Place::Receiver => "接收方",
+        }
+    }
+}
+
+/// How bytes moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Movement {
+    /// A device copied them without the CPU (disk → page cache on a miss).
+    Dma,
+    /// The CPU copied them.
+    CpuCopy,
+    /// Nothing was copied: a structure now points at the same pages.
+    Reference,
+    /// Pages were mapped into the program's address space (mmap).
+    Mapping,
+    /// Handed to a software device (veth): no DMA, no copy.
+    SoftwareTransmit,
+}
+
+impl Movement {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Movement::Dma => "DMA copy",
+            Movement::CpuCopy => "CPU copy",
+            Movement::Reference => "page reference",
+            Movement::Mapping => "mapping",
+            Movement::SoftwareTransmit => "software transmit",
+        }
+    }
+}

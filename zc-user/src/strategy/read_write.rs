@@ -1,0 +1,71 @@
+//! Figure 1 of the article: `read(file, buf, len); write(sock, buf, len);`.
+//!
+//! read() copies page cache → user buffer (`filemap_read` → `copy_to_user`);
+//! write() copies user buffer → TCP's own pages (`tcp_sendmsg_locked` →
+//! `skb_copy_to_page_nocache`). Two CPU copies and four mode switches per
+//! buffer: the cost everything after it tries to remove.
+
+use std::os::fd::AsRawFd;
+
+use anyhow::bail;
+
+use super::{ModelRow, Spec, Transfer, io};
+use crate::{lang::T, place::Place};
+
+pub const SPEC: Spec = Spec {
+    name: "read-write",
+    key: '1',
+    title: T {
+        en: "read + write",
+        zh: "read + write（两次 CPU 拷贝）",
+    },
+    help: "read(file, buf) then write(sock, buf): two CPU copies per chunk",
+    model: Some(ModelRow {
+        source: "the article (Linux Journal, \"Zero Copy I\"), figure 1",
+        code: "read(file, buf, len); write(sock, buf, len);",
+        syscalls: 2,
+        mode_switches: 4,
+        dma_copies: 2,
+        cpu_copies: 2,
+    }),
+    calls_per_iteration: 2,
+    setup_calls: 0,
+    sender_sg: true,
+    user_place: Place::UserBuffer,
+    nodes: &[
+        Place::Disk,
+        Place::PageCache,
+        Place::UserBuffer,
+        Place::SocketBuffer,
+        Place::Nic,
+    ],
+    story: T {
+        en: "the file passes through the program's own buffer: copied in, copied out",
+        zh: "文件数据经过程序自己的缓冲区：拷进来，再拷出去",
+    },
+    send,
+};
+
+fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
+    let mut sent = 0u64;
+    while sent < t.size {
+        let want = t.buf.len().min((t.size - sent) as usize);
+        // SAFETY: buf is valid for `want` bytes.
+        let n = unsafe { libc::read(t.file.as_raw_fd(), t.buf.as_mut_ptr().cast(), want) };
+        if n < 0 {
+            if io::interrupted() {
+                continue;
+            }
+            return Err(io::last_error("read the file"));
+        }
+        if n == 0 {
+            bail!(
+                "the file ended after {sent} of {} bytes (was it truncated?)",
+                t.size
+            );
+        }
+        io::write_all(t.sock, &t.buf[..n as usize])?;
+        sent += n as u64;
+    }
+    Ok(sent)
+}
