@@ -29,12 +29,20 @@ counters! {
     SysExit,
     /// The sender thread was switched off its CPU (`sched_switch` prev).
     SchedOut,
-    /// Of those, switches where the sender blocked (prev_state != running).
+    /// Of those, switches where the sender blocked: it had to wait (a sleep
+    /// state in `prev_state & 0xff`).
     SchedOutBlocked,
+    /// Of those, switches where the sender was preempted while runnable
+    /// (`prev_state` is 0, or `TASK_REPORT_MAX` = 0x100 on preemption).
+    SchedOutPreempted,
     /// User-mode page faults of the sender thread.
     FaultUser,
     /// Kernel-mode page faults of the sender thread (e.g. inside write()'s copy).
     FaultKernel,
+    /// Interrupts (device IRQs, the timer, IPIs) that entered the kernel
+    /// while the sender ran in user mode, outside any syscall: kernel entries
+    /// the program never asked for, counted apart from syscalls.
+    AsyncEntries,
     /// `mm_filemap_get_pages` on the demo file.
     FilemapGetPages,
     /// Pages spanned by those lookups.
@@ -65,6 +73,9 @@ counters! {
     SendUserBytes,
     /// Bytes sent with `MSG_SPLICE_PAGES` from a page iterator: page references.
     SendSpliceBytes,
+    /// Bytes sent from user memory with `MSG_ZEROCOPY` or `msg_ubuf` (io_uring):
+    /// the pages are pinned, not copied.
+    SendPinnedBytes,
     /// Bytes sent from any other iterator kind.
     SendOtherBytes,
     /// Demo-socket skbs with payload at `net_dev_queue` (as TCP built them).
@@ -79,7 +90,8 @@ counters! {
     QueueFileFrags,
     /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_queue`.
     QueueSharedFrag,
-    /// Demo-socket skbs with payload at `net_dev_start_xmit` (what the device got).
+    /// Demo-socket skbs with payload the device accepted: `net_dev_start_xmit`
+    /// followed by `net_dev_xmit` with rc 0 (a requeued skb counts once).
     XmitSkbs,
     /// TCP payload bytes at `net_dev_start_xmit`.
     XmitPayload,
@@ -91,6 +103,37 @@ counters! {
     XmitFileFrags,
     /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_start_xmit`.
     XmitSharedFrag,
+    /// Demo-socket skbs the driver refused with `NETDEV_TX_BUSY`: requeued,
+    /// they pass the device again later.
+    XmitRefused,
+    /// Payload bytes of those.
+    XmitRefusedBytes,
+    /// Skbs with more frags than the walk reads (`MAX_FRAGS`): their file
+    /// bytes beyond the walk are not seen.
+    FragWalkTruncated,
+    /// `tcp:tcp_retransmit_skb` on the demo socket (err 0).
+    Retransmits,
+    /// Payload bytes of those retransmissions.
+    RetransmitBytes,
+    /// Retransmissions that failed to leave (err != 0), and their bytes.
+    RetransmitsFailed,
+    RetransmitFailedBytes,
+    /// Whole demo-socket skbs dropped before the device, as queued: the
+    /// transmit failed, TCP was told, and it sends those bytes again as new
+    /// data (`skb:kfree_skb` of an skb seen at `net_dev_queue`).
+    DropsResent,
+    /// Payload bytes of those.
+    DropResentBytes,
+    /// Payload lost on the way after TCP was told it left: a piece of a
+    /// queued skb dropped (a qdisc that segments, like tbf), or an skb the
+    /// driver dropped (`net_dev_xmit` rc neither 0 nor busy). TCP retransmits it.
+    DropsLost,
+    /// Payload bytes of those.
+    DropLostBytes,
+    /// Of the lost skbs, those the driver dropped (`net_dev_xmit` rc neither
+    /// 0 nor busy), and their payload bytes.
+    XmitDropped,
+    XmitDroppedBytes,
     /// `skb_copy_datagram_iovec` in the receiver thread.
     RecvCopies,
     /// Bytes of those copies.
@@ -103,6 +146,16 @@ counters! {
     RingbufFull,
     /// Kernel memory reads that failed (a skb or page field could not be read).
     ReadFailed,
+    /// Tracepoint record fields that could not be read.
+    FieldReadFailed,
+    /// Probe runs the kernel skipped: a program already running on a CPU
+    /// is not re-entered (an interrupt or softirq that hits the same
+    /// tracepoint meanwhile goes unseen). Filled by user space from each
+    /// program's `recursion_misses`; the kernel side never counts it. These
+    /// are the programs whose events feed the figures and the ledger.
+    ProbeMisses,
+    /// The same for the interrupt probes: `AsyncEntries` may be short by this.
+    IrqProbeMisses,
 }
 
 /// Number of counter slots.

@@ -61,6 +61,14 @@ pub mod op {
 
     pub const SKB_QUEUE: u16 = 0;
     pub const SKB_XMIT: u16 = 1;
+    /// A whole queued skb dropped before the device (`skb:kfree_skb`); TCP
+    /// sends its bytes again as new data. The reason is in `SkbEvent::reason`.
+    pub const SKB_DROP: u16 = 2;
+    /// A retransmission (`tcp:tcp_retransmit_skb`): payload in `payload`.
+    pub const SKB_RETRANSMIT: u16 = 3;
+    /// Payload lost after TCP was told it left (a piece of a queued skb, or
+    /// dropped by the driver): TCP retransmits it.
+    pub const SKB_LOST: u16 = 4;
 
     pub const DMA_MAP_PHYS: u16 = 0;
     pub const DMA_MAP_SG: u16 = 1;
@@ -170,6 +178,8 @@ pub mod source {
     pub const SPLICE: u8 = 2;
     /// Anything else (kernel vectors, ...).
     pub const OTHER: u8 = 3;
+    /// User memory sent with `MSG_ZEROCOPY` or an io_uring `msg_ubuf`: pinned, not copied.
+    pub const PINNED: u8 = 4;
 }
 
 /// `net:net_dev_queue` / `net_dev_start_xmit` for a demo-socket skb, with
@@ -196,6 +206,9 @@ pub struct SkbEvent {
     /// `skb_shinfo(skb)->flags` (`SKBFL_SHARED_FRAG` = 0x2).
     pub shinfo_flags: u8,
     pub _pad: u8,
+    /// `enum skb_drop_reason` for a drop, else 0.
+    pub reason: u32,
+    pub _pad2: u32,
 }
 
 /// `skb:skb_copy_datagram_iovec` in the receiver thread: its CPU copy.
@@ -224,9 +237,17 @@ const _: () = assert!(size_of::<FaultEvent>() == 40);
 const _: () = assert!(size_of::<FilemapEvent>() == 40);
 const _: () = assert!(size_of::<BlockEvent>() == 40);
 const _: () = assert!(size_of::<SendEvent>() == 48);
-const _: () = assert!(size_of::<SkbEvent>() == 56);
+const _: () = assert!(size_of::<SkbEvent>() == 64);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
 const _: () = assert!(size_of::<DmaEvent>() == 24);
+
+/// Whether a `sched_switch` `prev_state` means the task blocked (had to
+/// wait) rather than being preempted: the kernel reports a preempted task
+/// as `TASK_REPORT_MAX` (0x100), and a runnable one as 0, so only the low
+/// byte's sleep states mean blocked.
+pub const fn sched_blocked(prev_state: u64) -> bool {
+    prev_state & 0xff != 0
+}
 
 /// `SKBFL_SHARED_FRAG`: the skb's frags may be shared with (written by) others,
 /// as page-cache pages spliced in are.

@@ -42,6 +42,8 @@ pub struct KernelLayout {
     // struct msghdr, struct iov_iter
     pub msghdr_flags: u32,
     pub msghdr_iter: u32,
+    /// `msg_ubuf`: set by io_uring's zero-copy send (its pages are pinned).
+    pub msghdr_ubuf: u32,
     pub iter_type: u32,
     pub iter_count: u32,
     /// Values of `enum iter_type` that the send path distinguishes.
@@ -63,8 +65,12 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 29 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 30 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.
 pub const MSG_SPLICE_PAGES: u32 = 0x0800_0000;
+
+/// `MSG_ZEROCOPY` (include/linux/socket.h): pin the user's pages instead of
+/// copying them, if the socket has `SO_ZEROCOPY`.
+pub const MSG_ZEROCOPY: u32 = 0x0400_0000;

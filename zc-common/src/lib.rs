@@ -27,6 +27,9 @@ pub mod maps {
     pub const CONFIG: &str = "ZC_CONFIG";
     /// Global (read-only data) holding [`crate::layout::KernelLayout`].
     pub const LAYOUT: &str = "ZC_LAYOUT";
+    /// Demo-socket skbs queued for the device and not yet transmitted,
+    /// dropped or freed: what is still in flight.
+    pub const QUEUED: &str = "ZC_QUEUED";
 }
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).

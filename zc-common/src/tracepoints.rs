@@ -110,3 +110,15 @@ pub mod dma_map_sg {
     pub const FULL_ENTS: Field = f("full_ents", 16, 4);
     pub const FIELDS: &[Field] = &[FULL_ENTS];
 }
+/// `irq:irq_handler_entry`: a device interrupt's handler runs.
+pub mod irq_handler_entry {
+    use super::*;
+    pub const IRQ: Field = f("irq", 8, 4);
+    pub const FIELDS: &[Field] = &[IRQ];
+}
+/// `irq_vectors:*_entry` (x86): the timer, IPIs, irq work.
+pub mod irq_vector_entry {
+    use super::*;
+    pub const VECTOR: Field = f("vector", 8, 4);
+    pub const FIELDS: &[Field] = &[VECTOR];
+}

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The `format` field of every trace.
 pub const FORMAT: &str = "zc-trace";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest trace the reader accepts.
 pub const MAX_BYTES: usize = 512 << 20;
 
@@ -64,6 +64,9 @@ pub struct Facts {
     pub chunk: u64,
     pub cold: bool,
     pub sender_sg: bool,
+    /// The bottleneck on the sending veth, bytes per second, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u64>,
 }
 
 /// One recorded run.
@@ -167,6 +170,22 @@ pub enum Event {
         file_frags: u8,
         shinfo_flags: u8,
     },
+    /// A demo-socket skb dropped (`skb:kfree_skb`), with the kernel's
+    /// reason; `lost` when TCP did not hear of it and had to retransmit.
+    Drop {
+        t: u64,
+        skb: u64,
+        payload: u32,
+        reason: u32,
+        #[serde(default)]
+        lost: bool,
+    },
+    /// A retransmission (`tcp:tcp_retransmit_skb`) of `payload` bytes.
+    Retransmit {
+        t: u64,
+        skb: u64,
+        payload: u32,
+    },
     Recv {
         t: u64,
         skb: u64,
@@ -192,8 +211,30 @@ impl Event {
             | Event::TcpSendmsg { t, .. }
             | Event::SockSend { t, .. }
             | Event::Skb { t, .. }
+            | Event::Drop { t, .. }
+            | Event::Retransmit { t, .. }
             | Event::Recv { t, .. }
             | Event::Dma { t, .. } => *t,
+        }
+    }
+
+    /// The event's time, to shift it.
+    pub fn t_mut(&mut self) -> &mut u64 {
+        match self {
+            Event::SysEnter { t, .. }
+            | Event::SysExit { t, .. }
+            | Event::SchedOut { t, .. }
+            | Event::SchedIn { t }
+            | Event::Fault { t, .. }
+            | Event::Filemap { t, .. }
+            | Event::Block { t, .. }
+            | Event::TcpSendmsg { t, .. }
+            | Event::SockSend { t, .. }
+            | Event::Skb { t, .. }
+            | Event::Drop { t, .. }
+            | Event::Retransmit { t, .. }
+            | Event::Recv { t, .. }
+            | Event::Dma { t, .. } => t,
         }
     }
 }
@@ -348,6 +389,7 @@ mod tests {
                     chunk: 4096,
                     cold: false,
                     sender_sg: true,
+                    rate: None,
                 },
                 counters: Default::default(),
                 syscalls: vec![],

@@ -15,6 +15,7 @@ fn main() -> anyhow::Result<()> {
         file: None,
         cold: false,
         sg: None,
+        rate: None,
     };
     let mut live = session::LiveSession::start(&opts, None)?;
     let mut runs = Vec::new();

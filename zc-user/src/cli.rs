@@ -116,6 +116,13 @@ pub struct DemoArgs {
     /// strategy's own setting (off only for `sendfile`, to stage figure 3).
     #[arg(long, value_name = "on|off", value_parser = on_off_parser())]
     pub sg: Option<bool>,
+    /// Put a bottleneck on the sending veth: a token-bucket queue (tbf) that
+    /// passes RATE bytes per second (with a unit: 10MiB = 10 MiB/s) and holds
+    /// little more than two 64 KiB packets. When TCP runs ahead of it, the
+    /// queue drops and TCP sends again: the ledger itemizes dropped and
+    /// retransmitted bytes, and a retransmission references the same pages again.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub rate: Option<u64>,
     /// Evict the file from the page cache first, so the disk → page cache
     /// transfer (the article's first DMA copy) happens and shows.
     #[arg(long)]
@@ -227,6 +234,14 @@ pub enum LangArg {
     En,
     /// 中文.
     Zh,
+}
+
+fn parse_rate(s: &str) -> Result<u64, String> {
+    let v = parse_size(s)?;
+    if v < 64 << 10 {
+        return Err("rate must be at least 64KiB (bytes per second)".into());
+    }
+    Ok(v)
 }
 
 fn parse_speed(s: &str) -> Result<f32, String> {

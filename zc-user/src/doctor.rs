@@ -104,6 +104,19 @@ pub fn examine(load: bool) -> Findings {
         &read_trim("/sys/kernel/security/lockdown")
             .unwrap_or_else(|| "unknown (securityfs not mounted)".into()),
     );
+    // mmap's fault count follows this window: one fault maps up to this
+    // many bytes already in the page cache (debugfs; 64 KiB by default).
+    line(
+        &mut s,
+        "fault_around_bytes",
+        &read_trim("/sys/kernel/debug/fault_around_bytes").map_or_else(
+            || {
+                "not readable here (debugfs unmounted or locked down); the default is 65536"
+                    .to_string()
+            },
+            |v| format!("{v} (mmap faults map this much of the page cache at a time)"),
+        ),
+    );
     line(
         &mut s,
         "perf_event_paranoid",

@@ -85,6 +85,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         file: args.file.clone(),
         cold: args.cold,
         sg: args.sg,
+        rate: args.rate,
     };
     // Input first: a typo should not wait for eBPF to load.
     let user_file = session::check_input(&opts)?;

@@ -31,6 +31,7 @@ fn to_facts(f: &RunFacts) -> StoredFacts {
         chunk: f.chunk,
         cold: f.cold,
         sender_sg: f.sender_sg,
+        rate: f.rate,
     }
 }
 
@@ -49,6 +50,7 @@ fn from_facts(f: &StoredFacts) -> Result<RunFacts, String> {
         chunk: f.chunk,
         cold: f.cold,
         sender_sg: f.sender_sg,
+        rate: f.rate,
     })
 }
 
@@ -90,7 +92,7 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
         },
         Event::Sched(s) if s.h.op == op::SCHED_OUT => StoredEvent::SchedOut {
             t,
-            blocked: s.prev_state != 0,
+            blocked: sched_blocked(s.prev_state),
         },
         Event::Sched(_) => StoredEvent::SchedIn { t },
         Event::Fault(f) => StoredEvent::Fault {
@@ -125,6 +127,18 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             t,
             ret: s.ret,
             source: s.source,
+        },
+        Event::Skb(s) if s.h.op == op::SKB_DROP || s.h.op == op::SKB_LOST => StoredEvent::Drop {
+            t,
+            skb: ids.of(s.skb),
+            payload: s.payload,
+            reason: s.reason,
+            lost: s.h.op == op::SKB_LOST,
+        },
+        Event::Skb(s) if s.h.op == op::SKB_RETRANSMIT => StoredEvent::Retransmit {
+            t,
+            skb: ids.of(s.skb),
+            payload: s.payload,
         },
         Event::Skb(s) => StoredEvent::Skb {
             t,
@@ -296,6 +310,28 @@ pub fn load_event(e: &StoredEvent) -> Event {
             file_frags,
             shinfo_flags,
             _pad: 0,
+            reason: 0,
+            _pad2: 0,
+        }),
+        StoredEvent::Drop {
+            t,
+            skb,
+            payload,
+            reason,
+            lost,
+        } => Event::Skb(SkbEvent {
+            h: h(t, Kind::Skb, if lost { op::SKB_LOST } else { op::SKB_DROP }),
+            skb,
+            payload,
+            reason,
+            ..Default::default()
+        }),
+        StoredEvent::Retransmit { t, skb, payload } => Event::Skb(SkbEvent {
+            h: h(t, Kind::Skb, op::SKB_RETRANSMIT),
+            skb,
+            payload,
+            len: payload,
+            ..Default::default()
         }),
         StoredEvent::Recv { t, skb, len } => Event::Recv(RecvEvent {
             h: h(t, Kind::Recv, 0),
@@ -358,20 +394,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
 }
 
 fn shift_time(e: &mut StoredEvent, t0: u64) {
-    let t = match e {
-        StoredEvent::SysEnter { t, .. }
-        | StoredEvent::SysExit { t, .. }
-        | StoredEvent::SchedOut { t, .. }
-        | StoredEvent::SchedIn { t }
-        | StoredEvent::Fault { t, .. }
-        | StoredEvent::Filemap { t, .. }
-        | StoredEvent::Block { t, .. }
-        | StoredEvent::TcpSendmsg { t, .. }
-        | StoredEvent::SockSend { t, .. }
-        | StoredEvent::Skb { t, .. }
-        | StoredEvent::Recv { t, .. }
-        | StoredEvent::Dma { t, .. } => t,
-    };
+    let t = e.t_mut();
     *t = t.saturating_sub(t0);
 }
 

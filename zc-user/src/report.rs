@@ -11,6 +11,7 @@ use crate::{
         Movement,
         classify::{MovementFigure, differences},
         context::Context,
+        ledger::Hop,
         outcome::RunOutcome,
     },
     strategy::ModelRow,
@@ -93,10 +94,12 @@ pub struct RunJson<'a> {
     pub syscall_total: u64,
     pub mode_switches: u64,
     pub sched_switches: u64,
+    pub sched_switches_preempted: u64,
+    pub sched_switches_blocked: u64,
     pub page_faults: u64,
     pub page_faults_user: u64,
     pub page_faults_kernel: u64,
-    pub cpu_copies: u64,
+    pub async_kernel_entries: u64,
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
     pub disk_read_bytes: u64,
@@ -110,12 +113,20 @@ pub struct RunJson<'a> {
     pub elapsed_ns: u64,
     pub sender_cpu_ns: u64,
     pub lost_events: u64,
+    /// Probe runs the kernel skipped (a program is not re-entered on a CPU).
+    pub probe_misses: u64,
     pub events: usize,
     pub skbs_queued: u64,
     pub skbs_transmitted: u64,
     pub file_frags_at_device: u64,
     pub shared_frag_skbs_at_device: u64,
     pub movements: &'a [MovementFigure],
+    /// Every byte of the file, hop by hop (docs/json.md).
+    pub ledger: &'a [Hop],
+    /// Sum of the hops' unexplained bytes: 0 when every byte is explained.
+    pub unexplained_bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub dropped_bytes: u64,
     /// The same totals recomputed from the event stream (see docs/json.md).
     pub event_check: EventCheck,
     pub differences: Vec<String>,
@@ -136,10 +147,12 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         syscall_total: f.syscall_total,
         mode_switches: f.mode_switches,
         sched_switches: f.sched_switches,
+        sched_switches_preempted: f.sched_preempted,
+        sched_switches_blocked: f.sched_blocked,
         page_faults: f.page_faults,
         page_faults_user: f.page_faults_user,
         page_faults_kernel: f.page_faults_kernel,
-        cpu_copies: f.cpu_copies,
+        async_kernel_entries: f.async_entries,
         cpu_copy_bytes: f.cpu_copy_bytes,
         reference_bytes: f.reference_bytes,
         disk_read_bytes: f.disk_read_bytes,
@@ -153,12 +166,17 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         elapsed_ns: o.elapsed_ns,
         sender_cpu_ns: o.sender_cpu_ns,
         lost_events: o.lost_events,
+        probe_misses: f.probe_misses,
         events: o.events.len(),
         skbs_queued: f.skbs_queued,
         skbs_transmitted: f.skbs_transmitted,
         file_frags_at_device: f.file_frags_at_device,
         shared_frag_skbs_at_device: f.shared_frag_skbs_at_device,
         movements: &f.movements,
+        ledger: &f.ledger.hops,
+        unexplained_bytes: f.ledger.unexplained_bytes,
+        retransmitted_bytes: f.ledger.retransmitted_bytes,
+        dropped_bytes: f.ledger.dropped_bytes,
         event_check: EventCheck::of(o),
         differences: differences(f, &o.facts),
         model: model_for(o),
@@ -184,12 +202,13 @@ fn movement_line(m: &MovementFigure) -> String {
         Movement::SoftwareTransmit => "~~>",
     };
     format!(
-        "  {:<17} {:>16} {arrow} {:<15} {:>9} in {:>5} ops   {}\n  {:<17} {:>16}     proof: {}",
+        "  {:<17} {:>16} {arrow} {:<15} {:>9} in {:>5} {:<7} {}\n  {:<17} {:>16}     proof: {}",
         m.movement.label(),
         m.from.label(),
         m.to.label(),
         fmt_bytes(m.bytes),
         m.ops,
+        m.ops_unit,
         m.site,
         "",
         "",
@@ -202,6 +221,72 @@ fn per_mib(ns: u64, size: u64) -> String {
         return "-".into();
     }
     fmt_ns((ns as f64 * (1 << 20) as f64 / size as f64) as u64)
+}
+
+/// The byte ledger as a table: one row per hop, one column per class.
+fn write_ledger(s: &mut String, l: &crate::model::ledger::Ledger, misses: u64) {
+    let _ = writeln!(
+        s,
+        "byte ledger (every byte of the file, hop by hop; unexplained should be 0):"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<20} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "hop",
+        "payload",
+        "copied",
+        "mapped",
+        "ref'd",
+        "pinned",
+        "skb pages",
+        "re-sent",
+        "dropped",
+        "unexplained"
+    );
+    for h in &l.hops {
+        let mapped = if h.mapped_inferred_bytes > 0 {
+            format!(
+                "{}+{}i",
+                fmt_bytes(h.mapped_bytes),
+                fmt_bytes(h.mapped_inferred_bytes)
+            )
+        } else {
+            fmt_bytes(h.mapped_bytes)
+        };
+        let _ = writeln!(
+            s,
+            "  {:<20} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+            h.hop,
+            fmt_bytes(h.payload_bytes),
+            fmt_bytes(h.copied_bytes),
+            mapped,
+            fmt_bytes(h.referenced_bytes),
+            fmt_bytes(h.pinned_bytes),
+            fmt_bytes(h.socket_pages_bytes),
+            fmt_bytes(h.retransmitted_bytes),
+            fmt_bytes(h.dropped_bytes),
+            h.unexplained_bytes
+        );
+    }
+    if l.hops.iter().any(|h| h.mapped_inferred_bytes > 0) {
+        let _ = writeln!(
+            s,
+            "  (i: mapped without an event, inferred: a large folio or PMD mapped whole emits no mm_filemap_map_pages)"
+        );
+    }
+    for h in l.unbalanced() {
+        let _ = writeln!(
+            s,
+            "  UNBALANCED {}: {} bytes unexplained",
+            h.hop, h.unexplained_bytes
+        );
+    }
+    if l.unexplained_bytes > 0 && misses > 0 {
+        let _ = writeln!(
+            s,
+            "  the kernel skipped {misses} probe runs (a program is not re-entered on a CPU): those events were never seen"
+        );
+    }
 }
 
 /// The full text report of one run.
@@ -253,7 +338,10 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     row(
         &mut s,
         "scheduler switches",
-        format!("{} ({} blocked)", f.sched_switches, f.sched_blocked),
+        format!(
+            "{} ({} blocked, {} preempted)",
+            f.sched_switches, f.sched_blocked, f.sched_preempted
+        ),
         "not counted".into(),
     );
     row(
@@ -263,6 +351,12 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
             "{} ({} user, {} kernel)",
             f.page_faults, f.page_faults_user, f.page_faults_kernel
         ),
+        "not counted".into(),
+    );
+    row(
+        &mut s,
+        "interrupts from user mode",
+        f.async_entries.to_string(),
         "not counted".into(),
     );
     row(
@@ -280,12 +374,6 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
                 m.per_buffer.cpu_copies
             )
         }),
-    );
-    row(
-        &mut s,
-        "CPU copy operations",
-        f.cpu_copies.to_string(),
-        "".into(),
     );
     row(
         &mut s,
@@ -337,6 +425,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     for m in &f.movements {
         let _ = writeln!(s, "{}", movement_line(m));
     }
+    write_ledger(&mut s, &f.ledger, f.probe_misses);
     let _ = writeln!(s, "why the figures differ from the model:");
     for d in differences(f, &o.facts) {
         let _ = writeln!(s, "  - {d}");
@@ -389,7 +478,7 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
     }
     let _ = writeln!(s);
     type Cell = fn(&RunOutcome) -> String;
-    let rows: [(&str, Cell); 13] = [
+    let rows: [(&str, Cell); 15] = [
         ("syscalls", |r| {
             format!(
                 "{} {}",
@@ -429,6 +518,12 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
             fmt_bytes(r.figures.disk_read_bytes)
         }),
         ("NIC DMA", |_| "none: veth".into()),
+        ("retransmitted", |r| {
+            fmt_bytes(r.figures.ledger.retransmitted_bytes)
+        }),
+        ("unexplained bytes", |r| {
+            r.figures.ledger.unexplained_bytes.to_string()
+        }),
         ("sender CPU / MiB", |r| {
             per_mib(r.sender_cpu_ns, r.facts.size)
         }),

@@ -25,6 +25,8 @@ pub struct Options {
     /// Scatter-gather on the sending veth for every run, instead of each
     /// strategy's own setting.
     pub sg: Option<bool>,
+    /// A bottleneck on the sending veth, bytes per second.
+    pub rate: Option<u64>,
 }
 
 /// The loaded probes, the private network and the demo file.
@@ -39,6 +41,7 @@ pub struct LiveSession {
     chunk: u64,
     cold: bool,
     sg: Option<bool>,
+    rate: Option<u64>,
     pub context: Context,
 }
 
@@ -128,13 +131,16 @@ impl LiveSession {
             chunk: opts.chunk,
             cold: opts.cold,
             sg: opts.sg,
+            rate: opts.rate,
             context,
         })
     }
 
     /// Runs one strategy, traced.
     pub fn run(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
-        let facts = run::facts(strategy, &self.file, self.chunk, self.cold, self.sg);
+        let facts = run::facts(
+            strategy, &self.file, self.chunk, self.cold, self.sg, self.rate,
+        );
         let tracer = self
             .tracer
             .as_mut()
@@ -146,7 +152,9 @@ impl LiveSession {
     /// Runs one strategy with every eBPF program detached and unloaded, then
     /// loads them again: the untraced baseline of the overhead benchmark.
     pub fn run_untraced(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
-        let facts = run::facts(strategy, &self.file, self.chunk, self.cold, self.sg);
+        let facts = run::facts(
+            strategy, &self.file, self.chunk, self.cold, self.sg, self.rate,
+        );
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());
         let result = run::run_one(None, &self.net, &self.file, facts);

@@ -359,7 +359,12 @@ fn bad_traces_get_one_line_and_exit_2() {
         std::fs::write(&p, bytes).expect("write");
         p
     };
-    let newer = String::from_utf8_lossy(&good).replacen("\"version\":1", "\"version\":7", 1);
+    let mut v: Value = serde_json::from_slice(&good).expect("fixture JSON");
+    v["version"] = Value::from(999);
+    let newer = v.to_string();
+    v["version"] = Value::from(1);
+    v["runs"][0]["facts"]["strategy"] = Value::from("carrier-pigeon");
+    let unknown_strategy = v.to_string();
     let cases = [
         (write("empty.zctrace", b""), "empty"),
         (write("cut.zctrace", &good[..good.len() / 3]), "truncated"),
@@ -372,6 +377,10 @@ fn bad_traces_get_one_line_and_exit_2() {
             "not a zc trace",
         ),
         (write("newer.zctrace", newer.as_bytes()), "newer"),
+        (
+            write("pigeon.zctrace", unknown_strategy.as_bytes()),
+            "strategy \"carrier-pigeon\" is unknown to this zc",
+        ),
         (
             write(
                 "bad.zctrace",

@@ -29,6 +29,10 @@
 //!   TCP stack may hand the device packets whose payload is spread over page
 //!   fragments (zero-copy friendly) or must linearize them (a copy). Turning
 //!   it off and on is what lets the demo show the difference.
+//! - A bottleneck (`--rate`) is a token-bucket qdisc (`tbf`) on zc-tx with a
+//!   small queue: when TCP sends faster than the rate, the queue overflows
+//!   and drops, and TCP sends again. That is how the demo shows what a
+//!   retransmission does to zero copy: it references the same pages again.
 
 use std::ffi::c_void;
 use std::fs::File;
@@ -38,7 +42,15 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use anyhow::{Context, Result, anyhow, bail};
 use futures::TryStreamExt;
+use rtnetlink::packet_core::{
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkMessage,
+    NetlinkPayload,
+};
 use rtnetlink::packet_route::link::{InfoData, InfoVeth};
+use rtnetlink::packet_route::{
+    RouteNetlinkMessage,
+    tc::{TcAttribute, TcHandle, TcMessage, TcOption},
+};
 use rtnetlink::{Handle, LinkUnspec, LinkVeth};
 
 /// Name of the sending end of the veth pair (lives in [`DemoNet::sender`]).
@@ -202,6 +214,46 @@ impl DemoNet {
         })
     }
 
+    /// Limits zc-tx to `rate` bytes per second with a token-bucket qdisc
+    /// (tbf) whose queue holds `limit` bytes, or removes the limit (None).
+    pub fn set_sender_rate(&self, rate: Option<(u64, u32)>) -> Result<()> {
+        let index = self.sender_ifindex;
+        self.sender.run(|| {
+            with_netlink(|handle| async move {
+                match rate {
+                    Some((rate, limit)) => tbf_replace(handle, index, rate, limit).await,
+                    None => root_qdisc_delete(handle, index).await,
+                }
+            })
+        })
+    }
+
+    /// Packets waiting in zc-tx's root qdisc (0 without a bottleneck).
+    pub fn sender_queue_len(&self) -> Result<u32> {
+        let index = self.sender_ifindex;
+        self.sender.run(|| {
+            with_netlink(|handle| async move {
+                let mut qdiscs = handle.qdisc().get().execute();
+                let mut qlen = 0;
+                while let Some(q) = qdiscs
+                    .try_next()
+                    .await
+                    .context("read the queue of the sending veth")?
+                {
+                    if q.header.index != index as i32 || q.header.parent != TcHandle::ROOT {
+                        continue;
+                    }
+                    for a in &q.attributes {
+                        if let TcAttribute::Stats(s) = a {
+                            qlen = s.qlen;
+                        }
+                    }
+                }
+                Ok(qlen)
+            })
+        })
+    }
+
     /// Current scatter-gather state of zc-tx (read from the kernel).
     pub fn sender_sg(&self) -> Result<bool> {
         self.sender.run(|| {
@@ -360,6 +412,91 @@ fn ethtool_value(sock: &OwnedFd, ifname: &str, cmd: u32, data: u32) -> Result<u3
         return Err(io::Error::last_os_error()).context("SIOCETHTOOL ioctl");
     }
     Ok(value.data)
+}
+
+/// `TCA_TBF_*` attribute numbers and `TC_LINKLAYER_ETHERNET`
+/// (include/uapi/linux/pkt_sched.h); the netlink crate has no tbf type.
+const TCA_TBF_PARMS: u16 = 1;
+const TCA_TBF_RATE64: u16 = 4;
+const TCA_TBF_BURST: u16 = 6;
+const TC_LINKLAYER_ETHERNET: u8 = 1;
+/// Bucket size: a 64 KiB GSO skb must fit whole, or tbf would segment it
+/// itself and add a copy of its own to the picture.
+const TBF_BURST: u32 = 16 << 10;
+
+/// `struct tc_tbf_qopt`: rate and peak rate (`struct tc_ratespec`, 12 bytes
+/// each), then limit, buffer and mtu.
+fn tbf_qopt(rate: u64, limit: u32) -> Vec<u8> {
+    let mut v = Vec::with_capacity(36);
+    // rate: cell_log, linklayer, overhead, cell_align, mpu, rate (u32; the
+    // full 64-bit rate goes in TCA_TBF_RATE64).
+    v.extend_from_slice(&[0, TC_LINKLAYER_ETHERNET]);
+    v.extend_from_slice(&0u16.to_ne_bytes());
+    v.extend_from_slice(&0i16.to_ne_bytes());
+    v.extend_from_slice(&0u16.to_ne_bytes());
+    v.extend_from_slice(&(rate.min(u32::MAX as u64) as u32).to_ne_bytes());
+    // peakrate: none.
+    v.extend_from_slice(&[0u8; 12]);
+    v.extend_from_slice(&limit.to_ne_bytes());
+    // buffer and mtu come from TCA_TBF_BURST instead.
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    v
+}
+
+/// Sends one traffic-control request and waits for the kernel's answer.
+async fn tc_request(mut handle: Handle, msg: RouteNetlinkMessage, flags: u16) -> Result<()> {
+    let mut req = NetlinkMessage::from(msg);
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    let mut answers = handle.request(req).context("send a netlink request")?;
+    while let Some(m) = futures::StreamExt::next(&mut answers).await {
+        if let NetlinkPayload::Error(e) = m.payload
+            && let Some(code) = e.code
+        {
+            return Err(io::Error::from_raw_os_error(-code.get()).into());
+        }
+    }
+    Ok(())
+}
+
+/// `tc qdisc replace dev zc-tx root tbf rate RATE burst 256k limit LIMIT`.
+async fn tbf_replace(handle: Handle, index: u32, rate: u64, limit: u32) -> Result<()> {
+    let mut msg = TcMessage::with_index(index as i32);
+    msg.header.parent = TcHandle::ROOT;
+    msg.header.handle = TcHandle { major: 1, minor: 0 };
+    msg.attributes.push(TcAttribute::Kind("tbf".into()));
+    msg.attributes.push(TcAttribute::Options(vec![
+        TcOption::Other(DefaultNla::new(TCA_TBF_PARMS, tbf_qopt(rate, limit))),
+        TcOption::Other(DefaultNla::new(TCA_TBF_RATE64, rate.to_ne_bytes().to_vec())),
+        TcOption::Other(DefaultNla::new(
+            TCA_TBF_BURST,
+            TBF_BURST.to_ne_bytes().to_vec(),
+        )),
+    ]));
+    tc_request(
+        handle,
+        RouteNetlinkMessage::NewQueueDiscipline(msg),
+        NLM_F_CREATE | NLM_F_REPLACE,
+    )
+    .await
+    .with_context(|| format!("limit {SENDER_IF} to {rate} bytes/s (tbf qdisc)"))
+}
+
+/// `tc qdisc del dev zc-tx root`: back to the default qdisc. Nothing to
+/// delete is fine.
+async fn root_qdisc_delete(handle: Handle, index: u32) -> Result<()> {
+    let mut msg = TcMessage::with_index(index as i32);
+    msg.header.parent = TcHandle::ROOT;
+    match tc_request(handle, RouteNetlinkMessage::DelQueueDiscipline(msg), 0).await {
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .and_then(io::Error::raw_os_error)
+                == Some(libc::ENOENT) =>
+        {
+            Ok(())
+        }
+        r => r.with_context(|| format!("remove the rate limit of {SENDER_IF}")),
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,15 @@ use crate::{
     strategy::Transfer,
 };
 
+/// Bytes the bottleneck's queue holds (`--rate`): two of its 16 KiB
+/// buckets, so the queue overflows, and drops, as soon as TCP runs ahead of
+/// the rate.
+const RATE_QUEUE_LIMIT: u32 = 32 << 10;
+
+/// How long a run waits, after the receiver has every byte, for skbs still
+/// queued on their way to the device.
+const SETTLE_LIMIT: Duration = Duration::from_millis(500);
+
 /// CPU time of the calling thread.
 fn thread_cpu_ns() -> u64 {
     cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID)
@@ -87,6 +96,7 @@ pub fn run_one(
             if facts.sender_sg { "on" } else { "off" }
         )
     })?;
+    net.set_sender_rate(facts.rate.map(|r| (r, RATE_QUEUE_LIMIT)))?;
     if facts.cold {
         file.evict()?;
     } else {
@@ -214,6 +224,18 @@ pub fn run_one(
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
+        // The receiver has every byte, but TCP may still hold skbs in a
+        // queue (a retransmission the receiver no longer needs, behind a
+        // bottleneck): they go on to the device, and are counted, before
+        // the tracing stops.
+        let settle = Instant::now();
+        while settle.elapsed() < SETTLE_LIMIT
+            && (tracer.as_deref().map_or(Ok(0), Tracer::in_flight)? > 0
+                || (facts.rate.is_some() && net.sender_queue_len()? > 0))
+        {
+            drain(&mut tracer);
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let counts = match tracer {
             Some(t) => {
                 t.disarm()?;
@@ -251,6 +273,7 @@ pub fn facts(
     chunk: u64,
     cold: bool,
     sg: Option<bool>,
+    rate: Option<u64>,
 ) -> RunFacts {
     RunFacts {
         strategy,
@@ -258,5 +281,6 @@ pub fn facts(
         chunk,
         cold,
         sender_sg: sg.unwrap_or(strategy.spec().sender_sg),
+        rate,
     }
 }

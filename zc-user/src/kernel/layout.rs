@@ -155,7 +155,8 @@ fn from_btf(btf: &Btf) -> Result<KernelLayout> {
     let (_, [host]) = lookup(btf, "address_space", ["host"])?;
     let (_, [i_ino, i_sb]) = lookup(btf, "inode", ["i_ino", "i_sb"])?;
     let (_, [s_dev]) = lookup(btf, "super_block", ["s_dev"])?;
-    let (_, [msg_flags, msg_iter]) = lookup(btf, "msghdr", ["msg_flags", "msg_iter"])?;
+    let (_, [msg_flags, msg_iter, msg_ubuf]) =
+        lookup(btf, "msghdr", ["msg_flags", "msg_iter", "msg_ubuf"])?;
     let (_, [iter_type, count]) = lookup(btf, "iov_iter", ["iter_type", "count"])?;
     let [ubuf, iovec, bvec] =
         enum_values(btf, "iter_type", ["ITER_UBUF", "ITER_IOVEC", "ITER_BVEC"])?;
@@ -187,6 +188,7 @@ fn from_btf(btf: &Btf) -> Result<KernelLayout> {
         sb_dev: s_dev.sized(4)?,
         msghdr_flags: msg_flags.sized(4)?,
         msghdr_iter: msg_iter.offset,
+        msghdr_ubuf: msg_ubuf.sized(8)?,
         iter_type: iter_type.sized(1)?,
         iter_count: count.offset,
         iter_kinds: IterKinds {
@@ -500,7 +502,7 @@ mod tests {
         assert_distinct("skb_frag", &[l.frag_netmem, l.frag_len]);
         assert_distinct("folio", &[l.folio_mapping, l.folio_index]);
         assert_distinct("inode", &[l.inode_ino, l.inode_sb]);
-        assert_distinct("msghdr", &[l.msghdr_flags, l.msghdr_iter]);
+        assert_distinct("msghdr", &[l.msghdr_flags, l.msghdr_iter, l.msghdr_ubuf]);
         assert_distinct("iov_iter", &[l.iter_type, l.iter_count]);
         let k = l.iter_kinds;
         assert_distinct(
@@ -556,6 +558,7 @@ mod tests {
             sb_dev: 16,
             msghdr_flags: 68,
             msghdr_iter: 16,
+            msghdr_ubuf: 88,
             iter_type: 0,
             iter_count: 24,
             iter_kinds: IterKinds {

@@ -5,7 +5,10 @@
 //! file descriptors close: perf-event links for tracepoints, bpf links for
 //! tp_btf, the maps. So no program stays attached after zc exits, on any path.
 
-use std::path::Path;
+use std::{
+    os::fd::{AsFd as _, AsRawFd as _},
+    path::Path,
+};
 
 use anyhow::{Context as _, anyhow};
 use aya::{
@@ -52,6 +55,9 @@ pub struct Tracer {
     events: RingBuf<MapData>,
     status: Vec<ProbeStatus>,
     ncpus: usize,
+    /// The programs' recursion misses when the run was armed: (the
+    /// figures' programs, the interrupt programs).
+    misses_at_arm: (u64, u64),
 }
 
 impl Tracer {
@@ -81,6 +87,7 @@ impl Tracer {
             events,
             status,
             ncpus,
+            misses_at_arm: (0, 0),
         })
     }
 
@@ -105,6 +112,7 @@ impl Tracer {
     /// Zeroes counters, points the programs at `target` and starts tracing.
     pub fn arm(&mut self, target: Target) -> anyhow::Result<()> {
         self.reset_counters()?;
+        self.misses_at_arm = self.recursion_misses();
         self.set(Config::DemoSock, 0)?;
         self.set(Config::SenderTid, target.sender_tid as u64)?;
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
@@ -148,6 +156,52 @@ impl Tracer {
     }
 
     /// Exact totals since [`Tracer::arm`], summed over CPUs.
+    /// Demo-socket skbs queued and not yet transmitted, dropped or freed.
+    pub fn in_flight(&self) -> anyhow::Result<usize> {
+        let map = self
+            .ebpf
+            .map(maps::QUEUED)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::QUEUED))?;
+        let queued: aya::maps::HashMap<_, u64, u32> = aya::maps::HashMap::try_from(map)?;
+        Ok(queued.keys().filter(|k| k.is_ok()).count())
+    }
+
+    /// Probe runs the kernel skipped, over all programs so far: each
+    /// program's `recursion_misses`, from its fdinfo.
+    /// (for the figures' programs, for the interrupt programs).
+    pub fn recursion_misses(&self) -> (u64, u64) {
+        let irq = |name: &str| {
+            PROBES
+                .iter()
+                .any(|p| p.program == name && matches!(p.attach.category(), "irq" | "irq_vectors"))
+        };
+        self.misses_by_program()
+            .into_iter()
+            .fold(
+                (0, 0),
+                |(f, i), (name, m)| {
+                    if irq(&name) { (f, i + m) } else { (f + m, i) }
+                },
+            )
+    }
+
+    /// Each program's `recursion_misses`, from its fdinfo.
+    pub fn misses_by_program(&self) -> Vec<(String, u64)> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let fd = p.fd().ok()?;
+                let path = format!("/proc/self/fdinfo/{}", fd.as_fd().as_raw_fd());
+                let info = std::fs::read_to_string(path).ok()?;
+                let misses = info
+                    .lines()
+                    .find_map(|l| l.strip_prefix("recursion_misses:"))
+                    .and_then(|v| v.trim().parse::<u64>().ok())?;
+                Some((name.to_string(), misses))
+            })
+            .collect()
+    }
+
     pub fn counts(&mut self) -> anyhow::Result<Counts> {
         let mut counts = Counts::new();
         {
@@ -157,6 +211,15 @@ impl Tracer {
                 counts.set(*c, v);
             }
         }
+        let (figures, irq) = self.recursion_misses();
+        counts.set(
+            Counter::ProbeMisses,
+            figures.saturating_sub(self.misses_at_arm.0),
+        );
+        counts.set(
+            Counter::IrqProbeMisses,
+            irq.saturating_sub(self.misses_at_arm.1),
+        );
         let calls: Vec<u64> = {
             let arr = self.per_cpu(maps::SYSCALLS)?;
             (0..MAX_SYSCALLS)
@@ -252,5 +315,44 @@ fn raise_memlock() {
     // SAFETY: setrlimit with a valid pointer to a local struct.
     unsafe {
         libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every program the probe table names, and every map user space opens,
+    /// is in the object this binary embeds: a renamed program or map fails
+    /// here, without root, instead of at attach time.
+    #[test]
+    fn object_holds_every_probe_program_and_map() {
+        let obj = aya_obj::Object::parse(super::OBJECT).expect("the embedded object parses");
+        for p in super::PROBES {
+            assert!(
+                obj.programs.contains_key(p.program),
+                "program {} of the probe table is not in the object (has: {:?})",
+                p.program,
+                obj.programs.keys().collect::<Vec<_>>()
+            );
+        }
+        for m in [
+            zc_common::maps::EVENTS,
+            zc_common::maps::COUNTERS,
+            zc_common::maps::SYSCALLS,
+            zc_common::maps::SYSCALL_BYTES,
+            zc_common::maps::CONFIG,
+        ] {
+            assert!(obj.maps.contains_key(m), "map {m} is not in the object");
+        }
+        // The layout the loader writes lives in read-only data.
+        assert!(
+            obj.maps.keys().any(|k| k.contains("rodata")),
+            "no .rodata for ZC_LAYOUT: {:?}",
+            obj.maps.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            obj.programs.len(),
+            super::PROBES.len(),
+            "the object has programs the probe table does not attach"
+        );
     }
 }

@@ -14,7 +14,7 @@ use zc_common::counters::Counter as C;
 use super::{Movement, Place, counts::Counts, facts::RunFacts, rules};
 
 /// Page size assumed for page counts in reports (x86_64 and most arm64).
-pub const PAGE: u64 = 4096;
+pub const PAGE: u64 = super::PAGE_SIZE;
 
 /// One movement of bytes with its measured size and the evidence for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -23,8 +23,10 @@ pub struct MovementFigure {
     pub from: Place,
     pub to: Place,
     pub bytes: u64,
-    /// Operations (calls, skbs, folios, faults) that moved them.
+    /// Operations that moved them, counted in `ops_unit`.
     pub ops: u64,
+    /// What one operation is: `calls`, `folios`, `skbs`, `frags`, ...
+    pub ops_unit: &'static str,
     /// Where in the kernel it happens.
     pub site: &'static str,
     /// Which events prove it.
@@ -39,11 +41,18 @@ pub struct Figures {
     /// User↔kernel mode switches: two per syscall and two per user page fault.
     pub mode_switches: u64,
     pub sched_switches: u64,
+    /// Switches where the sender had to wait (blocked).
     pub sched_blocked: u64,
+    /// Switches where the sender was preempted while runnable.
+    pub sched_preempted: u64,
     pub page_faults: u64,
     pub page_faults_user: u64,
     pub page_faults_kernel: u64,
-    pub cpu_copies: u64,
+    /// Interrupts that took the sender from user mode into the kernel:
+    /// kernel entries it did not ask for, kept apart from the mode switches.
+    pub async_entries: u64,
+    /// Probe runs the kernel skipped (recursion on a CPU): events never seen.
+    pub probe_misses: u64,
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
     pub disk_read_bytes: u64,
@@ -57,6 +66,8 @@ pub struct Figures {
     pub file_frags_at_device: u64,
     pub shared_frag_skbs_at_device: u64,
     pub movements: Vec<MovementFigure>,
+    /// Every byte of the file, hop by hop.
+    pub ledger: super::ledger::Ledger,
 }
 
 impl Figures {
@@ -73,7 +84,7 @@ impl Figures {
 /// Turns a run's counts into its figures.
 pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
     let mut movements = Vec::new();
-    let mut push = |movement, from, to, bytes, ops, site, evidence| {
+    let mut push = |movement, from, to, bytes, (ops, ops_unit), site, evidence| {
         if bytes > 0 || ops > 0 {
             movements.push(MovementFigure {
                 movement,
@@ -81,6 +92,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
                 to,
                 bytes,
                 ops,
+                ops_unit,
                 site,
                 evidence,
             });
@@ -94,7 +106,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::Disk,
         Place::PageCache,
         disk,
-        c.get(C::FilemapAdd),
+        (c.get(C::FilemapAdd), "folios"),
         "readahead into the page cache",
         "filemap:mm_filemap_add_to_page_cache + block:block_bio_queue + block_rq_complete",
     );
@@ -108,7 +120,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
             Place::PageCache,
             Place::Mapping,
             mapped_pages * PAGE,
-            file_faults,
+            (file_faults, "fault-around events"),
             "page fault → filemap_map_pages (fault-around)",
             "exceptions:page_fault_* + filemap:mm_filemap_map_pages/fault",
         );
@@ -122,7 +134,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::PageCache,
         Place::UserBuffer,
         read_bytes,
-        if read_bytes > 0 { read_calls } else { 0 },
+        (if read_bytes > 0 { read_calls } else { 0 }, "calls"),
         "read() → filemap_read → copy_to_user",
         "raw_syscalls:sys_exit(read).ret + filemap:mm_filemap_get_pages",
     );
@@ -136,7 +148,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         send_from,
         Place::SocketBuffer,
         user_send,
-        if user_send > 0 { write_calls } else { 0 },
+        (if user_send > 0 { write_calls } else { 0 }, "calls"),
         "tcp_sendmsg_locked → skb_copy_to_page_nocache",
         "tcp:tcp_sendmsg_locked (ITER_UBUF) + sock:sock_send_length.ret",
     );
@@ -148,29 +160,14 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::PageCache,
         Place::SocketBuffer,
         splice,
-        if splice > 0 { c.get(C::SockSend) } else { 0 },
+        (if splice > 0 { c.get(C::SockSend) } else { 0 }, "sends"),
         "splice_to_socket → tcp_sendmsg_locked(MSG_SPLICE_PAGES)",
         "tcp:tcp_sendmsg_locked (ITER_BVEC, MSG_SPLICE_PAGES) + sock:sock_send_length.ret",
     );
 
     // Segmentation for a device without scatter-gather: paged → linear.
-    let queue_paged = c
-        .get(C::QueuePayload)
-        .saturating_sub(c.get(C::QueueLinearPayload));
-    let xmit_paged = c
-        .get(C::XmitPayload)
-        .saturating_sub(c.get(C::XmitLinearPayload));
-    let queue_file = c.get(C::QueueFileBytes).min(queue_paged);
-    let xmit_file = c.get(C::XmitFileBytes).min(xmit_paged);
-    // Paged payload queued that did not reach the device paged.
-    let mut pending = rules::Pending {
-        file: queue_file.saturating_sub(xmit_file),
-        other: (queue_paged - queue_file).saturating_sub(xmit_paged - xmit_file),
-    };
-    let (seg_from_cache, seg_other) = pending.segment(
-        c.get(C::XmitLinearPayload)
-            .saturating_sub(c.get(C::QueueLinearPayload)),
-    );
+    let seg = rules::segmentation(c);
+    let (seg_from_cache, seg_other) = (seg.from_file, seg.from_other);
     let seg_copy = seg_from_cache + seg_other;
     let seg_ops = if seg_copy > 0 { c.get(C::XmitSkbs) } else { 0 };
     push(
@@ -178,7 +175,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::PageCache,
         Place::Nic,
         seg_from_cache,
-        if seg_from_cache > 0 { seg_ops } else { 0 },
+        (if seg_from_cache > 0 { seg_ops } else { 0 }, "skbs"),
         "validate_xmit_skb → skb_segment (device lacks scatter-gather)",
         "net:net_dev_queue (paged, page-cache frags) vs net:net_dev_start_xmit (linear)",
     );
@@ -187,11 +184,14 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::SocketBuffer,
         Place::Nic,
         seg_copy - seg_from_cache,
-        if seg_copy > seg_from_cache {
-            seg_ops
-        } else {
-            0
-        },
+        (
+            if seg_copy > seg_from_cache {
+                seg_ops
+            } else {
+                0
+            },
+            "skbs",
+        ),
         "validate_xmit_skb → skb_segment (device lacks scatter-gather)",
         "net:net_dev_queue (paged) vs net:net_dev_start_xmit (linear)",
     );
@@ -203,7 +203,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::PageCache,
         Place::Nic,
         reference,
-        c.get(C::XmitFileFrags),
+        (c.get(C::XmitFileFrags), "frags"),
         "dev_hard_start_xmit with frags pointing at page-cache pages",
         "net:net_dev_start_xmit frags → page → folio->mapping->host = demo inode",
     );
@@ -214,17 +214,12 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         Place::SocketBuffer,
         Place::Nic,
         c.get(C::XmitPayload),
-        c.get(C::XmitSkbs),
+        (c.get(C::XmitSkbs), "skbs"),
         "veth_xmit: the skb moves to the peer in memory",
         "net:net_dev_start_xmit",
     );
 
     let cpu_copy_bytes = read_bytes + user_send + seg_copy;
-    let cpu_copies = movements
-        .iter()
-        .filter(|m| m.movement == Movement::CpuCopy)
-        .map(|m| m.ops)
-        .sum();
     let syscall_total = c.total_syscalls();
     Figures {
         syscalls: c.syscalls_by_name(),
@@ -232,10 +227,13 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         mode_switches: 2 * syscall_total + 2 * c.get(C::FaultUser),
         sched_switches: c.get(C::SchedOut),
         sched_blocked: c.get(C::SchedOutBlocked),
+        sched_preempted: c.get(C::SchedOutPreempted),
+        ledger: super::ledger::ledger(c, facts),
         page_faults: c.get(C::FaultUser) + c.get(C::FaultKernel),
         page_faults_user: c.get(C::FaultUser),
         page_faults_kernel: c.get(C::FaultKernel),
-        cpu_copies,
+        async_entries: c.get(C::AsyncEntries),
+        probe_misses: c.get(C::ProbeMisses),
         cpu_copy_bytes,
         reference_bytes: reference,
         disk_read_bytes: disk,
@@ -320,8 +318,8 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
     }
     if f.sched_switches > 0 {
         out.push(format!(
-            "{} scheduler switches ({} blocked, e.g. on a full socket buffer): real context switches, apart from the mode switches the article counts",
-            f.sched_switches, f.sched_blocked
+            "{} scheduler switches ({} blocked, e.g. on a full socket buffer; {} preempted while runnable): real context switches, apart from the mode switches the article counts",
+            f.sched_switches, f.sched_blocked, f.sched_preempted
         ));
     }
     out
@@ -343,6 +341,7 @@ mod tests {
             chunk: 64 << 10,
             cold: false,
             sender_sg: strategy.spec().sender_sg,
+            rate: None,
         }
     }
 
@@ -363,7 +362,6 @@ mod tests {
         let f = classify(&c, &facts("read-write"));
         assert_eq!(f.cpu_copy_bytes, 2 * MIB);
         assert_eq!(f.copy_passes(MIB), 2.0);
-        assert_eq!(f.cpu_copies, 32);
         assert_eq!(f.mode_switches, 64);
         assert_eq!(f.reference_bytes, 0);
         assert!(
@@ -407,7 +405,6 @@ mod tests {
         c.set(C::XmitFileFrags, 256);
         let f = classify(&c, &facts("sendfile-gather"));
         assert_eq!(f.cpu_copy_bytes, 0);
-        assert_eq!(f.cpu_copies, 0);
         assert_eq!(f.reference_bytes, MIB);
         assert_eq!(f.mode_switches, 32);
     }

@@ -13,6 +13,8 @@ pub struct RunFacts {
     pub cold: bool,
     /// Scatter-gather on the sending veth during the run.
     pub sender_sg: bool,
+    /// A bottleneck on the sending veth, in bytes per second (`--rate`).
+    pub rate: Option<u64>,
 }
 
 impl RunFacts {

@@ -13,6 +13,7 @@ pub mod classify;
 pub mod context;
 pub mod counts;
 pub mod facts;
+pub mod ledger;
 pub mod outcome;
 pub mod rules;
 pub mod steps;
@@ -21,3 +22,6 @@ pub mod tally;
 
 pub use crate::place::{Movement, Place};
 pub use crate::strategy::Strategy;
+
+/// Page size assumed for page counts (x86_64 and most arm64).
+pub const PAGE_SIZE: u64 = 4096;

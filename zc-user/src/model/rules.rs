@@ -16,7 +16,9 @@
 
 use zc_common::event::source;
 
-use super::{Movement, Place, Strategy};
+use zc_common::counters::Counter as C;
+
+use super::{Movement, Place, Strategy, counts::Counts};
 
 /// Syscalls that copy page cache → user buffer (their return is bytes read).
 pub const FILE_READS: &[&str] = &["read", "pread64", "readv"];
@@ -58,5 +60,40 @@ impl Pending {
         let from_other = (linear - from_file).min(self.other);
         self.other -= from_other;
         (from_file, from_other)
+    }
+}
+
+/// The segmentation copy of a run, from its counters: paged payload queued
+/// that reached the device linear.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Segmentation {
+    /// Copied out of the demo file's page-cache pages.
+    pub from_file: u64,
+    /// Copied out of TCP's own pages.
+    pub from_other: u64,
+}
+
+/// The counter path's reading of [`Pending::segment`], over a whole run.
+pub fn segmentation(c: &Counts) -> Segmentation {
+    let queue_paged = c
+        .get(C::QueuePayload)
+        .saturating_sub(c.get(C::QueueLinearPayload));
+    let xmit_paged = c
+        .get(C::XmitPayload)
+        .saturating_sub(c.get(C::XmitLinearPayload));
+    let queue_file = c.get(C::QueueFileBytes).min(queue_paged);
+    let xmit_file = c.get(C::XmitFileBytes).min(xmit_paged);
+    // Paged payload queued that did not reach the device paged.
+    let mut pending = Pending {
+        file: queue_file.saturating_sub(xmit_file),
+        other: (queue_paged - queue_file).saturating_sub(xmit_paged - xmit_file),
+    };
+    let (from_file, from_other) = pending.segment(
+        c.get(C::XmitLinearPayload)
+            .saturating_sub(c.get(C::QueueLinearPayload)),
+    );
+    Segmentation {
+        from_file,
+        from_other,
     }
 }

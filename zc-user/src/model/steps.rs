@@ -7,7 +7,7 @@
 //! [`super::rules`]; with no lost events the two agree, and the live tests
 //! check that they do.
 
-use zc_common::event::op;
+use zc_common::event::{op, sched_blocked};
 
 use super::{Movement, Place, Strategy, rules, syscalls};
 use crate::decode::Event;
@@ -157,7 +157,7 @@ impl StepBuilder {
             Event::Sched(e) if e.h.op == op::SCHED_OUT => self.step(
                 ts,
                 StepKind::SchedOut {
-                    blocked: e.prev_state != 0,
+                    blocked: sched_blocked(e.prev_state),
                 },
                 "sched:sched_switch",
             ),
@@ -251,7 +251,7 @@ impl StepBuilder {
                 self.pending.file += file;
                 self.pending.other += paged - file;
             }
-            Event::Skb(e) => {
+            Event::Skb(e) if e.h.op == op::SKB_XMIT => {
                 let linear = e.linear_payload as u64;
                 let paged = e.payload.saturating_sub(e.linear_payload) as u64;
                 let file = (e.file_bytes as u64).min(paged);
@@ -293,6 +293,9 @@ impl StepBuilder {
                     "net:net_dev_start_xmit",
                 );
             }
+            // Drops and retransmissions are itemized in the ledger; they
+            // move no new byte of the file.
+            Event::Skb(_) => {}
             Event::Recv(e) => self.moved(
                 ts,
                 Movement::CpuCopy,

@@ -49,7 +49,6 @@ pub const REPLAYED_FIGURES: &[&str] = &[
     "mode_switches",
     "sched_switches",
     "page_faults",
-    "cpu_copies",
     "cpu_copy_bytes",
     "reference_bytes",
     "disk_read_bytes",

@@ -1,0 +1,382 @@
+//! The skb's way to the device, for the demo socket's skbs only (matched
+//! by `skb->sk`, since transmit often runs in softirq context on behalf of
+//! another task):
+//! - `net_dev_queue`: the skb as TCP built it (paged, or linear);
+//! - `net_dev_start_xmit` then `net_dev_xmit`: what the device accepted,
+//!   after software segmentation. Counted at `net_dev_xmit` with rc 0 only,
+//!   so an skb requeued on `NETDEV_TX_BUSY` (which passes start_xmit twice)
+//!   counts once;
+//! - `tcp:tcp_retransmit_skb`: a retransmission, which passes queue and
+//!   device again and is itemized, not added to the first transmission;
+//! - `skb:kfree_skb`: a drop, with the kernel's reason.
+//!
+//! Each frag is walked to its page: frag → page → head page
+//! (compound_head) → folio->mapping → inode, to prove whether it is a page
+//! of the demo file (a reference, not a copy).
+
+use aya_ebpf::{
+    macros::{btf_tracepoint, map},
+    maps::{LruHashMap, PerCpuArray},
+    programs::BtfTracePointContext,
+};
+use zc_common::{
+    Config, MAX_FRAGS,
+    counters::Counter,
+    event::{Kind, SKBFL_SHARED_FRAG, SkbEvent, op},
+};
+
+use crate::helpers::{armed, config, count, emit, header, kread, lay};
+
+/// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
+/// dropped, so a drop can tell a whole queued skb (the transmit failed and
+/// TCP was told) from a piece of one (lost after TCP was told it left).
+#[map(name = "ZC_QUEUED")]
+static ZC_QUEUED: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
+
+/// `NETDEV_TX_BUSY`: the driver refused the skb; it is requeued.
+const NETDEV_TX_BUSY: i32 = 0x10;
+
+/// What `net_dev_start_xmit` saw of a demo skb, held by skb until
+/// `net_dev_xmit` says whether the device took it. Keyed by skb, not by
+/// CPU: a softirq may transmit on the same CPU between the two.
+#[map]
+static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
+
+#[btf_tracepoint(function = "net_dev_queue")]
+pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
+    let skb: u64 = ctx.arg(0);
+    if let Ok(Some(e)) = demo_skb(skb, op::SKB_QUEUE) {
+        let _ = ZC_QUEUED.insert(skb, e.payload, 0);
+        if let Some(p) = ZC_PIECES.get_ptr_mut(0) {
+            // SAFETY: per-CPU slot; a new skb starts a new count of pieces.
+            unsafe { *p = [0; 3] };
+        }
+        count(Counter::QueueSkbs, 1);
+        count(Counter::QueuePayload, e.payload as u64);
+        count(Counter::QueueLinearPayload, e.linear_payload as u64);
+        count(Counter::QueueFileBytes, e.file_bytes as u64);
+        count(Counter::QueueFileFrags, e.file_frags as u64);
+        count(
+            Counter::QueueSharedFrag,
+            (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64,
+        );
+        emit(e);
+    }
+    0
+}
+
+#[btf_tracepoint(function = "net_dev_start_xmit")]
+pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
+    let skb: u64 = ctx.arg(0);
+    if let Ok(Some(e)) = demo_skb(skb, op::SKB_XMIT) {
+        let _ = ZC_XMIT_PENDING.insert(skb, e, 0);
+    }
+    0
+}
+
+/// `net_dev_xmit(skb, rc, dev, skb_len)`.
+#[btf_tracepoint(function = "net_dev_xmit")]
+pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
+    let skb: u64 = ctx.arg(0);
+    let rc: i32 = ctx.arg(1);
+    // SAFETY: the value is copied out before the entry is removed.
+    let Some(e) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
+        return 0;
+    };
+    let _ = ZC_XMIT_PENDING.remove(skb);
+    if rc == NETDEV_TX_BUSY {
+        count(Counter::XmitRefused, 1);
+        count(Counter::XmitRefusedBytes, e.payload as u64);
+        return 0;
+    }
+    let _ = ZC_QUEUED.remove(skb);
+    if rc != 0 {
+        // The driver consumed it without sending it: lost, TCP retransmits.
+        count(Counter::DropsLost, 1);
+        count(Counter::DropLostBytes, e.payload as u64);
+        count(Counter::XmitDropped, 1);
+        count(Counter::XmitDroppedBytes, e.payload as u64);
+        return 0;
+    }
+    count(Counter::XmitSkbs, 1);
+    count(Counter::XmitPayload, e.payload as u64);
+    count(Counter::XmitLinearPayload, e.linear_payload as u64);
+    count(Counter::XmitFileBytes, e.file_bytes as u64);
+    count(Counter::XmitFileFrags, e.file_frags as u64);
+    count(
+        Counter::XmitSharedFrag,
+        (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64,
+    );
+    emit(e);
+    0
+}
+
+/// Pieces of a segmented skb dropped on this CPU since its last demo
+/// `net_dev_queue`: [bytes counted as lost, pieces counted as lost, bytes
+/// still expected]. When a qdisc that segments (tbf) drops every piece, it
+/// frees the original too and fails the transmit, which TCP hears of (it
+/// sends the bytes again as new data): those pieces were not lost. They are
+/// freed in the same call, before or after the original; this slot lets
+/// either order come out right.
+#[map]
+static ZC_PIECES: PerCpuArray<[u64; 3]> = PerCpuArray::with_max_entries(1, 0);
+
+/// `kfree_skb(skb, location, reason, rx_sk)`: a demo-socket skb with payload
+/// dropped on its way out: whole, as queued (TCP was told and sends the
+/// bytes again as new data), or a piece of a queued one (lost: TCP
+/// retransmits it).
+#[btf_tracepoint(function = "kfree_skb")]
+pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
+    let skb: u64 = ctx.arg(0);
+    let reason: u32 = ctx.arg(2);
+    if !armed() || skb == 0 || lay!(valid) == 0 {
+        return 0;
+    }
+    // A queued skb is looked up first: once segmented, the original no
+    // longer points at its socket (its segments took it over).
+    // SAFETY: the value is copied out before the entry is removed.
+    if let Some(payload) = unsafe { ZC_QUEUED.get(skb) }.copied() {
+        let _ = ZC_QUEUED.remove(skb);
+        let sk = kread::<u64>(skb, lay!(skb_sk)).unwrap_or(0);
+        // Still the queued skb: segmented (its socket went to its pieces),
+        // or whole with the payload it was queued with.
+        let same =
+            sk == 0 || matches!(demo_skb(skb, op::SKB_DROP), Ok(Some(e)) if e.payload == payload);
+        if same {
+            return whole_drop(skb, sk, payload, reason);
+        }
+    }
+    if let Ok(Some(mut e)) = demo_skb(skb, op::SKB_LOST) {
+        let bytes = e.payload as u64;
+        if let Some(p) = ZC_PIECES.get_ptr_mut(0) {
+            // SAFETY: per-CPU slot; the pieces of one skb are freed on the
+            // CPU that queued it, in the same call.
+            let slot = unsafe { &mut *p };
+            if slot[2] > 0 {
+                // A piece of a failed transmit already counted as a whole.
+                slot[2] = slot[2].saturating_sub(bytes);
+                return 0;
+            }
+            slot[0] += bytes;
+            slot[1] += 1;
+        }
+        e.reason = reason;
+        count(Counter::DropsLost, 1);
+        count(Counter::DropLostBytes, bytes);
+        emit(e);
+    }
+    0
+}
+
+/// A whole queued skb dropped: the transmit failed and TCP heard of it.
+#[inline(always)]
+fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32) -> u32 {
+    if sk == 0
+        && let Some(p) = ZC_PIECES.get_ptr_mut(0)
+    {
+        // Segmented, and every piece dropped: those freed already were
+        // counted as lost (take them back), the rest are still to come.
+        // SAFETY: per-CPU slot, as above.
+        let slot = unsafe { &mut *p };
+        let seen = slot[0].min(payload as u64);
+        count(Counter::DropsLost, slot[1].wrapping_neg());
+        count(Counter::DropLostBytes, seen.wrapping_neg());
+        *slot = [0, 0, payload as u64 - seen];
+    }
+    count(Counter::DropsResent, 1);
+    count(Counter::DropResentBytes, payload as u64);
+    emit(SkbEvent {
+        h: header(Kind::Skb, op::SKB_DROP),
+        skb,
+        payload,
+        reason,
+        ..SkbEvent::default()
+    });
+    0
+}
+
+/// `consume_skb(skb, location)`: an skb freed normally. A queued skb that
+/// was segmented (by the device path or a qdisc) ends here, not at the
+/// device: its entry goes, so a later skb at the same address is not
+/// mistaken for it.
+#[btf_tracepoint(function = "consume_skb")]
+pub fn consume_skb(ctx: BtfTracePointContext) -> u32 {
+    let skb: u64 = ctx.arg(0);
+    if armed() && skb != 0 {
+        let _ = ZC_QUEUED.remove(skb);
+    }
+    0
+}
+
+/// `tcp_retransmit_skb(sk, skb, err)`: the skb is TCP's own (headers not
+/// pushed yet), so its length is the payload sent again.
+#[btf_tracepoint(function = "tcp_retransmit_skb")]
+pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> u32 {
+    let _ = try_retransmit(&ctx);
+    0
+}
+
+fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    let demo = config(Config::DemoSock);
+    if !armed() || demo == 0 || lay!(valid) == 0 {
+        return Ok(());
+    }
+    let sk: u64 = ctx.arg(0);
+    let skb: u64 = ctx.arg(1);
+    let err: i32 = ctx.arg(2);
+    if sk != demo || skb == 0 {
+        return Ok(());
+    }
+    let len: u32 = kread(skb, lay!(skb_len))?;
+    if err != 0 {
+        count(Counter::RetransmitsFailed, 1);
+        count(Counter::RetransmitFailedBytes, len as u64);
+        return Ok(());
+    }
+    count(Counter::Retransmits, 1);
+    count(Counter::RetransmitBytes, len as u64);
+    emit(SkbEvent {
+        h: header(Kind::Skb, op::SKB_RETRANSMIT),
+        skb,
+        len,
+        payload: len,
+        ..SkbEvent::default()
+    });
+    Ok(())
+}
+
+/// What one skb frag points at.
+struct FileFrags {
+    frags: u8,
+    bytes: u32,
+    first_index: u32,
+}
+
+/// Walks the skb's frags and counts those whose page is a page-cache page of
+/// the demo file: frag → page → head page (compound_head) → folio->mapping →
+/// mapping->host (inode) → (i_sb->s_dev, i_ino).
+#[inline(always)]
+fn file_frags(shinfo: u64, nr_frags: u8) -> FileFrags {
+    let mut out = FileFrags {
+        frags: 0,
+        bytes: 0,
+        first_index: u32::MAX,
+    };
+    let want_ino = config(Config::FileIno);
+    let want_dev = config(Config::FileDev);
+    let frags = shinfo + lay!(shinfo_frags) as u64;
+    let frag_size = lay!(frag_size) as u64;
+    let page_size = lay!(page_size) as u64;
+    if nr_frags as usize > MAX_FRAGS {
+        count(Counter::FragWalkTruncated, 1);
+    }
+    for i in 0..MAX_FRAGS {
+        if i as u8 >= nr_frags {
+            break;
+        }
+        let frag = frags + i as u64 * frag_size;
+        let Ok(netmem) = kread::<u64>(frag, lay!(frag_netmem)) else {
+            continue;
+        };
+        // Bit 0 marks net_iov memory (devmem), which is never a file page.
+        if netmem & 1 != 0 || netmem == 0 {
+            continue;
+        }
+        let flen: u32 = kread(frag, lay!(frag_len)).unwrap_or(0);
+        let page = netmem;
+        let head = match kread::<u64>(page, lay!(page_compound_head)) {
+            Ok(ch) if ch & 1 != 0 => ch - 1,
+            Ok(_) => page,
+            Err(_) => continue,
+        };
+        let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
+            continue;
+        };
+        // Anonymous and movable mappings tag the low bits: not a file.
+        if mapping == 0 || mapping & 3 != 0 {
+            continue;
+        }
+        let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
+            continue;
+        };
+        let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
+            continue;
+        };
+        if ino != want_ino {
+            continue;
+        }
+        let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
+            continue;
+        };
+        let Ok(dev) = kread::<u32>(sb, lay!(sb_dev)) else {
+            continue;
+        };
+        if dev as u64 != want_dev {
+            continue;
+        }
+        out.frags += 1;
+        out.bytes += flen;
+        if out.first_index == u32::MAX
+            && let Ok(index) = kread::<u64>(head, lay!(folio_index))
+            && page_size != 0
+        {
+            out.first_index = (index + (page - head) / page_size) as u32;
+        }
+    }
+    out
+}
+
+/// The record of a demo-socket skb with TCP payload, or None for another
+/// socket's skb or a bare ACK.
+#[inline(always)]
+fn demo_skb(skb: u64, op: u16) -> Result<Option<SkbEvent>, i64> {
+    let demo = config(Config::DemoSock);
+    if !armed() || demo == 0 || skb == 0 || lay!(valid) == 0 {
+        return Ok(None);
+    }
+    let sk: u64 = kread(skb, lay!(skb_sk))?;
+    if sk != demo {
+        return Ok(None);
+    }
+    let len: u32 = kread(skb, lay!(skb_len))?;
+    let data_len: u32 = kread(skb, lay!(skb_data_len))?;
+    let head: u64 = kread(skb, lay!(skb_head))?;
+    let end: u32 = kread(skb, lay!(skb_end))?;
+    let mac: u16 = kread(skb, lay!(skb_mac_header))?;
+    let th: u16 = kread(skb, lay!(skb_transport_header))?;
+    if th == u16::MAX || mac == u16::MAX || th < mac {
+        return Ok(None);
+    }
+    // TCP data offset: upper nibble of byte 12 of the TCP header, in words.
+    let doff: u8 = kread(head, th as u32 + 12)?;
+    let headers = (th - mac) as u32 + ((doff >> 4) as u32) * 4;
+    if len <= headers {
+        return Ok(None); // a bare ACK or control segment: no payload to follow
+    }
+    let payload = len - headers;
+    let linear_payload = (len - data_len).saturating_sub(headers);
+    let shinfo = head + end as u64;
+    let nr_frags: u8 = kread(shinfo, lay!(shinfo_nr_frags))?;
+    let shinfo_flags: u8 = kread(shinfo, lay!(shinfo_flags))?;
+    let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
+    let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
+    let ff = file_frags(shinfo, nr_frags);
+    Ok(Some(SkbEvent {
+        h: header(Kind::Skb, op),
+        skb,
+        len,
+        data_len,
+        payload,
+        linear_payload,
+        file_bytes: ff.bytes,
+        first_file_index: ff.first_index,
+        gso_size,
+        gso_segs,
+        nr_frags,
+        file_frags: ff.frags,
+        shinfo_flags,
+        _pad: 0,
+        reason: 0,
+        _pad2: 0,
+    }))
+}

@@ -1,0 +1,184 @@
+//! What every probe family shares: the maps user space reads, the kernel
+//! layout it writes, and the small steps of every program (is this the
+//! sender? count, then emit; read a field, counting a failure).
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
+    macros::map,
+    maps::{Array, PerCpuArray, RingBuf},
+    programs::TracePointContext,
+};
+use zc_common::{
+    CONFIG_SLOTS, Config, EVENTS_BYTES, MAX_SYSCALLS,
+    counters::{COUNTERS, Counter},
+    event::{Header, Kind},
+    layout::KernelLayout,
+    tracepoints as tp,
+};
+
+#[map(name = "ZC_EVENTS")]
+static ZC_EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_BYTES, 0);
+
+#[map(name = "ZC_COUNTERS")]
+static ZC_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTERS, 0);
+
+#[map(name = "ZC_SYSCALLS")]
+pub static ZC_SYSCALLS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_SYSCALLS, 0);
+
+#[map(name = "ZC_SYSCALL_BYTES")]
+pub static ZC_SYSCALL_BYTES: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_SYSCALLS, 0);
+
+#[map(name = "ZC_CONFIG")]
+pub static ZC_CONFIG: Array<u64> = Array::with_max_entries(CONFIG_SLOTS, 0);
+
+/// Written by user space before load (read-only data); see `layout.rs`.
+#[unsafe(no_mangle)]
+pub static ZC_LAYOUT: KernelLayout = KernelLayout {
+    skb_len: 0,
+    skb_data_len: 0,
+    skb_head: 0,
+    skb_end: 0,
+    skb_sk: 0,
+    skb_mac_header: 0,
+    skb_transport_header: 0,
+    shinfo_flags: 0,
+    shinfo_nr_frags: 0,
+    shinfo_gso_size: 0,
+    shinfo_gso_segs: 0,
+    shinfo_frags: 0,
+    frag_size: 0,
+    frag_netmem: 0,
+    frag_len: 0,
+    page_size: 0,
+    page_compound_head: 0,
+    folio_mapping: 0,
+    folio_index: 0,
+    mapping_host: 0,
+    inode_ino: 0,
+    inode_sb: 0,
+    sb_dev: 0,
+    msghdr_flags: 0,
+    msghdr_iter: 0,
+    msghdr_ubuf: 0,
+    iter_type: 0,
+    iter_count: 0,
+    iter_kinds: zc_common::layout::IterKinds {
+        ubuf: 0,
+        iovec: 0,
+        bvec: 0,
+        _pad: 0,
+    },
+    valid: 0,
+};
+
+/// Reads one layout field through a volatile load, so the compiler cannot
+/// fold the all-zero placeholder in.
+macro_rules! lay {
+    ($field:ident) => {
+        // SAFETY: ZC_LAYOUT is a plain static; reading it is always valid.
+        unsafe { core::ptr::read_volatile(&$crate::helpers::ZC_LAYOUT.$field) }
+    };
+}
+pub(crate) use lay;
+
+/// Runs a `try_*` function and returns the tracepoint's 0: errors were
+/// counted where they happened.
+macro_rules! entry {
+    ($try:ident, $ctx:expr) => {{
+        let _ = $try(&$ctx);
+        0
+    }};
+}
+pub(crate) use entry;
+
+#[inline(always)]
+pub fn count(c: Counter, v: u64) {
+    if let Some(p) = ZC_COUNTERS.get_ptr_mut(c as u32) {
+        // SAFETY: per-CPU slot, only this CPU writes it while we run.
+        unsafe { *p += v };
+    }
+}
+
+#[inline(always)]
+pub fn count_at(map: &PerCpuArray<u64>, index: u64, v: u64) {
+    if index < MAX_SYSCALLS as u64
+        && let Some(p) = map.get_ptr_mut(index as u32)
+    {
+        // SAFETY: as in `count`.
+        unsafe { *p += v };
+    }
+}
+
+#[inline(always)]
+pub fn config(slot: Config) -> u64 {
+    ZC_CONFIG.get(slot as u32).copied().unwrap_or(0)
+}
+
+#[inline(always)]
+pub fn set_config(slot: Config, v: u64) {
+    if let Some(p) = ZC_CONFIG.get_ptr_mut(slot as u32) {
+        // SAFETY: array slot owned by this map; racing writers write the same value.
+        unsafe { *p = v };
+    }
+}
+
+#[inline(always)]
+pub fn armed() -> bool {
+    config(Config::Armed) != 0
+}
+
+#[inline(always)]
+pub fn current_tid() -> u32 {
+    bpf_get_current_pid_tgid() as u32
+}
+
+/// True when the current thread is the sender and a run is armed.
+#[inline(always)]
+pub fn in_sender() -> bool {
+    let sender = config(Config::SenderTid);
+    armed() && sender != 0 && current_tid() as u64 == sender
+}
+
+#[inline(always)]
+pub fn header(kind: Kind, op: u16) -> Header {
+    Header {
+        // SAFETY: helper without arguments.
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        tid: current_tid(),
+        kind: kind as u16,
+        op,
+    }
+}
+
+/// Puts `record` in the ring buffer, or counts that there was no room.
+#[inline(always)]
+pub fn emit<T: 'static>(record: T) {
+    match ZC_EVENTS.reserve::<T>(0) {
+        Some(mut entry) => {
+            entry.write(record);
+            entry.submit(0);
+        }
+        None => count(Counter::RingbufFull, 1),
+    }
+}
+
+/// Reads a tracepoint record field, counting a failure.
+#[inline(always)]
+pub fn field<T>(ctx: &TracePointContext, f: tp::Field) -> Result<T, i64> {
+    // SAFETY: the offset was checked against the kernel's format file before
+    // this program was attached; a bad read returns an error, never UB.
+    unsafe { ctx.read_at::<T>(f.offset) }.map_err(|e| {
+        count(Counter::FieldReadFailed, 1);
+        i64::from(e)
+    })
+}
+
+/// Reads a `T` at `base + off` in kernel memory, counting a failure.
+#[inline(always)]
+pub fn kread<T>(base: u64, off: u32) -> Result<T, i64> {
+    // SAFETY: bpf_probe_read_kernel validates the address itself.
+    unsafe { bpf_probe_read_kernel((base + off as u64) as *const T) }.map_err(|e| {
+        count(Counter::ReadFailed, 1);
+        i64::from(e)
+    })
+}

@@ -1,0 +1,132 @@
+//! The socket send path: `tcp_sendmsg_locked` (a BTF tracepoint, so the
+//! message header can be read) tells where the data comes from, and
+//! `sock:sock_send_length` how much the socket took.
+//!
+//! The source decides copy or not: user memory (ITER_UBUF/IOVEC) is copied
+//! into TCP's own pages, unless the send asked for zero copy
+//! (`MSG_ZEROCOPY`, or an io_uring `msg_ubuf`), which pins the user's pages
+//! instead; pages spliced in (ITER_BVEC with `MSG_SPLICE_PAGES`: sendfile,
+//! splice) are referenced. Whether a reference really reached the device is
+//! proved later, by the frags themselves (see `device.rs`).
+
+use aya_ebpf::{
+    macros::{btf_tracepoint, map, tracepoint},
+    maps::Array,
+    programs::{BtfTracePointContext, TracePointContext},
+};
+use zc_common::{
+    Config,
+    counters::Counter,
+    event::{Kind, SendEvent, op, source},
+    layout::{MSG_SPLICE_PAGES, MSG_ZEROCOPY},
+    tracepoints as tp,
+};
+
+use crate::helpers::{
+    config, count, emit, entry, field, header, in_sender, kread, lay, set_config,
+};
+
+/// What the current sendmsg's data comes from, set at `tcp_sendmsg_locked`
+/// and read at `sock_send_length` (both run in the sender thread, in order).
+#[map]
+static ZC_SEND_SOURCE: Array<u64> = Array::with_max_entries(1, 0);
+
+/// `tcp_sendmsg_locked(sk, msg, skb, size_goal)`.
+#[btf_tracepoint(function = "tcp_sendmsg_locked")]
+pub fn tcp_sendmsg_locked(ctx: BtfTracePointContext) -> u32 {
+    entry!(try_tcp_sendmsg_locked, ctx)
+}
+
+fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if !in_sender() || lay!(valid) == 0 {
+        return Ok(());
+    }
+    let sk: u64 = ctx.arg(0);
+    let msg: u64 = ctx.arg(1);
+    let skb: u64 = ctx.arg(2);
+    let size_goal: i32 = ctx.arg(3);
+    // The sender has one TCP socket: its first send names it.
+    if config(Config::DemoSock) == 0 {
+        set_config(Config::DemoSock, sk);
+    }
+    let flags: u32 = kread(msg, lay!(msghdr_flags))?;
+    let ubuf: u64 = kread(msg, lay!(msghdr_ubuf)).unwrap_or(0);
+    let iter = msg + lay!(msghdr_iter) as u64;
+    let iter_type: u8 = kread(iter, lay!(iter_type))?;
+    let left: u64 = kread(iter, lay!(iter_count))?;
+    let splice = flags & MSG_SPLICE_PAGES != 0;
+    let kinds = lay!(iter_kinds);
+    let user = iter_type == kinds.ubuf || iter_type == kinds.iovec;
+    let src = if user && (flags & MSG_ZEROCOPY != 0 || ubuf != 0) {
+        source::PINNED
+    } else if user {
+        source::USER
+    } else if splice && iter_type == kinds.bvec {
+        source::SPLICE
+    } else {
+        source::OTHER
+    };
+    if let Some(p) = ZC_SEND_SOURCE.get_ptr_mut(0) {
+        // SAFETY: single slot, written and read by the sender thread only.
+        unsafe { *p = src as u64 };
+    }
+    let skb_len: u32 = if skb != 0 {
+        kread(skb, lay!(skb_len)).unwrap_or(0)
+    } else {
+        0
+    };
+    count(Counter::TcpSendmsg, 1);
+    emit(SendEvent {
+        h: header(Kind::Send, op::SEND_TCP_SENDMSG),
+        skb,
+        ret: 0,
+        skb_len,
+        msg_left: left as u32,
+        size_goal: size_goal as u32,
+        iter_type,
+        splice: splice as u8,
+        source: src,
+        _pad: 0,
+    });
+    Ok(())
+}
+
+#[tracepoint(category = "sock", name = "sock_send_length")]
+pub fn sock_send_length(ctx: TracePointContext) -> u32 {
+    entry!(try_sock_send_length, ctx)
+}
+
+fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
+    if !in_sender() {
+        return Ok(());
+    }
+    let sk: u64 = field(ctx, tp::sock_send_length::SK)?;
+    if sk == 0 || sk != config(Config::DemoSock) {
+        return Ok(());
+    }
+    let ret: i32 = field(ctx, tp::sock_send_length::RET)?;
+    count(Counter::SockSend, 1);
+    let src = ZC_SEND_SOURCE.get(0).copied().unwrap_or(0) as u8;
+    if ret > 0 {
+        let c = match src {
+            source::USER => Counter::SendUserBytes,
+            source::SPLICE => Counter::SendSpliceBytes,
+            source::PINNED => Counter::SendPinnedBytes,
+            _ => Counter::SendOtherBytes,
+        };
+        count(c, ret as u64);
+    }
+    emit(SendEvent {
+        h: header(Kind::Send, op::SEND_SOCK_LENGTH),
+        skb: 0,
+        ret: ret as i64,
+        skb_len: 0,
+        msg_left: 0,
+        size_goal: 0,
+        iter_type: 0,
+        splice: 0,
+        source: src,
+        _pad: 0,
+    });
+    Ok(())
+}

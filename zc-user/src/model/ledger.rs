@@ -1,0 +1,283 @@
+//! The byte ledger: every byte of the file, hop by hop, in a class.
+//!
+//! A file of N bytes crosses four hops on its way to the receiver. At each
+//! hop every byte must be in exactly one class — copied by the CPU, mapped,
+//! referenced, pinned, or (at the device) carried in pages the socket
+//! already owned — and what the classes do not cover is
+//! `unexplained_bytes`, never folded into a neighbour. Retransmitted and
+//! dropped bytes are columns of their own: a retransmission passes the
+//! device again (referencing the same pages again, with zero copy), and a
+//! drop never reaches it; neither is a first transmission.
+//!
+//! All figures come from the in-kernel counters; a class with no evidence
+//! on this kernel is labelled as inferred, with its reason.
+
+use serde::Serialize;
+use zc_common::counters::Counter as C;
+
+use super::{PAGE_SIZE, Place, counts::Counts, facts::RunFacts, rules};
+
+/// One hop of the bytes' way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    /// `file_to_sender`, `sender_to_socket`, `socket_to_device`, `device_to_receiver`.
+    pub hop: &'static str,
+    pub from: Place,
+    pub to: Place,
+    /// Bytes that must cross this hop: the file's size.
+    pub payload_bytes: u64,
+    /// Copied by the CPU.
+    pub copied_bytes: u64,
+    /// Mapped into the program (mmap), seen by events.
+    pub mapped_bytes: u64,
+    /// Mapped without an event: a large folio or a PMD mapped whole
+    /// (`filemap_map_pmd` emits no `mm_filemap_map_pages`). Inferred, not seen.
+    pub mapped_inferred_bytes: u64,
+    /// Referenced: the same pages, no copy, proved by frags or page counts.
+    pub referenced_bytes: u64,
+    /// Pinned user pages (MSG_ZEROCOPY, io_uring's zero-copy send).
+    pub pinned_bytes: u64,
+    /// At the device: payload in pages the socket already owned (copied at an
+    /// earlier hop), passed on as they are.
+    pub socket_pages_bytes: u64,
+    /// Sent again after a loss (not part of the first transmission).
+    pub retransmitted_bytes: u64,
+    /// Dropped before the device: sent again by TCP, as new data when the
+    /// transmit failed, or as a retransmission when it was lost unseen.
+    pub dropped_bytes: u64,
+    /// Of those, the bytes lost after TCP was told they left (a piece of a
+    /// queued skb, or dropped by the driver): TCP had to retransmit them.
+    pub lost_bytes: u64,
+    /// What the classes leave unexplained (0 when the hop balances).
+    pub unexplained_bytes: u64,
+}
+
+impl Hop {
+    fn new(hop: &'static str, from: Place, to: Place, payload: u64) -> Hop {
+        Hop {
+            hop,
+            from,
+            to,
+            payload_bytes: payload,
+            copied_bytes: 0,
+            mapped_bytes: 0,
+            mapped_inferred_bytes: 0,
+            referenced_bytes: 0,
+            pinned_bytes: 0,
+            socket_pages_bytes: 0,
+            retransmitted_bytes: 0,
+            dropped_bytes: 0,
+            lost_bytes: 0,
+            unexplained_bytes: 0,
+        }
+    }
+
+    /// Bytes the classes account for.
+    pub fn explained(&self) -> u64 {
+        self.copied_bytes
+            + self.mapped_bytes
+            + self.mapped_inferred_bytes
+            + self.referenced_bytes
+            + self.pinned_bytes
+            + self.socket_pages_bytes
+    }
+
+    /// Sets `unexplained_bytes` to the gap between payload and classes,
+    /// whichever way it goes (too few bytes or too many are both wrong).
+    fn balance(mut self) -> Hop {
+        self.unexplained_bytes = self.payload_bytes.abs_diff(self.explained());
+        self
+    }
+}
+
+/// The ledger of one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ledger {
+    pub hops: Vec<Hop>,
+    pub unexplained_bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub dropped_bytes: u64,
+}
+
+impl Ledger {
+    /// The hops that do not add up.
+    pub fn unbalanced(&self) -> impl Iterator<Item = &Hop> {
+        self.hops.iter().filter(|h| h.unexplained_bytes > 0)
+    }
+}
+
+/// The ledger of a run from its counters.
+pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
+    let size = facts.size;
+    let user_place = facts.strategy.spec().user_place;
+
+    // 1. File → sender: read() copies, mmap maps, splice references.
+    let mut h1 = Hop::new("file_to_sender", Place::PageCache, user_place, size);
+    h1.copied_bytes = rules::FILE_READS.iter().map(|n| c.bytes(n)).sum();
+    let spliced = c.get(C::SendSpliceBytes);
+    h1.referenced_bytes = spliced;
+    if user_place == Place::Mapping {
+        // Fault-around maps a window of pages per event; pages past the end
+        // of the file count no byte.
+        let seen = (c.get(C::FilemapMapPagesPages) * PAGE_SIZE).min(size);
+        h1.mapped_bytes = seen;
+        // What the program wrote from the mapping was mapped, seen or not.
+        let sent = c.get(C::SendUserBytes).min(size);
+        h1.mapped_inferred_bytes = sent.saturating_sub(seen);
+    }
+    let h1 = h1.balance();
+
+    // 2. Sender → socket buffer: user memory copied or pinned; spliced pages
+    // referenced only as far as the file's pages were seen as frags when
+    // TCP queued the skbs (any other spliced byte was copied, or unknown).
+    let mut h2 = Hop::new("sender_to_socket", user_place, Place::SocketBuffer, size);
+    h2.copied_bytes = c.get(C::SendUserBytes);
+    h2.pinned_bytes = c.get(C::SendPinnedBytes);
+    h2.referenced_bytes = spliced.min(c.get(C::QueueFileBytes));
+    let h2 = h2.balance();
+
+    // 3. Socket buffer → device, first transmissions. A whole skb dropped
+    // at the queue is a failed transmit that TCP hears of and sends again as
+    // new data; a piece lost after TCP was told it left (or a loss past the
+    // device, in the peer) is repaired by a retransmission, which passes the
+    // device again.
+    let retrans = c.get(C::RetransmitBytes);
+    let resent = c.get(C::DropResentBytes);
+    let lost = c.get(C::DropLostBytes);
+    let dropped = resent + lost;
+    let seg = rules::segmentation(c);
+    let at_device = c.get(C::XmitPayload);
+    let mut h3 = Hop::new("socket_to_device", Place::SocketBuffer, Place::Nic, size);
+    h3.copied_bytes = seg.from_file + seg.from_other;
+    h3.referenced_bytes = c.get(C::XmitFileBytes);
+    h3.socket_pages_bytes = at_device.saturating_sub(h3.copied_bytes + h3.referenced_bytes);
+    h3.retransmitted_bytes = retrans;
+    h3.dropped_bytes = dropped;
+    h3.lost_bytes = lost;
+    // Every byte reached the device once, plus what was retransmitted,
+    // less what was lost on the way (its retransmission reached it). And
+    // everything queued either reached the device or was dropped.
+    let queued = c.get(C::QueuePayload);
+    h3.unexplained_bytes =
+        (at_device + lost).abs_diff(size + retrans) + queued.abs_diff(at_device + dropped);
+
+    // 4. Device → receiver: the receiver's own copy.
+    let mut h4 = Hop::new("device_to_receiver", Place::Nic, Place::Receiver, size);
+    h4.copied_bytes = c.get(C::RecvCopyBytes);
+    let h4 = h4.balance();
+
+    let hops = vec![h1, h2, h3, h4];
+    Ledger {
+        unexplained_bytes: hops.iter().map(|h| h.unexplained_bytes).sum(),
+        retransmitted_bytes: retrans,
+        dropped_bytes: dropped,
+        hops,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Strategy, counts::SyscallTotals, syscalls::number};
+
+    const MIB: u64 = 1 << 20;
+
+    fn facts(name: &str) -> RunFacts {
+        let strategy = Strategy::named(name).expect("in the table");
+        RunFacts {
+            strategy,
+            size: MIB,
+            chunk: 64 << 10,
+            cold: false,
+            sender_sg: strategy.spec().sender_sg,
+            rate: None,
+        }
+    }
+
+    /// Counts of a clean read+write run: read, copied in, passed on, received.
+    fn read_write() -> Counts {
+        let mut c = Counts::new();
+        let nr = number("read").expect("read");
+        c.syscalls.insert(
+            nr,
+            SyscallTotals {
+                calls: 16,
+                bytes: MIB,
+            },
+        );
+        c.set(C::SendUserBytes, MIB);
+        c.set(C::QueuePayload, MIB);
+        c.set(C::XmitPayload, MIB);
+        c.set(C::RecvCopyBytes, MIB);
+        c
+    }
+
+    #[test]
+    fn a_clean_run_balances_every_hop() {
+        let l = ledger(&read_write(), &facts("read-write"));
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        assert_eq!(l.hops[0].copied_bytes, MIB);
+        assert_eq!(l.hops[2].socket_pages_bytes, MIB);
+        assert_eq!(l.unbalanced().count(), 0);
+    }
+
+    #[test]
+    fn a_missing_receiver_copy_is_unexplained_at_that_hop() {
+        let mut c = read_write();
+        c.set(C::RecvCopyBytes, MIB - 100);
+        let l = ledger(&c, &facts("read-write"));
+        assert_eq!(l.unexplained_bytes, 100);
+        let bad: Vec<_> = l.unbalanced().map(|h| h.hop).collect();
+        assert_eq!(bad, ["device_to_receiver"]);
+    }
+
+    #[test]
+    fn retransmits_and_drops_are_itemized_not_added_in() {
+        // 10 000 bytes lost after TCP was told they left, retransmitted;
+        // 5 000 dropped whole at the queue and sent again as new data; 2 000
+        // sent twice by a spurious retransmission.
+        let mut c = read_write();
+        c.set(C::RetransmitBytes, 12_000);
+        c.set(C::DropLostBytes, 10_000);
+        c.set(C::DropResentBytes, 5_000);
+        c.set(C::XmitPayload, MIB + 2_000);
+        c.set(C::QueuePayload, MIB + 2_000 + 10_000 + 5_000);
+        let l = ledger(&c, &facts("read-write"));
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        assert_eq!(l.retransmitted_bytes, 12_000);
+        assert_eq!(l.dropped_bytes, 15_000);
+        assert_eq!(l.hops[2].lost_bytes, 10_000);
+        // A retransmission nobody saw leaves its bytes unexplained.
+        c.set(C::RetransmitBytes, 2_000);
+        assert_eq!(ledger(&c, &facts("read-write")).unexplained_bytes, 10_000);
+    }
+
+    #[test]
+    fn spliced_bytes_count_as_referenced_only_as_far_as_frags_show() {
+        let f = facts("sendfile-gather");
+        let mut c = Counts::new();
+        c.set(C::SendSpliceBytes, MIB);
+        c.set(C::QueuePayload, MIB);
+        c.set(C::XmitPayload, MIB);
+        c.set(C::XmitFileBytes, MIB);
+        c.set(C::RecvCopyBytes, MIB);
+        // TCP copied instead (a route without scatter-gather): no file frags.
+        let l = ledger(&c, &f);
+        assert_eq!(l.hops[1].referenced_bytes, 0);
+        assert_eq!(l.hops[1].unexplained_bytes, MIB);
+        c.set(C::QueueFileBytes, MIB);
+        assert_eq!(ledger(&c, &f).hops[1].unexplained_bytes, 0);
+    }
+
+    #[test]
+    fn mapped_bytes_without_an_event_are_inferred_and_labelled() {
+        let f = facts("mmap-write");
+        let mut c = read_write();
+        c.syscalls.clear();
+        c.set(C::FilemapMapPagesPages, 64); // 256 KiB seen
+        let l = ledger(&c, &f);
+        assert_eq!(l.hops[0].mapped_bytes, 256 << 10);
+        assert_eq!(l.hops[0].mapped_inferred_bytes, MIB - (256 << 10));
+        assert_eq!(l.hops[0].unexplained_bytes, 0);
+    }
+}
