@@ -14,8 +14,8 @@ use zc::{
     recording,
     tui::{
         app::{Action, App, Source, update},
-        draw,
         playback::Plan,
+        screen,
         text::Lang,
     },
 };
@@ -51,14 +51,19 @@ fn main() {
     );
     for o in &outcomes {
         let s = &o.facts.strategy;
-        app.strategy = *s;
+        update(&mut app, Action::Show(*s));
         let n = app.current().expect("run").plan.len();
-        app.pos = n / 2;
-        app.anim = 0.5;
+        update(
+            &mut app,
+            Action::Seek {
+                pos: n / 2,
+                anim: 0.5,
+            },
+        );
         let mut frames = Vec::with_capacity(2000);
         for _ in 0..2000 {
             let t = Instant::now();
-            term.draw(|f| draw::draw(f, &app)).expect("draw");
+            term.draw(|f| screen::draw(f, &app)).expect("draw");
             frames.push(t.elapsed());
         }
         let frame = median(frames);

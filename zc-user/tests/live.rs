@@ -593,3 +593,32 @@ fn a_bottleneck_forces_retransmits_and_the_ledger_still_balances() {
     }
     assert!(balanced >= 1, "no run behind the bottleneck balanced");
 }
+
+/// Large files balance too: 8 MiB and 1 GiB, every strategy. At 1 GiB TCP
+/// retransmits on its own (the receiver shares two cores), and sendfile's
+/// retransmissions are copied again at segmentation: the ledger itemizes
+/// them instead of counting them as first transmissions.
+#[test]
+fn ledger_balances_for_8_mib_and_1_gib() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("ledger_balances_for_8_mib_and_1_gib") {
+        return;
+    }
+    for size in [8u64 << 20, 1 << 30] {
+        let runs = demo_sized(size, CHUNK, &["--strategy", "all"]);
+        assert_eq!(runs.len(), 4, "{size} bytes");
+        for v in &runs {
+            assert_eq!(v["received_ok"], Value::Bool(true), "{size}: {v}");
+            assert_ledger_balances(v, size);
+        }
+        // Copies per byte stay 2, 1, 1, 0 within what was retransmitted.
+        for (v, want) in runs.iter().zip([2u64, 1, 1, 0]) {
+            let extra = u(v, "cpu_copy_bytes").saturating_sub(want * size);
+            assert!(
+                extra <= u(v, "retransmitted_bytes"),
+                "{}: {extra} bytes copied beyond {want}× the file",
+                v["strategy"]
+            );
+        }
+    }
+}

@@ -10,8 +10,8 @@ use zc::{
     recording,
     tui::{
         app::{Action, App, Source, View, update},
-        draw,
         playback::Item,
+        screen,
         text::Lang,
     },
 };
@@ -38,14 +38,14 @@ fn app(strategy: Strategy, lang: Lang) -> App {
 
 fn screen(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| draw::draw(f, app)).expect("draw");
+    t.draw(|f| screen::draw(f, app)).expect("draw");
     t.backend().to_string()
 }
 
 /// The first item that moves bytes (a copy or a reference), mid-animation.
 fn first_move(app: &mut App) {
     let plan = &app.current().expect("run").plan;
-    app.pos = plan
+    let pos = plan
         .items
         .iter()
         .position(|i| {
@@ -58,13 +58,17 @@ fn first_move(app: &mut App) {
             )
         })
         .expect("a move");
-    app.anim = 0.5;
-    app.paused = true;
+    update(app, Action::Seek { pos, anim: 0.5 });
+    update(
+        app,
+        Action::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE)),
+    );
+    assert!(app.paused());
 }
 
 fn at_end(app: &mut App) {
-    app.pos = app.current().expect("run").plan.len() - 1;
-    app.anim = 1.0;
+    let pos = app.current().expect("run").plan.len() - 1;
+    update(app, Action::Seek { pos, anim: 1.0 });
 }
 
 fn name(s: Strategy) -> &'static str {
@@ -112,7 +116,7 @@ fn compare_view() {
         Strategy::named("read-write").expect("in the table"),
         Lang::En,
     );
-    a.view = View::Compare;
+    update(&mut a, Action::ShowView(View::Compare));
     insta::assert_snapshot!(screen(&a, 80, 24));
 }
 

@@ -76,10 +76,10 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
             out.push('\n');
             last = Some(screen);
         }
-        let done = if app.tour {
+        let done = if app.touring() {
             false
         } else {
-            app.view == View::Compare || app.at_end()
+            app.view() == View::Compare || app.at_end()
         };
         if done {
             after_end += dt;

@@ -15,7 +15,7 @@ use crate::{
     recording::Loaded,
     tui::{
         app::{Action, App, Source, update},
-        draw,
+        screen,
         text::Lang,
     },
 };
@@ -61,10 +61,10 @@ pub fn app_for(loaded: &Loaded, first: Strategy, lang: Lang, tour: bool, speed: 
         lang,
         format!("probes {attached}/{}", loaded.meta.probes.len()),
     );
+    // Handing in a run does not change the strategy shown: `first` stays.
     for r in &loaded.runs {
         update(&mut app, Action::RunDone(Box::new(r.clone())));
     }
-    app.strategy = first;
     app
 }
 
@@ -72,7 +72,7 @@ pub fn app_for(loaded: &Loaded, first: Strategy, lang: Lang, tour: bool, speed: 
 pub fn render(app: &App) -> Buffer {
     let area = Rect::new(0, 0, WIDTH, HEIGHT);
     let mut buf = Buffer::empty(area);
-    draw::render(app, area, &mut buf);
+    screen::render(app, area, &mut buf);
     buf
 }
 

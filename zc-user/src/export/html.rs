@@ -16,6 +16,7 @@ use crate::{
     model::Strategy,
     recording::Loaded,
     tui::{
+        app::{Action, update},
         playback::Item,
         text::{self, Lang},
     },
@@ -70,8 +71,7 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
             let mut frames_json = Vec::with_capacity(n);
             let mut words = Vec::with_capacity(n);
             for pos in 0..n {
-                app.pos = pos;
-                app.anim = 1.0;
+                update(&mut app, Action::Seek { pos, anim: 1.0 });
                 let screen = frames::screen(&frames::render(&app));
                 let rows: Vec<Value> = screen
                     .iter()

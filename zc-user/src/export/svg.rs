@@ -4,7 +4,14 @@
 use std::fmt::Write as _;
 
 use super::frames::{self, HEIGHT, WIDTH};
-use crate::{model::Strategy, recording::Loaded, tui::text::Lang};
+use crate::{
+    model::Strategy,
+    recording::Loaded,
+    tui::{
+        app::{Action, update},
+        text::Lang,
+    },
+};
 
 const CELL_W: f32 = 9.0;
 const CELL_H: f32 = 18.0;
@@ -21,8 +28,14 @@ pub fn escape(s: &str) -> String {
 /// The SVG of `strategy`'s screen at the end of its run.
 pub fn export(loaded: &Loaded, strategy: Strategy, lang: Lang) -> String {
     let mut app = frames::app_for(loaded, strategy, lang, false, 1.0);
-    app.pos = app.current().map_or(0, |p| p.plan.len().saturating_sub(1));
-    app.anim = 1.0;
+    let last = app.current().map_or(0, |p| p.plan.len().saturating_sub(1));
+    update(
+        &mut app,
+        Action::Seek {
+            pos: last,
+            anim: 1.0,
+        },
+    );
     let screen = frames::screen(&frames::render(&app));
     let (w, h) = (WIDTH as f32 * CELL_W, HEIGHT as f32 * CELL_H);
     let mut s = String::new();

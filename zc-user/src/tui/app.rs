@@ -1,6 +1,9 @@
 //! The TUI's state and its one way to change: `update(&mut App, Action)`.
 //! Pure: no terminal, no kernel, no clock of its own; time arrives as
 //! `Action::Tick` with the elapsed duration, so tests can drive it exactly.
+//! The state's fields are private: widgets read it through its accessors,
+//! and everything else (keys, the runtime, the exporters, the tests) changes
+//! it only through an [`Action`].
 
 use std::{collections::HashMap, time::Duration};
 
@@ -70,34 +73,48 @@ pub enum Action {
     RunFailed(Strategy, String),
     /// A one-line message for the footer (e.g. where a trace was written).
     Notice(String),
+    /// Show this strategy's run (already measured, or being measured)
+    /// from its first step, without asking for a new measurement.
+    Show(Strategy),
+    /// Stand at plan item `pos`, `anim` (0..=1) of the way through its
+    /// animation: how a slide, a frame of a web page or a test picks its
+    /// moment (playback goes on from there unless paused).
+    Seek {
+        pos: usize,
+        anim: f32,
+    },
+    /// The compare view, or the diagram.
+    ShowView(View),
+    /// Bold, no dim grey (projectors).
+    HighContrast(bool),
     Quit,
 }
 
 #[derive(Debug)]
 pub struct App {
-    pub source: Source,
-    pub strategy: Strategy,
-    pub runs: HashMap<Strategy, Played>,
+    source: Source,
+    strategy: Strategy,
+    runs: HashMap<Strategy, Played>,
     /// Index of the plan item being played.
-    pub pos: usize,
+    pos: usize,
     /// Progress of the current item's animation, 0..=1.
-    pub anim: f32,
-    pub paused: bool,
-    pub speed: usize,
-    pub view: View,
-    pub lang: Lang,
-    pub help: bool,
-    pub high_contrast: bool,
-    /// Strategies being measured right now.
-    pub measuring: Option<Strategy>,
-    pub error: Option<String>,
-    /// Play the four strategies one after another, then compare.
-    pub tour: bool,
+    anim: f32,
+    paused: bool,
+    speed: usize,
+    view: View,
+    lang: Lang,
+    help: bool,
+    high_contrast: bool,
+    /// The strategy being measured right now.
+    measuring: Option<Strategy>,
+    error: Option<String>,
+    /// Play every strategy one after another, then compare.
+    tour: bool,
     tour_wait: f32,
-    pub probes: String,
+    probes: String,
     /// The last message for the footer.
-    pub notice: Option<String>,
-    pub quit: bool,
+    notice: Option<String>,
+    quit: bool,
 }
 
 impl App {
@@ -138,6 +155,80 @@ impl App {
 
     pub fn current(&self) -> Option<&Played> {
         self.runs.get(&self.strategy)
+    }
+
+    /// The run of `s`, if measured.
+    pub fn run_of(&self, s: Strategy) -> Option<&Played> {
+        self.runs.get(&s)
+    }
+
+    /// Every measured run, in table order.
+    pub fn runs(&self) -> impl Iterator<Item = &Played> {
+        Strategy::all().filter_map(|s| self.runs.get(&s))
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// Index of the plan item being played.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Progress of the current item's animation, 0..=1.
+    pub fn anim(&self) -> f32 {
+        self.anim
+    }
+
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Whether the help overlay is shown.
+    pub fn help_shown(&self) -> bool {
+        self.help
+    }
+
+    pub fn high_contrast(&self) -> bool {
+        self.high_contrast
+    }
+
+    pub fn measuring(&self) -> Option<Strategy> {
+        self.measuring
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The probes' state, in one line.
+    pub fn probes(&self) -> &str {
+        &self.probes
+    }
+
+    pub fn touring(&self) -> bool {
+        self.tour
+    }
+
+    pub fn quitting(&self) -> bool {
+        self.quit
     }
 
     pub fn speed_label(&self) -> String {
@@ -190,6 +281,19 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Notice(n) => app.notice = Some(n),
         Action::Key(k) => key(app, k, &mut fx),
+        Action::Show(s) => {
+            app.tour = false;
+            app.select(s);
+        }
+        Action::Seek { pos, anim } => {
+            app.pos = pos.min(app.plan_len().saturating_sub(1));
+            app.anim = anim.clamp(0.0, 1.0);
+        }
+        Action::ShowView(v) => {
+            app.tour = false;
+            app.view = v;
+        }
+        Action::HighContrast(on) => app.high_contrast = on,
     }
     fx
 }

@@ -2,18 +2,19 @@
 //!
 //! Three parts, one direction: an engine thread owns the live session and
 //! measures runs on request; the app state ([`app`]) changes only through
-//! `update`; the drawing ([`draw`]) reads the state and nothing else. The
+//! `update`; the drawing ([`screen`], placing one [`widgets`] module per
+//! part of the picture) reads the state and nothing else. The
 //! event loop `select!`s over terminal input, engine results, a frame tick
 //! and termination signals. The terminal is restored by a guard's `Drop` and
 //! by a panic hook, so q, Ctrl-C, SIGTERM, a panic and an engine error all
 //! leave it as they found it.
 
 pub mod app;
-pub mod diagram;
-pub mod draw;
 pub mod playback;
+pub mod screen;
 pub mod text;
 pub mod theme;
+pub mod widgets;
 
 use std::{
     io::Stdout,
@@ -125,7 +126,7 @@ struct Recorder {
 impl Recorder {
     fn write(&self, app: &App) -> anyhow::Result<(PathBuf, usize)> {
         let runs: Vec<_> = Strategy::all()
-            .filter_map(|s| app.runs.get(&s).map(|p| p.outcome.clone()))
+            .filter_map(|s| app.run_of(s).map(|p| p.outcome.clone()))
             .collect();
         if runs.is_empty() {
             anyhow::bail!("nothing measured yet");
@@ -216,7 +217,7 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
         }
     };
     let mut app = app;
-    app.high_contrast = start.high_contrast;
+    app::update(&mut app, Action::HighContrast(start.high_contrast));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -281,7 +282,7 @@ async fn event_loop(
             },
             msg = engine_rx.recv() => match msg {
                 Some(a) => a,
-                None => Action::RunFailed(app.strategy, "the measuring thread stopped".into()),
+                None => Action::RunFailed(app.strategy(), "the measuring thread stopped".into()),
             },
             _ = term.recv() => Action::Quit,
             _ = hup.recv() => Action::Quit,
@@ -301,7 +302,7 @@ async fn event_loop(
                 }
                 Effect::RunMissing => {
                     for s in Strategy::all() {
-                        if !app.runs.contains_key(&s) && !requested.contains(&s) {
+                        if app.run_of(s).is_none() && !requested.contains(&s) {
                             requested.push(s);
                             request(s);
                         }
@@ -320,7 +321,7 @@ async fn event_loop(
                 }
             }
         }
-        if app.quit {
+        if app.quitting() {
             if record_on_quit && let Some(r) = &recorder {
                 // After the terminal is restored, say where the trace went.
                 let result = r.write(&app);
@@ -333,7 +334,7 @@ async fn event_loop(
             }
             break;
         }
-        terminal.draw(|f| draw::draw(f, &app))?;
+        terminal.draw(|f| screen::draw(f, &app))?;
         frames += 1;
         if panic_at == Some(frames) {
             panic!("deliberate panic (ZC_DEBUG_PANIC_AFTER_FRAMES) to test terminal restore");

@@ -35,14 +35,14 @@ pub const MEASURING: T = T {
     en: "measuring",
     zh: "正在测量",
 };
-pub const DONE: T = T {
-    en: "end of the run: press 1-4 to measure again, c to compare",
-    zh: "本次运行结束：按 1-4 重新测量，按 c 对比",
-};
-pub const FOOTER: T = T {
-    en: " 1-4 strategy  space pause  \u{2190}\u{2192} step  +- speed  c compare  l \u{4e2d}\u{6587}  ? help  q quit",
-    zh: " 1-4 策略  空格 暂停  \u{2190}\u{2192} 单步  +- 速度  c 对比  l English  ? 帮助  q 退出",
-};
+/// The end of a run: how to go on.
+pub fn done(lang: Lang) -> String {
+    let keys = crate::strategy::Strategy::key_range();
+    match lang {
+        Lang::En => format!("end of the run: press {keys} to measure again, c to compare"),
+        Lang::Zh => format!("本次运行结束：按 {keys} 重新测量，按 c 对比"),
+    }
+}
 pub const TOO_SMALL: T = T {
     en: "zc needs a terminal of at least 80×24 to draw the diagram; this one is",
     zh: "zc 需要至少 80×24 的终端来绘制图示；当前终端为",

@@ -8,12 +8,15 @@
 use ratatui::{buffer::Buffer, layout::Rect, style::Style, widgets::Widget};
 use unicode_width::UnicodeWidthStr as _;
 
-use super::{
-    playback::Item,
-    text::{self, Lang},
-    theme::{Theme, strokes},
+use super::Ctx;
+use crate::{
+    model::{Movement, Place, Strategy, steps::StepKind},
+    tui::{
+        playback::Item,
+        text::{self, Lang},
+        theme::{Theme, strokes},
+    },
 };
-use crate::model::{Movement, Place, Strategy, steps::StepKind};
 
 /// Width and height the diagram is laid out for.
 pub const WIDTH: u16 = 78;
@@ -154,6 +157,60 @@ pub struct Diagram<'a> {
     /// The run read nothing from disk (warm cache).
     pub warm: bool,
     pub current: Option<&'a Item>,
+}
+
+impl<'a> Diagram<'a> {
+    /// The diagram at the app's current plan item: every edge the run has,
+    /// done, being played or still to come.
+    pub fn of(ctx: Ctx<'a>) -> Option<Diagram<'a>> {
+        let app = ctx.app;
+        let played = app.current()?;
+        let item = played.plan.items.get(app.pos());
+        let mut edges: Vec<(Edge, EdgeState)> = Vec::new();
+        let mut seen_places = Vec::new();
+        for (i, it) in played.plan.items.iter().enumerate() {
+            let (edge, places) = touched(it);
+            let Some(edge) = edge else { continue };
+            let state = if i < app.pos() {
+                EdgeState::Done
+            } else if i == app.pos() {
+                EdgeState::Active(app.anim())
+            } else {
+                EdgeState::Pending
+            };
+            if i <= app.pos() {
+                seen_places.extend(places);
+            }
+            match edges.iter_mut().find(|(e, _)| *e == edge) {
+                // The most advanced state wins: active over done over pending.
+                Some((_, s)) => {
+                    if matches!(state, EdgeState::Active(_))
+                        || (*s == EdgeState::Pending && state == EdgeState::Done)
+                    {
+                        *s = state;
+                    }
+                }
+                None => edges.push((edge, state)),
+            }
+        }
+        // Draw active last so it sits on top where paths cross.
+        edges.sort_by_key(|(_, s)| match s {
+            EdgeState::Pending => 0,
+            EdgeState::Done => 1,
+            EdgeState::Active(_) => 2,
+        });
+        let active_places = item.map(|i| touched(i).1).unwrap_or_default();
+        Some(Diagram {
+            strategy: app.strategy(),
+            lang: app.lang(),
+            theme: *ctx.theme,
+            edges,
+            active_places,
+            seen_places,
+            warm: !played.outcome.facts.cold,
+            current: item,
+        })
+    }
 }
 
 struct Boxed {

@@ -1,0 +1,115 @@
+//! The whole screen, placed with ratatui's `Layout` and drawn from the app
+//! state alone: title bar, then the diagram view (mode-switch lane, copy
+//! diagram, narration, the ledger's verdict, the measured table beside the
+//! legend) or the compare view, then the footer; the help overlay on top.
+//! A terminal smaller than 80×24 gets a sentence instead.
+
+use ratatui::{
+    Frame,
+    buffer::Buffer,
+    layout::{Constraint, Layout, Rect},
+    text::Line,
+    widgets::{Paragraph, Widget},
+};
+
+use super::{
+    app::{App, View},
+    text,
+    theme::Theme,
+    widgets::{
+        Ctx, compare::Compare, diagram::Diagram, footer::Footer, help::Help, lane::Lane,
+        legend::Legend, narration::Narration, table, table::Table, title::Title,
+        too_small::TooSmall,
+    },
+};
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// The table's width: the legend takes the rest.
+const TABLE_WIDTH: u16 = 50;
+
+pub fn theme(app: &App) -> Theme {
+    Theme::from_env(app.high_contrast())
+}
+
+/// Draws the app into a frame.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    render(app, area, frame.buffer_mut());
+}
+
+/// Draws the app into a buffer (the same code serves the terminal, the
+/// exporters and the tests).
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = theme(app);
+    let ctx = Ctx { app, theme: &t };
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        TooSmall(ctx).render(area, buf);
+        return;
+    }
+    let [title, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Title(ctx).render(title, buf);
+    match app.view() {
+        View::Diagram => diagram_view(ctx, body, buf),
+        View::Compare => Compare(ctx).render(body, buf),
+    }
+    Footer(ctx).render(footer, buf);
+    if app.help_shown() {
+        Help(ctx).render(area, buf);
+    }
+}
+
+fn diagram_view(ctx: Ctx<'_>, area: Rect, buf: &mut Buffer) {
+    let (app, t) = (ctx.app, ctx.theme);
+    let Some(diagram) = Diagram::of(ctx) else {
+        let msg = match app.error() {
+            Some(e) => Line::styled(format!(" {e}"), t.error()),
+            None => Line::styled(
+                format!(
+                    " {} {}…",
+                    text::MEASURING.get(app.lang()),
+                    app.strategy().name()
+                ),
+                t.base(),
+            ),
+        };
+        Paragraph::new(msg).render(area, buf);
+        return;
+    };
+    let [lane, picture, narration, rule, bottom] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(super::widgets::diagram::HEIGHT),
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    Lane(ctx).render(lane, buf);
+    let [picture] = Layout::horizontal([Constraint::Length(super::widgets::diagram::WIDTH)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(picture);
+    (&diagram).render(picture, buf);
+    Narration(ctx).render(narration, buf);
+    // The rule between the story and the figures carries the ledger's verdict.
+    let line = "─".repeat(rule.width as usize);
+    buf.set_string(rule.x, rule.y, &line, t.dim());
+    if let Some((verdict, balanced)) = table::ledger_line(ctx) {
+        let style = if balanced { t.dim() } else { t.error() };
+        buf.set_stringn(rule.x + 2, rule.y, verdict, rule.width as usize - 2, style);
+    }
+    let [table, gap, legend] = Layout::horizontal([
+        Constraint::Length(TABLE_WIDTH),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(bottom);
+    let _ = gap;
+    Table(ctx).render(table, buf);
+    Legend(ctx).render(legend, buf);
+}

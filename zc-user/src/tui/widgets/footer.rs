@@ -1,0 +1,40 @@
+//! The footer: the keys, what is being measured, or the last notice (where
+//! a trace was written, why a run failed).
+
+use ratatui::{buffer::Buffer, layout::Rect, widgets::Widget};
+
+use super::Ctx;
+use crate::{strategy::Strategy, tui::text};
+
+pub struct Footer<'a>(pub Ctx<'a>);
+
+impl Widget for Footer<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let Ctx { app, theme: t } = self.0;
+        let keys = Strategy::key_range();
+        let mut s = match app.lang() {
+            text::Lang::En => format!(
+                " {keys} strategy  space pause  \u{2190}\u{2192} step  +- speed  c compare  l \u{4e2d}\u{6587}  ? help  q quit"
+            ),
+            text::Lang::Zh => format!(
+                " {keys} 策略  空格 暂停  \u{2190}\u{2192} 单步  +- 速度  c 对比  l English  ? 帮助  q 退出"
+            ),
+        };
+        if let Some(m) = app.measuring() {
+            s = format!(
+                " {} {}… {}",
+                text::MEASURING.get(app.lang()),
+                m.name(),
+                s.trim_start()
+            );
+        }
+        let mut style = t.dim();
+        if app.measuring().is_none()
+            && let Some(n) = app.notice()
+        {
+            s = format!(" {n}");
+            style = t.base();
+        }
+        buf.set_stringn(area.x, area.y, &s, area.width as usize, style);
+    }
+}

@@ -1,0 +1,67 @@
+//! The legend: how each kind of arrow looks (line style carries the kind
+//! even in monochrome), then the probes' state, lost events and whether the
+//! receiver got the file intact.
+
+use ratatui::{
+    buffer::Buffer,
+    layout::Rect,
+    text::{Line, Span},
+    widgets::Widget,
+};
+
+use super::Ctx;
+use crate::{model::Movement, units::fmt_bytes};
+
+pub struct Legend<'a>(pub Ctx<'a>);
+
+const ITEMS: [(Movement, &str, &str, &str); 5] = [
+    (Movement::Dma, "══>", "DMA, no CPU", "DMA，不占 CPU"),
+    (Movement::CpuCopy, "──>", "CPU copy", "CPU 拷贝"),
+    (Movement::Reference, "┈┈>", "page reference", "页面引用"),
+    (Movement::Mapping, "┄┄>", "mapping (mmap)", "映射 (mmap)"),
+    (
+        Movement::SoftwareTransmit,
+        "~~>",
+        "software xmit",
+        "软件发送",
+    ),
+];
+
+impl Widget for Legend<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let ctx = self.0;
+        let Ctx { app, theme: t } = ctx;
+        let Some(played) = app.current() else {
+            return;
+        };
+        for (i, (m, arrow, en, zh)) in ITEMS.iter().enumerate() {
+            if i as u16 >= area.height {
+                return;
+            }
+            let line = Line::from(vec![
+                Span::styled(format!("│ {arrow} "), t.movement(*m)),
+                Span::styled(ctx.pick(en, zh), t.base()),
+            ]);
+            buf.set_line(area.x, area.y + i as u16, &line, area.width);
+        }
+        let r = &played.outcome;
+        if area.height > 5 {
+            let lost = r.lost_events;
+            let s = format!(
+                "│ {} · lost {}",
+                app.probes().replace(" attached", ""),
+                lost
+            );
+            let style = if lost > 0 { t.error() } else { t.dim() };
+            buf.set_stringn(area.x, area.y + 5, s, area.width as usize, style);
+        }
+        if area.height > 6 {
+            let s = format!(
+                "│ recv {} {}",
+                fmt_bytes(r.received_bytes),
+                if r.received_ok { "ok" } else { "BAD" }
+            );
+            buf.set_stringn(area.x, area.y + 6, s, area.width as usize, t.dim());
+        }
+    }
+}
