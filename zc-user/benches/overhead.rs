@@ -10,9 +10,20 @@ use zc::{model::Strategy, session};
 
 const REPS: usize = 7;
 
-fn median(mut v: Vec<u64>) -> u64 {
+/// Median, min and max.
+fn stats(mut v: Vec<u64>) -> (u64, u64, u64) {
     v.sort_unstable();
-    v[v.len() / 2]
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// "1.23ms (1.10–1.50)" for nanoseconds.
+fn ms((med, lo, hi): (u64, u64, u64)) -> String {
+    format!(
+        "{:.2}ms ({:.2}–{:.2})",
+        med as f64 / 1e6,
+        lo as f64 / 1e6,
+        hi as f64 / 1e6
+    )
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,8 +41,14 @@ fn main() -> anyhow::Result<()> {
     };
     let mut live = session::LiveSession::start(&opts, None)?;
     println!(
-        "{:<16} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
-        "8 MiB, median", "cpu traced", "untraced", "ratio", "wall traced", "untraced", "ratio"
+        "{:<16} {:>24} {:>24} {:>6}   {:>24} {:>24} {:>6}",
+        "8 MiB, median (min–max)",
+        "cpu traced",
+        "untraced",
+        "ratio",
+        "wall traced",
+        "untraced",
+        "ratio"
     );
     for s in Strategy::all() {
         let (mut cpu_t, mut cpu_u, mut wall_t, mut wall_u) = (vec![], vec![], vec![], vec![]);
@@ -48,20 +65,25 @@ fn main() -> anyhow::Result<()> {
             wall_t.push(t.elapsed_ns);
             wall_u.push(u.elapsed_ns);
         }
-        let (ct, cu, wt, wu) = (median(cpu_t), median(cpu_u), median(wall_t), median(wall_u));
+        let (ct, cu, wt, wu) = (stats(cpu_t), stats(cpu_u), stats(wall_t), stats(wall_u));
         println!(
-            "{:<16} {:>10.2}ms {:>10.2}ms {:>6.2}x   {:>10.2}ms {:>10.2}ms {:>6.2}x",
+            "{:<16} {:>24} {:>24} {:>5.2}x   {:>24} {:>24} {:>5.2}x",
             s.name(),
-            ct as f64 / 1e6,
-            cu as f64 / 1e6,
-            ct as f64 / cu.max(1) as f64,
-            wt as f64 / 1e6,
-            wu as f64 / 1e6,
-            wt as f64 / wu.max(1) as f64
+            ms(ct),
+            ms(cu),
+            ct.0 as f64 / cu.0.max(1) as f64,
+            ms(wt),
+            ms(wu),
+            wt.0 as f64 / wu.0.max(1) as f64
         );
     }
+    let attached = live
+        .probes()
+        .iter()
+        .filter(|p| p.state == zc::kernel::probes::ProbeState::Attached)
+        .count();
     println!(
-        "(traced: 18 probes attached and following the demo; untraced: no eBPF program loaded)"
+        "(traced: {attached} probes attached and following the demo; untraced: no eBPF program loaded; {REPS} runs each, interleaved)"
     );
     Ok(())
 }
