@@ -117,10 +117,11 @@ pub struct DemoArgs {
     #[arg(long, value_name = "on|off", value_parser = on_off_parser())]
     pub sg: Option<bool>,
     /// Put a bottleneck on the sending veth: a token-bucket queue (tbf) that
-    /// passes RATE bytes per second (with a unit: 10MiB = 10 MiB/s) and holds
-    /// little more than two 64 KiB packets. When TCP runs ahead of it, the
-    /// queue drops and TCP sends again: the ledger itemizes dropped and
-    /// retransmitted bytes, and a retransmission references the same pages again.
+    /// passes RATE bytes per second (with a unit: 10MiB = 10 MiB/s), with a
+    /// 16 KiB bucket (bigger skbs are cut into pieces) and a 32 KiB queue.
+    /// When TCP runs ahead of it, the queue drops and TCP sends again: the
+    /// ledger itemizes dropped and retransmitted bytes, and a retransmission
+    /// of spliced pages references the same pages again.
     #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub rate: Option<u64>,
     /// Evict the file from the page cache first, so the disk → page cache
