@@ -39,9 +39,9 @@ counters! {
     FaultUser,
     /// Kernel-mode page faults of the sender thread (e.g. inside write()'s copy).
     FaultKernel,
-    /// Interrupts (device IRQs, the timer, IPIs) that entered the kernel
-    /// while the sender ran in user mode, outside any syscall: kernel entries
-    /// the program never asked for, counted apart from syscalls.
+    /// Interrupts (device IRQs, the timer, IPIs) taken while the sender was
+    /// on the CPU outside any traced syscall: kernel entries the program
+    /// never asked for, counted apart from syscalls.
     AsyncEntries,
     /// `mm_filemap_get_pages` on the demo file.
     FilemapGetPages,

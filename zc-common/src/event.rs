@@ -167,7 +167,8 @@ pub struct SendEvent {
     pub splice: u8,
     /// The kernel's reading of the data's source: see [`source`].
     pub source: u8,
-    pub _pad: u8,
+    /// 1 when `msg_ubuf` is set: io_uring owns the pages' completion.
+    pub ubuf: u8,
 }
 
 /// `SendEvent::source` values.

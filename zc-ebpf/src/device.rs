@@ -42,6 +42,39 @@ const NETDEV_TX_BUSY: i32 = 0x10;
 #[map]
 static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
 
+/// The counters one place on the skb's way fills: skbs, payload, linear
+/// payload, file bytes and frags, skbs with shared frags.
+struct SkbCounters([Counter; 6]);
+
+const AT_QUEUE: SkbCounters = SkbCounters([
+    Counter::QueueSkbs,
+    Counter::QueuePayload,
+    Counter::QueueLinearPayload,
+    Counter::QueueFileBytes,
+    Counter::QueueFileFrags,
+    Counter::QueueSharedFrag,
+]);
+
+const AT_DEVICE: SkbCounters = SkbCounters([
+    Counter::XmitSkbs,
+    Counter::XmitPayload,
+    Counter::XmitLinearPayload,
+    Counter::XmitFileBytes,
+    Counter::XmitFileFrags,
+    Counter::XmitSharedFrag,
+]);
+
+#[inline(always)]
+fn count_skb(c: &SkbCounters, e: &SkbEvent) {
+    let [skbs, payload, linear, file_bytes, file_frags, shared] = c.0;
+    count(skbs, 1);
+    count(payload, e.payload as u64);
+    count(linear, e.linear_payload as u64);
+    count(file_bytes, e.file_bytes as u64);
+    count(file_frags, e.file_frags as u64);
+    count(shared, (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64);
+}
+
 #[btf_tracepoint(function = "net_dev_queue")]
 pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = ctx.arg(0);
@@ -51,15 +84,7 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
             // SAFETY: per-CPU slot; a new skb starts a new count of pieces.
             unsafe { *p = [0; 3] };
         }
-        count(Counter::QueueSkbs, 1);
-        count(Counter::QueuePayload, e.payload as u64);
-        count(Counter::QueueLinearPayload, e.linear_payload as u64);
-        count(Counter::QueueFileBytes, e.file_bytes as u64);
-        count(Counter::QueueFileFrags, e.file_frags as u64);
-        count(
-            Counter::QueueSharedFrag,
-            (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64,
-        );
+        count_skb(&AT_QUEUE, &e);
         emit(e);
     }
     0
@@ -98,15 +123,7 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
         count(Counter::XmitDroppedBytes, e.payload as u64);
         return 0;
     }
-    count(Counter::XmitSkbs, 1);
-    count(Counter::XmitPayload, e.payload as u64);
-    count(Counter::XmitLinearPayload, e.linear_payload as u64);
-    count(Counter::XmitFileBytes, e.file_bytes as u64);
-    count(Counter::XmitFileFrags, e.file_frags as u64);
-    count(
-        Counter::XmitSharedFrag,
-        (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64,
-    );
+    count_skb(&AT_DEVICE, &e);
     emit(e);
     0
 }

@@ -4,7 +4,7 @@
 //!
 //! The source decides copy or not: user memory (ITER_UBUF/IOVEC) is copied
 //! into TCP's own pages, unless the send asked for zero copy
-//! (`MSG_ZEROCOPY`, or an io_uring `msg_ubuf`), which pins the user's pages
+//! (`MSG_ZEROCOPY`, with an io_uring `msg_ubuf` or `SO_ZEROCOPY`), which pins the user's pages
 //! instead; pages spliced in (ITER_BVEC with `MSG_SPLICE_PAGES`: sendfile,
 //! splice) are referenced. Whether a reference really reached the device is
 //! proved later, by the frags themselves (see `device.rs`).
@@ -57,7 +57,10 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let splice = flags & MSG_SPLICE_PAGES != 0;
     let kinds = lay!(iter_kinds);
     let user = iter_type == kinds.ubuf || iter_type == kinds.iovec;
-    let src = if user && (flags & MSG_ZEROCOPY != 0 || ubuf != 0) {
+    // TCP pins only with MSG_ZEROCOPY (plus msg_ubuf or SO_ZEROCOPY, and SG
+    // on the route): a send that asks is counted as pinned, and the frags
+    // at the device are what prove it.
+    let src = if user && flags & MSG_ZEROCOPY != 0 {
         source::PINNED
     } else if user {
         source::USER
@@ -86,7 +89,7 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
         iter_type,
         splice: splice as u8,
         source: src,
-        _pad: 0,
+        ubuf: (ubuf != 0) as u8,
     });
     Ok(())
 }
@@ -126,7 +129,7 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
         iter_type: 0,
         splice: 0,
         source: src,
-        _pad: 0,
+        ubuf: 0,
     });
     Ok(())
 }

@@ -268,7 +268,7 @@ pub fn load_event(e: &StoredEvent) -> Event {
             iter_type,
             splice: splice as u8,
             source,
-            _pad: 0,
+            ubuf: 0,
         }),
         StoredEvent::SockSend { t, ret, source } => Event::Send(SendEvent {
             h: h(t, Kind::Send, op::SEND_SOCK_LENGTH),

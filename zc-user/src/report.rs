@@ -355,7 +355,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     );
     row(
         &mut s,
-        "interrupts from user mode",
+        "interrupts outside syscalls",
         f.async_entries.to_string(),
         "not counted".into(),
     );

@@ -48,8 +48,9 @@ pub struct Figures {
     pub page_faults: u64,
     pub page_faults_user: u64,
     pub page_faults_kernel: u64,
-    /// Interrupts that took the sender from user mode into the kernel:
-    /// kernel entries it did not ask for, kept apart from the mode switches.
+    /// Interrupts taken while the sender was on the CPU outside a traced
+    /// syscall: kernel entries it did not ask for, kept apart from the mode
+    /// switches.
     pub async_entries: u64,
     /// Probe runs the kernel skipped (recursion on a CPU): events never seen.
     pub probe_misses: u64,
