@@ -32,6 +32,7 @@ pub const SPEC: Spec = Spec {
     }),
     calls_per_iteration: 1,
     setup_calls: 1,
+    teardown_calls: 1,
     sender_sg: true,
     user_place: Place::Mapping,
     nodes: &[

@@ -68,8 +68,10 @@ pub struct Spec {
     pub model: Option<ModelRow>,
     /// Syscalls one loop iteration makes.
     pub calls_per_iteration: u64,
-    /// Syscalls made once before the loop (mmap) and once after it (munmap).
+    /// Syscalls made once before the loop (mmap, pipe2).
     pub setup_calls: u64,
+    /// Syscalls made once after the loop (munmap, closing a pipe).
+    pub teardown_calls: u64,
     /// Scatter-gather on the sending veth unless `--sg` says otherwise.
     pub sender_sg: bool,
     /// Where a send from user memory reads its bytes: the user's buffer, or

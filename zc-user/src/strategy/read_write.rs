@@ -30,6 +30,7 @@ pub const SPEC: Spec = Spec {
     }),
     calls_per_iteration: 2,
     setup_calls: 0,
+    teardown_calls: 0,
     sender_sg: true,
     user_place: Place::UserBuffer,
     nodes: &[

@@ -159,9 +159,8 @@ impl Plan {
             .filter(|f| matches!(f.kind, StepKind::Enter { .. }))
             .count() as u64;
         // Setup calls (mmap) come before the loop, teardown (munmap) after.
-        let setup = u64::from(strategy == Strategy::named("mmap-write").expect("in the table"));
-        let head = setup + detail * per_iter;
-        let tail = per_iter + setup;
+        let head = spec.setup_calls + detail * per_iter;
+        let tail = per_iter + spec.teardown_calls;
         let fold = total_calls > head + tail + per_iter;
         let fold_to = total_calls.saturating_sub(tail);
 
