@@ -17,6 +17,9 @@ pub enum Place {
     UserBuffer,
     /// Page-cache pages mapped into the program (mmap): shared, not copied.
     Mapping,
+    /// A pipe: a ring of page references in the kernel (splice moves pages
+    /// into it and out of it without copying them).
+    Pipe,
     /// The socket's skbs (TCP's send queue): the article's "socket buffer".
     SocketBuffer,
     /// The network device (here a veth: software, no DMA).
@@ -32,6 +35,7 @@ impl Place {
             Place::PageCache => "page cache",
             Place::UserBuffer => "user buffer",
             Place::Mapping => "mapped page cache",
+            Place::Pipe => "pipe",
             Place::SocketBuffer => "socket buffer",
             Place::Nic => "NIC (veth)",
             Place::Receiver => "receiver",
@@ -44,6 +48,7 @@ impl Place {
             Place::PageCache => "页缓存",
             Place::UserBuffer => "用户缓冲区",
             Place::Mapping => "映射的页缓存",
+            Place::Pipe => "管道",
             Place::SocketBuffer => "套接字缓冲区",
             Place::Nic => "网卡（veth）",
             Place::Receiver => "接收方",

@@ -61,7 +61,13 @@ fn replay_without_root_prints_the_recorded_figures() {
         .collect();
     assert_eq!(
         names,
-        ["read-write", "mmap-write", "sendfile", "sendfile-gather"]
+        [
+            "read-write",
+            "mmap-write",
+            "sendfile",
+            "sendfile-gather",
+            "splice"
+        ]
     );
     // The figures replayed are the ones the live run printed when it recorded.
     let trace: Value =
@@ -147,7 +153,13 @@ fn csv_matches_the_model() {
 #[test]
 fn markdown_and_mermaid_match_their_snapshots() {
     insta::assert_snapshot!("markdown", export("markdown", FIXTURE, &[]));
-    for s in ["read-write", "mmap-write", "sendfile", "sendfile-gather"] {
+    for s in [
+        "read-write",
+        "mmap-write",
+        "sendfile",
+        "sendfile-gather",
+        "splice",
+    ] {
         insta::assert_snapshot!(
             format!("mermaid_{s}"),
             export("mermaid", FIXTURE, &["--strategy", s])

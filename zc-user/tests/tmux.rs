@@ -219,7 +219,7 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
     let s = t.wait_for("the recording notice", |s| s.contains("recorded "));
     assert!(s.contains(".zctrace"), "{s}");
 
-    // c compares the four strategies, measuring the missing ones.
+    // c compares every strategy, measuring the missing ones.
     t.keys(&["c"]);
     let s = t.wait_for("the compare view filled in", |s| {
         s.contains("compare") && s.contains("sendfile-gather") && !s.contains('…')

@@ -16,6 +16,7 @@ fn who(p: Place) -> &'static str {
         Place::Disk => "D",
         Place::PageCache => "PC",
         Place::UserBuffer | Place::Mapping => "U",
+        Place::Pipe => "P",
         Place::SocketBuffer => "SB",
         Place::Nic => "N",
         Place::Receiver => "R",
@@ -39,6 +40,9 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
     let _ = writeln!(s, "    participant K as kernel");
     let _ = writeln!(s, "    participant D as disk");
     let _ = writeln!(s, "    participant PC as page cache");
+    if strategy.spec().nodes.contains(&Place::Pipe) {
+        let _ = writeln!(s, "    participant P as pipe");
+    }
     let _ = writeln!(s, "    participant SB as socket buffer");
     let _ = writeln!(s, "    participant N as NIC (veth)");
     // The first loop iteration: calls until the strategy's calls per

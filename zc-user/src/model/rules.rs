@@ -26,16 +26,26 @@ pub const FILE_READS: &[&str] = &["read", "pread64", "readv"];
 /// Syscalls that hand user memory to a socket.
 pub const SOCKET_WRITES: &[&str] = &["write", "sendto", "sendmsg", "writev"];
 
+/// Whether a `name` call that sent nothing to the socket moved file pages
+/// into the pipe of a strategy that splices through one.
+pub fn is_splice_into_pipe(name: &str, sent: bool, strategy: Strategy) -> bool {
+    name == "splice" && !sent && strategy.spec().user_place == Place::Pipe
+}
+
 /// Whether syscall `name` reads the file into user memory.
 pub fn is_file_read(name: &str) -> bool {
     FILE_READS.contains(&name)
 }
 
 /// What a send from `source` (the kernel's reading of the message iterator)
-/// does to its bytes: the movement, and where the bytes come from.
+/// does to its bytes: the movement, and where the bytes come from. Spliced
+/// pages come from the page cache, or from the pipe a strategy splices
+/// through.
 pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
+    let from = strategy.spec().user_place;
     match source {
-        source::USER => Some((Movement::CpuCopy, strategy.spec().user_place)),
+        source::USER => Some((Movement::CpuCopy, from)),
+        source::SPLICE if from == Place::Pipe => Some((Movement::Reference, Place::Pipe)),
         source::SPLICE => Some((Movement::Reference, Place::PageCache)),
         _ => None,
     }

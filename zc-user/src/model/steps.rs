@@ -63,6 +63,8 @@ struct StepBuilder {
     open_send: Option<usize>,
     /// Paged payload TCP queued that the device has not taken yet.
     pending: rules::Pending,
+    /// The syscall in progress sent to the socket.
+    sent_in_call: bool,
     steps: Vec<Step>,
 }
 
@@ -75,6 +77,7 @@ impl StepBuilder {
             send_source: 0,
             open_send: None,
             pending: rules::Pending::default(),
+            sent_in_call: false,
             steps: Vec::new(),
         }
     }
@@ -115,6 +118,7 @@ impl StepBuilder {
         let ts = event.ts_ns();
         match event {
             Event::Syscall(e) if e.h.op == op::SYS_ENTER => {
+                self.sent_in_call = false;
                 let syscall = syscalls::name(e.nr);
                 self.step(ts, StepKind::Enter { syscall }, "raw_syscalls:sys_enter");
             }
@@ -128,6 +132,20 @@ impl StepBuilder {
                         Place::UserBuffer,
                         e.ret as u64,
                         "raw_syscalls:sys_exit(read).ret",
+                    );
+                }
+                // A splice that sent nothing to the socket moved file pages
+                // into the strategy's pipe, by reference.
+                if rules::is_splice_into_pipe(&syscall, self.sent_in_call, self.strategy)
+                    && e.ret > 0
+                {
+                    self.moved(
+                        ts,
+                        Movement::Reference,
+                        Place::PageCache,
+                        Place::Pipe,
+                        e.ret as u64,
+                        "raw_syscalls:sys_exit(splice).ret + filemap:mm_filemap_get_pages",
                     );
                 }
                 self.step(
@@ -195,6 +213,7 @@ impl StepBuilder {
             ),
             Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG => {
                 self.send_source = e.source;
+                self.sent_in_call = true;
                 // The data enters the skb here, at the start of the message,
                 // before any of it is transmitted; its size is known only at
                 // sock_send_length, which fills this step in.

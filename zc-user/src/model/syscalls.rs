@@ -17,6 +17,7 @@ const NAMES: &[(libc::c_long, &str)] = &[
     (libc::SYS_sendfile, "sendfile"),
     (libc::SYS_splice, "splice"),
     (libc::SYS_vmsplice, "vmsplice"),
+    (libc::SYS_pipe2, "pipe2"),
     (libc::SYS_sendto, "sendto"),
     (libc::SYS_sendmsg, "sendmsg"),
     (libc::SYS_recvfrom, "recvfrom"),

@@ -18,6 +18,7 @@ mod io;
 mod mmap_write;
 mod read_write;
 mod sendfile;
+mod splice;
 
 use std::os::fd::BorrowedFd;
 
@@ -91,6 +92,7 @@ const TABLE: &[Spec] = &[
     mmap_write::SPEC,
     sendfile::SPEC,
     sendfile::GATHER_SPEC,
+    splice::SPEC,
 ];
 
 /// A strategy: an index into [`TABLE`], so it is `Copy`, hashable and

@@ -477,7 +477,7 @@ mod tests {
     fn tour_moves_to_the_next_strategy_then_compares() {
         let mut app = fixture_app();
         app.tour = true;
-        for _ in 0..4 {
+        for _ in Strategy::all() {
             let n = app.current().map_or(0, |p| p.plan.len());
             update(
                 &mut app,

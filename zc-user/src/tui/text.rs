@@ -198,6 +198,18 @@ fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang
         (Movement::Reference, _, Place::Nic, Lang::Zh) => {
             format!("{b} 以页缓存页面的形式到达设备（{count} 个 skb）：没有 CPU 拷贝，由设备聚集")
         }
+        (Movement::Reference, _, Place::Pipe, Lang::En) => format!(
+            "splice puts references to {b} of page-cache pages into the pipe: nothing is copied"
+        ),
+        (Movement::Reference, _, Place::Pipe, Lang::Zh) => {
+            format!("splice 把 {b} 页缓存页面的引用放进管道：没有拷贝")
+        }
+        (Movement::Reference, Place::Pipe, _, Lang::En) => {
+            format!("the skb takes the pipe's {b} of pages by reference: still nothing is copied")
+        }
+        (Movement::Reference, Place::Pipe, _, Lang::Zh) => {
+            format!("skb 以引用方式接过管道中 {b} 的页面：仍然没有拷贝")
+        }
         (Movement::Reference, _, _, Lang::En) => {
             format!("the skb takes {b} of page-cache pages by reference: nothing is copied here")
         }

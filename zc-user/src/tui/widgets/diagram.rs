@@ -30,18 +30,24 @@ pub enum Edge {
     Map,
     Write,
     Splice,
+    /// Page cache → pipe, by reference (splice into a pipe).
+    IntoPipe,
+    /// Pipe → socket buffer, by reference (splice out of a pipe).
+    OutOfPipe,
     Xmit,
     Segment,
     Gather,
 }
 
 impl Edge {
-    pub const ALL: [Edge; 8] = [
+    pub const ALL: [Edge; 10] = [
         Edge::Dma,
         Edge::Read,
         Edge::Map,
         Edge::Write,
         Edge::Splice,
+        Edge::IntoPipe,
+        Edge::OutOfPipe,
         Edge::Xmit,
         Edge::Segment,
         Edge::Gather,
@@ -57,6 +63,8 @@ impl Edge {
                 Edge::Write
             }
             (Movement::Reference, Place::PageCache, Place::SocketBuffer) => Edge::Splice,
+            (Movement::Reference, Place::PageCache, Place::Pipe) => Edge::IntoPipe,
+            (Movement::Reference, Place::Pipe, Place::SocketBuffer) => Edge::OutOfPipe,
             (Movement::SoftwareTransmit, Place::SocketBuffer, Place::Nic) => Edge::Xmit,
             (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic) => {
                 Edge::Segment
@@ -71,7 +79,7 @@ impl Edge {
             Edge::Dma => Movement::Dma,
             Edge::Read | Edge::Write | Edge::Segment => Movement::CpuCopy,
             Edge::Map => Movement::Mapping,
-            Edge::Splice | Edge::Gather => Movement::Reference,
+            Edge::Splice | Edge::IntoPipe | Edge::OutOfPipe | Edge::Gather => Movement::Reference,
             Edge::Xmit => Movement::SoftwareTransmit,
         }
     }
@@ -102,6 +110,10 @@ impl Edge {
                 (v, "CPU copy", (56, 2))
             }
             Edge::Splice => (h(29, 46, 6).collect(), "by reference", (32, 5)),
+            // Short arrows either side of the pipe's box: the legend and the
+            // narration say what they are.
+            Edge::IntoPipe => (h(29, 31, 6).collect(), "", (29, 5)),
+            Edge::OutOfPipe => (h(44, 46, 6).collect(), "", (44, 5)),
             Edge::Xmit => (h(64, 69, 6).collect(), "xmit", (65, 5)),
             Edge::Segment => (h(64, 69, 7).collect(), "CPU copy", (62, 8)),
             Edge::Gather => {
@@ -253,6 +265,13 @@ const BOXES: [Boxed; 5] = [
     },
 ];
 
+const PIPE_BOX: Boxed = Boxed {
+    place: Place::Pipe,
+    x: 32,
+    y: 5,
+    w: 12,
+};
+
 fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
     if y < area.height && x < area.width {
         buf.set_stringn(area.x + x, area.y + y, s, (area.width - x) as usize, style);
@@ -269,6 +288,8 @@ fn label_of(place: Place, lang: Lang) -> &'static str {
         (Place::Mapping, Lang::Zh) => "映射页面",
         (Place::UserBuffer, Lang::En) => "user buffer",
         (Place::UserBuffer, Lang::Zh) => "用户缓冲区",
+        (Place::Pipe, Lang::En) => "pipe",
+        (Place::Pipe, Lang::Zh) => "管道",
         (Place::SocketBuffer, Lang::En) => "socket buffer",
         (Place::SocketBuffer, Lang::Zh) => "套接字缓冲区",
         (Place::Nic, _) => "veth",
@@ -308,7 +329,15 @@ impl Widget for &Diagram<'_> {
             t.dim(),
         );
 
-        for b in &BOXES {
+        for b in BOXES.iter().chain(
+            // The pipe sits between the page cache and the socket buffer,
+            // drawn only for a strategy that splices through one.
+            self.strategy
+                .spec()
+                .nodes
+                .contains(&Place::Pipe)
+                .then_some(&PIPE_BOX),
+        ) {
             // The user-space box holds the mapping when the strategy maps
             // the file instead of reading it into a buffer.
             let place = if b.place == Place::UserBuffer
