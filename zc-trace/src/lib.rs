@@ -198,44 +198,36 @@ pub enum Event {
     },
 }
 
+/// Binds the time field of whichever kind `$event` is, as `$t`.
+macro_rules! with_time {
+    ($event:expr, $t:ident => $body:expr) => {
+        match $event {
+            Event::SysEnter { $t, .. }
+            | Event::SysExit { $t, .. }
+            | Event::SchedOut { $t, .. }
+            | Event::SchedIn { $t }
+            | Event::Fault { $t, .. }
+            | Event::Filemap { $t, .. }
+            | Event::Block { $t, .. }
+            | Event::TcpSendmsg { $t, .. }
+            | Event::SockSend { $t, .. }
+            | Event::Skb { $t, .. }
+            | Event::Drop { $t, .. }
+            | Event::Retransmit { $t, .. }
+            | Event::Recv { $t, .. }
+            | Event::Dma { $t, .. } => $body,
+        }
+    };
+}
+
 impl Event {
     pub fn t(&self) -> u64 {
-        match self {
-            Event::SysEnter { t, .. }
-            | Event::SysExit { t, .. }
-            | Event::SchedOut { t, .. }
-            | Event::SchedIn { t }
-            | Event::Fault { t, .. }
-            | Event::Filemap { t, .. }
-            | Event::Block { t, .. }
-            | Event::TcpSendmsg { t, .. }
-            | Event::SockSend { t, .. }
-            | Event::Skb { t, .. }
-            | Event::Drop { t, .. }
-            | Event::Retransmit { t, .. }
-            | Event::Recv { t, .. }
-            | Event::Dma { t, .. } => *t,
-        }
+        with_time!(self, t => *t)
     }
 
     /// The event's time, to shift it.
     pub fn t_mut(&mut self) -> &mut u64 {
-        match self {
-            Event::SysEnter { t, .. }
-            | Event::SysExit { t, .. }
-            | Event::SchedOut { t, .. }
-            | Event::SchedIn { t }
-            | Event::Fault { t, .. }
-            | Event::Filemap { t, .. }
-            | Event::Block { t, .. }
-            | Event::TcpSendmsg { t, .. }
-            | Event::SockSend { t, .. }
-            | Event::Skb { t, .. }
-            | Event::Drop { t, .. }
-            | Event::Retransmit { t, .. }
-            | Event::Recv { t, .. }
-            | Event::Dma { t, .. } => t,
-        }
+        with_time!(self, t => t)
     }
 }
 
