@@ -90,6 +90,9 @@ counters! {
     QueueFileFrags,
     /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_queue`.
     QueueSharedFrag,
+    /// Payload bytes held in frags whose page is anonymous memory: a user's
+    /// own pages, lent by vmsplice or pinned by a zero-copy send.
+    QueueUserBytes,
     /// Demo-socket skbs with payload the device accepted: `net_dev_start_xmit`
     /// followed by `net_dev_xmit` with rc 0 (a requeued skb counts once).
     XmitSkbs,
@@ -103,6 +106,8 @@ counters! {
     XmitFileFrags,
     /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_start_xmit`.
     XmitSharedFrag,
+    /// Payload bytes in frags that are a user's anonymous pages.
+    XmitUserBytes,
     /// Demo-socket skbs the driver refused with `NETDEV_TX_BUSY`: requeued,
     /// they pass the device again later.
     XmitRefused,

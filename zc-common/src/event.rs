@@ -206,10 +206,12 @@ pub struct SkbEvent {
     pub file_frags: u8,
     /// `skb_shinfo(skb)->flags` (`SKBFL_SHARED_FRAG` = 0x2).
     pub shinfo_flags: u8,
-    pub _pad: u8,
+    /// Frags whose page is anonymous memory (a user's own pages).
+    pub user_frags: u8,
     /// `enum skb_drop_reason` for a drop, else 0.
     pub reason: u32,
-    pub _pad2: u32,
+    /// Bytes of those frags.
+    pub user_bytes: u32,
 }
 
 /// `skb:skb_copy_datagram_iovec` in the receiver thread: its CPU copy.

@@ -12,7 +12,8 @@
 //!
 //! Each frag is walked to its page: frag → page → head page
 //! (compound_head) → folio->mapping → inode, to prove whether it is a page
-//! of the demo file (a reference, not a copy).
+//! of the demo file (a reference, not a copy), or a program's own anonymous
+//! page (lent by vmsplice, pinned by a zero-copy send).
 
 use aya_ebpf::{
     macros::{btf_tracepoint, map},
@@ -43,8 +44,8 @@ const NETDEV_TX_BUSY: i32 = 0x10;
 static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
 
 /// The counters one place on the skb's way fills: skbs, payload, linear
-/// payload, file bytes and frags, skbs with shared frags.
-struct SkbCounters([Counter; 6]);
+/// payload, file bytes and frags, skbs with shared frags, user-page bytes.
+struct SkbCounters([Counter; 7]);
 
 const AT_QUEUE: SkbCounters = SkbCounters([
     Counter::QueueSkbs,
@@ -53,6 +54,7 @@ const AT_QUEUE: SkbCounters = SkbCounters([
     Counter::QueueFileBytes,
     Counter::QueueFileFrags,
     Counter::QueueSharedFrag,
+    Counter::QueueUserBytes,
 ]);
 
 const AT_DEVICE: SkbCounters = SkbCounters([
@@ -62,17 +64,27 @@ const AT_DEVICE: SkbCounters = SkbCounters([
     Counter::XmitFileBytes,
     Counter::XmitFileFrags,
     Counter::XmitSharedFrag,
+    Counter::XmitUserBytes,
 ]);
 
 #[inline(always)]
 fn count_skb(c: &SkbCounters, e: &SkbEvent) {
-    let [skbs, payload, linear, file_bytes, file_frags, shared] = c.0;
+    let [
+        skbs,
+        payload,
+        linear,
+        file_bytes,
+        file_frags,
+        shared,
+        user_bytes,
+    ] = c.0;
     count(skbs, 1);
     count(payload, e.payload as u64);
     count(linear, e.linear_payload as u64);
     count(file_bytes, e.file_bytes as u64);
     count(file_frags, e.file_frags as u64);
     count(shared, (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64);
+    count(user_bytes, e.user_bytes as u64);
 }
 
 #[btf_tracepoint(function = "net_dev_queue")]
@@ -262,22 +274,35 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-/// What one skb frag points at.
-struct FileFrags {
+/// What an skb's frags point at.
+struct FragPages {
+    /// Frags that are page-cache pages of the demo file, and their bytes.
     frags: u8,
     bytes: u32,
     first_index: u32,
+    /// Frags that are anonymous pages (a program's own memory), and bytes.
+    user_frags: u8,
+    user_bytes: u32,
 }
 
-/// Walks the skb's frags and counts those whose page is a page-cache page of
-/// the demo file: frag → page → head page (compound_head) → folio->mapping →
-/// mapping->host (inode) → (i_sb->s_dev, i_ino).
+/// `folio->mapping`'s low bits: bit 0 marks anonymous memory; with bit 1
+/// too it is KSM (merged anonymous pages, not a program's own buffer).
+const MAPPING_ANON: u64 = 1;
+const MAPPING_FLAGS: u64 = 3;
+
+/// Walks the skb's frags to their pages: frag → page → head page
+/// (compound_head) → folio->mapping. A mapping tagged anonymous is a user's
+/// own memory (vmsplice, MSG_ZEROCOPY); an untagged one is a file's page
+/// cache, and it is the demo file when mapping->host (the inode) has the
+/// demo file's (i_sb->s_dev, i_ino).
 #[inline(always)]
-fn file_frags(shinfo: u64, nr_frags: u8) -> FileFrags {
-    let mut out = FileFrags {
+fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
+    let mut out = FragPages {
         frags: 0,
         bytes: 0,
         first_index: u32::MAX,
+        user_frags: 0,
+        user_bytes: 0,
     };
     let want_ino = config(Config::FileIno);
     let want_dev = config(Config::FileDev);
@@ -309,8 +334,13 @@ fn file_frags(shinfo: u64, nr_frags: u8) -> FileFrags {
         let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
             continue;
         };
-        // Anonymous and movable mappings tag the low bits: not a file.
-        if mapping == 0 || mapping & 3 != 0 {
+        if mapping & MAPPING_FLAGS == MAPPING_ANON {
+            out.user_frags += 1;
+            out.user_bytes += flen;
+            continue;
+        }
+        // Movable (driver) pages tag the low bits too: not a file.
+        if mapping == 0 || mapping & MAPPING_FLAGS != 0 {
             continue;
         }
         let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
@@ -377,7 +407,7 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<SkbEvent>, i64> {
     let shinfo_flags: u8 = kread(shinfo, lay!(shinfo_flags))?;
     let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
     let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
-    let ff = file_frags(shinfo, nr_frags);
+    let ff = frag_pages(shinfo, nr_frags);
     Ok(Some(SkbEvent {
         h: header(Kind::Skb, op),
         skb,
@@ -392,8 +422,8 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<SkbEvent>, i64> {
         nr_frags,
         file_frags: ff.frags,
         shinfo_flags,
-        _pad: 0,
+        user_frags: ff.user_frags,
         reason: 0,
-        _pad2: 0,
+        user_bytes: ff.user_bytes,
     }))
 }

@@ -169,6 +169,12 @@ pub enum Event {
         nr_frags: u8,
         file_frags: u8,
         shinfo_flags: u8,
+        /// Bytes and frags in a program's own anonymous pages (vmsplice,
+        /// zero-copy sends); absent in traces written before they were seen.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        user_bytes: u32,
+        #[serde(default, skip_serializing_if = "is_zero_u8")]
+        user_frags: u8,
     },
     /// A demo-socket skb dropped (`skb:kfree_skb`), with the kernel's
     /// reason; `lost` when TCP did not hear of it and had to retransmit.
@@ -351,6 +357,14 @@ fn json_error(e: &serde_json::Error, envelope: bool) -> TraceError {
                 .to_string(),
         },
     }
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u8(v: &u8) -> bool {
+    *v == 0
 }
 
 #[cfg(test)]

@@ -155,6 +155,8 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             nr_frags: s.nr_frags,
             file_frags: s.file_frags,
             shinfo_flags: s.shinfo_flags,
+            user_bytes: s.user_bytes,
+            user_frags: s.user_frags,
         },
         Event::Recv(r) => StoredEvent::Recv {
             t,
@@ -291,6 +293,8 @@ pub fn load_event(e: &StoredEvent) -> Event {
             nr_frags,
             file_frags,
             shinfo_flags,
+            user_bytes,
+            user_frags,
         } => Event::Skb(SkbEvent {
             h: h(
                 t,
@@ -309,9 +313,9 @@ pub fn load_event(e: &StoredEvent) -> Event {
             nr_frags,
             file_frags,
             shinfo_flags,
-            _pad: 0,
+            user_frags,
             reason: 0,
-            _pad2: 0,
+            user_bytes,
         }),
         StoredEvent::Drop {
             t,

@@ -66,7 +66,8 @@ fn replay_without_root_prints_the_recorded_figures() {
             "mmap-write",
             "sendfile",
             "sendfile-gather",
-            "splice"
+            "splice",
+            "vmsplice"
         ]
     );
     // The figures replayed are the ones the live run printed when it recorded.
@@ -159,6 +160,7 @@ fn markdown_and_mermaid_match_their_snapshots() {
         "sendfile",
         "sendfile-gather",
         "splice",
+        "vmsplice",
     ] {
         insta::assert_snapshot!(
             format!("mermaid_{s}"),

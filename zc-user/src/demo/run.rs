@@ -11,7 +11,10 @@ use std::{
     io::Read as _,
     net::{SocketAddrV4, TcpListener, TcpStream},
     os::fd::AsFd,
-    sync::mpsc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
     time::{Duration, Instant},
 };
 
@@ -25,7 +28,7 @@ use crate::{
     decode::Event,
     kernel::tracer::{END_MARKER, Target, Tracer},
     model::{
-        Strategy,
+        PAGE_SIZE, Strategy,
         counts::Counts,
         facts::RunFacts,
         outcome::{RunOutcome, TransferStats},
@@ -123,6 +126,8 @@ pub fn run_one(
     let size = facts.size;
     let chunk = facts.chunk;
 
+    // Bytes the receiver has read, for a strategy that lends its buffer.
+    let received = &AtomicU64::new(0);
     std::thread::scope(|scope| -> anyhow::Result<RunOutcome> {
         let (tid_tx, tid_rx) = mpsc::channel::<(char, u32, libc::pthread_t)>();
 
@@ -142,6 +147,7 @@ pub fn run_one(
                     }
                     crc.update(&buf[..n]);
                     got += n as u64;
+                    received.store(got, Ordering::Release);
                 }
                 Ok((got, crc.finalize()))
             })
@@ -151,7 +157,11 @@ pub fn run_one(
         let sender = std::thread::Builder::new()
             .name("zc-sender".into())
             .spawn_scoped(scope, move || -> anyhow::Result<SenderDone> {
-                let mut buf = vec![0u8; chunk as usize];
+                // Page-aligned, so a chunk of whole pages spans whole pages.
+                let len = facts.strategy.spec().buffer.len(size, chunk);
+                let mut backing = vec![0u8; len + PAGE_SIZE as usize];
+                let start = backing.as_ptr().align_offset(PAGE_SIZE as usize);
+                let buf = &mut backing[start..start + len];
                 buf.fill(1); // fault the buffer in now, not while traced
                 let _ = Instant::now(); // map the vDSO page before tracing
                 // SAFETY: pthread_self has no preconditions.
@@ -165,7 +175,8 @@ pub fn run_one(
                     sock: sock.as_fd(),
                     size,
                     chunk,
-                    buf: &mut buf,
+                    buf,
+                    received,
                 });
                 let t1 = Instant::now();
                 // The end marker: from here on this thread is not traced, so

@@ -154,26 +154,42 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         "tcp:tcp_sendmsg_locked (ITER_UBUF) + sock:sock_send_length.ret",
     );
 
-    // splice through a pipe: file pages into the pipe, by reference. The
-    // splice calls' bytes are both halves; the socket's half is known.
+    // splice through a pipe: file pages into the pipe, by reference.
     let splice = c.get(C::SendSpliceBytes);
-    let spliced_from = facts.strategy.spec().user_place;
-    if spliced_from == Place::Pipe {
+    let through_pipe = facts.strategy.spec().uses(Place::Pipe);
+    if through_pipe {
         push(
             Movement::Reference,
             Place::PageCache,
             Place::Pipe,
-            c.bytes("splice").saturating_sub(splice),
-            (c.get(C::FilemapGetPages), "page-cache lookups"),
+            rules::file_spliced(c),
+            (
+                if rules::file_spliced(c) > 0 {
+                    c.get(C::FilemapGetPages)
+                } else {
+                    0
+                },
+                "page-cache lookups",
+            ),
             "splice(file → pipe) → filemap_splice_read: page references into the pipe",
             "raw_syscalls:sys_exit(splice).ret + filemap:mm_filemap_get_pages",
+        );
+        // vmsplice: the user's own pages into the pipe, by reference.
+        push(
+            Movement::Reference,
+            Place::UserBuffer,
+            Place::Pipe,
+            c.bytes("vmsplice"),
+            (c.calls("vmsplice"), "calls"),
+            "vmsplice → iter_to_pipe: references to the user's pages into the pipe",
+            "raw_syscalls:sys_exit(vmsplice).ret",
         );
     }
 
     // sendfile/splice: the skb references the spliced pages.
     push(
         Movement::Reference,
-        if spliced_from == Place::Pipe {
+        if through_pipe {
             Place::Pipe
         } else {
             Place::PageCache
@@ -185,48 +201,69 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         "tcp:tcp_sendmsg_locked (ITER_BVEC, MSG_SPLICE_PAGES) + sock:sock_send_length.ret",
     );
 
-    // Segmentation for a device without scatter-gather: paged → linear.
+    // Segmentation for a device without scatter-gather: paged → linear,
+    // by the pages the copy is made from.
     let seg = rules::segmentation(c);
-    let (seg_from_cache, seg_other) = (seg.from_file, seg.from_other);
-    let seg_copy = seg_from_cache + seg_other;
-    let seg_ops = if seg_copy > 0 { c.get(C::XmitSkbs) } else { 0 };
+    let seg_copy = seg.total();
+    let seg_ops = c.get(C::XmitSkbs);
+    for (from, bytes, evidence) in [
+        (
+            Place::PageCache,
+            seg.from_file,
+            "net:net_dev_queue (paged, page-cache frags) vs net:net_dev_start_xmit (linear)",
+        ),
+        (
+            Place::UserBuffer,
+            seg.from_user,
+            "net:net_dev_queue (paged, anonymous-page frags) vs net:net_dev_start_xmit (linear)",
+        ),
+        (
+            Place::SocketBuffer,
+            seg.from_other,
+            "net:net_dev_queue (paged) vs net:net_dev_start_xmit (linear)",
+        ),
+    ] {
+        push(
+            Movement::CpuCopy,
+            from,
+            Place::Nic,
+            bytes,
+            (if bytes > 0 { seg_ops } else { 0 }, "skbs"),
+            "validate_xmit_skb → skb_segment (device lacks scatter-gather)",
+            evidence,
+        );
+    }
+
+    // Page-cache pages that reached the device by reference.
+    let file_reference = c.get(C::XmitFileBytes);
     push(
-        Movement::CpuCopy,
+        Movement::Reference,
         Place::PageCache,
         Place::Nic,
-        seg_from_cache,
-        (if seg_from_cache > 0 { seg_ops } else { 0 }, "skbs"),
-        "validate_xmit_skb → skb_segment (device lacks scatter-gather)",
-        "net:net_dev_queue (paged, page-cache frags) vs net:net_dev_start_xmit (linear)",
+        file_reference,
+        (c.get(C::XmitFileFrags), "frags"),
+        "dev_hard_start_xmit with frags pointing at page-cache pages",
+        "net:net_dev_start_xmit frags → page → folio->mapping->host = demo inode",
     );
+    // The sender's own pages that reached the device by reference.
+    let user_reference = c.get(C::XmitUserBytes);
     push(
-        Movement::CpuCopy,
-        Place::SocketBuffer,
+        Movement::Reference,
+        Place::UserBuffer,
         Place::Nic,
-        seg_copy - seg_from_cache,
+        user_reference,
         (
-            if seg_copy > seg_from_cache {
-                seg_ops
+            if user_reference > 0 {
+                c.get(C::XmitSkbs)
             } else {
                 0
             },
             "skbs",
         ),
-        "validate_xmit_skb → skb_segment (device lacks scatter-gather)",
-        "net:net_dev_queue (paged) vs net:net_dev_start_xmit (linear)",
+        "dev_hard_start_xmit with frags pointing at the sender's anonymous pages",
+        "net:net_dev_start_xmit frags → page → folio->mapping tagged anonymous",
     );
-
-    // Page-cache pages that reached the device by reference.
-    let reference = c.get(C::XmitFileBytes);
-    push(
-        Movement::Reference,
-        Place::PageCache,
-        Place::Nic,
-        reference,
-        (c.get(C::XmitFileFrags), "frags"),
-        "dev_hard_start_xmit with frags pointing at page-cache pages",
-        "net:net_dev_start_xmit frags → page → folio->mapping->host = demo inode",
-    );
+    let reference = file_reference + user_reference;
 
     // What the device got: a veth copies nothing and does no DMA.
     push(
@@ -330,10 +367,24 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
             if facts.sender_sg { "on" } else { "off" }
         ));
     }
-    if f.reference_bytes > 0 && segmentation == 0 {
+    let at_device = |from: Place| -> u64 {
+        f.movements
+            .iter()
+            .filter(|m| m.movement == Movement::Reference && m.from == from && m.to == Place::Nic)
+            .map(|m| m.bytes)
+            .sum()
+    };
+    let (file_frags, user_frags) = (at_device(Place::PageCache), at_device(Place::UserBuffer));
+    if file_frags > 0 && segmentation == 0 {
         out.push(format!(
             "{} reached the device as page-cache frags (SKBFL_SHARED_FRAG): no CPU copy on the way",
-            crate::units::fmt_bytes(f.reference_bytes)
+            crate::units::fmt_bytes(file_frags)
+        ));
+    }
+    if user_frags > 0 {
+        out.push(format!(
+            "{} reached the device as the sender's own anonymous pages: the skb frags are its buffer, not a copy of it",
+            crate::units::fmt_bytes(user_frags)
         ));
     }
     if f.sched_switches > 0 {

@@ -115,7 +115,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     let mut h1 = Hop::new("file_to_sender", Place::PageCache, user_place, size);
     h1.copied_bytes = rules::FILE_READS.iter().map(|n| c.bytes(n)).sum();
     let spliced = c.get(C::SendSpliceBytes);
-    h1.referenced_bytes = spliced;
+    h1.referenced_bytes = rules::file_spliced(c);
     if user_place == Place::Mapping {
         // Fault-around maps a window of pages per event; pages past the end
         // of the file count no byte.
@@ -128,12 +128,13 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     let h1 = h1.balance();
 
     // 2. Sender → socket buffer: user memory copied or pinned; spliced pages
-    // referenced only as far as the file's pages were seen as frags when
-    // TCP queued the skbs (any other spliced byte was copied, or unknown).
+    // referenced only as far as they were seen as frags when TCP queued the
+    // skbs: the file's pages, or the user's own that vmsplice lent (any
+    // other spliced byte was copied, or unknown).
     let mut h2 = Hop::new("sender_to_socket", user_place, Place::SocketBuffer, size);
     h2.copied_bytes = c.get(C::SendUserBytes);
     h2.pinned_bytes = c.get(C::SendPinnedBytes);
-    h2.referenced_bytes = spliced.min(c.get(C::QueueFileBytes));
+    h2.referenced_bytes = spliced.min(c.get(C::QueueFileBytes) + c.get(C::QueueUserBytes));
     let h2 = h2.balance();
 
     // 3. Socket buffer → device, first transmissions. A whole skb dropped
@@ -148,8 +149,8 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     let seg = rules::segmentation(c);
     let at_device = c.get(C::XmitPayload);
     let mut h3 = Hop::new("socket_to_device", Place::SocketBuffer, Place::Nic, size);
-    h3.copied_bytes = seg.from_file + seg.from_other;
-    h3.referenced_bytes = c.get(C::XmitFileBytes);
+    h3.copied_bytes = seg.total();
+    h3.referenced_bytes = c.get(C::XmitFileBytes) + c.get(C::XmitUserBytes);
     h3.socket_pages_bytes = at_device.saturating_sub(h3.copied_bytes + h3.referenced_bytes);
     h3.retransmitted_bytes = retrans;
     h3.dropped_bytes = dropped;

@@ -8,7 +8,9 @@
 //! - a send whose iterator is user memory (ITER_UBUF/IOVEC) copies the user
 //!   buffer (or the mmap'ed page cache) into TCP's own pages.
 //! - a send with `MSG_SPLICE_PAGES` from a page iterator (sendfile, splice)
-//!   only references the page-cache pages.
+//!   only references the pages it is given: the page cache's, or whatever
+//!   the strategy's pipe holds.
+//! - vmsplice() puts references to the user's own pages into a pipe.
 //! - payload that was paged when TCP queued the skb (`net_dev_queue`) but
 //!   linear when the device got it (`net_dev_start_xmit`) was copied by the
 //!   CPU at segmentation (a device without scatter-gather); it is taken
@@ -29,7 +31,23 @@ pub const SOCKET_WRITES: &[&str] = &["write", "sendto", "sendmsg", "writev"];
 /// Whether a `name` call that sent nothing to the socket moved file pages
 /// into the pipe of a strategy that splices through one.
 pub fn is_splice_into_pipe(name: &str, sent: bool, strategy: Strategy) -> bool {
-    name == "splice" && !sent && strategy.spec().user_place == Place::Pipe
+    name == "splice" && !sent && strategy.spec().uses(Place::Pipe)
+}
+
+/// Whether syscall `name` lends the user's pages to a pipe (vmsplice
+/// without `SPLICE_F_GIFT`: the pipe takes references, nothing is copied).
+pub fn is_lend_into_pipe(name: &str) -> bool {
+    name == "vmsplice"
+}
+
+/// Bytes of file pages put into a pipe or a socket by reference: every
+/// sendfile byte, and every splice() byte that did not feed the socket
+/// (those came from the file, into the pipe). A pipe filled by vmsplice
+/// holds user pages, so its splice() calls all feed the socket.
+pub fn file_spliced(c: &Counts) -> u64 {
+    let sendfile = c.bytes("sendfile");
+    let from_splice = c.get(C::SendSpliceBytes).saturating_sub(sendfile);
+    sendfile + c.bytes("splice").saturating_sub(from_splice)
 }
 
 /// Whether syscall `name` reads the file into user memory.
@@ -42,45 +60,80 @@ pub fn is_file_read(name: &str) -> bool {
 /// pages come from the page cache, or from the pipe a strategy splices
 /// through.
 pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
-    let from = strategy.spec().user_place;
+    let spec = strategy.spec();
     match source {
-        source::USER => Some((Movement::CpuCopy, from)),
-        source::SPLICE if from == Place::Pipe => Some((Movement::Reference, Place::Pipe)),
+        source::USER => Some((Movement::CpuCopy, spec.user_place)),
+        source::SPLICE if spec.uses(Place::Pipe) => Some((Movement::Reference, Place::Pipe)),
         source::SPLICE => Some((Movement::Reference, Place::PageCache)),
         _ => None,
     }
 }
 
-/// Paged payload queued for the device and not transmitted yet.
+/// Paged payload queued for the device and not transmitted yet, by what
+/// its frags' pages are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pending {
-    /// In frags that are the demo file's page-cache pages.
+    /// The demo file's page-cache pages.
     pub file: u64,
-    /// In any other frags (TCP's own pages).
+    /// A program's own anonymous pages (vmsplice, zero-copy sends).
+    pub user: u64,
+    /// Any other pages (TCP's own).
     pub other: u64,
 }
 
 impl Pending {
+    /// Paged payload of an skb with `file` and `user` bytes in such frags.
+    pub fn of(paged: u64, file: u64, user: u64) -> Pending {
+        let file = file.min(paged);
+        let user = user.min(paged - file);
+        Pending {
+            file,
+            user,
+            other: paged - file - user,
+        }
+    }
+
+    /// Takes away what reached the device still paged.
+    pub fn pass(&mut self, went: Pending) {
+        self.file = self.file.saturating_sub(went.file);
+        self.user = self.user.saturating_sub(went.user);
+        self.other = self.other.saturating_sub(went.other);
+    }
+
     /// Splits `linear` bytes that reached the device linear although they
     /// were queued paged: the segmentation copy, taken from the file's pages
-    /// first. Returns (from the file, from other pages) and removes both.
-    pub fn segment(&mut self, linear: u64) -> (u64, u64) {
+    /// first, then the user's, then TCP's own, and removes them.
+    pub fn segment(&mut self, linear: u64) -> Segmentation {
         let from_file = linear.min(self.file);
         self.file -= from_file;
-        let from_other = (linear - from_file).min(self.other);
+        let from_user = (linear - from_file).min(self.user);
+        self.user -= from_user;
+        let from_other = (linear - from_file - from_user).min(self.other);
         self.other -= from_other;
-        (from_file, from_other)
+        Segmentation {
+            from_file,
+            from_user,
+            from_other,
+        }
     }
 }
 
-/// The segmentation copy of a run, from its counters: paged payload queued
-/// that reached the device linear.
+/// The segmentation copy: paged payload queued that reached the device
+/// linear, by the pages it was copied out of.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Segmentation {
-    /// Copied out of the demo file's page-cache pages.
+    /// The demo file's page-cache pages.
     pub from_file: u64,
-    /// Copied out of TCP's own pages.
+    /// A program's own pages.
+    pub from_user: u64,
+    /// TCP's own pages.
     pub from_other: u64,
+}
+
+impl Segmentation {
+    pub fn total(&self) -> u64 {
+        self.from_file + self.from_user + self.from_other
+    }
 }
 
 /// The counter path's reading of [`Pending::segment`], over a whole run.
@@ -91,19 +144,19 @@ pub fn segmentation(c: &Counts) -> Segmentation {
     let xmit_paged = c
         .get(C::XmitPayload)
         .saturating_sub(c.get(C::XmitLinearPayload));
-    let queue_file = c.get(C::QueueFileBytes).min(queue_paged);
-    let xmit_file = c.get(C::XmitFileBytes).min(xmit_paged);
     // Paged payload queued that did not reach the device paged.
-    let mut pending = Pending {
-        file: queue_file.saturating_sub(xmit_file),
-        other: (queue_paged - queue_file).saturating_sub(xmit_paged - xmit_file),
-    };
-    let (from_file, from_other) = pending.segment(
+    let mut pending = Pending::of(
+        queue_paged,
+        c.get(C::QueueFileBytes),
+        c.get(C::QueueUserBytes),
+    );
+    pending.pass(Pending::of(
+        xmit_paged,
+        c.get(C::XmitFileBytes),
+        c.get(C::XmitUserBytes),
+    ));
+    pending.segment(
         c.get(C::XmitLinearPayload)
             .saturating_sub(c.get(C::QueueLinearPayload)),
-    );
-    Segmentation {
-        from_file,
-        from_other,
-    }
+    )
 }

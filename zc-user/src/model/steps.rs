@@ -134,6 +134,17 @@ impl StepBuilder {
                         "raw_syscalls:sys_exit(read).ret",
                     );
                 }
+                // vmsplice lends the user's pages to the pipe.
+                if rules::is_lend_into_pipe(&syscall) && e.ret > 0 {
+                    self.moved(
+                        ts,
+                        Movement::Reference,
+                        Place::UserBuffer,
+                        Place::Pipe,
+                        e.ret as u64,
+                        "raw_syscalls:sys_exit(vmsplice).ret",
+                    );
+                }
                 // A splice that sent nothing to the socket moved file pages
                 // into the strategy's pipe, by reference.
                 if rules::is_splice_into_pipe(&syscall, self.sent_in_call, self.strategy)
@@ -266,42 +277,41 @@ impl StepBuilder {
             }
             Event::Skb(e) if e.h.op == op::SKB_QUEUE => {
                 let paged = e.payload.saturating_sub(e.linear_payload) as u64;
-                let file = (e.file_bytes as u64).min(paged);
-                self.pending.file += file;
-                self.pending.other += paged - file;
+                let queued = rules::Pending::of(paged, e.file_bytes as u64, e.user_bytes as u64);
+                self.pending.file += queued.file;
+                self.pending.user += queued.user;
+                self.pending.other += queued.other;
             }
             Event::Skb(e) if e.h.op == op::SKB_XMIT => {
                 let linear = e.linear_payload as u64;
                 let paged = e.payload.saturating_sub(e.linear_payload) as u64;
-                let file = (e.file_bytes as u64).min(paged);
+                let went = rules::Pending::of(paged, e.file_bytes as u64, e.user_bytes as u64);
                 // Paged data that went through untouched leaves the pending pools.
-                self.pending.file = self.pending.file.saturating_sub(file);
-                self.pending.other = self.pending.other.saturating_sub(paged - file);
-                let (from_file, from_other) = self.pending.segment(linear);
+                self.pending.pass(went);
+                let seg = self.pending.segment(linear);
                 const SEG: &str = "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)";
-                self.moved(
-                    ts,
-                    Movement::CpuCopy,
-                    Place::PageCache,
-                    Place::Nic,
-                    from_file,
-                    SEG,
-                );
-                self.moved(
-                    ts,
-                    Movement::CpuCopy,
-                    Place::SocketBuffer,
-                    Place::Nic,
-                    from_other,
-                    SEG,
-                );
+                for (from, bytes) in [
+                    (Place::PageCache, seg.from_file),
+                    (Place::UserBuffer, seg.from_user),
+                    (Place::SocketBuffer, seg.from_other),
+                ] {
+                    self.moved(ts, Movement::CpuCopy, from, Place::Nic, bytes, SEG);
+                }
                 self.moved(
                     ts,
                     Movement::Reference,
                     Place::PageCache,
                     Place::Nic,
-                    file,
+                    went.file,
                     "net:net_dev_start_xmit frags = demo file pages",
+                );
+                self.moved(
+                    ts,
+                    Movement::Reference,
+                    Place::UserBuffer,
+                    Place::Nic,
+                    went.user,
+                    "net:net_dev_start_xmit frags = the sender's anonymous pages",
                 );
                 self.moved(
                     ts,

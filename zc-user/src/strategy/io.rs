@@ -1,7 +1,8 @@
 //! Small syscall helpers the send loops share: a write that queues all of
-//! its bytes, and errors that name what failed.
+//! its bytes, a pipe and its draining into the socket, and errors that name
+//! what failed.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 pub fn last_error(what: &'static str) -> anyhow::Error {
     anyhow::Error::new(std::io::Error::last_os_error()).context(what)
@@ -24,6 +25,54 @@ pub fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> anyhow::Result<()> {
             return Err(last_error("write to the socket"));
         }
         data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+/// A pipe that holds at least one `chunk` (both ends closed on exec): (read
+/// end, write end). Two syscalls: pipe2, and fcntl(F_SETPIPE_SZ), so that a
+/// chunk goes in with one call whatever its size. A pipe the kernel will not
+/// grow keeps its 64 KiB (16 pages), and the loops take a chunk in pieces.
+pub fn pipe(chunk: u64) -> anyhow::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a valid array of two descriptors to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(last_error("create a pipe"));
+    }
+    // SAFETY: pipe2 just returned these two descriptors; nothing else owns them.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let want = chunk.clamp(4096, 1 << 30) as libc::c_int;
+    // SAFETY: a valid pipe descriptor; the kernel rounds the size up to pages.
+    let _ = unsafe { libc::fcntl(wr.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
+    Ok((rd, wr))
+}
+
+/// splice() `len` bytes out of the pipe into the socket, retrying short
+/// splices and EINTR: the pipe is empty again when it returns.
+pub fn drain_pipe(pipe: BorrowedFd<'_>, sock: BorrowedFd<'_>, len: usize) -> anyhow::Result<()> {
+    let mut left = len;
+    while left > 0 {
+        // SAFETY: valid descriptors; neither end of this splice has an offset.
+        let m = unsafe {
+            libc::splice(
+                pipe.as_raw_fd(),
+                std::ptr::null_mut(),
+                sock.as_raw_fd(),
+                std::ptr::null_mut(),
+                left,
+                libc::SPLICE_F_MOVE,
+            )
+        };
+        if m < 0 {
+            if interrupted() {
+                continue;
+            }
+            return Err(last_error("splice the pipe into the socket"));
+        }
+        if m == 0 {
+            anyhow::bail!("the pipe ran dry with {left} bytes still to send");
+        }
+        left -= m as usize;
     }
     Ok(())
 }

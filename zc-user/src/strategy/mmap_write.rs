@@ -11,7 +11,7 @@
 
 use std::os::fd::AsRawFd;
 
-use super::{ModelRow, Spec, Transfer, io};
+use super::{Buffer, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -34,6 +34,7 @@ pub const SPEC: Spec = Spec {
     setup_calls: 1,
     teardown_calls: 1,
     sender_sg: true,
+    buffer: Buffer::Reused,
     user_place: Place::Mapping,
     nodes: &[
         Place::Disk,

@@ -19,22 +19,60 @@ mod mmap_write;
 mod read_write;
 mod sendfile;
 mod splice;
+mod vmsplice;
 
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
 
 use crate::{lang::T, place::Place};
 
 /// What a send loop gets: the file, the connected socket, how much to send
-/// in which chunks, and a user buffer of `chunk` bytes, faulted in before
-/// tracing starts.
+/// in which chunks, and a user buffer faulted in before tracing starts: one
+/// chunk, or a ring of chunks for a strategy that lends its pages (see
+/// [`Buffer`]).
 pub struct Transfer<'a> {
     pub file: BorrowedFd<'a>,
     pub sock: BorrowedFd<'a>,
     pub size: u64,
     pub chunk: u64,
     pub buf: &'a mut [u8],
+    /// Bytes the receiver has read so far. For a strategy that lends its
+    /// pages, this is the only sign that a page is free again: the kernel
+    /// never says.
+    pub received: &'a AtomicU64,
+}
+
+/// How a strategy uses its user buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Buffer {
+    /// One chunk, written again at once: the kernel is done with it when
+    /// the call returns (it copied, or there is no buffer).
+    Reused,
+    /// A ring of chunks: the kernel keeps references to the pages after the
+    /// call returns (vmsplice), so a slot is written again only once the
+    /// receiver has read what it held.
+    Lent,
+}
+
+/// Largest ring a lending strategy gets: more than the socket's send and
+/// receive buffers hold together, so the sender rarely waits for a slot.
+pub const RING_BYTES: u64 = 32 << 20;
+
+impl Buffer {
+    /// The buffer's length for a transfer of `size` bytes in `chunk`s: a
+    /// whole number of chunks.
+    pub fn len(self, size: u64, chunk: u64) -> usize {
+        let chunk = chunk.max(1);
+        match self {
+            Buffer::Reused => chunk as usize,
+            Buffer::Lent => {
+                let chunks = size.min(RING_BYTES).div_ceil(chunk).max(1);
+                (chunks * chunk) as usize
+            }
+        }
+    }
 }
 
 /// Sends the whole file; returns the bytes sent.
@@ -75,6 +113,8 @@ pub struct Spec {
     pub teardown_calls: u64,
     /// Scatter-gather on the sending veth unless `--sg` says otherwise.
     pub sender_sg: bool,
+    /// Whether the user buffer is reused at once or lent to the kernel.
+    pub buffer: Buffer,
     /// Where a send from user memory reads its bytes: the user's buffer, or
     /// the page cache mapped into the program.
     pub user_place: Place,
@@ -93,7 +133,15 @@ const TABLE: &[Spec] = &[
     sendfile::SPEC,
     sendfile::GATHER_SPEC,
     splice::SPEC,
+    vmsplice::SPEC,
 ];
+
+impl Spec {
+    /// Whether the strategy's bytes pass through `place`.
+    pub fn uses(&self, place: Place) -> bool {
+        self.nodes.contains(&place)
+    }
+}
 
 /// A strategy: an index into [`TABLE`], so it is `Copy`, hashable and
 /// cannot name a strategy that does not exist.

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 
 use anyhow::bail;
 
-use super::{ModelRow, Spec, Transfer, io};
+use super::{Buffer, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -32,6 +32,7 @@ pub const SPEC: Spec = Spec {
     setup_calls: 0,
     teardown_calls: 0,
     sender_sg: true,
+    buffer: Buffer::Reused,
     user_place: Place::UserBuffer,
     nodes: &[
         Place::Disk,

@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 
 use anyhow::bail;
 
-use super::{ModelRow, Spec, Transfer, io};
+use super::{Buffer, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 const NODES: &[Place] = &[
@@ -45,6 +45,7 @@ pub const SPEC: Spec = Spec {
     setup_calls: 0,
     teardown_calls: 0,
     sender_sg: false,
+    buffer: Buffer::Reused,
     user_place: Place::UserBuffer,
     nodes: NODES,
     story: T {
@@ -75,6 +76,7 @@ pub const GATHER_SPEC: Spec = Spec {
     setup_calls: 0,
     teardown_calls: 0,
     sender_sg: true,
+    buffer: Buffer::Reused,
     user_place: Place::UserBuffer,
     nodes: NODES,
     story: T {

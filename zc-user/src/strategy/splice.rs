@@ -6,11 +6,11 @@
 //! reference, and nothing is copied. It is sendfile taken apart: sendfile
 //! does the same through a pipe of its own, in one call.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::bail;
 
-use super::{ModelRow, Spec, Transfer, io};
+use super::{Buffer, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -31,9 +31,10 @@ pub const SPEC: Spec = Spec {
         cpu_copies: 0,
     }),
     calls_per_iteration: 2,
-    setup_calls: 1,
+    setup_calls: 2,
     teardown_calls: 2,
     sender_sg: true,
+    buffer: Buffer::Reused,
     user_place: Place::Pipe,
     nodes: &[
         Place::Disk,
@@ -50,13 +51,7 @@ pub const SPEC: Spec = Spec {
 };
 
 fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
-    let mut fds = [0i32; 2];
-    // SAFETY: `fds` is a valid array of two descriptors to fill.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::last_error("create a pipe"));
-    }
-    // SAFETY: pipe2 just returned these two descriptors; nothing else owns them.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (rd, wr) = io::pipe(t.chunk)?;
     let mut off: libc::loff_t = 0;
     while (off as u64) < t.size {
         let want = t.chunk.min(t.size - off as u64) as usize;
@@ -84,27 +79,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
             );
         }
         // Empty the pipe into the socket before the next chunk.
-        let mut left = n as usize;
-        while left > 0 {
-            // SAFETY: as above; neither end of this splice has an offset.
-            let m = unsafe {
-                libc::splice(
-                    rd.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    t.sock.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    left,
-                    libc::SPLICE_F_MOVE,
-                )
-            };
-            if m < 0 {
-                if io::interrupted() {
-                    continue;
-                }
-                return Err(io::last_error("splice the pipe into the socket"));
-            }
-            left -= m as usize;
-        }
+        io::drain_pipe(rd.as_fd(), t.sock, n as usize)?;
     }
     Ok(off as u64)
 }

@@ -180,18 +180,44 @@ fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang
         (Movement::Dma, _, _, Lang::Zh) => {
             format!("磁盘把 {b} 读入页缓存（预读）：DMA 拷贝，仅在缓存未命中时发生")
         }
-        (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic, Lang::En) => {
+        (
+            Movement::CpuCopy,
+            Place::PageCache | Place::UserBuffer | Place::SocketBuffer,
+            Place::Nic,
+            Lang::En,
+        ) => {
             format!(
                 "the kernel copies {b} into {count} linear segments: the veth lacks scatter-gather, so the CPU copies at transmit"
             )
         }
-        (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic, Lang::Zh) => {
+        (
+            Movement::CpuCopy,
+            Place::PageCache | Place::UserBuffer | Place::SocketBuffer,
+            Place::Nic,
+            Lang::Zh,
+        ) => {
             format!("内核把 {b} 拷贝成 {count} 个线性分段：veth 不支持分散/聚集，发送时由 CPU 拷贝")
         }
         (Movement::CpuCopy, _, _, Lang::En) => {
             format!("the CPU copies {b} from the {f} into the {t}")
         }
         (Movement::CpuCopy, _, _, Lang::Zh) => format!("CPU 把 {b} 从{f}拷贝到{t}"),
+        (Movement::Reference, Place::UserBuffer, Place::Nic, Lang::En) => format!(
+            "{b} reach the device as the program's own pages ({count} skbs): not copied, and still the program's buffer"
+        ),
+        (Movement::Reference, Place::UserBuffer, Place::Nic, Lang::Zh) => {
+            format!(
+                "{b} 以程序自己的页面到达设备（{count} 个 skb）：没有拷贝，它们仍是程序的缓冲区"
+            )
+        }
+        (Movement::Reference, Place::UserBuffer, Place::Pipe, Lang::En) => format!(
+            "vmsplice lends {b} of the program's own pages to the pipe: references, no copy, and no word on when they are free again"
+        ),
+        (Movement::Reference, Place::UserBuffer, Place::Pipe, Lang::Zh) => {
+            format!(
+                "vmsplice 把程序自己的 {b} 页面借给管道：只是引用，没有拷贝，也没有通知何时归还"
+            )
+        }
         (Movement::Reference, _, Place::Nic, Lang::En) => format!(
             "{b} reach the device as page-cache pages ({count} skbs): no CPU copy, the device gathers them"
         ),

@@ -34,13 +34,15 @@ pub enum Edge {
     IntoPipe,
     /// Pipe → socket buffer, by reference (splice out of a pipe).
     OutOfPipe,
+    /// User buffer → pipe: the user's pages lent by reference (vmsplice).
+    LendToPipe,
     Xmit,
     Segment,
     Gather,
 }
 
 impl Edge {
-    pub const ALL: [Edge; 10] = [
+    pub const ALL: [Edge; 11] = [
         Edge::Dma,
         Edge::Read,
         Edge::Map,
@@ -48,6 +50,7 @@ impl Edge {
         Edge::Splice,
         Edge::IntoPipe,
         Edge::OutOfPipe,
+        Edge::LendToPipe,
         Edge::Xmit,
         Edge::Segment,
         Edge::Gather,
@@ -65,10 +68,13 @@ impl Edge {
             (Movement::Reference, Place::PageCache, Place::SocketBuffer) => Edge::Splice,
             (Movement::Reference, Place::PageCache, Place::Pipe) => Edge::IntoPipe,
             (Movement::Reference, Place::Pipe, Place::SocketBuffer) => Edge::OutOfPipe,
+            (Movement::Reference, Place::UserBuffer, Place::Pipe) => Edge::LendToPipe,
             (Movement::SoftwareTransmit, Place::SocketBuffer, Place::Nic) => Edge::Xmit,
-            (Movement::CpuCopy, Place::PageCache | Place::SocketBuffer, Place::Nic) => {
-                Edge::Segment
-            }
+            (
+                Movement::CpuCopy,
+                Place::PageCache | Place::UserBuffer | Place::SocketBuffer,
+                Place::Nic,
+            ) => Edge::Segment,
             (Movement::Reference, Place::PageCache, Place::Nic) => Edge::Gather,
             _ => return None,
         })
@@ -79,7 +85,9 @@ impl Edge {
             Edge::Dma => Movement::Dma,
             Edge::Read | Edge::Write | Edge::Segment => Movement::CpuCopy,
             Edge::Map => Movement::Mapping,
-            Edge::Splice | Edge::IntoPipe | Edge::OutOfPipe | Edge::Gather => Movement::Reference,
+            Edge::Splice | Edge::IntoPipe | Edge::OutOfPipe | Edge::LendToPipe | Edge::Gather => {
+                Movement::Reference
+            }
             Edge::Xmit => Movement::SoftwareTransmit,
         }
     }
@@ -114,6 +122,8 @@ impl Edge {
             // narration say what they are.
             Edge::IntoPipe => (h(29, 31, 6).collect(), "", (29, 5)),
             Edge::OutOfPipe => (h(44, 46, 6).collect(), "", (44, 5)),
+            // Down from the user buffer into the pipe, across the boundary.
+            Edge::LendToPipe => ((3..=4).map(|y| (38, y, Turn::V)).collect(), "lent", (40, 3)),
             Edge::Xmit => (h(64, 69, 6).collect(), "xmit", (65, 5)),
             Edge::Segment => (h(64, 69, 7).collect(), "CPU copy", (62, 8)),
             Edge::Gather => {
