@@ -91,8 +91,11 @@ counters! {
     /// Skbs with `SKBFL_SHARED_FRAG` set at `net_dev_queue`.
     QueueSharedFrag,
     /// Payload bytes held in frags whose page is anonymous memory: a user's
-    /// own pages, lent by vmsplice or pinned by a zero-copy send.
+    /// own pages, lent by vmsplice.
     QueueUserBytes,
+    /// The same in a zero-copy skb (`SKBFL_ZEROCOPY_ENABLE`): the user's
+    /// pages, pinned (MSG_ZEROCOPY, io_uring's zero-copy send).
+    QueuePinnedBytes,
     /// Demo-socket skbs with payload the device accepted: `net_dev_start_xmit`
     /// followed by `net_dev_xmit` with rc 0 (a requeued skb counts once).
     XmitSkbs,
@@ -108,6 +111,27 @@ counters! {
     XmitSharedFrag,
     /// Payload bytes in frags that are a user's anonymous pages.
     XmitUserBytes,
+    /// The same in a zero-copy skb: pinned user pages.
+    XmitPinnedBytes,
+    /// Demo skbs the veth handed to its peer (`net:netif_rx`) that held the
+    /// user's pages at `net_dev_start_xmit`.
+    ForwardSkbs,
+    /// Bytes of those that were still the user's pages after the forward.
+    ForwardUserBytes,
+    /// Bytes of those that were not: `__dev_forward_skb` → `skb_orphan_frags`
+    /// → `skb_copy_ubufs` copied them into new pages (the copy made anyway).
+    ForwardCopiedBytes,
+    /// Zero-copy notifications the sender read from its error queue.
+    ZcNotifications,
+    /// Sends those notifications cover (their ranges, summed), and the
+    /// bytes those sends pinned.
+    ZcCompletedSends,
+    ZcCompletedBytes,
+    /// Notifications with `SO_EE_CODE_ZEROCOPY_COPIED`, their sends and
+    /// bytes: the kernel copied those bytes after all.
+    ZcCopiedNotifications,
+    ZcCopiedSends,
+    ZcCopiedBytes,
     /// Demo-socket skbs the driver refused with `NETDEV_TX_BUSY`: requeued,
     /// they pass the device again later.
     XmitRefused,

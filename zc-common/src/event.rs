@@ -18,6 +18,8 @@ pub enum Kind {
     Skb = 7,
     Recv = 8,
     Dma = 9,
+    Completion = 10,
+    Forward = 11,
 }
 
 impl Kind {
@@ -32,6 +34,8 @@ impl Kind {
             7 => Kind::Skb,
             8 => Kind::Recv,
             9 => Kind::Dma,
+            10 => Kind::Completion,
+            11 => Kind::Forward,
             _ => return None,
         })
     }
@@ -224,6 +228,51 @@ pub struct RecvEvent {
     pub _pad: u32,
 }
 
+/// The veth handed a demo skb that held user pages to its peer
+/// (`net:netif_rx`, same skb): what its frags are now, after
+/// `__dev_forward_skb` (which copies a zero-copy skb's pinned pages).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForwardEvent {
+    pub h: Header,
+    pub skb: u64,
+    /// Payload of the skb at the device.
+    pub payload: u32,
+    /// Bytes still in the user's own pages after the forward.
+    pub user_bytes: u32,
+    /// Bytes that were user pages at the device and are not any more: the
+    /// kernel copied them on the way (`skb_copy_ubufs`).
+    pub copied_bytes: u32,
+    /// `skb_shinfo(skb)->flags` at the device.
+    pub shinfo_flags: u8,
+    pub _pad: [u8; 3],
+}
+
+/// A zero-copy completion the sender read from its socket's error queue
+/// (`skb:skb_copy_datagram_iovec` in the sender thread, on a notification
+/// skb whose `sock_extended_err` has origin `SO_EE_ORIGIN_ZEROCOPY`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompletionEvent {
+    pub h: Header,
+    /// First and last zero-copy send the notification covers (`ee_info`,
+    /// `ee_data`): a range, since the kernel merges consecutive ones.
+    pub lo: u32,
+    pub hi: u32,
+    /// Bytes those sends pinned (from the kernel side's record of each send).
+    pub bytes: u64,
+    /// `ee_code`: `SO_EE_CODE_ZEROCOPY_COPIED` (1) when the kernel copied
+    /// the pages after all.
+    pub code: u8,
+    pub _pad: [u8; 7],
+}
+
+/// `SO_EE_ORIGIN_ZEROCOPY` (include/uapi/linux/errqueue.h).
+pub const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
+/// `SO_EE_CODE_ZEROCOPY_COPIED`: the data was copied, not sent from the
+/// user's pages.
+pub const SO_EE_CODE_ZEROCOPY_COPIED: u8 = 1;
+
 /// `dma:dma_map_phys` / `dma_map_sg` in the sender thread.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -255,3 +304,7 @@ pub const fn sched_blocked(prev_state: u64) -> bool {
 /// `SKBFL_SHARED_FRAG`: the skb's frags may be shared with (written by) others,
 /// as page-cache pages spliced in are.
 pub const SKBFL_SHARED_FRAG: u8 = 0x2;
+
+/// `SKBFL_ZEROCOPY_ENABLE`: the skb's user pages are pinned for a zero-copy
+/// send and a completion will say when they are free.
+pub const SKBFL_ZEROCOPY_ENABLE: u8 = 0x1;

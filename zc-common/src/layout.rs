@@ -19,6 +19,11 @@ pub struct KernelLayout {
     pub skb_sk: u32,
     pub skb_mac_header: u32,
     pub skb_transport_header: u32,
+    /// `cb`, the control buffer, which holds `struct sock_exterr_skb` on an
+    /// error-queue skb.
+    pub skb_cb: u32,
+    /// `struct sock_exterr_skb`'s `ee` (a `struct sock_extended_err`).
+    pub exterr_ee: u32,
     // struct skb_shared_info
     pub shinfo_flags: u32,
     pub shinfo_nr_frags: u32,
@@ -65,7 +70,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 30 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 32 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

@@ -64,10 +64,19 @@ pub enum Config {
     /// (and does not count the marker), so no bookkeeping call after the
     /// loop is mistaken for the strategy's.
     EndMarker = 6,
+    /// Zero-copy sends of the demo socket so far: the id the kernel gives
+    /// the next one (`sk_zckey` counts from 0 on a new socket, one per
+    /// send call that pins).
+    ZcNextId = 7,
+    /// Bytes those sends pinned, in total.
+    ZcPinnedTotal = 8,
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 8;
+pub const CONFIG_SLOTS: u32 = 16;
+
+/// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
+pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;
 
 // SAFETY: every type below is `#[repr(C)]`, made of integers only, with its
 // padding written out as fields, so any bit pattern is a valid value.
@@ -86,4 +95,6 @@ mod pod {
     unsafe impl aya::Pod for SkbEvent {}
     unsafe impl aya::Pod for RecvEvent {}
     unsafe impl aya::Pod for DmaEvent {}
+    unsafe impl aya::Pod for CompletionEvent {}
+    unsafe impl aya::Pod for ForwardEvent {}
 }

@@ -23,7 +23,7 @@ use aya_ebpf::{
 use zc_common::{
     Config, MAX_FRAGS,
     counters::Counter,
-    event::{Kind, SKBFL_SHARED_FRAG, SkbEvent, op},
+    event::{Kind, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
 };
 
 use crate::helpers::{armed, config, count, emit, header, kread, lay};
@@ -41,11 +41,12 @@ const NETDEV_TX_BUSY: i32 = 0x10;
 /// `net_dev_xmit` says whether the device took it. Keyed by skb, not by
 /// CPU: a softirq may transmit on the same CPU between the two.
 #[map]
-static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
+pub static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
 
 /// The counters one place on the skb's way fills: skbs, payload, linear
-/// payload, file bytes and frags, skbs with shared frags, user-page bytes.
-struct SkbCounters([Counter; 7]);
+/// payload, file bytes and frags, skbs with shared frags, user-page bytes
+/// lent (vmsplice) and pinned (a zero-copy skb).
+struct SkbCounters([Counter; 8]);
 
 const AT_QUEUE: SkbCounters = SkbCounters([
     Counter::QueueSkbs,
@@ -55,6 +56,7 @@ const AT_QUEUE: SkbCounters = SkbCounters([
     Counter::QueueFileFrags,
     Counter::QueueSharedFrag,
     Counter::QueueUserBytes,
+    Counter::QueuePinnedBytes,
 ]);
 
 const AT_DEVICE: SkbCounters = SkbCounters([
@@ -65,6 +67,7 @@ const AT_DEVICE: SkbCounters = SkbCounters([
     Counter::XmitFileFrags,
     Counter::XmitSharedFrag,
     Counter::XmitUserBytes,
+    Counter::XmitPinnedBytes,
 ]);
 
 #[inline(always)]
@@ -77,6 +80,7 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent) {
         file_frags,
         shared,
         user_bytes,
+        pinned_bytes,
     ] = c.0;
     count(skbs, 1);
     count(payload, e.payload as u64);
@@ -84,7 +88,12 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent) {
     count(file_bytes, e.file_bytes as u64);
     count(file_frags, e.file_frags as u64);
     count(shared, (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64);
-    count(user_bytes, e.user_bytes as u64);
+    // The user's pages of a zero-copy skb are pinned; others were lent.
+    if e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0 {
+        count(pinned_bytes, e.user_bytes as u64);
+    } else {
+        count(user_bytes, e.user_bytes as u64);
+    }
 }
 
 #[btf_tracepoint(function = "net_dev_queue")]
@@ -275,14 +284,14 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
 }
 
 /// What an skb's frags point at.
-struct FragPages {
+pub struct FragPages {
     /// Frags that are page-cache pages of the demo file, and their bytes.
     frags: u8,
     bytes: u32,
     first_index: u32,
     /// Frags that are anonymous pages (a program's own memory), and bytes.
-    user_frags: u8,
-    user_bytes: u32,
+    pub user_frags: u8,
+    pub user_bytes: u32,
 }
 
 /// `folio->mapping`'s low bits: bit 0 marks anonymous memory; with bit 1
@@ -296,7 +305,7 @@ const MAPPING_FLAGS: u64 = 3;
 /// cache, and it is the demo file when mapping->host (the inode) has the
 /// demo file's (i_sb->s_dev, i_ino).
 #[inline(always)]
-fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
+pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
     let mut out = FragPages {
         frags: 0,
         bytes: 0,

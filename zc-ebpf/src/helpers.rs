@@ -41,6 +41,8 @@ pub static ZC_LAYOUT: KernelLayout = KernelLayout {
     skb_sk: 0,
     skb_mac_header: 0,
     skb_transport_header: 0,
+    skb_cb: 0,
+    exterr_ee: 0,
     shinfo_flags: 0,
     shinfo_nr_frags: 0,
     shinfo_gso_size: 0,

@@ -22,6 +22,7 @@ mod device;
 mod dma;
 mod faults;
 mod filemap;
+mod forward;
 mod helpers;
 mod irq;
 mod receive;

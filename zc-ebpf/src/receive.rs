@@ -1,19 +1,31 @@
-//! The receiver's own copy, skb → user buffer (`skb_copy_datagram_iovec`
-//! in the receiver thread): the last hop of the ledger, kept apart from the
-//! sender's figures the article counts.
+//! `skb:skb_copy_datagram_iovec`, the copy of an skb's data to a program,
+//! seen in two threads:
+//! - the receiver's: its own copy, skb → user buffer, the last hop of the
+//!   ledger, kept apart from the sender's figures the article counts;
+//! - the sender's: a zero-copy completion read from the socket's error
+//!   queue (`recvmsg(MSG_ERRQUEUE)` → `ip_recv_error` copies the
+//!   notification skb, 0 bytes long). The skb's control buffer holds a
+//!   `struct sock_exterr_skb`, whose `sock_extended_err` gives the range of
+//!   sends completed and whether the kernel copied them after all.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
 use zc_common::{
-    Config,
+    Config, ZC_PREFIX_SLOTS,
     counters::Counter,
-    event::{Kind, RecvEvent},
+    event::{CompletionEvent, Kind, RecvEvent, SO_EE_CODE_ZEROCOPY_COPIED, SO_EE_ORIGIN_ZEROCOPY},
     tracepoints as tp,
 };
 
-use crate::helpers::{armed, config, count, current_tid, emit, entry, field, header};
+use crate::helpers::{
+    armed, config, count, current_tid, emit, entry, field, header, in_sender, kread, lay,
+};
+use crate::send::ZC_PIN_PREFIX;
 
 #[tracepoint(category = "skb", name = "skb_copy_datagram_iovec")]
 pub fn skb_copy_datagram_iovec(ctx: TracePointContext) -> u32 {
+    if in_sender() {
+        return entry!(try_completion, ctx);
+    }
     entry!(try_recv_copy, ctx)
 }
 
@@ -32,6 +44,54 @@ fn try_recv_copy(ctx: &TracePointContext) -> Result<(), i64> {
         skb,
         len,
         _pad: 0,
+    });
+    Ok(())
+}
+
+/// `struct sock_extended_err`: `ee_errno` (u32), `ee_origin`, `ee_type`,
+/// `ee_code`, `ee_pad` (u8 each), `ee_info` (u32), `ee_data` (u32).
+const EE_ORIGIN: u32 = 4;
+const EE_CODE: u32 = 6;
+const EE_INFO: u32 = 8;
+const EE_DATA: u32 = 12;
+
+fn try_completion(ctx: &TracePointContext) -> Result<(), i64> {
+    if lay!(valid) == 0 {
+        return Ok(());
+    }
+    let skb: u64 = field(ctx, tp::skb_copy_datagram_iovec::SKBADDR)?;
+    let ee = skb + lay!(skb_cb) as u64 + lay!(exterr_ee) as u64;
+    let origin: u8 = kread(ee, EE_ORIGIN)?;
+    if origin != SO_EE_ORIGIN_ZEROCOPY {
+        return Ok(());
+    }
+    let code: u8 = kread(ee, EE_CODE)?;
+    let lo: u32 = kread(ee, EE_INFO)?;
+    let hi: u32 = kread(ee, EE_DATA)?;
+    let sends = hi.wrapping_sub(lo) as u64 + 1;
+    let prefix = |id: u32| -> u64 {
+        ZC_PIN_PREFIX
+            .get(id % ZC_PREFIX_SLOTS)
+            .copied()
+            .unwrap_or(0)
+    };
+    let before = if lo == 0 { 0 } else { prefix(lo - 1) };
+    let bytes = prefix(hi).saturating_sub(before);
+    count(Counter::ZcNotifications, 1);
+    count(Counter::ZcCompletedSends, sends);
+    count(Counter::ZcCompletedBytes, bytes);
+    if code & SO_EE_CODE_ZEROCOPY_COPIED != 0 {
+        count(Counter::ZcCopiedNotifications, 1);
+        count(Counter::ZcCopiedSends, sends);
+        count(Counter::ZcCopiedBytes, bytes);
+    }
+    emit(CompletionEvent {
+        h: header(Kind::Completion, 0),
+        lo,
+        hi,
+        bytes,
+        code,
+        _pad: [0; 7],
     });
     Ok(())
 }

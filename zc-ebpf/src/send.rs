@@ -15,7 +15,7 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, TracePointContext},
 };
 use zc_common::{
-    Config,
+    Config, ZC_PREFIX_SLOTS,
     counters::Counter,
     event::{Kind, SendEvent, op, source},
     layout::{MSG_SPLICE_PAGES, MSG_ZEROCOPY},
@@ -30,6 +30,12 @@ use crate::helpers::{
 /// and read at `sock_send_length` (both run in the sender thread, in order).
 #[map]
 static ZC_SEND_SOURCE: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Bytes pinned by zero-copy sends 0..=id, at `id % ZC_PREFIX_SLOTS`: a
+/// completion for sends lo..=hi then covers `prefix[hi] - prefix[lo - 1]`
+/// bytes, with no loop. Written by the sender thread only.
+#[map]
+pub static ZC_PIN_PREFIX: Array<u64> = Array::with_max_entries(ZC_PREFIX_SLOTS, 0);
 
 /// `tcp_sendmsg_locked(sk, msg, skb, size_goal)`.
 #[btf_tracepoint(function = "tcp_sendmsg_locked")]
@@ -110,6 +116,17 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
     let ret: i32 = field(ctx, tp::sock_send_length::RET)?;
     count(Counter::SockSend, 1);
     let src = ZC_SEND_SOURCE.get(0).copied().unwrap_or(0) as u8;
+    if ret > 0 && src == source::PINNED {
+        // This send took the next zero-copy id: remember its bytes.
+        let id = config(Config::ZcNextId);
+        let total = config(Config::ZcPinnedTotal) + ret as u64;
+        if let Some(p) = ZC_PIN_PREFIX.get_ptr_mut((id % ZC_PREFIX_SLOTS as u64) as u32) {
+            // SAFETY: array slot; only the sender thread writes this map.
+            unsafe { *p = total };
+        }
+        set_config(Config::ZcNextId, id + 1);
+        set_config(Config::ZcPinnedTotal, total);
+    }
     if ret > 0 {
         let c = match src {
             source::USER => Counter::SendUserBytes,

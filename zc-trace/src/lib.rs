@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The `format` field of every trace.
 pub const FORMAT: &str = "zc-trace";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Largest trace the reader accepts.
 pub const MAX_BYTES: usize = 512 << 20;
 
@@ -202,6 +202,27 @@ pub enum Event {
         sg: bool,
         size: u64,
     },
+    /// The veth handed a demo skb holding user pages to its peer
+    /// (`net:netif_rx`): bytes still the user's pages, bytes copied on the
+    /// way (version 3).
+    Forward {
+        t: u64,
+        skb: u64,
+        payload: u32,
+        user_bytes: u32,
+        copied_bytes: u32,
+        shinfo_flags: u8,
+    },
+    /// A zero-copy completion the sender read from its error queue: sends
+    /// `lo..=hi`, and `copied` when the kernel copied them after all
+    /// (version 3).
+    Completion {
+        t: u64,
+        lo: u32,
+        hi: u32,
+        bytes: u64,
+        copied: bool,
+    },
 }
 
 /// Binds the time field of whichever kind `$event` is, as `$t`.
@@ -221,7 +242,9 @@ macro_rules! with_time {
             | Event::Drop { $t, .. }
             | Event::Retransmit { $t, .. }
             | Event::Recv { $t, .. }
-            | Event::Dma { $t, .. } => $body,
+            | Event::Dma { $t, .. }
+            | Event::Forward { $t, .. }
+            | Event::Completion { $t, .. } => $body,
         }
     };
 }

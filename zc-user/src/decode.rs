@@ -18,6 +18,8 @@ pub enum Event {
     Skb(SkbEvent),
     Recv(RecvEvent),
     Dma(DmaEvent),
+    Completion(CompletionEvent),
+    Forward(ForwardEvent),
 }
 
 impl Event {
@@ -32,6 +34,8 @@ impl Event {
             Event::Skb(e) => &e.h,
             Event::Recv(e) => &e.h,
             Event::Dma(e) => &e.h,
+            Event::Completion(e) => &e.h,
+            Event::Forward(e) => &e.h,
         }
     }
 
@@ -84,6 +88,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         Kind::Skb => Event::Skb(read_exact(bytes, kind)?),
         Kind::Recv => Event::Recv(read_exact(bytes, kind)?),
         Kind::Dma => Event::Dma(read_exact(bytes, kind)?),
+        Kind::Completion => Event::Completion(read_exact(bytes, kind)?),
+        Kind::Forward => Event::Forward(read_exact(bytes, kind)?),
     })
 }
 

@@ -24,6 +24,8 @@ pub enum Place {
     SocketBuffer,
     /// The network device (here a veth: software, no DMA).
     Nic,
+    /// The far end of the veth pair: the skb as the peer namespace gets it.
+    Peer,
     /// The receiving program's buffer, in the peer namespace.
     Receiver,
 }
@@ -38,6 +40,7 @@ impl Place {
             Place::Pipe => "pipe",
             Place::SocketBuffer => "socket buffer",
             Place::Nic => "NIC (veth)",
+            Place::Peer => "veth peer",
             Place::Receiver => "receiver",
         }
     }
@@ -51,6 +54,7 @@ impl Place {
             Place::Pipe => "管道",
             Place::SocketBuffer => "套接字缓冲区",
             Place::Nic => "网卡（veth）",
+            Place::Peer => "veth 对端",
             Place::Receiver => "接收方",
         }
     }
@@ -68,6 +72,10 @@ pub enum Movement {
     Reference,
     /// Pages were mapped into the program's address space (mmap).
     Mapping,
+    /// The user's own pages were pinned and used in place (MSG_ZEROCOPY,
+    /// io_uring's zero-copy send): no copy, and the kernel holds them until
+    /// a completion says they are free.
+    Pin,
     /// Handed to a software device (veth): no DMA, no copy.
     SoftwareTransmit,
 }
@@ -79,6 +87,7 @@ impl Movement {
             Movement::CpuCopy => "CPU copy",
             Movement::Reference => "page reference",
             Movement::Mapping => "mapping",
+            Movement::Pin => "pinned pages",
             Movement::SoftwareTransmit => "software transmit",
         }
     }

@@ -168,6 +168,21 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             sg: d.h.op == op::DMA_MAP_SG,
             size: d.size,
         },
+        Event::Forward(f) => StoredEvent::Forward {
+            t,
+            skb: ids.of(f.skb),
+            payload: f.payload,
+            user_bytes: f.user_bytes,
+            copied_bytes: f.copied_bytes,
+            shinfo_flags: f.shinfo_flags,
+        },
+        Event::Completion(c) => StoredEvent::Completion {
+            t,
+            lo: c.lo,
+            hi: c.hi,
+            bytes: c.bytes,
+            copied: c.code & SO_EE_CODE_ZEROCOPY_COPIED != 0,
+        },
     }
 }
 
@@ -350,6 +365,40 @@ pub fn load_event(e: &StoredEvent) -> Event {
                 if sg { op::DMA_MAP_SG } else { op::DMA_MAP_PHYS },
             ),
             size,
+        }),
+        StoredEvent::Forward {
+            t,
+            skb,
+            payload,
+            user_bytes,
+            copied_bytes,
+            shinfo_flags,
+        } => Event::Forward(ForwardEvent {
+            h: h(t, Kind::Forward, 0),
+            skb,
+            payload,
+            user_bytes,
+            copied_bytes,
+            shinfo_flags,
+            _pad: [0; 3],
+        }),
+        StoredEvent::Completion {
+            t,
+            lo,
+            hi,
+            bytes,
+            copied,
+        } => Event::Completion(CompletionEvent {
+            h: h(t, Kind::Completion, 0),
+            lo,
+            hi,
+            bytes,
+            code: if copied {
+                SO_EE_CODE_ZEROCOPY_COPIED
+            } else {
+                0
+            },
+            _pad: [0; 7],
         }),
     }
 }

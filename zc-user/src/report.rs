@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::{
     model::{
         Movement,
-        classify::{MovementFigure, differences},
+        classify::{Completions, MovementFigure, differences},
         context::Context,
         ledger::Hop,
         outcome::RunOutcome,
@@ -57,6 +57,7 @@ fn bracket(o: &RunOutcome, f: impl Fn(&ModelForRun) -> String) -> String {
 pub struct EventCheck {
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
+    pub pinned_bytes: u64,
     pub mode_switches: u64,
     pub disk_bytes: u64,
     pub receiver_copy_bytes: u64,
@@ -70,11 +71,13 @@ impl EventCheck {
         EventCheck {
             cpu_copy_bytes: t.cpu_copy_bytes,
             reference_bytes: t.reference_bytes,
+            pinned_bytes: t.pinned_bytes,
             mode_switches: t.mode_switches,
             disk_bytes: t.disk_bytes,
             receiver_copy_bytes: t.receiver_copy_bytes,
             agrees: t.cpu_copy_bytes == f.cpu_copy_bytes
                 && t.reference_bytes == f.reference_bytes
+                && t.pinned_bytes == f.pinned_bytes
                 && t.mode_switches == f.mode_switches
                 && t.disk_bytes == f.disk_read_bytes
                 && t.receiver_copy_bytes == f.receiver_copy_bytes,
@@ -102,6 +105,12 @@ pub struct RunJson<'a> {
     pub async_kernel_entries: u64,
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
+    /// Payload that reached the device in the sender's pinned pages.
+    pub pinned_bytes: u64,
+    /// Of it, copied by the kernel anyway (the veth's `skb_copy_ubufs`).
+    pub copied_anyway_bytes: u64,
+    /// Zero-copy completions read from the error queue.
+    pub zerocopy_completions: Completions,
     pub disk_read_bytes: u64,
     pub block_read_bytes: u64,
     pub dma_bytes: u64,
@@ -155,6 +164,9 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         async_kernel_entries: f.async_entries,
         cpu_copy_bytes: f.cpu_copy_bytes,
         reference_bytes: f.reference_bytes,
+        pinned_bytes: f.pinned_bytes,
+        copied_anyway_bytes: f.copied_anyway_bytes,
+        zerocopy_completions: f.zerocopy,
         disk_read_bytes: f.disk_read_bytes,
         block_read_bytes: f.block_read_bytes,
         dma_bytes: f.dma_bytes,
@@ -199,6 +211,7 @@ fn movement_line(m: &MovementFigure) -> String {
         Movement::CpuCopy => "──>",
         Movement::Reference => "┈┈>",
         Movement::Mapping => "⇢",
+        Movement::Pin => "╍╍>",
         Movement::SoftwareTransmit => "~~>",
     };
     format!(
@@ -272,6 +285,14 @@ fn write_ledger(s: &mut String, l: &crate::model::ledger::Ledger, misses: u64) {
         let _ = writeln!(
             s,
             "  (i: mapped without an event, inferred: a large folio or PMD mapped whole emits no mm_filemap_map_pages)"
+        );
+    }
+    for h in l.hops.iter().filter(|h| h.copied_anyway_bytes > 0) {
+        let _ = writeln!(
+            s,
+            "  {}: of the pinned bytes, {} were copied anyway by the kernel (a CPU copy, counted in CPU-copied bytes)",
+            h.hop,
+            fmt_bytes(h.copied_anyway_bytes)
         );
     }
     for h in l.unbalanced() {

@@ -67,7 +67,8 @@ fn replay_without_root_prints_the_recorded_figures() {
             "sendfile",
             "sendfile-gather",
             "splice",
-            "vmsplice"
+            "vmsplice",
+            "msg-zerocopy"
         ]
     );
     // The figures replayed are the ones the live run printed when it recorded.
@@ -161,6 +162,7 @@ fn markdown_and_mermaid_match_their_snapshots() {
         "sendfile-gather",
         "splice",
         "vmsplice",
+        "msg-zerocopy",
     ] {
         insta::assert_snapshot!(
             format!("mermaid_{s}"),

@@ -18,7 +18,7 @@ fn who(p: Place) -> &'static str {
         Place::UserBuffer | Place::Mapping => "U",
         Place::Pipe => "P",
         Place::SocketBuffer => "SB",
-        Place::Nic => "N",
+        Place::Nic | Place::Peer => "N",
         Place::Receiver => "R",
     }
 }
@@ -104,7 +104,7 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
                     fmt_bytes(*bytes)
                 );
             }
-            StepKind::SchedIn | StepKind::Block { .. } => {}
+            StepKind::SchedIn | StepKind::Block { .. } | StepKind::Completion { .. } => {}
         }
     }
     Ok(s)

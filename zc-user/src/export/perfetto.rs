@@ -81,7 +81,7 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
                         ev.push(json!({"ph":"C","name":"CPU-copied bytes","pid":pid,"ts":at(s.ts_ns),"args":{"bytes":copied}}));
                     }
                 }
-                StepKind::SchedIn | StepKind::Block { .. } => {}
+                StepKind::SchedIn | StepKind::Block { .. } | StepKind::Completion { .. } => {}
             }
         }
         offset_ns += last_ts.saturating_sub(t0) + 1_000_000;
@@ -106,6 +106,7 @@ fn kind_name(m: Movement) -> &'static str {
         Movement::CpuCopy => "cpu_copy",
         Movement::Reference => "reference",
         Movement::Mapping => "mapping",
+        Movement::Pin => "pin",
         Movement::SoftwareTransmit => "software_transmit",
     }
 }

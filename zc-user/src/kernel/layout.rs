@@ -124,7 +124,19 @@ pub fn from_btf_file(path: &Path) -> std::result::Result<KernelLayout, LayoutErr
 }
 
 fn from_btf(btf: &Btf) -> Result<KernelLayout> {
-    let (_, [len, data_len, head, end, sk, mac_header, transport_header]) = lookup(
+    let (
+        _,
+        [
+            len,
+            data_len,
+            head,
+            end,
+            sk,
+            mac_header,
+            transport_header,
+            cb,
+        ],
+    ) = lookup(
         btf,
         "sk_buff",
         [
@@ -135,8 +147,10 @@ fn from_btf(btf: &Btf) -> Result<KernelLayout> {
             "sk",
             "mac_header",
             "transport_header",
+            "cb",
         ],
     )?;
+    let (_, [ee]) = lookup(btf, "sock_exterr_skb", ["ee"])?;
     let (_, [sh_flags, nr_frags, gso_size, gso_segs, frags]) = lookup(
         btf,
         "skb_shared_info",
@@ -170,6 +184,8 @@ fn from_btf(btf: &Btf) -> Result<KernelLayout> {
         skb_sk: sk.offset,
         skb_mac_header: mac_header.sized(2)?,
         skb_transport_header: transport_header.sized(2)?,
+        skb_cb: cb.offset,
+        exterr_ee: ee.offset,
         shinfo_flags: sh_flags.sized(1)?,
         shinfo_nr_frags: nr_frags.sized(1)?,
         shinfo_gso_size: gso_size.sized(2)?,
@@ -487,8 +503,11 @@ mod tests {
                 l.skb_sk,
                 l.skb_mac_header,
                 l.skb_transport_header,
+                l.skb_cb,
             ],
         );
+        // The extended error fits the control buffer (48 bytes).
+        assert!(l.exterr_ee + 16 <= 48);
         assert_distinct(
             "skb_shared_info",
             &[
@@ -540,6 +559,8 @@ mod tests {
             skb_sk: 24,
             skb_mac_header: 182,
             skb_transport_header: 178,
+            skb_cb: 40,
+            exterr_ee: 24,
             shinfo_flags: 0,
             shinfo_nr_frags: 2,
             shinfo_gso_size: 4,

@@ -207,6 +207,12 @@ pub const PROBES: &[ProbeSpec] = &[
         "the device accepted the skb (rc 0): a requeued skb counts once",
     ),
     btf(
+        "netif_rx",
+        "net",
+        "netif_rx",
+        "the veth's peer got the skb: user pages still, or copied on the way",
+    ),
+    btf(
         "tcp_retransmit_skb",
         "tcp",
         "tcp_retransmit_skb",
@@ -229,7 +235,7 @@ pub const PROBES: &[ProbeSpec] = &[
         "skb",
         "skb_copy_datagram_iovec",
         tp::skb_copy_datagram_iovec::FIELDS,
-        "the receiver's copy skb → user",
+        "the receiver's copy skb → user; the sender's zero-copy completions",
     ),
     optional(tp(
         "irq_handler_entry",

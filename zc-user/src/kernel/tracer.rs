@@ -114,6 +114,9 @@ impl Tracer {
         self.reset_counters()?;
         self.misses_at_arm = self.recursion_misses();
         self.set(Config::DemoSock, 0)?;
+        // A new socket numbers its zero-copy sends from 0.
+        self.set(Config::ZcNextId, 0)?;
+        self.set(Config::ZcPinnedTotal, 0)?;
         self.set(Config::SenderTid, target.sender_tid as u64)?;
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
         self.set(Config::FileDev, target.file_dev as u64)?;

@@ -56,6 +56,12 @@ pub struct Figures {
     pub probe_misses: u64,
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
+    /// Payload that reached the device in the sender's pinned pages.
+    pub pinned_bytes: u64,
+    /// Of that, copied by the kernel anyway before the peer got it.
+    pub copied_anyway_bytes: u64,
+    /// The zero-copy completions the sender read.
+    pub zerocopy: Completions,
     pub disk_read_bytes: u64,
     pub block_read_bytes: u64,
     pub dma_maps: u64,
@@ -69,6 +75,65 @@ pub struct Figures {
     pub movements: Vec<MovementFigure>,
     /// Every byte of the file, hop by hop.
     pub ledger: super::ledger::Ledger,
+}
+
+/// Where the kernel copied a zero-copy send's pages anyway, as page
+/// identity at the veth's peer shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopySite {
+    /// Nothing was copied anyway.
+    #[default]
+    None,
+    /// The veth's forward: the peer got other pages than the device.
+    VethForward,
+    /// After the veth: the peer got the user's own pages, so the copy came
+    /// on local delivery (`skb_orphan_frags_rx`, the kernel's code says).
+    LocalDelivery,
+}
+
+impl CopySite {
+    pub fn kernel_path(self) -> &'static str {
+        match self {
+            CopySite::None => "",
+            CopySite::VethForward => {
+                "veth_xmit → __dev_forward_skb → skb_orphan_frags → skb_copy_ubufs"
+            }
+            CopySite::LocalDelivery => {
+                "past the veth, on local delivery: __netif_receive_skb_core → skb_orphan_frags_rx → skb_copy_ubufs"
+            }
+        }
+    }
+}
+
+/// Where the copy made anyway happened, from the forward counters.
+pub fn copy_anyway_site(c: &Counts) -> CopySite {
+    if rules::copied_anyway(c) == 0 {
+        CopySite::None
+    } else if c.get(C::ForwardCopiedBytes) > 0 {
+        CopySite::VethForward
+    } else {
+        CopySite::LocalDelivery
+    }
+}
+
+/// Zero-copy completions read from the error queue, as the kernel wrote them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Completions {
+    /// Notifications read (each covers a range of sends).
+    pub notifications: u64,
+    /// Sends they cover, and the bytes those sends pinned.
+    pub completed_sends: u64,
+    pub completed_bytes: u64,
+    /// Notifications marked `SO_EE_CODE_ZEROCOPY_COPIED`, their sends and bytes.
+    pub copied_notifications: u64,
+    pub copied_sends: u64,
+    pub copied_bytes: u64,
+    /// Where the copy made anyway happened (page identity at the veth's peer).
+    pub copy_site: CopySite,
+    /// Bytes at the veth's peer still in the sender's pages, and copied by the veth.
+    pub user_pages_past_veth_bytes: u64,
+    pub copied_by_veth_bytes: u64,
 }
 
 impl Figures {
@@ -245,6 +310,49 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         "dev_hard_start_xmit with frags pointing at page-cache pages",
         "net:net_dev_start_xmit frags → page → folio->mapping->host = demo inode",
     );
+    // The sender's pinned pages: taken by the socket, and at the device.
+    push(
+        Movement::Pin,
+        facts.strategy.spec().user_place,
+        Place::SocketBuffer,
+        c.get(C::SendPinnedBytes),
+        (
+            if c.get(C::SendPinnedBytes) > 0 {
+                c.get(C::SockSend)
+            } else {
+                0
+            },
+            "sends",
+        ),
+        "tcp_sendmsg_locked(MSG_ZEROCOPY) → skb_zerocopy_iter_stream: user pages pinned as frags",
+        "tcp:tcp_sendmsg_locked (ITER_UBUF, MSG_ZEROCOPY) + sock:sock_send_length.ret",
+    );
+    let pinned = c.get(C::XmitPinnedBytes);
+    push(
+        Movement::Pin,
+        Place::UserBuffer,
+        Place::Nic,
+        pinned,
+        (if pinned > 0 { c.get(C::XmitSkbs) } else { 0 }, "skbs"),
+        "dev_hard_start_xmit with frags pointing at the sender's pinned pages",
+        "net:net_dev_start_xmit: SKBFL_ZEROCOPY_ENABLE, frags → folio->mapping tagged anonymous",
+    );
+    // The copy made anyway: the kernel's own verdict on each completed
+    // send (SO_EE_CODE_ZEROCOPY_COPIED), with the bytes those sends pinned.
+    // Where it happened is measured by page identity at the veth's peer.
+    let copied_anyway = rules::copied_anyway(c);
+    let site = copy_anyway_site(c);
+    push(
+        Movement::CpuCopy,
+        Place::UserBuffer,
+        Place::Peer,
+        copied_anyway,
+        (c.get(C::ZcCopiedNotifications), "notifications"),
+        site.kernel_path(),
+        "sock_extended_err ee_code COPIED (skb:skb_copy_datagram_iovec on the error queue) + \
+         net:netif_rx frags vs net:net_dev_start_xmit frags",
+    );
+
     // The sender's own pages that reached the device by reference.
     let user_reference = c.get(C::XmitUserBytes);
     push(
@@ -276,7 +384,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         "net:net_dev_start_xmit",
     );
 
-    let cpu_copy_bytes = read_bytes + user_send + seg_copy;
+    let cpu_copy_bytes = read_bytes + user_send + seg_copy + copied_anyway;
     let syscall_total = c.total_syscalls();
     Figures {
         syscalls: c.syscalls_by_name(),
@@ -293,6 +401,19 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         probe_misses: c.get(C::ProbeMisses),
         cpu_copy_bytes,
         reference_bytes: reference,
+        pinned_bytes: pinned,
+        copied_anyway_bytes: copied_anyway,
+        zerocopy: Completions {
+            notifications: c.get(C::ZcNotifications),
+            completed_sends: c.get(C::ZcCompletedSends),
+            completed_bytes: c.get(C::ZcCompletedBytes),
+            copied_notifications: c.get(C::ZcCopiedNotifications),
+            copied_sends: c.get(C::ZcCopiedSends),
+            copied_bytes: c.get(C::ZcCopiedBytes),
+            copy_site: site,
+            user_pages_past_veth_bytes: c.get(C::ForwardUserBytes),
+            copied_by_veth_bytes: c.get(C::ForwardCopiedBytes),
+        },
         disk_read_bytes: disk,
         block_read_bytes: c.get(C::BlockIssueBytes),
         dma_maps: c.get(C::DmaMaps),
@@ -386,6 +507,42 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
             "{} reached the device as the sender's own anonymous pages: the skb frags are its buffer, not a copy of it",
             crate::units::fmt_bytes(user_frags)
         ));
+    }
+    let z = &f.zerocopy;
+    if z.notifications > 0 {
+        let calls: u64 = ["recvmsg", "poll"]
+            .iter()
+            .map(|n| f.syscalls.get(*n).copied().unwrap_or(0))
+            .sum();
+        out.push(format!(
+            "{} completion notifications cover {} sends ({}), read with {calls} recvmsg/poll calls: the price of knowing when the buffer is free again",
+            z.notifications,
+            z.completed_sends,
+            crate::units::fmt_bytes(z.completed_bytes)
+        ));
+    }
+    if z.copied_bytes > f.copied_anyway_bytes {
+        out.push(format!(
+            "{} of sends marked COPIED reached the device already copied (at segmentation): that copy is counted once, where it was seen",
+            crate::units::fmt_bytes(z.copied_bytes - f.copied_anyway_bytes)
+        ));
+    }
+    if f.copied_anyway_bytes > 0 {
+        out.push(match z.copy_site {
+            CopySite::VethForward => format!(
+                "{} of pinned pages copied anyway by the veth's forward (skb_copy_ubufs): the peer got other pages than the device; {} of {} notifications say COPIED",
+                crate::units::fmt_bytes(f.copied_anyway_bytes),
+                z.copied_notifications,
+                z.notifications
+            ),
+            _ => format!(
+                "{} of pinned pages copied anyway, past the veth: the peer still got the sender's own pages ({}), so the copy came on local delivery (skb_orphan_frags_rx); {} of {} notifications say COPIED",
+                crate::units::fmt_bytes(f.copied_anyway_bytes),
+                crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
+                z.copied_notifications,
+                z.notifications
+            ),
+        });
     }
     if f.sched_switches > 0 {
         out.push(format!(

@@ -48,6 +48,10 @@ pub struct Hop {
     /// Of those, the bytes lost after TCP was told they left (a piece of a
     /// queued skb, or dropped by the driver): TCP had to retransmit them.
     pub lost_bytes: u64,
+    /// Pinned bytes the kernel copied anyway before the peer read them (its
+    /// completions say `SO_EE_CODE_ZEROCOPY_COPIED`): a CPU copy of bytes
+    /// already counted as pinned here, itemized, not a second crossing.
+    pub copied_anyway_bytes: u64,
     /// What the classes leave unexplained (0 when the hop balances).
     pub unexplained_bytes: u64,
 }
@@ -68,6 +72,7 @@ impl Hop {
             retransmitted_bytes: 0,
             dropped_bytes: 0,
             lost_bytes: 0,
+            copied_anyway_bytes: 0,
             unexplained_bytes: 0,
         }
     }
@@ -133,7 +138,9 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     // other spliced byte was copied, or unknown).
     let mut h2 = Hop::new("sender_to_socket", user_place, Place::SocketBuffer, size);
     h2.copied_bytes = c.get(C::SendUserBytes);
-    h2.pinned_bytes = c.get(C::SendPinnedBytes);
+    // Pinned only as far as the user's pages were seen as frags of
+    // zero-copy skbs when TCP queued them.
+    h2.pinned_bytes = c.get(C::SendPinnedBytes).min(c.get(C::QueuePinnedBytes));
     h2.referenced_bytes = spliced.min(c.get(C::QueueFileBytes) + c.get(C::QueueUserBytes));
     let h2 = h2.balance();
 
@@ -151,7 +158,10 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     let mut h3 = Hop::new("socket_to_device", Place::SocketBuffer, Place::Nic, size);
     h3.copied_bytes = seg.total();
     h3.referenced_bytes = c.get(C::XmitFileBytes) + c.get(C::XmitUserBytes);
-    h3.socket_pages_bytes = at_device.saturating_sub(h3.copied_bytes + h3.referenced_bytes);
+    h3.pinned_bytes = c.get(C::XmitPinnedBytes);
+    h3.copied_anyway_bytes = rules::copied_anyway(c);
+    h3.socket_pages_bytes =
+        at_device.saturating_sub(h3.copied_bytes + h3.referenced_bytes + h3.pinned_bytes);
     h3.retransmitted_bytes = retrans;
     h3.dropped_bytes = dropped;
     h3.lost_bytes = lost;

@@ -11,6 +11,10 @@
 //!   only references the pages it is given: the page cache's, or whatever
 //!   the strategy's pipe holds.
 //! - vmsplice() puts references to the user's own pages into a pipe.
+//! - a send with `MSG_ZEROCOPY` (or io_uring's `msg_ubuf`) pins the user's
+//!   pages and makes them the skb's frags; a veth forwarding such an skb
+//!   copies them anyway (`skb_copy_ubufs`), seen as user pages at the
+//!   device that are not user pages at the peer.
 //! - payload that was paged when TCP queued the skb (`net_dev_queue`) but
 //!   linear when the device got it (`net_dev_start_xmit`) was copied by the
 //!   CPU at segmentation (a device without scatter-gather); it is taken
@@ -55,6 +59,16 @@ pub fn is_file_read(name: &str) -> bool {
     FILE_READS.contains(&name)
 }
 
+/// Bytes the kernel copied anyway after the device: its completions'
+/// verdict (`SO_EE_CODE_ZEROCOPY_COPIED`, with the bytes of the sends each
+/// covers), bounded by the bytes that reached the device still in pinned
+/// pages. A send copied before the device (at segmentation, a device
+/// without scatter-gather) is marked COPIED too, but that copy is counted
+/// where it was seen, once.
+pub fn copied_anyway(c: &Counts) -> u64 {
+    c.get(C::ZcCopiedBytes).min(c.get(C::XmitPinnedBytes))
+}
+
 /// What a send from `source` (the kernel's reading of the message iterator)
 /// does to its bytes: the movement, and where the bytes come from. Spliced
 /// pages come from the page cache, or from the pipe a strategy splices
@@ -63,6 +77,7 @@ pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
     let spec = strategy.spec();
     match source {
         source::USER => Some((Movement::CpuCopy, spec.user_place)),
+        source::PINNED => Some((Movement::Pin, spec.user_place)),
         source::SPLICE if spec.uses(Place::Pipe) => Some((Movement::Reference, Place::Pipe)),
         source::SPLICE => Some((Movement::Reference, Place::PageCache)),
         _ => None,
@@ -75,7 +90,8 @@ pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
 pub struct Pending {
     /// The demo file's page-cache pages.
     pub file: u64,
-    /// A program's own anonymous pages (vmsplice, zero-copy sends).
+    /// A program's own anonymous pages, lent (vmsplice) or pinned
+    /// (zero-copy sends).
     pub user: u64,
     /// Any other pages (TCP's own).
     pub other: u64,
@@ -148,12 +164,12 @@ pub fn segmentation(c: &Counts) -> Segmentation {
     let mut pending = Pending::of(
         queue_paged,
         c.get(C::QueueFileBytes),
-        c.get(C::QueueUserBytes),
+        c.get(C::QueueUserBytes) + c.get(C::QueuePinnedBytes),
     );
     pending.pass(Pending::of(
         xmit_paged,
         c.get(C::XmitFileBytes),
-        c.get(C::XmitUserBytes),
+        c.get(C::XmitUserBytes) + c.get(C::XmitPinnedBytes),
     ));
     pending.segment(
         c.get(C::XmitLinearPayload)

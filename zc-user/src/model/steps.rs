@@ -7,7 +7,7 @@
 //! [`super::rules`]; with no lost events the two agree, and the live tests
 //! check that they do.
 
-use zc_common::event::{op, sched_blocked};
+use zc_common::event::{SKBFL_ZEROCOPY_ENABLE, SO_EE_CODE_ZEROCOPY_COPIED, op, sched_blocked};
 
 use super::{Movement, Place, Strategy, rules, syscalls};
 use crate::decode::Event;
@@ -34,6 +34,9 @@ pub enum StepKind {
     },
     /// A block request for the demo file: issued, or completed (sectors).
     Block { issue: bool, bytes: u64 },
+    /// The sender read a zero-copy completion: `sends` sends are done, and
+    /// `copied` when the kernel says it copied them after all.
+    Completion { sends: u64, copied: bool },
 }
 
 /// One step with its time and its evidence.
@@ -65,6 +68,10 @@ struct StepBuilder {
     pending: rules::Pending,
     /// The syscall in progress sent to the socket.
     sent_in_call: bool,
+    /// Bytes that reached the device in pinned pages, and of them those a
+    /// completion said were copied anyway.
+    pinned_at_device: u64,
+    copied_anyway: u64,
     steps: Vec<Step>,
 }
 
@@ -78,6 +85,8 @@ impl StepBuilder {
             open_send: None,
             pending: rules::Pending::default(),
             sent_in_call: false,
+            pinned_at_device: 0,
+            copied_anyway: 0,
             steps: Vec::new(),
         }
     }
@@ -305,9 +314,18 @@ impl StepBuilder {
                     went.file,
                     "net:net_dev_start_xmit frags = demo file pages",
                 );
+                // The user's pages in a zero-copy skb are pinned; others lent.
+                let pinned = e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0;
+                if pinned {
+                    self.pinned_at_device += went.user;
+                }
                 self.moved(
                     ts,
-                    Movement::Reference,
+                    if pinned {
+                        Movement::Pin
+                    } else {
+                        Movement::Reference
+                    },
                     Place::UserBuffer,
                     Place::Nic,
                     went.user,
@@ -325,6 +343,34 @@ impl StepBuilder {
             // Drops and retransmissions are itemized in the ledger; they
             // move no new byte of the file.
             Event::Skb(_) => {}
+            // Where a copy made anyway happened is evidence for the report;
+            // the copy itself is counted once, from the kernel's verdict.
+            Event::Forward(_) => {}
+            Event::Completion(e) => {
+                let copied = e.code & SO_EE_CODE_ZEROCOPY_COPIED != 0;
+                self.step(
+                    ts,
+                    StepKind::Completion {
+                        sends: e.hi.wrapping_sub(e.lo) as u64 + 1,
+                        copied,
+                    },
+                    "skb:skb_copy_datagram_iovec (sender, error queue) → sock_extended_err",
+                );
+                if copied {
+                    // Only bytes that reached the device in pinned pages can
+                    // have been copied after it (rules::copied_anyway).
+                    let bytes = e.bytes.min(self.pinned_at_device - self.copied_anyway);
+                    self.copied_anyway += bytes;
+                    self.moved(
+                        ts,
+                        Movement::CpuCopy,
+                        Place::UserBuffer,
+                        Place::Peer,
+                        bytes,
+                        "sock_extended_err ee_code COPIED, bytes of the sends it covers",
+                    );
+                }
+            }
             Event::Recv(e) => self.moved(
                 ts,
                 Movement::CpuCopy,

@@ -17,6 +17,7 @@ pub struct Tally {
     pub mode_switches: u64,
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
+    pub pinned_bytes: u64,
     pub disk_bytes: u64,
     pub receiver_copy_bytes: u64,
     pub page_faults: u64,
@@ -59,10 +60,11 @@ impl Tally {
                 (Movement::CpuCopy, Place::Receiver) => self.receiver_copy_bytes += bytes,
                 (Movement::CpuCopy, _) => self.cpu_copy_bytes += bytes,
                 (Movement::Reference, Place::Nic) => self.reference_bytes += bytes,
+                (Movement::Pin, Place::Nic) => self.pinned_bytes += bytes,
                 (Movement::Dma, _) if *from == Place::Disk => self.disk_bytes += bytes,
                 _ => {}
             },
-            StepKind::SchedIn | StepKind::Block { .. } => {}
+            StepKind::SchedIn | StepKind::Block { .. } | StepKind::Completion { .. } => {}
         }
     }
 
@@ -73,6 +75,7 @@ impl Tally {
             mode_switches: self.mode_switches + o.mode_switches,
             cpu_copy_bytes: self.cpu_copy_bytes + o.cpu_copy_bytes,
             reference_bytes: self.reference_bytes + o.reference_bytes,
+            pinned_bytes: self.pinned_bytes + o.pinned_bytes,
             disk_bytes: self.disk_bytes + o.disk_bytes,
             receiver_copy_bytes: self.receiver_copy_bytes + o.receiver_copy_bytes,
             page_faults: self.page_faults + o.page_faults,

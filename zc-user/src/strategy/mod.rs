@@ -16,6 +16,7 @@
 
 mod io;
 mod mmap_write;
+mod msg_zerocopy;
 mod read_write;
 mod sendfile;
 mod splice;
@@ -50,9 +51,10 @@ pub enum Buffer {
     /// One chunk, written again at once: the kernel is done with it when
     /// the call returns (it copied, or there is no buffer).
     Reused,
-    /// A ring of chunks: the kernel keeps references to the pages after the
-    /// call returns (vmsplice), so a slot is written again only once the
-    /// receiver has read what it held.
+    /// A ring of chunks: the kernel keeps the pages after the call returns
+    /// (vmsplice, MSG_ZEROCOPY), so a slot is written again only once they
+    /// are free: when the receiver has read them (vmsplice, which is never
+    /// told), or when a completion says so (MSG_ZEROCOPY).
     Lent,
 }
 
@@ -134,6 +136,7 @@ const TABLE: &[Spec] = &[
     sendfile::GATHER_SPEC,
     splice::SPEC,
     vmsplice::SPEC,
+    msg_zerocopy::SPEC,
 ];
 
 impl Spec {

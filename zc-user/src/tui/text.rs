@@ -142,6 +142,23 @@ fn step(kind: &StepKind, count: u64, lang: Lang) -> String {
         }
         .to_string(),
         (StepKind::SchedIn, _) | (StepKind::Block { .. }, _) => String::new(),
+        (StepKind::Completion { sends, copied }, Lang::En) => format!(
+            "the error queue says {} done{}: the buffer is the program's again",
+            plural(*sends, "send is", "sends are"),
+            if *copied {
+                ", marked COPIED (SO_EE_CODE_ZEROCOPY_COPIED): the kernel copied them after all"
+            } else {
+                ", sent from the pinned pages themselves"
+            }
+        ),
+        (StepKind::Completion { sends, copied }, Lang::Zh) => format!(
+            "错误队列通知 {sends} 次发送已完成{}：缓冲区重新归程序所有",
+            if *copied {
+                "，并标记为 COPIED（SO_EE_CODE_ZEROCOPY_COPIED）：内核终究做了拷贝"
+            } else {
+                "，数据直接从被钉住的页面发出"
+            }
+        ),
         (
             StepKind::Move {
                 movement,
@@ -177,6 +194,28 @@ fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang
         (Movement::Dma, _, _, Lang::En) => format!(
             "the disk fills the page cache with {b} (readahead): the DMA copy, only on a cache miss"
         ),
+        (Movement::CpuCopy, _, Place::Peer, Lang::En) => format!(
+            "the kernel says it copied {b} of the pinned pages anyway (SO_EE_CODE_ZEROCOPY_COPIED): the receiver is on this host, so it may not read the sender's pages"
+        ),
+        (Movement::CpuCopy, _, Place::Peer, Lang::Zh) => {
+            format!(
+                "内核报告 {b} 被钉住的页面终究被拷贝了（SO_EE_CODE_ZEROCOPY_COPIED）：接收方在本机，不能直接读取发送方的页面"
+            )
+        }
+        (Movement::Pin, _, Place::Nic, Lang::En) => format!(
+            "{b} reach the device as the program's own pinned pages ({count} skbs): no copy so far"
+        ),
+        (Movement::Pin, _, Place::Nic, Lang::Zh) => {
+            format!("{b} 以程序自己被钉住的页面到达设备（{count} 个 skb）：到此为止没有拷贝")
+        }
+        (Movement::Pin, _, _, Lang::En) => format!(
+            "the kernel pins {b} of the program's buffer and puts those pages in the skb: no copy, and the buffer is the kernel's until a completion returns it"
+        ),
+        (Movement::Pin, _, _, Lang::Zh) => {
+            format!(
+                "内核钉住程序缓冲区的 {b} 并把这些页面放进 skb：没有拷贝，在完成通知归还之前缓冲区归内核所有"
+            )
+        }
         (Movement::Dma, _, _, Lang::Zh) => {
             format!("磁盘把 {b} 读入页缓存（预读）：DMA 拷贝，仅在缓存未命中时发生")
         }

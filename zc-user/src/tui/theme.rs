@@ -79,6 +79,7 @@ impl Theme {
             Movement::CpuCopy => Color::Red,
             Movement::Reference => Color::Green,
             Movement::Mapping => Color::Magenta,
+            Movement::Pin => Color::LightGreen,
             Movement::SoftwareTransmit => Color::Cyan,
         };
         let s = self.base().patch(self.fg(c));
@@ -101,6 +102,7 @@ pub fn strokes(m: Movement) -> (char, char, char, char) {
         Movement::CpuCopy => ('─', '│', '>', 'v'),
         Movement::Reference => ('┈', '┊', '>', 'v'),
         Movement::Mapping => ('┄', '┆', '>', 'v'),
+        Movement::Pin => ('╍', '╏', '>', 'v'),
         Movement::SoftwareTransmit => ('~', '~', '>', 'v'),
     }
 }

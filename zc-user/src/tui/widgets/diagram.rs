@@ -36,13 +36,17 @@ pub enum Edge {
     OutOfPipe,
     /// User buffer → pipe: the user's pages lent by reference (vmsplice).
     LendToPipe,
+    /// User buffer → socket buffer: the user's pages pinned (MSG_ZEROCOPY).
+    Pin,
+    /// At the veth: pinned pages copied for the peer anyway (skb_copy_ubufs).
+    CopyAnyway,
     Xmit,
     Segment,
     Gather,
 }
 
 impl Edge {
-    pub const ALL: [Edge; 11] = [
+    pub const ALL: [Edge; 13] = [
         Edge::Dma,
         Edge::Read,
         Edge::Map,
@@ -51,6 +55,8 @@ impl Edge {
         Edge::IntoPipe,
         Edge::OutOfPipe,
         Edge::LendToPipe,
+        Edge::Pin,
+        Edge::CopyAnyway,
         Edge::Xmit,
         Edge::Segment,
         Edge::Gather,
@@ -69,6 +75,8 @@ impl Edge {
             (Movement::Reference, Place::PageCache, Place::Pipe) => Edge::IntoPipe,
             (Movement::Reference, Place::Pipe, Place::SocketBuffer) => Edge::OutOfPipe,
             (Movement::Reference, Place::UserBuffer, Place::Pipe) => Edge::LendToPipe,
+            (Movement::Pin, Place::UserBuffer, Place::SocketBuffer) => Edge::Pin,
+            (Movement::CpuCopy, _, Place::Peer) => Edge::CopyAnyway,
             (Movement::SoftwareTransmit, Place::SocketBuffer, Place::Nic) => Edge::Xmit,
             (
                 Movement::CpuCopy,
@@ -83,7 +91,8 @@ impl Edge {
     fn movement(self) -> Movement {
         match self {
             Edge::Dma => Movement::Dma,
-            Edge::Read | Edge::Write | Edge::Segment => Movement::CpuCopy,
+            Edge::Read | Edge::Write | Edge::Segment | Edge::CopyAnyway => Movement::CpuCopy,
+            Edge::Pin => Movement::Pin,
             Edge::Map => Movement::Mapping,
             Edge::Splice | Edge::IntoPipe | Edge::OutOfPipe | Edge::LendToPipe | Edge::Gather => {
                 Movement::Reference
@@ -111,11 +120,16 @@ impl Edge {
                     (18, 2),
                 )
             }
-            Edge::Write => {
+            Edge::Write | Edge::Pin => {
                 let mut v: Vec<_> = h(47, 53, 1).collect();
                 v.push((54, 1, Turn::LeftDown));
                 v.extend((2..=4).map(|y| (54, y, Turn::V)));
-                (v, "CPU copy", (56, 2))
+                let label = if self == Edge::Pin {
+                    "pinned"
+                } else {
+                    "CPU copy"
+                };
+                (v, label, (56, 2))
             }
             Edge::Splice => (h(29, 46, 6).collect(), "by reference", (32, 5)),
             // Short arrows either side of the pipe's box: the legend and the
@@ -126,6 +140,8 @@ impl Edge {
             Edge::LendToPipe => ((3..=4).map(|y| (38, y, Turn::V)).collect(), "lent", (40, 3)),
             Edge::Xmit => (h(64, 69, 6).collect(), "xmit", (65, 5)),
             Edge::Segment => (h(64, 69, 7).collect(), "CPU copy", (62, 8)),
+            // The veth copies as it hands the skb over: drawn into its box.
+            Edge::CopyAnyway => (h(64, 69, 7).collect(), "copied anyway", (57, 8)),
             Edge::Gather => {
                 let mut v = vec![(21, 8, Turn::UpRight)];
                 v.extend(h(22, 73, 8));

@@ -44,7 +44,10 @@ fn lanes(items: &[Item], upto: usize) -> (String, String) {
                 } => pad("┓  ┏━", "┗pf┛ "),
                 StepKind::SchedOut { .. } if in_kernel => pad(" ", "z"),
                 StepKind::SchedOut { .. } => pad("z", " "),
-                StepKind::SchedIn | StepKind::Move { .. } | StepKind::Block { .. } => {}
+                StepKind::SchedIn
+                | StepKind::Move { .. }
+                | StepKind::Block { .. }
+                | StepKind::Completion { .. } => {}
             },
             Item::Group { calls, .. } => {
                 let s = format!(" ×{calls} ");

@@ -14,11 +14,14 @@ use crate::{model::Movement, units::fmt_bytes};
 
 pub struct Legend<'a>(pub Ctx<'a>);
 
-const ITEMS: [(Movement, &str, &str, &str); 5] = [
+/// Every kind of arrow. DMA and the CPU copy are always listed (the story
+/// is about them); the others only when the run made them, five at most.
+const ITEMS: [(Movement, &str, &str, &str); 6] = [
     (Movement::Dma, "══>", "DMA, no CPU", "DMA，不占 CPU"),
     (Movement::CpuCopy, "──>", "CPU copy", "CPU 拷贝"),
     (Movement::Reference, "┈┈>", "page reference", "页面引用"),
     (Movement::Mapping, "┄┄>", "mapping (mmap)", "映射 (mmap)"),
+    (Movement::Pin, "╍╍>", "pinned pages", "钉住的页面"),
     (
         Movement::SoftwareTransmit,
         "~~>",
@@ -34,7 +37,19 @@ impl Widget for Legend<'_> {
         let Some(played) = app.current() else {
             return;
         };
-        for (i, (m, arrow, en, zh)) in ITEMS.iter().enumerate() {
+        let made = |m: Movement| {
+            played
+                .outcome
+                .figures
+                .movements
+                .iter()
+                .any(|f| f.movement == m)
+        };
+        let shown = ITEMS
+            .iter()
+            .filter(|(m, ..)| matches!(m, Movement::Dma | Movement::CpuCopy) || made(*m))
+            .take(5);
+        for (i, (m, arrow, en, zh)) in shown.enumerate() {
             if i as u16 >= area.height {
                 return;
             }

@@ -1,0 +1,64 @@
+//! What the veth does with an skb after the device took it: `veth_xmit` →
+//! `__dev_forward_skb` → `__netif_rx`, which fires `net:netif_rx` with the
+//! same skb, now the peer's. The skb keeps its address, so the record kept
+//! at `net_dev_start_xmit` (still pending: `net_dev_xmit` fires only when
+//! `veth_xmit` returns) says what its frags were a moment before.
+//!
+//! On the way, `__dev_forward_skb` calls `skb_orphan_frags`: a zero-copy
+//! skb without `SKBFL_DONT_ORPHAN` (MSG_ZEROCOPY's) has its pinned user
+//! pages copied into new pages by `skb_copy_ubufs`, the copy made anyway,
+//! and the completion will say `SO_EE_CODE_ZEROCOPY_COPIED`. The proof is
+//! page identity: user pages before, other pages after. Pages that were
+//! lent (vmsplice) or that io_uring marked `SKBFL_DONT_ORPHAN` go on as they
+//! are, to be copied (or not) on delivery.
+
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use zc_common::{
+    counters::Counter,
+    event::{ForwardEvent, Kind},
+};
+
+use crate::{
+    device::{ZC_XMIT_PENDING, frag_pages},
+    helpers::{armed, count, emit, header, kread, lay},
+};
+
+/// `netif_rx(skb)`.
+#[btf_tracepoint(function = "netif_rx")]
+pub fn netif_rx(ctx: BtfTracePointContext) -> u32 {
+    let skb: u64 = ctx.arg(0);
+    let _ = try_forward(skb);
+    0
+}
+
+fn try_forward(skb: u64) -> Result<(), i64> {
+    if !armed() || skb == 0 || lay!(valid) == 0 {
+        return Ok(());
+    }
+    // SAFETY: the value is copied out; the entry stays for net_dev_xmit.
+    let Some(e) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
+        return Ok(());
+    };
+    if e.user_bytes == 0 {
+        return Ok(());
+    }
+    let head: u64 = kread(skb, lay!(skb_head))?;
+    let end: u32 = kread(skb, lay!(skb_end))?;
+    let shinfo = head + end as u64;
+    let nr_frags: u8 = kread(shinfo, lay!(shinfo_nr_frags))?;
+    let now = frag_pages(shinfo, nr_frags);
+    let kept = now.user_bytes.min(e.user_bytes);
+    count(Counter::ForwardSkbs, 1);
+    count(Counter::ForwardUserBytes, kept as u64);
+    count(Counter::ForwardCopiedBytes, (e.user_bytes - kept) as u64);
+    emit(ForwardEvent {
+        h: header(Kind::Forward, 0),
+        skb,
+        payload: e.payload,
+        user_bytes: kept,
+        copied_bytes: e.user_bytes - kept,
+        shinfo_flags: e.shinfo_flags,
+        _pad: [0; 3],
+    });
+    Ok(())
+}
