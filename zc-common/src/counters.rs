@@ -177,6 +177,25 @@ counters! {
     ReadFailed,
     /// Tracepoint record fields that could not be read.
     FieldReadFailed,
+    /// Kernel threads the sender started (io_uring's SQ thread `iou-sqp-*`,
+    /// its io-wq workers `iou-wrk-*`), seen at `sched_process_fork`.
+    HelperThreads,
+    /// Their time on a CPU while the run was armed (from `sched_switch`).
+    HelperCpuNs,
+    /// Their scheduler switches off a CPU.
+    HelperSchedOut,
+    /// Requests submitted to the sender's io_uring (`io_uring_submit_req`).
+    IoSubmits,
+    /// Of those, issued by the SQ thread (SQPOLL) rather than by the sender.
+    IoSqThreadSubmits,
+    /// Completions of `IORING_OP_READ` on the ring, and the bytes they read:
+    /// the page cache → user buffer copy, made inside the kernel.
+    IoReads,
+    IoReadBytes,
+    /// Completions of `IORING_OP_SEND_ZC` requests (not their notifications).
+    IoSendZc,
+    /// Requests that failed (a negative `res`), other than notifications.
+    IoFailed,
     /// Probe runs the kernel skipped: a program already running on a CPU
     /// is not re-entered (an interrupt or softirq that hits the same
     /// tracepoint meanwhile goes unseen). Filled by user space from each

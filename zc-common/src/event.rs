@@ -20,6 +20,8 @@ pub enum Kind {
     Dma = 9,
     Completion = 10,
     Forward = 11,
+    Ring = 12,
+    Thread = 13,
 }
 
 impl Kind {
@@ -36,6 +38,8 @@ impl Kind {
             9 => Kind::Dma,
             10 => Kind::Completion,
             11 => Kind::Forward,
+            12 => Kind::Ring,
+            13 => Kind::Thread,
             _ => return None,
         })
     }
@@ -73,6 +77,9 @@ pub mod op {
     /// Payload lost after TCP was told it left (a piece of a queued skb, or
     /// dropped by the driver): TCP retransmits it.
     pub const SKB_LOST: u16 = 4;
+
+    pub const RING_SUBMIT: u16 = 0;
+    pub const RING_COMPLETE: u16 = 1;
 
     pub const DMA_MAP_PHYS: u16 = 0;
     pub const DMA_MAP_SG: u16 = 1;
@@ -246,6 +253,49 @@ pub struct ForwardEvent {
     /// `skb_shinfo(skb)->flags` at the device.
     pub shinfo_flags: u8,
     pub _pad: [u8; 3],
+}
+
+/// A request on the sender's io_uring: submitted (`io_uring_submit_req`)
+/// or completed (`io_uring_complete`), in whatever thread did it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingEvent {
+    pub h: Header,
+    pub user_data: u64,
+    /// The completion's result (bytes, or -errno); 0 at submission.
+    pub res: i32,
+    /// The completion's flags (`IORING_CQE_F_*`); 0 at submission.
+    pub cflags: u32,
+    pub opcode: u8,
+    /// 1 when the SQ thread (SQPOLL) submitted it.
+    pub sq_thread: u8,
+    /// 1 when one of the sender's kernel threads did this, not the sender.
+    pub helper: u8,
+    pub _pad: [u8; 5],
+}
+
+/// `IORING_OP_READ` and `IORING_OP_SEND_ZC` (include/uapi/linux/io_uring.h:
+/// user ABI, stable).
+pub const IORING_OP_READ: u8 = 22;
+pub const IORING_OP_SEND_ZC: u8 = 47;
+/// `IORING_CQE_F_MORE`: another completion (the notification) will follow.
+pub const IORING_CQE_F_MORE: u32 = 1 << 1;
+/// `IORING_CQE_F_NOTIF`: this completion is a zero-copy notification.
+pub const IORING_CQE_F_NOTIF: u32 = 1 << 3;
+/// In a notification's `res` with `IORING_SEND_ZC_REPORT_USAGE`: the data
+/// was copied, not sent from the user's pages.
+pub const IORING_NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
+
+/// A kernel thread the sender started (`sched_process_fork`): io_uring's
+/// SQ thread or an io-wq worker, followed from then on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadEvent {
+    pub h: Header,
+    pub tid: u32,
+    pub _pad: u32,
+    /// Its name (`iou-sqp-<pid>`, `iou-wrk-<pid>`), NUL-padded.
+    pub comm: [u8; 16],
 }
 
 /// A zero-copy completion the sender read from its socket's error queue

@@ -30,6 +30,8 @@ pub mod maps {
     /// Demo-socket skbs queued for the device and not yet transmitted,
     /// dropped or freed: what is still in flight.
     pub const QUEUED: &str = "ZC_QUEUED";
+    /// The sender's kernel threads (tid → time it last got a CPU).
+    pub const HELPERS: &str = "ZC_HELPERS";
 }
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).
@@ -70,6 +72,9 @@ pub enum Config {
     ZcNextId = 7,
     /// Bytes those sends pinned, in total.
     ZcPinnedTotal = 8,
+    /// `struct io_ring_ctx *` of the sender's io_uring, learned in the
+    /// kernel at `io_uring_create`. Never exported.
+    DemoRing = 9,
 }
 
 /// Number of `ZC_CONFIG` slots.
@@ -97,4 +102,6 @@ mod pod {
     unsafe impl aya::Pod for DmaEvent {}
     unsafe impl aya::Pod for CompletionEvent {}
     unsafe impl aya::Pod for ForwardEvent {}
+    unsafe impl aya::Pod for RingEvent {}
+    unsafe impl aya::Pod for ThreadEvent {}
 }

@@ -122,3 +122,33 @@ pub mod irq_vector_entry {
     pub const VECTOR: Field = f("vector", 8, 4);
     pub const FIELDS: &[Field] = &[VECTOR];
 }
+pub mod task_newtask {
+    use super::*;
+    pub const PID: Field = f("pid", 8, 4);
+    pub const COMM: Field = f("comm", 12, 16);
+    pub const FIELDS: &[Field] = &[PID, COMM];
+}
+pub mod io_uring_create {
+    use super::*;
+    pub const CTX: Field = f("ctx", 16, 8);
+    pub const FLAGS: Field = f("flags", 32, 4);
+    pub const FIELDS: &[Field] = &[CTX, FLAGS];
+}
+pub mod io_uring_submit_req {
+    use super::*;
+    pub const CTX: Field = f("ctx", 8, 8);
+    pub const REQ: Field = f("req", 16, 8);
+    pub const USER_DATA: Field = f("user_data", 24, 8);
+    pub const OPCODE: Field = f("opcode", 32, 1);
+    pub const SQ_THREAD: Field = f("sq_thread", 48, 1);
+    pub const FIELDS: &[Field] = &[CTX, REQ, USER_DATA, OPCODE, SQ_THREAD];
+}
+pub mod io_uring_complete {
+    use super::*;
+    pub const CTX: Field = f("ctx", 8, 8);
+    pub const REQ: Field = f("req", 16, 8);
+    pub const USER_DATA: Field = f("user_data", 24, 8);
+    pub const RES: Field = f("res", 32, 4);
+    pub const CFLAGS: Field = f("cflags", 36, 4);
+    pub const FIELDS: &[Field] = &[CTX, REQ, USER_DATA, RES, CFLAGS];
+}

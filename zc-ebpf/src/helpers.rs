@@ -5,7 +5,7 @@
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::map,
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
 use zc_common::{
@@ -30,6 +30,12 @@ pub static ZC_SYSCALL_BYTES: PerCpuArray<u64> = PerCpuArray::with_max_entries(MA
 
 #[map(name = "ZC_CONFIG")]
 pub static ZC_CONFIG: Array<u64> = Array::with_max_entries(CONFIG_SLOTS, 0);
+
+/// Kernel threads the sender started (io_uring's SQ thread, io-wq
+/// workers), by tid, with the time they last got a CPU (0 while off one).
+/// Filled at `sched_process_fork`; emptied by user space when it arms.
+#[map(name = "ZC_HELPERS")]
+pub static ZC_HELPERS: HashMap<u32, u64> = HashMap::with_max_entries(64, 0);
 
 /// Written by user space before load (read-only data); see `layout.rs`.
 #[unsafe(no_mangle)]
@@ -139,6 +145,21 @@ pub fn current_tid() -> u32 {
 pub fn in_sender() -> bool {
     let sender = config(Config::SenderTid);
     armed() && sender != 0 && current_tid() as u64 == sender
+}
+
+/// True when the current thread is one the sender started (its io_uring's
+/// SQ thread or an io-wq worker) and a run is armed.
+#[inline(always)]
+pub fn in_helper() -> bool {
+    // SAFETY: the value is only tested for presence.
+    armed() && unsafe { ZC_HELPERS.get(current_tid()) }.is_some()
+}
+
+/// The sender, or work it handed to its kernel threads: the send path
+/// counts both (with SQPOLL every send runs in the SQ thread).
+#[inline(always)]
+pub fn for_sender() -> bool {
+    in_sender() || in_helper()
 }
 
 #[inline(always)]

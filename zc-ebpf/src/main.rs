@@ -29,6 +29,7 @@ mod receive;
 mod sched;
 mod send;
 mod syscalls;
+mod uring;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]

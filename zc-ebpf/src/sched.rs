@@ -2,16 +2,22 @@
 //! gets a CPU. A preempted thread (runnable, `prev_state` 0 or
 //! `TASK_REPORT_MAX`) is counted apart from one that blocked and had to
 //! wait (a sleep state in `prev_state & 0xff`), e.g. on a full socket buffer.
+//!
+//! The threads the sender starts are followed too: `task:task_newtask` in
+//! the sender is io_uring starting its SQ thread or an io-wq worker
+//! (`create_io_thread`, which `sched_process_fork` does not report), kernel
+//! threads of the sender's process that make no syscalls. Their time on a
+//! CPU is where the work of an SQPOLL ring went.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
 use zc_common::{
     Config,
     counters::Counter,
-    event::{Kind, SchedEvent, op, sched_blocked},
+    event::{Kind, SchedEvent, ThreadEvent, op, sched_blocked},
     tracepoints as tp,
 };
 
-use crate::helpers::{armed, config, count, emit, entry, field, header};
+use crate::helpers::{ZC_HELPERS, armed, config, count, emit, entry, field, header, in_sender};
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
@@ -25,6 +31,7 @@ fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
     }
     let prev: u32 = field(ctx, tp::sched_switch::PREV_PID)?;
     let next: u32 = field(ctx, tp::sched_switch::NEXT_PID)?;
+    helper_time(prev, next);
     let op = if prev as u64 == sender {
         op::SCHED_OUT
     } else if next as u64 == sender {
@@ -49,6 +56,52 @@ fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
         prev_pid: prev,
         next_pid: next,
         prev_state,
+    });
+    Ok(())
+}
+
+/// A helper thread's time on a CPU: from the switch that gives it one to the
+/// switch that takes it away.
+#[inline(always)]
+fn helper_time(prev: u32, next: u32) {
+    // SAFETY: ktime has no arguments.
+    let now = unsafe { aya_ebpf::helpers::bpf_ktime_get_ns() };
+    if let Some(p) = ZC_HELPERS.get_ptr_mut(prev) {
+        // SAFETY: the entry exists; only switches of this thread write it.
+        let since = unsafe { *p };
+        if since != 0 {
+            count(Counter::HelperCpuNs, now.saturating_sub(since));
+        }
+        count(Counter::HelperSchedOut, 1);
+        // SAFETY: as above.
+        unsafe { *p = 0 };
+    }
+    if let Some(p) = ZC_HELPERS.get_ptr_mut(next) {
+        // SAFETY: as above.
+        unsafe { *p = now };
+    }
+}
+
+/// `task_newtask(pid, comm, ...)`, in the thread that creates the task: a
+/// thread the sender starts is followed from now.
+#[tracepoint(category = "task", name = "task_newtask")]
+pub fn task_newtask(ctx: TracePointContext) -> u32 {
+    entry!(try_newtask, ctx)
+}
+
+fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
+    if !in_sender() {
+        return Ok(());
+    }
+    let child: u32 = field(ctx, tp::task_newtask::PID)?;
+    let comm: [u8; 16] = field(ctx, tp::task_newtask::COMM)?;
+    let _ = ZC_HELPERS.insert(child, 0, 0);
+    count(Counter::HelperThreads, 1);
+    emit(ThreadEvent {
+        h: header(Kind::Thread, 0),
+        tid: child,
+        _pad: 0,
+        comm,
     });
     Ok(())
 }

@@ -11,7 +11,7 @@
 
 use aya_ebpf::{
     macros::{btf_tracepoint, map, tracepoint},
-    maps::Array,
+    maps::{Array, HashMap},
     programs::{BtfTracePointContext, TracePointContext},
 };
 use zc_common::{
@@ -23,13 +23,14 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    config, count, emit, entry, field, header, in_sender, kread, lay, set_config,
+    config, count, current_tid, emit, entry, field, for_sender, header, kread, lay, set_config,
 };
 
-/// What the current sendmsg's data comes from, set at `tcp_sendmsg_locked`
-/// and read at `sock_send_length` (both run in the sender thread, in order).
+/// What the current sendmsg's data comes from, by thread: set at
+/// `tcp_sendmsg_locked` and read at `sock_send_length`, which run in that
+/// order in the same thread (the sender, or its io_uring's SQ thread).
 #[map]
-static ZC_SEND_SOURCE: Array<u64> = Array::with_max_entries(1, 0);
+static ZC_SEND_SOURCE: HashMap<u32, u64> = HashMap::with_max_entries(64, 0);
 
 /// Bytes pinned by zero-copy sends 0..=id, at `id % ZC_PREFIX_SLOTS`: a
 /// completion for sends lo..=hi then covers `prefix[hi] - prefix[lo - 1]`
@@ -44,14 +45,15 @@ pub fn tcp_sendmsg_locked(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
-    if !in_sender() || lay!(valid) == 0 {
+    if !for_sender() || lay!(valid) == 0 {
         return Ok(());
     }
     let sk: u64 = ctx.arg(0);
     let msg: u64 = ctx.arg(1);
     let skb: u64 = ctx.arg(2);
     let size_goal: i32 = ctx.arg(3);
-    // The sender has one TCP socket: its first send names it.
+    // The sender has one TCP socket: its first send names it (made by the
+    // sender, or by its SQ thread).
     if config(Config::DemoSock) == 0 {
         set_config(Config::DemoSock, sk);
     }
@@ -75,10 +77,7 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     } else {
         source::OTHER
     };
-    if let Some(p) = ZC_SEND_SOURCE.get_ptr_mut(0) {
-        // SAFETY: single slot, written and read by the sender thread only.
-        unsafe { *p = src as u64 };
-    }
+    let _ = ZC_SEND_SOURCE.insert(current_tid(), src as u64, 0);
     let skb_len: u32 = if skb != 0 {
         kread(skb, lay!(skb_len)).unwrap_or(0)
     } else {
@@ -106,7 +105,7 @@ pub fn sock_send_length(ctx: TracePointContext) -> u32 {
 }
 
 fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
-    if !in_sender() {
+    if !for_sender() {
         return Ok(());
     }
     let sk: u64 = field(ctx, tp::sock_send_length::SK)?;
@@ -115,7 +114,10 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
     }
     let ret: i32 = field(ctx, tp::sock_send_length::RET)?;
     count(Counter::SockSend, 1);
-    let src = ZC_SEND_SOURCE.get(0).copied().unwrap_or(0) as u8;
+    // SAFETY: the value is copied out at once.
+    let src = unsafe { ZC_SEND_SOURCE.get(current_tid()) }
+        .copied()
+        .unwrap_or(0) as u8;
     if ret > 0 && src == source::PINNED {
         // This send took the next zero-copy id: remember its bytes.
         let id = config(Config::ZcNextId);

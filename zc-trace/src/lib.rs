@@ -223,6 +223,24 @@ pub enum Event {
         bytes: u64,
         copied: bool,
     },
+    /// A request on the sender's io_uring, submitted (`res` 0) or completed
+    /// (version 3); `helper` when one of the sender's kernel threads (the SQ
+    /// thread, an io-wq worker) did it rather than the sender.
+    Ring {
+        t: u64,
+        complete: bool,
+        user_data: u64,
+        res: i32,
+        cflags: u32,
+        opcode: u8,
+        sq_thread: bool,
+        helper: bool,
+    },
+    /// A kernel thread the sender started, by name (version 3).
+    Thread {
+        t: u64,
+        name: String,
+    },
 }
 
 /// Binds the time field of whichever kind `$event` is, as `$t`.
@@ -244,7 +262,9 @@ macro_rules! with_time {
             | Event::Recv { $t, .. }
             | Event::Dma { $t, .. }
             | Event::Forward { $t, .. }
-            | Event::Completion { $t, .. } => $body,
+            | Event::Completion { $t, .. }
+            | Event::Ring { $t, .. }
+            | Event::Thread { $t, .. } => $body,
         }
     };
 }

@@ -20,6 +20,8 @@ pub enum Event {
     Dma(DmaEvent),
     Completion(CompletionEvent),
     Forward(ForwardEvent),
+    Ring(RingEvent),
+    Thread(ThreadEvent),
 }
 
 impl Event {
@@ -36,6 +38,8 @@ impl Event {
             Event::Dma(e) => &e.h,
             Event::Completion(e) => &e.h,
             Event::Forward(e) => &e.h,
+            Event::Ring(e) => &e.h,
+            Event::Thread(e) => &e.h,
         }
     }
 
@@ -90,6 +94,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         Kind::Dma => Event::Dma(read_exact(bytes, kind)?),
         Kind::Completion => Event::Completion(read_exact(bytes, kind)?),
         Kind::Forward => Event::Forward(read_exact(bytes, kind)?),
+        Kind::Ring => Event::Ring(read_exact(bytes, kind)?),
+        Kind::Thread => Event::Thread(read_exact(bytes, kind)?),
     })
 }
 

@@ -176,6 +176,25 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             copied_bytes: f.copied_bytes,
             shinfo_flags: f.shinfo_flags,
         },
+        Event::Ring(r) => StoredEvent::Ring {
+            t,
+            complete: r.h.op == op::RING_COMPLETE,
+            user_data: ids.of(r.user_data),
+            res: r.res,
+            cflags: r.cflags,
+            opcode: r.opcode,
+            sq_thread: r.sq_thread != 0,
+            helper: r.helper != 0,
+        },
+        Event::Thread(th) => StoredEvent::Thread {
+            t,
+            name: String::from_utf8_lossy(&th.comm)
+                .trim_end_matches('\0')
+                .split('\0')
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        },
         Event::Completion(c) => StoredEvent::Completion {
             t,
             lo: c.lo,
@@ -382,6 +401,45 @@ pub fn load_event(e: &StoredEvent) -> Event {
             shinfo_flags,
             _pad: [0; 3],
         }),
+        StoredEvent::Ring {
+            t,
+            complete,
+            user_data,
+            res,
+            cflags,
+            opcode,
+            sq_thread,
+            helper,
+        } => Event::Ring(RingEvent {
+            h: h(
+                t,
+                Kind::Ring,
+                if complete {
+                    op::RING_COMPLETE
+                } else {
+                    op::RING_SUBMIT
+                },
+            ),
+            user_data,
+            res,
+            cflags,
+            opcode,
+            sq_thread: sq_thread as u8,
+            helper: helper as u8,
+            _pad: [0; 5],
+        }),
+        StoredEvent::Thread { t, ref name } => {
+            let mut comm = [0u8; 16];
+            for (c, b) in comm.iter_mut().zip(name.bytes().take(15)) {
+                *c = b;
+            }
+            Event::Thread(ThreadEvent {
+                h: h(t, Kind::Thread, 0),
+                tid: 0,
+                _pad: 0,
+                comm,
+            })
+        }
         StoredEvent::Completion {
             t,
             lo,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::{
     model::{
         Movement,
-        classify::{Completions, MovementFigure, differences},
+        classify::{Completions, MovementFigure, Ring, differences},
         context::Context,
         ledger::Hop,
         outcome::RunOutcome,
@@ -109,8 +109,10 @@ pub struct RunJson<'a> {
     pub pinned_bytes: u64,
     /// Of it, copied by the kernel anyway (the veth's `skb_copy_ubufs`).
     pub copied_anyway_bytes: u64,
-    /// Zero-copy completions read from the error queue.
+    /// Zero-copy completions: the error queue's, or io_uring's notifications.
     pub zerocopy_completions: Completions,
+    /// The sender's io_uring and its kernel threads.
+    pub io_uring: Ring,
     pub disk_read_bytes: u64,
     pub block_read_bytes: u64,
     pub dma_bytes: u64,
@@ -167,6 +169,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         pinned_bytes: f.pinned_bytes,
         copied_anyway_bytes: f.copied_anyway_bytes,
         zerocopy_completions: f.zerocopy,
+        io_uring: f.io_uring,
         disk_read_bytes: f.disk_read_bytes,
         block_read_bytes: f.block_read_bytes,
         dma_bytes: f.dma_bytes,

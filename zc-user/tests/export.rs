@@ -68,7 +68,9 @@ fn replay_without_root_prints_the_recorded_figures() {
             "sendfile-gather",
             "splice",
             "vmsplice",
-            "msg-zerocopy"
+            "msg-zerocopy",
+            "io-uring-send-zc",
+            "io-uring-sqpoll"
         ]
     );
     // The figures replayed are the ones the live run printed when it recorded.
@@ -163,6 +165,8 @@ fn markdown_and_mermaid_match_their_snapshots() {
         "splice",
         "vmsplice",
         "msg-zerocopy",
+        "io-uring-send-zc",
+        "io-uring-sqpoll",
     ] {
         insta::assert_snapshot!(
             format!("mermaid_{s}"),

@@ -104,7 +104,11 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
                     fmt_bytes(*bytes)
                 );
             }
-            StepKind::SchedIn | StepKind::Block { .. } | StepKind::Completion { .. } => {}
+            StepKind::SchedIn
+            | StepKind::Block { .. }
+            | StepKind::Completion { .. }
+            | StepKind::Ring { .. }
+            | StepKind::Thread { .. } => {}
         }
     }
     Ok(s)

@@ -81,7 +81,11 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
                         ev.push(json!({"ph":"C","name":"CPU-copied bytes","pid":pid,"ts":at(s.ts_ns),"args":{"bytes":copied}}));
                     }
                 }
-                StepKind::SchedIn | StepKind::Block { .. } | StepKind::Completion { .. } => {}
+                StepKind::SchedIn
+                | StepKind::Block { .. }
+                | StepKind::Completion { .. }
+                | StepKind::Ring { .. }
+                | StepKind::Thread { .. } => {}
             }
         }
         offset_ns += last_ts.saturating_sub(t0) + 1_000_000;

@@ -117,6 +117,8 @@ impl Tracer {
         // A new socket numbers its zero-copy sends from 0.
         self.set(Config::ZcNextId, 0)?;
         self.set(Config::ZcPinnedTotal, 0)?;
+        self.set(Config::DemoRing, 0)?;
+        self.forget_helpers()?;
         self.set(Config::SenderTid, target.sender_tid as u64)?;
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
         self.set(Config::FileDev, target.file_dev as u64)?;
@@ -139,6 +141,20 @@ impl Tracer {
             .map_mut(name)
             .ok_or_else(|| anyhow!("eBPF object has no map {name}"))?;
         Ok(PerCpuArray::try_from(map)?)
+    }
+
+    /// Empties the map of the last run's kernel threads.
+    fn forget_helpers(&mut self) -> anyhow::Result<()> {
+        let map = self
+            .ebpf
+            .map_mut(maps::HELPERS)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::HELPERS))?;
+        let mut helpers = aya::maps::HashMap::<_, u32, u64>::try_from(map)?;
+        let tids: Vec<u32> = helpers.keys().filter_map(Result::ok).collect();
+        for tid in tids {
+            let _ = helpers.remove(&tid);
+        }
+        Ok(())
     }
 
     fn reset_counters(&mut self) -> anyhow::Result<()> {

@@ -118,7 +118,8 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
 
     // 1. File → sender: read() copies, mmap maps, splice references.
     let mut h1 = Hop::new("file_to_sender", Place::PageCache, user_place, size);
-    h1.copied_bytes = rules::FILE_READS.iter().map(|n| c.bytes(n)).sum();
+    h1.copied_bytes =
+        rules::FILE_READS.iter().map(|n| c.bytes(n)).sum::<u64>() + c.get(C::IoReadBytes);
     let spliced = c.get(C::SendSpliceBytes);
     h1.referenced_bytes = rules::file_spliced(c);
     if user_place == Place::Mapping {

@@ -7,7 +7,10 @@
 //! [`super::rules`]; with no lost events the two agree, and the live tests
 //! check that they do.
 
-use zc_common::event::{SKBFL_ZEROCOPY_ENABLE, SO_EE_CODE_ZEROCOPY_COPIED, op, sched_blocked};
+use zc_common::event::{
+    IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC, RingEvent,
+    SKBFL_ZEROCOPY_ENABLE, SO_EE_CODE_ZEROCOPY_COPIED, op, sched_blocked,
+};
 
 use super::{Movement, Place, Strategy, rules, syscalls};
 use crate::decode::Event;
@@ -37,6 +40,16 @@ pub enum StepKind {
     /// The sender read a zero-copy completion: `sends` sends are done, and
     /// `copied` when the kernel says it copied them after all.
     Completion { sends: u64, copied: bool },
+    /// A request on the sender's io_uring, submitted or completed, by the
+    /// sender or (`helper`) by one of its kernel threads.
+    Ring {
+        opcode: u8,
+        complete: bool,
+        helper: bool,
+        res: i64,
+    },
+    /// The sender started a kernel thread (io_uring's SQ thread, a worker).
+    Thread { name: String },
 }
 
 /// One step with its time and its evidence.
@@ -72,6 +85,8 @@ struct StepBuilder {
     /// completion said were copied anyway.
     pinned_at_device: u64,
     copied_anyway: u64,
+    /// Bytes each io_uring SEND_ZC sent, by user_data, until its notification.
+    ring_sent: std::collections::HashMap<u64, u64>,
     steps: Vec<Step>,
 }
 
@@ -87,6 +102,7 @@ impl StepBuilder {
             sent_in_call: false,
             pinned_at_device: 0,
             copied_anyway: 0,
+            ring_sent: Default::default(),
             steps: Vec::new(),
         }
     }
@@ -118,6 +134,68 @@ impl StepBuilder {
                     bytes,
                 },
                 ev,
+            );
+        }
+    }
+
+    /// An io_uring request's step, and what its completion moved: a READ's
+    /// copy into the user buffer, a notification's verdict.
+    fn ring(&mut self, ts: u64, e: &RingEvent) {
+        let complete = e.h.op == op::RING_COMPLETE;
+        if complete && e.cflags & IORING_CQE_F_NOTIF != 0 {
+            // A notification: its own step says what it means.
+            let bytes = self.ring_sent.remove(&e.user_data).unwrap_or(0);
+            let copied = e.res as u32 & IORING_NOTIF_USAGE_ZC_COPIED != 0;
+            let ev = "io_uring:io_uring_complete (IORING_CQE_F_NOTIF).res";
+            self.completion(ts, 1, copied, bytes, ev);
+            return;
+        }
+        self.step(
+            ts,
+            StepKind::Ring {
+                opcode: e.opcode,
+                complete,
+                helper: e.helper != 0,
+                res: e.res as i64,
+            },
+            if complete {
+                "io_uring:io_uring_complete"
+            } else {
+                "io_uring:io_uring_submit_req"
+            },
+        );
+        if !complete || e.res < 0 {
+            return;
+        }
+        if e.opcode == IORING_OP_READ {
+            self.moved(
+                ts,
+                Movement::CpuCopy,
+                Place::PageCache,
+                Place::UserBuffer,
+                e.res as u64,
+                "io_uring:io_uring_complete (IORING_OP_READ).res",
+            );
+        } else if e.opcode == IORING_OP_SEND_ZC {
+            self.ring_sent.insert(e.user_data, e.res as u64);
+        }
+    }
+
+    /// A zero-copy completion: its step, and the copy made anyway if the
+    /// kernel says so. Only bytes that reached the device in pinned pages
+    /// can have been copied after it (rules::copied_anyway).
+    fn completion(&mut self, ts: u64, sends: u64, copied: bool, bytes: u64, ev: &'static str) {
+        self.step(ts, StepKind::Completion { sends, copied }, ev);
+        if copied {
+            let bytes = bytes.min(self.pinned_at_device - self.copied_anyway);
+            self.copied_anyway += bytes;
+            self.moved(
+                ts,
+                Movement::CpuCopy,
+                Place::UserBuffer,
+                Place::Peer,
+                bytes,
+                "the completion says COPIED: bytes of the sends it covers",
             );
         }
     }
@@ -343,34 +421,28 @@ impl StepBuilder {
             // Drops and retransmissions are itemized in the ledger; they
             // move no new byte of the file.
             Event::Skb(_) => {}
+            Event::Thread(e) => self.step(
+                ts,
+                StepKind::Thread {
+                    name: String::from_utf8_lossy(&e.comm)
+                        .split('\0')
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                },
+                "task:task_newtask (in the sender)",
+            ),
+            Event::Ring(e) => self.ring(ts, e),
             // Where a copy made anyway happened is evidence for the report;
             // the copy itself is counted once, from the kernel's verdict.
             Event::Forward(_) => {}
-            Event::Completion(e) => {
-                let copied = e.code & SO_EE_CODE_ZEROCOPY_COPIED != 0;
-                self.step(
-                    ts,
-                    StepKind::Completion {
-                        sends: e.hi.wrapping_sub(e.lo) as u64 + 1,
-                        copied,
-                    },
-                    "skb:skb_copy_datagram_iovec (sender, error queue) → sock_extended_err",
-                );
-                if copied {
-                    // Only bytes that reached the device in pinned pages can
-                    // have been copied after it (rules::copied_anyway).
-                    let bytes = e.bytes.min(self.pinned_at_device - self.copied_anyway);
-                    self.copied_anyway += bytes;
-                    self.moved(
-                        ts,
-                        Movement::CpuCopy,
-                        Place::UserBuffer,
-                        Place::Peer,
-                        bytes,
-                        "sock_extended_err ee_code COPIED, bytes of the sends it covers",
-                    );
-                }
-            }
+            Event::Completion(e) => self.completion(
+                ts,
+                e.hi.wrapping_sub(e.lo) as u64 + 1,
+                e.code & SO_EE_CODE_ZEROCOPY_COPIED != 0,
+                e.bytes,
+                "skb:skb_copy_datagram_iovec (sender, error queue) → sock_extended_err",
+            ),
             Event::Recv(e) => self.moved(
                 ts,
                 Movement::CpuCopy,

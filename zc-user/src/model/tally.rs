@@ -64,7 +64,11 @@ impl Tally {
                 (Movement::Dma, _) if *from == Place::Disk => self.disk_bytes += bytes,
                 _ => {}
             },
-            StepKind::SchedIn | StepKind::Block { .. } | StepKind::Completion { .. } => {}
+            StepKind::SchedIn
+            | StepKind::Block { .. }
+            | StepKind::Completion { .. }
+            | StepKind::Ring { .. }
+            | StepKind::Thread { .. } => {}
         }
     }
 

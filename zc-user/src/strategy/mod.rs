@@ -15,6 +15,7 @@
 //! logging), so the trace shows the strategy and nothing else.
 
 mod io;
+mod io_uring;
 mod mmap_write;
 mod msg_zerocopy;
 mod read_write;
@@ -137,6 +138,8 @@ const TABLE: &[Spec] = &[
     splice::SPEC,
     vmsplice::SPEC,
     msg_zerocopy::SPEC,
+    io_uring::SPEC,
+    io_uring::SQPOLL_SPEC,
 ];
 
 impl Spec {

@@ -8,7 +8,7 @@
 //! "so far" figures at any position are exact for what has been played.
 
 use crate::model::{
-    Place, Strategy,
+    Movement, Place, Strategy,
     steps::{Step, StepKind},
     tally::Tally,
 };
@@ -24,11 +24,14 @@ pub enum Item {
         ts_ns: u64,
         evidence: &'static str,
     },
-    /// The middle of a long transfer, folded: `calls` syscalls like the ones shown.
+    /// The middle of a long transfer, folded: `calls` syscalls like the ones
+    /// shown, and the kinds of movement made meanwhile (so the diagram can
+    /// light their arrows even when a whole run folds, as an SQPOLL run does).
     Group {
         calls: u64,
         iterations: u64,
         ts_ns: u64,
+        moves: Vec<(Movement, Place, Place)>,
     },
 }
 
@@ -71,6 +74,21 @@ fn same_move(a: &StepKind, b: &StepKind) -> bool {
             },
         ) => m1 == m2 && f1 == f2 && t1 == t2,
         (StepKind::Fault { in_kernel: a, .. }, StepKind::Fault { in_kernel: b, .. }) => a == b,
+        (
+            StepKind::Ring {
+                opcode: o1,
+                complete: c1,
+                helper: h1,
+                ..
+            },
+            StepKind::Ring {
+                opcode: o2,
+                complete: c2,
+                helper: h2,
+                ..
+            },
+        ) => o1 == o2 && c1 == c2 && h1 == h2,
+        (StepKind::Completion { copied: a, .. }, StepKind::Completion { copied: b, .. }) => a == b,
         _ => false,
     }
 }
@@ -98,14 +116,24 @@ impl Folded {
     }
 }
 
+/// Whether a step merges with others of its kind inside a window: moves,
+/// and what happens without a mode switch (io_uring requests, completions).
+fn merges(kind: &StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::Move { .. } | StepKind::Ring { .. } | StepKind::Completion { .. }
+    )
+}
+
 /// Pass one: drop what is not shown, and within each window between mode
-/// switches merge the moves of one kind (a sendfile's 16 references and 16
-/// transmits become one of each, in order of first appearance).
+/// switches merge the steps of one kind (a sendfile's 16 references and 16
+/// transmits become one of each, in order of first appearance; so do an
+/// io_uring batch's requests).
 fn fold_windows(steps: &[Step]) -> Vec<Folded> {
     let mut out: Vec<Folded> = Vec::new();
     let mut window_start: usize = 0;
     for step in steps.iter().filter(|s| shown(&s.kind)) {
-        let is_move = matches!(step.kind, StepKind::Move { .. });
+        let is_move = merges(&step.kind);
         if !is_move {
             // A boundary, unless it repeats the previous boundary (fault after fault).
             let len = out.len();
@@ -129,10 +157,13 @@ fn fold_windows(steps: &[Step]) -> Vec<Folded> {
             .iter_mut()
             .find(|f| same_move(&f.kind, &step.kind))
         {
-            if let (StepKind::Move { bytes: b, .. }, StepKind::Move { bytes: add, .. }) =
-                (&mut f.kind, &step.kind)
-            {
-                *b += add;
+            match (&mut f.kind, &step.kind) {
+                (StepKind::Move { bytes: b, .. }, StepKind::Move { bytes: add, .. }) => *b += add,
+                (
+                    StepKind::Completion { sends: s, .. },
+                    StepKind::Completion { sends: add, .. },
+                ) => *s += add,
+                _ => {}
             }
             f.count += 1;
         } else {
@@ -147,6 +178,21 @@ fn fold_windows(steps: &[Step]) -> Vec<Folded> {
     out
 }
 
+/// What the plan counts iterations in: syscalls, or chunks' READs coming
+/// back from an io_uring (whose syscalls a batch shares; the completions,
+/// unlike the submissions, spread over the run).
+fn units(f: &Folded) -> u64 {
+    match f.kind {
+        StepKind::Enter { .. } => 1,
+        StepKind::Ring {
+            opcode: zc_common::event::IORING_OP_READ,
+            complete: true,
+            ..
+        } => f.count,
+        _ => 0,
+    }
+}
+
 impl Plan {
     /// Arranges `steps`: `detail` loop iterations at the start and one at
     /// the end step by step, the rest folded.
@@ -154,10 +200,7 @@ impl Plan {
         let spec = strategy.spec();
         let per_iter = spec.calls_per_iteration;
         let folded = fold_windows(steps);
-        let total_calls = folded
-            .iter()
-            .filter(|f| matches!(f.kind, StepKind::Enter { .. }))
-            .count() as u64;
+        let total_calls: u64 = folded.iter().map(units).sum();
         // Setup calls (mmap) come before the loop, teardown (munmap) after.
         let head = spec.setup_calls + detail * per_iter;
         let tail = per_iter + spec.teardown_calls;
@@ -167,28 +210,36 @@ impl Plan {
         let mut plan = Plan::default();
         let mut acc = Tally::default();
         let mut calls_seen = 0u64;
-        let mut group: Option<(u64, u64)> = None; // (calls, ts)
+        // (syscalls, units, ts, moves) of the folded stretch.
+        let mut group: Option<(u64, u64, u64, Vec<(Movement, Place, Place)>)> = None;
         for f in folded {
-            if matches!(f.kind, StepKind::Enter { .. }) {
-                calls_seen += 1;
-            }
+            calls_seen += units(&f);
             let in_fold = fold && calls_seen > head && calls_seen <= fold_to;
-            if !in_fold && let Some((calls, ts_ns)) = group.take() {
+            if !in_fold && let Some((calls, units, ts_ns, moves)) = group.take() {
                 plan.push(
                     Item::Group {
                         calls,
-                        iterations: calls / per_iter.max(1),
+                        iterations: units / per_iter.max(1),
                         ts_ns,
+                        moves,
                     },
                     acc,
                 );
             }
             acc = acc.plus(f.contribution());
             if in_fold {
-                let g = group.get_or_insert((0, f.ts_ns));
+                let g = group.get_or_insert((0, 0, f.ts_ns, Vec::new()));
+                if let StepKind::Move {
+                    movement, from, to, ..
+                } = f.kind
+                    && !g.3.contains(&(movement, from, to))
+                {
+                    g.3.push((movement, from, to));
+                }
                 if matches!(f.kind, StepKind::Enter { .. }) {
                     g.0 += 1;
                 }
+                g.1 += units(&f);
                 continue;
             }
             plan.push(
@@ -201,12 +252,13 @@ impl Plan {
                 acc,
             );
         }
-        if let Some((calls, ts_ns)) = group.take() {
+        if let Some((calls, units, ts_ns, moves)) = group.take() {
             plan.push(
                 Item::Group {
                     calls,
-                    iterations: calls / per_iter.max(1),
+                    iterations: units / per_iter.max(1),
                     ts_ns,
+                    moves,
                 },
                 acc,
             );

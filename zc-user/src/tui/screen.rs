@@ -82,8 +82,14 @@ fn diagram_view(ctx: Ctx<'_>, area: Rect, buf: &mut Buffer) {
         Paragraph::new(msg).render(area, buf);
         return;
     };
+    // A run that handed work to a kernel thread gets its row when there is
+    // room to spare (the lane says the rest on its title line otherwise).
+    let helper_row = area.height > 22
+        && app
+            .current()
+            .is_some_and(|p| super::widgets::lane::has_helper(&p.plan.items));
     let [lane, picture, narration, rule, bottom] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(3 + helper_row as u16),
         Constraint::Length(super::widgets::diagram::HEIGHT),
         Constraint::Length(2),
         Constraint::Length(1),

@@ -142,6 +142,21 @@ fn step(kind: &StepKind, count: u64, lang: Lang) -> String {
         }
         .to_string(),
         (StepKind::SchedIn, _) | (StepKind::Block { .. }, _) => String::new(),
+        (StepKind::Thread { name }, Lang::En) => format!(
+            "the kernel starts {name} for the sender: a kernel thread of its process that will do io_uring work"
+        ),
+        (StepKind::Thread { name }, Lang::Zh) => {
+            format!("内核为发送方启动 {name}：同一进程中的内核线程，将代为完成 io_uring 的工作")
+        }
+        (
+            StepKind::Ring {
+                opcode,
+                complete,
+                helper,
+                res,
+            },
+            lang,
+        ) => ring_text(*opcode, *complete, *helper, *res, count, lang),
         (StepKind::Completion { sends, copied }, Lang::En) => format!(
             "the error queue says {} done{}: the buffer is the program's again",
             plural(*sends, "send is", "sends are"),
@@ -168,6 +183,41 @@ fn step(kind: &StepKind, count: u64, lang: Lang) -> String {
             },
             _,
         ) => moved(*movement, *from, *to, *bytes, count, lang),
+    }
+}
+
+fn op_name(opcode: u8) -> &'static str {
+    use zc_common::event::{IORING_OP_READ, IORING_OP_SEND_ZC};
+    match opcode {
+        IORING_OP_READ => "READ",
+        IORING_OP_SEND_ZC => "SEND_ZC",
+        _ => "request",
+    }
+}
+
+fn ring_text(opcode: u8, complete: bool, helper: bool, res: i64, count: u64, lang: Lang) -> String {
+    let op = op_name(opcode);
+    let n = if count > 1 {
+        format!(" ×{count}")
+    } else {
+        String::new()
+    };
+    match (complete, helper, lang) {
+        (false, true, Lang::En) => format!(
+            "the SQ thread takes {op}{n} from the submission ring: kernel work, no syscall by the sender"
+        ),
+        (false, true, Lang::Zh) => {
+            format!("SQ 线程从提交队列取出 {op}{n}：内核代劳，发送方没有系统调用")
+        }
+        (false, false, Lang::En) => {
+            format!("io_uring_enter hands {op}{n} from the submission ring to the kernel")
+        }
+        (false, false, Lang::Zh) => format!("io_uring_enter 把提交队列中的 {op}{n} 交给内核"),
+        (true, _, Lang::En) => format!(
+            "{op}{n} completes ({}): a CQE in the completion ring",
+            ret_text(res)
+        ),
+        (true, _, Lang::Zh) => format!("{op}{n} 完成（{}）：完成队列中多了一个 CQE", ret_text(res)),
     }
 }
 

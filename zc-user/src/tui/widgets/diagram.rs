@@ -207,8 +207,6 @@ impl<'a> Diagram<'a> {
         let mut edges: Vec<(Edge, EdgeState)> = Vec::new();
         let mut seen_places = Vec::new();
         for (i, it) in played.plan.items.iter().enumerate() {
-            let (edge, places) = touched(it);
-            let Some(edge) = edge else { continue };
             let state = if i < app.pos() {
                 EdgeState::Done
             } else if i == app.pos() {
@@ -216,19 +214,21 @@ impl<'a> Diagram<'a> {
             } else {
                 EdgeState::Pending
             };
-            if i <= app.pos() {
-                seen_places.extend(places);
-            }
-            match edges.iter_mut().find(|(e, _)| *e == edge) {
-                // The most advanced state wins: active over done over pending.
-                Some((_, s)) => {
-                    if matches!(state, EdgeState::Active(_))
-                        || (*s == EdgeState::Pending && state == EdgeState::Done)
-                    {
-                        *s = state;
-                    }
+            for (edge, places) in arrows(it) {
+                if i <= app.pos() {
+                    seen_places.extend(places);
                 }
-                None => edges.push((edge, state)),
+                match edges.iter_mut().find(|(e, _)| *e == edge) {
+                    // The most advanced state wins: active over done over pending.
+                    Some((_, s)) => {
+                        if matches!(state, EdgeState::Active(_))
+                            || (*s == EdgeState::Pending && state == EdgeState::Done)
+                        {
+                            *s = state;
+                        }
+                    }
+                    None => edges.push((edge, state)),
+                }
             }
         }
         // Draw active last so it sits on top where paths cross.
@@ -474,6 +474,21 @@ fn draw_edge(buf: &mut Buffer, area: Rect, edge: Edge, state: EdgeState, t: &The
 
 fn edge_goes_up(e: Edge) -> bool {
     matches!(e, Edge::Read | Edge::Map)
+}
+
+/// The arrows a plan item draws, with the places each touches: a step's
+/// one, or every kind of movement a folded stretch made.
+fn arrows(item: &Item) -> Vec<(Edge, [Place; 2])> {
+    match item {
+        Item::Group { moves, .. } => moves
+            .iter()
+            .filter_map(|&(m, from, to)| Edge::of(m, from, to).map(|e| (e, [from, to])))
+            .collect(),
+        _ => match touched(item) {
+            (Some(e), places) if places.len() == 2 => vec![(e, [places[0], places[1]])],
+            _ => Vec::new(),
+        },
+    }
 }
 
 /// The edge and places the current plan item touches.

@@ -4,6 +4,12 @@
 //! did not ask for); a fault inside a syscall's copy is marked in the kernel
 //! lane (no switch, the thread is already there); `z` marks the scheduler
 //! taking the CPU. The lane scrolls: the latest switches stay in view.
+//!
+//! When the sender hands its work to a kernel thread of its own (io_uring's
+//! SQ thread), a third row follows that thread: it makes no syscalls, so
+//! it has no mode switches to draw; each request it takes from the
+//! submission ring is a mark (`R` a READ, `S` a SEND_ZC). With no room for
+//! the row, the title line counts them instead.
 
 use ratatui::{buffer::Buffer, layout::Rect, widgets::Widget};
 
@@ -15,10 +21,14 @@ use crate::{
 
 pub struct Lane<'a>(pub Ctx<'a>);
 
-/// The two lanes' text, up to and including plan item `upto`.
-fn lanes(items: &[Item], upto: usize) -> (String, String) {
+/// The lanes' text up to and including plan item `upto`: the sender's
+/// user and kernel rows, and its kernel thread's row with the number of
+/// requests that thread took.
+fn lanes(items: &[Item], upto: usize) -> (String, String, String, u64) {
     let mut user = String::from("━━");
     let mut kern = String::from("  ");
+    let mut helper = String::new();
+    let mut taken = 0u64;
     let mut in_kernel = false;
     let mut pad = |ku: &str, kk: &str| {
         user.push_str(ku);
@@ -44,19 +54,55 @@ fn lanes(items: &[Item], upto: usize) -> (String, String) {
                 } => pad("┓  ┏━", "┗pf┛ "),
                 StepKind::SchedOut { .. } if in_kernel => pad(" ", "z"),
                 StepKind::SchedOut { .. } => pad("z", " "),
+                StepKind::Ring {
+                    opcode,
+                    complete: false,
+                    helper: true,
+                    ..
+                } => {
+                    let mark = match *opcode {
+                        zc_common::event::IORING_OP_READ => 'R',
+                        zc_common::event::IORING_OP_SEND_ZC => 'S',
+                        _ => '?',
+                    };
+                    for _ in 0..(*count).min(8) {
+                        helper.push(mark);
+                    }
+                    taken += count;
+                }
                 StepKind::SchedIn
                 | StepKind::Move { .. }
                 | StepKind::Block { .. }
-                | StepKind::Completion { .. } => {}
+                | StepKind::Completion { .. }
+                | StepKind::Ring { .. }
+                | StepKind::Thread { .. } => {}
             },
             Item::Group { calls, .. } => {
-                let s = format!(" ×{calls} ");
+                // A stretch with no syscall (a polled ring) folds to "…".
+                let s = if *calls > 0 {
+                    format!(" ×{calls} ")
+                } else {
+                    " … ".to_string()
+                };
                 let w = s.chars().count();
                 pad(&s, &" ".repeat(w));
             }
         }
     }
-    (user, kern)
+    (user, kern, helper, taken)
+}
+
+/// Whether a run handed work to a kernel thread: the lane wants a row more.
+pub fn has_helper(items: &[Item]) -> bool {
+    items.iter().any(|it| {
+        matches!(
+            it,
+            Item::Step {
+                kind: StepKind::Ring { helper: true, .. },
+                ..
+            }
+        )
+    })
 }
 
 impl Widget for Lane<'_> {
@@ -75,7 +121,7 @@ impl Widget for Lane<'_> {
         if area.height < 3 {
             return;
         }
-        let (user, kern) = lanes(&played.plan.items, app.pos());
+        let (user, kern, helper, taken) = lanes(&played.plan.items, app.pos());
         let width = area.width.saturating_sub(8) as usize;
         let tail = |s: &str| -> String {
             let n = s.chars().count();
@@ -85,5 +131,26 @@ impl Widget for Lane<'_> {
         buf.set_string(area.x + 1, area.y + 2, "kernel", t.base());
         buf.set_string(area.x + 8, area.y + 1, tail(&user), t.base());
         buf.set_string(area.x + 8, area.y + 2, tail(&kern), t.kernel_lane());
+        if !has_helper(&played.plan.items) {
+            return;
+        }
+        if area.height >= 4 {
+            buf.set_string(area.x + 1, area.y + 3, "k-thr", t.base());
+            buf.set_string(area.x + 8, area.y + 3, tail(&helper), t.kernel_lane());
+        } else {
+            let title = text::MODE_SWITCHES.get(app.lang());
+            let x = area.x + 2 + unicode_width::UnicodeWidthStr::width(title) as u16 + 1;
+            let note = match app.lang() {
+                text::Lang::En => format!("│ its kernel thread took {taken} requests"),
+                text::Lang::Zh => format!("│ 其内核线程取走 {taken} 个请求"),
+            };
+            buf.set_stringn(
+                x,
+                area.y,
+                note,
+                (area.x + area.width).saturating_sub(x) as usize,
+                t.kernel_lane(),
+            );
+        }
     }
 }
