@@ -31,9 +31,12 @@ pub enum Item {
         calls: u64,
         iterations: u64,
         ts_ns: u64,
-        moves: Vec<(Movement, Place, Place)>,
+        moves: Vec<MoveKind>,
     },
 }
+
+/// A kind of movement: how, from where, to where.
+pub type MoveKind = (Movement, Place, Place);
 
 /// The plan of one run.
 #[derive(Clone, Debug, Default)]
@@ -211,7 +214,7 @@ impl Plan {
         let mut acc = Tally::default();
         let mut calls_seen = 0u64;
         // (syscalls, units, ts, moves) of the folded stretch.
-        let mut group: Option<(u64, u64, u64, Vec<(Movement, Place, Place)>)> = None;
+        let mut group: Option<(u64, u64, u64, Vec<MoveKind>)> = None;
         for f in folded {
             calls_seen += units(&f);
             let in_fold = fold && calls_seen > head && calls_seen <= fold_to;
