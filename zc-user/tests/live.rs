@@ -816,3 +816,68 @@ fn msg_zerocopy_pins_then_is_copied_anyway() {
         "{extra} bytes copied beyond read() and the copy made anyway"
     );
 }
+
+/// io_uring SEND_ZC: a batch shares its io_uring_enter, so far fewer
+/// syscalls than chunks; the READs' copy is counted from their completions
+/// (there is no read() to count); every SEND_ZC gets a notification that
+/// reports its usage, and on this host it says COPIED.
+#[test]
+fn io_uring_send_zc_batches_and_reports_usage() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("io_uring_send_zc_batches_and_reports_usage") {
+        return;
+    }
+    let size = 48u64 << 20;
+    let chunks = size / CHUNK;
+    let v = &demo_sized(size, CHUNK, &["--strategy", "io-uring-send-zc"])[0];
+    assert_eq!(v["received_ok"], Value::Bool(true), "{v}");
+    assert_ledger_balances(v, size);
+    assert!(
+        u(v, "syscall_total") < chunks / 4,
+        "{} syscalls for {chunks} chunks",
+        u(v, "syscall_total")
+    );
+    assert_eq!(calls(v, "read") + calls(v, "sendto") + calls(v, "write"), 0);
+    let r = &v["io_uring"];
+    assert_eq!(u(r, "reads"), chunks, "{r}");
+    assert_eq!(u(r, "sends_zc"), chunks, "{r}");
+    assert_eq!(u(r, "submitted"), 2 * chunks, "{r}");
+    assert_eq!(u(r, "failed"), 0, "{r}");
+    // The READs made the one copy the sender asked for.
+    assert_eq!(u(&v["ledger"][0], "copied_bytes"), size);
+    let pinned = u(&v["ledger"][1], "pinned_bytes");
+    assert!(pinned as f64 >= 0.9 * size as f64, "only {pinned} pinned");
+    // One notification per request, each reporting usage.
+    let z = &v["zerocopy_completions"];
+    assert_eq!(u(z, "notifications"), chunks, "{z}");
+    assert_eq!(u(z, "completed_bytes"), size, "{z}");
+    assert_eq!(u(z, "copied_sends"), chunks, "{z}");
+    assert_eq!(u(v, "copied_anyway_bytes"), size);
+}
+
+/// SQPOLL: the sender makes fewer than 10 syscalls for 128 chunks, and the
+/// work shows up where it went: every request taken by the SQ thread, which
+/// ran on a CPU for a measured time.
+#[test]
+fn io_uring_sqpoll_moves_the_work_to_a_kernel_thread() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("io_uring_sqpoll_moves_the_work_to_a_kernel_thread") {
+        return;
+    }
+    let size = 128 * CHUNK;
+    let v = &demo_sized(size, CHUNK, &["--strategy", "io-uring-sqpoll"])[0];
+    assert_eq!(v["received_ok"], Value::Bool(true), "{v}");
+    assert_ledger_balances(v, size);
+    assert!(
+        u(v, "syscall_total") < 10,
+        "the sender made {} syscalls: {}",
+        u(v, "syscall_total"),
+        v["syscalls"]
+    );
+    let r = &v["io_uring"];
+    assert_eq!(u(r, "submitted"), 2 * 128, "{r}");
+    assert_eq!(u(r, "submitted_by_sq_thread"), u(r, "submitted"), "{r}");
+    assert!(u(r, "kernel_threads") >= 1, "{r}");
+    assert!(u(r, "kernel_thread_cpu_ns") > 0, "{r}");
+    assert_eq!(u(&v["ledger"][0], "copied_bytes"), size);
+}
