@@ -10,6 +10,8 @@ use crate::kernel::{
     tracefs,
     tracer::Tracer,
 };
+use crate::mechanism::Mechanism;
+use crate::strategy::Strategy;
 
 /// The doctor's findings.
 pub struct Findings {
@@ -132,6 +134,8 @@ pub fn examine(load: bool) -> Findings {
         },
     );
 
+    mechanisms(&mut s);
+
     let status: Vec<ProbeStatus> = match (&layout, &tracefs_root) {
         (Ok(layout), Some(root)) if missing.is_empty() && load => {
             match Tracer::load(layout, root) {
@@ -221,6 +225,37 @@ pub fn examine(load: bool) -> Findings {
         }
     );
     Findings { text: s, can_trace }
+}
+
+/// Each mechanism after the article, whether this kernel gives it (asked of
+/// the kernel), and the strategies that need it.
+fn mechanisms(s: &mut String) {
+    let _ = writeln!(
+        s,
+        "\n{:<18} {:<14} {:<34} how zc knows",
+        "mechanism", "here", "strategies"
+    );
+    for m in Mechanism::ALL {
+        let users: Vec<&str> = Strategy::all()
+            .filter(|st| st.spec().requires.contains(&m))
+            .map(|st| st.name())
+            .collect();
+        let (here, how) = match m.check() {
+            Ok(how) => ("available", how),
+            Err(why) => ("NOT available", why),
+        };
+        let _ = writeln!(
+            s,
+            "{:<18} {:<14} {:<34} {how}",
+            m.name(),
+            here,
+            if users.is_empty() {
+                "(none yet)".to_string()
+            } else {
+                users.join(", ")
+            }
+        );
+    }
 }
 
 fn untried(reason: &str) -> Vec<ProbeStatus> {

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod export;
 pub mod kernel;
 pub mod lang;
+pub mod mechanism;
 pub mod model;
 pub mod place;
 pub mod recording;

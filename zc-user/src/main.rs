@@ -9,7 +9,7 @@ use std::{
 use clap::Parser as _;
 
 use zc::{
-    cli::{Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs},
+    cli::{Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs, StrategyChoice},
     doctor,
     exit::{self, Fatal},
     export,
@@ -90,7 +90,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     // Input first: a typo should not wait for eBPF to load.
     let user_file = session::check_input(&opts)?;
     let json = args.json;
-    let list = args.strategy.strategies();
+    let list = runnable(&args.strategy)?;
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let tui_wanted = !args.no_tui && !json && interactive;
     if let Some(reason) = session::cannot_trace_reason()
@@ -156,6 +156,21 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         eprintln!("zc: recorded {} runs to {}", outcomes.len(), path.display());
     }
     transfer_verdict(&outcomes)
+}
+
+/// The strategies asked for that this kernel can run. One strategy that
+/// cannot is refused (exit 3); from `all`, those that cannot are skipped,
+/// each with its reason.
+fn runnable(choice: &StrategyChoice) -> anyhow::Result<Vec<Strategy>> {
+    let mut list = Vec::new();
+    for s in choice.strategies() {
+        match s.refusal() {
+            None => list.push(s),
+            Some(why) if choice.one().is_some() => return Err(Fatal::CannotTrace(why).into()),
+            Some(why) => eprintln!("zc: skipping {why}"),
+        }
+    }
+    Ok(list)
 }
 
 fn lang_of(l: LangArg) -> Lang {

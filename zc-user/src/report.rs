@@ -496,13 +496,8 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
         if first.facts.cold { "cold" } else { "warm" },
         ctx.kernel
     );
-    let _ = write!(s, "{:<22}", "");
-    for r in runs {
-        let _ = write!(s, " {:>18}", r.facts.strategy.name());
-    }
-    let _ = writeln!(s);
     type Cell = fn(&RunOutcome) -> String;
-    let rows: [(&str, Cell); 15] = [
+    let rows: [(&str, Cell); 16] = [
         ("syscalls", |r| {
             format!(
                 "{} {}",
@@ -538,6 +533,9 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
         ("sent by reference", |r| {
             fmt_bytes(r.figures.reference_bytes)
         }),
+        ("sent in pinned pages", |r| {
+            fmt_bytes(r.figures.pinned_bytes)
+        }),
         ("disk → page cache", |r| {
             fmt_bytes(r.figures.disk_read_bytes)
         }),
@@ -561,12 +559,23 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
         }),
         ("lost events", |r| r.lost_events.to_string()),
     ];
-    for (name, cell) in rows {
-        let _ = write!(s, "{name:<22}");
-        for r in runs {
-            let _ = write!(s, " {:>18}", cell(r));
+    // Three runs side by side fit an 80-column terminal.
+    for (i, block) in runs.chunks(3).enumerate() {
+        if i > 0 {
+            let _ = writeln!(s);
+        }
+        let _ = write!(s, "{:<22}", "");
+        for r in block {
+            let _ = write!(s, " {:>18}", r.facts.strategy.name());
         }
         let _ = writeln!(s);
+        for (name, cell) in rows {
+            let _ = write!(s, "{name:<22}");
+            for r in block {
+                let _ = write!(s, " {:>18}", cell(r));
+            }
+            let _ = writeln!(s);
+        }
     }
     let _ = writeln!(s, "CPU-copied bytes:");
     let max = runs

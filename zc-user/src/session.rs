@@ -138,6 +138,9 @@ impl LiveSession {
 
     /// Runs one strategy, traced.
     pub fn run(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
+        if let Some(why) = self.refusal(strategy) {
+            return Err(Fatal::CannotTrace(why).into());
+        }
         let facts = run::facts(
             strategy, &self.file, self.chunk, self.cold, self.sg, self.rate,
         );
@@ -164,6 +167,31 @@ impl LiveSession {
 
     pub fn probes(&self) -> &[crate::kernel::probes::ProbeStatus] {
         &self.status
+    }
+
+    /// Why `strategy` cannot run here, if it cannot: the kernel refuses a
+    /// mechanism it needs, or the probes that prove that mechanism's work
+    /// did not attach (its figures would be wrong). One line.
+    pub fn refusal(&self, strategy: Strategy) -> Option<String> {
+        strategy.refusal().or_else(|| {
+            strategy.spec().requires.iter().find_map(|m| {
+                m.probes()
+                    .iter()
+                    .find(|program| {
+                        !self
+                            .status
+                            .iter()
+                            .any(|p| p.spec.program == **program && p.state == ProbeState::Attached)
+                    })
+                    .map(|program| {
+                        format!(
+                            "{} needs the {program} probe to show {}'s work, and it did not attach (see `zc doctor`)",
+                            strategy.name(),
+                            m.name()
+                        )
+                    })
+            })
+        })
     }
 
     /// The metadata a trace of this session's runs carries.

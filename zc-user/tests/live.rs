@@ -881,3 +881,57 @@ fn io_uring_sqpoll_moves_the_work_to_a_kernel_thread() {
     assert!(u(r, "kernel_thread_cpu_ns") > 0, "{r}");
     assert_eq!(u(&v["ledger"][0], "copied_bytes"), size);
 }
+
+/// A kernel that will not give a strategy its mechanism: with io_uring
+/// switched off (`kernel.io_uring_disabled = 2`, restored afterwards), the
+/// io_uring strategy refuses in one line with exit 3, before loading
+/// anything, and the doctor says why.
+#[test]
+fn a_strategy_the_kernel_cannot_run_refuses_with_exit_3() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_strategy_the_kernel_cannot_run_refuses_with_exit_3") {
+        return;
+    }
+    const SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
+    let Ok(before) = std::fs::read_to_string(SYSCTL) else {
+        eprintln!("SKIPPED a_strategy_the_kernel_cannot_run_refuses_with_exit_3 (no {SYSCTL})");
+        return;
+    };
+    /// Puts the sysctl back however the test ends.
+    struct Restore(String);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = std::fs::write(SYSCTL, &self.0);
+        }
+    }
+    let _restore = Restore(before.clone());
+    std::fs::write(SYSCTL, "2").expect("switch io_uring off");
+    let out = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args([
+            "demo",
+            "--strategy",
+            "io-uring-sqpoll",
+            "--json",
+            "--size",
+            "1MiB",
+        ])
+        .output()
+        .expect("run zc");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(err.contains("io_uring_disabled = 2"), "{err}");
+    assert!(out.stdout.is_empty(), "a refused run printed results");
+    let doctor = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args(["doctor", "--no-load"])
+        .output()
+        .expect("run zc doctor");
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("io_uring SQPOLL"))
+        .unwrap_or_else(|| panic!("no io_uring SQPOLL line in:\n{text}"));
+    assert!(line.contains("NOT available"), "{line}");
+    drop(_restore);
+    assert_eq!(std::fs::read_to_string(SYSCTL).ok(), Some(before));
+}

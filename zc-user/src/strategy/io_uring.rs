@@ -23,7 +23,7 @@ use anyhow::{Context as _, bail};
 use io_uring::{IoUring, cqueue, opcode, squeue, types::Fd};
 use zc_common::event::IORING_NOTIF_USAGE_ZC_COPIED;
 
-use super::{Buffer, ModelRow, Spec, Transfer};
+use super::{Buffer, Mechanism, ModelRow, Spec, Transfer};
 use crate::{lang::T, place::Place};
 
 const NODES: &[Place] = &[
@@ -62,6 +62,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 3,
     sender_sg: true,
     buffer: Buffer::Lent,
+    requires: &[Mechanism::IoUring, Mechanism::IoUringSendZc],
     user_place: Place::UserBuffer,
     nodes: NODES,
     story: T {
@@ -88,6 +89,11 @@ pub const SQPOLL_SPEC: Spec = Spec {
     teardown_calls: 3,
     sender_sg: true,
     buffer: Buffer::Lent,
+    requires: &[
+        Mechanism::IoUring,
+        Mechanism::IoUringSendZc,
+        Mechanism::IoUringSqpoll,
+    ],
     user_place: Place::UserBuffer,
     nodes: NODES,
     story: T {

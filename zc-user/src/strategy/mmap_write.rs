@@ -35,6 +35,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 1,
     sender_sg: true,
     buffer: Buffer::Reused,
+    requires: &[],
     user_place: Place::Mapping,
     nodes: &[
         Place::Disk,

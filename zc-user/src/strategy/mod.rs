@@ -28,6 +28,7 @@ use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
 
+pub use crate::mechanism::Mechanism;
 use crate::{lang::T, place::Place};
 
 /// What a send loop gets: the file, the connected socket, how much to send
@@ -118,6 +119,9 @@ pub struct Spec {
     pub sender_sg: bool,
     /// Whether the user buffer is reused at once or lent to the kernel.
     pub buffer: Buffer,
+    /// What the kernel must offer for it to run (asked of the kernel before
+    /// a run; `zc doctor` lists them all).
+    pub requires: &'static [Mechanism],
     /// Where a send from user memory reads its bytes: the user's buffer, or
     /// the page cache mapped into the program.
     pub user_place: Place,
@@ -197,6 +201,20 @@ impl Strategy {
     /// The next strategy in the table, if any.
     pub fn next(self) -> Option<Strategy> {
         ((self.0 as usize + 1) < COUNT).then(|| Strategy(self.0 + 1))
+    }
+
+    /// Why this strategy cannot run on this kernel, if it cannot: the first
+    /// mechanism it needs that the kernel refuses, in one line.
+    pub fn refusal(self) -> Option<String> {
+        self.spec().requires.iter().find_map(|m| {
+            m.check().err().map(|why| {
+                format!(
+                    "{} needs {}, which this kernel cannot give: {why}",
+                    self.name(),
+                    m.name()
+                )
+            })
+        })
     }
 
     /// The names of all strategies, for messages.

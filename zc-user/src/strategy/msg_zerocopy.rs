@@ -10,11 +10,13 @@
 //! the program is told when its buffer is free, at the price of extra
 //! syscalls to read the notifications.
 //!
-//! Over a veth to a receiver on the same host the kernel copies anyway:
-//! `veth_xmit` → `__dev_forward_skb` → `skb_orphan_frags` → `skb_copy_ubufs`
-//! copies the pinned pages before the peer gets the skb, and the
-//! notification carries `SO_EE_CODE_ZEROCOPY_COPIED`. zc shows both: the
-//! pages at the device are the user's, the pages at the peer are not.
+//! To a receiver on the same host the kernel copies anyway. Not at the
+//! veth: the skb carries `SKBFL_DONT_ORPHAN`, so `__dev_forward_skb`'s
+//! `skb_orphan_frags` leaves the pinned pages alone, and zc sees them still
+//! in the skb the peer gets. On local delivery, `ip_local_deliver_finish` →
+//! `skb_orphan_frags_rx` → `skb_copy_ubufs` copies them, and the
+//! notification carries `SO_EE_CODE_ZEROCOPY_COPIED`. A program on a real
+//! NIC sending to another host gets the zero copy it asked for.
 //!
 //! The loop reads into a ring of chunks and, before it writes the ring
 //! again from the start, waits until every send so far is complete.
@@ -23,7 +25,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use anyhow::{Context as _, bail};
 
-use super::{Buffer, ModelRow, Spec, Transfer, io};
+use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -34,7 +36,7 @@ pub const SPEC: Spec = Spec {
         zh: "read + send(MSG_ZEROCOPY)（钉住用户页面）",
     },
     help: "read(file, buf), send(sock, buf, MSG_ZEROCOPY), completions from the error queue: \
-           the send pins the user's pages, but a veth to a local receiver copies them anyway",
+           the send pins the user's pages, but a receiver on this host makes the kernel copy them anyway",
     model: Some(ModelRow {
         source: "the kernel's Documentation/networking/msg_zerocopy.rst (the article has no row): \
                  the send pins user pages instead of copying; completions arrive on the error queue",
@@ -49,6 +51,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 0,
     sender_sg: true,
     buffer: Buffer::Lent,
+    requires: &[Mechanism::MsgZerocopy],
     user_place: Place::UserBuffer,
     nodes: &[
         Place::Disk,

@@ -33,6 +33,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 0,
     sender_sg: true,
     buffer: Buffer::Reused,
+    requires: &[],
     user_place: Place::UserBuffer,
     nodes: &[
         Place::Disk,

@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 
 use anyhow::bail;
 
-use super::{Buffer, ModelRow, Spec, Transfer, io};
+use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 const NODES: &[Place] = &[
@@ -46,6 +46,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 0,
     sender_sg: false,
     buffer: Buffer::Reused,
+    requires: &[Mechanism::Sendfile],
     user_place: Place::UserBuffer,
     nodes: NODES,
     story: T {
@@ -77,6 +78,7 @@ pub const GATHER_SPEC: Spec = Spec {
     teardown_calls: 0,
     sender_sg: true,
     buffer: Buffer::Reused,
+    requires: &[Mechanism::Sendfile],
     user_place: Place::UserBuffer,
     nodes: NODES,
     story: T {

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::bail;
 
-use super::{Buffer, ModelRow, Spec, Transfer, io};
+use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -35,6 +35,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 2,
     sender_sg: true,
     buffer: Buffer::Reused,
+    requires: &[Mechanism::Splice],
     user_place: Place::Pipe,
     nodes: &[
         Place::Disk,

@@ -22,7 +22,7 @@ use std::{
 
 use anyhow::bail;
 
-use super::{Buffer, ModelRow, Spec, Transfer, io};
+use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -48,6 +48,7 @@ pub const SPEC: Spec = Spec {
     teardown_calls: 2,
     sender_sg: true,
     buffer: Buffer::Lent,
+    requires: &[Mechanism::Vmsplice, Mechanism::Splice],
     user_place: Place::UserBuffer,
     nodes: &[
         Place::Disk,

@@ -140,7 +140,8 @@ impl Edge {
             Edge::LendToPipe => ((3..=4).map(|y| (38, y, Turn::V)).collect(), "lent", (40, 3)),
             Edge::Xmit => (h(64, 69, 6).collect(), "xmit", (65, 5)),
             Edge::Segment => (h(64, 69, 7).collect(), "CPU copy", (62, 8)),
-            // The veth copies as it hands the skb over: drawn into its box.
+            // Copied anyway on the way to the receiver (the site is in the
+            // report): drawn into the veth box, where the bytes leave.
             Edge::CopyAnyway => (h(64, 69, 7).collect(), "copied anyway", (57, 8)),
             Edge::Gather => {
                 let mut v = vec![(21, 8, Turn::UpRight)];
