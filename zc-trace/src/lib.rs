@@ -78,6 +78,12 @@ pub struct Run {
     pub syscalls: Vec<Syscall>,
     pub elapsed_ns: u64,
     pub sender_cpu_ns: u64,
+    /// CPU of the receiver thread, and softirq time on every CPU, during
+    /// the transfer (absent in older traces).
+    #[serde(default)]
+    pub receiver_cpu_ns: u64,
+    #[serde(default)]
+    pub softirq_ns: u64,
     pub received_bytes: u64,
     pub received_ok: bool,
     pub lost_events: u64,
@@ -444,6 +450,8 @@ mod tests {
                 syscalls: vec![],
                 elapsed_ns: 1,
                 sender_cpu_ns: 1,
+                receiver_cpu_ns: 0,
+                softirq_ns: 0,
                 received_bytes: 4096,
                 received_ok: true,
                 lost_events: 0,

@@ -40,6 +40,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Turn a trace into Perfetto JSON, Markdown, CSV, Mermaid, SVG, asciicast or HTML.
     Export(ExportArgs),
+    /// Run strategies at several chunk sizes to find where zero copy pays off.
+    Sweep(SweepArgs),
 }
 
 /// `--strategy`: one strategy of the table, or all of them in turn.
@@ -251,6 +253,43 @@ fn parse_speed(s: &str) -> Result<f32, String> {
         return Err("speed must be between 0.1 and 64".into());
     }
     Ok(v)
+}
+
+/// `zc sweep`: the crossover points, measured.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each point is run --runs times; the report gives the median with its \
+min-max. Figures are measured while traced, so zc's own cost is in them, and they are noisy on \
+a shared machine: read the spread. In a terminal the result is a chart (m: next figure, q: quit)."
+)]
+pub struct SweepArgs {
+    /// Strategies, comma-separated (names as for `zc demo`), or `all`.
+    #[arg(long, short, default_value = "all", value_delimiter = ',', value_parser = strategy_parser())]
+    pub strategy: Vec<StrategyChoice>,
+
+    /// Chunk sizes, comma-separated (bytes, or with a unit).
+    #[arg(long, value_delimiter = ',', default_value = "4KiB,16KiB,64KiB,256KiB,1MiB", value_parser = parse_size)]
+    pub chunk: Vec<u64>,
+
+    /// Size of the file each run sends.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    pub size: u64,
+
+    /// Runs per point (at least 1; 5 or more for a median worth reading).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+
+    /// Print the sweep as one JSON object instead of drawing it.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print the text report instead of drawing the chart.
+    #[arg(long)]
+    pub no_tui: bool,
+
+    /// Also write the chart as an SVG (sender CPU per GiB), for a slide.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

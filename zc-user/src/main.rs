@@ -9,7 +9,7 @@ use std::{
 use clap::Parser as _;
 
 use zc::{
-    cli::{Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs, StrategyChoice},
+    cli::{Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs, StrategyChoice, SweepArgs},
     doctor,
     exit::{self, Fatal},
     export,
@@ -65,6 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(args) => demo(args),
         Command::Replay(args) => replay(args),
         Command::Export(args) => export_trace(args),
+        Command::Sweep(args) => sweep(args),
     }
 }
 
@@ -171,6 +172,106 @@ fn runnable(choice: &StrategyChoice) -> anyhow::Result<Vec<Strategy>> {
         }
     }
     Ok(list)
+}
+
+/// `zc sweep`: every chosen strategy at every chunk size, `--runs` times.
+fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
+    use zc::model::sweep::{Metric, NOTE, Point, Sample, Sweep};
+    let mut wanted: Vec<Strategy> = args.strategy.iter().flat_map(|c| c.strategies()).collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut chunks = args.chunk.clone();
+    chunks.sort_unstable();
+    chunks.dedup();
+    for &chunk in &chunks {
+        session::check_input(&session::Options {
+            size: args.size,
+            chunk,
+            file: None,
+            cold: false,
+            sg: None,
+            rate: None,
+        })?;
+    }
+    let one = if wanted.len() == 1 {
+        StrategyChoice::One(wanted[0])
+    } else {
+        StrategyChoice::All
+    };
+    let strategies: Vec<Strategy> = match one {
+        StrategyChoice::One(_) => runnable(&one)?,
+        StrategyChoice::All => wanted
+            .into_iter()
+            .filter(|s| match s.refusal() {
+                None => true,
+                Some(why) => {
+                    eprintln!("zc: skipping {why}");
+                    false
+                }
+            })
+            .collect(),
+    };
+    let opts = session::Options {
+        size: args.size,
+        chunk: chunks[0],
+        file: None,
+        cold: false,
+        sg: None,
+        rate: None,
+    };
+    let mut live = LiveSession::start(&opts, None)?;
+    let runs = args.runs as usize;
+    let total = chunks.len() * strategies.len() * runs;
+    let mut done = 0;
+    let mut points = Vec::new();
+    for &chunk in &chunks {
+        live.set_chunk(chunk);
+        for &s in &strategies {
+            let mut samples = Vec::with_capacity(runs);
+            for r in 0..runs {
+                done += 1;
+                eprint!(
+                    "\rzc: sweep {done}/{total}: {} at {} a call, run {}/{runs}        ",
+                    s.name(),
+                    zc::units::fmt_bytes(chunk),
+                    r + 1
+                );
+                // Only the figures stay: a sweep keeps no events.
+                samples.push(Sample::of(&live.run(s)?));
+            }
+            points.push(Point::of(s, chunk, &samples));
+        }
+    }
+    eprintln!();
+    let sweep = Sweep {
+        kernel: live.context.kernel.clone(),
+        size_bytes: args.size,
+        runs_per_point: runs,
+        chunks,
+        strategies,
+        points,
+        note: NOTE,
+    };
+    drop(live);
+    if let Some(path) = &args.svg {
+        tracefile::write_atomic(path, sweep.svg(Metric::SenderCpu).as_bytes())?;
+        eprintln!("zc: wrote the chart to {}", path.display());
+    }
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &sweep)?;
+        writeln!(out)?;
+    } else if interactive && !args.no_tui {
+        tui::sweep_view::show(&sweep)?;
+    } else {
+        print!("{}", sweep.text());
+    }
+    Ok(if sweep.points.iter().all(|p| p.all_intact) {
+        exit::OK
+    } else {
+        exit::TRANSFER_FAILED
+    })
 }
 
 fn lang_of(l: LangArg) -> Lang {

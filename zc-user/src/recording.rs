@@ -494,6 +494,8 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
             .collect(),
         elapsed_ns: o.elapsed_ns,
         sender_cpu_ns: o.sender_cpu_ns,
+        receiver_cpu_ns: o.receiver_cpu_ns,
+        softirq_ns: o.softirq_ns,
         received_bytes: o.received_bytes,
         received_ok: o.received_ok,
         lost_events: o.lost_events,
@@ -535,6 +537,8 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
     let stats = TransferStats {
         elapsed_ns: s.elapsed_ns,
         sender_cpu_ns: s.sender_cpu_ns,
+        receiver_cpu_ns: s.receiver_cpu_ns,
+        softirq_ns: s.softirq_ns,
         received_bytes: s.received_bytes,
         received_ok: s.received_ok,
         bad_records: s.bad_records,

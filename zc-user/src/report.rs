@@ -123,6 +123,12 @@ pub struct RunJson<'a> {
     pub resident_before_bytes: u64,
     pub elapsed_ns: u64,
     pub sender_cpu_ns: u64,
+    /// The receiver thread's CPU, and softirq time on every CPU (clock
+    /// ticks, the whole machine's), during the transfer.
+    pub receiver_cpu_ns: u64,
+    pub softirq_ns: u64,
+    /// Sender + receiver + the sender's kernel threads + softirq.
+    pub transfer_cpu_ns: u64,
     pub lost_events: u64,
     /// Probe runs the kernel skipped (a program is not re-entered on a CPU).
     pub probe_misses: u64,
@@ -180,6 +186,9 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         resident_before_bytes: o.resident_before,
         elapsed_ns: o.elapsed_ns,
         sender_cpu_ns: o.sender_cpu_ns,
+        receiver_cpu_ns: o.receiver_cpu_ns,
+        softirq_ns: o.softirq_ns,
+        transfer_cpu_ns: o.transfer_cpu_ns(),
         lost_events: o.lost_events,
         probe_misses: f.probe_misses,
         events: o.events.len(),

@@ -165,6 +165,11 @@ impl LiveSession {
         result.with_context(|| format!("run {} untraced", strategy.name()))
     }
 
+    /// Sends in `chunk`-byte calls from now on (a sweep changes it between runs).
+    pub fn set_chunk(&mut self, chunk: u64) {
+        self.chunk = chunk;
+    }
+
     pub fn probes(&self) -> &[crate::kernel::probes::ProbeStatus] {
         &self.status
     }

@@ -935,3 +935,80 @@ fn a_strategy_the_kernel_cannot_run_refuses_with_exit_3() {
     drop(_restore);
     assert_eq!(std::fs::read_to_string(SYSCTL).ok(), Some(before));
 }
+
+/// A tiny sweep (2 strategies × 2 chunks × 2 runs): its JSON has every
+/// point with medians and ranges, and facts that must hold whatever the
+/// noise: fewer syscalls per GiB at the larger chunk, copies per byte as
+/// each strategy's model says, every run intact and balanced.
+#[test]
+fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_tiny_sweep_has_its_shape_and_its_monotonic_facts") {
+        return;
+    }
+    let svg = std::env::temp_dir().join(format!("zc-sweep-test-{}.svg", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args([
+            "sweep",
+            "--strategy",
+            "read-write,sendfile-gather",
+            "--chunk",
+            "16KiB,256KiB",
+            "--size",
+            "4MiB",
+            "--runs",
+            "2",
+            "--json",
+            "--svg",
+        ])
+        .arg(&svg)
+        .output()
+        .expect("run zc sweep");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let points = v["points"].as_array().expect("points");
+    assert_eq!(points.len(), 4, "{v}");
+    assert_eq!(u(&v, "runs_per_point"), 2);
+    for p in points {
+        assert_eq!(p["all_intact"], Value::Bool(true), "{p}");
+        assert_eq!(u(p, "max_unexplained_bytes"), 0, "{p}");
+        for key in [
+            "sender_cpu_ns_per_gib",
+            "transfer_cpu_ns_per_gib",
+            "syscalls_per_gib",
+            "copies_per_byte",
+        ] {
+            let s = &p[key];
+            let (lo, mid, hi) = (
+                s["min"].as_f64().expect("min"),
+                s["median"].as_f64().expect("median"),
+                s["max"].as_f64().expect("max"),
+            );
+            assert!(lo <= mid && mid <= hi, "{key}: {s}");
+        }
+    }
+    let median = |name: &str, chunk: u64, key: &str| -> f64 {
+        points
+            .iter()
+            .find(|p| p["strategy"] == name && u(p, "chunk_bytes") == chunk)
+            .map(|p| p[key]["median"].as_f64().expect("median"))
+            .unwrap_or_else(|| panic!("no point {name} {chunk}"))
+    };
+    for name in ["read-write", "sendfile-gather"] {
+        let small = median(name, 16 << 10, "syscalls_per_gib");
+        let large = median(name, 256 << 10, "syscalls_per_gib");
+        assert!(
+            large < small,
+            "{name}: {large} syscalls/GiB at 256 KiB, {small} at 16 KiB"
+        );
+    }
+    assert!((median("read-write", 16 << 10, "copies_per_byte") - 2.0).abs() < 0.05);
+    assert!(median("sendfile-gather", 256 << 10, "copies_per_byte") < 0.05);
+    let chart = std::fs::read_to_string(&svg).expect("the SVG was written");
+    let _ = std::fs::remove_file(&svg);
+    assert!(
+        chart.starts_with("<svg") && chart.contains("read-write"),
+        "{chart}"
+    );
+}

@@ -135,7 +135,8 @@ pub fn run_one(
         let receiver = std::thread::Builder::new()
             .name("zc-receiver".into())
             .spawn_scoped(scope, move || -> anyhow::Result<(u64, u32)> {
-                let _ = rtid.send(('r', gettid(), 0));
+                // SAFETY: pthread_self has no preconditions.
+                let _ = rtid.send(('r', gettid(), unsafe { libc::pthread_self() }));
                 let mut conn = conn;
                 let mut crc = crc32fast::Hasher::new();
                 let mut buf = vec![0u8; 256 << 10];
@@ -196,13 +197,17 @@ pub fn run_one(
         let mut sender_tid = 0;
         let mut sender_thread: libc::pthread_t = 0;
         let mut receiver_tid = 0;
+        let mut receiver_thread: libc::pthread_t = 0;
         for _ in 0..2 {
             match tid_rx.recv_timeout(Duration::from_secs(10)) {
                 Ok(('s', t, pt)) => {
                     sender_tid = t;
                     sender_thread = pt;
                 }
-                Ok((_, t, _)) => receiver_tid = t,
+                Ok((_, t, pt)) => {
+                    receiver_tid = t;
+                    receiver_thread = pt;
+                }
                 Err(_) => return Err(anyhow!("sender or receiver thread did not start")),
             }
         }
@@ -222,6 +227,9 @@ pub fn run_one(
         };
         // The sender is blocked in recv(): its CPU clock stands still.
         let cpu_start = cpu_ns(cpu_clock_of(sender_thread)?);
+        let receiver_clock = cpu_clock_of(receiver_thread)?;
+        let receiver_start = cpu_ns(receiver_clock);
+        let softirq_start = softirq_ns();
         let _ = go_tx.send(());
         let mut drain =
             |t: &mut Option<&mut Tracer>| t.as_deref_mut().map_or(0, |t| t.drain(&mut sink));
@@ -230,11 +238,16 @@ pub fn run_one(
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+        // The receiver's clock is read while it still runs (a finished
+        // thread's clock is gone): it ends when the last byte has arrived.
+        let mut receiver_cpu = 0;
         while !receiver.is_finished() {
+            receiver_cpu = cpu_ns(receiver_clock).saturating_sub(receiver_start);
             if drain(&mut tracer) == 0 {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
+        let softirq = softirq_ns().saturating_sub(softirq_start);
         // The receiver has every byte, but TCP may still hold skbs in a
         // queue (a retransmission the receiver no longer needs, behind a
         // bottleneck): they go on to the device, and are counted, before
@@ -267,6 +280,8 @@ pub fn run_one(
         let stats = TransferStats {
             elapsed_ns: done.elapsed_ns,
             sender_cpu_ns: done.cpu_ns.saturating_sub(cpu_start),
+            receiver_cpu_ns: receiver_cpu,
+            softirq_ns: softirq,
             received_ok: received_bytes == done.sent && done.sent == size && crc == expected_crc,
             received_bytes,
             bad_records,
@@ -294,4 +309,22 @@ pub fn facts(
         sender_sg: sg.unwrap_or(strategy.spec().sender_sg),
         rate,
     }
+}
+
+/// Softirq time on every CPU so far (`/proc/stat`, in clock ticks turned
+/// into nanoseconds), or 0 where the file cannot be read.
+fn softirq_ns() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0;
+    };
+    // cpu  user nice system idle iowait irq softirq ...
+    let ticks: u64 = stat
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(7))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ticks * (1_000_000_000 / hz)
 }

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod outcome;
 pub mod rules;
 pub mod steps;
+pub mod sweep;
 pub mod syscalls;
 pub mod tally;
 

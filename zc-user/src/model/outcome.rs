@@ -21,6 +21,11 @@ pub struct TransferStats {
     pub elapsed_ns: u64,
     /// CPU time the sender thread used in its loop.
     pub sender_cpu_ns: u64,
+    /// CPU time the receiver thread used meanwhile.
+    pub receiver_cpu_ns: u64,
+    /// Softirq time on every CPU meanwhile (`/proc/stat`, clock ticks: coarse,
+    /// and it counts the whole machine's).
+    pub softirq_ns: u64,
     pub received_bytes: u64,
     /// The receiver got every byte, with the file's CRC-32.
     pub received_ok: bool,
@@ -44,6 +49,8 @@ pub struct RunOutcome {
     pub tally: Tally,
     pub elapsed_ns: u64,
     pub sender_cpu_ns: u64,
+    pub receiver_cpu_ns: u64,
+    pub softirq_ns: u64,
     pub received_bytes: u64,
     pub received_ok: bool,
     /// Events the ring buffer had no room for (the counters still have them).
@@ -55,6 +62,15 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// CPU the whole transfer took: the sender, the receiver, the sender's
+    /// kernel threads (io_uring), and softirq work on every CPU.
+    pub fn transfer_cpu_ns(&self) -> u64 {
+        self.sender_cpu_ns
+            + self.receiver_cpu_ns
+            + self.figures.io_uring.kernel_thread_cpu_ns
+            + self.softirq_ns
+    }
+
     /// The outcome of a run: `events` must be in time order.
     pub fn new(
         facts: RunFacts,
@@ -73,6 +89,8 @@ impl RunOutcome {
             steps,
             elapsed_ns: stats.elapsed_ns,
             sender_cpu_ns: stats.sender_cpu_ns,
+            receiver_cpu_ns: stats.receiver_cpu_ns,
+            softirq_ns: stats.softirq_ns,
             received_bytes: stats.received_bytes,
             received_ok: stats.received_ok,
             bad_records: stats.bad_records,
@@ -85,6 +103,8 @@ impl RunOutcome {
         TransferStats {
             elapsed_ns: self.elapsed_ns,
             sender_cpu_ns: self.sender_cpu_ns,
+            receiver_cpu_ns: self.receiver_cpu_ns,
+            softirq_ns: self.softirq_ns,
             received_bytes: self.received_bytes,
             received_ok: self.received_ok,
             bad_records: self.bad_records,

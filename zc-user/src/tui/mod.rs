@@ -12,6 +12,7 @@
 pub mod app;
 pub mod playback;
 pub mod screen;
+pub mod sweep_view;
 pub mod text;
 pub mod theme;
 pub mod widgets;
@@ -41,10 +42,10 @@ use app::{Action, App, Effect};
 const FPS: u64 = 30;
 
 /// Restores the terminal when dropped (normal exit, error, unwinding).
-struct TerminalGuard;
+pub(crate) struct TerminalGuard;
 
 impl TerminalGuard {
-    fn enter() -> anyhow::Result<TerminalGuard> {
+    pub(crate) fn enter() -> anyhow::Result<TerminalGuard> {
         terminal::enable_raw_mode().context("switch the terminal to raw mode")?;
         let guard = TerminalGuard;
         execute!(std::io::stdout(), EnterAlternateScreen, cursor::Hide)
@@ -65,7 +66,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Restores the terminal before the default panic message prints.
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
