@@ -6,7 +6,7 @@
 
 use aya_ebpf::{
     macros::{map, tracepoint},
-    maps::HashMap,
+    maps::LruHashMap,
     programs::TracePointContext,
 };
 use zc_common::{
@@ -20,7 +20,7 @@ use crate::helpers::{armed, count, emit, entry, field, header, in_sender};
 /// Block requests the sender issued, keyed by (dev, sector), so their
 /// completion (in interrupt context) can be attributed too.
 #[map]
-static ZC_BLOCK_INFLIGHT: HashMap<u64, u64> = HashMap::with_max_entries(4096, 0);
+static ZC_BLOCK_INFLIGHT: LruHashMap<u64, u64> = LruHashMap::with_max_entries(4096, 0);
 
 #[inline(always)]
 fn block_key(dev: u32, sector: u64) -> u64 {

@@ -17,7 +17,7 @@ use zc_common::{
     tracepoints as tp,
 };
 
-use crate::helpers::{ZC_HELPERS, armed, config, count, emit, entry, field, header, in_sender};
+use crate::helpers::{ZC_HELPERS, armed, config, count, emit, entry, field, for_sender, header};
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
@@ -83,14 +83,16 @@ fn helper_time(prev: u32, next: u32) {
 }
 
 /// `task_newtask(pid, comm, ...)`, in the thread that creates the task: a
-/// thread the sender starts is followed from now.
+/// thread the sender (or one of its followed threads) starts is followed
+/// from now.
 #[tracepoint(category = "task", name = "task_newtask")]
 pub fn task_newtask(ctx: TracePointContext) -> u32 {
     entry!(try_newtask, ctx)
 }
 
 fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
-    if !in_sender() {
+    // The sender's threads, and theirs: an SQ thread starts io-wq workers.
+    if !for_sender() {
         return Ok(());
     }
     let child: u32 = field(ctx, tp::task_newtask::PID)?;

@@ -11,7 +11,7 @@
 
 use aya_ebpf::{
     macros::{btf_tracepoint, map, tracepoint},
-    maps::{Array, HashMap},
+    maps::{Array, LruHashMap},
     programs::{BtfTracePointContext, TracePointContext},
 };
 use zc_common::{
@@ -28,9 +28,11 @@ use crate::helpers::{
 
 /// What the current sendmsg's data comes from, by thread: set at
 /// `tcp_sendmsg_locked` and read at `sock_send_length`, which run in that
-/// order in the same thread (the sender, or its io_uring's SQ thread).
+/// order in the same thread (the sender, or its io_uring's SQ thread). An
+/// LRU map: every run has new threads, and a full plain hash map would
+/// refuse the next run's entry (a sweep of 225 runs found that).
 #[map]
-static ZC_SEND_SOURCE: HashMap<u32, u64> = HashMap::with_max_entries(64, 0);
+static ZC_SEND_SOURCE: LruHashMap<u32, u64> = LruHashMap::with_max_entries(1024, 0);
 
 /// Bytes pinned by zero-copy sends 0..=id, at `id % ZC_PREFIX_SLOTS`: a
 /// completion for sends lo..=hi then covers `prefix[hi] - prefix[lo - 1]`
