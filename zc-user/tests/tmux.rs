@@ -219,12 +219,16 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
     let s = t.wait_for("the recording notice", |s| s.contains("recorded "));
     assert!(s.contains(".zctrace"), "{s}");
 
-    // c compares every strategy, measuring the missing ones.
+    // c compares every strategy, measuring the missing ones: all nine
+    // rows, and the chart, in the 80×24 window.
     t.keys(&["c"]);
     let s = t.wait_for("the compare view filled in", |s| {
-        s.contains("compare") && s.contains("sendfile-gather") && !s.contains('…')
+        s.contains("compare") && s.contains("io-uring-sqpoll") && !s.contains('…')
     });
     assert!(s.contains("CPU-copied bytes"), "{s}");
+    for name in zc::strategy::Strategy::names().split(", ") {
+        assert!(s.contains(name), "{name} missing from the compare view:\n{s}");
+    }
 
     // q quits cleanly, leaving the alternate screen and showing the cursor.
     t.keys(&["q"]);
