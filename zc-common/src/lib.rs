@@ -75,6 +75,9 @@ pub enum Config {
     /// `struct io_ring_ctx *` of the sender's io_uring, learned in the
     /// kernel at `io_uring_create`. Never exported.
     DemoRing = 9,
+    /// The demo socket's cookie (`SO_COOKIE`, from user space): the kernel
+    /// side names the socket whose cookie this is, and no other.
+    DemoCookie = 10,
 }
 
 /// Number of `ZC_CONFIG` slots.

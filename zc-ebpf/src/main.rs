@@ -4,9 +4,12 @@
 //! Attribution happens here, in the kernel, by identity rather than by
 //! process name: the sender thread's tid for syscalls, faults, scheduler
 //! switches and block requests; the demo file's (s_dev, i_ino) for page-cache
-//! events; the demo socket (`struct sock *`, learned from the sender's own
-//! sends) for skbs, which are often transmitted from softirq context on
-//! behalf of some other task; the receiver's tid for its copy.
+//! events; the demo socket for skbs, which are often transmitted from
+//! softirq context on behalf of some other task (its cookie, from user
+//! space, is matched with `bpf_get_socket_cookie` at its first send, and
+//! its `struct sock *` then against `skb->sk`); the sender's io_uring by its
+//! ring, and the kernel threads the sender starts by their tids; the
+//! receiver's tid for its copy.
 //!
 //! Every event first bumps exact per-CPU counters, then tries to put a record
 //! in the ring buffer. A full ring buffer costs animation detail, never

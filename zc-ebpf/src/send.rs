@@ -10,6 +10,8 @@
 //! proved later, by the frags themselves (see `device.rs`).
 
 use aya_ebpf::{
+    cty::c_void,
+    helpers::bpf_get_socket_cookie,
     macros::{btf_tracepoint, map, tracepoint},
     maps::{Array, LruHashMap},
     programs::{BtfTracePointContext, TracePointContext},
@@ -54,10 +56,20 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let msg: u64 = ctx.arg(1);
     let skb: u64 = ctx.arg(2);
     let size_goal: i32 = ctx.arg(3);
-    // The sender has one TCP socket: its first send names it (made by the
-    // sender, or by its SQ thread).
-    if config(Config::DemoSock) == 0 {
+    // The demo socket is the one whose cookie user space gave
+    // (`bpf_get_socket_cookie` on the typed argument): its first send, by
+    // the sender or its SQ thread, names its pointer for the skb probes.
+    let demo = config(Config::DemoSock);
+    if demo == 0 {
+        // SAFETY: `sk` is the tracepoint's `struct sock *` argument, which
+        // the verifier knows by its BTF type.
+        let cookie = unsafe { bpf_get_socket_cookie(sk as *mut c_void) };
+        if cookie == 0 || cookie != config(Config::DemoCookie) {
+            return Ok(());
+        }
         set_config(Config::DemoSock, sk);
+    } else if sk != demo {
+        return Ok(());
     }
     let flags: u32 = kread(msg, lay!(msghdr_flags))?;
     let ubuf: u64 = kread(msg, lay!(msghdr_ubuf)).unwrap_or(0);

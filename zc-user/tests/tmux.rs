@@ -227,7 +227,10 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
     });
     assert!(s.contains("CPU-copied bytes"), "{s}");
     for name in zc::strategy::Strategy::names().split(", ") {
-        assert!(s.contains(name), "{name} missing from the compare view:\n{s}");
+        assert!(
+            s.contains(name),
+            "{name} missing from the compare view:\n{s}"
+        );
     }
 
     // q quits cleanly, leaving the alternate screen and showing the cursor.

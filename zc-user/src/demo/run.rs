@@ -117,6 +117,7 @@ pub fn run_one(
         TcpStream::connect(SocketAddrV4::new(RECEIVER_ADDR, port))
             .context("connect to the receiver over the veth")
     })?;
+    let sock_cookie = socket_cookie(&sock)?;
     let (conn, _) = listener
         .accept()
         .context("accept the sender's connection")?;
@@ -217,6 +218,7 @@ pub fn run_one(
                 receiver_tid,
                 file_dev: file.dev,
                 file_ino: file.ino,
+                sock_cookie,
             })?;
         }
         let mut events = Vec::new();
@@ -327,4 +329,26 @@ fn softirq_ns() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     ticks * (1_000_000_000 / hz)
+}
+
+/// The socket's cookie (`SO_COOKIE`): a number the kernel gives each socket
+/// once, which the eBPF side matches to know the demo socket.
+fn socket_cookie(sock: &TcpStream) -> anyhow::Result<u64> {
+    use std::os::fd::AsRawFd as _;
+    let mut cookie = 0u64;
+    let mut len = size_of::<u64>() as libc::socklen_t;
+    // SAFETY: a valid socket, and an out buffer of the size given.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_COOKIE,
+            (&mut cookie as *mut u64).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).context("read the demo socket's cookie");
+    }
+    Ok(cookie)
 }

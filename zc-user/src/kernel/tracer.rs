@@ -47,6 +47,8 @@ pub struct Target {
     /// Kernel-encoded dev_t of the file's filesystem (major << 20 | minor).
     pub file_dev: u32,
     pub file_ino: u64,
+    /// The demo socket's cookie (`SO_COOKIE`).
+    pub sock_cookie: u64,
 }
 
 /// The loaded, attached programs and their maps.
@@ -114,6 +116,7 @@ impl Tracer {
         self.reset_counters()?;
         self.misses_at_arm = self.recursion_misses();
         self.set(Config::DemoSock, 0)?;
+        self.set(Config::DemoCookie, target.sock_cookie)?;
         // A new socket numbers its zero-copy sends from 0.
         self.set(Config::ZcNextId, 0)?;
         self.set(Config::ZcPinnedTotal, 0)?;
