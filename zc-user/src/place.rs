@@ -28,6 +28,12 @@ pub enum Place {
     Peer,
     /// The receiving program's buffer, in the peer namespace.
     Receiver,
+    /// The socket's error queue, where MSG_ZEROCOPY's completions wait to
+    /// be read.
+    ErrorQueue,
+    /// An io_uring's submission and completion rings, shared by the program
+    /// and the kernel.
+    Rings,
 }
 
 impl Place {
@@ -42,6 +48,8 @@ impl Place {
             Place::Nic => "NIC (veth)",
             Place::Peer => "veth peer",
             Place::Receiver => "receiver",
+            Place::ErrorQueue => "error queue",
+            Place::Rings => "io_uring rings",
         }
     }
 
@@ -56,6 +64,8 @@ impl Place {
             Place::Nic => "网卡（veth）",
             Place::Peer => "veth 对端",
             Place::Receiver => "接收方",
+            Place::ErrorQueue => "错误队列",
+            Place::Rings => "io_uring 环形队列",
         }
     }
 }

@@ -592,6 +592,26 @@ fn sg_off_makes_read_write_copy_three_times() {
         u(device, "copied_bytes") as f64 >= 0.98 * SIZE as f64,
         "no segmentation copy at the device: {device}"
     );
+    // The strategies after the article take --sg off too: their pages (the
+    // file's, the user's, pinned ones) are copied at segmentation instead,
+    // and every ledger still balances.
+    for name in [
+        "splice",
+        "vmsplice",
+        "msg-zerocopy",
+        "io-uring-send-zc",
+        "io-uring-sqpoll",
+    ] {
+        let v = &demo(&["--strategy", name, "--sg", "off"])[0];
+        assert_eq!(v["sender_scatter_gather"], Value::Bool(false), "{name}");
+        assert_eq!(v["received_ok"], Value::Bool(true), "{name}: {v}");
+        assert_ledger_balances(v, SIZE);
+        let device = &v["ledger"][2];
+        assert!(
+            u(device, "copied_bytes") as f64 >= 0.98 * SIZE as f64,
+            "{name}: no segmentation copy at the device: {device}"
+        );
+    }
 }
 
 /// A bottleneck (`--rate`: a tbf queue on the sending veth) forces drops and
@@ -723,6 +743,7 @@ fn vmsplice_sends_the_users_own_pages() {
     let size = 48u64 << 20;
     let v = &demo_sized(size, CHUNK, &["--strategy", "vmsplice"])[0];
     assert_eq!(v["received_ok"], Value::Bool(true), "{v}");
+    assert_eq!(u(v, "lost_events"), 0, "events lost: {v}");
     assert_ledger_balances(v, size);
     // Exactly one copy of the file, all of it read(), beyond retransmits.
     let extra = u(v, "cpu_copy_bytes").saturating_sub(size);
@@ -776,6 +797,7 @@ fn msg_zerocopy_pins_then_is_copied_anyway() {
     let size = 48u64 << 20;
     let v = &demo_sized(size, CHUNK, &["--strategy", "msg-zerocopy"])[0];
     assert_eq!(v["received_ok"], Value::Bool(true), "{v}");
+    assert_eq!(u(v, "lost_events"), 0, "events lost: {v}");
     assert_ledger_balances(v, size);
     let pinned = u(&v["ledger"][1], "pinned_bytes");
     assert!(
@@ -831,6 +853,7 @@ fn io_uring_send_zc_batches_and_reports_usage() {
     let chunks = size / CHUNK;
     let v = &demo_sized(size, CHUNK, &["--strategy", "io-uring-send-zc"])[0];
     assert_eq!(v["received_ok"], Value::Bool(true), "{v}");
+    assert_eq!(u(v, "lost_events"), 0, "events lost: {v}");
     assert_ledger_balances(v, size);
     assert!(
         u(v, "syscall_total") < chunks / 4,
@@ -867,6 +890,7 @@ fn io_uring_sqpoll_moves_the_work_to_a_kernel_thread() {
     let size = 128 * CHUNK;
     let v = &demo_sized(size, CHUNK, &["--strategy", "io-uring-sqpoll"])[0];
     assert_eq!(v["received_ok"], Value::Bool(true), "{v}");
+    assert_eq!(u(v, "lost_events"), 0, "events lost: {v}");
     assert_ledger_balances(v, size);
     assert!(
         u(v, "syscall_total") < 10,

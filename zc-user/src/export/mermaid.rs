@@ -19,6 +19,7 @@ fn who(p: Place) -> &'static str {
         Place::Pipe => "P",
         Place::SocketBuffer => "SB",
         Place::Nic | Place::Peer => "N",
+        Place::ErrorQueue | Place::Rings => "K",
         Place::Receiver => "R",
     }
 }

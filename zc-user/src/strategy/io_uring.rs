@@ -32,6 +32,7 @@ const NODES: &[Place] = &[
     Place::UserBuffer,
     Place::SocketBuffer,
     Place::Nic,
+    Place::Rings,
 ];
 
 /// What the kernel's documentation leads one to expect per chunk: the

@@ -59,6 +59,7 @@ pub const SPEC: Spec = Spec {
         Place::UserBuffer,
         Place::SocketBuffer,
         Place::Nic,
+        Place::ErrorQueue,
     ],
     story: T {
         en: "read copies the file into the buffer; the send pins the buffer's pages instead of \

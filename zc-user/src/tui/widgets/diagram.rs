@@ -215,6 +215,9 @@ impl<'a> Diagram<'a> {
             } else {
                 EdgeState::Pending
             };
+            if i <= app.pos() {
+                seen_places.extend(touched(it).1);
+            }
             for (edge, places) in arrows(it) {
                 if i <= app.pos() {
                     seen_places.extend(places);
@@ -292,6 +295,24 @@ const BOXES: [Boxed; 5] = [
     },
 ];
 
+/// Where a strategy's completions come from, top right in user space's
+/// view: the error queue (MSG_ZEROCOPY) or the io_uring rings. Lit while a
+/// completion (or a ring request) is played.
+const COMPLETIONS_BOX: [Boxed; 2] = [
+    Boxed {
+        place: Place::ErrorQueue,
+        x: 62,
+        y: 0,
+        w: 16,
+    },
+    Boxed {
+        place: Place::Rings,
+        x: 62,
+        y: 0,
+        w: 16,
+    },
+];
+
 const PIPE_BOX: Boxed = Boxed {
     place: Place::Pipe,
     x: 32,
@@ -320,6 +341,10 @@ fn label_of(place: Place, lang: Lang) -> &'static str {
         (Place::SocketBuffer, Lang::En) => "socket buffer",
         (Place::SocketBuffer, Lang::Zh) => "套接字缓冲区",
         (Place::Nic, _) => "veth",
+        (Place::ErrorQueue, Lang::En) => "error queue",
+        (Place::ErrorQueue, Lang::Zh) => "错误队列",
+        (Place::Rings, Lang::En) => "SQ/CQ rings",
+        (Place::Rings, Lang::Zh) => "SQ/CQ 环",
         (_, _) => "",
     }
 }
@@ -363,7 +388,13 @@ impl Widget for &Diagram<'_> {
                 .spec()
                 .nodes
                 .contains(&Place::Pipe)
-                .then_some(&PIPE_BOX),
+                .then_some(&PIPE_BOX)
+                .into_iter()
+                .chain(
+                    COMPLETIONS_BOX
+                        .iter()
+                        .filter(|b| self.strategy.spec().uses(b.place)),
+                ),
         ) {
             // The user-space box holds the mapping when the strategy maps
             // the file instead of reading it into a buffer.
@@ -385,7 +416,14 @@ impl Widget for &Diagram<'_> {
             let inner = (b.w - 2) as usize;
             let top = format!("┌{}┐", "─".repeat(inner));
             let bottom = format!("└{}┘", "─".repeat(inner));
-            let label = label_of(place, self.lang);
+            // A buffer a zero-copy send pins is named so.
+            let pins = self.strategy.spec().uses(Place::ErrorQueue)
+                || self.strategy.spec().uses(Place::Rings);
+            let label = match (place, pins, self.lang) {
+                (Place::UserBuffer, true, Lang::En) => "pinned buffer",
+                (Place::UserBuffer, true, Lang::Zh) => "钉住的缓冲区",
+                _ => label_of(place, self.lang),
+            };
             let mid = format!("│{}│", center(label, inner));
             let frame = if style == t.active() {
                 t.base().patch(t.section())
@@ -495,6 +533,14 @@ fn arrows(item: &Item) -> Vec<(Edge, [Place; 2])> {
 /// The edge and places the current plan item touches.
 pub fn touched(item: &Item) -> (Option<Edge>, Vec<Place>) {
     match item {
+        Item::Step {
+            kind: StepKind::Completion { .. },
+            ..
+        } => (None, vec![Place::ErrorQueue, Place::Rings]),
+        Item::Step {
+            kind: StepKind::Ring { .. },
+            ..
+        } => (None, vec![Place::Rings]),
         Item::Step {
             kind: StepKind::Move {
                 movement, from, to, ..
