@@ -29,6 +29,30 @@ pub fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// read() into `buf` from the file's current offset, retrying EINTR; a
+/// read of nothing is an error (the file ended before `size`, after `sent`).
+pub fn read_chunk(
+    file: BorrowedFd<'_>,
+    buf: &mut [u8],
+    sent: u64,
+    size: u64,
+) -> anyhow::Result<usize> {
+    loop {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::read(file.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            if interrupted() {
+                continue;
+            }
+            return Err(last_error("read the file"));
+        }
+        if n == 0 {
+            anyhow::bail!("the file ended after {sent} of {size} bytes (was it truncated?)");
+        }
+        return Ok(n as usize);
+    }
+}
+
 /// A pipe that holds at least one `chunk` (both ends closed on exec): (read
 /// end, write end). Two syscalls: pipe2, and fcntl(F_SETPIPE_SZ), so that a
 /// chunk goes in with one call whatever its size. A pipe the kernel will not

@@ -99,21 +99,8 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         }
         let want = t.chunk.min(t.size - sent).min(ring - at as u64) as usize;
         let slot = &mut t.buf[at..at + want];
-        // SAFETY: the slot is valid for `want` bytes.
-        let n = unsafe { libc::read(t.file.as_raw_fd(), slot.as_mut_ptr().cast(), want) };
-        if n < 0 {
-            if io::interrupted() {
-                continue;
-            }
-            return Err(io::last_error("read the file"));
-        }
-        if n == 0 {
-            bail!(
-                "the file ended after {sent} of {} bytes (was it truncated?)",
-                t.size
-            );
-        }
-        let mut data = &slot[..n as usize];
+        let n = io::read_chunk(t.file, slot, sent, t.size)?;
+        let mut data = &slot[..n];
         while !data.is_empty() {
             // SAFETY: data is a valid slice for its length.
             let m = unsafe {

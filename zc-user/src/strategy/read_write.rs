@@ -5,10 +5,6 @@
 //! `skb_copy_to_page_nocache`). Two CPU copies and four mode switches per
 //! buffer: the cost everything after it tries to remove.
 
-use std::os::fd::AsRawFd;
-
-use anyhow::bail;
-
 use super::{Buffer, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
@@ -53,21 +49,8 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut sent = 0u64;
     while sent < t.size {
         let want = t.buf.len().min((t.size - sent) as usize);
-        // SAFETY: buf is valid for `want` bytes.
-        let n = unsafe { libc::read(t.file.as_raw_fd(), t.buf.as_mut_ptr().cast(), want) };
-        if n < 0 {
-            if io::interrupted() {
-                continue;
-            }
-            return Err(io::last_error("read the file"));
-        }
-        if n == 0 {
-            bail!(
-                "the file ended after {sent} of {} bytes (was it truncated?)",
-                t.size
-            );
-        }
-        io::write_all(t.sock, &t.buf[..n as usize])?;
+        let n = io::read_chunk(t.file, &mut t.buf[..want], sent, t.size)?;
+        io::write_all(t.sock, &t.buf[..n])?;
         sent += n as u64;
     }
     Ok(sent)

@@ -20,8 +20,6 @@ use std::{
     sync::atomic::Ordering,
 };
 
-use anyhow::bail;
-
 use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
@@ -80,25 +78,12 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
             std::hint::spin_loop();
         }
         let slot = &mut t.buf[at..at + want as usize];
-        // SAFETY: the slot is valid for `want` bytes.
-        let n = unsafe { libc::read(t.file.as_raw_fd(), slot.as_mut_ptr().cast(), slot.len()) };
-        if n < 0 {
-            if io::interrupted() {
-                continue;
-            }
-            return Err(io::last_error("read the file"));
-        }
-        if n == 0 {
-            bail!(
-                "the file ended after {sent} of {} bytes (was it truncated?)",
-                t.size
-            );
-        }
+        let n = io::read_chunk(t.file, slot, sent, t.size)?;
         let mut lent = 0usize;
-        while lent < n as usize {
+        while lent < n {
             let iov = libc::iovec {
                 iov_base: slot[lent..].as_mut_ptr().cast(),
-                iov_len: n as usize - lent,
+                iov_len: n - lent,
             };
             // SAFETY: one valid iovec over the slot's bytes just read.
             let k = unsafe { libc::vmsplice(wr.as_raw_fd(), &iov, 1, 0) };
