@@ -429,3 +429,44 @@ fn replay_draws_the_same_screens_as_the_live_run() {
     replay.keys(&["q"]);
     assert_eq!(replay.wait_exit(), "0");
 }
+
+/// `zc sweep` in a terminal draws its chart (every strategy's line named,
+/// the chunk sizes on the axis), `m` changes the figure, and SIGTERM
+/// restores the terminal.
+#[test]
+fn sweep_draws_its_chart_and_a_signal_restores_the_terminal() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("sweep_draws_its_chart_and_a_signal_restores_the_terminal") {
+        return;
+    }
+    let t = Tmux::start(
+        "sweep --strategy read-write,sendfile-gather --chunk 16KiB,256KiB --size 1MiB --runs 1",
+    );
+    let s = t.wait_for("the chart", |s| {
+        s.contains("zc sweep") && s.contains("m next figure")
+    });
+    for label in [
+        "read-write",
+        "sendfile-gather",
+        "16 KiB",
+        "256 KiB",
+        "sender CPU",
+    ] {
+        assert!(s.contains(label), "{label} missing:\n{s}");
+    }
+    t.keys(&["m"]);
+    t.wait_for("the next figure", |s| s.contains("whole transfer CPU"));
+    let pid = t.zc_pid();
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(ok.success(), "kill -TERM {pid}");
+    t.wait_exit();
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "terminal left in the alternate screen"
+    );
+    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor left hidden");
+}
