@@ -121,6 +121,10 @@ counters! {
     /// Bytes of those that were not: `__dev_forward_skb` → `skb_orphan_frags`
     /// → `skb_copy_ubufs` copied them into new pages (the copy made anyway).
     ForwardCopiedBytes,
+    /// Of the bytes the receiver copied out of skbs, those in frags that
+    /// were a program's anonymous pages (the sender's own, never copied on
+    /// the way), at most each copy's length.
+    RecvUserPageBytes,
     /// Zero-copy notifications the sender read from its error queue.
     ZcNotifications,
     /// Sends those notifications cover (their ranges, summed), and the

@@ -16,6 +16,7 @@ use zc_common::{
     tracepoints as tp,
 };
 
+use crate::device::frag_pages;
 use crate::helpers::{
     armed, config, count, current_tid, emit, entry, field, header, in_sender, kread, lay,
 };
@@ -39,6 +40,17 @@ fn try_recv_copy(ctx: &TracePointContext) -> Result<(), i64> {
     let len = if len > 0 { len as u32 } else { 0 };
     count(Counter::RecvCopies, 1);
     count(Counter::RecvCopyBytes, len as u64);
+    // Page identity at the last hop: is the receiver copying out of the
+    // sender's own pages (nothing copied them on the way)?
+    if lay!(valid) != 0
+        && let Ok(head) = kread::<u64>(skb, lay!(skb_head))
+        && let Ok(end) = kread::<u32>(skb, lay!(skb_end))
+        && let Ok(nr_frags) = kread::<u8>(head + end as u64, lay!(shinfo_nr_frags))
+        && nr_frags > 0
+    {
+        let pages = frag_pages(head + end as u64, nr_frags);
+        count(Counter::RecvUserPageBytes, pages.user_bytes.min(len) as u64);
+    }
     emit(RecvEvent {
         h: header(Kind::Recv, 0),
         skb,

@@ -790,6 +790,13 @@ fn vmsplice_sends_the_users_own_pages() {
         0,
         "no page-cache frag at the device"
     );
+    // And past it: the receiver copies out of the sender's own pages.
+    let z = &v["zerocopy_completions"];
+    let at_receiver = u(z, "user_pages_at_receiver_bytes");
+    assert!(
+        at_receiver as f64 >= 0.9 * size as f64,
+        "the receiver read only {at_receiver} bytes from the sender's pages: {z}"
+    );
 }
 
 /// MSG_ZEROCOPY: the send pins the user's pages (they are the frags of
@@ -830,6 +837,9 @@ fn msg_zerocopy_pins_then_is_copied_anyway() {
     let past = u(z, "user_pages_past_veth_bytes");
     let by_veth = u(z, "copied_by_veth_bytes");
     assert_eq!(past + by_veth, u(v, "pinned_bytes"), "{z}");
+    // The other end: the receiver read none of its bytes from the sender's
+    // pages, so with the pages intact past the veth, the copy came between.
+    assert_eq!(u(z, "user_pages_at_receiver_bytes"), 0, "{z}");
     let site = z["copy_site"].as_str().unwrap_or("");
     assert_eq!(
         site,

@@ -154,6 +154,9 @@ pub struct Completions {
     /// Bytes at the veth's peer still in the sender's pages, and copied by the veth.
     pub user_pages_past_veth_bytes: u64,
     pub copied_by_veth_bytes: u64,
+    /// Bytes the receiver copied straight out of the sender's own pages
+    /// (page identity at its `skb_copy_datagram_iovec`).
+    pub user_pages_at_receiver_bytes: u64,
 }
 
 impl Figures {
@@ -459,6 +462,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
             copy_site: site,
             user_pages_past_veth_bytes: c.get(C::ForwardUserBytes),
             copied_by_veth_bytes: c.get(C::ForwardCopiedBytes),
+            user_pages_at_receiver_bytes: c.get(C::RecvUserPageBytes),
         },
         disk_read_bytes: disk,
         block_read_bytes: c.get(C::BlockIssueBytes),
@@ -556,6 +560,12 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
             crate::units::fmt_bytes(user_frags)
         ));
     }
+    if f.zerocopy.user_pages_at_receiver_bytes > 0 {
+        out.push(format!(
+            "the receiver copied {} straight out of the sender's own pages: nothing copied them on the way",
+            crate::units::fmt_bytes(f.zerocopy.user_pages_at_receiver_bytes)
+        ));
+    }
     let r = &f.io_uring;
     if r.submitted > 0 {
         let enters = f.syscalls.get("io_uring_enter").copied().unwrap_or(0);
@@ -611,9 +621,10 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
                 z.notifications
             ),
             _ => format!(
-                "{} of pinned pages copied anyway, past the veth: the peer still got the sender's own pages ({}), so the copy came on local delivery (skb_orphan_frags_rx); {} of {} notifications say COPIED",
+                "{} of pinned pages copied anyway, past the veth: the peer still got the sender's own pages ({}), the receiver read {} of its bytes from them, so the copy came on local delivery (skb_orphan_frags_rx); {} of {} notifications say COPIED",
                 crate::units::fmt_bytes(f.copied_anyway_bytes),
                 crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
+                crate::units::fmt_bytes(z.user_pages_at_receiver_bytes),
                 z.copied_notifications,
                 z.notifications
             ),
