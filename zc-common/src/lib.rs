@@ -78,6 +78,9 @@ pub enum Config {
     /// The demo socket's cookie (`SO_COOKIE`, from user space): the kernel
     /// side names the socket whose cookie this is, and no other.
     DemoCookie = 10,
+    /// Non-zero once the sender has started a kernel thread this run: until
+    /// then the probes skip the helper-thread lookups on their hot paths.
+    HelpersSeen = 11,
 }
 
 /// Number of `ZC_CONFIG` slots.

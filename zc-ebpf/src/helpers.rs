@@ -151,8 +151,12 @@ pub fn in_sender() -> bool {
 /// SQ thread or an io-wq worker) and a run is armed.
 #[inline(always)]
 pub fn in_helper() -> bool {
+    // A flag first: most runs start no kernel thread, and this runs on
+    // every send and every scheduler switch of the machine while armed.
     // SAFETY: the value is only tested for presence.
-    armed() && unsafe { ZC_HELPERS.get(current_tid()) }.is_some()
+    armed()
+        && config(Config::HelpersSeen) != 0
+        && unsafe { ZC_HELPERS.get(current_tid()) }.is_some()
 }
 
 /// The sender, or work it handed to its kernel threads: the send path

@@ -1,7 +1,9 @@
 //! `skb:skb_copy_datagram_iovec`, the copy of an skb's data to a program,
 //! seen in two threads:
 //! - the receiver's: its own copy, skb → user buffer, the last hop of the
-//!   ledger, kept apart from the sender's figures the article counts;
+//!   ledger, kept apart from the sender's figures the article counts; and
+//!   what the skb's frags are as it copies (the sender's own pages, or
+//!   not), the last word on where a zero-copy send was copied;
 //! - the sender's: a zero-copy completion read from the socket's error
 //!   queue (`recvmsg(MSG_ERRQUEUE)` → `ip_recv_error` copies the
 //!   notification skb, 0 bytes long). The skb's control buffer holds a

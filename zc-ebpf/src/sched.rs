@@ -17,7 +17,9 @@ use zc_common::{
     tracepoints as tp,
 };
 
-use crate::helpers::{ZC_HELPERS, armed, config, count, emit, entry, field, for_sender, header};
+use crate::helpers::{
+    ZC_HELPERS, armed, config, count, emit, entry, field, for_sender, header, set_config,
+};
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
@@ -64,6 +66,9 @@ fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
 /// switch that takes it away.
 #[inline(always)]
 fn helper_time(prev: u32, next: u32) {
+    if config(Config::HelpersSeen) == 0 {
+        return; // no kernel thread this run: no lookup on every switch
+    }
     // SAFETY: ktime has no arguments.
     let now = unsafe { aya_ebpf::helpers::bpf_ktime_get_ns() };
     if let Some(p) = ZC_HELPERS.get_ptr_mut(prev) {
@@ -98,6 +103,7 @@ fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
     let child: u32 = field(ctx, tp::task_newtask::PID)?;
     let comm: [u8; 16] = field(ctx, tp::task_newtask::COMM)?;
     let _ = ZC_HELPERS.insert(child, 0, 0);
+    set_config(Config::HelpersSeen, 1);
     count(Counter::HelperThreads, 1);
     emit(ThreadEvent {
         h: header(Kind::Thread, 0),

@@ -4,7 +4,10 @@
 //! EBADF rather than ENOSYS, a socket option, a ring set up and torn down),
 //! never from a version number: distributions disable and backport things.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::{
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    sync::OnceLock,
+};
 
 /// A mechanism a strategy depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +68,16 @@ impl Mechanism {
     }
 
     /// Asks the kernel: Ok(how it was shown) or Err(why not), one line each.
+    /// Asked once per process (a ring set up with an SQ thread is not free,
+    /// and every run checks its strategy); the answer is kept.
     pub fn check(self) -> Result<String, String> {
+        static ANSWERS: [OnceLock<Result<String, String>>; Mechanism::ALL.len()] =
+            [const { OnceLock::new() }; Mechanism::ALL.len()];
+        let i = Mechanism::ALL.iter().position(|m| *m == self).unwrap_or(0);
+        ANSWERS[i].get_or_init(|| self.ask()).clone()
+    }
+
+    fn ask(self) -> Result<String, String> {
         match self {
             Mechanism::Sendfile => syscall_exists(libc::SYS_sendfile, "sendfile"),
             Mechanism::Splice => syscall_exists(libc::SYS_splice, "splice"),

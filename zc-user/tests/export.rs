@@ -59,20 +59,7 @@ fn replay_without_root_prints_the_recorded_figures() {
         .iter()
         .map(|r| r["strategy"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(
-        names,
-        [
-            "read-write",
-            "mmap-write",
-            "sendfile",
-            "sendfile-gather",
-            "splice",
-            "vmsplice",
-            "msg-zerocopy",
-            "io-uring-send-zc",
-            "io-uring-sqpoll"
-        ]
-    );
+    assert_eq!(names, common::STRATEGIES);
     // The figures replayed are the ones the live run printed when it recorded.
     let trace: Value =
         serde_json::from_slice(&std::fs::read(BUNDLED).expect("read")).expect("trace JSON");
@@ -157,17 +144,7 @@ fn csv_matches_the_model() {
 #[test]
 fn markdown_and_mermaid_match_their_snapshots() {
     insta::assert_snapshot!("markdown", export("markdown", FIXTURE, &[]));
-    for s in [
-        "read-write",
-        "mmap-write",
-        "sendfile",
-        "sendfile-gather",
-        "splice",
-        "vmsplice",
-        "msg-zerocopy",
-        "io-uring-send-zc",
-        "io-uring-sqpoll",
-    ] {
+    for s in common::STRATEGIES {
         insta::assert_snapshot!(
             format!("mermaid_{s}"),
             export("mermaid", FIXTURE, &["--strategy", s])

@@ -402,20 +402,7 @@ fn all_strategies_in_one_run_and_nothing_left_behind() {
         .iter()
         .map(|r| r["strategy"].as_str().unwrap_or("?").to_string())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "read-write",
-            "mmap-write",
-            "sendfile",
-            "sendfile-gather",
-            "splice",
-            "vmsplice",
-            "msg-zerocopy",
-            "io-uring-send-zc",
-            "io-uring-sqpoll"
-        ]
-    );
+    assert_eq!(names, common::STRATEGIES);
     for r in &runs {
         common_checks(r);
     }

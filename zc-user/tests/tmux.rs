@@ -282,14 +282,9 @@ fn without_privileges_demo_offers_the_bundled_recording() {
     assert_eq!(t.wait_exit(), "0");
 }
 
-#[test]
-fn sigterm_restores_the_terminal() {
-    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if !live_or_skip("sigterm_restores_the_terminal") {
-        return;
-    }
-    let t = Tmux::start("demo --strategy sendfile --size 256KiB");
-    t.wait_for("the diagram", |s| s.contains("MODE SWITCHES"));
+/// Sends zc SIGTERM, waits for it to exit, and checks it left the
+/// alternate screen and showed the cursor again.
+fn terminate_and_check_the_terminal(t: &Tmux) {
     let pid = t.zc_pid();
     let ok = Command::new("kill")
         .args(["-TERM", &pid])
@@ -303,6 +298,17 @@ fn sigterm_restores_the_terminal() {
         "terminal left in the alternate screen"
     );
     assert_eq!(t.format("#{cursor_flag}"), "1", "cursor left hidden");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("sigterm_restores_the_terminal") {
+        return;
+    }
+    let t = Tmux::start("demo --strategy sendfile --size 256KiB");
+    t.wait_for("the diagram", |s| s.contains("MODE SWITCHES"));
+    terminate_and_check_the_terminal(&t);
     // And nothing of zc is left on the host.
     let links: Vec<_> = std::fs::read_dir("/sys/class/net")
         .map(|d| {
@@ -456,17 +462,5 @@ fn sweep_draws_its_chart_and_a_signal_restores_the_terminal() {
     }
     t.keys(&["m"]);
     t.wait_for("the next figure", |s| s.contains("whole transfer CPU"));
-    let pid = t.zc_pid();
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(ok.success(), "kill -TERM {pid}");
-    t.wait_exit();
-    assert_eq!(
-        t.format("#{alternate_on}"),
-        "0",
-        "terminal left in the alternate screen"
-    );
-    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor left hidden");
+    terminate_and_check_the_terminal(&t);
 }

@@ -121,6 +121,7 @@ impl Tracer {
         self.set(Config::ZcNextId, 0)?;
         self.set(Config::ZcPinnedTotal, 0)?;
         self.set(Config::DemoRing, 0)?;
+        self.set(Config::HelpersSeen, 0)?;
         self.forget_helpers()?;
         self.set(Config::SenderTid, target.sender_tid as u64)?;
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;

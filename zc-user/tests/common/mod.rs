@@ -81,3 +81,17 @@ pub fn replay_json(trace: &std::path::Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect()
 }
+
+/// The strategies in table order, written out: a test that compares with
+/// this list notices a strategy added, dropped or moved.
+pub const STRATEGIES: [&str; 9] = [
+    "read-write",
+    "mmap-write",
+    "sendfile",
+    "sendfile-gather",
+    "splice",
+    "vmsplice",
+    "msg-zerocopy",
+    "io-uring-send-zc",
+    "io-uring-sqpoll",
+];
