@@ -200,6 +200,10 @@ counters! {
     IoSendZc,
     /// Requests that failed (a negative `res`), other than notifications.
     IoFailed,
+    /// `zc trace`: processes that joined the followed tree (forked by one of
+    /// its processes), and followed processes that exited.
+    TreeForks,
+    TreeExits,
     /// Probe runs the kernel skipped: a program already running on a CPU
     /// is not re-entered (an interrupt or softirq that hits the same
     /// tracepoint meanwhile goes unseen). Filled by user space from each

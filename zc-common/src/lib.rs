@@ -32,6 +32,11 @@ pub mod maps {
     pub const QUEUED: &str = "ZC_QUEUED";
     /// The sender's kernel threads (tid → time it last got a CPU).
     pub const HELPERS: &str = "ZC_HELPERS";
+    /// `zc trace`: the followed processes (tgid → 1), kept up to date by
+    /// `task_newtask` and `sched_process_exit` in the kernel.
+    pub const FOLLOWED: &str = "ZC_FOLLOWED";
+    /// `zc trace`: the followed processes' TCP sockets (`struct sock *` → tgid).
+    pub const SOCKS: &str = "ZC_SOCKS";
 }
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).
@@ -81,6 +86,15 @@ pub enum Config {
     /// Non-zero once the sender has started a kernel thread this run: until
     /// then the probes skip the helper-thread lookups on their hot paths.
     HelpersSeen = 11,
+    /// 0: the demo (one sender thread, its file, its socket). 1: `zc trace`
+    /// (every thread of the followed processes, any file, their sockets).
+    Mode = 12,
+}
+
+/// `Config::Mode` values.
+pub mod mode {
+    pub const DEMO: u64 = 0;
+    pub const TREE: u64 = 1;
 }
 
 /// Number of `ZC_CONFIG` slots.

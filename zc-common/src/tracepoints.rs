@@ -126,7 +126,14 @@ pub mod task_newtask {
     use super::*;
     pub const PID: Field = f("pid", 8, 4);
     pub const COMM: Field = f("comm", 12, 16);
-    pub const FIELDS: &[Field] = &[PID, COMM];
+    pub const CLONE_FLAGS: Field = f("clone_flags", 32, 8);
+    pub const FIELDS: &[Field] = &[PID, COMM, CLONE_FLAGS];
+}
+pub mod sched_process_exit {
+    use super::*;
+    pub const PID: Field = f("pid", 24, 4);
+    pub const GROUP_DEAD: Field = f("group_dead", 32, 1);
+    pub const FIELDS: &[Field] = &[PID, GROUP_DEAD];
 }
 pub mod io_uring_create {
     use super::*;

@@ -26,7 +26,7 @@ use zc_common::{
     event::{Kind, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
 };
 
-use crate::helpers::{armed, config, count, emit, header, kread, lay};
+use crate::helpers::{armed, config, count, emit, followed_sock, header, kread, lay, tree_mode};
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
 /// dropped, so a drop can tell a whole queued skb (the transmit failed and
@@ -255,14 +255,13 @@ pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
-    let demo = config(Config::DemoSock);
-    if !armed() || demo == 0 || lay!(valid) == 0 {
+    if !armed() || lay!(valid) == 0 {
         return Ok(());
     }
     let sk: u64 = ctx.arg(0);
     let skb: u64 = ctx.arg(1);
     let err: i32 = ctx.arg(2);
-    if sk != demo || skb == 0 {
+    if !followed_sock(sk) || skb == 0 {
         return Ok(());
     }
     let len: u32 = kread(skb, lay!(skb_len))?;
@@ -315,6 +314,7 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
     };
     let want_ino = config(Config::FileIno);
     let want_dev = config(Config::FileDev);
+    let any_file = tree_mode();
     let frags = shinfo + lay!(shinfo_frags) as u64;
     let frag_size = lay!(frag_size) as u64;
     let page_size = lay!(page_size) as u64;
@@ -355,20 +355,23 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
         let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
             continue;
         };
-        let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
-            continue;
-        };
-        if ino != want_ino {
-            continue;
-        }
-        let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
-            continue;
-        };
-        let Ok(dev) = kread::<u32>(sb, lay!(sb_dev)) else {
-            continue;
-        };
-        if dev as u64 != want_dev {
-            continue;
+        // `zc trace` counts a page of any file; the demo, its file's only.
+        if !any_file {
+            let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
+                continue;
+            };
+            if ino != want_ino {
+                continue;
+            }
+            let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
+                continue;
+            };
+            let Ok(dev) = kread::<u32>(sb, lay!(sb_dev)) else {
+                continue;
+            };
+            if dev as u64 != want_dev {
+                continue;
+            }
         }
         out.frags += 1;
         out.bytes += flen;
@@ -386,12 +389,11 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
 /// socket's skb or a bare ACK.
 #[inline(always)]
 fn demo_skb(skb: u64, op: u16) -> Result<Option<SkbEvent>, i64> {
-    let demo = config(Config::DemoSock);
-    if !armed() || demo == 0 || skb == 0 || lay!(valid) == 0 {
+    if !armed() || skb == 0 || lay!(valid) == 0 {
         return Ok(None);
     }
     let sk: u64 = kread(skb, lay!(skb_sk))?;
-    if sk != demo {
+    if !followed_sock(sk) {
         return Ok(None);
     }
     let len: u32 = kread(skb, lay!(skb_len))?;

@@ -12,10 +12,15 @@ use zc_common::{
     tracepoints as tp,
 };
 
-use crate::helpers::{armed, config, count, emit, entry, field, header};
+use crate::helpers::{armed, config, count, emit, entry, field, header, in_sender, tree_mode};
 
+/// The demo's file; for `zc trace`, any file a followed process touches
+/// (these events run in the process that reads, maps or faults).
 #[inline(always)]
 pub fn is_demo_file(dev: u32, ino: u64) -> bool {
+    if tree_mode() {
+        return in_sender();
+    }
     let want_ino = config(Config::FileIno);
     armed() && want_ino != 0 && ino == want_ino && dev as u64 == config(Config::FileDev)
 }

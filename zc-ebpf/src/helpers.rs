@@ -5,7 +5,7 @@
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::map,
-    maps::{Array, HashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
 use zc_common::{
@@ -140,11 +140,63 @@ pub fn current_tid() -> u32 {
     bpf_get_current_pid_tgid() as u32
 }
 
-/// True when the current thread is the sender and a run is armed.
+/// `zc trace`: the followed processes, by tgid. Filled by user space with
+/// the first ones, then by `task_newtask` with their children; emptied by
+/// `sched_process_exit` and by user space when it arms.
+#[map(name = "ZC_FOLLOWED")]
+pub static ZC_FOLLOWED: HashMap<u32, u32> = HashMap::with_max_entries(8192, 0);
+
+/// `zc trace`: the followed processes' TCP sockets, learned at their sends
+/// (`struct sock *` → tgid), for the skb probes, which often run in softirq
+/// context on behalf of another task.
+#[map(name = "ZC_SOCKS")]
+pub static ZC_SOCKS: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
+
+/// Whether `sk` is a socket zc follows: the demo socket, or (`zc trace`) a
+/// socket a followed process sent on.
+#[inline(always)]
+pub fn followed_sock(sk: u64) -> bool {
+    if sk == 0 {
+        return false;
+    }
+    if tree_mode() {
+        // SAFETY: the value is only tested for presence.
+        return unsafe { ZC_SOCKS.get(sk) }.is_some();
+    }
+    sk == config(Config::DemoSock)
+}
+
+#[inline(always)]
+pub fn current_tgid() -> u32 {
+    (bpf_get_current_pid_tgid() >> 32) as u32
+}
+
+/// Whether zc follows a tree of processes (`zc trace`) rather than the
+/// demo's one sender thread.
+#[inline(always)]
+pub fn tree_mode() -> bool {
+    config(Config::Mode) == zc_common::mode::TREE
+}
+
+/// Whether process `tgid` is in the followed tree.
+#[inline(always)]
+pub fn followed(tgid: u32) -> bool {
+    // SAFETY: the value is only tested for presence.
+    unsafe { ZC_FOLLOWED.get(tgid) }.is_some()
+}
+
+/// True when a run is armed and the current thread is the one zc follows:
+/// the demo's sender thread, or (`zc trace`) any thread of a followed process.
 #[inline(always)]
 pub fn in_sender() -> bool {
+    if !armed() {
+        return false;
+    }
+    if tree_mode() {
+        return followed(current_tgid());
+    }
     let sender = config(Config::SenderTid);
-    armed() && sender != 0 && current_tid() as u64 == sender
+    sender != 0 && current_tid() as u64 == sender
 }
 
 /// True when the current thread is one the sender started (its io_uring's

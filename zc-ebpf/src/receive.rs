@@ -20,21 +20,30 @@ use zc_common::{
 
 use crate::device::frag_pages;
 use crate::helpers::{
-    armed, config, count, current_tid, emit, entry, field, header, in_sender, kread, lay,
+    armed, config, count, current_tid, emit, entry, field, header, in_sender, kread, lay, tree_mode,
 };
 use crate::send::ZC_PIN_PREFIX;
 
 #[tracepoint(category = "skb", name = "skb_copy_datagram_iovec")]
 pub fn skb_copy_datagram_iovec(ctx: TracePointContext) -> u32 {
     if in_sender() {
-        return entry!(try_completion, ctx);
+        let _ = try_completion(&ctx);
+        // `zc trace`: a followed process's own receive copies count too.
+        if !tree_mode() {
+            return 0;
+        }
     }
     entry!(try_recv_copy, ctx)
 }
 
 fn try_recv_copy(ctx: &TracePointContext) -> Result<(), i64> {
     let receiver = config(Config::ReceiverTid);
-    if !armed() || receiver == 0 || current_tid() as u64 != receiver {
+    let ours = if tree_mode() {
+        in_sender()
+    } else {
+        armed() && receiver != 0 && current_tid() as u64 == receiver
+    };
+    if !ours {
         return Ok(());
     }
     let skb: u64 = field(ctx, tp::skb_copy_datagram_iovec::SKBADDR)?;

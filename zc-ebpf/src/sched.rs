@@ -18,7 +18,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_HELPERS, armed, config, count, emit, entry, field, for_sender, header, set_config,
+    ZC_FOLLOWED, ZC_HELPERS, armed, config, count, current_tgid, emit, entry, field, followed,
+    for_sender, header, set_config, tree_mode,
 };
 
 #[tracepoint(category = "sched", name = "sched_switch")]
@@ -27,12 +28,24 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
 }
 
 fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
-    let sender = config(Config::SenderTid);
-    if !armed() || sender == 0 {
+    if !armed() {
         return Ok(());
     }
     let prev: u32 = field(ctx, tp::sched_switch::PREV_PID)?;
     let next: u32 = field(ctx, tp::sched_switch::NEXT_PID)?;
+    if tree_mode() {
+        // The switch runs in the thread that leaves the CPU: its process
+        // is the current one.
+        if followed(current_tgid()) {
+            let prev_state: u64 = field(ctx, tp::sched_switch::PREV_STATE)?;
+            switched_out(prev_state);
+        }
+        return Ok(());
+    }
+    let sender = config(Config::SenderTid);
+    if sender == 0 {
+        return Ok(());
+    }
     helper_time(prev, next);
     let op = if prev as u64 == sender {
         op::SCHED_OUT
@@ -43,15 +56,7 @@ fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
     };
     let prev_state: u64 = field(ctx, tp::sched_switch::PREV_STATE)?;
     if op == op::SCHED_OUT {
-        count(Counter::SchedOut, 1);
-        count(
-            if sched_blocked(prev_state) {
-                Counter::SchedOutBlocked
-            } else {
-                Counter::SchedOutPreempted
-            },
-            1,
-        );
+        switched_out(prev_state);
     }
     emit(SchedEvent {
         h: header(Kind::Sched, op),
@@ -60,6 +65,20 @@ fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
         prev_state,
     });
     Ok(())
+}
+
+/// Counts a followed thread leaving its CPU, blocked or preempted.
+#[inline(always)]
+fn switched_out(prev_state: u64) {
+    count(Counter::SchedOut, 1);
+    count(
+        if sched_blocked(prev_state) {
+            Counter::SchedOutBlocked
+        } else {
+            Counter::SchedOutPreempted
+        },
+        1,
+    );
 }
 
 /// A helper thread's time on a CPU: from the switch that gives it one to the
@@ -96,6 +115,9 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
 }
 
 fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
+    if tree_mode() {
+        return follow_child(ctx);
+    }
     // The sender's threads, and theirs: an SQ thread starts io-wq workers.
     if !for_sender() {
         return Ok(());
@@ -111,5 +133,46 @@ fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
         _pad: 0,
         comm,
     });
+    Ok(())
+}
+
+/// `CLONE_THREAD`: the new task is a thread of its creator's process.
+const CLONE_THREAD: u64 = 0x0001_0000;
+
+/// `zc trace`: a process a followed process forks joins the tree (its pid
+/// is its tgid); a new thread is followed already, by its process.
+#[inline(always)]
+fn follow_child(ctx: &TracePointContext) -> Result<(), i64> {
+    if !armed() || !followed(current_tgid()) {
+        return Ok(());
+    }
+    let flags: u64 = field(ctx, tp::task_newtask::CLONE_FLAGS)?;
+    if flags & CLONE_THREAD != 0 {
+        return Ok(());
+    }
+    let child: u32 = field(ctx, tp::task_newtask::PID)?;
+    let _ = ZC_FOLLOWED.insert(child, 1, 0);
+    count(Counter::TreeForks, 1);
+    Ok(())
+}
+
+/// `sched_process_exit(comm, pid, prio, group_dead)`: the last thread of a
+/// followed process is gone, so the process leaves the tree (its pid may be
+/// reused by a stranger).
+#[tracepoint(category = "sched", name = "sched_process_exit")]
+pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
+    entry!(try_exit, ctx)
+}
+
+fn try_exit(ctx: &TracePointContext) -> Result<(), i64> {
+    if !armed() || !tree_mode() {
+        return Ok(());
+    }
+    let group_dead: u8 = field(ctx, tp::sched_process_exit::GROUP_DEAD)?;
+    let tgid = current_tgid();
+    if group_dead != 0 && followed(tgid) {
+        let _ = ZC_FOLLOWED.remove(tgid);
+        count(Counter::TreeExits, 1);
+    }
     Ok(())
 }

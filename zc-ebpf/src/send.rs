@@ -25,7 +25,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    config, count, current_tid, emit, entry, field, for_sender, header, kread, lay, set_config,
+    ZC_SOCKS, config, count, current_tgid, current_tid, emit, entry, field, followed_sock,
+    for_sender, header, kread, lay, set_config, tree_mode,
 };
 
 /// What the current sendmsg's data comes from, by thread: set at
@@ -60,7 +61,10 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     // (`bpf_get_socket_cookie` on the typed argument): its first send, by
     // the sender or its SQ thread, names its pointer for the skb probes.
     let demo = config(Config::DemoSock);
-    if demo == 0 {
+    if tree_mode() {
+        // Every TCP socket of a followed process is followed.
+        let _ = ZC_SOCKS.insert(sk, current_tgid(), 0);
+    } else if demo == 0 {
         // SAFETY: `sk` is the tracepoint's `struct sock *` argument, which
         // the verifier knows by its BTF type.
         let cookie = unsafe { bpf_get_socket_cookie(sk as *mut c_void) };
@@ -123,7 +127,7 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let sk: u64 = field(ctx, tp::sock_send_length::SK)?;
-    if sk == 0 || sk != config(Config::DemoSock) {
+    if !followed_sock(sk) {
         return Ok(());
     }
     let ret: i32 = field(ctx, tp::sock_send_length::RET)?;

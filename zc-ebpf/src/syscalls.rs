@@ -4,7 +4,7 @@
 
 use aya_ebpf::{
     macros::{map, tracepoint},
-    maps::Array,
+    maps::LruHashMap,
     programs::TracePointContext,
 };
 use zc_common::{
@@ -15,19 +15,25 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SYSCALL_BYTES, ZC_SYSCALLS, config, count, count_at, emit, entry, field, header, in_sender,
-    set_config,
+    ZC_SYSCALL_BYTES, ZC_SYSCALLS, config, count, count_at, current_tid, emit, entry, field,
+    header, in_sender, set_config, tree_mode,
 };
 
-/// 1 while the sender is inside a syscall whose entry was counted, so an
-/// exit whose entry came before arming (a wait that ends) is not counted.
+/// The followed threads inside a syscall whose entry was counted (tid →
+/// 1), so an exit whose entry came before arming (a wait that ends) is not
+/// counted. By thread: `zc trace` follows many at once. LRU, since every
+/// run brings new threads.
 #[map]
-static ZC_IN_SYSCALL: Array<u64> = Array::with_max_entries(1, 0);
+static ZC_IN_SYSCALL: LruHashMap<u32, u8> = LruHashMap::with_max_entries(16384, 0);
 
-/// Whether the sender is inside a syscall whose entry was traced.
+/// Whether the current thread is inside a syscall whose entry was traced.
 #[inline(always)]
 pub fn in_syscall() -> bool {
-    ZC_IN_SYSCALL.get(0).copied().unwrap_or(0) == 1
+    // SAFETY: the value is copied out at once.
+    unsafe { ZC_IN_SYSCALL.get(current_tid()) }
+        .copied()
+        .unwrap_or(0)
+        == 1
 }
 
 #[tracepoint(category = "raw_syscalls", name = "sys_enter")]
@@ -40,15 +46,12 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let nr: u64 = field(ctx, tp::sys_enter::ID)?;
-    if nr == config(Config::EndMarker) {
+    if !tree_mode() && nr == config(Config::EndMarker) {
         // The loop is over: stop following this thread, without counting the marker.
         set_config(Config::SenderTid, 0);
         return Ok(());
     }
-    if let Some(p) = ZC_IN_SYSCALL.get_ptr_mut(0) {
-        // SAFETY: single slot, only the sender thread writes it while armed.
-        unsafe { *p = 1 };
-    }
+    let _ = ZC_IN_SYSCALL.insert(current_tid(), 1, 0);
     count(Counter::SysEnter, 1);
     count_at(&ZC_SYSCALLS, nr, 1);
     let base = tp::sys_enter::ARGS;
@@ -80,11 +83,10 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
-    match ZC_IN_SYSCALL.get_ptr_mut(0) {
-        // SAFETY: as in try_sys_enter.
-        Some(p) if unsafe { *p } == 1 => unsafe { *p = 0 },
-        _ => return Ok(()), // its entry was not traced
+    if !in_syscall() {
+        return Ok(()); // its entry was not traced
     }
+    let _ = ZC_IN_SYSCALL.remove(current_tid());
     let nr: u64 = field(ctx, tp::sys_exit::ID)?;
     let ret: i64 = field(ctx, tp::sys_exit::RET)?;
     count(Counter::SysExit, 1);

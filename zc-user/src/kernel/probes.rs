@@ -124,7 +124,14 @@ pub const PROBES: &[ProbeSpec] = &[
         "task",
         "task_newtask",
         tp::task_newtask::FIELDS,
-        "kernel threads the sender starts (io_uring's SQ thread, io-wq workers)",
+        "kernel threads the sender starts (io_uring's SQ thread, io-wq workers); processes a traced one forks",
+    ),
+    tp(
+        "sched_process_exit",
+        "sched",
+        "sched_process_exit",
+        tp::sched_process_exit::FIELDS,
+        "a traced process that ended leaves the followed tree",
     ),
     optional(tp(
         "io_uring_create",

@@ -114,6 +114,7 @@ impl Tracer {
     /// Zeroes counters, points the programs at `target` and starts tracing.
     pub fn arm(&mut self, target: Target) -> anyhow::Result<()> {
         self.reset_counters()?;
+        self.set(Config::Mode, zc_common::mode::DEMO)?;
         self.misses_at_arm = self.recursion_misses();
         self.set(Config::DemoSock, 0)?;
         self.set(Config::DemoCookie, target.sock_cookie)?;
@@ -134,6 +135,7 @@ impl Tracer {
     /// Stops tracing altogether.
     pub fn disarm(&mut self) -> anyhow::Result<()> {
         self.set(Config::Armed, 0)?;
+        self.set(Config::Mode, zc_common::mode::DEMO)?;
         self.set(Config::SenderTid, 0)?;
         self.set(Config::ReceiverTid, 0)?;
         self.set(Config::DemoSock, 0)
@@ -145,6 +147,64 @@ impl Tracer {
             .map_mut(name)
             .ok_or_else(|| anyhow!("eBPF object has no map {name}"))?;
         Ok(PerCpuArray::try_from(map)?)
+    }
+
+    /// Starts following the processes `tgids` and every process they fork
+    /// (`zc trace`): all their threads, any file, their TCP sockets.
+    pub fn arm_tree(&mut self, tgids: &[u32]) -> anyhow::Result<()> {
+        self.reset_counters()?;
+        self.misses_at_arm = self.recursion_misses();
+        self.forget_helpers()?;
+        self.clear_u32_u32(maps::FOLLOWED)?;
+        {
+            let map = self
+                .ebpf
+                .map_mut(maps::FOLLOWED)
+                .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::FOLLOWED))?;
+            let mut followed = aya::maps::HashMap::<_, u32, u32>::try_from(map)?;
+            for &tgid in tgids {
+                followed
+                    .insert(tgid, 1, 0)
+                    .with_context(|| format!("follow process {tgid}"))?;
+            }
+        }
+        for (slot, v) in [
+            (Config::SenderTid, 0),
+            (Config::ReceiverTid, 0),
+            (Config::DemoSock, 0),
+            (Config::DemoCookie, 0),
+            (Config::DemoRing, 0),
+            (Config::FileIno, 0),
+            (Config::FileDev, 0),
+            (Config::EndMarker, u64::MAX),
+        ] {
+            self.set(slot, v)?;
+        }
+        self.set(Config::Mode, zc_common::mode::TREE)?;
+        self.set(Config::Armed, 1)
+    }
+
+    /// The processes still followed (those of the tree that have not exited).
+    pub fn followed(&self) -> anyhow::Result<Vec<u32>> {
+        let map = self
+            .ebpf
+            .map(maps::FOLLOWED)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::FOLLOWED))?;
+        let followed = aya::maps::HashMap::<_, u32, u32>::try_from(map)?;
+        Ok(followed.keys().filter_map(Result::ok).collect())
+    }
+
+    fn clear_u32_u32(&mut self, name: &str) -> anyhow::Result<()> {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .ok_or_else(|| anyhow!("eBPF object has no map {name}"))?;
+        let mut m = aya::maps::HashMap::<_, u32, u32>::try_from(map)?;
+        let keys: Vec<u32> = m.keys().filter_map(Result::ok).collect();
+        for k in keys {
+            let _ = m.remove(&k);
+        }
+        Ok(())
     }
 
     /// Empties the map of the last run's kernel threads.
