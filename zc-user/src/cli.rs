@@ -42,6 +42,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Run strategies at several chunk sizes to find where zero copy pays off.
     Sweep(SweepArgs),
+    /// Follow any program (a command, or running pids, and all they fork):
+    /// its syscalls, copies and sends, summed over the tree.
+    Trace(TraceArgs),
 }
 
 /// `--strategy`: one strategy of the table, or all of them in turn.
@@ -253,6 +256,26 @@ fn parse_speed(s: &str) -> Result<f32, String> {
         return Err("speed must be between 0.1 and 64".into());
     }
     Ok(v)
+}
+
+/// `zc trace`: the same truth for a program zc did not write.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Follow this running process and what it forks (repeatable).
+    #[arg(long = "pid", value_name = "PID")]
+    pub pids: Vec<u32>,
+
+    /// Stop after this many seconds (also stops on the command's exit or Ctrl-C).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The command to start and follow (after `--`), run as the sudo user.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 /// `zc sweep`: the crossover points, measured.

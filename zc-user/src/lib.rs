@@ -23,6 +23,7 @@ pub mod report;
 pub mod session;
 pub mod source;
 pub mod strategy;
+pub mod trace;
 pub mod tracefile;
 pub mod tui;
 pub mod units;

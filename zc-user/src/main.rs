@@ -9,7 +9,10 @@ use std::{
 use clap::Parser as _;
 
 use zc::{
-    cli::{Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs, StrategyChoice, SweepArgs},
+    cli::{
+        Cli, Command, DemoArgs, ExportArgs, LangArg, ReplayArgs, StrategyChoice, SweepArgs,
+        TraceArgs,
+    },
     doctor,
     exit::{self, Fatal},
     export,
@@ -66,6 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Replay(args) => replay(args),
         Command::Export(args) => export_trace(args),
         Command::Sweep(args) => sweep(args),
+        Command::Trace(args) => trace(args),
     }
 }
 
@@ -272,6 +276,37 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
     } else {
         exit::TRANSFER_FAILED
     })
+}
+
+/// `zc trace`: follow a command or pids, then print what the tree did.
+fn trace(args: TraceArgs) -> anyhow::Result<u8> {
+    if args.command.is_empty() == args.pids.is_empty() {
+        return Err(
+            Fatal::Usage("give a command after `--`, or --pid PID (not both)".into()).into(),
+        );
+    }
+    let duration = match args.duration {
+        Some(d) if !(d > 0.0 && d.is_finite()) => {
+            return Err(Fatal::Usage(format!(
+                "--duration must be a positive number of seconds, not {d}"
+            ))
+            .into());
+        }
+        d => d.map(std::time::Duration::from_secs_f64),
+    };
+    let summary = zc::trace::run(&zc::trace::Request {
+        command: args.command,
+        pids: args.pids,
+        duration,
+    })?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", summary.text())?;
+    }
+    Ok(exit::OK)
 }
 
 fn lang_of(l: LangArg) -> Lang {
