@@ -1042,3 +1042,52 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
         "{chart}"
     );
 }
+
+/// `zc trace` on a program zc did not write: the same loopback file server
+/// sending by sendfile, then by read + write. The tree's counters must tell
+/// them apart: all by reference and file pages at the device, or all copied
+/// from user memory and none.
+#[test]
+fn trace_tells_a_sendfile_server_from_a_copying_one() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("trace_tells_a_sendfile_server_from_a_copying_one") {
+        return;
+    }
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_zc"));
+    let server = exe
+        .parent()
+        .expect("target dir")
+        .join("examples")
+        .join("file_server");
+    assert!(server.exists(), "{} not built", server.display());
+    let size = 8u64 << 20;
+    let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir");
+    let file = dir.path().join("payload");
+    std::fs::write(&file, vec![7u8; size as usize]).expect("write the file");
+    let trace = |mode: &str| -> Value {
+        let out = Command::new(&exe)
+            .args(["trace", "--json", "--"])
+            .arg(&server)
+            .arg(&file)
+            .arg(mode)
+            .output()
+            .expect("run zc trace");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode}: {err}");
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
+    };
+    let v = trace("sendfile");
+    assert_eq!(u(&v, "sent_referenced_bytes"), size, "{v}");
+    assert_eq!(u(&v, "sent_copied_bytes"), 0, "{v}");
+    assert!(
+        u(&v, "device_file_page_bytes") as f64 >= 0.9 * size as f64,
+        "{v}"
+    );
+    assert!(u(&v, "received_copied_bytes") >= size, "{v}");
+    assert!(calls(&v, "sendfile") >= 1, "{v}");
+    let v = trace("copy");
+    assert_eq!(u(&v, "sent_copied_bytes"), size, "{v}");
+    assert_eq!(u(&v, "sent_referenced_bytes"), 0, "{v}");
+    assert_eq!(u(&v, "device_file_page_bytes"), 0, "{v}");
+    assert!(u(&v, "read_call_bytes") >= size, "{v}");
+}
