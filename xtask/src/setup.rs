@@ -23,8 +23,10 @@ use anyhow::{Context as _, Result, bail};
 use crate::cmd;
 use crate::elf;
 
-/// Debian packages the tests use (util-linux provides setpriv).
-const PACKAGES: [&str; 8] = [
+/// Debian packages the tests use (util-linux provides setpriv; nginx-light,
+/// python3 and curl are the servers and client `zc trace` is tested on:
+/// programs nobody in this project wrote).
+const PACKAGES: [&str; 11] = [
     "bpftool",
     "iproute2",
     "ethtool",
@@ -33,6 +35,9 @@ const PACKAGES: [&str; 8] = [
     "chromium",
     "fonts-dejavu-core",
     "fonts-wqy-microhei",
+    "nginx-light",
+    "python3",
+    "curl",
 ];
 
 /// Pinned so the build is reproducible; 0.13.0 is known to build against the

@@ -204,6 +204,18 @@ counters! {
     /// its processes), and followed processes that exited.
     TreeForks,
     TreeExits,
+    /// `zc trace`: bytes that read-family calls returned, by what served
+    /// them (seen inside the call): a file's page cache (the article's
+    /// page cache → user copy), a socket (also in `RecvCopyBytes`), or
+    /// neither (a pipe, a terminal, tmpfs, which has no page-cache event).
+    ReadFileBytes,
+    ReadSocketBytes,
+    ReadOtherBytes,
+    /// `zc trace`: bytes sendfile, splice or copy_file_range returned when
+    /// a file's page cache served them: passed on by reference.
+    FileReferencedBytes,
+    /// `zc trace`: followed sockets closed during the trace.
+    SocketsClosed,
     /// Probe runs the kernel skipped: a program already running on a CPU
     /// is not re-entered (an interrupt or softirq that hits the same
     /// tracepoint meanwhile goes unseen). Filled by user space from each

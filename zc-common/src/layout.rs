@@ -53,6 +53,14 @@ pub struct KernelLayout {
     pub iter_count: u32,
     /// Values of `enum iter_type` that the send path distinguishes.
     pub iter_kinds: IterKinds,
+    // struct sock_common: a socket's addresses, for `zc trace`'s sockets
+    pub skc_family: u32,
+    pub skc_daddr: u32,
+    pub skc_rcv_saddr: u32,
+    pub skc_dport: u32,
+    pub skc_num: u32,
+    pub skc_v6_daddr: u32,
+    pub skc_v6_rcv_saddr: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -70,7 +78,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 32 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 39 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

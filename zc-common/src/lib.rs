@@ -12,6 +12,7 @@ pub mod counters;
 pub mod event;
 pub mod layout;
 pub mod tracepoints;
+pub mod tree;
 
 /// Names of the maps, shared so neither side spells them by hand.
 pub mod maps {
@@ -37,6 +38,16 @@ pub mod maps {
     pub const FOLLOWED: &str = "ZC_FOLLOWED";
     /// `zc trace`: the followed processes' TCP sockets (`struct sock *` → tgid).
     pub const SOCKS: &str = "ZC_SOCKS";
+    /// `zc trace`: every socket followed, by id (kept after it closes).
+    pub const SOCK_SEEN: &str = "ZC_SOCK_SEEN";
+    /// `zc trace`: per-process counters, keyed by [`crate::tree::proc_key`].
+    pub const PROC: &str = "ZC_PROC";
+    /// `zc trace`: per-socket counters, keyed by [`crate::tree::SockKey`].
+    pub const SOCK_COUNTS: &str = "ZC_SOCK_COUNTS";
+    /// `zc trace`: per-file counters, keyed by [`crate::tree::FileKey`].
+    pub const FILES: &str = "ZC_FILES";
+    /// `zc trace`: syscall number → [`crate::tree::class`], from user space.
+    pub const SYSCALL_CLASS: &str = "ZC_SYSCALL_CLASS";
 }
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).

@@ -131,9 +131,10 @@ pub mod task_newtask {
 }
 pub mod sched_process_exit {
     use super::*;
+    pub const COMM: Field = f("comm", 8, 16);
     pub const PID: Field = f("pid", 24, 4);
     pub const GROUP_DEAD: Field = f("group_dead", 32, 1);
-    pub const FIELDS: &[Field] = &[PID, GROUP_DEAD];
+    pub const FIELDS: &[Field] = &[COMM, PID, GROUP_DEAD];
 }
 pub mod io_uring_create {
     use super::*;
@@ -158,4 +159,14 @@ pub mod io_uring_complete {
     pub const RES: Field = f("res", 32, 4);
     pub const CFLAGS: Field = f("cflags", 36, 4);
     pub const FIELDS: &[Field] = &[CTX, REQ, USER_DATA, RES, CFLAGS];
+}
+/// `sock:inet_sock_set_state`: a socket changes TCP state; on
+/// `TCP_CLOSE` zc stops following it, so a `struct sock` the kernel reuses
+/// for another connection is not taken for the old one.
+pub mod inet_sock_set_state {
+    use super::*;
+    pub const SKADDR: Field = f("skaddr", 8, 8);
+    pub const NEWSTATE: Field = f("newstate", 20, 4);
+    pub const PROTOCOL: Field = f("protocol", 30, 2);
+    pub const FIELDS: &[Field] = &[SKADDR, NEWSTATE, PROTOCOL];
 }

@@ -15,7 +15,7 @@ use zc_common::{
     tracepoints as tp,
 };
 
-use crate::helpers::{armed, count, emit, entry, field, header, in_sender};
+use crate::helpers::{armed, count, count_net, emit, entry, field, header, in_sender};
 
 /// Block requests the sender issued, keyed by (dev, sector), so their
 /// completion (in interrupt context) can be attributed too.
@@ -77,8 +77,8 @@ fn try_block_complete(ctx: &TracePointContext) -> Result<(), i64> {
     }
     let _ = ZC_BLOCK_INFLIGHT.remove(key);
     let nr_sector: u32 = field(ctx, tp::block_rq_complete::NR_SECTOR)?;
-    count(Counter::BlockComplete, 1);
-    count(Counter::BlockCompleteSectors, nr_sector as u64);
+    count_net(Counter::BlockComplete, 1);
+    count_net(Counter::BlockCompleteSectors, nr_sector as u64);
     emit(BlockEvent {
         h: header(Kind::Block, op::BLOCK_COMPLETE),
         sector,

@@ -26,7 +26,10 @@ use zc_common::{
     event::{Kind, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
 };
 
-use crate::helpers::{armed, config, count, emit, followed_sock, header, kread, lay, tree_mode};
+use crate::helpers::{
+    armed, config, count_net, count_sock, emit, followed_sock, header, kread, lay, sock_id,
+    tree_mode,
+};
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
 /// dropped, so a drop can tell a whole queued skb (the transmit failed and
@@ -42,6 +45,24 @@ const NETDEV_TX_BUSY: i32 = 0x10;
 /// CPU: a softirq may transmit on the same CPU between the two.
 #[map]
 pub static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
+
+/// `zc trace`: the socket id of an skb between `net_dev_start_xmit` and
+/// `net_dev_xmit`. It is read before the driver runs: loopback and veth
+/// orphan the skb (`skb->sk = NULL`) as they pass it on.
+#[map]
+static ZC_XMIT_SOCK: LruHashMap<u64, u64> = LruHashMap::with_max_entries(4096, 0);
+
+/// `zc trace`: the id of the followed socket that owns `skb` (0: none).
+#[inline(always)]
+fn sock_of_skb(skb: u64) -> u64 {
+    if !tree_mode() {
+        return 0;
+    }
+    kread::<u64>(skb, lay!(skb_sk))
+        .ok()
+        .and_then(sock_id)
+        .unwrap_or(0)
+}
 
 /// The counters one place on the skb's way fills: skbs, payload, linear
 /// payload, file bytes and frags, skbs with shared frags, user-page bytes
@@ -71,7 +92,7 @@ const AT_DEVICE: SkbCounters = SkbCounters([
 ]);
 
 #[inline(always)]
-fn count_skb(c: &SkbCounters, e: &SkbEvent) {
+fn count_skb(c: &SkbCounters, e: &SkbEvent, sock: u64) {
     let [
         skbs,
         payload,
@@ -82,17 +103,29 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent) {
         user_bytes,
         pinned_bytes,
     ] = c.0;
-    count(skbs, 1);
-    count(payload, e.payload as u64);
-    count(linear, e.linear_payload as u64);
-    count(file_bytes, e.file_bytes as u64);
-    count(file_frags, e.file_frags as u64);
-    count(shared, (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64);
+    count_net(skbs, 1);
+    count_net(payload, e.payload as u64);
+    count_net(linear, e.linear_payload as u64);
+    count_net(file_bytes, e.file_bytes as u64);
+    count_net(file_frags, e.file_frags as u64);
+    count_net(shared, (e.shinfo_flags & SKBFL_SHARED_FRAG != 0) as u64);
     // The user's pages of a zero-copy skb are pinned; others were lent.
-    if e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0 {
-        count(pinned_bytes, e.user_bytes as u64);
+    let pinned = e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0;
+    if pinned {
+        count_net(pinned_bytes, e.user_bytes as u64);
     } else {
-        count(user_bytes, e.user_bytes as u64);
+        count_net(user_bytes, e.user_bytes as u64);
+    }
+    // `zc trace`: the same, for the socket (whose owner user space knows).
+    if sock != 0 {
+        let id = sock;
+        count_sock(id, skbs, 1);
+        count_sock(id, payload, e.payload as u64);
+        count_sock(id, linear, e.linear_payload as u64);
+        count_sock(id, file_bytes, e.file_bytes as u64);
+        count_sock(id, file_frags, e.file_frags as u64);
+        let user = if pinned { pinned_bytes } else { user_bytes };
+        count_sock(id, user, e.user_bytes as u64);
     }
 }
 
@@ -105,7 +138,7 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
             // SAFETY: per-CPU slot; a new skb starts a new count of pieces.
             unsafe { *p = [0; 3] };
         }
-        count_skb(&AT_QUEUE, &e);
+        count_skb(&AT_QUEUE, &e, sock_of_skb(skb));
         emit(e);
     }
     0
@@ -116,6 +149,9 @@ pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = ctx.arg(0);
     if let Ok(Some(e)) = demo_skb(skb, op::SKB_XMIT) {
         let _ = ZC_XMIT_PENDING.insert(skb, e, 0);
+        if tree_mode() {
+            let _ = ZC_XMIT_SOCK.insert(skb, sock_of_skb(skb), 0);
+        }
     }
     0
 }
@@ -130,21 +166,26 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
         return 0;
     };
     let _ = ZC_XMIT_PENDING.remove(skb);
+    // SAFETY: the value is copied out at once.
+    let sock = unsafe { ZC_XMIT_SOCK.get(skb) }.copied().unwrap_or(0);
+    if sock != 0 {
+        let _ = ZC_XMIT_SOCK.remove(skb);
+    }
     if rc == NETDEV_TX_BUSY {
-        count(Counter::XmitRefused, 1);
-        count(Counter::XmitRefusedBytes, e.payload as u64);
+        count_net(Counter::XmitRefused, 1);
+        count_net(Counter::XmitRefusedBytes, e.payload as u64);
         return 0;
     }
     let _ = ZC_QUEUED.remove(skb);
     if rc != 0 {
         // The driver consumed it without sending it: lost, TCP retransmits.
-        count(Counter::DropsLost, 1);
-        count(Counter::DropLostBytes, e.payload as u64);
-        count(Counter::XmitDropped, 1);
-        count(Counter::XmitDroppedBytes, e.payload as u64);
+        count_net(Counter::DropsLost, 1);
+        count_net(Counter::DropLostBytes, e.payload as u64);
+        count_net(Counter::XmitDropped, 1);
+        count_net(Counter::XmitDroppedBytes, e.payload as u64);
         return 0;
     }
-    count_skb(&AT_DEVICE, &e);
+    count_skb(&AT_DEVICE, &e, sock);
     emit(e);
     0
 }
@@ -199,8 +240,8 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
             slot[1] += 1;
         }
         e.reason = reason;
-        count(Counter::DropsLost, 1);
-        count(Counter::DropLostBytes, bytes);
+        count_net(Counter::DropsLost, 1);
+        count_net(Counter::DropLostBytes, bytes);
         emit(e);
     }
     0
@@ -217,12 +258,12 @@ fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32) -> u32 {
         // SAFETY: per-CPU slot, as above.
         let slot = unsafe { &mut *p };
         let seen = slot[0].min(payload as u64);
-        count(Counter::DropsLost, slot[1].wrapping_neg());
-        count(Counter::DropLostBytes, seen.wrapping_neg());
+        count_net(Counter::DropsLost, slot[1].wrapping_neg());
+        count_net(Counter::DropLostBytes, seen.wrapping_neg());
         *slot = [0, 0, payload as u64 - seen];
     }
-    count(Counter::DropsResent, 1);
-    count(Counter::DropResentBytes, payload as u64);
+    count_net(Counter::DropsResent, 1);
+    count_net(Counter::DropResentBytes, payload as u64);
     emit(SkbEvent {
         h: header(Kind::Skb, op::SKB_DROP),
         skb,
@@ -266,12 +307,16 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     }
     let len: u32 = kread(skb, lay!(skb_len))?;
     if err != 0 {
-        count(Counter::RetransmitsFailed, 1);
-        count(Counter::RetransmitFailedBytes, len as u64);
+        count_net(Counter::RetransmitsFailed, 1);
+        count_net(Counter::RetransmitFailedBytes, len as u64);
         return Ok(());
     }
-    count(Counter::Retransmits, 1);
-    count(Counter::RetransmitBytes, len as u64);
+    count_net(Counter::Retransmits, 1);
+    count_net(Counter::RetransmitBytes, len as u64);
+    if let Some(id) = sock_id(sk) {
+        count_sock(id, Counter::Retransmits, 1);
+        count_sock(id, Counter::RetransmitBytes, len as u64);
+    }
     emit(SkbEvent {
         h: header(Kind::Skb, op::SKB_RETRANSMIT),
         skb,
@@ -319,7 +364,7 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
     let frag_size = lay!(frag_size) as u64;
     let page_size = lay!(page_size) as u64;
     if nr_frags as usize > MAX_FRAGS {
-        count(Counter::FragWalkTruncated, 1);
+        count_net(Counter::FragWalkTruncated, 1);
     }
     for i in 0..MAX_FRAGS {
         if i as u8 >= nr_frags {

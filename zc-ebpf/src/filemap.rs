@@ -10,9 +10,13 @@ use zc_common::{
     counters::Counter,
     event::{FilemapEvent, Kind, op},
     tracepoints as tp,
+    tree::{file_slot, seen},
 };
 
-use crate::helpers::{armed, config, count, emit, entry, field, header, in_sender, tree_mode};
+use crate::{
+    helpers::{armed, config, count, count_file, emit, entry, field, header, in_sender, tree_mode},
+    syscalls::saw,
+};
 
 /// The demo's file; for `zc trace`, any file a followed process touches
 /// (these events run in the process that reads, maps or faults).
@@ -46,6 +50,13 @@ fn try_filemap_range(ctx: &TracePointContext, op: u16) -> Result<(), i64> {
     let index: u64 = field(ctx, tp::filemap_range::INDEX)?;
     let last_index: u64 = field(ctx, tp::filemap_range::LAST_INDEX)?;
     let pages = last_index.saturating_sub(index) + 1;
+    if tree_mode() {
+        if op == op::FILEMAP_GET_PAGES {
+            saw(seen::FILE, dev, ino);
+        } else {
+            count_file(dev, ino, file_slot::MAPPED_PAGES, pages);
+        }
+    }
     if op == op::FILEMAP_GET_PAGES {
         count(Counter::FilemapGetPages, 1);
         count(Counter::FilemapGetPagesPages, pages);
@@ -77,6 +88,9 @@ fn try_filemap_add(ctx: &TracePointContext) -> Result<(), i64> {
     let index: u64 = field(ctx, tp::filemap_add::INDEX)?;
     let order: u8 = field(ctx, tp::filemap_add::ORDER)?;
     let order = (order & 31) as u32;
+    if tree_mode() {
+        count_file(dev, ino, file_slot::DISK_BYTES, 4096u64 << order);
+    }
     count(Counter::FilemapAdd, 1);
     count(Counter::FilemapAddBytes, 4096u64 << order);
     emit(FilemapEvent {
@@ -101,6 +115,9 @@ fn try_filemap_fault(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let index: u64 = field(ctx, tp::filemap_fault::INDEX)?;
+    if tree_mode() {
+        count_file(dev, ino, file_slot::FAULTS, 1);
+    }
     count(Counter::FilemapFault, 1);
     emit(FilemapEvent {
         h: header(Kind::Filemap, op::FILEMAP_FAULT),

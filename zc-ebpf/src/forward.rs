@@ -20,7 +20,7 @@ use zc_common::{
 
 use crate::{
     device::{ZC_XMIT_PENDING, frag_pages},
-    helpers::{armed, count, emit, header, kread, lay},
+    helpers::{armed, count_net, emit, header, kread, lay},
 };
 
 /// `netif_rx(skb)`.
@@ -48,9 +48,9 @@ fn try_forward(skb: u64) -> Result<(), i64> {
     let nr_frags: u8 = kread(shinfo, lay!(shinfo_nr_frags))?;
     let now = frag_pages(shinfo, nr_frags);
     let kept = now.user_bytes.min(e.user_bytes);
-    count(Counter::ForwardSkbs, 1);
-    count(Counter::ForwardUserBytes, kept as u64);
-    count(Counter::ForwardCopiedBytes, (e.user_bytes - kept) as u64);
+    count_net(Counter::ForwardSkbs, 1);
+    count_net(Counter::ForwardUserBytes, kept as u64);
+    count_net(Counter::ForwardCopiedBytes, (e.user_bytes - kept) as u64);
     emit(ForwardEvent {
         h: header(Kind::Forward, 0),
         skb,

@@ -5,7 +5,7 @@
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::map,
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, LruPerCpuHashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
 use zc_common::{
@@ -14,6 +14,7 @@ use zc_common::{
     event::{Header, Kind},
     layout::KernelLayout,
     tracepoints as tp,
+    tree::{FileKey, SockInfo, SockKey, file_proc_slot, proc_key},
 };
 
 #[map(name = "ZC_EVENTS")]
@@ -76,6 +77,13 @@ pub static ZC_LAYOUT: KernelLayout = KernelLayout {
         bvec: 0,
         _pad: 0,
     },
+    skc_family: 0,
+    skc_daddr: 0,
+    skc_rcv_saddr: 0,
+    skc_dport: 0,
+    skc_num: 0,
+    skc_v6_daddr: 0,
+    skc_v6_rcv_saddr: 0,
     valid: 0,
 };
 
@@ -99,8 +107,22 @@ macro_rules! entry {
 }
 pub(crate) use entry;
 
+/// Counts in the context of the followed task itself (a syscall, a fault,
+/// a page-cache lookup): the run's total and, for `zc trace`, the current
+/// process's own total.
 #[inline(always)]
 pub fn count(c: Counter, v: u64) {
+    count_net(c, v);
+    if tree_mode() {
+        count_proc(current_tgid(), c as u32, v);
+    }
+}
+
+/// Counts where the current task may be anyone (softirq, an interrupt, the
+/// device's queue): the run's total only. `zc trace` attributes these to a
+/// socket (`count_sock`), and the socket to its owner.
+#[inline(always)]
+pub fn count_net(c: Counter, v: u64) {
     if let Some(p) = ZC_COUNTERS.get_ptr_mut(c as u32) {
         // SAFETY: per-CPU slot, only this CPU writes it while we run.
         unsafe { *p += v };
@@ -115,6 +137,62 @@ pub fn count_at(map: &PerCpuArray<u64>, index: u64, v: u64) {
         // SAFETY: as in `count`.
         unsafe { *p += v };
     }
+}
+
+/// `zc trace`: per-process counters, keyed by `tgid << 32 | slot`.
+#[map(name = "ZC_PROC")]
+static ZC_PROC: LruPerCpuHashMap<u64, u64> = LruPerCpuHashMap::with_max_entries(65536, 0);
+
+/// `zc trace`: per-socket counters.
+#[map(name = "ZC_SOCK_COUNTS")]
+static ZC_SOCK_COUNTS: LruPerCpuHashMap<SockKey, u64> =
+    LruPerCpuHashMap::with_max_entries(65536, 0);
+
+/// `zc trace`: per-file counters.
+#[map(name = "ZC_FILES")]
+static ZC_FILES: LruPerCpuHashMap<FileKey, u64> = LruPerCpuHashMap::with_max_entries(16384, 0);
+
+/// Adds `v` to a per-CPU hash map's slot, creating it. An update from a
+/// program writes this CPU's value only, so a slot another CPU created
+/// meanwhile keeps that CPU's count.
+#[inline(always)]
+fn add_percpu<K>(map: &LruPerCpuHashMap<K, u64>, key: &K, v: u64) {
+    if let Some(p) = map.get_ptr_mut(key) {
+        // SAFETY: this CPU's value; only this CPU writes it while we run.
+        unsafe { *p += v };
+    } else {
+        let _ = map.insert(key, &v, 0);
+    }
+}
+
+#[inline(always)]
+pub fn count_proc(tgid: u32, slot: u32, v: u64) {
+    add_percpu(&ZC_PROC, &proc_key(tgid, slot), v);
+}
+
+/// `zc trace`: counts for the socket `id` (see `SockInfo::id`).
+#[inline(always)]
+pub fn count_sock(id: u64, c: Counter, v: u64) {
+    if id != 0 {
+        let key = SockKey {
+            id,
+            slot: c as u32,
+            _pad: 0,
+        };
+        add_percpu(&ZC_SOCK_COUNTS, &key, v);
+    }
+}
+
+/// `zc trace`: counts for a file, by device and inode, and by the current
+/// process.
+#[inline(always)]
+pub fn count_file(dev: u32, ino: u64, slot: u32, v: u64) {
+    let key = FileKey {
+        ino,
+        dev,
+        slot: file_proc_slot(current_tgid(), slot),
+    };
+    add_percpu(&ZC_FILES, &key, v);
 }
 
 #[inline(always)]
@@ -150,21 +228,74 @@ pub static ZC_FOLLOWED: HashMap<u32, u32> = HashMap::with_max_entries(8192, 0);
 /// (`struct sock *` → tgid), for the skb probes, which often run in softirq
 /// context on behalf of another task.
 #[map(name = "ZC_SOCKS")]
-pub static ZC_SOCKS: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
+pub static ZC_SOCKS: LruHashMap<u64, SockInfo> = LruHashMap::with_max_entries(16384, 0);
+
+/// `zc trace`: every socket followed during the trace, by id, kept after
+/// it closes (and leaves `ZC_SOCKS`) so the report can name it.
+#[map(name = "ZC_SOCK_SEEN")]
+pub static ZC_SOCK_SEEN: LruHashMap<u64, SockInfo> = LruHashMap::with_max_entries(65536, 0);
 
 /// Whether `sk` is a socket zc follows: the demo socket, or (`zc trace`) a
 /// socket a followed process sent on.
 #[inline(always)]
 pub fn followed_sock(sk: u64) -> bool {
+    sock_id(sk).is_some()
+}
+
+/// The id `zc trace` counts socket `sk` under (0 for the demo's socket,
+/// which has no per-socket counts), or None for a socket zc ignores.
+#[inline(always)]
+pub fn sock_id(sk: u64) -> Option<u64> {
     if sk == 0 {
-        return false;
+        return None;
     }
     if tree_mode() {
-        // SAFETY: the value is only tested for presence.
-        return unsafe { ZC_SOCKS.get(sk) }.is_some();
+        // SAFETY: the value is copied out at once.
+        return unsafe { ZC_SOCKS.get(sk) }.map(|i| i.id);
     }
-    sk == config(Config::DemoSock)
+    (sk == config(Config::DemoSock)).then_some(0)
 }
+
+/// `zc trace`: follows socket `sk` of the current (followed) process from
+/// now, reading its addresses; returns its id. `cookie` is 0 where the
+/// caller cannot ask for it.
+#[inline(always)]
+pub fn learn_sock(sk: u64, cookie: u64) -> u64 {
+    // SAFETY: the entry is read at once; only this socket's owner writes it.
+    if let Some(p) = ZC_SOCKS.get_ptr_mut(sk) {
+        unsafe {
+            if (*p).cookie == 0 && cookie != 0 {
+                (*p).cookie = cookie;
+                let _ = ZC_SOCK_SEEN.insert((*p).id, *p, 0);
+            }
+            return (*p).id;
+        }
+    }
+    let mut info = SockInfo {
+        // SAFETY: helper without arguments.
+        id: unsafe { bpf_ktime_get_ns() },
+        cookie,
+        tgid: current_tgid(),
+        ..SockInfo::default()
+    };
+    info.family = kread(sk, lay!(skc_family)).unwrap_or(0);
+    info.local_port = kread(sk, lay!(skc_num)).unwrap_or(0);
+    info.remote_port = u16::from_be(kread(sk, lay!(skc_dport)).unwrap_or(0));
+    if info.family == AF_INET6 {
+        info.local = kread(sk, lay!(skc_v6_rcv_saddr)).unwrap_or([0; 16]);
+        info.remote = kread(sk, lay!(skc_v6_daddr)).unwrap_or([0; 16]);
+    } else {
+        let l: [u8; 4] = kread(sk, lay!(skc_rcv_saddr)).unwrap_or([0; 4]);
+        let r: [u8; 4] = kread(sk, lay!(skc_daddr)).unwrap_or([0; 4]);
+        info.local[..4].copy_from_slice(&l);
+        info.remote[..4].copy_from_slice(&r);
+    }
+    let _ = ZC_SOCKS.insert(sk, info, 0);
+    let _ = ZC_SOCK_SEEN.insert(info.id, info, 0);
+    info.id
+}
+
+const AF_INET6: u16 = 10;
 
 #[inline(always)]
 pub fn current_tgid() -> u32 {
@@ -232,12 +363,17 @@ pub fn header(kind: Kind, op: u16) -> Header {
 /// Puts `record` in the ring buffer, or counts that there was no room.
 #[inline(always)]
 pub fn emit<T: 'static>(record: T) {
+    // `zc trace` draws rates from the in-kernel totals; a busy server's
+    // every event through the ring buffer would cost it for nothing.
+    if tree_mode() {
+        return;
+    }
     match ZC_EVENTS.reserve::<T>(0) {
         Some(mut entry) => {
             entry.write(record);
             entry.submit(0);
         }
-        None => count(Counter::RingbufFull, 1),
+        None => count_net(Counter::RingbufFull, 1),
     }
 }
 
@@ -247,7 +383,7 @@ pub fn field<T>(ctx: &TracePointContext, f: tp::Field) -> Result<T, i64> {
     // SAFETY: the offset was checked against the kernel's format file before
     // this program was attached; a bad read returns an error, never UB.
     unsafe { ctx.read_at::<T>(f.offset) }.map_err(|e| {
-        count(Counter::FieldReadFailed, 1);
+        count_net(Counter::FieldReadFailed, 1);
         i64::from(e)
     })
 }
@@ -257,7 +393,7 @@ pub fn field<T>(ctx: &TracePointContext, f: tp::Field) -> Result<T, i64> {
 pub fn kread<T>(base: u64, off: u32) -> Result<T, i64> {
     // SAFETY: bpf_probe_read_kernel validates the address itself.
     unsafe { bpf_probe_read_kernel((base + off as u64) as *const T) }.map_err(|e| {
-        count(Counter::ReadFailed, 1);
+        count_net(Counter::ReadFailed, 1);
         i64::from(e)
     })
 }

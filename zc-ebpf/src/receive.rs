@@ -20,8 +20,10 @@ use zc_common::{
 
 use crate::device::frag_pages;
 use crate::helpers::{
-    armed, config, count, current_tid, emit, entry, field, header, in_sender, kread, lay, tree_mode,
+    armed, config, count, count_sock, current_tid, emit, entry, field, header, in_sender, kread,
+    lay, learn_sock, tree_mode,
 };
+use crate::syscalls::saw;
 use crate::send::ZC_PIN_PREFIX;
 
 #[tracepoint(category = "skb", name = "skb_copy_datagram_iovec")]
@@ -51,6 +53,19 @@ fn try_recv_copy(ctx: &TracePointContext) -> Result<(), i64> {
     let len = if len > 0 { len as u32 } else { 0 };
     count(Counter::RecvCopies, 1);
     count(Counter::RecvCopyBytes, len as u64);
+    if tree_mode() {
+        // A followed process reads from this socket: follow it, so its
+        // sends are counted even before its first one names it.
+        if lay!(valid) != 0
+            && let Ok(sk) = kread::<u64>(skb, lay!(skb_sk))
+            && sk != 0
+        {
+            let id = learn_sock(sk, 0);
+            count_sock(id, Counter::RecvCopies, 1);
+            count_sock(id, Counter::RecvCopyBytes, len as u64);
+        }
+        saw(zc_common::tree::seen::SOCKET, 0, 0);
+    }
     // Page identity at the last hop: is the receiver copying out of the
     // sender's own pages (nothing copied them on the way)?
     if lay!(valid) != 0
@@ -98,8 +113,14 @@ fn try_completion(ctx: &TracePointContext) -> Result<(), i64> {
             .copied()
             .unwrap_or(0)
     };
+    // The prefix map holds the demo socket's sends; `zc trace` follows many
+    // sockets at once and counts completions by sends only.
     let before = if lo == 0 { 0 } else { prefix(lo - 1) };
-    let bytes = prefix(hi).saturating_sub(before);
+    let bytes = if tree_mode() {
+        0
+    } else {
+        prefix(hi).saturating_sub(before)
+    };
     count(Counter::ZcNotifications, 1);
     count(Counter::ZcCompletedSends, sends);
     count(Counter::ZcCompletedBytes, bytes);

@@ -15,10 +15,11 @@ use zc_common::{
     counters::Counter,
     event::{Kind, SchedEvent, ThreadEvent, op, sched_blocked},
     tracepoints as tp,
+    tree::proc_slot,
 };
 
 use crate::helpers::{
-    ZC_FOLLOWED, ZC_HELPERS, armed, config, count, current_tgid, emit, entry, field, followed,
+    ZC_FOLLOWED, ZC_HELPERS, armed, config, count, count_proc, current_tgid, emit, entry, field, followed,
     for_sender, header, set_config, tree_mode,
 };
 
@@ -151,7 +152,12 @@ fn follow_child(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let child: u32 = field(ctx, tp::task_newtask::PID)?;
-    let _ = ZC_FOLLOWED.insert(child, 1, 0);
+    let parent = current_tgid();
+    // SAFETY: the value is copied out at once.
+    let root = unsafe { ZC_FOLLOWED.get(parent) }.copied().unwrap_or(parent);
+    let _ = ZC_FOLLOWED.insert(child, root, 0);
+    count_proc(child, proc_slot::ROOT, root as u64);
+    count_proc(child, proc_slot::PARENT, parent as u64);
     count(Counter::TreeForks, 1);
     Ok(())
 }
@@ -173,6 +179,11 @@ fn try_exit(ctx: &TracePointContext) -> Result<(), i64> {
     if group_dead != 0 && followed(tgid) {
         let _ = ZC_FOLLOWED.remove(tgid);
         count(Counter::TreeExits, 1);
+        // Its last name: after an exec, not the one it was forked with.
+        let comm: [u64; 2] = field(ctx, tp::sched_process_exit::COMM)?;
+        count_proc(tgid, proc_slot::COMM, comm[0]);
+        count_proc(tgid, proc_slot::COMM_END, comm[1]);
+        count_proc(tgid, proc_slot::EXITED, 1);
     }
     Ok(())
 }

@@ -25,8 +25,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SOCKS, config, count, current_tgid, current_tid, emit, entry, field, followed_sock,
-    for_sender, header, kread, lay, set_config, tree_mode,
+    ZC_SOCKS, armed, config, count, count_net, count_sock, current_tid, emit, entry, field, for_sender, header, kread, lay,
+    learn_sock, set_config, sock_id, tree_mode,
 };
 
 /// What the current sendmsg's data comes from, by thread: set at
@@ -63,7 +63,9 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let demo = config(Config::DemoSock);
     if tree_mode() {
         // Every TCP socket of a followed process is followed.
-        let _ = ZC_SOCKS.insert(sk, current_tgid(), 0);
+        // SAFETY: as below: the typed `struct sock *` argument.
+        let cookie = unsafe { bpf_get_socket_cookie(sk as *mut c_void) };
+        learn_sock(sk, cookie);
     } else if demo == 0 {
         // SAFETY: `sk` is the tracepoint's `struct sock *` argument, which
         // the verifier knows by its BTF type.
@@ -127,16 +129,16 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let sk: u64 = field(ctx, tp::sock_send_length::SK)?;
-    if !followed_sock(sk) {
+    let Some(sock) = sock_id(sk) else {
         return Ok(());
-    }
+    };
     let ret: i32 = field(ctx, tp::sock_send_length::RET)?;
     count(Counter::SockSend, 1);
     // SAFETY: the value is copied out at once.
     let src = unsafe { ZC_SEND_SOURCE.get(current_tid()) }
         .copied()
         .unwrap_or(0) as u8;
-    if ret > 0 && src == source::PINNED {
+    if ret > 0 && src == source::PINNED && !tree_mode() {
         // This send took the next zero-copy id: remember its bytes.
         let id = config(Config::ZcNextId);
         let total = config(Config::ZcPinnedTotal) + ret as u64;
@@ -155,6 +157,7 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
             _ => Counter::SendOtherBytes,
         };
         count(c, ret as u64);
+        count_sock(sock, c, ret as u64);
     }
     emit(SendEvent {
         h: header(Kind::Send, op::SEND_SOCK_LENGTH),
@@ -168,5 +171,33 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
         source: src,
         ubuf: 0,
     });
+    Ok(())
+}
+
+/// `inet_sock_set_state(sk, ..., newstate)`: a followed socket that reaches
+/// `TCP_CLOSE` is followed no more. Its `struct sock` may soon be another
+/// connection's, perhaps a process zc does not follow.
+#[tracepoint(category = "sock", name = "inet_sock_set_state")]
+pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
+    entry!(try_set_state, ctx)
+}
+
+/// `TCP_CLOSE` (include/net/tcp_states.h); `IPPROTO_TCP`.
+const TCP_CLOSE: i32 = 7;
+const IPPROTO_TCP: u16 = 6;
+
+fn try_set_state(ctx: &TracePointContext) -> Result<(), i64> {
+    if !armed() || !tree_mode() {
+        return Ok(());
+    }
+    let state: i32 = field(ctx, tp::inet_sock_set_state::NEWSTATE)?;
+    let proto: u16 = field(ctx, tp::inet_sock_set_state::PROTOCOL)?;
+    if state != TCP_CLOSE || proto != IPPROTO_TCP {
+        return Ok(());
+    }
+    let sk: u64 = field(ctx, tp::inet_sock_set_state::SKADDR)?;
+    if ZC_SOCKS.remove(sk).is_ok() {
+        count_net(Counter::SocketsClosed, 1);
+    }
     Ok(())
 }

@@ -4,36 +4,55 @@
 
 use aya_ebpf::{
     macros::{map, tracepoint},
-    maps::LruHashMap,
+    maps::{Array, LruHashMap},
     programs::TracePointContext,
 };
 use zc_common::{
-    Config,
+    Config, MAX_SYSCALLS,
     counters::Counter,
     event::{Kind, SyscallEvent, op},
     tracepoints as tp,
+    tree::{SYSCALL_BYTES, SYSCALL_CALLS, SysState, class, file_slot, seen},
 };
 
 use crate::helpers::{
-    ZC_SYSCALL_BYTES, ZC_SYSCALLS, config, count, count_at, current_tid, emit, entry, field,
-    header, in_sender, set_config, tree_mode,
+    ZC_SYSCALL_BYTES, ZC_SYSCALLS, config, count, count_at, count_file, count_proc, current_tgid,
+    current_tid, emit, entry, field, header, in_sender, set_config, tree_mode,
 };
 
-/// The followed threads inside a syscall whose entry was counted (tid →
-/// 1), so an exit whose entry came before arming (a wait that ends) is not
-/// counted. By thread: `zc trace` follows many at once. LRU, since every
-/// run brings new threads.
+/// The followed threads inside a syscall whose entry was counted, with what
+/// the probes inside the call saw (see `SysState`), so an exit whose entry
+/// came before arming (a wait that ends) is not counted. By thread: `zc
+/// trace` follows many at once. LRU, since every run brings new threads.
 #[map]
-static ZC_IN_SYSCALL: LruHashMap<u32, u8> = LruHashMap::with_max_entries(16384, 0);
+static ZC_IN_SYSCALL: LruHashMap<u32, SysState> = LruHashMap::with_max_entries(16384, 0);
+
+/// `zc trace`: what each syscall number is (`tree::class`), written by user
+/// space, which knows the architecture's numbers.
+#[map(name = "ZC_SYSCALL_CLASS")]
+static ZC_SYSCALL_CLASS: Array<u8> = Array::with_max_entries(MAX_SYSCALLS, 0);
 
 /// Whether the current thread is inside a syscall whose entry was traced.
 #[inline(always)]
 pub fn in_syscall() -> bool {
-    // SAFETY: the value is copied out at once.
-    unsafe { ZC_IN_SYSCALL.get(current_tid()) }
-        .copied()
-        .unwrap_or(0)
-        == 1
+    // SAFETY: only tested for presence.
+    unsafe { ZC_IN_SYSCALL.get(current_tid()) }.is_some()
+}
+
+/// `zc trace`: notes, inside the current syscall, that a file's page cache
+/// (`seen::FILE`, with the file) or a socket (`seen::SOCKET`) served it.
+#[inline(always)]
+pub fn saw(what: u32, dev: u32, ino: u64) {
+    if let Some(p) = ZC_IN_SYSCALL.get_ptr_mut(current_tid()) {
+        // SAFETY: this thread's own entry; only it writes it.
+        unsafe {
+            (*p).seen |= what;
+            if what == seen::FILE {
+                (*p).dev = dev;
+                (*p).ino = ino;
+            }
+        }
+    }
 }
 
 #[tracepoint(category = "raw_syscalls", name = "sys_enter")]
@@ -51,9 +70,12 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
         set_config(Config::SenderTid, 0);
         return Ok(());
     }
-    let _ = ZC_IN_SYSCALL.insert(current_tid(), 1, 0);
+    let _ = ZC_IN_SYSCALL.insert(current_tid(), SysState::default(), 0);
     count(Counter::SysEnter, 1);
     count_at(&ZC_SYSCALLS, nr, 1);
+    if tree_mode() && nr < MAX_SYSCALLS as u64 {
+        count_proc(current_tgid(), SYSCALL_CALLS + nr as u32, 1);
+    }
     let base = tp::sys_enter::ARGS;
     let arg = |i: usize| {
         field::<u64>(
@@ -83,9 +105,10 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
-    if !in_syscall() {
+    // SAFETY: the value is copied out at once.
+    let Some(state) = (unsafe { ZC_IN_SYSCALL.get(current_tid()) }).copied() else {
         return Ok(()); // its entry was not traced
-    }
+    };
     let _ = ZC_IN_SYSCALL.remove(current_tid());
     let nr: u64 = field(ctx, tp::sys_exit::ID)?;
     let ret: i64 = field(ctx, tp::sys_exit::RET)?;
@@ -94,6 +117,9 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     // (nor leave the kernel as a figure).
     if ret > 0 && ret < (1 << 40) {
         count_at(&ZC_SYSCALL_BYTES, nr, ret as u64);
+        if tree_mode() {
+            tree_bytes(nr, ret as u64, &state);
+        }
     }
     emit(SyscallEvent {
         h: header(Kind::Syscall, op::SYS_EXIT),
@@ -102,4 +128,31 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
         ret,
     });
     Ok(())
+}
+
+/// `zc trace`: a call's bytes, by what served them. A read copies into
+/// user memory whatever its source; sendfile and splice pass page-cache
+/// pages on by reference.
+#[inline(always)]
+fn tree_bytes(nr: u64, bytes: u64, state: &SysState) {
+    if nr >= MAX_SYSCALLS as u64 {
+        return;
+    }
+    count_proc(current_tgid(), SYSCALL_BYTES + nr as u32, bytes);
+    let kind = ZC_SYSCALL_CLASS.get(nr as u32).copied().unwrap_or(class::OTHER);
+    let file = state.seen & seen::FILE != 0;
+    if kind == class::READ {
+        if file {
+            count(Counter::ReadFileBytes, bytes);
+            count_file(state.dev, state.ino, file_slot::READ_BYTES, bytes);
+            count_file(state.dev, state.ino, file_slot::READ_CALLS, 1);
+        } else if state.seen & seen::SOCKET != 0 {
+            count(Counter::ReadSocketBytes, bytes);
+        } else {
+            count(Counter::ReadOtherBytes, bytes);
+        }
+    } else if kind == class::BY_REFERENCE && file {
+        count(Counter::FileReferencedBytes, bytes);
+        count_file(state.dev, state.ino, file_slot::REFERENCED_BYTES, bytes);
+    }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The `format` field of every trace.
 pub const FORMAT: &str = "zc-trace";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Largest trace the reader accepts.
 pub const MAX_BYTES: usize = 512 << 20;
 
@@ -22,6 +22,39 @@ pub struct Trace {
     pub version: u32,
     pub meta: Meta,
     pub runs: Vec<Run>,
+    /// `zc trace` recordings: programs zc did not write (version 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trees: Vec<TreeRun>,
+}
+
+/// One `zc trace`: the followed command or pids, the tree totals over time
+/// (for the rates) and the final report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeRun {
+    /// The command zc started, or empty when it followed running pids.
+    pub command: Vec<String>,
+    /// The pids each tree grew from.
+    pub roots: Vec<u32>,
+    pub elapsed_ns: u64,
+    /// The command's exit code, when zc started it and it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    pub lost_events: u64,
+    /// The whole tree's counters, sampled while it ran.
+    pub samples: Vec<TreeSample>,
+    /// `zc trace --json`'s array, one object per tree, as printed.
+    pub reports: serde_json::Value,
+}
+
+/// The tree's totals at one moment: counters counted in its processes, in
+/// its sockets (the device path), and its syscalls by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeSample {
+    /// Nanoseconds since the trace started.
+    pub t: u64,
+    pub process: std::collections::BTreeMap<String, u64>,
+    pub sockets: std::collections::BTreeMap<String, u64>,
+    pub syscalls: std::collections::BTreeMap<String, u64>,
 }
 
 /// Where and how the runs were made.
@@ -313,6 +346,8 @@ pub enum TraceError {
     },
     #[error("the trace holds no run")]
     NoRuns,
+    #[error("zc trace recording {tree}: {msg}")]
+    BadTree { tree: usize, msg: String },
 }
 
 impl Trace {
@@ -354,8 +389,22 @@ impl Trace {
 
     /// Checks what JSON cannot: runs present, sizes sane, times ordered.
     pub fn validate(&self) -> Result<(), TraceError> {
-        if self.runs.is_empty() {
+        if self.runs.is_empty() && self.trees.is_empty() {
             return Err(TraceError::NoRuns);
+        }
+        for (i, t) in self.trees.iter().enumerate() {
+            if let Some(w) = t.samples.windows(2).position(|w| w[0].t > w[1].t) {
+                return Err(TraceError::BadTree {
+                    tree: i + 1,
+                    msg: format!("sample {} is earlier than the one before it", w + 2),
+                });
+            }
+            if !t.reports.is_array() {
+                return Err(TraceError::BadTree {
+                    tree: i + 1,
+                    msg: "its reports are not an array".into(),
+                });
+            }
         }
         for (i, r) in self.runs.iter().enumerate() {
             let bad = |msg: String| TraceError::BadRun {
@@ -472,6 +521,7 @@ mod tests {
                     },
                 ],
             }],
+            trees: vec![],
         }
     }
 

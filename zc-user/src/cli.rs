@@ -260,6 +260,25 @@ fn parse_speed(s: &str) -> Result<f32, String> {
 
 /// `zc trace`: the same truth for a program zc did not write.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+zc starts CMD (as the sudo user, under sudo) held at a gate until the kernel follows it, so its \
+first call is traced; every process it forks is followed too. With --pid, zc follows running \
+processes and what they fork from now on. Nothing is injected into them: zc only reads \
+tracepoints, and CMD's exit code becomes zc's.
+
+What is counted, per process, per file and per socket, in the kernel: syscalls and mode \
+switches; CPU copies by site (page cache -> user by read(), user -> socket by write/send, \
+frags -> linear at segmentation, socket -> user on receive); bytes sent by reference \
+(sendfile, splice) and proved by the device's frags being file pages; pinned zero-copy sends; \
+page faults and mappings; disk reads; retransmits. Nothing from other processes is counted.
+
+Examples:
+  sudo zc trace -- python3 -m http.server 8000
+  sudo zc trace --pid $(pgrep -o nginx) --duration 10 --no-tui
+  sudo zc trace --json -- ./my-server > trace.json
+
+Exit codes: the command's own when it exited; 2 bad flags; 3 cannot trace here; 5 no such \
+process; 6 a kernel thread; 127 command not found.")]
 pub struct TraceArgs {
     /// Follow this running process and what it forks (repeatable).
     #[arg(long = "pid", value_name = "PID")]
@@ -269,11 +288,23 @@ pub struct TraceArgs {
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
 
-    /// Print the summary as one JSON object.
+    /// Print the report instead of the live view.
+    #[arg(long)]
+    pub no_tui: bool,
+
+    /// Print one JSON object per followed tree (an array) at the end.
     #[arg(long)]
     pub json: bool,
 
-    /// The command to start and follow (after `--`), run as the sudo user.
+    /// Save the trace to FILE, for `zc replay` and `zc export`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// Language of the live view.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
+
+    /// The command to start and follow (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

@@ -15,6 +15,13 @@ pub const CANNOT_TRACE: u8 = 3;
 /// The transfer ran but the receiver did not get the file's bytes intact.
 pub const TRANSFER_FAILED: u8 = 4;
 
+/// `zc trace --pid`: no such process (or it exited before zc could follow it).
+pub const NO_PROCESS: u8 = 5;
+/// `zc trace --pid`: the pid is a kernel thread, which has nothing to follow.
+pub const KERNEL_THREAD: u8 = 6;
+/// `zc trace -- CMD`: the command cannot be found or run (as a shell says).
+pub const NO_COMMAND: u8 = 127;
+
 /// An error that carries its own exit code. Other errors exit with [`RUNTIME`].
 #[derive(Debug, thiserror::Error)]
 pub enum Fatal {
@@ -24,6 +31,12 @@ pub enum Fatal {
     CannotTrace(String),
     #[error("{0}")]
     TransferFailed(String),
+    #[error("{0}")]
+    NoProcess(String),
+    #[error("{0}")]
+    KernelThread(String),
+    #[error("{0}")]
+    NoCommand(String),
 }
 
 /// The exit code for an error: the first [`Fatal`] in its chain decides.
@@ -32,6 +45,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         Some(Fatal::Usage(_)) => USAGE,
         Some(Fatal::CannotTrace(_)) => CANNOT_TRACE,
         Some(Fatal::TransferFailed(_)) => TRANSFER_FAILED,
+        Some(Fatal::NoProcess(_)) => NO_PROCESS,
+        Some(Fatal::KernelThread(_)) => KERNEL_THREAD,
+        Some(Fatal::NoCommand(_)) => NO_COMMAND,
         None => RUNTIME,
     }
 }

@@ -24,6 +24,7 @@ pub mod session;
 pub mod source;
 pub mod strategy;
 pub mod trace;
+pub mod trace_report;
 pub mod tracefile;
 pub mod tui;
 pub mod units;

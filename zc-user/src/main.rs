@@ -294,19 +294,77 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         }
         d => d.map(std::time::Duration::from_secs_f64),
     };
-    let summary = zc::trace::run(&zc::trace::Request {
+    if let Some(path) = &args.record {
+        tracefile::check_writable(path)?;
+    }
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let tui_wanted = !args.no_tui && !args.json && interactive;
+    let mut live = zc::trace::start(&zc::trace::Request {
         command: args.command,
         pids: args.pids,
         duration,
+        output: if tui_wanted {
+            zc::trace::command::Output::Capture
+        } else if args.json {
+            zc::trace::command::Output::ToStderr
+        } else {
+            zc::trace::command::Output::Inherit
+        },
     })?;
+    if tui_wanted {
+        let target = args.record.clone();
+        tui::trace_view::run_live(&mut live, lang_of(args.lang), |l| {
+            let path = target
+                .clone()
+                .unwrap_or_else(zc::trace::default_record_path);
+            write_tree_recording(l, &path)?;
+            Ok(format!("recorded to {}", path.display()))
+        })?;
+    } else {
+        eprintln!(
+            "zc: tracing {} (Ctrl-C ends the trace and prints the report)",
+            live.state.title
+        );
+        zc::trace::run_headless(&mut live)?;
+    }
+    if let Some(path) = &args.record {
+        write_tree_recording(&live, path)?;
+        eprintln!("zc: trace recorded to {}", path.display());
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &summary)?;
+        serde_json::to_writer(&mut out, &live.state.reports)?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", summary.text())?;
+        write!(
+            out,
+            "{}",
+            zc::trace_report::text(&live.state.reports, live.state.ended.as_deref())
+        )?;
     }
-    Ok(exit::OK)
+    out.flush()?;
+    if let Some(pid) = live.running_command() {
+        eprintln!("zc: stopped tracing; the command (pid {pid}) is still running");
+    }
+    // The traced command's exit code is passed through.
+    Ok(live.exit_code.map_or(exit::OK, |c| c.clamp(0, 255) as u8))
+}
+
+/// Writes a `zc trace` recording (atomically: no half-written file).
+fn write_tree_recording(live: &zc::trace::Live, path: &std::path::Path) -> anyhow::Result<()> {
+    let tree = zc::recording::store_tree(&live.state, live.roots(), live.command(), live.exit_code)?;
+    let ctx = Context::here(String::new(), 0, 0);
+    let mut meta = zc::recording::meta(&ctx, live.probes(), 0, 0, false);
+    meta.file = "(zc trace: the followed programs' own files)".into();
+    meta.clock = "nanoseconds since the trace started (CLOCK_MONOTONIC)".into();
+    let trace = zc_trace::Trace {
+        format: zc_trace::FORMAT.into(),
+        version: zc_trace::VERSION,
+        meta,
+        runs: vec![],
+        trees: vec![tree],
+    };
+    tracefile::write_atomic(path, &trace.to_bytes()?)
 }
 
 fn lang_of(l: LangArg) -> Lang {
@@ -354,6 +412,9 @@ fn offer_bundled(reason: &str) -> anyhow::Result<bool> {
 
 fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
     let loaded = zc::source::load(args.source.file.as_deref())?;
+    if loaded.runs.is_empty() && !loaded.trees.is_empty() {
+        return replay_trees(&loaded.trees, &args);
+    }
     let mut list: Vec<Strategy> = Strategy::all()
         .filter(|s| loaded.outcome(*s).is_some())
         .collect();
@@ -385,6 +446,29 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
         write!(out, "{}", report::text(&outcomes[0], &ctx))?;
     } else {
         write!(out, "{}", report::table(&outcomes, &ctx))?;
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+/// Replays `zc trace` recordings: the live view at the recorded pace, or
+/// the recorded report.
+fn replay_trees(trees: &[zc::model::tree::TraceState], args: &ReplayArgs) -> anyhow::Result<u8> {
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !args.no_tui && !args.json && interactive {
+        for t in trees {
+            tui::trace_view::run_replay(t, lang_of(args.lang))?;
+        }
+        return Ok(exit::OK);
+    }
+    let mut out = std::io::stdout().lock();
+    for t in trees {
+        if args.json {
+            serde_json::to_writer(&mut out, &t.reports)?;
+            writeln!(out)?;
+        } else {
+            write!(out, "{}", zc::trace_report::text(&t.reports, t.ended.as_deref()))?;
+        }
     }
     out.flush()?;
     Ok(exit::OK)

@@ -17,6 +17,7 @@ use crate::{
         counts::{Counts, SyscallTotals},
         facts::RunFacts,
         outcome::{RunOutcome, TransferStats},
+        tree::{Sample, TraceState, TreeReport},
     },
 };
 
@@ -547,11 +548,105 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
     Ok(RunOutcome::new(facts, counts, events, stats))
 }
 
+/// Counters by name, the non-zero ones only.
+fn counters_by_name(c: &Counts) -> std::collections::BTreeMap<String, u64> {
+    Counter::ALL
+        .iter()
+        .filter(|k| c.get(**k) != 0)
+        .map(|k| (k.name().to_string(), c.get(*k)))
+        .collect()
+}
+
+fn counts_from_names(m: &std::collections::BTreeMap<String, u64>) -> Counts {
+    let mut counts = Counts::new();
+    for (name, v) in m {
+        if let Some(c) = Counter::ALL.iter().find(|c| c.name() == name) {
+            counts.set(*c, *v);
+        }
+    }
+    counts
+}
+
+/// A `zc trace` for the file: its samples (counters by name, syscalls by
+/// name) and its reports as JSON. Nothing in it is a kernel address:
+/// sockets are named by cookie and addresses, files by path or dev:inode.
+pub fn store_tree(
+    state: &TraceState,
+    roots: &[u32],
+    command: &[String],
+    exit_code: Option<i32>,
+) -> Result<zc_trace::TreeRun, serde_json::Error> {
+    Ok(zc_trace::TreeRun {
+        command: command.to_vec(),
+        roots: roots.to_vec(),
+        elapsed_ns: state.elapsed_ns(),
+        exit_code,
+        lost_events: 0,
+        samples: state
+            .samples
+            .iter()
+            .map(|s| zc_trace::TreeSample {
+                t: s.t_ns,
+                process: counters_by_name(&s.process),
+                sockets: counters_by_name(&s.sockets),
+                syscalls: s.process.syscalls_by_name(),
+            })
+            .collect(),
+        reports: serde_json::to_value(&state.reports)?,
+    })
+}
+
+/// A stored `zc trace` back as the view's state.
+pub fn load_tree(t: &zc_trace::TreeRun) -> Result<TraceState, String> {
+    let reports: Vec<TreeReport> =
+        serde_json::from_value(t.reports.clone()).map_err(|e| format!("its reports: {e}"))?;
+    let samples = t
+        .samples
+        .iter()
+        .map(|s| {
+            let mut process = counts_from_names(&s.process);
+            for (name, calls) in &s.syscalls {
+                if let Some(nr) = crate::model::syscalls::number(name) {
+                    process.syscalls.insert(
+                        nr,
+                        SyscallTotals {
+                            calls: *calls,
+                            bytes: 0,
+                        },
+                    );
+                }
+            }
+            Sample {
+                t_ns: s.t,
+                process,
+                sockets: counts_from_names(&s.sockets),
+            }
+        })
+        .collect();
+    let title = if t.command.is_empty() {
+        format!("pid {:?}", t.roots)
+    } else {
+        t.command.join(" ")
+    };
+    Ok(TraceState {
+        title,
+        samples,
+        reports,
+        ended: Some(match t.exit_code {
+            Some(c) => format!("recorded; the command exited with {c}"),
+            None => "recorded".into(),
+        }),
+        replay: true,
+    })
+}
+
 /// A trace read back: its metadata and its runs, rebuilt for the model.
 #[derive(Debug)]
 pub struct Loaded {
     pub meta: zc_trace::Meta,
     pub runs: Vec<RunOutcome>,
+    /// `zc trace` recordings.
+    pub trees: Vec<TraceState>,
 }
 
 impl Loaded {
@@ -579,9 +674,18 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, zc_trace::TraceError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let trees = trace
+        .trees
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            load_tree(t).map_err(|msg| zc_trace::TraceError::BadTree { tree: i + 1, msg })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {
         runs,
         meta: trace.meta,
+        trees,
     })
 }
 
@@ -602,6 +706,7 @@ pub fn trace_of(
         version: zc_trace::VERSION,
         meta,
         runs: stored,
+        trees: vec![],
     })
 }
 

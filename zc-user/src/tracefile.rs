@@ -82,6 +82,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses, before any work starts, a path [`write_atomic`] would refuse
+/// at the end: a missing directory, or a directory as the target.
+pub fn check_writable(path: &Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if path.file_name().is_none() || path.is_dir() {
+        return Err(Fatal::Usage(format!("cannot write {}: not a file name", path.display())).into());
+    }
+    if !dir.is_dir() {
+        return Err(Fatal::Usage(format!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Under sudo, files belong to the invoking user (SUDO_UID/SUDO_GID).
 fn hand_to_sudo_user(file: &File) {
     let id = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());

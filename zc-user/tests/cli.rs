@@ -128,3 +128,36 @@ fn no_capabilities_cannot_trace() {
     };
     assert_one_line_error(&out, 3, "needs root");
 }
+
+/// `zc trace`'s bad input: each its own exit code and one line, with or
+/// without root, and nothing started.
+#[test]
+fn trace_bad_input_has_distinct_exit_codes() {
+    assert_one_line_error(
+        &zc(&["trace", "--", "zc-no-such-command-anywhere"]),
+        127,
+        "command not found",
+    );
+    // A pid beyond pid_max cannot exist.
+    assert_one_line_error(
+        &zc(&["trace", "--pid", "4194305", "--no-tui"]),
+        5,
+        "no process 4194305",
+    );
+    if std::path::Path::new("/proc/2/stat").exists() {
+        assert_one_line_error(
+            &zc(&["trace", "--pid", "2", "--no-tui"]),
+            6,
+            "kernel thread",
+        );
+    } else {
+        eprintln!("SKIPPED the kernel-thread case: no /proc/2 here");
+    }
+    assert_one_line_error(&zc(&["trace", "--duration", "0", "--", "true"]), 2, "--duration");
+    assert_one_line_error(&zc(&["trace"]), 2, "--pid");
+    assert_one_line_error(
+        &zc(&["trace", "--pid", "1", "--", "true"]),
+        2,
+        "not both",
+    );
+}

@@ -9,9 +9,9 @@
 //! kernel state, so a lock runs them one at a time.
 
 mod common;
-use common::live_or_skip;
+use common::{host_state, live_or_skip};
 
-use std::{collections::BTreeSet, process::Command, sync::Mutex};
+use std::{process::Command, sync::Mutex};
 
 use serde_json::Value;
 
@@ -19,82 +19,6 @@ static LIVE: Mutex<()> = Mutex::new(());
 
 const SIZE: u64 = 2 << 20;
 const CHUNK: u64 = 64 << 10;
-
-/// What the host holds that zc must not leave behind.
-#[derive(Debug, PartialEq, Eq)]
-struct HostState {
-    net_namespaces: BTreeSet<String>,
-    zc_links: BTreeSet<String>,
-    bpf_programs: BTreeSet<u64>,
-    tracefs_mounts: usize,
-}
-
-fn host_state() -> HostState {
-    let mut net_namespaces = BTreeSet::new();
-    if let Ok(procs) = std::fs::read_dir("/proc") {
-        for p in procs.flatten() {
-            if let Ok(tasks) = std::fs::read_dir(p.path().join("task")) {
-                for t in tasks.flatten() {
-                    if let Ok(l) = std::fs::read_link(t.path().join("ns/net")) {
-                        net_namespaces.insert(l.to_string_lossy().into_owned());
-                    }
-                }
-            }
-        }
-    }
-    if let Ok(named) = std::fs::read_dir("/run/netns") {
-        for n in named.flatten() {
-            net_namespaces.insert(format!("named:{}", n.file_name().to_string_lossy()));
-        }
-    }
-    let zc_links = std::fs::read_dir("/sys/class/net")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("zc-"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let bpf_programs = bpf_program_ids();
-    let tracefs_mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(" - tracefs "))
-        .count();
-    HostState {
-        net_namespaces,
-        zc_links,
-        bpf_programs,
-        tracefs_mounts,
-    }
-}
-
-/// Ids of the loaded eBPF programs that are zc's (by name, which the kernel
-/// keeps to 15 characters), from bpftool (installed by `cargo xtask setup`):
-/// another tool's programs coming and going on the host are not zc's leftovers.
-fn bpf_program_ids() -> BTreeSet<u64> {
-    let out = Command::new("bpftool")
-        .args(["-j", "prog", "show"])
-        .output()
-        .expect("bpftool is needed by the live tests (cargo xtask setup installs it)");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
-    let ours: Vec<String> = zc::kernel::probes::PROBES
-        .iter()
-        .map(|p| p.program.chars().take(15).collect())
-        .collect();
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|p| {
-                    p["name"]
-                        .as_str()
-                        .is_some_and(|n| ours.iter().any(|o| o == n))
-                })
-                .filter_map(|p| p["id"].as_u64())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Runs `zc demo --json` and returns its one JSON object per run.
 fn demo(args: &[&str]) -> Vec<Value> {
@@ -1041,53 +965,4 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
         chart.starts_with("<svg") && chart.contains("read-write"),
         "{chart}"
     );
-}
-
-/// `zc trace` on a program zc did not write: the same loopback file server
-/// sending by sendfile, then by read + write. The tree's counters must tell
-/// them apart: all by reference and file pages at the device, or all copied
-/// from user memory and none.
-#[test]
-fn trace_tells_a_sendfile_server_from_a_copying_one() {
-    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if !live_or_skip("trace_tells_a_sendfile_server_from_a_copying_one") {
-        return;
-    }
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_zc"));
-    let server = exe
-        .parent()
-        .expect("target dir")
-        .join("examples")
-        .join("file_server");
-    assert!(server.exists(), "{} not built", server.display());
-    let size = 8u64 << 20;
-    let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir");
-    let file = dir.path().join("payload");
-    std::fs::write(&file, vec![7u8; size as usize]).expect("write the file");
-    let trace = |mode: &str| -> Value {
-        let out = Command::new(&exe)
-            .args(["trace", "--json", "--"])
-            .arg(&server)
-            .arg(&file)
-            .arg(mode)
-            .output()
-            .expect("run zc trace");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{mode}: {err}");
-        serde_json::from_slice(&out.stdout).expect("one JSON object")
-    };
-    let v = trace("sendfile");
-    assert_eq!(u(&v, "sent_referenced_bytes"), size, "{v}");
-    assert_eq!(u(&v, "sent_copied_bytes"), 0, "{v}");
-    assert!(
-        u(&v, "device_file_page_bytes") as f64 >= 0.9 * size as f64,
-        "{v}"
-    );
-    assert!(u(&v, "received_copied_bytes") >= size, "{v}");
-    assert!(calls(&v, "sendfile") >= 1, "{v}");
-    let v = trace("copy");
-    assert_eq!(u(&v, "sent_copied_bytes"), size, "{v}");
-    assert_eq!(u(&v, "sent_referenced_bytes"), 0, "{v}");
-    assert_eq!(u(&v, "device_file_page_bytes"), 0, "{v}");
-    assert!(u(&v, "read_call_bytes") >= size, "{v}");
 }

@@ -174,6 +174,19 @@ fn from_btf(btf: &Btf) -> Result<KernelLayout> {
     let (_, [iter_type, count]) = lookup(btf, "iov_iter", ["iter_type", "count"])?;
     let [ubuf, iovec, bvec] =
         enum_values(btf, "iter_type", ["ITER_UBUF", "ITER_IOVEC", "ITER_BVEC"])?;
+    let (_, [family, daddr, rcv_saddr, dport, num, v6_daddr, v6_rcv_saddr]) = lookup(
+        btf,
+        "sock_common",
+        [
+            "skc_family",
+            "skc_daddr",
+            "skc_rcv_saddr",
+            "skc_dport",
+            "skc_num",
+            "skc_v6_daddr",
+            "skc_v6_rcv_saddr",
+        ],
+    )?;
 
     // Sizes are checked where the eBPF side reads the field with a fixed width.
     Ok(KernelLayout {
@@ -213,6 +226,13 @@ fn from_btf(btf: &Btf) -> Result<KernelLayout> {
             bvec,
             _pad: 0,
         },
+        skc_family: family.sized(2)?,
+        skc_daddr: daddr.sized(4)?,
+        skc_rcv_saddr: rcv_saddr.sized(4)?,
+        skc_dport: dport.sized(2)?,
+        skc_num: num.sized(2)?,
+        skc_v6_daddr: v6_daddr.sized(16)?,
+        skc_v6_rcv_saddr: v6_rcv_saddr.sized(16)?,
         valid: 1,
     })
 }
@@ -588,6 +608,13 @@ mod tests {
                 bvec: 2,
                 _pad: 0,
             },
+            skc_family: 16,
+            skc_daddr: 0,
+            skc_rcv_saddr: 4,
+            skc_dport: 12,
+            skc_num: 14,
+            skc_v6_daddr: 56,
+            skc_v6_rcv_saddr: 72,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -217,6 +217,13 @@ pub const PROBES: &[ProbeSpec] = &[
         "data into the socket buffer: user copy or spliced pages",
     ),
     tp(
+        "inet_sock_set_state",
+        "sock",
+        "inet_sock_set_state",
+        tp::inet_sock_set_state::FIELDS,
+        "a traced process's socket that closes is followed no more (zc trace)",
+    ),
+    tp(
         "sock_send_length",
         "sock",
         "sock_send_length",

@@ -29,7 +29,10 @@ use super::{
 };
 use crate::{
     decode::{DecodeError, Event, decode},
-    model::counts::{Counts, SyscallTotals},
+    model::{
+        counts::{Counts, SyscallTotals},
+        tree::{SocketInfo, TreeCounts},
+    },
 };
 
 /// The eBPF object built by zc-user's build script.
@@ -156,6 +159,8 @@ impl Tracer {
         self.misses_at_arm = self.recursion_misses();
         self.forget_helpers()?;
         self.clear_u32_u32(maps::FOLLOWED)?;
+        self.clear_tree()?;
+        self.classify_syscalls()?;
         {
             let map = self
                 .ebpf
@@ -163,8 +168,9 @@ impl Tracer {
                 .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::FOLLOWED))?;
             let mut followed = aya::maps::HashMap::<_, u32, u32>::try_from(map)?;
             for &tgid in tgids {
+                // Each root is its own tree; children carry their root.
                 followed
-                    .insert(tgid, 1, 0)
+                    .insert(tgid, tgid, 0)
                     .with_context(|| format!("follow process {tgid}"))?;
             }
         }
@@ -182,6 +188,115 @@ impl Tracer {
         }
         self.set(Config::Mode, zc_common::mode::TREE)?;
         self.set(Config::Armed, 1)
+    }
+
+    /// `zc trace`'s per-process, per-socket and per-file totals, summed over
+    /// CPUs. Kernel pointers stay here: sockets come out by their id.
+    pub fn tree_counts(&self) -> anyhow::Result<TreeCounts> {
+        use zc_common::tree::{FileKey, SYSCALL_BYTES, SYSCALL_CALLS, SockInfo, SockKey, proc_slot};
+        let mut out = TreeCounts::default();
+        let mut comm: [Vec<(u32, u64)>; 2] = [Vec::new(), Vec::new()];
+        let map = |name: &str| {
+            self.ebpf
+                .map(name)
+                .ok_or_else(|| anyhow!("eBPF object has no map {name}"))
+        };
+        let procs = aya::maps::PerCpuHashMap::<_, u64, u64>::try_from(map(maps::PROC)?)?;
+        for entry in procs.iter().filter_map(Result::ok) {
+            let (key, values) = entry;
+            let v: u64 = values.iter().sum();
+            let (tgid, slot) = ((key >> 32) as u32, key as u32);
+            let proc = out.procs.entry(tgid).or_default();
+            let counts = &mut proc.counts;
+            if slot >= proc_slot::ROOT {
+                match slot {
+                    proc_slot::ROOT => proc.root = Some(v as u32),
+                    proc_slot::PARENT => proc.parent = Some(v as u32),
+                    proc_slot::COMM => comm[0].push((tgid, v)),
+                    proc_slot::COMM_END => comm[1].push((tgid, v)),
+                    proc_slot::EXITED => proc.exited = true,
+                    _ => {}
+                }
+            } else if slot >= SYSCALL_BYTES {
+                counts.syscalls.entry(u64::from(slot - SYSCALL_BYTES)).or_default().bytes += v;
+            } else if slot >= SYSCALL_CALLS {
+                counts.syscalls.entry(u64::from(slot - SYSCALL_CALLS)).or_default().calls += v;
+            } else if let Some(c) = Counter::ALL.get(slot as usize) {
+                counts.add(*c, v);
+            }
+        }
+        let mut names: std::collections::BTreeMap<u32, [u8; 16]> = Default::default();
+        for (half, part) in comm.iter().enumerate() {
+            for (tgid, v) in part {
+                let name = names.entry(*tgid).or_insert([0u8; 16]);
+                name[half * 8..half * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+            }
+        }
+        for (tgid, name) in names {
+            let end = name.iter().position(|b| *b == 0).unwrap_or(16);
+            if let Some(p) = out.procs.get_mut(&tgid) {
+                p.exit_comm = Some(String::from_utf8_lossy(&name[..end]).into_owned());
+            }
+        }
+        let seen = aya::maps::HashMap::<_, u64, SockInfo>::try_from(map(maps::SOCK_SEEN)?)?;
+        for (id, info) in seen.iter().filter_map(Result::ok) {
+            out.sockets.insert(id, (SocketInfo::from_kernel(&info), Counts::new()));
+        }
+        let socks = aya::maps::PerCpuHashMap::<_, SockKey, u64>::try_from(map(maps::SOCK_COUNTS)?)?;
+        for (key, values) in socks.iter().filter_map(Result::ok) {
+            if let (Some((_, counts)), Some(c)) =
+                (out.sockets.get_mut(&key.id), Counter::ALL.get(key.slot as usize))
+            {
+                counts.add(*c, values.iter().sum());
+            }
+        }
+        let files = aya::maps::PerCpuHashMap::<_, FileKey, u64>::try_from(map(maps::FILES)?)?;
+        for (key, values) in files.iter().filter_map(Result::ok) {
+            let (tgid, slot) = (key.slot >> 8, key.slot & 0xff);
+            let f = out.files.entry((key.dev, key.ino)).or_default();
+            f.entry(tgid).or_default().add(slot, values.iter().sum());
+        }
+        Ok(out)
+    }
+
+    /// Tells the kernel which syscall numbers read and which pass pages by
+    /// reference (the numbers are the architecture's).
+    fn classify_syscalls(&mut self) -> anyhow::Result<()> {
+        let map = self
+            .ebpf
+            .map_mut(maps::SYSCALL_CLASS)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::SYSCALL_CLASS))?;
+        let mut class = Array::<_, u8>::try_from(map)?;
+        for (nr, kind) in crate::model::syscalls::classes() {
+            class
+                .set(nr as u32, kind, 0)
+                .with_context(|| format!("classify syscall {nr}"))?;
+        }
+        Ok(())
+    }
+
+    /// Empties `zc trace`'s maps of a previous trace.
+    fn clear_tree(&mut self) -> anyhow::Result<()> {
+        use zc_common::tree::{FileKey, SockInfo, SockKey};
+        macro_rules! clear {
+            ($kind:ident, $name:expr, $k:ty, $v:ty) => {{
+                let map = self
+                    .ebpf
+                    .map_mut($name)
+                    .ok_or_else(|| anyhow!("eBPF object has no map {}", $name))?;
+                let mut m = aya::maps::$kind::<_, $k, $v>::try_from(map)?;
+                let keys: Vec<$k> = m.keys().filter_map(Result::ok).collect();
+                for k in keys {
+                    let _ = m.remove(&k);
+                }
+            }};
+        }
+        clear!(HashMap, maps::SOCKS, u64, SockInfo);
+        clear!(HashMap, maps::SOCK_SEEN, u64, SockInfo);
+        clear!(PerCpuHashMap, maps::PROC, u64, u64);
+        clear!(PerCpuHashMap, maps::SOCK_COUNTS, SockKey, u64);
+        clear!(PerCpuHashMap, maps::FILES, FileKey, u64);
+        Ok(())
     }
 
     /// The processes still followed (those of the tree that have not exited).

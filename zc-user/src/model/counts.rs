@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use zc_common::counters::{COUNTERS, Counter};
 
 /// Per-counter totals and per-syscall totals of one traced run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counts {
     values: Vec<u64>,
     /// Syscall number → (entries, sum of positive return values).
@@ -16,6 +16,13 @@ pub struct Counts {
 pub struct SyscallTotals {
     pub calls: u64,
     pub bytes: u64,
+}
+
+impl Default for Counts {
+    /// Every counter at zero (a slot for each, so `add` counts).
+    fn default() -> Counts {
+        Counts::new()
+    }
 }
 
 impl Counts {
@@ -39,6 +46,18 @@ impl Counts {
     pub fn add(&mut self, c: Counter, v: u64) {
         if let Some(slot) = self.values.get_mut(c as usize) {
             *slot += v;
+        }
+    }
+
+    /// Adds every counter and syscall total of `o`.
+    pub fn merge(&mut self, o: &Counts) {
+        for (a, b) in self.values.iter_mut().zip(&o.values) {
+            *a += b;
+        }
+        for (nr, t) in &o.syscalls {
+            let s = self.syscalls.entry(*nr).or_default();
+            s.calls += t.calls;
+            s.bytes += t.bytes;
         }
     }
 

@@ -20,6 +20,7 @@ pub mod steps;
 pub mod sweep;
 pub mod syscalls;
 pub mod tally;
+pub mod tree;
 
 pub use crate::place::{Movement, Place};
 pub use crate::strategy::Strategy;

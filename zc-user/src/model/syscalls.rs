@@ -182,6 +182,25 @@ pub fn name(nr: u64) -> String {
         .unwrap_or_else(|| format!("sys_{nr}"))
 }
 
+/// What `zc trace`'s kernel side needs to know of syscall numbers: which
+/// calls copy a source's bytes into user memory, and which pass a file's
+/// pages on by reference (`zc_common::tree::class`).
+pub fn classes() -> Vec<(u64, u8)> {
+    use zc_common::tree::class;
+    let read = [
+        libc::SYS_read,
+        libc::SYS_pread64,
+        libc::SYS_readv,
+        libc::SYS_preadv,
+        libc::SYS_preadv2,
+    ];
+    let by_reference = [libc::SYS_sendfile, libc::SYS_splice, libc::SYS_copy_file_range];
+    read.iter()
+        .map(|nr| (*nr as u64, class::READ))
+        .chain(by_reference.iter().map(|nr| (*nr as u64, class::BY_REFERENCE)))
+        .collect()
+}
+
 /// The number of the syscall called `name`, if zc knows it.
 pub fn number(name: &str) -> Option<u64> {
     NAMES

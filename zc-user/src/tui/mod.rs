@@ -15,6 +15,7 @@ pub mod screen;
 pub mod sweep_view;
 pub mod text;
 pub mod theme;
+pub mod trace_view;
 pub mod widgets;
 
 use std::{

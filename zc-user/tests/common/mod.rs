@@ -95,3 +95,84 @@ pub const STRATEGIES: [&str; 9] = [
     "io-uring-send-zc",
     "io-uring-sqpoll",
 ];
+
+use std::{collections::BTreeSet, process::Command};
+
+use serde_json::Value;
+
+/// What the host holds that zc must not leave behind.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HostState {
+    pub net_namespaces: BTreeSet<String>,
+    pub zc_links: BTreeSet<String>,
+    pub bpf_programs: BTreeSet<u64>,
+    pub tracefs_mounts: usize,
+}
+
+pub fn host_state() -> HostState {
+    let mut net_namespaces = BTreeSet::new();
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            if let Ok(tasks) = std::fs::read_dir(p.path().join("task")) {
+                for t in tasks.flatten() {
+                    if let Ok(l) = std::fs::read_link(t.path().join("ns/net")) {
+                        net_namespaces.insert(l.to_string_lossy().into_owned());
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(named) = std::fs::read_dir("/run/netns") {
+        for n in named.flatten() {
+            net_namespaces.insert(format!("named:{}", n.file_name().to_string_lossy()));
+        }
+    }
+    let zc_links = std::fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("zc-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let bpf_programs = bpf_program_ids();
+    let tracefs_mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(" - tracefs "))
+        .count();
+    HostState {
+        net_namespaces,
+        zc_links,
+        bpf_programs,
+        tracefs_mounts,
+    }
+}
+
+/// Ids of the loaded eBPF programs that are zc's (by name, which the kernel
+/// keeps to 15 characters), from bpftool (installed by `cargo xtask setup`):
+/// another tool's programs coming and going on the host are not zc's leftovers.
+pub fn bpf_program_ids() -> BTreeSet<u64> {
+    let out = Command::new("bpftool")
+        .args(["-j", "prog", "show"])
+        .output()
+        .expect("bpftool is needed by the live tests (cargo xtask setup installs it)");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    let ours: Vec<String> = zc::kernel::probes::PROBES
+        .iter()
+        .map(|p| p.program.chars().take(15).collect())
+        .collect();
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|p| {
+                    p["name"]
+                        .as_str()
+                        .is_some_and(|n| ours.iter().any(|o| o == n))
+                })
+                .filter_map(|p| p["id"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+

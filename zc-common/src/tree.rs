@@ -1,0 +1,140 @@
+//! `zc trace`: what the kernel keeps per followed process, per socket and
+//! per file. A busy server makes millions of calls, so the totals live in
+//! the kernel, in per-CPU hash maps keyed by (owner, counter); the ring
+//! buffer only carries a sample for the animation. Losing events never
+//! changes a total.
+//!
+//! One counter space serves all three: a key's low 32 bits are a
+//! [`crate::counters::Counter`] id, or a syscall number offset by
+//! [`SYSCALL_CALLS`] (calls) or [`SYSCALL_BYTES`] (bytes returned).
+
+/// Key offset of per-process syscall call counts (`+ nr`).
+pub const SYSCALL_CALLS: u32 = 1 << 16;
+/// Key offset of per-process syscall byte sums (`+ nr`).
+pub const SYSCALL_BYTES: u32 = 2 << 16;
+
+/// Per-process slots that are not counters: the process's tree (the pid
+/// zc was asked to follow, whence it descends) and parent, written once
+/// when it is forked; its name, written once when it exits (two slots of
+/// 8 bytes).
+pub mod proc_slot {
+    pub const ROOT: u32 = 0xffff_0001;
+    pub const PARENT: u32 = 0xffff_0002;
+    pub const COMM: u32 = 0xffff_0003;
+    pub const COMM_END: u32 = 0xffff_0004;
+    /// 1 once the process exited during the trace.
+    pub const EXITED: u32 = 0xffff_0005;
+}
+
+/// Per-file slots carry the process too: `tgid << 8 | file_slot`.
+#[inline(always)]
+pub const fn file_proc_slot(tgid: u32, slot: u32) -> u32 {
+    (tgid << 8) | slot
+}
+
+/// Per-process key: `tgid << 32 | slot`.
+#[inline(always)]
+pub const fn proc_key(tgid: u32, slot: u32) -> u64 {
+    ((tgid as u64) << 32) | slot as u64
+}
+
+/// Per-socket key: the socket's id (its first sighting, see [`SockInfo`])
+/// and a counter slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SockKey {
+    pub id: u64,
+    pub slot: u32,
+    pub _pad: u32,
+}
+
+/// Per-file key: the file's device and inode, and a [`file_slot`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    pub ino: u64,
+    pub dev: u32,
+    pub slot: u32,
+}
+
+/// What is counted per file.
+pub mod file_slot {
+    /// Bytes `read()` (and `pread`, `readv`...) copied out of its page cache.
+    pub const READ_BYTES: u32 = 0;
+    pub const READ_CALLS: u32 = 1;
+    /// Bytes `sendfile`, `splice` or `copy_file_range` took from it by
+    /// reference.
+    pub const REFERENCED_BYTES: u32 = 2;
+    /// Pages mapped into a followed process (`mm_filemap_map_pages`,
+    /// fault-around included) and faults on the file.
+    pub const MAPPED_PAGES: u32 = 3;
+    pub const FAULTS: u32 = 4;
+    /// Bytes read in from disk into its page cache.
+    pub const DISK_BYTES: u32 = 5;
+    pub const SLOTS: u32 = 6;
+}
+
+/// A followed process's TCP socket, learned at its first send or receive
+/// copy: who owns it and its addresses. `id` is the time of that first
+/// sighting (ns); it keys the socket's counters, so a `struct sock` that
+/// the kernel reuses for another connection starts from zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockInfo {
+    pub id: u64,
+    /// `SO_COOKIE`, once the socket has sent (0 before).
+    pub cookie: u64,
+    pub tgid: u32,
+    /// `AF_INET` or `AF_INET6`.
+    pub family: u16,
+    /// Host byte order.
+    pub local_port: u16,
+    pub remote_port: u16,
+    pub _pad: [u8; 6],
+    /// IPv4 in the first 4 bytes, or IPv6.
+    pub local: [u8; 16],
+    pub remote: [u8; 16],
+}
+
+/// The thread's current syscall, as the probes that run inside it see it:
+/// whether a file's page cache served it, and whether a socket's receive
+/// queue did. It tells `read()` of a file from `read()` of a socket.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SysState {
+    pub ino: u64,
+    pub dev: u32,
+    /// Bit 0: a page-cache lookup; bit 1: a socket receive copy.
+    pub seen: u32,
+}
+
+pub mod seen {
+    pub const FILE: u32 = 1;
+    pub const SOCKET: u32 = 2;
+}
+
+/// What user space says a syscall number is (the `ZC_SYSCALL_CLASS` map):
+/// the kernel needs it to name a read's copy, and the numbers differ
+/// between architectures.
+pub mod class {
+    pub const OTHER: u8 = 0;
+    /// read, pread64, readv, preadv, preadv2: data copied to user memory.
+    pub const READ: u8 = 1;
+    /// sendfile, splice, copy_file_range: pages passed by reference.
+    pub const BY_REFERENCE: u8 = 2;
+}
+
+const _: () = assert!(size_of::<SockKey>() == 16);
+const _: () = assert!(size_of::<FileKey>() == 16);
+const _: () = assert!(size_of::<SockInfo>() == 64);
+const _: () = assert!(size_of::<SysState>() == 16);
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: repr(C), integers only, padding written out.
+    unsafe impl aya::Pod for super::SockKey {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::FileKey {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::SockInfo {}
+}

@@ -1,0 +1,914 @@
+//! `zc trace`'s model: what a tree of processes zc did not write did to
+//! its bytes. The kernel counts per process, per socket and per file (see
+//! `zc_common::tree`); this module turns those totals into the same
+//! vocabulary as the demo: syscalls and mode switches, CPU copies by site,
+//! bytes passed by reference or pinned, a ledger per socket, and one
+//! verdict per process.
+//!
+//! The copy sites, and the evidence for each:
+//! - page cache → user: a read-family call inside which a page-cache lookup
+//!   of a file ran (`mm_filemap_get_pages`); its return value is the bytes;
+//! - user → socket buffer: `tcp_sendmsg_locked` saw user memory, and
+//!   `sock_send_length` the bytes the socket took;
+//! - page cache → socket buffer at segmentation: payload that left the
+//!   queue as page frags and reached the device linear;
+//! - socket buffer → user: `skb_copy_datagram_iovec` in the process.
+//!
+//! Pure: no kernel, no root; the tracer fills [`TreeCounts`].
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+};
+
+use serde::{Deserialize, Serialize};
+use zc_common::{
+    counters::Counter as C,
+    tree::{SockInfo, file_slot},
+};
+
+use super::{counts::Counts, rules};
+use crate::units::fmt_bytes;
+
+/// What the kernel counted for the followed tree, by owner.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreeCounts {
+    pub procs: BTreeMap<u32, ProcCounts>,
+    /// Socket id → who owns it and its counters.
+    pub sockets: BTreeMap<u64, (SocketInfo, Counts)>,
+    /// (device, inode) → process → counters.
+    pub files: BTreeMap<(u32, u64), BTreeMap<u32, FileCounts>>,
+}
+
+/// One process's counters and its place in the tree.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcCounts {
+    pub counts: Counts,
+    /// The followed pid it descends from, and its parent, when it was
+    /// forked during the trace (None for a pid zc was given).
+    pub root: Option<u32>,
+    pub parent: Option<u32>,
+    /// Its name when it exited, if it did.
+    pub exit_comm: Option<String>,
+    pub exited: bool,
+}
+
+/// A socket as the kernel described it at its first sighting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketInfo {
+    pub cookie: u64,
+    pub pid: u32,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+impl SocketInfo {
+    pub fn from_kernel(i: &SockInfo) -> SocketInfo {
+        let addr = |bytes: &[u8; 16], port: u16| -> SocketAddr {
+            let ip = if i.family == libc::AF_INET6 as u16 {
+                IpAddr::V6(Ipv6Addr::from(*bytes))
+            } else {
+                IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+            };
+            SocketAddr::new(ip, port)
+        };
+        SocketInfo {
+            cookie: i.cookie,
+            pid: i.tgid,
+            local: addr(&i.local, i.local_port),
+            remote: addr(&i.remote, i.remote_port),
+        }
+    }
+}
+
+/// One process's use of one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCounts {
+    pub read_bytes: u64,
+    pub read_calls: u64,
+    pub referenced_bytes: u64,
+    pub mapped_pages: u64,
+    pub faults: u64,
+    pub disk_bytes: u64,
+}
+
+impl FileCounts {
+    /// Adds `v` to the counter `slot` (`zc_common::tree::file_slot`).
+    pub fn add(&mut self, slot: u32, v: u64) {
+        match slot {
+            file_slot::READ_BYTES => self.read_bytes += v,
+            file_slot::READ_CALLS => self.read_calls += v,
+            file_slot::REFERENCED_BYTES => self.referenced_bytes += v,
+            file_slot::MAPPED_PAGES => self.mapped_pages += v,
+            file_slot::FAULTS => self.faults += v,
+            file_slot::DISK_BYTES => self.disk_bytes += v,
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, o: &FileCounts) {
+        self.read_bytes += o.read_bytes;
+        self.read_calls += o.read_calls;
+        self.referenced_bytes += o.referenced_bytes;
+        self.mapped_pages += o.mapped_pages;
+        self.faults += o.faults;
+        self.disk_bytes += o.disk_bytes;
+    }
+}
+
+/// What the views know of the processes beyond the counters: names and
+/// file paths, read from /proc while the processes lived.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names {
+    pub comm: BTreeMap<u32, String>,
+    /// (device as the kernel encodes it, inode) → path.
+    pub paths: BTreeMap<(u32, u64), String>,
+}
+
+/// CPU copies, by site.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copies {
+    /// read() of a file: page cache → user memory.
+    pub page_cache_to_user: u64,
+    /// read() of something that is neither a file's page cache nor a
+    /// socket (a pipe, a terminal, tmpfs): still a copy into user memory.
+    pub other_to_user: u64,
+    /// write()/send() from user memory into the socket's own pages.
+    pub user_to_socket: u64,
+    /// Page frags copied into linear segments on the way to the device.
+    pub segmentation: u64,
+    /// Receive: socket buffer → user memory.
+    pub socket_to_user: u64,
+}
+
+impl Copies {
+    pub fn total(&self) -> u64 {
+        self.page_cache_to_user
+            + self.other_to_user
+            + self.user_to_socket
+            + self.segmentation
+            + self.socket_to_user
+    }
+
+    /// The copies on the way out: all but the receive copy.
+    pub fn on_send_path(&self) -> u64 {
+        self.total() - self.socket_to_user
+    }
+}
+
+/// Bytes the process's sockets took, by how.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    pub copied_bytes: u64,
+    pub referenced_bytes: u64,
+    pub pinned_bytes: u64,
+    /// Kernel memory, or a source zc does not name.
+    pub other_bytes: u64,
+}
+
+impl Sent {
+    pub fn total(&self) -> u64 {
+        self.copied_bytes + self.referenced_bytes + self.pinned_bytes + self.other_bytes
+    }
+}
+
+/// What reached the device, and how its pages prove it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtDevice {
+    pub payload_bytes: u64,
+    /// In frags that are page-cache pages of a file: passed by reference.
+    pub file_page_bytes: u64,
+    /// In frags that are the process's own anonymous pages (vmsplice).
+    pub user_page_bytes: u64,
+    /// In frags that are pinned user pages (MSG_ZEROCOPY, SEND_ZC).
+    pub pinned_page_bytes: u64,
+    pub retransmitted_bytes: u64,
+}
+
+/// Zero-copy completions the process read (MSG_ZEROCOPY's error queue).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completions {
+    pub notifications: u64,
+    pub sends: u64,
+    /// Of those sends, the kernel copied anyway.
+    pub copied_sends: u64,
+}
+
+/// The demo's figures, for a process or a tree.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    pub syscalls: BTreeMap<String, u64>,
+    pub syscall_total: u64,
+    /// 2 per syscall + 2 per user-mode page fault, as in the demo.
+    pub mode_switches: u64,
+    pub sched_switches_blocked: u64,
+    pub sched_switches_preempted: u64,
+    /// The sum of `copies`.
+    pub cpu_copy_bytes: u64,
+    pub copies: Copies,
+    /// Payload that reached the device in pages nobody copied.
+    pub reference_bytes: u64,
+    pub sent: Sent,
+    pub sent_bytes: u64,
+    pub received_bytes: u64,
+    pub at_device: AtDevice,
+    pub page_faults: u64,
+    pub mapped_pages: u64,
+    pub disk_read_bytes: u64,
+    pub completions: Completions,
+    pub dma_maps: u64,
+    pub dma_bytes: u64,
+    /// CPU copies on the way out per byte sent (None when nothing was sent).
+    pub copies_per_byte_sent: Option<f64>,
+}
+
+impl Flow {
+    /// Figures from one owner's process counters (`p`, counted in its
+    /// threads) and its sockets' counters (`s`, counted wherever the skb
+    /// went).
+    pub fn of(p: &Counts, s: &Counts) -> Flow {
+        let seg = rules::segmentation(s).total();
+        let copies = Copies {
+            page_cache_to_user: p.get(C::ReadFileBytes),
+            other_to_user: p.get(C::ReadOtherBytes),
+            user_to_socket: p.get(C::SendUserBytes),
+            segmentation: seg,
+            socket_to_user: p.get(C::RecvCopyBytes),
+        };
+        let sent = Sent {
+            copied_bytes: p.get(C::SendUserBytes),
+            referenced_bytes: p.get(C::SendSpliceBytes),
+            pinned_bytes: p.get(C::SendPinnedBytes),
+            other_bytes: p.get(C::SendOtherBytes),
+        };
+        let at_device = AtDevice {
+            payload_bytes: s.get(C::XmitPayload),
+            file_page_bytes: s.get(C::XmitFileBytes),
+            user_page_bytes: s.get(C::XmitUserBytes),
+            pinned_page_bytes: s.get(C::XmitPinnedBytes),
+            retransmitted_bytes: s.get(C::RetransmitBytes),
+        };
+        let syscall_total = p.total_syscalls();
+        let sent_bytes = sent.total();
+        Flow {
+            syscalls: p.syscalls_by_name(),
+            syscall_total,
+            mode_switches: 2 * syscall_total + 2 * p.get(C::FaultUser),
+            sched_switches_blocked: p.get(C::SchedOutBlocked),
+            sched_switches_preempted: p.get(C::SchedOutPreempted),
+            cpu_copy_bytes: copies.total(),
+            copies,
+            reference_bytes: at_device.file_page_bytes + at_device.user_page_bytes,
+            sent,
+            sent_bytes,
+            received_bytes: p.get(C::RecvCopyBytes),
+            at_device,
+            page_faults: p.get(C::FaultUser) + p.get(C::FaultKernel),
+            mapped_pages: p.get(C::FilemapMapPagesPages),
+            disk_read_bytes: p.get(C::FilemapAddBytes),
+            completions: Completions {
+                notifications: p.get(C::ZcNotifications),
+                sends: p.get(C::ZcCompletedSends),
+                copied_sends: p.get(C::ZcCopiedSends),
+            },
+            dma_maps: p.get(C::DmaMaps),
+            dma_bytes: p.get(C::DmaBytes),
+            copies_per_byte_sent: (sent_bytes > 0)
+                .then(|| copies.on_send_path() as f64 / sent_bytes as f64),
+        }
+    }
+}
+
+/// One socket's ledger: what the process handed it, against what left the
+/// device for the first time. `unexplained_bytes` is 0 when they agree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketLedger {
+    pub sent_bytes: u64,
+    pub copied_bytes: u64,
+    pub referenced_bytes: u64,
+    pub pinned_bytes: u64,
+    pub other_bytes: u64,
+    /// Payload at the device, less what was retransmitted.
+    pub first_transmission_bytes: u64,
+    pub retransmitted_bytes: u64,
+    /// Sent but not seen at the device (positive), or seen at the device
+    /// but never sent through a traced call (negative: the socket existed
+    /// before the trace, or the process sent before zc followed it).
+    pub unexplained_bytes: i64,
+}
+
+impl SocketLedger {
+    pub fn of(s: &Counts) -> SocketLedger {
+        let sent = Sent {
+            copied_bytes: s.get(C::SendUserBytes),
+            referenced_bytes: s.get(C::SendSpliceBytes),
+            pinned_bytes: s.get(C::SendPinnedBytes),
+            other_bytes: s.get(C::SendOtherBytes),
+        };
+        let retrans = s.get(C::RetransmitBytes);
+        let first = s.get(C::XmitPayload).saturating_sub(retrans);
+        SocketLedger {
+            sent_bytes: sent.total(),
+            copied_bytes: sent.copied_bytes,
+            referenced_bytes: sent.referenced_bytes,
+            pinned_bytes: sent.pinned_bytes,
+            other_bytes: sent.other_bytes,
+            first_transmission_bytes: first,
+            retransmitted_bytes: retrans,
+            unexplained_bytes: sent.total() as i64 - first as i64,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SocketReport {
+    pub pid: u32,
+    /// `SO_COOKIE`; 0 for a socket that only received during the trace.
+    pub cookie: u64,
+    pub local: String,
+    pub remote: String,
+    pub sent: Sent,
+    pub received_bytes: u64,
+    pub at_device: AtDevice,
+    pub segmentation_copy_bytes: u64,
+    pub ledger: SocketLedger,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    /// Its path, from the processes' descriptors or mappings; `dev:inode`
+    /// when no process held it open while zc looked.
+    pub path: String,
+    /// `major:minor` of its filesystem.
+    pub dev: String,
+    /// The device as the kernel encodes it, to match the counters.
+    #[serde(skip)]
+    pub dev_key: u32,
+    pub inode: u64,
+    /// read() calls and the bytes they copied out of its page cache.
+    pub read_calls: u64,
+    pub copied_bytes: u64,
+    /// Taken by reference (sendfile, splice, copy_file_range).
+    pub referenced_bytes: u64,
+    pub mapped_bytes: u64,
+    pub faults: u64,
+    pub disk_read_bytes: u64,
+    pub pids: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessReport {
+    pub pid: u32,
+    /// The process it was forked from, if during the trace.
+    pub parent: Option<u32>,
+    pub comm: String,
+    pub exited: bool,
+    #[serde(flatten)]
+    pub flow: Flow,
+    /// The file whose bytes it sent, when one file accounts for what it
+    /// sent (its bytes read or referenced within half and one and a half
+    /// times the bytes sent).
+    pub sent_file: Option<String>,
+    /// The verdict's figure: CPU copies per byte sent, counting the reads
+    /// of `sent_file` (reads of other files, such as a program's own
+    /// libraries, are not copies of what it sent). None if it sent nothing.
+    pub copies_per_byte: Option<f64>,
+    pub verdict: String,
+}
+
+/// One followed tree: a root pid (the command, or a `--pid`) and every
+/// process it forked during the trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeReport {
+    pub command: Vec<String>,
+    pub root: u32,
+    pub pids: Vec<u32>,
+    pub elapsed_ns: u64,
+    #[serde(flatten)]
+    pub flow: Flow,
+    /// The sum of the sockets' ledgers' `unexplained_bytes`.
+    pub unexplained_bytes: i64,
+    pub processes: Vec<ProcessReport>,
+    pub files: Vec<FileReport>,
+    pub sockets: Vec<SocketReport>,
+    /// One line per process that moved data.
+    pub verdict: Vec<String>,
+}
+
+/// Splits the counters into trees (one per root) and builds each report.
+pub fn reports(
+    t: &TreeCounts,
+    roots: &[u32],
+    command: &[String],
+    names: &Names,
+    elapsed_ns: u64,
+) -> Vec<TreeReport> {
+    roots
+        .iter()
+        .map(|&root| {
+            let members: BTreeSet<u32> = t
+                .procs
+                .iter()
+                .filter(|(pid, p)| **pid == root || p.root == Some(root))
+                .map(|(pid, _)| *pid)
+                .chain(std::iter::once(root))
+                .collect();
+            report(t, root, &members, command, names, elapsed_ns)
+        })
+        .collect()
+}
+
+fn report(
+    t: &TreeCounts,
+    root: u32,
+    members: &BTreeSet<u32>,
+    command: &[String],
+    names: &Names,
+    elapsed_ns: u64,
+) -> TreeReport {
+    let empty = ProcCounts::default();
+    let mut tree_p = Counts::new();
+    let mut tree_s = Counts::new();
+    let mut processes = Vec::new();
+    let files = files(t, members, names);
+    for &pid in members {
+        let pc = t.procs.get(&pid).unwrap_or(&empty);
+        let mut s = Counts::new();
+        for (info, c) in t.sockets.values() {
+            if info.pid == pid {
+                s.merge(c);
+            }
+        }
+        tree_p.merge(&pc.counts);
+        tree_s.merge(&s);
+        let flow = Flow::of(&pc.counts, &s);
+        let comm = names
+            .comm
+            .get(&pid)
+            .cloned()
+            .or_else(|| pc.exit_comm.clone())
+            .unwrap_or_else(|| "?".into());
+        let own: Vec<(String, FileCounts)> = t
+            .files
+            .iter()
+            .filter_map(|(key, by_pid)| {
+                let c = by_pid.get(&pid)?;
+                let path = files
+                    .iter()
+                    .find(|f| (f.dev_key, f.inode) == *key)
+                    .map(|f| f.path.clone())?;
+                Some((path, *c))
+            })
+            .collect();
+        let (sent_file, copies_per_byte) = sending(&flow, &own);
+        let verdict = verdict(&comm, pid, &flow, sent_file.as_deref(), copies_per_byte);
+        processes.push(ProcessReport {
+            pid,
+            parent: pc.parent,
+            comm,
+            exited: pc.exited,
+            flow,
+            sent_file,
+            copies_per_byte,
+            verdict,
+        });
+    }
+    let sockets: Vec<SocketReport> = t
+        .sockets
+        .values()
+        .filter(|(info, _)| members.contains(&info.pid))
+        .map(|(info, c)| SocketReport {
+            pid: info.pid,
+            cookie: info.cookie,
+            local: info.local.to_string(),
+            remote: info.remote.to_string(),
+            sent: Sent {
+                copied_bytes: c.get(C::SendUserBytes),
+                referenced_bytes: c.get(C::SendSpliceBytes),
+                pinned_bytes: c.get(C::SendPinnedBytes),
+                other_bytes: c.get(C::SendOtherBytes),
+            },
+            received_bytes: c.get(C::RecvCopyBytes),
+            at_device: Flow::of(&Counts::new(), c).at_device,
+            segmentation_copy_bytes: rules::segmentation(c).total(),
+            ledger: SocketLedger::of(c),
+        })
+        .collect();
+    let flow = Flow::of(&tree_p, &tree_s);
+    let verdict = processes
+        .iter()
+        .filter(|p| p.flow.sent_bytes > 0 || p.flow.received_bytes > 0)
+        .map(|p| p.verdict.clone())
+        .collect();
+    TreeReport {
+        command: command.to_vec(),
+        root,
+        pids: members.iter().copied().collect(),
+        elapsed_ns,
+        unexplained_bytes: sockets.iter().map(|s| s.ledger.unexplained_bytes).sum(),
+        flow,
+        processes,
+        files,
+        sockets,
+        verdict,
+    }
+}
+
+fn files(t: &TreeCounts, members: &BTreeSet<u32>, names: &Names) -> Vec<FileReport> {
+    let mut out: Vec<FileReport> = t
+        .files
+        .iter()
+        .filter_map(|(&(dev, ino), by_pid)| {
+            let mut sum = FileCounts::default();
+            let mut pids = Vec::new();
+            for (pid, c) in by_pid {
+                if members.contains(pid) {
+                    sum.merge(c);
+                    pids.push(*pid);
+                }
+            }
+            if pids.is_empty() {
+                return None;
+            }
+            let dev_name = format!("{}:{}", dev >> 20, dev & 0xf_ffff);
+            Some(FileReport {
+                path: names
+                    .paths
+                    .get(&(dev, ino))
+                    .cloned()
+                    .unwrap_or_else(|| format!("{dev_name}:{ino}")),
+                dev: dev_name,
+                dev_key: dev,
+                inode: ino,
+                read_calls: sum.read_calls,
+                copied_bytes: sum.read_bytes,
+                referenced_bytes: sum.referenced_bytes,
+                mapped_bytes: sum.mapped_pages * super::PAGE_SIZE,
+                faults: sum.faults,
+                disk_read_bytes: sum.disk_bytes,
+                pids,
+            })
+        })
+        .collect();
+    out.sort_by_key(|f| std::cmp::Reverse(f.copied_bytes + f.referenced_bytes + f.mapped_bytes));
+    out
+}
+
+/// The file a process sent, if one file accounts for it, and the CPU
+/// copies per byte sent counting that file's reads.
+fn sending(f: &Flow, files: &[(String, FileCounts)]) -> (Option<String>, Option<f64>) {
+    let sent = f.sent_bytes;
+    if sent == 0 {
+        return (None, None);
+    }
+    let file = files
+        .iter()
+        .map(|(p, c)| (p, c.read_bytes.max(c.referenced_bytes), c.read_bytes))
+        .filter(|(_, b, _)| *b * 2 >= sent && *b <= sent + sent / 2)
+        .max_by_key(|(_, b, _)| *b);
+    let reads = file.map_or(0, |(_, _, r)| r);
+    let copies = reads + f.copies.user_to_socket + f.copies.segmentation;
+    (
+        file.map(|(p, _, _)| p.clone()),
+        Some(copies as f64 / sent as f64),
+    )
+}
+
+/// One line a person can act on: how much the process sent, how, and what
+/// that cost in CPU copies.
+pub fn verdict(
+    comm: &str,
+    pid: u32,
+    f: &Flow,
+    sent_file: Option<&str>,
+    copies_per_byte: Option<f64>,
+) -> String {
+    let who = format!("{comm}[{pid}]");
+    let sent = f.sent_bytes;
+    if sent == 0 {
+        return if f.received_bytes > 0 {
+            format!(
+                "{who} sent nothing over TCP; received {}, copied into user memory",
+                fmt_bytes(f.received_bytes)
+            )
+        } else if f.copies.page_cache_to_user > 0 {
+            format!(
+                "{who} sent nothing over TCP; read() copied {} out of files into user memory",
+                fmt_bytes(f.copies.page_cache_to_user)
+            )
+        } else {
+            format!("{who} sent nothing over TCP")
+        };
+    }
+    let of = sent_file.map(|p| format!(" of {p}")).unwrap_or_default();
+    let pct = |v: u64| 100.0 * v as f64 / sent as f64;
+    let s = &f.sent;
+    let cpb = copies_per_byte.unwrap_or(0.0);
+    let calls = |names: &[&str]| -> String {
+        let mut used: Vec<(&str, u64)> = names
+            .iter()
+            .filter_map(|n| f.syscalls.get(*n).map(|c| (*n, *c)))
+            .collect();
+        used.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
+        used.first().map(|(n, _)| (*n).to_string()).unwrap_or_default()
+    };
+    let mut how = Vec::new();
+    if s.referenced_bytes > 0 {
+        let by = calls(&["sendfile", "splice", "copy_file_range"]);
+        let by = if by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({by})")
+        };
+        how.push(format!("{:.0} % by reference{by}", pct(s.referenced_bytes)));
+    }
+    if s.pinned_bytes > 0 {
+        how.push(format!("{:.0} % from pinned pages", pct(s.pinned_bytes)));
+    }
+    // Headers and the like: a copy too small to show as a share.
+    if s.copied_bytes > 0 && pct(s.copied_bytes) >= 0.5 {
+        let read_it = sent_file.is_some() && s.copied_bytes * 2 > sent;
+        if read_it {
+            let send = calls(&["write", "writev", "sendto", "sendmsg", "send"]);
+            let send = if send.is_empty() { "send".into() } else { send };
+            how.push(format!(
+                "read() copied it into user memory, {send}() copied it into socket buffers"
+            ));
+        } else {
+            how.push(format!("{:.0} % copied from user memory", pct(s.copied_bytes)));
+        }
+    }
+    if s.other_bytes > 0 {
+        how.push(format!("{:.0} % from kernel memory", pct(s.other_bytes)));
+    }
+    let copies = if cpb < 0.005 {
+        "0 CPU copies per byte".to_string()
+    } else {
+        format!("{cpb:.2} CPU copies per byte")
+    };
+    format!("{who} sent {}{of}: {}, {copies}", fmt_bytes(sent), how.join(", "))
+}
+
+/// The whole followed set's totals at one moment, for rates.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Nanoseconds since the trace started.
+    pub t_ns: u64,
+    /// Counted in the processes' own threads.
+    pub process: Counts,
+    /// Counted for their sockets, wherever the skb was.
+    pub sockets: Counts,
+}
+
+impl TreeCounts {
+    /// Every process's and every socket's counters, summed.
+    pub fn sample(&self, t_ns: u64) -> Sample {
+        let mut s = Sample {
+            t_ns,
+            process: Counts::new(),
+            sockets: Counts::new(),
+        };
+        for p in self.procs.values() {
+            s.process.merge(&p.counts);
+        }
+        for (_, c) in self.sockets.values() {
+            s.sockets.merge(c);
+        }
+        s
+    }
+}
+
+/// Bytes (or events) per second between two samples: what each arrow of
+/// the live view carries now.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rates {
+    pub page_cache_to_user: f64,
+    pub other_to_user: f64,
+    pub user_to_socket: f64,
+    pub referenced: f64,
+    pub pinned: f64,
+    pub segmentation: f64,
+    pub socket_to_user: f64,
+    pub device: f64,
+    pub disk: f64,
+    pub syscalls: f64,
+    pub mode_switches: f64,
+    pub faults: f64,
+    pub blocked: f64,
+    pub preempted: f64,
+}
+
+impl Rates {
+    pub fn between(a: &Sample, b: &Sample) -> Rates {
+        let dt = b.t_ns.saturating_sub(a.t_ns) as f64 / 1e9;
+        if dt <= 0.0 {
+            return Rates::default();
+        }
+        let (fa, fb) = (
+            Flow::of(&a.process, &a.sockets),
+            Flow::of(&b.process, &b.sockets),
+        );
+        let r = |x: u64, y: u64| y.saturating_sub(x) as f64 / dt;
+        Rates {
+            page_cache_to_user: r(fa.copies.page_cache_to_user, fb.copies.page_cache_to_user),
+            other_to_user: r(fa.copies.other_to_user, fb.copies.other_to_user),
+            user_to_socket: r(fa.copies.user_to_socket, fb.copies.user_to_socket),
+            referenced: r(fa.sent.referenced_bytes, fb.sent.referenced_bytes),
+            pinned: r(fa.sent.pinned_bytes, fb.sent.pinned_bytes),
+            segmentation: r(fa.copies.segmentation, fb.copies.segmentation),
+            socket_to_user: r(fa.copies.socket_to_user, fb.copies.socket_to_user),
+            device: r(fa.at_device.payload_bytes, fb.at_device.payload_bytes),
+            disk: r(fa.disk_read_bytes, fb.disk_read_bytes),
+            syscalls: r(fa.syscall_total, fb.syscall_total),
+            mode_switches: r(fa.mode_switches, fb.mode_switches),
+            faults: r(fa.page_faults, fb.page_faults),
+            blocked: r(fa.sched_switches_blocked, fb.sched_switches_blocked),
+            preempted: r(fa.sched_switches_preempted, fb.sched_switches_preempted),
+        }
+    }
+}
+
+/// What the trace view shows, live or replayed: the samples so far and the
+/// latest per-tree reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TraceState {
+    /// The command, or the pids followed.
+    pub title: String,
+    pub samples: Vec<Sample>,
+    pub reports: Vec<TreeReport>,
+    /// Why the trace ended, once it has.
+    pub ended: Option<String>,
+    /// Recorded, not live.
+    pub replay: bool,
+}
+
+impl TraceState {
+    /// The followed set's figures so far.
+    pub fn totals(&self) -> Flow {
+        self.samples
+            .last()
+            .map(|s| Flow::of(&s.process, &s.sockets))
+            .unwrap_or_default()
+    }
+
+    /// Rates over about the last `window_ns`.
+    pub fn rates(&self, window_ns: u64) -> Rates {
+        let Some(last) = self.samples.last() else {
+            return Rates::default();
+        };
+        let first = self
+            .samples
+            .iter()
+            .rev()
+            .find(|s| last.t_ns.saturating_sub(s.t_ns) >= window_ns)
+            .or(self.samples.first());
+        first.map_or_else(Rates::default, |f| Rates::between(f, last))
+    }
+
+    pub fn elapsed_ns(&self) -> u64 {
+        self.samples.last().map_or(0, |s| s.t_ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn counts(pairs: &[(C, u64)]) -> Counts {
+        let mut c = Counts::new();
+        for (k, v) in pairs {
+            c.add(*k, *v);
+        }
+        c
+    }
+
+    fn info(pid: u32) -> SocketInfo {
+        SocketInfo {
+            cookie: 7,
+            pid,
+            local: "127.0.0.1:8080".parse().unwrap(),
+            remote: "127.0.0.1:40000".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_copying_server_costs_two_copies_per_byte() {
+        let mut t = TreeCounts::default();
+        let p = counts(&[
+            (C::ReadFileBytes, 64 * MIB),
+            (C::SendUserBytes, 64 * MIB),
+        ]);
+        t.procs.insert(
+            10,
+            ProcCounts {
+                counts: p,
+                ..ProcCounts::default()
+            },
+        );
+        t.sockets.insert(
+            1,
+            (
+                info(10),
+                counts(&[(C::SendUserBytes, 64 * MIB), (C::XmitPayload, 64 * MIB)]),
+            ),
+        );
+        let mut fc = BTreeMap::new();
+        fc.insert(
+            10,
+            FileCounts {
+                read_bytes: 64 * MIB,
+                read_calls: 1024,
+                ..FileCounts::default()
+            },
+        );
+        t.files.insert((8 << 20 | 1, 9), fc);
+        let mut names = Names::default();
+        names.comm.insert(10, "python3".into());
+        names.paths.insert((8 << 20 | 1, 9), "/srv/a.iso".into());
+        let r = &reports(&t, &[10], &[], &names, 1)[0];
+        assert_eq!(r.flow.copies_per_byte_sent, Some(2.0));
+        assert_eq!(r.processes[0].copies_per_byte, Some(2.0));
+        assert_eq!(r.unexplained_bytes, 0);
+        assert!(
+            r.verdict[0].starts_with("python3[10] sent 64 MiB of /srv/a.iso: read() copied it"),
+            "{}",
+            r.verdict[0]
+        );
+        assert!(r.verdict[0].ends_with("2.00 CPU copies per byte"));
+    }
+
+    #[test]
+    fn a_sendfile_server_is_by_reference_and_names_its_file() {
+        let mut t = TreeCounts::default();
+        t.procs.insert(
+            20,
+            ProcCounts {
+                counts: counts(&[(C::SendSpliceBytes, 8 * MIB)]),
+                ..ProcCounts::default()
+            },
+        );
+        t.sockets.insert(
+            5,
+            (
+                info(20),
+                counts(&[
+                    (C::SendSpliceBytes, 8 * MIB),
+                    (C::XmitPayload, 8 * MIB + 100),
+                    (C::XmitFileBytes, 8 * MIB),
+                    (C::RetransmitBytes, 100),
+                ]),
+            ),
+        );
+        let mut fc = BTreeMap::new();
+        fc.insert(
+            20,
+            FileCounts {
+                referenced_bytes: 8 * MIB,
+                ..FileCounts::default()
+            },
+        );
+        t.files.insert((8 << 20 | 1, 42), fc);
+        let mut names = Names::default();
+        names.comm.insert(20, "nginx".into());
+        names.paths.insert((8 << 20 | 1, 42), "/srv/big.iso".into());
+        let r = &reports(&t, &[20], &[], &names, 1)[0];
+        assert_eq!(
+            r.verdict[0],
+            "nginx[20] sent 8 MiB of /srv/big.iso: 100 % by reference, 0 CPU copies per byte"
+        );
+        assert_eq!(r.sockets[0].ledger.unexplained_bytes, 0);
+        assert_eq!(r.files[0].dev, "8:1");
+        assert_eq!(r.flow.reference_bytes, 8 * MIB);
+    }
+
+    #[test]
+    fn unsent_bytes_are_unexplained_and_trees_are_apart() {
+        let mut t = TreeCounts::default();
+        t.procs.insert(1, ProcCounts::default());
+        t.procs.insert(
+            2,
+            ProcCounts {
+                root: Some(1),
+                parent: Some(1),
+                counts: counts(&[(C::SendUserBytes, 1000)]),
+                ..ProcCounts::default()
+            },
+        );
+        t.procs.insert(3, ProcCounts::default());
+        t.sockets.insert(
+            9,
+            (
+                info(2),
+                counts(&[(C::SendUserBytes, 1000), (C::XmitPayload, 400)]),
+            ),
+        );
+        let r = reports(&t, &[1, 3], &[], &Names::default(), 1);
+        assert_eq!(r[0].pids, vec![1, 2]);
+        assert_eq!(r[0].unexplained_bytes, 600);
+        assert_eq!(r[1].pids, vec![3]);
+        assert!(r[1].sockets.is_empty());
+        assert_eq!(r[1].flow.sent_bytes, 0);
+    }
+}

@@ -1,0 +1,296 @@
+//! `zc trace`: the demo's truth for programs zc did not write. The kernel
+//! follows a set of processes (the command zc starts, or the pids given,
+//! and whatever they fork): every thread, every file, their TCP sockets.
+//! It counts per process, per socket and per file, in the kernel, so a busy
+//! server costs a few map updates per event and nothing is lost when user
+//! space is slow. This module starts the command, arms and disarms the
+//! kernel side, samples the totals a few times a second, and hands them to
+//! a view: the live view, the report, or JSON.
+
+pub mod command;
+pub mod procs;
+
+use std::{
+    path::PathBuf,
+    process::Child,
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+
+use crate::{
+    exit::Fatal,
+    kernel::{layout, privilege, probes::ProbeStatus, tracefs, tracer::Tracer},
+    model::tree::{Names, TraceState, TreeCounts, reports},
+};
+
+/// How often the totals are read while tracing.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// What to follow, and for how long.
+pub struct Request {
+    /// A command to start and follow (empty: follow `pids`).
+    pub command: Vec<String>,
+    pub pids: Vec<u32>,
+    pub duration: Option<Duration>,
+    /// Where the command's output goes.
+    pub output: command::Output,
+}
+
+/// Set by SIGINT, SIGTERM or SIGHUP: the trace ends, the report prints.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// A trace in progress: the loaded probes, the followed set, the samples.
+pub struct Live {
+    tracer: Tracer,
+    start: Instant,
+    child: Option<Child>,
+    roots: Vec<u32>,
+    command: Vec<String>,
+    duration: Option<Duration>,
+    names: Names,
+    counts: TreeCounts,
+    /// The view's model, kept up to date by [`Live::sample`].
+    pub state: TraceState,
+    /// The command's exit code, once it exited.
+    pub exit_code: Option<i32>,
+    /// The command's output, when captured: the last lines.
+    pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    disarmed: bool,
+    last_look: Instant,
+}
+
+/// How often /proc is read for names between samples.
+const LOOK_EVERY: Duration = Duration::from_millis(100);
+
+/// Checks the request, loads the probes, starts or attaches, and arms.
+pub fn start(req: &Request) -> anyhow::Result<Live> {
+    // Bad input first: a typo gets its own answer, with or without root.
+    for &pid in &req.pids {
+        procs::check_pid(pid)?;
+    }
+    if let Some(program) = req.command.first()
+        && procs::find_program(program).is_none()
+    {
+        return Err(Fatal::NoCommand(format!("{program}: command not found")).into());
+    }
+    let missing = privilege::missing();
+    if !missing.is_empty() {
+        return Err(Fatal::CannotTrace(privilege::refusal(&missing)).into());
+    }
+    let root = tracefs::ensure().map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+    let layout = layout::from_running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
+    let mut tracer =
+        Tracer::load(&layout, &root).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (child, roots) = if req.command.is_empty() {
+        tracer.arm_tree(&req.pids)?;
+        // A pid may have exited between the check and the arming.
+        for &pid in &req.pids {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = tracer.disarm();
+                return Err(Fatal::NoProcess(format!("process {pid} exited")).into());
+            }
+        }
+        (None, req.pids.clone())
+    } else {
+        let (mut c, go) = command::spawn_gated(&req.command, req.output)?;
+        tracer.arm_tree(&[c.id()])?;
+        if req.output == command::Output::Capture {
+            collect_output(&mut c, &output);
+        }
+        // The command runs only now, followed from its first instruction.
+        go.release()?;
+        let id = c.id();
+        (Some(c), vec![id])
+    };
+    let title = if req.command.is_empty() {
+        format!(
+            "pid {}",
+            roots
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        req.command.join(" ")
+    };
+    let mut live = Live {
+        tracer,
+        start: Instant::now(),
+        child,
+        roots,
+        command: req.command.clone(),
+        duration: req.duration,
+        names: Names::default(),
+        counts: TreeCounts::default(),
+        state: TraceState {
+            title,
+            ..TraceState::default()
+        },
+        exit_code: None,
+        output,
+        disarmed: false,
+        last_look: Instant::now() - LOOK_EVERY,
+    };
+    live.sample()?;
+    Ok(live)
+}
+
+/// Reads the command's output in two threads, keeping the last lines.
+fn collect_output(child: &mut Child, lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::BufRead as _;
+    fn keep(r: impl std::io::Read + Send + 'static, lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
+                    let n = l.len();
+                    if n > 50 {
+                        l.drain(..n - 50);
+                    }
+                }
+            }
+        });
+    }
+    if let Some(out) = child.stdout.take() {
+        keep(out, lines.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        keep(err, lines.clone());
+    }
+}
+
+impl Live {
+    /// Reads /proc for the followed processes' names and open files. Run
+    /// more often than [`Live::sample`]: a file a server sends in a few
+    /// milliseconds is named only if zc looks while it is open.
+    pub fn look(&mut self) {
+        if self.last_look.elapsed() < LOOK_EVERY {
+            return;
+        }
+        self.last_look = Instant::now();
+        let followed = self.tracer.followed().unwrap_or_default();
+        procs::refresh(&mut self.names, &followed);
+    }
+
+    /// Reads the kernel's totals and /proc's names, and updates the state.
+    pub fn sample(&mut self) -> anyhow::Result<()> {
+        let t_ns = self.start.elapsed().as_nanos() as u64;
+        self.last_look = Instant::now() - LOOK_EVERY;
+        self.look();
+        self.counts = self.tracer.tree_counts()?;
+        self.state.samples.push(self.counts.sample(t_ns));
+        self.state.reports = reports(
+            &self.counts,
+            &self.roots,
+            &self.command,
+            &self.names,
+            t_ns,
+        );
+        Ok(())
+    }
+
+    /// Why the trace should end now, if it should: the command exited,
+    /// every followed process exited, the duration passed, or a signal.
+    pub fn should_end(&mut self) -> anyhow::Result<Option<String>> {
+        if STOP.load(Ordering::SeqCst) {
+            return Ok(Some("stopped by a signal".into()));
+        }
+        if let Some(d) = self.duration
+            && self.start.elapsed() >= d
+        {
+            return Ok(Some(format!("{:.1} s passed", d.as_secs_f64())));
+        }
+        match self.child.as_mut() {
+            Some(c) => {
+                if let Some(status) = c.try_wait().context("wait for the command")? {
+                    let code = command::code_of(status);
+                    self.exit_code = Some(code);
+                    return Ok(Some(format!("the command exited with {code}")));
+                }
+            }
+            None => {
+                if self.tracer.followed()?.is_empty() {
+                    return Ok(Some("every followed process exited".into()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Stops following, takes the last sample, and records why it ended.
+    pub fn finish(&mut self, why: String) -> anyhow::Result<()> {
+        if !self.disarmed {
+            // The last totals first, then the kernel side stops counting.
+            self.sample()?;
+            self.tracer.disarm()?;
+            self.disarmed = true;
+        }
+        self.state.ended = Some(why);
+        Ok(())
+    }
+
+    /// The command, if zc started it and it is still running.
+    pub fn running_command(&mut self) -> Option<u32> {
+        let c = self.child.as_mut()?;
+        matches!(c.try_wait(), Ok(None)).then(|| c.id())
+    }
+
+    /// The probes and their states, for a recording's metadata.
+    pub fn probes(&self) -> &[ProbeStatus] {
+        self.tracer.status()
+    }
+
+    pub fn roots(&self) -> &[u32] {
+        &self.roots
+    }
+
+    pub fn command(&self) -> &[String] {
+        &self.command
+    }
+
+    /// Output lines of the command, when captured.
+    pub fn output_tail(&self, n: usize) -> Vec<String> {
+        self.output
+            .lock()
+            .map(|l| l[l.len().saturating_sub(n)..].to_vec())
+            .unwrap_or_default()
+    }
+}
+
+/// Runs a trace with no view: until it ends, sampling as it goes.
+pub fn run_headless(live: &mut Live) -> anyhow::Result<()> {
+    let mut next = Instant::now() + SAMPLE_EVERY;
+    let why = loop {
+        if let Some(why) = live.should_end()? {
+            break why;
+        }
+        if Instant::now() >= next {
+            live.sample()?;
+            next += SAMPLE_EVERY;
+        } else {
+            live.look();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    live.finish(why)
+}
+
+/// Where `r` writes a recording when no `--record` was given.
+pub fn default_record_path() -> PathBuf {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from(format!("zc-trace-{now}.zctrace"))
+}
