@@ -23,8 +23,8 @@ use crate::helpers::{
     armed, config, count, count_sock, current_tid, emit, entry, field, header, in_sender, kread,
     lay, learn_sock, tree_mode,
 };
-use crate::syscalls::saw;
 use crate::send::ZC_PIN_PREFIX;
+use crate::syscalls::saw;
 
 #[tracepoint(category = "skb", name = "skb_copy_datagram_iovec")]
 pub fn skb_copy_datagram_iovec(ctx: TracePointContext) -> u32 {

@@ -19,8 +19,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_FOLLOWED, ZC_HELPERS, armed, config, count, count_proc, current_tgid, emit, entry, field, followed,
-    for_sender, header, set_config, tree_mode,
+    ZC_FOLLOWED, ZC_HELPERS, armed, config, count, count_proc, current_tgid, emit, entry, field,
+    followed, for_sender, header, set_config, tree_mode,
 };
 
 #[tracepoint(category = "sched", name = "sched_switch")]
@@ -154,7 +154,9 @@ fn follow_child(ctx: &TracePointContext) -> Result<(), i64> {
     let child: u32 = field(ctx, tp::task_newtask::PID)?;
     let parent = current_tgid();
     // SAFETY: the value is copied out at once.
-    let root = unsafe { ZC_FOLLOWED.get(parent) }.copied().unwrap_or(parent);
+    let root = unsafe { ZC_FOLLOWED.get(parent) }
+        .copied()
+        .unwrap_or(parent);
     let _ = ZC_FOLLOWED.insert(child, root, 0);
     count_proc(child, proc_slot::ROOT, root as u64);
     count_proc(child, proc_slot::PARENT, parent as u64);

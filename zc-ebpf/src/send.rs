@@ -25,8 +25,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SOCKS, armed, config, count, count_net, count_sock, current_tid, emit, entry, field, for_sender, header, kread, lay,
-    learn_sock, set_config, sock_id, tree_mode,
+    ZC_SOCKS, armed, config, count, count_net, count_sock, current_tid, emit, entry, field,
+    for_sender, header, kread, lay, learn_sock, set_config, sock_id, tree_mode,
 };
 
 /// What the current sendmsg's data comes from, by thread: set at

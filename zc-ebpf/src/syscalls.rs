@@ -139,7 +139,10 @@ fn tree_bytes(nr: u64, bytes: u64, state: &SysState) {
         return;
     }
     count_proc(current_tgid(), SYSCALL_BYTES + nr as u32, bytes);
-    let kind = ZC_SYSCALL_CLASS.get(nr as u32).copied().unwrap_or(class::OTHER);
+    let kind = ZC_SYSCALL_CLASS
+        .get(nr as u32)
+        .copied()
+        .unwrap_or(class::OTHER);
     let file = state.seen & seen::FILE != 0;
     if kind == class::READ {
         if file {

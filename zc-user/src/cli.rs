@@ -166,7 +166,7 @@ pub struct DemoArgs {
 /// A trace to read: a file, or the recording compiled into zc.
 #[derive(Debug, Args)]
 pub struct TraceSource {
-    /// A trace written by `zc demo --record`.
+    /// A trace written by `zc demo --record` or `zc trace --record`.
     #[arg(
         value_name = "FILE",
         required_unless_present = "bundled",

@@ -352,7 +352,8 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
 
 /// Writes a `zc trace` recording (atomically: no half-written file).
 fn write_tree_recording(live: &zc::trace::Live, path: &std::path::Path) -> anyhow::Result<()> {
-    let tree = zc::recording::store_tree(&live.state, live.roots(), live.command(), live.exit_code)?;
+    let tree =
+        zc::recording::store_tree(&live.state, live.roots(), live.command(), live.exit_code)?;
     let ctx = Context::here(String::new(), 0, 0);
     let mut meta = zc::recording::meta(&ctx, live.probes(), 0, 0, false);
     meta.file = "(zc trace: the followed programs' own files)".into();
@@ -467,7 +468,11 @@ fn replay_trees(trees: &[zc::model::tree::TraceState], args: &ReplayArgs) -> any
             serde_json::to_writer(&mut out, &t.reports)?;
             writeln!(out)?;
         } else {
-            write!(out, "{}", zc::trace_report::text(&t.reports, t.ended.as_deref()))?;
+            write!(
+                out,
+                "{}",
+                zc::trace_report::text(&t.reports, t.ended.as_deref())
+            )?;
         }
     }
     out.flush()?;

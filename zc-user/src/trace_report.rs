@@ -44,7 +44,10 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             let _ = writeln!(s, "  {v}");
         }
         if r.verdict.is_empty() {
-            let _ = writeln!(s, "  no process of the tree moved data over TCP or out of files");
+            let _ = writeln!(
+                s,
+                "  no process of the tree moved data over TCP or out of files"
+            );
         }
         let f = &r.flow;
         let _ = writeln!(s);
@@ -156,7 +159,10 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             }
         }
         if !r.sockets.is_empty() {
-            let _ = writeln!(s, "\n  sockets (ledger: sent = copied + referenced + pinned + other, against the device)");
+            let _ = writeln!(
+                s,
+                "\n  sockets (ledger: sent = copied + referenced + pinned + other, against the device)"
+            );
             let mut socks: Vec<_> = r.sockets.iter().collect();
             socks.sort_by_key(|x| std::cmp::Reverse(x.sent.total() + x.received_bytes));
             for so in socks.iter().take(10) {
@@ -186,7 +192,9 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
                     "    {}[{}]{}  {} syscalls, {} copied, {} sent{}",
                     p.comm,
                     p.pid,
-                    p.parent.map(|pp| format!(" child of {pp}")).unwrap_or_default(),
+                    p.parent
+                        .map(|pp| format!(" child of {pp}"))
+                        .unwrap_or_default(),
                     p.flow.syscall_total,
                     fmt_bytes(p.flow.cpu_copy_bytes),
                     fmt_bytes(p.flow.sent_bytes),

@@ -90,7 +90,9 @@ pub fn check_writable(path: &Path) -> anyhow::Result<()> {
         _ => PathBuf::from("."),
     };
     if path.file_name().is_none() || path.is_dir() {
-        return Err(Fatal::Usage(format!("cannot write {}: not a file name", path.display())).into());
+        return Err(
+            Fatal::Usage(format!("cannot write {}: not a file name", path.display())).into(),
+        );
     }
     if !dir.is_dir() {
         return Err(Fatal::Usage(format!(

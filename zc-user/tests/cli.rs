@@ -153,11 +153,11 @@ fn trace_bad_input_has_distinct_exit_codes() {
     } else {
         eprintln!("SKIPPED the kernel-thread case: no /proc/2 here");
     }
-    assert_one_line_error(&zc(&["trace", "--duration", "0", "--", "true"]), 2, "--duration");
-    assert_one_line_error(&zc(&["trace"]), 2, "--pid");
     assert_one_line_error(
-        &zc(&["trace", "--pid", "1", "--", "true"]),
+        &zc(&["trace", "--duration", "0", "--", "true"]),
         2,
-        "not both",
+        "--duration",
     );
+    assert_one_line_error(&zc(&["trace"]), 2, "--pid");
+    assert_one_line_error(&zc(&["trace", "--pid", "1", "--", "true"]), 2, "not both");
 }

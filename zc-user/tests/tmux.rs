@@ -464,3 +464,76 @@ fn sweep_draws_its_chart_and_a_signal_restores_the_terminal() {
     t.wait_for("the next figure", |s| s.contains("whole transfer CPU"));
     terminate_and_check_the_terminal(&t);
 }
+
+/// `zc trace`'s live view on a real server: the diagram fills in with the
+/// server's own copies while curl fetches a file, the keys pause, switch
+/// language and record, and q stops the trace, passes the interrupt on to
+/// the server zc started, and restores the terminal.
+#[test]
+fn trace_view_fills_in_from_a_real_server() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("trace_view_fills_in_from_a_real_server") {
+        return;
+    }
+    let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir");
+    std::fs::write(dir.path().join("payload.bin"), vec![0x5au8; 16 << 20]).expect("file");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let t = Tmux::start_in(
+        &format!("trace -- {python} -m http.server {port} --bind 127.0.0.1"),
+        dir.path(),
+    );
+    t.wait_for("the live diagram", |s| {
+        s.contains("LIVE") && s.contains("process memory") && s.contains("page cache")
+    });
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the server never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let st = Command::new("curl")
+        .args(["-sf", "-o", "/dev/null", "--limit-rate", "32M"])
+        .arg(format!("http://127.0.0.1:{port}/payload.bin"))
+        .status()
+        .expect("curl (cargo xtask setup installs it)");
+    assert!(st.success());
+    let s = t.wait_for("the server's verdict", |s| {
+        s.contains("python3[") && s.contains("sent 16 MiB")
+    });
+    assert!(s.contains("read() copy") && s.contains("send copy"), "{s}");
+    assert!(s.contains("payload.bin"), "the file is named:\n{s}");
+    t.keys(&["p"]);
+    t.wait_for("paused", |s| s.contains("PAUSED"));
+    t.keys(&["l"]);
+    t.wait_for("Chinese labels", |s| s.contains("页"));
+    t.keys(&["r"]);
+    t.wait_for("recorded", |s| s.contains("recorded to"));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0");
+    assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left on");
+    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor left hidden");
+    let recorded = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".zctrace"));
+    assert!(recorded, "r wrote no recording");
+    // The server got the interrupt and is gone.
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the server still runs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

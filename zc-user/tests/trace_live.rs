@@ -52,7 +52,10 @@ fn ready(test: &str, programs: &[&str]) -> bool {
     }
     for p in programs {
         if !have(p) {
-            skip(test, &format!("{p} is not installed (cargo xtask setup installs it)"));
+            skip(
+                test,
+                &format!("{p} is not installed (cargo xtask setup installs it)"),
+            );
             return false;
         }
     }
@@ -69,7 +72,10 @@ fn free_port() -> u16 {
 fn wait_port(port: u16) {
     let t0 = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "nothing listens on {port}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "nothing listens on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -201,7 +207,10 @@ fn kill_pid(pid: u64, sig: i32) {
 #[test]
 fn python_http_server_copies_twice_per_byte_in_a_forked_child() {
     let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if !ready("python_http_server_copies_twice_per_byte_in_a_forked_child", &["curl"]) {
+    if !ready(
+        "python_http_server_copies_twice_per_byte_in_a_forked_child",
+        &["curl"],
+    ) {
         return;
     }
     let size = 16 << 20;
@@ -237,20 +246,35 @@ fn python_http_server_copies_twice_per_byte_in_a_forked_child() {
     kill_pid(u(t, &["root"]), libc::SIGTERM);
     // Followed into the child the shell forked.
     assert_eq!(p["parent"].as_u64(), t["root"].as_u64(), "{p}");
-    assert!(p["comm"].as_str().unwrap_or("").starts_with("python"), "{p}");
+    assert!(
+        p["comm"].as_str().unwrap_or("").starts_with("python"),
+        "{p}"
+    );
     let sent = u(p, &["sent_bytes"]);
     assert!(sent >= size as u64 && sent < size as u64 + 4096, "{p}");
     let cpb = p["copies_per_byte"].as_f64().expect("copies per byte");
     assert!((1.9..=2.1).contains(&cpb), "{cpb}: {p}");
     assert!(
-        p["sent_file"].as_str().unwrap_or("").ends_with("payload.bin"),
+        p["sent_file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("payload.bin"),
         "{p}"
     );
     // The two copies, each measured at its own site.
-    assert!(u(p, &["copies", "page_cache_to_user"]) >= size as u64, "{p}");
+    assert!(
+        u(p, &["copies", "page_cache_to_user"]) >= size as u64,
+        "{p}"
+    );
     assert!(u(p, &["sent", "copied_bytes"]) >= size as u64, "{p}");
     assert!(u(p, &["at_device", "file_page_bytes"]) == 0, "{p}");
-    assert!(p["verdict"].as_str().unwrap_or("").contains("2.00 CPU copies per byte"), "{p}");
+    assert!(
+        p["verdict"]
+            .as_str()
+            .unwrap_or("")
+            .contains("2.00 CPU copies per byte"),
+        "{p}"
+    );
     assert_sockets_balance(t);
     // The recording replays with the same verdict.
     let out = Command::new(zc_exe())
@@ -258,11 +282,35 @@ fn python_http_server_copies_twice_per_byte_in_a_forked_child() {
         .arg(&rec)
         .output()
         .expect("zc replay");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(p["verdict"].as_str().expect("verdict")), "{text}");
+    assert!(
+        text.contains(p["verdict"].as_str().expect("verdict")),
+        "{text}"
+    );
     let raw = std::fs::read_to_string(&rec).expect("recording");
     assert!(!raw.contains("ffff8"), "a kernel address in the recording");
+    // It exports as a handout, with the socket ledger; formats that draw a
+    // demo strategy's steps refuse in one line.
+    let export = |format: &str| {
+        Command::new(zc_exe())
+            .args(["export", "--format", format])
+            .arg(&rec)
+            .output()
+            .expect("zc export")
+    };
+    let md = export("markdown");
+    assert!(md.status.success());
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains(p["verdict"].as_str().expect("verdict")), "{md}");
+    assert!(md.contains("| unexplained |"), "{md}");
+    let svg = export("svg");
+    assert_eq!(svg.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&svg.stderr).lines().count(), 1);
 }
 
 /// nginx with `sendfile on`: the worker nginx forks sends the file by
@@ -323,7 +371,10 @@ fn nginx_sendfile_sends_by_reference() {
     );
     assert!(p["copies_per_byte"].as_f64().expect("cpb") < 0.01, "{p}");
     assert!(
-        p["sent_file"].as_str().unwrap_or("").ends_with("payload.bin"),
+        p["sent_file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("payload.bin"),
         "{p}"
     );
     assert!(
@@ -343,7 +394,10 @@ fn nginx_sendfile_sends_by_reference() {
 #[test]
 fn a_running_server_is_followed_alone_and_left_serving() {
     let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if !ready("a_running_server_is_followed_alone_and_left_serving", &["curl"]) {
+    if !ready(
+        "a_running_server_is_followed_alone_and_left_serving",
+        &["curl"],
+    ) {
         return;
     }
     let size = 8 << 20;
@@ -352,7 +406,13 @@ fn a_running_server_is_followed_alone_and_left_serving() {
     let (port_a, port_b) = (free_port(), free_port());
     let start = |port: u16, dir: &Path| -> Child {
         Command::new(python())
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
             .arg("--directory")
             .arg(dir)
             .stdout(Stdio::null())
@@ -372,7 +432,11 @@ fn a_running_server_is_followed_alone_and_left_serving() {
             fetch_and_compare(&url_b, &file_b, &[]);
         }
     });
-    fetch_and_compare(&format!("http://127.0.0.1:{port_a}/payload.bin"), &file_a, &[]);
+    fetch_and_compare(
+        &format!("http://127.0.0.1:{port_a}/payload.bin"),
+        &file_a,
+        &[],
+    );
     other.join().expect("the untraced transfer");
     let trees = stop(zc);
     let t = &trees[0];
@@ -391,7 +455,11 @@ fn a_running_server_is_followed_alone_and_left_serving() {
     }
     assert_sockets_balance(t);
     // Detached: it still serves, and zc left nothing attached.
-    fetch_and_compare(&format!("http://127.0.0.1:{port_a}/payload.bin"), &file_a, &[]);
+    fetch_and_compare(
+        &format!("http://127.0.0.1:{port_a}/payload.bin"),
+        &file_a,
+        &[],
+    );
     assert_eq!(host_state(), before, "zc trace left something behind");
     let _ = a.kill();
     let _ = b.kill();

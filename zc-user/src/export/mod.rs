@@ -10,6 +10,7 @@ pub mod mermaid;
 pub mod perfetto;
 pub mod svg;
 pub mod table;
+pub mod tree;
 
 use std::io::Write as _;
 
@@ -148,8 +149,25 @@ pub fn run(req: &Request) -> anyhow::Result<u8> {
         }
     }
     let loaded = crate::source::load(req.trace.as_deref())?;
-    let strategy = pick(&loaded, req.strategy)?;
-    let bytes = produce(&loaded, req.format, strategy, req.lang)?;
+    let bytes = if loaded.runs.is_empty() && !loaded.trees.is_empty() {
+        // A `zc trace` recording: a foreign program has no strategy steps.
+        match req.format {
+            Format::Perfetto => tree::perfetto(&loaded.trees)?,
+            Format::Markdown => tree::markdown(&loaded.trees).into_bytes(),
+            Format::Csv => tree::csv(&loaded.trees).into_bytes(),
+            Format::Mermaid | Format::Svg | Format::Cast | Format::Html => {
+                return Err(Fatal::Usage(format!(
+                    "{} draws a demo strategy's steps; a zc trace recording exports as {}",
+                    req.format.name(),
+                    tree::FORMATS
+                ))
+                .into());
+            }
+        }
+    } else {
+        let strategy = pick(&loaded, req.strategy)?;
+        produce(&loaded, req.format, strategy, req.lang)?
+    };
     match &req.output {
         Some(out) => tracefile::write_atomic(out, &bytes)?,
         None => {

@@ -193,7 +193,9 @@ impl Tracer {
     /// `zc trace`'s per-process, per-socket and per-file totals, summed over
     /// CPUs. Kernel pointers stay here: sockets come out by their id.
     pub fn tree_counts(&self) -> anyhow::Result<TreeCounts> {
-        use zc_common::tree::{FileKey, SYSCALL_BYTES, SYSCALL_CALLS, SockInfo, SockKey, proc_slot};
+        use zc_common::tree::{
+            FileKey, SYSCALL_BYTES, SYSCALL_CALLS, SockInfo, SockKey, proc_slot,
+        };
         let mut out = TreeCounts::default();
         let mut comm: [Vec<(u32, u64)>; 2] = [Vec::new(), Vec::new()];
         let map = |name: &str| {
@@ -218,9 +220,17 @@ impl Tracer {
                     _ => {}
                 }
             } else if slot >= SYSCALL_BYTES {
-                counts.syscalls.entry(u64::from(slot - SYSCALL_BYTES)).or_default().bytes += v;
+                counts
+                    .syscalls
+                    .entry(u64::from(slot - SYSCALL_BYTES))
+                    .or_default()
+                    .bytes += v;
             } else if slot >= SYSCALL_CALLS {
-                counts.syscalls.entry(u64::from(slot - SYSCALL_CALLS)).or_default().calls += v;
+                counts
+                    .syscalls
+                    .entry(u64::from(slot - SYSCALL_CALLS))
+                    .or_default()
+                    .calls += v;
             } else if let Some(c) = Counter::ALL.get(slot as usize) {
                 counts.add(*c, v);
             }
@@ -240,13 +250,15 @@ impl Tracer {
         }
         let seen = aya::maps::HashMap::<_, u64, SockInfo>::try_from(map(maps::SOCK_SEEN)?)?;
         for (id, info) in seen.iter().filter_map(Result::ok) {
-            out.sockets.insert(id, (SocketInfo::from_kernel(&info), Counts::new()));
+            out.sockets
+                .insert(id, (SocketInfo::from_kernel(&info), Counts::new()));
         }
         let socks = aya::maps::PerCpuHashMap::<_, SockKey, u64>::try_from(map(maps::SOCK_COUNTS)?)?;
         for (key, values) in socks.iter().filter_map(Result::ok) {
-            if let (Some((_, counts)), Some(c)) =
-                (out.sockets.get_mut(&key.id), Counter::ALL.get(key.slot as usize))
-            {
+            if let (Some((_, counts)), Some(c)) = (
+                out.sockets.get_mut(&key.id),
+                Counter::ALL.get(key.slot as usize),
+            ) {
                 counts.add(*c, values.iter().sum());
             }
         }

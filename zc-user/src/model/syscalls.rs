@@ -194,10 +194,18 @@ pub fn classes() -> Vec<(u64, u8)> {
         libc::SYS_preadv,
         libc::SYS_preadv2,
     ];
-    let by_reference = [libc::SYS_sendfile, libc::SYS_splice, libc::SYS_copy_file_range];
+    let by_reference = [
+        libc::SYS_sendfile,
+        libc::SYS_splice,
+        libc::SYS_copy_file_range,
+    ];
     read.iter()
         .map(|nr| (*nr as u64, class::READ))
-        .chain(by_reference.iter().map(|nr| (*nr as u64, class::BY_REFERENCE)))
+        .chain(
+            by_reference
+                .iter()
+                .map(|nr| (*nr as u64, class::BY_REFERENCE)),
+        )
         .collect()
 }
 

@@ -610,7 +610,9 @@ pub fn verdict(
             .filter_map(|n| f.syscalls.get(*n).map(|c| (*n, *c)))
             .collect();
         used.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
-        used.first().map(|(n, _)| (*n).to_string()).unwrap_or_default()
+        used.first()
+            .map(|(n, _)| (*n).to_string())
+            .unwrap_or_default()
     };
     let mut how = Vec::new();
     if s.referenced_bytes > 0 {
@@ -635,7 +637,10 @@ pub fn verdict(
                 "read() copied it into user memory, {send}() copied it into socket buffers"
             ));
         } else {
-            how.push(format!("{:.0} % copied from user memory", pct(s.copied_bytes)));
+            how.push(format!(
+                "{:.0} % copied from user memory",
+                pct(s.copied_bytes)
+            ));
         }
     }
     if s.other_bytes > 0 {
@@ -646,7 +651,11 @@ pub fn verdict(
     } else {
         format!("{cpb:.2} CPU copies per byte")
     };
-    format!("{who} sent {}{of}: {}, {copies}", fmt_bytes(sent), how.join(", "))
+    format!(
+        "{who} sent {}{of}: {}, {copies}",
+        fmt_bytes(sent),
+        how.join(", ")
+    )
 }
 
 /// The whole followed set's totals at one moment, for rates.
@@ -796,10 +805,7 @@ mod tests {
     #[test]
     fn a_copying_server_costs_two_copies_per_byte() {
         let mut t = TreeCounts::default();
-        let p = counts(&[
-            (C::ReadFileBytes, 64 * MIB),
-            (C::SendUserBytes, 64 * MIB),
-        ]);
+        let p = counts(&[(C::ReadFileBytes, 64 * MIB), (C::SendUserBytes, 64 * MIB)]);
         t.procs.insert(
             10,
             ProcCounts {

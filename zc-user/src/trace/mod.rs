@@ -150,7 +150,10 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
 /// Reads the command's output in two threads, keeping the last lines.
 fn collect_output(child: &mut Child, lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::BufRead as _;
-    fn keep(r: impl std::io::Read + Send + 'static, lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    fn keep(
+        r: impl std::io::Read + Send + 'static,
+        lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) {
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
                 if let Ok(mut l) = lines.lock() {
@@ -191,13 +194,7 @@ impl Live {
         self.look();
         self.counts = self.tracer.tree_counts()?;
         self.state.samples.push(self.counts.sample(t_ns));
-        self.state.reports = reports(
-            &self.counts,
-            &self.roots,
-            &self.command,
-            &self.names,
-            t_ns,
-        );
+        self.state.reports = reports(&self.counts, &self.roots, &self.command, &self.names, t_ns);
         Ok(())
     }
 
@@ -239,6 +236,27 @@ impl Live {
         }
         self.state.ended = Some(why);
         Ok(())
+    }
+
+    /// Sends SIGINT to the command zc started, as a terminal's Ctrl-C
+    /// would, and waits up to two seconds for it; returns its exit code if
+    /// it exited. Nothing is sent to processes given by `--pid`.
+    pub fn interrupt_command(&mut self) -> Option<i32> {
+        let c = self.child.as_mut()?;
+        if !matches!(c.try_wait(), Ok(None)) {
+            return self.exit_code;
+        }
+        // SAFETY: kill on the child zc started and has not reaped.
+        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(2) {
+            if let Ok(Some(status)) = c.try_wait() {
+                self.exit_code = Some(command::code_of(status));
+                return self.exit_code;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// The command, if zc started it and it is still running.

@@ -103,7 +103,9 @@ fn copy_style() -> Style {
     Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
 }
 fn ref_style() -> Style {
-    Style::default().fg(Color::Green).add_modifier(Modifier::BOLD)
+    Style::default()
+        .fg(Color::Green)
+        .add_modifier(Modifier::BOLD)
 }
 fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
@@ -137,7 +139,12 @@ pub fn render(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buffer)
         state,
         &rates,
         opts.lang,
-        Rect::new(diagram.x + dx, diagram.y, 78.min(diagram.width), diagram.height),
+        Rect::new(
+            diagram.x + dx,
+            diagram.y,
+            78.min(diagram.width),
+            diagram.height,
+        ),
         buf,
     );
     render_lane(&rates, opts.lang, lane, buf);
@@ -212,7 +219,14 @@ fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, text: &str, style: Style) {
 /// A box with a centred label, from column `x0` to `x1` inclusive.
 fn boxed(buf: &mut Buffer, a: Rect, x0: u16, x1: u16, y: u16, label: &str) {
     let w = (x1 - x0 - 1) as usize;
-    put(buf, a, x0, y, &format!("┌{}┐", "─".repeat(w)), Style::default());
+    put(
+        buf,
+        a,
+        x0,
+        y,
+        &format!("┌{}┐", "─".repeat(w)),
+        Style::default(),
+    );
     let lw = unicode_width(label);
     let pad = w.saturating_sub(lw);
     put(
@@ -220,10 +234,21 @@ fn boxed(buf: &mut Buffer, a: Rect, x0: u16, x1: u16, y: u16, label: &str) {
         a,
         x0,
         y + 1,
-        &format!("│{}{label}{}│", " ".repeat(pad / 2), " ".repeat(pad - pad / 2)),
+        &format!(
+            "│{}{label}{}│",
+            " ".repeat(pad / 2),
+            " ".repeat(pad - pad / 2)
+        ),
         Style::default(),
     );
-    put(buf, a, x0, y + 2, &format!("└{}┘", "─".repeat(w)), Style::default());
+    put(
+        buf,
+        a,
+        x0,
+        y + 2,
+        &format!("└{}┘", "─".repeat(w)),
+        Style::default(),
+    );
 }
 
 fn unicode_width(s: &str) -> usize {
@@ -240,15 +265,28 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
     // read() up out of the page cache, the send copy down into the socket
     // buffer, the receive copy up out of it.
     put(buf, a, 0, 0, W_USER.get(lang), dim());
+    let title = W_MEMORY.get(lang);
+    let pad = 66usize.saturating_sub(unicode_width(title));
     put(
         buf,
         a,
         7,
         0,
-        &format!("┌{:─^66}┐", W_MEMORY.get(lang)),
+        &format!(
+            "┌{}{title}{}┐",
+            "─".repeat(pad / 2),
+            "─".repeat(pad - pad / 2)
+        ),
         Style::default(),
     );
-    put(buf, a, 7, 1, &format!("└{}┘", "─".repeat(66)), Style::default());
+    put(
+        buf,
+        a,
+        7,
+        1,
+        &format!("└{}┘", "─".repeat(66)),
+        Style::default(),
+    );
     let (xr, xs, xv) = (13u16, 38u16, 56u16);
     let read_on = r.page_cache_to_user + r.other_to_user > 0.0
         || f.copies.page_cache_to_user + f.copies.other_to_user > 0;
@@ -283,7 +321,11 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
         send_on,
         W_SEND.get(lang),
         r.user_to_socket,
-        format!("{} {}", share(f.copies.user_to_socket, sent), W_OF_SENT.get(lang)),
+        format!(
+            "{} {}",
+            share(f.copies.user_to_socket, sent),
+            W_OF_SENT.get(lang)
+        ),
     );
     label(
         buf,
@@ -294,7 +336,9 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
         format!("{} in", fmt_bytes(f.received_bytes)),
     );
     // The boundary the syscalls cross.
-    let boundary: String = (0..78).map(|i| if i % 2 == 0 { '─' } else { ' ' }).collect();
+    let boundary: String = (0..78)
+        .map(|i| if i % 2 == 0 { '─' } else { ' ' })
+        .collect();
     put(buf, a, 0, 5, &boundary, dim());
     put(buf, a, xr, 5, "║", arrow(read_on));
     put(buf, a, xs, 5, "║", arrow(send_on));
@@ -311,7 +355,14 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
     let ref_st = if ref_on { ref_style() } else { dim() };
     put(buf, a, 23, 7, "════════►", ref_st);
     let dev_on = r.device > 0.0 || f.at_device.payload_bytes > 0;
-    put(buf, a, 61, 7, "────►", if dev_on { Style::default() } else { dim() });
+    put(
+        buf,
+        a,
+        61,
+        7,
+        "────►",
+        if dev_on { Style::default() } else { dim() },
+    );
     let disk_on = r.disk > 0.0 || f.disk_read_bytes > 0;
     put(
         buf,
@@ -387,10 +438,12 @@ fn render_panels(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buff
         .iter()
         .take(n)
         .map(|f| {
-            let how = if f.referenced_bytes >= f.copied_bytes {
+            let how = if f.referenced_bytes > 0 && f.referenced_bytes >= f.copied_bytes {
                 format!("ref {}", fmt_bytes(f.referenced_bytes))
-            } else {
+            } else if f.copied_bytes > 0 {
                 format!("read {}", fmt_bytes(f.copied_bytes))
+            } else {
+                format!("mapped {}", fmt_bytes(f.mapped_bytes))
             };
             Line::from(format!("{:<w$} {how:>20}", tail(&f.path, w)))
         })
@@ -398,7 +451,11 @@ fn render_panels(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buff
     Paragraph::new(lines)
         .block(Block::default().borders(Borders::ALL).title(" top files "))
         .render(files_area, buf);
-    let mut socks: Vec<_> = state.reports.iter().flat_map(|r| r.sockets.iter()).collect();
+    let mut socks: Vec<_> = state
+        .reports
+        .iter()
+        .flat_map(|r| r.sockets.iter())
+        .collect();
     socks.sort_by_key(|s| std::cmp::Reverse(s.sent.total() + s.received_bytes));
     let mut lines: Vec<Line> = socks
         .iter()
@@ -523,7 +580,13 @@ pub fn run_live(
         }
     }
     if live.state.ended.is_none() {
-        live.finish("stopped from the live view".into())?;
+        // In raw mode the terminal's Ctrl-C reaches zc alone: pass it on
+        // to the command zc started, as the terminal would have.
+        let why = match live.interrupt_command() {
+            Some(code) => format!("stopped from the live view; the command exited with {code}"),
+            None => "stopped from the live view".into(),
+        };
+        live.finish(why)?;
     }
     Ok(())
 }
@@ -677,7 +740,10 @@ mod tests {
         assert!(text.contains("100 % of sent"), "{text}");
         assert!(text.contains("python3[7] sent 64 MiB"), "{text}");
         assert!(text.contains("127.0.0.1:50000"), "{text}");
-        assert!(text.contains("page cache") && text.contains("socket buffer"), "{text}");
+        assert!(
+            text.contains("page cache") && text.contains("socket buffer"),
+            "{text}"
+        );
         let mut buf = Buffer::empty(area);
         render(&state(), &opts(Lang::Zh), area, &mut buf);
         assert!(text_of(&buf).contains("页"), "{}", text_of(&buf));

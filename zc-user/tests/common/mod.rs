@@ -175,4 +175,3 @@ pub fn bpf_program_ids() -> BTreeSet<u64> {
         })
         .unwrap_or_default()
 }
-
