@@ -161,7 +161,7 @@ fn add_percpu<K>(map: &LruPerCpuHashMap<K, u64>, key: &K, v: u64) {
         // SAFETY: this CPU's value; only this CPU writes it while we run.
         unsafe { *p += v };
     } else {
-        let _ = map.insert(key, &v, 0);
+        let _ = map.insert(key, v, 0);
     }
 }
 

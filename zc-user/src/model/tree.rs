@@ -797,8 +797,8 @@ mod tests {
         SocketInfo {
             cookie: 7,
             pid,
-            local: "127.0.0.1:8080".parse().unwrap(),
-            remote: "127.0.0.1:40000".parse().unwrap(),
+            local: "127.0.0.1:8080".parse().expect("address"),
+            remote: "127.0.0.1:40000".parse().expect("address"),
         }
     }
 

@@ -689,8 +689,8 @@ mod tests {
                 SocketInfo {
                     cookie: 3,
                     pid: 7,
-                    local: "127.0.0.1:8000".parse().unwrap(),
-                    remote: "127.0.0.1:50000".parse().unwrap(),
+                    local: "127.0.0.1:8000".parse().expect("address"),
+                    remote: "127.0.0.1:50000".parse().expect("address"),
                 },
                 s1.clone(),
             ),
