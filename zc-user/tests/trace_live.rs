@@ -466,3 +466,53 @@ fn a_running_server_is_followed_alone_and_left_serving() {
     let _ = a.wait();
     let _ = b.wait();
 }
+
+/// A command that exits ends the trace: the report prints, and the
+/// command's exit code is zc's. A `--pid` that exits ends it too.
+#[test]
+fn the_trace_ends_with_its_programs_and_passes_their_exit_code() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready(
+        "the_trace_ends_with_its_programs_and_passes_their_exit_code",
+        &[],
+    ) {
+        return;
+    }
+    let out = Command::new(zc_exe())
+        .args([
+            "trace",
+            "--json",
+            "--",
+            "/bin/sh",
+            "-c",
+            "cat /etc/hostname >/dev/null; exit 7",
+        ])
+        .output()
+        .expect("zc trace");
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trees: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let t = &trees[0];
+    // sh forked cat (or exec'd it): at least one process read the file.
+    assert!(u(t, &["copies", "page_cache_to_user"]) > 0, "{t}");
+    assert!(u(t, &["syscall_total"]) > 10, "{t}");
+    let mut sleeper = Command::new("sleep").arg("1").spawn().expect("sleep");
+    let t0 = Instant::now();
+    let out = Command::new(zc_exe())
+        .args(["trace", "--no-tui", "--pid", &sleeper.id().to_string()])
+        .output()
+        .expect("zc trace --pid");
+    let _ = sleeper.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("every followed process exited"), "{text}");
+    assert!(t0.elapsed() < Duration::from_secs(10));
+}

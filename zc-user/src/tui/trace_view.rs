@@ -404,8 +404,13 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
         ),
         dim(),
     );
+    let dma = if f.dma_maps == 0 {
+        "no DMA maps on this host".to_string()
+    } else {
+        format!("DMA {}", fmt_bytes(f.dma_bytes))
+    };
     let extra = format!(
-        "pinned {} {}  ·  segmentation copy {}  ·  retransmitted {}",
+        "pinned {} {} · segmentation {} · retransmitted {} · {dma}",
         mib_s(r.pinned),
         share(f.sent.pinned_bytes, sent),
         mib_s(r.segmentation),
