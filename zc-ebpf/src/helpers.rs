@@ -141,12 +141,12 @@ pub fn count_at(map: &PerCpuArray<u64>, index: u64, v: u64) {
 
 /// `zc trace`: per-process counters, keyed by `tgid << 32 | slot`.
 #[map(name = "ZC_PROC")]
-static ZC_PROC: LruPerCpuHashMap<u64, u64> = LruPerCpuHashMap::with_max_entries(65536, 0);
+static ZC_PROC: LruPerCpuHashMap<u64, u64> = LruPerCpuHashMap::with_max_entries(16384, 0);
 
 /// `zc trace`: per-socket counters.
 #[map(name = "ZC_SOCK_COUNTS")]
 static ZC_SOCK_COUNTS: LruPerCpuHashMap<SockKey, u64> =
-    LruPerCpuHashMap::with_max_entries(65536, 0);
+    LruPerCpuHashMap::with_max_entries(32768, 0);
 
 /// `zc trace`: per-file counters.
 #[map(name = "ZC_FILES")]
