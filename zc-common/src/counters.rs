@@ -224,6 +224,11 @@ counters! {
     ProbeMisses,
     /// The same for the interrupt probes: `AsyncEntries` may be short by this.
     IrqProbeMisses,
+    /// zc's own cost: time the kernel spent running zc's eBPF programs
+    /// during the run, and how many times they ran (`BPF_ENABLE_STATS`,
+    /// each program's `run_time_ns` and `run_cnt`). Filled by user space.
+    EbpfRunNs,
+    EbpfRuns,
 }
 
 /// Number of counter slots.

@@ -351,4 +351,9 @@ pub struct DoctorArgs {
     /// Only print the table; skip loading the probes (no root needed).
     #[arg(long)]
     pub no_load: bool,
+
+    /// Also run a short demo (8 MiB, read-write and sendfile-gather) and
+    /// list what each eBPF program cost in it, as the kernel timed it.
+    #[arg(long, conflicts_with = "no_load")]
+    pub cost: bool,
 }

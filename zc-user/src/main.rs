@@ -59,11 +59,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor(args) => {
             let f = doctor::examine(!args.no_load);
             print!("{}", f.text);
-            Ok(if f.can_trace || args.no_load {
-                exit::OK
-            } else {
-                exit::CANNOT_TRACE
-            })
+            if !f.can_trace && !args.no_load {
+                return Ok(exit::CANNOT_TRACE);
+            }
+            if args.cost {
+                print!("{}", doctor_cost()?);
+            }
+            Ok(exit::OK)
         }
         Command::Demo(args) => demo(args),
         Command::Replay(args) => replay(args),
@@ -71,6 +73,75 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sweep(args) => sweep(args),
         Command::Trace(args) => trace(args),
     }
+}
+
+/// `zc doctor --cost`: each program's share of zc's eBPF time in a short
+/// demo, as the kernel timed it.
+fn doctor_cost() -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let opts = session::Options {
+        size: 8 << 20,
+        chunk: 64 << 10,
+        file: None,
+        cold: false,
+        sg: None,
+        rate: None,
+    };
+    let mut live = LiveSession::start(&opts, None)?;
+    if !live.measures_cost() {
+        return Ok("\ncost: not measured (the kernel refused BPF_ENABLE_STATS)\n".into());
+    }
+    let before = live.runs_by_program();
+    let mut cpu = 0;
+    let strategies = ["read-write", "sendfile-gather"];
+    for name in strategies {
+        let s = Strategy::named(name).ok_or_else(|| anyhow::anyhow!("no strategy {name}"))?;
+        cpu += live.run(s)?.transfer_cpu_ns();
+    }
+    let after = live.runs_by_program();
+    let mut rows: Vec<(String, u64, u64)> = after
+        .iter()
+        .map(|(n, a)| {
+            let b = before
+                .iter()
+                .find(|(m, _)| m == n)
+                .map(|(_, r)| *r)
+                .unwrap_or_default();
+            (
+                n.clone(),
+                a.run_time_ns.saturating_sub(b.run_time_ns),
+                a.run_cnt.saturating_sub(b.run_cnt),
+            )
+        })
+        .filter(|(_, _, runs)| *runs > 0)
+        .collect();
+    rows.sort_by_key(|(_, ns, _)| std::cmp::Reverse(*ns));
+    let total: u64 = rows.iter().map(|(_, ns, _)| ns).sum();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\ncost of each probe in an 8 MiB demo ({}), as the kernel timed it:",
+        strategies.join(" and ")
+    );
+    let _ = writeln!(s, "  {:<24} {:>10} {:>12} {:>9} {:>8}", "program", "runs", "eBPF time", "ns/run", "share");
+    for (n, ns, runs) in &rows {
+        let _ = writeln!(
+            s,
+            "  {n:<24} {runs:>10} {:>12} {:>9.0} {:>7.1}%",
+            zc::units::fmt_ns(*ns),
+            *ns as f64 / *runs as f64,
+            100.0 * *ns as f64 / total.max(1) as f64
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  all: {} of eBPF while loaded (between the runs too, and in every task the probes \
+         fire for), against {:.1} % of the two transfers' own CPU ({})",
+        zc::units::fmt_ns(total),
+        100.0 * total as f64 / cpu.max(1) as f64,
+        zc::units::fmt_ns(cpu)
+    );
+    Ok(s)
 }
 
 fn export_trace(args: ExportArgs) -> anyhow::Result<u8> {

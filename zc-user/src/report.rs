@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::{
+    model::cost::TracingCost,
     model::{
         Movement,
         classify::{Completions, MovementFigure, Ring, differences},
@@ -132,6 +133,8 @@ pub struct RunJson<'a> {
     pub lost_events: u64,
     /// Probe runs the kernel skipped (a program is not re-entered on a CPU).
     pub probe_misses: u64,
+    /// zc's own cost: its eBPF programs' run time, measured by the kernel.
+    pub tracing_cost: TracingCost,
     pub events: usize,
     pub skbs_queued: u64,
     pub skbs_transmitted: u64,
@@ -150,6 +153,15 @@ pub struct RunJson<'a> {
     /// The published model's expectation, or null where none exists.
     pub model: Option<ModelForRun>,
     pub context: &'a Context,
+}
+
+/// zc's own cost in a run, against the transfer's CPU.
+pub fn run_cost(o: &RunOutcome) -> TracingCost {
+    TracingCost::of(
+        &o.counts,
+        o.transfer_cpu_ns(),
+        "the transfer's CPU (sender, receiver, kernel threads, softirq)",
+    )
 }
 
 pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
@@ -191,6 +203,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         transfer_cpu_ns: o.transfer_cpu_ns(),
         lost_events: o.lost_events,
         probe_misses: f.probe_misses,
+        tracing_cost: run_cost(o),
         events: o.events.len(),
         skbs_queued: f.skbs_queued,
         skbs_transmitted: f.skbs_transmitted,
@@ -451,6 +464,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         "".into(),
     );
     let _ = writeln!(s, "syscalls by name: {}", syscall_list(o));
+    let _ = writeln!(s, "{}", run_cost(o).line());
     let _ = writeln!(
         s,
         "where the bytes went (each line proved by the named events):"

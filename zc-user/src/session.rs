@@ -165,6 +165,19 @@ impl LiveSession {
         result.with_context(|| format!("run {} untraced", strategy.name()))
     }
 
+    /// Each program's run time and runs so far (`kernel::stats`).
+    pub fn runs_by_program(&self) -> Vec<(String, crate::kernel::stats::ProgRun)> {
+        self.tracer
+            .as_ref()
+            .map(|t| t.runs_by_program())
+            .unwrap_or_default()
+    }
+
+    /// Whether the kernel times zc's programs.
+    pub fn measures_cost(&self) -> bool {
+        self.tracer.as_ref().is_some_and(|t| t.measures_cost())
+    }
+
     /// Sends in `chunk`-byte calls from now on (a sweep changes it between runs).
     pub fn set_chunk(&mut self, chunk: u64) {
         self.chunk = chunk;

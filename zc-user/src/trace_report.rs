@@ -208,6 +208,7 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             v.iter().take(12).map(|(n, c)| format!("{n} {c}")).collect()
         };
         let _ = writeln!(s, "\n  syscalls by name: {}", by_name.join(", "));
+        let _ = writeln!(s, "  {}", r.tracing_cost.line());
         for l in limits(f) {
             let _ = writeln!(s, "  {l}");
         }

@@ -4,6 +4,7 @@
 pub mod layout;
 pub mod privilege;
 pub mod probes;
+pub mod stats;
 pub mod tracefs;
 pub mod tracer;
 

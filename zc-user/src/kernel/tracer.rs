@@ -74,6 +74,11 @@ pub struct Tracer {
     /// The programs' recursion misses when the run was armed: (the
     /// figures' programs, the interrupt programs).
     misses_at_arm: (u64, u64),
+    /// The kernel's run-time statistics, on while zc runs (None when the
+    /// kernel refused them; the cost is then reported as not measured).
+    run_stats: Option<super::stats::RunStats>,
+    /// All programs' (run_time_ns, run_cnt) when the run was armed.
+    runs_at_arm: super::stats::ProgRun,
 }
 
 impl Tracer {
@@ -128,6 +133,8 @@ impl Tracer {
             status,
             ncpus,
             misses_at_arm: (0, 0),
+            run_stats: super::stats::enable().ok(),
+            runs_at_arm: super::stats::ProgRun::default(),
         })
     }
 
@@ -152,6 +159,7 @@ impl Tracer {
     /// Zeroes counters, points the programs at `target` and starts tracing.
     pub fn arm(&mut self, target: Target) -> anyhow::Result<()> {
         self.reset_counters()?;
+        self.runs_at_arm = self.runs_total();
         self.set(Config::Mode, zc_common::mode::DEMO)?;
         self.misses_at_arm = self.recursion_misses();
         self.set(Config::DemoSock, 0)?;
@@ -191,6 +199,7 @@ impl Tracer {
     /// (`zc trace`): all their threads, any file, their TCP sockets.
     pub fn arm_tree(&mut self, tgids: &[u32]) -> anyhow::Result<()> {
         self.reset_counters()?;
+        self.runs_at_arm = self.runs_total();
         self.misses_at_arm = self.recursion_misses();
         self.forget_helpers()?;
         self.clear_u32_u32(maps::FOLLOWED)?;
@@ -430,6 +439,46 @@ impl Tracer {
             )
     }
 
+    /// Each attached program's run time and runs so far (zeros when the
+    /// statistics are off), from its fdinfo.
+    pub fn runs_by_program(&self) -> Vec<(String, super::stats::ProgRun)> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let fd = p.fd().ok()?;
+                let path = format!("/proc/self/fdinfo/{}", fd.as_fd().as_raw_fd());
+                let info = std::fs::read_to_string(path).ok()?;
+                Some((name.to_string(), super::stats::parse_fdinfo(&info)))
+            })
+            .collect()
+    }
+
+    /// Every program's run time and runs so far, summed.
+    pub fn runs_total(&self) -> super::stats::ProgRun {
+        self.runs_by_program()
+            .into_iter()
+            .fold(super::stats::ProgRun::default(), |a, (_, r)| {
+                super::stats::ProgRun {
+                    run_time_ns: a.run_time_ns + r.run_time_ns,
+                    run_cnt: a.run_cnt + r.run_cnt,
+                }
+            })
+    }
+
+    /// Whether the kernel is timing zc's programs.
+    pub fn measures_cost(&self) -> bool {
+        self.run_stats.is_some()
+    }
+
+    /// eBPF time and runs since the run was armed.
+    pub fn runs_since_arm(&self) -> super::stats::ProgRun {
+        let now = self.runs_total();
+        super::stats::ProgRun {
+            run_time_ns: now.run_time_ns.saturating_sub(self.runs_at_arm.run_time_ns),
+            run_cnt: now.run_cnt.saturating_sub(self.runs_at_arm.run_cnt),
+        }
+    }
+
     /// Each program's `recursion_misses`, from its fdinfo.
     pub fn misses_by_program(&self) -> Vec<(String, u64)> {
         self.ebpf
@@ -465,6 +514,9 @@ impl Tracer {
             Counter::IrqProbeMisses,
             irq.saturating_sub(self.misses_at_arm.1),
         );
+        let cost = self.runs_since_arm();
+        counts.set(Counter::EbpfRunNs, cost.run_time_ns);
+        counts.set(Counter::EbpfRuns, cost.run_cnt);
         let calls: Vec<u64> = {
             let arr = self.per_cpu(maps::SYSCALLS)?;
             (0..MAX_SYSCALLS)

@@ -11,6 +11,7 @@
 
 pub mod classify;
 pub mod context;
+pub mod cost;
 pub mod counts;
 pub mod facts;
 pub mod ledger;

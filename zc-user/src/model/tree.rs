@@ -393,6 +393,10 @@ pub struct TreeReport {
     pub sockets: Vec<SocketReport>,
     /// One line per process that moved data.
     pub verdict: Vec<String>,
+    /// zc's own eBPF time while it traced, against the machine's busy CPU
+    /// time (filled by the runner, which reads the kernel's statistics).
+    #[serde(default)]
+    pub tracing_cost: super::cost::TracingCost,
 }
 
 /// Splits the counters into trees (one per root) and builds each report.
@@ -511,6 +515,7 @@ fn report(
         files,
         sockets,
         verdict,
+        tracing_cost: Default::default(),
     }
 }
 

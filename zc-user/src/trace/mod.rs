@@ -63,6 +63,7 @@ pub struct Live {
     pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     disarmed: bool,
     last_look: Instant,
+    busy_at_start: u64,
 }
 
 /// How often /proc is read for names between samples.
@@ -142,6 +143,7 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
         output,
         disarmed: false,
         last_look: Instant::now() - LOOK_EVERY,
+        busy_at_start: procs::busy_cpu_ns(),
     };
     live.sample()?;
     Ok(live)
@@ -195,6 +197,19 @@ impl Live {
         self.counts = self.tracer.tree_counts()?;
         self.state.samples.push(self.counts.sample(t_ns));
         self.state.reports = reports(&self.counts, &self.roots, &self.command, &self.names, t_ns);
+        // zc's own cost so far, against the machine's busy CPU time.
+        let run = self.tracer.runs_since_arm();
+        let mut c = crate::model::counts::Counts::new();
+        c.set(zc_common::counters::Counter::EbpfRunNs, run.run_time_ns);
+        c.set(zc_common::counters::Counter::EbpfRuns, run.run_cnt);
+        let cost = crate::model::cost::TracingCost::of(
+            &c,
+            procs::busy_cpu_ns().saturating_sub(self.busy_at_start),
+            "the machine's busy CPU time while tracing",
+        );
+        for r in &mut self.state.reports {
+            r.tracing_cost = cost.clone();
+        }
         Ok(())
     }
 

@@ -66,17 +66,34 @@ pub fn find_program(program: &str) -> Option<std::path::PathBuf> {
         .find(|p| runnable(p))
 }
 
+/// Busy CPU time of the whole machine so far (`/proc/stat`: user, nice,
+/// system, irq, softirq, steal), in nanoseconds; 0 where unreadable.
+pub fn busy_cpu_ns() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0;
+    };
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let ticks: u64 = [0usize, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|i| f.get(*i))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ticks * (1_000_000_000 / hz)
+}
+
 /// A process's name, from /proc.
 pub fn comm(pid: u32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
         .map(|s| s.trim_end().to_string())
-}
-
-/// The kernel's encoding of a device number (`MAJOR << 20 | MINOR`), as
-/// tracepoints and `super_block.s_dev` give it.
-pub fn kernel_dev(major: u32, minor: u32) -> u32 {
-    (major << 20) | minor
 }
 
 /// Adds what /proc tells of `pids` now to `names`: their names, and the
@@ -95,7 +112,7 @@ pub fn refresh(names: &mut Names, pids: &[u32]) {
                     continue; // socket:[…], pipe:[…], anon_inode:…
                 }
                 if let Ok(m) = std::fs::metadata(entry.path()) {
-                    let dev = kernel_dev(libc::major(m.dev()), libc::minor(m.dev()));
+                    let dev = crate::kernel::kernel_dev(m.dev());
                     names
                         .paths
                         .entry((dev, m.ino()))
@@ -136,7 +153,7 @@ fn mapped_files(maps: &str) -> BTreeMap<(u32, u64), String> {
         if let (Ok(maj), Ok(min)) = (u32::from_str_radix(maj, 16), u32::from_str_radix(min, 16))
             && ino != 0
         {
-            out.insert((kernel_dev(maj, min), ino), path.to_string());
+            out.insert((crate::kernel::kernel_dev(libc::makedev(maj, min)), ino), path.to_string());
         }
     }
     out

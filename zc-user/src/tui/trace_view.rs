@@ -23,7 +23,7 @@ use crate::{
     lang::{Lang, T},
     model::tree::{Rates, TraceState},
     trace::{Live, SAMPLE_EVERY},
-    units::fmt_bytes,
+    units::{fmt_bytes, fmt_ns},
 };
 
 /// Rates are taken over about this much of the recent past.
@@ -168,8 +168,22 @@ pub fn render(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buffer)
     } else {
         " space pause   ? help   l language   r record   q quit"
     };
+    let cost = state
+        .reports
+        .first()
+        .map(|r| &r.tracing_cost)
+        .filter(|c| c.measured)
+        .map(|c| {
+            format!(
+                "   · eBPF {} ({:.0} ns/run, {:.1} % of busy CPU)",
+                fmt_ns(c.ebpf_ns),
+                c.ns_per_run.unwrap_or(0.0),
+                100.0 * c.share_of_cpu.unwrap_or(0.0)
+            )
+        })
+        .unwrap_or_default();
     let status = if opts.status.is_empty() {
-        keys.to_string()
+        format!("{keys}{cost}")
     } else {
         format!("{keys}   · {}", opts.status)
     };

@@ -35,6 +35,24 @@ impl Widget for Footer<'_> {
             s = format!(" {n}");
             style = t.base();
         }
+        // zc's own cost, where the line has room for it after the keys.
+        if let Some(played) = app.current() {
+            let o = &played.outcome;
+            let cost = crate::model::cost::TracingCost::of(&o.counts, o.transfer_cpu_ns(), "CPU");
+            if cost.measured {
+                let c = format!(
+                    "eBPF {} · {:.0} ns/run · {:.1} % of CPU ",
+                    crate::units::fmt_ns(cost.ebpf_ns),
+                    cost.ns_per_run.unwrap_or(0.0),
+                    100.0 * cost.share_of_cpu.unwrap_or(0.0)
+                );
+                let used = unicode_width::UnicodeWidthStr::width(s.as_str());
+                let w = unicode_width::UnicodeWidthStr::width(c.as_str());
+                if used + w + 2 <= area.width as usize {
+                    buf.set_string(area.x + area.width - w as u16, area.y, &c, t.dim());
+                }
+            }
+        }
         buf.set_stringn(area.x, area.y, &s, area.width as usize, style);
     }
 }

@@ -1,0 +1,98 @@
+//! zc's own cost: how long the kernel spent running zc's eBPF programs
+//! during a run, measured by the kernel itself (`BPF_ENABLE_STATS`: each
+//! program's `run_time_ns` and `run_cnt`), against the CPU the run used. A
+//! tracer that teaches about wasted CPU says what it wastes.
+//!
+//! The runs are every run of zc's programs on the machine while armed: a
+//! probe on `sched_switch` runs for every task, and most runs end at the
+//! first check (not the followed thread). That is the cost zc imposes.
+
+use serde::{Deserialize, Serialize};
+use zc_common::counters::Counter as C;
+
+use super::counts::Counts;
+use crate::units::fmt_ns;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TracingCost {
+    /// False when the kernel did not time the programs (it refused
+    /// `BPF_ENABLE_STATS`) or the recording predates the measurement.
+    pub measured: bool,
+    /// Time spent in zc's eBPF programs.
+    pub ebpf_ns: u64,
+    /// Runs of zc's programs (one per tracepoint hit while attached).
+    pub probe_runs: u64,
+    pub ns_per_run: Option<f64>,
+    /// The CPU time it is compared with, and the share.
+    pub cpu_ns: u64,
+    pub share_of_cpu: Option<f64>,
+    /// What `cpu_ns` is.
+    pub cpu_of: String,
+}
+
+impl TracingCost {
+    /// The cost counted in `c`, against `cpu_ns` of CPU time (`cpu_of`
+    /// says whose).
+    pub fn of(c: &Counts, cpu_ns: u64, cpu_of: &str) -> TracingCost {
+        let (ns, runs) = (c.get(C::EbpfRunNs), c.get(C::EbpfRuns));
+        TracingCost {
+            measured: runs > 0,
+            ebpf_ns: ns,
+            probe_runs: runs,
+            ns_per_run: (runs > 0).then(|| ns as f64 / runs as f64),
+            cpu_ns,
+            share_of_cpu: (runs > 0 && cpu_ns > 0).then(|| ns as f64 / cpu_ns as f64),
+            cpu_of: cpu_of.to_string(),
+        }
+    }
+
+    /// One line for reports and the status bar.
+    pub fn line(&self) -> String {
+        if !self.measured {
+            return "tracing cost: not measured (the kernel did not time zc's programs, or an older recording)".into();
+        }
+        let mut s = format!(
+            "tracing cost: {} of eBPF over {} probe runs ({:.0} ns each)",
+            fmt_ns(self.ebpf_ns),
+            group(self.probe_runs),
+            self.ns_per_run.unwrap_or(0.0)
+        );
+        if let Some(share) = self.share_of_cpu {
+            s.push_str(&format!(", {:.1} % of {}", 100.0 * share, self.cpu_of));
+        }
+        s
+    }
+}
+
+/// 14210 → "14,210".
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_gives_time_runs_each_and_share() {
+        let mut c = Counts::new();
+        c.set(C::EbpfRunNs, 1_900_000);
+        c.set(C::EbpfRuns, 14_210);
+        let t = TracingCost::of(&c, 237_500_000, "the run's CPU");
+        assert!(t.measured);
+        let line = t.line();
+        assert!(line.contains("14,210 probe runs"), "{line}");
+        assert!(line.contains("(134 ns each)"), "{line}");
+        assert!(line.contains("0.8 % of the run's CPU"), "{line}");
+        assert!(!TracingCost::of(&Counts::new(), 1, "x").measured);
+        assert!(TracingCost::of(&Counts::new(), 1, "x").line().contains("not measured"));
+    }
+}
