@@ -123,7 +123,11 @@ fn doctor_cost() -> anyhow::Result<String> {
         "\ncost of each probe in an 8 MiB demo ({}), as the kernel timed it:",
         strategies.join(" and ")
     );
-    let _ = writeln!(s, "  {:<24} {:>10} {:>12} {:>9} {:>8}", "program", "runs", "eBPF time", "ns/run", "share");
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>10} {:>12} {:>9} {:>8}",
+        "program", "runs", "eBPF time", "ns/run", "share"
+    );
     for (n, ns, runs) in &rows {
         let _ = writeln!(
             s,

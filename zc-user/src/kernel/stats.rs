@@ -11,7 +11,9 @@ const BPF_ENABLE_STATS: libc::c_long = 32;
 const BPF_STATS_RUN_TIME: u32 = 0;
 
 /// Run-time statistics, on while this is held.
-pub struct RunStats(#[allow(dead_code, reason = "held: closing it turns the statistics off")] OwnedFd);
+pub struct RunStats(
+    #[allow(dead_code, reason = "held: closing it turns the statistics off")] OwnedFd,
+);
 
 /// Turns the kernel's eBPF run-time statistics on, or says why not.
 pub fn enable() -> Result<RunStats, String> {

@@ -14,9 +14,7 @@ use anyhow::{Context as _, anyhow};
 use aya::{
     Btf, Ebpf, EbpfLoader,
     maps::{Array, MapData, PerCpuArray, PerCpuValues, RingBuf},
-    programs::{
-        BtfTracePoint, TracePoint, tp_btf::BtfTracePointLink, trace_point::TracePointLink,
-    },
+    programs::{BtfTracePoint, TracePoint, tp_btf::BtfTracePointLink, trace_point::TracePointLink},
 };
 use zc_common::{
     Config, MAX_SYSCALLS,

@@ -93,6 +93,10 @@ mod tests {
         assert!(line.contains("(134 ns each)"), "{line}");
         assert!(line.contains("0.8 % of the run's CPU"), "{line}");
         assert!(!TracingCost::of(&Counts::new(), 1, "x").measured);
-        assert!(TracingCost::of(&Counts::new(), 1, "x").line().contains("not measured"));
+        assert!(
+            TracingCost::of(&Counts::new(), 1, "x")
+                .line()
+                .contains("not measured")
+        );
     }
 }

@@ -153,7 +153,10 @@ fn mapped_files(maps: &str) -> BTreeMap<(u32, u64), String> {
         if let (Ok(maj), Ok(min)) = (u32::from_str_radix(maj, 16), u32::from_str_radix(min, 16))
             && ino != 0
         {
-            out.insert((crate::kernel::kernel_dev(libc::makedev(maj, min)), ino), path.to_string());
+            out.insert(
+                (crate::kernel::kernel_dev(libc::makedev(maj, min)), ino),
+                path.to_string(),
+            );
         }
     }
     out
