@@ -520,7 +520,7 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
         ctx.kernel
     );
     type Cell = fn(&RunOutcome) -> String;
-    let rows: [(&str, Cell); 16] = [
+    let rows: [(&str, Cell); 17] = [
         ("syscalls", |r| {
             format!(
                 "{} {}",
@@ -581,6 +581,13 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
             }
         }),
         ("lost events", |r| r.lost_events.to_string()),
+        ("zc's eBPF time", |r| {
+            let c = run_cost(r);
+            match c.ns_per_run {
+                Some(each) if c.measured => format!("{} {each:.0}ns/run", fmt_ns(c.ebpf_ns)),
+                _ => "not measured".into(),
+            }
+        }),
     ];
     // Three runs side by side fit an 80-column terminal.
     for (i, block) in runs.chunks(3).enumerate() {

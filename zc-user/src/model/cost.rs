@@ -58,6 +58,8 @@ impl TracingCost {
             self.ns_per_run.unwrap_or(0.0)
         );
         if let Some(share) = self.share_of_cpu {
+            // The runs are every task's while armed: against a short run's
+            // own CPU this can pass 100 %.
             s.push_str(&format!(", {:.1} % of {}", 100.0 * share, self.cpu_of));
         }
         s
