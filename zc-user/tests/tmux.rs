@@ -537,3 +537,19 @@ fn trace_view_fills_in_from_a_real_server() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A signal ends `zc trace`'s live view at once, with the terminal
+/// restored: after a hang-up nobody is left to press q (a view that waited
+/// for a key once spun a CPU for 40 minutes after its tmux server went).
+#[test]
+fn a_signal_ends_the_trace_view() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_signal_ends_the_trace_view") {
+        return;
+    }
+    let t = Tmux::start("trace -- sleep 60");
+    t.wait_for("the live diagram", |s| {
+        s.contains("LIVE") && s.contains("page cache")
+    });
+    terminate_and_check_the_terminal(&t);
+}

@@ -45,6 +45,20 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// Whether SIGINT, SIGTERM or SIGHUP arrived: every view leaves at once
+/// (a hung-up terminal has no one to press q).
+pub fn stopped() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Installs the handlers that set [`stopped`].
+pub fn catch_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
 /// A trace in progress: the loaded probes, the followed set, the samples.
 pub struct Live {
     tracer: Tracer,
@@ -88,10 +102,7 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
     let layout = layout::from_running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
     let mut tracer =
         Tracer::load(&layout, &root).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    catch_signals();
     let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (child, roots) = if req.command.is_empty() {
         tracer.arm_tree(&req.pids)?;

@@ -556,6 +556,9 @@ pub fn run_live(
     let mut shown = live.state.clone();
     let mut next = Instant::now() + SAMPLE_EVERY;
     loop {
+        if crate::trace::stopped() {
+            break; // a signal: nobody may be left to press q
+        }
         if live.state.ended.is_none() {
             if let Some(why) = live.should_end()? {
                 live.finish(why)?;
@@ -624,9 +627,13 @@ pub fn run_replay(state: &TraceState, lang: Lang) -> anyhow::Result<()> {
         status: String::new(),
         output: Vec::new(),
     };
+    crate::trace::catch_signals();
     let mut clock = Duration::ZERO;
     let mut last = Instant::now();
     loop {
+        if crate::trace::stopped() {
+            break;
+        }
         let now = Instant::now();
         if !opts.paused {
             clock += now - last;
