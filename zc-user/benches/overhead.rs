@@ -92,11 +92,24 @@ impl Bpftrace {
     }
 }
 
+/// Stops a tracer as Ctrl-C would; kills it if it has not gone in 5 s.
+fn stop(child: &mut Child) {
+    // SAFETY: kill on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(5) {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for Bpftrace {
     fn drop(&mut self) {
-        // SAFETY: kill on our own child.
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
-        let _ = self.0.wait();
+        stop(&mut self.0);
     }
 }
 
@@ -118,9 +131,7 @@ impl Strace {
 
 impl Drop for Strace {
     fn drop(&mut self) {
-        // SAFETY: kill on our own child.
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
-        let _ = self.0.wait();
+        stop(&mut self.0);
     }
 }
 
