@@ -42,7 +42,7 @@ pub struct TreeRun {
     pub lost_events: u64,
     /// The whole tree's counters, sampled while it ran.
     pub samples: Vec<TreeSample>,
-    /// `zc trace --json`'s array, one object per tree, as printed.
+    /// `zc trace --json`'s objects, one per tree, in an array.
     pub reports: serde_json::Value,
 }
 

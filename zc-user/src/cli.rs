@@ -292,7 +292,7 @@ pub struct TraceArgs {
     #[arg(long)]
     pub no_tui: bool,
 
-    /// Print one JSON object per followed tree (an array) at the end.
+    /// Print one JSON object per followed tree at the end, a line each.
     #[arg(long)]
     pub json: bool,
 

@@ -408,8 +408,11 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &live.state.reports)?;
-        writeln!(out)?;
+        // JSON Lines, as `zc demo --json`: one object per followed tree.
+        for r in &live.state.reports {
+            serde_json::to_writer(&mut out, r)?;
+            writeln!(out)?;
+        }
     } else {
         write!(
             out,
@@ -540,8 +543,10 @@ fn replay_trees(trees: &[zc::model::tree::TraceState], args: &ReplayArgs) -> any
     let mut out = std::io::stdout().lock();
     for t in trees {
         if args.json {
-            serde_json::to_writer(&mut out, &t.reports)?;
-            writeln!(out)?;
+            for r in &t.reports {
+                serde_json::to_writer(&mut out, r)?;
+                writeln!(out)?;
+            }
         } else {
             write!(
                 out,

@@ -144,6 +144,14 @@ fn zc_trace(args: &[&str]) -> Child {
     child
 }
 
+/// One JSON object per line.
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
 /// Ends a trace as Ctrl-C would, and reads its JSON: one object per tree.
 fn stop(mut zc: Child) -> Vec<Value> {
     // SAFETY: kill on a child we started.
@@ -155,7 +163,7 @@ fn stop(mut zc: Child) -> Vec<Value> {
     }
     let out = zc.wait_with_output().expect("zc output");
     assert!(out.status.success(), "zc trace exited {}", out.status);
-    serde_json::from_slice(&out.stdout).expect("a JSON array")
+    json_lines(&out.stdout)
 }
 
 fn u(v: &Value, path: &[&str]) -> u64 {
@@ -495,7 +503,8 @@ fn the_trace_ends_with_its_programs_and_passes_their_exit_code() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let trees: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let trees = json_lines(&out.stdout);
+    assert_eq!(trees.len(), 1, "one tree, one line");
     let t = &trees[0];
     // sh forked cat (or exec'd it): at least one process read the file.
     assert!(u(t, &["copies", "page_cache_to_user"]) > 0, "{t}");
