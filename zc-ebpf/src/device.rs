@@ -27,8 +27,7 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    armed, config, count_net, count_sock, emit, followed_sock, header, kread, lay, sock_id,
-    tree_mode,
+    armed, config, count_net, count_sock, emit, header, kread, lay, sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -40,29 +39,19 @@ static ZC_QUEUED: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
 /// `NETDEV_TX_BUSY`: the driver refused the skb; it is requeued.
 const NETDEV_TX_BUSY: i32 = 0x10;
 
-/// What `net_dev_start_xmit` saw of a demo skb, held by skb until
-/// `net_dev_xmit` says whether the device took it. Keyed by skb, not by
-/// CPU: a softirq may transmit on the same CPU between the two.
-#[map]
-pub static ZC_XMIT_PENDING: LruHashMap<u64, SkbEvent> = LruHashMap::with_max_entries(4096, 0);
-
-/// `zc trace`: the socket id of an skb between `net_dev_start_xmit` and
-/// `net_dev_xmit`. It is read before the driver runs: loopback and veth
-/// orphan the skb (`skb->sk = NULL`) as they pass it on.
-#[map]
-static ZC_XMIT_SOCK: LruHashMap<u64, u64> = LruHashMap::with_max_entries(4096, 0);
-
-/// `zc trace`: the id of the followed socket that owns `skb` (0: none).
-#[inline(always)]
-fn sock_of_skb(skb: u64) -> u64 {
-    if !tree_mode() {
-        return 0;
-    }
-    kread::<u64>(skb, lay!(skb_sk))
-        .ok()
-        .and_then(sock_id)
-        .unwrap_or(0)
+/// What `net_dev_start_xmit` saw of a followed skb, and (`zc trace`) its
+/// socket's id, held by skb until `net_dev_xmit` says whether the device
+/// took it. The socket is named before the driver runs: loopback and veth
+/// orphan the skb (`skb->sk = NULL`) as they pass it on. Keyed by skb, not
+/// by CPU: a softirq may transmit on the same CPU between the two.
+#[derive(Clone, Copy)]
+pub struct Pending {
+    pub e: SkbEvent,
+    pub sock: u64,
 }
+
+#[map]
+pub static ZC_XMIT_PENDING: LruHashMap<u64, Pending> = LruHashMap::with_max_entries(4096, 0);
 
 /// The counters one place on the skb's way fills: skbs, payload, linear
 /// payload, file bytes and frags, skbs with shared frags, user-page bytes
@@ -132,13 +121,13 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent, sock: u64) {
 #[btf_tracepoint(function = "net_dev_queue")]
 pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = ctx.arg(0);
-    if let Ok(Some(e)) = demo_skb(skb, op::SKB_QUEUE) {
+    if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_QUEUE) {
         let _ = ZC_QUEUED.insert(skb, e.payload, 0);
         if let Some(p) = ZC_PIECES.get_ptr_mut(0) {
             // SAFETY: per-CPU slot; a new skb starts a new count of pieces.
             unsafe { *p = [0; 3] };
         }
-        count_skb(&AT_QUEUE, &e, sock_of_skb(skb));
+        count_skb(&AT_QUEUE, &e, sock);
         emit(e);
     }
     0
@@ -147,11 +136,8 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
 #[btf_tracepoint(function = "net_dev_start_xmit")]
 pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = ctx.arg(0);
-    if let Ok(Some(e)) = demo_skb(skb, op::SKB_XMIT) {
-        let _ = ZC_XMIT_PENDING.insert(skb, e, 0);
-        if tree_mode() {
-            let _ = ZC_XMIT_SOCK.insert(skb, sock_of_skb(skb), 0);
-        }
+    if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_XMIT) {
+        let _ = ZC_XMIT_PENDING.insert(skb, Pending { e, sock }, 0);
     }
     0
 }
@@ -162,15 +148,10 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = ctx.arg(0);
     let rc: i32 = ctx.arg(1);
     // SAFETY: the value is copied out before the entry is removed.
-    let Some(e) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
+    let Some(Pending { e, sock }) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
         return 0;
     };
     let _ = ZC_XMIT_PENDING.remove(skb);
-    // SAFETY: the value is copied out at once.
-    let sock = unsafe { ZC_XMIT_SOCK.get(skb) }.copied().unwrap_or(0);
-    if sock != 0 {
-        let _ = ZC_XMIT_SOCK.remove(skb);
-    }
     if rc == NETDEV_TX_BUSY {
         count_net(Counter::XmitRefused, 1);
         count_net(Counter::XmitRefusedBytes, e.payload as u64);
@@ -219,13 +200,13 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
         let sk = kread::<u64>(skb, lay!(skb_sk)).unwrap_or(0);
         // Still the queued skb: segmented (its socket went to its pieces),
         // or whole with the payload it was queued with.
-        let same =
-            sk == 0 || matches!(demo_skb(skb, op::SKB_DROP), Ok(Some(e)) if e.payload == payload);
+        let same = sk == 0
+            || matches!(demo_skb(skb, op::SKB_DROP), Ok(Some((e, _))) if e.payload == payload);
         if same {
             return whole_drop(skb, sk, payload, reason);
         }
     }
-    if let Ok(Some(mut e)) = demo_skb(skb, op::SKB_LOST) {
+    if let Ok(Some((mut e, _))) = demo_skb(skb, op::SKB_LOST) {
         let bytes = e.payload as u64;
         if let Some(p) = ZC_PIECES.get_ptr_mut(0) {
             // SAFETY: per-CPU slot; the pieces of one skb are freed on the
@@ -302,7 +283,10 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let sk: u64 = ctx.arg(0);
     let skb: u64 = ctx.arg(1);
     let err: i32 = ctx.arg(2);
-    if !followed_sock(sk) || skb == 0 {
+    let Some(sock) = sock_id(sk) else {
+        return Ok(());
+    };
+    if skb == 0 {
         return Ok(());
     }
     let len: u32 = kread(skb, lay!(skb_len))?;
@@ -313,10 +297,8 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     }
     count_net(Counter::Retransmits, 1);
     count_net(Counter::RetransmitBytes, len as u64);
-    if let Some(id) = sock_id(sk) {
-        count_sock(id, Counter::Retransmits, 1);
-        count_sock(id, Counter::RetransmitBytes, len as u64);
-    }
+    count_sock(sock, Counter::Retransmits, 1);
+    count_sock(sock, Counter::RetransmitBytes, len as u64);
     emit(SkbEvent {
         h: header(Kind::Skb, op::SKB_RETRANSMIT),
         skb,
@@ -433,14 +415,15 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
 /// The record of a demo-socket skb with TCP payload, or None for another
 /// socket's skb or a bare ACK.
 #[inline(always)]
-fn demo_skb(skb: u64, op: u16) -> Result<Option<SkbEvent>, i64> {
+fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
     if !armed() || skb == 0 || lay!(valid) == 0 {
         return Ok(None);
     }
     let sk: u64 = kread(skb, lay!(skb_sk))?;
-    if !followed_sock(sk) {
+    // The socket's id (`zc trace`; 0 for the demo socket), looked up once.
+    let Some(sock) = sock_id(sk) else {
         return Ok(None);
-    }
+    };
     let len: u32 = kread(skb, lay!(skb_len))?;
     let data_len: u32 = kread(skb, lay!(skb_data_len))?;
     let head: u64 = kread(skb, lay!(skb_head))?;
@@ -464,22 +447,25 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<SkbEvent>, i64> {
     let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
     let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
     let ff = frag_pages(shinfo, nr_frags);
-    Ok(Some(SkbEvent {
-        h: header(Kind::Skb, op),
-        skb,
-        len,
-        data_len,
-        payload,
-        linear_payload,
-        file_bytes: ff.bytes,
-        first_file_index: ff.first_index,
-        gso_size,
-        gso_segs,
-        nr_frags,
-        file_frags: ff.frags,
-        shinfo_flags,
-        user_frags: ff.user_frags,
-        reason: 0,
-        user_bytes: ff.user_bytes,
-    }))
+    Ok(Some((
+        SkbEvent {
+            h: header(Kind::Skb, op),
+            skb,
+            len,
+            data_len,
+            payload,
+            linear_payload,
+            file_bytes: ff.bytes,
+            first_file_index: ff.first_index,
+            gso_size,
+            gso_segs,
+            nr_frags,
+            file_frags: ff.frags,
+            shinfo_flags,
+            user_frags: ff.user_frags,
+            reason: 0,
+            user_bytes: ff.user_bytes,
+        },
+        sock,
+    )))
 }

@@ -36,7 +36,7 @@ fn try_forward(skb: u64) -> Result<(), i64> {
         return Ok(());
     }
     // SAFETY: the value is copied out; the entry stays for net_dev_xmit.
-    let Some(e) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
+    let Some(e) = (unsafe { ZC_XMIT_PENDING.get(skb) }).map(|p| p.e) else {
         return Ok(());
     };
     if e.user_bytes == 0 {

@@ -235,13 +235,6 @@ pub static ZC_SOCKS: LruHashMap<u64, SockInfo> = LruHashMap::with_max_entries(16
 #[map(name = "ZC_SOCK_SEEN")]
 pub static ZC_SOCK_SEEN: LruHashMap<u64, SockInfo> = LruHashMap::with_max_entries(65536, 0);
 
-/// Whether `sk` is a socket zc follows: the demo socket, or (`zc trace`) a
-/// socket a followed process sent on.
-#[inline(always)]
-pub fn followed_sock(sk: u64) -> bool {
-    sock_id(sk).is_some()
-}
-
 /// The id `zc trace` counts socket `sk` under (0 for the demo's socket,
 /// which has no per-socket counts), or None for a socket zc ignores.
 #[inline(always)]

@@ -7,6 +7,9 @@
 //!
 //!     cargo bench -p zc-user --bench trace_load
 
+#[path = "../tests/common/nginx.rs"]
+mod nginx;
+
 use std::{
     io::{BufRead as _, BufReader},
     net::{TcpListener, TcpStream},
@@ -141,7 +144,6 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let dir = tempfile::tempdir_in("/var/tmp")?;
-    let d = dir.path().display();
     std::fs::write(dir.path().join("payload.bin"), vec![0x5au8; 1 << 20])?;
     println!(
         "## `zc trace` on a server under load: ab -n 600 -c 4, 1 MiB file, {REPS} interleaved pairs\n"
@@ -150,18 +152,7 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|");
     let port = free_port()?;
     let conf = dir.path().join("nginx.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "daemon off; master_process on; worker_processes 1; user root;\n\
-             pid {d}/nginx.pid; error_log {d}/error.log;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{ access_log off; sendfile on;\n\
-               client_body_temp_path {d}/cb; proxy_temp_path {d}/px;\n\
-               fastcgi_temp_path {d}/fc; uwsgi_temp_path {d}/uw; scgi_temp_path {d}/sc;\n\
-               server {{ listen 127.0.0.1:{port}; root {d}; }} }}\n"
-        ),
-    )?;
+    std::fs::write(&conf, nginx::conf(dir.path(), port))?;
     let mut nginx = Command::new("nginx")
         .arg("-c")
         .arg(&conf)

@@ -406,21 +406,7 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         write_tree_recording(&live, path)?;
         eprintln!("zc: trace recorded to {}", path.display());
     }
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        // JSON Lines, as `zc demo --json`: one object per followed tree.
-        for r in &live.state.reports {
-            serde_json::to_writer(&mut out, r)?;
-            writeln!(out)?;
-        }
-    } else {
-        write!(
-            out,
-            "{}",
-            zc::trace_report::text(&live.state.reports, live.state.ended.as_deref())
-        )?;
-    }
-    out.flush()?;
+    print_trees(&live.state, args.json)?;
     if let Some(pid) = live.running_command() {
         eprintln!("zc: stopped tracing; the command (pid {pid}) is still running");
     }
@@ -540,23 +526,30 @@ fn replay_trees(trees: &[zc::model::tree::TraceState], args: &ReplayArgs) -> any
         }
         return Ok(exit::OK);
     }
-    let mut out = std::io::stdout().lock();
     for t in trees {
-        if args.json {
-            for r in &t.reports {
-                serde_json::to_writer(&mut out, r)?;
-                writeln!(out)?;
-            }
-        } else {
-            write!(
-                out,
-                "{}",
-                zc::trace_report::text(&t.reports, t.ended.as_deref())
-            )?;
+        print_trees(t, args.json)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `zc trace`'s reports on stdout: JSON Lines (one object per followed
+/// tree, as `zc demo --json` prints one per run), or the text report.
+fn print_trees(state: &zc::model::tree::TraceState, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        for r in &state.reports {
+            serde_json::to_writer(&mut out, r)?;
+            writeln!(out)?;
         }
+    } else {
+        write!(
+            out,
+            "{}",
+            zc::trace_report::text(&state.reports, state.ended.as_deref())
+        )?;
     }
     out.flush()?;
-    Ok(exit::OK)
+    Ok(())
 }
 
 /// Exit code 4 when any receiver did not get the file intact.

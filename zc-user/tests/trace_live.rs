@@ -332,21 +332,8 @@ fn nginx_sendfile_sends_by_reference() {
     let size = 32 << 20;
     let (dir, file) = served(size);
     let port = free_port();
-    let d = dir.path().display();
     let conf = dir.path().join("nginx.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "daemon off; master_process on; worker_processes 1; user root;\n\
-             pid {d}/nginx.pid; error_log {d}/error.log;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{ access_log off; sendfile on;\n\
-               client_body_temp_path {d}/cb; proxy_temp_path {d}/px;\n\
-               fastcgi_temp_path {d}/fc; uwsgi_temp_path {d}/uw; scgi_temp_path {d}/sc;\n\
-               server {{ listen 127.0.0.1:{port}; root {d}; }} }}\n"
-        ),
-    )
-    .expect("nginx.conf");
+    std::fs::write(&conf, common::nginx::conf(dir.path(), port)).expect("nginx.conf");
     let zc = zc_trace(&[
         "--json",
         "--",

@@ -43,9 +43,12 @@ pub fn enable() -> Result<RunStats, String> {
 pub struct ProgRun {
     pub run_time_ns: u64,
     pub run_cnt: u64,
+    /// Runs the kernel skipped: a program is not re-entered on a CPU.
+    pub recursion_misses: u64,
 }
 
-/// Reads `run_time_ns` and `run_cnt` from a program's fdinfo text.
+/// Reads `run_time_ns`, `run_cnt` and `recursion_misses` from a program's
+/// fdinfo text.
 pub fn parse_fdinfo(text: &str) -> ProgRun {
     let field = |name: &str| {
         text.lines()
@@ -56,6 +59,7 @@ pub fn parse_fdinfo(text: &str) -> ProgRun {
     ProgRun {
         run_time_ns: field("run_time_ns:"),
         run_cnt: field("run_cnt:"),
+        recursion_misses: field("recursion_misses:"),
     }
 }
 
@@ -65,12 +69,13 @@ mod tests {
 
     #[test]
     fn fdinfo_fields_are_read_and_missing_ones_are_zero() {
-        let text = "pos:\t0\nflags:\t02000002\nprog_type:\t5\nrun_time_ns:\t123456\nrun_cnt:\t789\nrecursion_misses:\t0\n";
+        let text = "pos:\t0\nflags:\t02000002\nprog_type:\t5\nrun_time_ns:\t123456\nrun_cnt:\t789\nrecursion_misses:\t3\n";
         assert_eq!(
             parse_fdinfo(text),
             ProgRun {
                 run_time_ns: 123_456,
-                run_cnt: 789
+                run_cnt: 789,
+                recursion_misses: 3
             }
         );
         assert_eq!(parse_fdinfo("pos:\t0\n"), ProgRun::default());

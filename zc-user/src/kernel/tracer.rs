@@ -25,6 +25,7 @@ use zc_common::{
 
 use super::{
     probes::{Attach, PROBES, ProbeSpec, ProbeState, ProbeStatus},
+    stats::ProgRun,
     tracefs,
 };
 use crate::{
@@ -61,6 +62,21 @@ enum Held {
     Btf(#[allow(dead_code, reason = "held for its Drop")] BtfTracePointLink),
 }
 
+/// Removes every entry of hash map `$name` (keys `$k`, values `$v`).
+macro_rules! empty {
+    ($self:ident, $kind:ident, $name:expr, $k:ty, $v:ty) => {{
+        let map = $self
+            .ebpf
+            .map_mut($name)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", $name))?;
+        let mut m = aya::maps::$kind::<_, $k, $v>::try_from(map)?;
+        let keys: Vec<$k> = m.keys().filter_map(Result::ok).collect();
+        for k in keys {
+            let _ = m.remove(&k);
+        }
+    }};
+}
+
 /// The loaded, attached programs and their maps.
 pub struct Tracer {
     /// Declared first: detached before the programs and maps go.
@@ -69,14 +85,57 @@ pub struct Tracer {
     events: RingBuf<MapData>,
     status: Vec<ProbeStatus>,
     ncpus: usize,
-    /// The programs' recursion misses when the run was armed: (the
-    /// figures' programs, the interrupt programs).
-    misses_at_arm: (u64, u64),
     /// The kernel's run-time statistics, on while zc runs (None when the
     /// kernel refused them; the cost is then reported as not measured).
     run_stats: Option<super::stats::RunStats>,
-    /// All programs' (run_time_ns, run_cnt) when the run was armed.
-    runs_at_arm: super::stats::ProgRun,
+    /// The programs' totals when the run was armed.
+    at_arm: Totals,
+}
+
+/// All programs' fdinfo figures, summed: eBPF time and runs, and the
+/// recursion misses of the figures' programs and of the interrupt ones.
+#[derive(Clone, Copy, Debug, Default)]
+struct Totals {
+    runs: ProgRun,
+    figure_misses: u64,
+    irq_misses: u64,
+}
+
+impl Totals {
+    fn of(programs: &[(String, ProgRun)]) -> Totals {
+        let irq = |name: &str| {
+            PROBES
+                .iter()
+                .any(|p| p.program == name && matches!(p.attach.category(), "irq" | "irq_vectors"))
+        };
+        let mut t = Totals::default();
+        for (name, r) in programs {
+            t.runs.run_time_ns += r.run_time_ns;
+            t.runs.run_cnt += r.run_cnt;
+            if irq(name) {
+                t.irq_misses += r.recursion_misses;
+            } else {
+                t.figure_misses += r.recursion_misses;
+            }
+        }
+        t
+    }
+
+    /// What happened since `before`.
+    fn since(&self, before: &Totals) -> Totals {
+        Totals {
+            runs: ProgRun {
+                run_time_ns: self
+                    .runs
+                    .run_time_ns
+                    .saturating_sub(before.runs.run_time_ns),
+                run_cnt: self.runs.run_cnt.saturating_sub(before.runs.run_cnt),
+                recursion_misses: 0,
+            },
+            figure_misses: self.figure_misses.saturating_sub(before.figure_misses),
+            irq_misses: self.irq_misses.saturating_sub(before.irq_misses),
+        }
+    }
 }
 
 impl Tracer {
@@ -130,9 +189,8 @@ impl Tracer {
             events,
             status,
             ncpus,
-            misses_at_arm: (0, 0),
             run_stats: super::stats::enable().ok(),
-            runs_at_arm: super::stats::ProgRun::default(),
+            at_arm: Totals::default(),
         })
     }
 
@@ -157,9 +215,8 @@ impl Tracer {
     /// Zeroes counters, points the programs at `target` and starts tracing.
     pub fn arm(&mut self, target: Target) -> anyhow::Result<()> {
         self.reset_counters()?;
-        self.runs_at_arm = self.runs_total();
         self.set(Config::Mode, zc_common::mode::DEMO)?;
-        self.misses_at_arm = self.recursion_misses();
+        self.mark_arm();
         self.set(Config::DemoSock, 0)?;
         self.set(Config::DemoCookie, target.sock_cookie)?;
         // A new socket numbers its zero-copy sends from 0.
@@ -197,10 +254,9 @@ impl Tracer {
     /// (`zc trace`): all their threads, any file, their TCP sockets.
     pub fn arm_tree(&mut self, tgids: &[u32]) -> anyhow::Result<()> {
         self.reset_counters()?;
-        self.runs_at_arm = self.runs_total();
-        self.misses_at_arm = self.recursion_misses();
+        self.mark_arm();
         self.forget_helpers()?;
-        self.clear_u32_u32(maps::FOLLOWED)?;
+        empty!(self, HashMap, maps::FOLLOWED, u32, u32);
         self.clear_tree()?;
         self.classify_syscalls()?;
         {
@@ -332,24 +388,11 @@ impl Tracer {
     /// Empties `zc trace`'s maps of a previous trace.
     fn clear_tree(&mut self) -> anyhow::Result<()> {
         use zc_common::tree::{FileKey, SockInfo, SockKey};
-        macro_rules! clear {
-            ($kind:ident, $name:expr, $k:ty, $v:ty) => {{
-                let map = self
-                    .ebpf
-                    .map_mut($name)
-                    .ok_or_else(|| anyhow!("eBPF object has no map {}", $name))?;
-                let mut m = aya::maps::$kind::<_, $k, $v>::try_from(map)?;
-                let keys: Vec<$k> = m.keys().filter_map(Result::ok).collect();
-                for k in keys {
-                    let _ = m.remove(&k);
-                }
-            }};
-        }
-        clear!(HashMap, maps::SOCKS, u64, SockInfo);
-        clear!(HashMap, maps::SOCK_SEEN, u64, SockInfo);
-        clear!(PerCpuHashMap, maps::PROC, u64, u64);
-        clear!(PerCpuHashMap, maps::SOCK_COUNTS, SockKey, u64);
-        clear!(PerCpuHashMap, maps::FILES, FileKey, u64);
+        empty!(self, HashMap, maps::SOCKS, u64, SockInfo);
+        empty!(self, HashMap, maps::SOCK_SEEN, u64, SockInfo);
+        empty!(self, PerCpuHashMap, maps::PROC, u64, u64);
+        empty!(self, PerCpuHashMap, maps::SOCK_COUNTS, SockKey, u64);
+        empty!(self, PerCpuHashMap, maps::FILES, FileKey, u64);
         Ok(())
     }
 
@@ -363,30 +406,9 @@ impl Tracer {
         Ok(followed.keys().filter_map(Result::ok).collect())
     }
 
-    fn clear_u32_u32(&mut self, name: &str) -> anyhow::Result<()> {
-        let map = self
-            .ebpf
-            .map_mut(name)
-            .ok_or_else(|| anyhow!("eBPF object has no map {name}"))?;
-        let mut m = aya::maps::HashMap::<_, u32, u32>::try_from(map)?;
-        let keys: Vec<u32> = m.keys().filter_map(Result::ok).collect();
-        for k in keys {
-            let _ = m.remove(&k);
-        }
-        Ok(())
-    }
-
     /// Empties the map of the last run's kernel threads.
     fn forget_helpers(&mut self) -> anyhow::Result<()> {
-        let map = self
-            .ebpf
-            .map_mut(maps::HELPERS)
-            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::HELPERS))?;
-        let mut helpers = aya::maps::HashMap::<_, u32, u64>::try_from(map)?;
-        let tids: Vec<u32> = helpers.keys().filter_map(Result::ok).collect();
-        for tid in tids {
-            let _ = helpers.remove(&tid);
-        }
+        empty!(self, HashMap, maps::HELPERS, u32, u64);
         Ok(())
     }
 
@@ -418,28 +440,10 @@ impl Tracer {
         Ok(queued.keys().filter(|k| k.is_ok()).count())
     }
 
-    /// Probe runs the kernel skipped, over all programs so far: each
-    /// program's `recursion_misses`, from its fdinfo.
-    /// (for the figures' programs, for the interrupt programs).
-    pub fn recursion_misses(&self) -> (u64, u64) {
-        let irq = |name: &str| {
-            PROBES
-                .iter()
-                .any(|p| p.program == name && matches!(p.attach.category(), "irq" | "irq_vectors"))
-        };
-        self.misses_by_program()
-            .into_iter()
-            .fold(
-                (0, 0),
-                |(f, i), (name, m)| {
-                    if irq(&name) { (f, i + m) } else { (f + m, i) }
-                },
-            )
-    }
-
-    /// Each attached program's run time and runs so far (zeros when the
-    /// statistics are off), from its fdinfo.
-    pub fn runs_by_program(&self) -> Vec<(String, super::stats::ProgRun)> {
+    /// Each attached program's fdinfo figures so far: run time and runs
+    /// (zeros when the statistics are off) and recursion misses. One read
+    /// of each program's fdinfo serves both the misses and the cost.
+    pub fn runs_by_program(&self) -> Vec<(String, ProgRun)> {
         self.ebpf
             .programs()
             .filter_map(|(name, p)| {
@@ -451,16 +455,10 @@ impl Tracer {
             .collect()
     }
 
-    /// Every program's run time and runs so far, summed.
-    pub fn runs_total(&self) -> super::stats::ProgRun {
-        self.runs_by_program()
-            .into_iter()
-            .fold(super::stats::ProgRun::default(), |a, (_, r)| {
-                super::stats::ProgRun {
-                    run_time_ns: a.run_time_ns + r.run_time_ns,
-                    run_cnt: a.run_cnt + r.run_cnt,
-                }
-            })
+    /// The totals a run's figures are taken against, read at arming.
+    fn mark_arm(&mut self) {
+        let now = Totals::of(&self.runs_by_program());
+        self.at_arm = now;
     }
 
     /// Whether the kernel is timing zc's programs.
@@ -469,29 +467,8 @@ impl Tracer {
     }
 
     /// eBPF time and runs since the run was armed.
-    pub fn runs_since_arm(&self) -> super::stats::ProgRun {
-        let now = self.runs_total();
-        super::stats::ProgRun {
-            run_time_ns: now.run_time_ns.saturating_sub(self.runs_at_arm.run_time_ns),
-            run_cnt: now.run_cnt.saturating_sub(self.runs_at_arm.run_cnt),
-        }
-    }
-
-    /// Each program's `recursion_misses`, from its fdinfo.
-    pub fn misses_by_program(&self) -> Vec<(String, u64)> {
-        self.ebpf
-            .programs()
-            .filter_map(|(name, p)| {
-                let fd = p.fd().ok()?;
-                let path = format!("/proc/self/fdinfo/{}", fd.as_fd().as_raw_fd());
-                let info = std::fs::read_to_string(path).ok()?;
-                let misses = info
-                    .lines()
-                    .find_map(|l| l.strip_prefix("recursion_misses:"))
-                    .and_then(|v| v.trim().parse::<u64>().ok())?;
-                Some((name.to_string(), misses))
-            })
-            .collect()
+    pub fn runs_since_arm(&self) -> ProgRun {
+        Totals::of(&self.runs_by_program()).since(&self.at_arm).runs
     }
 
     pub fn counts(&mut self) -> anyhow::Result<Counts> {
@@ -503,18 +480,11 @@ impl Tracer {
                 counts.set(*c, v);
             }
         }
-        let (figures, irq) = self.recursion_misses();
-        counts.set(
-            Counter::ProbeMisses,
-            figures.saturating_sub(self.misses_at_arm.0),
-        );
-        counts.set(
-            Counter::IrqProbeMisses,
-            irq.saturating_sub(self.misses_at_arm.1),
-        );
-        let cost = self.runs_since_arm();
-        counts.set(Counter::EbpfRunNs, cost.run_time_ns);
-        counts.set(Counter::EbpfRuns, cost.run_cnt);
+        let run = Totals::of(&self.runs_by_program()).since(&self.at_arm);
+        counts.set(Counter::ProbeMisses, run.figure_misses);
+        counts.set(Counter::IrqProbeMisses, run.irq_misses);
+        counts.set(Counter::EbpfRunNs, run.runs.run_time_ns);
+        counts.set(Counter::EbpfRuns, run.runs.run_cnt);
         let calls: Vec<u64> = {
             let arr = self.per_cpu(maps::SYSCALLS)?;
             (0..MAX_SYSCALLS)

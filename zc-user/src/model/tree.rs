@@ -782,6 +782,36 @@ impl TraceState {
     pub fn elapsed_ns(&self) -> u64 {
         self.samples.last().map_or(0, |s| s.t_ns)
     }
+
+    /// What a view needs at `t_ns` (None: the latest): the reports and the
+    /// samples up to then, of which only the last `window_ns` and the one
+    /// sample before it, all that [`TraceState::rates`] and
+    /// [`TraceState::totals`] read. At least one sample is kept.
+    pub fn view_at(&self, t_ns: Option<u64>, window_ns: u64) -> TraceState {
+        let end = match t_ns {
+            Some(t) => self
+                .samples
+                .iter()
+                .take_while(|s| s.t_ns <= t)
+                .count()
+                .max(1),
+            None => self.samples.len(),
+        }
+        .min(self.samples.len());
+        let upto = &self.samples[..end];
+        let start = upto.last().map_or(0, |last| {
+            upto.iter()
+                .rposition(|s| last.t_ns.saturating_sub(s.t_ns) >= window_ns)
+                .unwrap_or(0)
+        });
+        TraceState {
+            title: self.title.clone(),
+            samples: upto[start..].to_vec(),
+            reports: self.reports.clone(),
+            ended: self.ended.clone(),
+            replay: self.replay,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -921,5 +951,25 @@ mod tests {
         assert_eq!(r[1].pids, vec![3]);
         assert!(r[1].sockets.is_empty());
         assert_eq!(r[1].flow.sent_bytes, 0);
+    }
+
+    /// A view keeps the rate window, not the history, and draws the same.
+    #[test]
+    fn a_view_holds_the_last_window_and_the_same_rates() {
+        let mut st = TraceState::default();
+        for k in 0..5u64 {
+            let mut p = Counts::new();
+            p.add(C::SendUserBytes, k * k * MIB);
+            st.samples.push(Sample {
+                t_ns: k * 500_000_000,
+                process: p,
+                sockets: Counts::new(),
+            });
+        }
+        let v = st.view_at(None, 1_000_000_000);
+        assert_eq!(v.samples.len(), 3);
+        assert_eq!(v.rates(1_000_000_000), st.rates(1_000_000_000));
+        assert_eq!(v.totals(), st.totals());
+        assert_eq!(st.view_at(Some(0), 1_000_000_000).samples.len(), 1);
     }
 }

@@ -534,6 +534,64 @@ fn render_help(area: Rect, buf: &mut Buffer) {
     .render(r, buf);
 }
 
+/// What a key asks of either view.
+enum Key {
+    Quit,
+    Pause,
+    Help,
+    Language,
+    Record,
+}
+
+/// Waits up to 50 ms for a key press.
+fn next_key() -> anyhow::Result<Option<Key>> {
+    if !event::poll(Duration::from_millis(50)).context("wait for a key")? {
+        return Ok(None);
+    }
+    let Event::Key(k) = event::read().context("read a key")? else {
+        return Ok(None);
+    };
+    if k.kind != KeyEventKind::Press {
+        return Ok(None);
+    }
+    Ok(match k.code {
+        KeyCode::Char('q') | KeyCode::Esc => Some(Key::Quit),
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Some(Key::Quit),
+        KeyCode::Char(' ') | KeyCode::Char('p') => Some(Key::Pause),
+        KeyCode::Char('?') | KeyCode::Char('h') => Some(Key::Help),
+        KeyCode::Char('l') => Some(Key::Language),
+        KeyCode::Char('r') => Some(Key::Record),
+        _ => None,
+    })
+}
+
+type Term = ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>;
+
+/// The terminal in raw mode on the alternate screen, restored when the
+/// guard drops, by the panic hook, and (signals) because both views leave
+/// their loop at once.
+fn open_terminal() -> anyhow::Result<(super::TerminalGuard, Term)> {
+    super::install_panic_hook();
+    crate::trace::catch_signals();
+    let guard = super::TerminalGuard::enter()?;
+    let terminal =
+        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+            .context("open the terminal")?;
+    Ok((guard, terminal))
+}
+
+impl ViewOpts {
+    fn new(lang: Lang) -> ViewOpts {
+        ViewOpts {
+            lang,
+            paused: false,
+            help: false,
+            status: String::new(),
+            output: Vec::new(),
+        }
+    }
+}
+
 /// Runs the live view until the user quits; the trace may end first (the
 /// command exits): then the last picture stays until q.
 pub fn run_live(
@@ -541,19 +599,11 @@ pub fn run_live(
     lang: Lang,
     mut record: impl FnMut(&Live) -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
-    super::install_panic_hook();
-    let _guard = super::TerminalGuard::enter()?;
-    let mut terminal =
-        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
-            .context("open the terminal")?;
-    let mut opts = ViewOpts {
-        lang,
-        paused: false,
-        help: false,
-        status: String::new(),
-        output: Vec::new(),
-    };
-    let mut shown = live.state.clone();
+    let (_guard, mut terminal) = open_terminal()?;
+    let mut opts = ViewOpts::new(lang);
+    // The picture holds the reports and the last rate window only: the
+    // whole history is the recording's, not a copy per sample.
+    let mut shown = live.state.view_at(None, WINDOW_NS);
     let mut next = Instant::now() + SAMPLE_EVERY;
     loop {
         if crate::trace::stopped() {
@@ -562,12 +612,12 @@ pub fn run_live(
         if live.state.ended.is_none() {
             if let Some(why) = live.should_end()? {
                 live.finish(why)?;
-                shown = live.state.clone();
+                shown = live.state.view_at(None, WINDOW_NS);
             } else if Instant::now() >= next {
                 live.sample()?;
                 next += SAMPLE_EVERY;
                 if !opts.paused {
-                    shown = live.state.clone();
+                    shown = live.state.view_at(None, WINDOW_NS);
                 }
             } else {
                 live.look();
@@ -577,28 +627,18 @@ pub fn run_live(
         terminal
             .draw(|f| render(&shown, &opts, f.area(), f.buffer_mut()))
             .context("draw the trace view")?;
-        if !event::poll(Duration::from_millis(50)).context("wait for a key")? {
-            continue;
-        }
-        let Event::Key(k) = event::read().context("read a key")? else {
-            continue;
-        };
-        if k.kind != KeyEventKind::Press {
-            continue;
-        }
-        match k.code {
-            KeyCode::Char('q') | KeyCode::Esc => break,
-            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => break,
-            KeyCode::Char(' ') | KeyCode::Char('p') => {
+        match next_key()? {
+            Some(Key::Quit) => break,
+            Some(Key::Pause) => {
                 opts.paused = !opts.paused;
-                shown = live.state.clone();
+                shown = live.state.view_at(None, WINDOW_NS);
             }
-            KeyCode::Char('?') | KeyCode::Char('h') => opts.help = !opts.help,
-            KeyCode::Char('l') => opts.lang = opts.lang.toggle(),
-            KeyCode::Char('r') => {
+            Some(Key::Help) => opts.help = !opts.help,
+            Some(Key::Language) => opts.lang = opts.lang.toggle(),
+            Some(Key::Record) => {
                 opts.status = record(live).unwrap_or_else(|e| format!("not recorded: {e:#}"));
             }
-            _ => {}
+            None => {}
         }
     }
     if live.state.ended.is_none() {
@@ -615,19 +655,8 @@ pub fn run_live(
 
 /// Replays a recorded trace at its own pace, then holds the last picture.
 pub fn run_replay(state: &TraceState, lang: Lang) -> anyhow::Result<()> {
-    super::install_panic_hook();
-    let _guard = super::TerminalGuard::enter()?;
-    let mut terminal =
-        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
-            .context("open the terminal")?;
-    let mut opts = ViewOpts {
-        lang,
-        paused: false,
-        help: false,
-        status: String::new(),
-        output: Vec::new(),
-    };
-    crate::trace::catch_signals();
+    let (_guard, mut terminal) = open_terminal()?;
+    let mut opts = ViewOpts::new(lang);
     let mut clock = Duration::ZERO;
     let mut last = Instant::now();
     loop {
@@ -643,32 +672,21 @@ pub fn run_replay(state: &TraceState, lang: Lang) -> anyhow::Result<()> {
         terminal
             .draw(|f| render(&shown, &opts, f.area(), f.buffer_mut()))
             .context("draw the trace view")?;
-        if !event::poll(Duration::from_millis(50)).context("wait for a key")? {
-            continue;
-        }
-        if let Event::Key(k) = event::read().context("read a key")?
-            && k.kind == KeyEventKind::Press
-        {
-            match k.code {
-                KeyCode::Char('q') | KeyCode::Esc => break,
-                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => break,
-                KeyCode::Char(' ') | KeyCode::Char('p') => opts.paused = !opts.paused,
-                KeyCode::Char('?') | KeyCode::Char('h') => opts.help = !opts.help,
-                KeyCode::Char('l') => opts.lang = opts.lang.toggle(),
-                _ => {}
-            }
+        match next_key()? {
+            Some(Key::Quit) => break,
+            Some(Key::Pause) => opts.paused = !opts.paused,
+            Some(Key::Help) => opts.help = !opts.help,
+            Some(Key::Language) => opts.lang = opts.lang.toggle(),
+            Some(Key::Record) | None => {}
         }
     }
     Ok(())
 }
 
-/// The recorded state as it was `t_ns` into the trace: the samples up to
-/// then (the reports are the final ones, labelled by the title's mode).
+/// The recorded state as it was `t_ns` into the trace (the reports are the
+/// final ones, labelled by the title's mode).
 pub fn replay_at(state: &TraceState, t_ns: u64) -> TraceState {
-    let mut s = state.clone();
-    let n = state.samples.iter().take_while(|x| x.t_ns <= t_ns).count();
-    s.samples.truncate(n.max(1));
-    s
+    state.view_at(Some(t_ns), WINDOW_NS)
 }
 
 #[cfg(test)]

@@ -1,0 +1,19 @@
+//! One nginx for the tests and the benchmarks: Debian's nginx, run as root
+//! in the foreground from a private directory (its pid file, logs and temp
+//! paths inside it), one worker forked by the master, `sendfile on`,
+//! serving `dir` on 127.0.0.1:`port`.
+
+use std::path::Path;
+
+pub fn conf(dir: &Path, port: u16) -> String {
+    let d = dir.display();
+    format!(
+        "daemon off; master_process on; worker_processes 1; user root;\n\
+         pid {d}/nginx.pid; error_log {d}/error.log;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{ access_log off; sendfile on;\n\
+           client_body_temp_path {d}/cb; proxy_temp_path {d}/px;\n\
+           fastcgi_temp_path {d}/fc; uwsgi_temp_path {d}/uw; scgi_temp_path {d}/sc;\n\
+           server {{ listen 127.0.0.1:{port}; root {d}; }} }}\n"
+    )
+}
