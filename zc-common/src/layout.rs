@@ -61,8 +61,128 @@ pub struct KernelLayout {
     pub skc_num: u32,
     pub skc_v6_daddr: u32,
     pub skc_v6_rcv_saddr: u32,
+    // struct pt_regs (x86-64): the syscall's first arguments, its number
+    // as `syscall_get_nr` reads it, and the faulting instruction
+    pub regs_arg0: u32,
+    pub regs_arg1: u32,
+    pub regs_arg2: u32,
+    pub regs_syscall_nr: u32,
+    pub regs_ip: u32,
+    // struct task_struct
+    pub task_pid: u32,
+    pub task_comm: u32,
+    // struct io_kiocb (a request), struct io_ring_ctx, struct io_uring_cqe
+    pub kiocb_ctx: u32,
+    pub kiocb_opcode: u32,
+    /// `io_kiocb.cqe.user_data`, from the start of the request.
+    pub kiocb_user_data: u32,
+    pub ring_flags: u32,
+    pub cqe_user_data: u32,
+    pub cqe_res: u32,
+    pub cqe_flags: u32,
+    /// `inode.i_rdev`: the filemap tracepoints' device when an inode has no
+    /// super block.
+    pub inode_rdev: u32,
+    // struct folio: its order, as `folio_order` computes it
+    pub folio_flags: u32,
+    pub folio_flags_1: u32,
+    /// The bit number of `PG_head` (`enum pageflags`): a large folio.
+    pub pg_head: u32,
+    // struct bio, struct block_device, struct gendisk, struct request
+    pub bio_bdev: u32,
+    pub bio_opf: u32,
+    /// `bio.bi_iter.bi_sector` and `bi_size`, from the start of the bio.
+    pub bio_sector: u32,
+    pub bio_size: u32,
+    pub bdev_disk: u32,
+    pub disk_major: u32,
+    pub disk_first_minor: u32,
+    /// `REQ_OP_READ` (`enum req_op`), the low byte of `bi_opf`.
+    pub req_op_read: u32,
+    pub rq_q: u32,
+    pub rq_sector: u32,
+    pub queue_disk: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
+}
+
+impl KernelLayout {
+    /// All zero, `valid` 0: the placeholder the eBPF object is built with.
+    pub const UNSET: KernelLayout = KernelLayout {
+        skb_len: 0,
+        skb_data_len: 0,
+        skb_head: 0,
+        skb_end: 0,
+        skb_sk: 0,
+        skb_mac_header: 0,
+        skb_transport_header: 0,
+        skb_cb: 0,
+        exterr_ee: 0,
+        shinfo_flags: 0,
+        shinfo_nr_frags: 0,
+        shinfo_gso_size: 0,
+        shinfo_gso_segs: 0,
+        shinfo_frags: 0,
+        frag_size: 0,
+        frag_netmem: 0,
+        frag_len: 0,
+        page_size: 0,
+        page_compound_head: 0,
+        folio_mapping: 0,
+        folio_index: 0,
+        mapping_host: 0,
+        inode_ino: 0,
+        inode_sb: 0,
+        sb_dev: 0,
+        msghdr_flags: 0,
+        msghdr_iter: 0,
+        msghdr_ubuf: 0,
+        iter_type: 0,
+        iter_count: 0,
+        iter_kinds: IterKinds {
+            ubuf: 0,
+            iovec: 0,
+            bvec: 0,
+            _pad: 0,
+        },
+        skc_family: 0,
+        skc_daddr: 0,
+        skc_rcv_saddr: 0,
+        skc_dport: 0,
+        skc_num: 0,
+        skc_v6_daddr: 0,
+        skc_v6_rcv_saddr: 0,
+        regs_arg0: 0,
+        regs_arg1: 0,
+        regs_arg2: 0,
+        regs_syscall_nr: 0,
+        regs_ip: 0,
+        task_pid: 0,
+        task_comm: 0,
+        kiocb_ctx: 0,
+        kiocb_opcode: 0,
+        kiocb_user_data: 0,
+        ring_flags: 0,
+        cqe_user_data: 0,
+        cqe_res: 0,
+        cqe_flags: 0,
+        inode_rdev: 0,
+        folio_flags: 0,
+        folio_flags_1: 0,
+        pg_head: 0,
+        bio_bdev: 0,
+        bio_opf: 0,
+        bio_sector: 0,
+        bio_size: 0,
+        bdev_disk: 0,
+        disk_major: 0,
+        disk_first_minor: 0,
+        req_op_read: 0,
+        rq_q: 0,
+        rq_sector: 0,
+        queue_disk: 0,
+        valid: 0,
+    };
 }
 
 /// Values of the kernel's `enum iter_type`, read from BTF.
@@ -78,7 +198,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 39 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 68 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.
@@ -87,3 +207,7 @@ pub const MSG_SPLICE_PAGES: u32 = 0x0800_0000;
 /// `MSG_ZEROCOPY` (include/linux/socket.h): pin the user's pages instead of
 /// copying them, if the socket has `SO_ZEROCOPY`.
 pub const MSG_ZEROCOPY: u32 = 0x0400_0000;
+
+/// `IORING_SETUP_SQPOLL` (include/uapi/linux/io_uring.h): the ring has an
+/// SQ thread, which submits its requests.
+pub const IORING_SETUP_SQPOLL: u32 = 1 << 1;

@@ -1,172 +1,225 @@
-//! Field offsets of the classic tracepoints zc reads, as the eBPF side expects
-//! them.
+//! The arguments zc's probes read from each tracepoint, by position.
 //!
-//! Classic tracepoint records have a layout published in
-//! `/sys/kernel/tracing/events/<category>/<name>/format`. These records are
-//! far more stable than kernel structs, so the eBPF programs read them at
-//! fixed offsets; user space checks every offset below against the running
-//! kernel's format file before attaching, and refuses a probe whose layout
-//! differs (naming the field) rather than reading garbage.
+//! Every probe is a BTF tracepoint (`tp_btf`): the kernel calls it with the
+//! tracepoint's own arguments (its `TP_PROTO`: an `sk_buff *`, a
+//! `pt_regs *` and a syscall number, ...), before any record is formatted.
+//! That is cheaper than a classic tracepoint, which first fills a record in
+//! a perf buffer, and, above all, detaching one does not wait for a grace
+//! period under a global mutex: a classic tracepoint's perf event does,
+//! about 60 ms each, one after another.
+//!
+//! The positions and types below are what the eBPF side assumes. User space
+//! checks each against the running kernel's BTF (the `btf_trace_<name>`
+//! prototype) before loading the probe, and refuses a probe whose argument
+//! differs, naming it, rather than reading garbage. A type is written as
+//! the kernel's BTF spells it (`long int`, `const struct sock *`).
 
-/// One field of a tracepoint record.
+/// One argument a probe reads: its position in the tracepoint's prototype
+/// and the type zc expects there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Field {
+pub struct Arg {
     pub name: &'static str,
-    pub offset: usize,
-    pub size: usize,
+    pub index: usize,
+    pub ty: &'static str,
 }
 
-const fn f(name: &'static str, offset: usize, size: usize) -> Field {
-    Field { name, offset, size }
+const fn a(name: &'static str, index: usize, ty: &'static str) -> Arg {
+    Arg { name, index, ty }
 }
 
+/// `raw_syscalls:sys_enter(regs, id)`.
 pub mod sys_enter {
     use super::*;
-    pub const ID: Field = f("id", 8, 8);
-    pub const ARGS: Field = f("args", 16, 48);
-    pub const FIELDS: &[Field] = &[ID, ARGS];
+    pub const REGS: Arg = a("regs", 0, "struct pt_regs *");
+    pub const ID: Arg = a("id", 1, "long int");
+    pub const ARGS: &[Arg] = &[REGS, ID];
 }
+/// `raw_syscalls:sys_exit(regs, ret)`: the syscall's number is in the
+/// registers (`orig_ax` on x86-64), as `syscall_get_nr` reads it.
 pub mod sys_exit {
     use super::*;
-    pub const ID: Field = f("id", 8, 8);
-    pub const RET: Field = f("ret", 16, 8);
-    pub const FIELDS: &[Field] = &[ID, RET];
+    pub const REGS: Arg = a("regs", 0, "struct pt_regs *");
+    pub const RET: Arg = a("ret", 1, "long int");
+    pub const ARGS: &[Arg] = &[REGS, RET];
 }
+/// `sched:sched_switch(preempt, prev, next, prev_state)`. It runs in
+/// `prev`, the task leaving the CPU.
 pub mod sched_switch {
     use super::*;
-    pub const PREV_PID: Field = f("prev_pid", 24, 4);
-    pub const PREV_STATE: Field = f("prev_state", 32, 8);
-    pub const NEXT_PID: Field = f("next_pid", 56, 4);
-    pub const FIELDS: &[Field] = &[PREV_PID, PREV_STATE, NEXT_PID];
+    pub const PREEMPT: Arg = a("preempt", 0, "bool");
+    pub const NEXT: Arg = a("next", 2, "struct task_struct *");
+    pub const PREV_STATE: Arg = a("prev_state", 3, "unsigned int");
+    pub const ARGS: &[Arg] = &[PREEMPT, NEXT, PREV_STATE];
 }
-/// Both `page_fault_user` and `page_fault_kernel`.
-pub mod page_fault {
-    use super::*;
-    pub const ADDRESS: Field = f("address", 8, 8);
-    pub const IP: Field = f("ip", 16, 8);
-    pub const ERROR_CODE: Field = f("error_code", 24, 8);
-    pub const FIELDS: &[Field] = &[ADDRESS, IP, ERROR_CODE];
-}
-/// `mm_filemap_get_pages` and `mm_filemap_map_pages`.
-pub mod filemap_range {
-    use super::*;
-    pub const I_INO: Field = f("i_ino", 8, 8);
-    pub const S_DEV: Field = f("s_dev", 16, 4);
-    pub const INDEX: Field = f("index", 24, 8);
-    pub const LAST_INDEX: Field = f("last_index", 32, 8);
-    pub const FIELDS: &[Field] = &[I_INO, S_DEV, INDEX, LAST_INDEX];
-}
-pub mod filemap_fault {
-    use super::*;
-    pub const I_INO: Field = f("i_ino", 8, 8);
-    pub const S_DEV: Field = f("s_dev", 16, 4);
-    pub const INDEX: Field = f("index", 24, 8);
-    pub const FIELDS: &[Field] = &[I_INO, S_DEV, INDEX];
-}
-pub mod filemap_add {
-    use super::*;
-    pub const I_INO: Field = f("i_ino", 16, 8);
-    pub const INDEX: Field = f("index", 24, 8);
-    pub const S_DEV: Field = f("s_dev", 32, 4);
-    pub const ORDER: Field = f("order", 36, 1);
-    pub const FIELDS: &[Field] = &[I_INO, INDEX, S_DEV, ORDER];
-}
-/// `block_bio_queue`: fires in the submitting task, so the sender's reads are
-/// attributable by tid (request issue may happen later in a kworker).
-pub mod block_bio_queue {
-    use super::*;
-    pub const DEV: Field = f("dev", 8, 4);
-    pub const SECTOR: Field = f("sector", 16, 8);
-    pub const NR_SECTOR: Field = f("nr_sector", 24, 4);
-    pub const RWBS: Field = f("rwbs", 28, 10);
-    pub const FIELDS: &[Field] = &[DEV, SECTOR, NR_SECTOR, RWBS];
-}
-pub mod block_rq_complete {
-    use super::*;
-    pub const DEV: Field = f("dev", 8, 4);
-    pub const SECTOR: Field = f("sector", 16, 8);
-    pub const NR_SECTOR: Field = f("nr_sector", 24, 4);
-    pub const FIELDS: &[Field] = &[DEV, SECTOR, NR_SECTOR];
-}
-pub mod sock_send_length {
-    use super::*;
-    pub const SK: Field = f("sk", 8, 8);
-    pub const RET: Field = f("ret", 20, 4);
-    pub const FIELDS: &[Field] = &[SK, RET];
-}
-pub mod skb_copy_datagram_iovec {
-    use super::*;
-    pub const SKBADDR: Field = f("skbaddr", 8, 8);
-    pub const LEN: Field = f("len", 16, 4);
-    pub const FIELDS: &[Field] = &[SKBADDR, LEN];
-}
-pub mod dma_map_phys {
-    use super::*;
-    pub const SIZE: Field = f("size", 32, 8);
-    pub const FIELDS: &[Field] = &[SIZE];
-}
-pub mod dma_map_sg {
-    use super::*;
-    pub const FULL_ENTS: Field = f("full_ents", 16, 4);
-    pub const FIELDS: &[Field] = &[FULL_ENTS];
-}
-/// `irq:irq_handler_entry`: a device interrupt's handler runs.
-pub mod irq_handler_entry {
-    use super::*;
-    pub const IRQ: Field = f("irq", 8, 4);
-    pub const FIELDS: &[Field] = &[IRQ];
-}
-/// `irq_vectors:*_entry` (x86): the timer, IPIs, irq work.
-pub mod irq_vector_entry {
-    use super::*;
-    pub const VECTOR: Field = f("vector", 8, 4);
-    pub const FIELDS: &[Field] = &[VECTOR];
-}
+/// `task:task_newtask(task, clone_flags)`.
 pub mod task_newtask {
     use super::*;
-    pub const PID: Field = f("pid", 8, 4);
-    pub const COMM: Field = f("comm", 12, 16);
-    pub const CLONE_FLAGS: Field = f("clone_flags", 32, 8);
-    pub const FIELDS: &[Field] = &[PID, COMM, CLONE_FLAGS];
+    pub const TASK: Arg = a("task", 0, "struct task_struct *");
+    pub const CLONE_FLAGS: Arg = a("clone_flags", 1, "u64");
+    pub const ARGS: &[Arg] = &[TASK, CLONE_FLAGS];
 }
+/// `sched:sched_process_exit(p, group_dead)`.
 pub mod sched_process_exit {
     use super::*;
-    pub const COMM: Field = f("comm", 8, 16);
-    pub const PID: Field = f("pid", 24, 4);
-    pub const GROUP_DEAD: Field = f("group_dead", 32, 1);
-    pub const FIELDS: &[Field] = &[COMM, PID, GROUP_DEAD];
+    pub const TASK: Arg = a("p", 0, "struct task_struct *");
+    pub const GROUP_DEAD: Arg = a("group_dead", 1, "bool");
+    pub const ARGS: &[Arg] = &[TASK, GROUP_DEAD];
 }
+/// `io_uring:io_uring_create(fd, ctx, sq_entries, cq_entries, flags)`.
 pub mod io_uring_create {
     use super::*;
-    pub const CTX: Field = f("ctx", 16, 8);
-    pub const FLAGS: Field = f("flags", 32, 4);
-    pub const FIELDS: &[Field] = &[CTX, FLAGS];
+    pub const CTX: Arg = a("ctx", 1, "void *");
+    pub const ARGS: &[Arg] = &[CTX];
 }
+/// `io_uring:io_uring_submit_req(req)`.
 pub mod io_uring_submit_req {
     use super::*;
-    pub const CTX: Field = f("ctx", 8, 8);
-    pub const REQ: Field = f("req", 16, 8);
-    pub const USER_DATA: Field = f("user_data", 24, 8);
-    pub const OPCODE: Field = f("opcode", 32, 1);
-    pub const SQ_THREAD: Field = f("sq_thread", 48, 1);
-    pub const FIELDS: &[Field] = &[CTX, REQ, USER_DATA, OPCODE, SQ_THREAD];
+    pub const REQ: Arg = a("req", 0, "struct io_kiocb *");
+    pub const ARGS: &[Arg] = &[REQ];
 }
+/// `io_uring:io_uring_complete(ctx, req, cqe)`.
 pub mod io_uring_complete {
     use super::*;
-    pub const CTX: Field = f("ctx", 8, 8);
-    pub const REQ: Field = f("req", 16, 8);
-    pub const USER_DATA: Field = f("user_data", 24, 8);
-    pub const RES: Field = f("res", 32, 4);
-    pub const CFLAGS: Field = f("cflags", 36, 4);
-    pub const FIELDS: &[Field] = &[CTX, REQ, USER_DATA, RES, CFLAGS];
+    pub const CTX: Arg = a("ctx", 0, "struct io_ring_ctx *");
+    pub const REQ: Arg = a("req", 1, "void *");
+    pub const CQE: Arg = a("cqe", 2, "struct io_uring_cqe *");
+    pub const ARGS: &[Arg] = &[CTX, REQ, CQE];
 }
-/// `sock:inet_sock_set_state`: a socket changes TCP state; on
-/// `TCP_CLOSE` zc stops following it, so a `struct sock` the kernel reuses
-/// for another connection is not taken for the old one.
+/// `exceptions:page_fault_user` and `page_fault_kernel(address, regs,
+/// error_code)`.
+pub mod page_fault {
+    use super::*;
+    pub const ADDRESS: Arg = a("address", 0, "long unsigned int");
+    pub const REGS: Arg = a("regs", 1, "struct pt_regs *");
+    pub const ERROR_CODE: Arg = a("error_code", 2, "long unsigned int");
+    pub const ARGS: &[Arg] = &[ADDRESS, REGS, ERROR_CODE];
+}
+/// `filemap:mm_filemap_get_pages` and `mm_filemap_map_pages(mapping,
+/// index, last_index)`.
+pub mod filemap_range {
+    use super::*;
+    pub const MAPPING: Arg = a("mapping", 0, "struct address_space *");
+    pub const INDEX: Arg = a("index", 1, "long unsigned int");
+    pub const LAST_INDEX: Arg = a("last_index", 2, "long unsigned int");
+    pub const ARGS: &[Arg] = &[MAPPING, INDEX, LAST_INDEX];
+}
+/// `filemap:mm_filemap_fault(mapping, index)`.
+pub mod filemap_fault {
+    use super::*;
+    pub const MAPPING: Arg = a("mapping", 0, "struct address_space *");
+    pub const INDEX: Arg = a("index", 1, "long unsigned int");
+    pub const ARGS: &[Arg] = &[MAPPING, INDEX];
+}
+/// `filemap:mm_filemap_add_to_page_cache(folio)`.
+pub mod filemap_add {
+    use super::*;
+    pub const FOLIO: Arg = a("folio", 0, "struct folio *");
+    pub const ARGS: &[Arg] = &[FOLIO];
+}
+/// `block:block_bio_queue(bio)`: fires in the submitting task, so the
+/// sender's reads are attributable by tid (request issue may happen later
+/// in a kworker).
+pub mod block_bio_queue {
+    use super::*;
+    pub const BIO: Arg = a("bio", 0, "struct bio *");
+    pub const ARGS: &[Arg] = &[BIO];
+}
+/// `block:block_rq_complete(rq, error, nr_bytes)`.
+pub mod block_rq_complete {
+    use super::*;
+    pub const RQ: Arg = a("rq", 0, "struct request *");
+    pub const NR_BYTES: Arg = a("nr_bytes", 2, "unsigned int");
+    pub const ARGS: &[Arg] = &[RQ, NR_BYTES];
+}
+/// `sock:sock_send_length(sk, ret, flags)`.
+pub mod sock_send_length {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "struct sock *");
+    pub const RET: Arg = a("ret", 1, "int");
+    pub const ARGS: &[Arg] = &[SK, RET];
+}
+/// `sock:inet_sock_set_state(sk, oldstate, newstate)`: a socket changes
+/// TCP state; on `TCP_CLOSE` zc stops following it, so a `struct sock` the
+/// kernel reuses for another connection is not taken for the old one.
 pub mod inet_sock_set_state {
     use super::*;
-    pub const SKADDR: Field = f("skaddr", 8, 8);
-    pub const NEWSTATE: Field = f("newstate", 20, 4);
-    pub const PROTOCOL: Field = f("protocol", 30, 2);
-    pub const FIELDS: &[Field] = &[SKADDR, NEWSTATE, PROTOCOL];
+    pub const SK: Arg = a("sk", 0, "const struct sock *");
+    pub const NEWSTATE: Arg = a("newstate", 2, "const int");
+    pub const ARGS: &[Arg] = &[SK, NEWSTATE];
+}
+/// `skb:skb_copy_datagram_iovec(skb, len)`.
+pub mod skb_copy_datagram_iovec {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "const struct sk_buff *");
+    pub const LEN: Arg = a("len", 1, "int");
+    pub const ARGS: &[Arg] = &[SKB, LEN];
+}
+/// `dma:dma_map_phys(dev, phys_addr, dma_addr, size, dir, attrs)`.
+pub mod dma_map_phys {
+    use super::*;
+    pub const SIZE: Arg = a("size", 3, "size_t");
+    pub const ARGS: &[Arg] = &[SIZE];
+}
+/// `dma:dma_map_sg(dev, sgl, nents, ents, dir, attrs)`: `ents` is the
+/// record's `full_ents`, the entries mapped.
+pub mod dma_map_sg {
+    use super::*;
+    pub const ENTS: Arg = a("ents", 3, "int");
+    pub const ARGS: &[Arg] = &[ENTS];
+}
+/// `irq:irq_handler_entry(irq, action)` and `irq_vectors:*_entry(vector)`
+/// (x86): the timer, IPIs, irq work. zc reads no argument: that the handler
+/// runs in the sender is the fact.
+pub mod irq_entry {
+    use super::*;
+    pub const ARGS: &[Arg] = &[];
+}
+/// `tcp:tcp_sendmsg_locked(sk, msg, skb, size_goal)`.
+pub mod tcp_sendmsg_locked {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "const struct sock *");
+    pub const MSG: Arg = a("msg", 1, "const struct msghdr *");
+    pub const SKB: Arg = a("skb", 2, "const struct sk_buff *");
+    pub const SIZE_GOAL: Arg = a("size_goal", 3, "int");
+    pub const ARGS: &[Arg] = &[SK, MSG, SKB, SIZE_GOAL];
+}
+/// `net:net_dev_queue(skb)` and `net:netif_rx(skb)`.
+pub mod net_skb {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "struct sk_buff *");
+    pub const ARGS: &[Arg] = &[SKB];
+}
+/// `net:net_dev_start_xmit(skb, dev)`.
+pub mod net_dev_start_xmit {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "const struct sk_buff *");
+    pub const ARGS: &[Arg] = &[SKB];
+}
+/// `net:net_dev_xmit(skb, rc, dev, skb_len)`.
+pub mod net_dev_xmit {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "struct sk_buff *");
+    pub const RC: Arg = a("rc", 1, "int");
+    pub const ARGS: &[Arg] = &[SKB, RC];
+}
+/// `tcp:tcp_retransmit_skb(sk, skb, err)`.
+pub mod tcp_retransmit_skb {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "const struct sock *");
+    pub const SKB: Arg = a("skb", 1, "const struct sk_buff *");
+    pub const ERR: Arg = a("err", 2, "int");
+    pub const ARGS: &[Arg] = &[SK, SKB, ERR];
+}
+/// `skb:consume_skb(skb, location)`.
+pub mod consume_skb {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "struct sk_buff *");
+    pub const ARGS: &[Arg] = &[SKB];
+}
+/// `skb:kfree_skb(skb, location, reason, rx_sk)`.
+pub mod kfree_skb {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "struct sk_buff *");
+    pub const REASON: Arg = a("reason", 2, "enum skb_drop_reason");
+    pub const ARGS: &[Arg] = &[SKB, REASON];
 }

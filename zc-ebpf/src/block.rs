@@ -5,9 +5,9 @@
 //! disk → page cache DMA; no `dma:*` event fires.
 
 use aya_ebpf::{
-    macros::{map, tracepoint},
+    macros::{btf_tracepoint, map},
     maps::LruHashMap,
-    programs::TracePointContext,
+    programs::BtfTracePointContext,
 };
 use zc_common::{
     counters::Counter,
@@ -15,7 +15,7 @@ use zc_common::{
     tracepoints as tp,
 };
 
-use crate::helpers::{armed, count, count_net, emit, entry, field, header, in_sender};
+use crate::helpers::{arg, armed, count, count_net, emit, entry, header, in_sender, kread, lay};
 
 /// Block requests the sender issued, keyed by (dev, sector), so their
 /// completion (in interrupt context) can be attributed too.
@@ -27,23 +27,41 @@ fn block_key(dev: u32, sector: u64) -> u64 {
     ((dev as u64) << 44) ^ sector
 }
 
-#[tracepoint(category = "block", name = "block_bio_queue")]
-pub fn block_bio_queue(ctx: TracePointContext) -> u32 {
+/// The kernel's `dev_t` of a disk (`disk_devt`: `MKDEV(major, first_minor)`),
+/// as the block tracepoints' records give it.
+#[inline(always)]
+fn disk_devt(disk: u64) -> Result<u32, i64> {
+    if disk == 0 {
+        return Ok(0);
+    }
+    let major: u32 = kread(disk, lay!(disk_major))?;
+    let minor: u32 = kread(disk, lay!(disk_first_minor))?;
+    Ok((major << 20) | minor)
+}
+
+/// `REQ_OP_MASK`: the operation is the low byte of `bi_opf`.
+const REQ_OP_MASK: u32 = 0xff;
+
+#[btf_tracepoint(function = "block_bio_queue")]
+pub fn block_bio_queue(ctx: BtfTracePointContext) -> u32 {
     entry!(try_block_issue, ctx)
 }
 
-fn try_block_issue(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_block_issue(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
-    let rwbs: [u8; 4] = field(ctx, tp::block_bio_queue::RWBS)?;
-    // rwbs is e.g. "R", "RA", "FR": a read has an 'R' among its first letters.
-    if rwbs[0] != b'R' && rwbs[1] != b'R' {
+    let bio: u64 = arg(ctx, tp::block_bio_queue::BIO);
+    let opf: u32 = kread(bio, lay!(bio_opf))?;
+    if opf & REQ_OP_MASK != lay!(req_op_read) {
         return Ok(());
     }
-    let dev: u32 = field(ctx, tp::block_bio_queue::DEV)?;
-    let sector: u64 = field(ctx, tp::block_bio_queue::SECTOR)?;
-    let nr_sector: u32 = field(ctx, tp::block_bio_queue::NR_SECTOR)?;
+    // `bio_dev`: the whole disk's device, whatever partition the bio names.
+    let bdev: u64 = kread(bio, lay!(bio_bdev))?;
+    let dev = disk_devt(kread(bdev, lay!(bdev_disk))?)?;
+    let sector: u64 = kread(bio, lay!(bio_sector))?;
+    let size: u32 = kread(bio, lay!(bio_size))?;
+    let nr_sector = size >> 9;
     let bytes = nr_sector.saturating_mul(512);
     count(Counter::BlockIssue, 1);
     count(Counter::BlockIssueBytes, bytes as u64);
@@ -59,24 +77,28 @@ fn try_block_issue(ctx: &TracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-#[tracepoint(category = "block", name = "block_rq_complete")]
-pub fn block_rq_complete(ctx: TracePointContext) -> u32 {
+/// `block_rq_complete(rq, error, nr_bytes)`.
+#[btf_tracepoint(function = "block_rq_complete")]
+pub fn block_rq_complete(ctx: BtfTracePointContext) -> u32 {
     entry!(try_block_complete, ctx)
 }
 
-fn try_block_complete(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_block_complete(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() {
         return Ok(());
     }
-    let dev: u32 = field(ctx, tp::block_rq_complete::DEV)?;
-    let sector: u64 = field(ctx, tp::block_rq_complete::SECTOR)?;
+    let rq: u64 = arg(ctx, tp::block_rq_complete::RQ);
+    let q: u64 = kread(rq, lay!(rq_q))?;
+    let dev = disk_devt(kread(q, lay!(queue_disk))?)?;
+    let sector: u64 = kread(rq, lay!(rq_sector))?;
     let key = block_key(dev, sector);
     // SAFETY: the value is copied out before the entry is removed.
     if unsafe { ZC_BLOCK_INFLIGHT.get(key) }.is_none() {
         return Ok(());
     }
     let _ = ZC_BLOCK_INFLIGHT.remove(key);
-    let nr_sector: u32 = field(ctx, tp::block_rq_complete::NR_SECTOR)?;
+    let nr_bytes: u32 = arg(ctx, tp::block_rq_complete::NR_BYTES);
+    let nr_sector = nr_bytes >> 9;
     count_net(Counter::BlockComplete, 1);
     count_net(Counter::BlockCompleteSectors, nr_sector as u64);
     emit(BlockEvent {

@@ -16,6 +16,8 @@
 //! page (lent by vmsplice, pinned by a zero-copy send).
 
 use aya_ebpf::{
+    cty::c_void,
+    helpers::generated::bpf_loop,
     macros::{btf_tracepoint, map},
     maps::{LruHashMap, PerCpuArray},
     programs::BtfTracePointContext,
@@ -24,10 +26,11 @@ use zc_common::{
     Config, MAX_FRAGS,
     counters::Counter,
     event::{Kind, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
+    tracepoints as tp,
 };
 
 use crate::helpers::{
-    armed, config, count_net, count_sock, emit, header, kread, lay, sock_id, tree_mode,
+    arg, armed, config, count_net, count_sock, emit, header, kread, lay, sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -120,7 +123,7 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent, sock: u64) {
 
 #[btf_tracepoint(function = "net_dev_queue")]
 pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
-    let skb: u64 = ctx.arg(0);
+    let skb: u64 = arg(&ctx, tp::net_skb::SKB);
     if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_QUEUE) {
         let _ = ZC_QUEUED.insert(skb, e.payload, 0);
         if let Some(p) = ZC_PIECES.get_ptr_mut(0) {
@@ -135,7 +138,7 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
 
 #[btf_tracepoint(function = "net_dev_start_xmit")]
 pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
-    let skb: u64 = ctx.arg(0);
+    let skb: u64 = arg(&ctx, tp::net_dev_start_xmit::SKB);
     if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_XMIT) {
         let _ = ZC_XMIT_PENDING.insert(skb, Pending { e, sock }, 0);
     }
@@ -145,8 +148,8 @@ pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
 /// `net_dev_xmit(skb, rc, dev, skb_len)`.
 #[btf_tracepoint(function = "net_dev_xmit")]
 pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
-    let skb: u64 = ctx.arg(0);
-    let rc: i32 = ctx.arg(1);
+    let skb: u64 = arg(&ctx, tp::net_dev_xmit::SKB);
+    let rc: i32 = arg(&ctx, tp::net_dev_xmit::RC);
     // SAFETY: the value is copied out before the entry is removed.
     let Some(Pending { e, sock }) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
         return 0;
@@ -187,8 +190,8 @@ static ZC_PIECES: PerCpuArray<[u64; 3]> = PerCpuArray::with_max_entries(1, 0);
 /// retransmits it).
 #[btf_tracepoint(function = "kfree_skb")]
 pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
-    let skb: u64 = ctx.arg(0);
-    let reason: u32 = ctx.arg(2);
+    let skb: u64 = arg(&ctx, tp::kfree_skb::SKB);
+    let reason: u32 = arg(&ctx, tp::kfree_skb::REASON);
     if !armed() || skb == 0 || lay!(valid) == 0 {
         return 0;
     }
@@ -261,7 +264,7 @@ fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32) -> u32 {
 /// mistaken for it.
 #[btf_tracepoint(function = "consume_skb")]
 pub fn consume_skb(ctx: BtfTracePointContext) -> u32 {
-    let skb: u64 = ctx.arg(0);
+    let skb: u64 = arg(&ctx, tp::consume_skb::SKB);
     if armed() && skb != 0 {
         let _ = ZC_QUEUED.remove(skb);
     }
@@ -280,9 +283,9 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() || lay!(valid) == 0 {
         return Ok(());
     }
-    let sk: u64 = ctx.arg(0);
-    let skb: u64 = ctx.arg(1);
-    let err: i32 = ctx.arg(2);
+    let sk: u64 = arg(ctx, tp::tcp_retransmit_skb::SK);
+    let skb: u64 = arg(ctx, tp::tcp_retransmit_skb::SKB);
+    let err: i32 = arg(ctx, tp::tcp_retransmit_skb::ERR);
     let Some(sock) = sock_id(sk) else {
         return Ok(());
     };
@@ -330,86 +333,119 @@ const MAPPING_FLAGS: u64 = 3;
 /// own memory (vmsplice, MSG_ZEROCOPY); an untagged one is a file's page
 /// cache, and it is the demo file when mapping->host (the inode) has the
 /// demo file's (i_sb->s_dev, i_ino).
+///
+/// One frag per round of `bpf_loop`: the verifier then checks a round once,
+/// where an unrolled walk of `MAX_FRAGS` frags cost it about 60 ms per
+/// program at load (the kernel inlines the loop, so it costs no more to run).
 #[inline(always)]
 pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
-    let mut out = FragPages {
-        frags: 0,
-        bytes: 0,
-        first_index: u32::MAX,
-        user_frags: 0,
-        user_bytes: 0,
+    let mut walk = FragWalk {
+        frags: shinfo + lay!(shinfo_frags) as u64,
+        want_ino: config(Config::FileIno),
+        want_dev: config(Config::FileDev),
+        any_file: tree_mode(),
+        out: FragPages {
+            frags: 0,
+            bytes: 0,
+            first_index: u32::MAX,
+            user_frags: 0,
+            user_bytes: 0,
+        },
     };
-    let want_ino = config(Config::FileIno);
-    let want_dev = config(Config::FileDev);
-    let any_file = tree_mode();
-    let frags = shinfo + lay!(shinfo_frags) as u64;
-    let frag_size = lay!(frag_size) as u64;
-    let page_size = lay!(page_size) as u64;
     if nr_frags as usize > MAX_FRAGS {
         count_net(Counter::FragWalkTruncated, 1);
     }
-    for i in 0..MAX_FRAGS {
-        if i as u8 >= nr_frags {
-            break;
-        }
-        let frag = frags + i as u64 * frag_size;
-        let Ok(netmem) = kread::<u64>(frag, lay!(frag_netmem)) else {
-            continue;
+    let rounds = (nr_frags as u32).min(MAX_FRAGS as u32);
+    // SAFETY: the callback is a plain function and its context a pointer to
+    // `walk` on this stack, which outlives the call.
+    unsafe {
+        bpf_loop(
+            rounds,
+            frag_round as *mut c_void,
+            &mut walk as *mut FragWalk as *mut c_void,
+            0,
+        );
+    }
+    walk.out
+}
+
+/// The state `frag_round` works on.
+struct FragWalk {
+    frags: u64,
+    want_ino: u64,
+    want_dev: u64,
+    any_file: bool,
+    out: FragPages,
+}
+
+/// One frag of the walk; `i` is its index. Returns 0: go on.
+extern "C" fn frag_round(i: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `frag_pages` passes its own `FragWalk`.
+    let walk = unsafe { &mut *(ctx as *mut FragWalk) };
+    frag_one(walk, i);
+    0
+}
+
+#[inline(always)]
+fn frag_one(walk: &mut FragWalk, i: u64) {
+    let frag = walk.frags + i * lay!(frag_size) as u64;
+    let Ok(netmem) = kread::<u64>(frag, lay!(frag_netmem)) else {
+        return;
+    };
+    // Bit 0 marks net_iov memory (devmem), which is never a file page.
+    if netmem & 1 != 0 || netmem == 0 {
+        return;
+    }
+    let flen: u32 = kread(frag, lay!(frag_len)).unwrap_or(0);
+    let page = netmem;
+    let head = match kread::<u64>(page, lay!(page_compound_head)) {
+        Ok(ch) if ch & 1 != 0 => ch - 1,
+        Ok(_) => page,
+        Err(_) => return,
+    };
+    let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
+        return;
+    };
+    let out = &mut walk.out;
+    if mapping & MAPPING_FLAGS == MAPPING_ANON {
+        out.user_frags += 1;
+        out.user_bytes += flen;
+        return;
+    }
+    // Movable (driver) pages tag the low bits too: not a file.
+    if mapping == 0 || mapping & MAPPING_FLAGS != 0 {
+        return;
+    }
+    let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
+        return;
+    };
+    // `zc trace` counts a page of any file; the demo, its file's only.
+    if !walk.any_file {
+        let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
+            return;
         };
-        // Bit 0 marks net_iov memory (devmem), which is never a file page.
-        if netmem & 1 != 0 || netmem == 0 {
-            continue;
+        if ino != walk.want_ino {
+            return;
         }
-        let flen: u32 = kread(frag, lay!(frag_len)).unwrap_or(0);
-        let page = netmem;
-        let head = match kread::<u64>(page, lay!(page_compound_head)) {
-            Ok(ch) if ch & 1 != 0 => ch - 1,
-            Ok(_) => page,
-            Err(_) => continue,
+        let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
+            return;
         };
-        let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
-            continue;
+        let Ok(dev) = kread::<u32>(sb, lay!(sb_dev)) else {
+            return;
         };
-        if mapping & MAPPING_FLAGS == MAPPING_ANON {
-            out.user_frags += 1;
-            out.user_bytes += flen;
-            continue;
-        }
-        // Movable (driver) pages tag the low bits too: not a file.
-        if mapping == 0 || mapping & MAPPING_FLAGS != 0 {
-            continue;
-        }
-        let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
-            continue;
-        };
-        // `zc trace` counts a page of any file; the demo, its file's only.
-        if !any_file {
-            let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
-                continue;
-            };
-            if ino != want_ino {
-                continue;
-            }
-            let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
-                continue;
-            };
-            let Ok(dev) = kread::<u32>(sb, lay!(sb_dev)) else {
-                continue;
-            };
-            if dev as u64 != want_dev {
-                continue;
-            }
-        }
-        out.frags += 1;
-        out.bytes += flen;
-        if out.first_index == u32::MAX
-            && let Ok(index) = kread::<u64>(head, lay!(folio_index))
-            && page_size != 0
-        {
-            out.first_index = (index + (page - head) / page_size) as u32;
+        if dev as u64 != walk.want_dev {
+            return;
         }
     }
-    out
+    out.frags += 1;
+    out.bytes += flen;
+    let page_size = lay!(page_size) as u64;
+    if out.first_index == u32::MAX
+        && let Ok(index) = kread::<u64>(head, lay!(folio_index))
+        && page_size != 0
+    {
+        out.first_index = (index + (page - head) / page_size) as u32;
+    }
 }
 
 /// The record of a demo-socket skb with TCP payload, or None for another

@@ -3,37 +3,37 @@
 //! API shows here; a veth and this VM's virtio disk never do, and the
 //! report says so rather than draw a DMA that did not happen.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     counters::Counter,
     event::{DmaEvent, Kind, op},
     tracepoints as tp,
 };
 
-use crate::helpers::{count, emit, field, header, in_sender};
+use crate::helpers::{arg, count, emit, header, in_sender};
 
-#[tracepoint(category = "dma", name = "dma_map_phys")]
-pub fn dma_map_phys(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "dma_map_phys")]
+pub fn dma_map_phys(ctx: BtfTracePointContext) -> u32 {
     let _ = try_dma(&ctx, op::DMA_MAP_PHYS);
     0
 }
 
-#[tracepoint(category = "dma", name = "dma_map_sg")]
-pub fn dma_map_sg(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "dma_map_sg")]
+pub fn dma_map_sg(ctx: BtfTracePointContext) -> u32 {
     let _ = try_dma(&ctx, op::DMA_MAP_SG);
     0
 }
 
-fn try_dma(ctx: &TracePointContext, op: u16) -> Result<(), i64> {
+fn try_dma(ctx: &BtfTracePointContext, op: u16) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
     let size = if op == op::DMA_MAP_PHYS {
-        let s: u64 = field(ctx, tp::dma_map_phys::SIZE)?;
+        let s: u64 = arg(ctx, tp::dma_map_phys::SIZE);
         count(Counter::DmaBytes, s);
         s
     } else {
-        let ents: i32 = field(ctx, tp::dma_map_sg::FULL_ENTS)?;
+        let ents: i32 = arg(ctx, tp::dma_map_sg::ENTS);
         ents.max(0) as u64
     };
     count(Counter::DmaMaps, 1);

@@ -3,28 +3,28 @@
 //! write()'s own copy, the fault is `page_fault_kernel` and is no mode
 //! switch (the thread is already in the kernel).
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     counters::Counter,
     event::{FaultEvent, Kind, op},
     tracepoints as tp,
 };
 
-use crate::helpers::{count, emit, field, header, in_sender};
+use crate::helpers::{arg, count, emit, header, in_sender, kread, lay};
 
-#[tracepoint(category = "exceptions", name = "page_fault_user")]
-pub fn page_fault_user(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "page_fault_user")]
+pub fn page_fault_user(ctx: BtfTracePointContext) -> u32 {
     let _ = try_fault(&ctx, op::FAULT_USER);
     0
 }
 
-#[tracepoint(category = "exceptions", name = "page_fault_kernel")]
-pub fn page_fault_kernel(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "page_fault_kernel")]
+pub fn page_fault_kernel(ctx: BtfTracePointContext) -> u32 {
     let _ = try_fault(&ctx, op::FAULT_KERNEL);
     0
 }
 
-fn try_fault(ctx: &TracePointContext, op: u16) -> Result<(), i64> {
+fn try_fault(ctx: &BtfTracePointContext, op: u16) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
@@ -38,9 +38,9 @@ fn try_fault(ctx: &TracePointContext, op: u16) -> Result<(), i64> {
     );
     emit(FaultEvent {
         h: header(Kind::Fault, op),
-        address: field(ctx, tp::page_fault::ADDRESS)?,
-        ip: field(ctx, tp::page_fault::IP)?,
-        error_code: field(ctx, tp::page_fault::ERROR_CODE)?,
+        address: arg(ctx, tp::page_fault::ADDRESS),
+        ip: kread(arg(ctx, tp::page_fault::REGS), lay!(regs_ip))?,
+        error_code: arg(ctx, tp::page_fault::ERROR_CODE),
     });
     Ok(())
 }

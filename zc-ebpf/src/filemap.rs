@@ -4,7 +4,7 @@
 //! folio's order), pages mapped on a fault (`mm_filemap_map_pages`,
 //! fault-around) and faults on the file (`mm_filemap_fault`).
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     Config,
     counters::Counter,
@@ -14,41 +14,66 @@ use zc_common::{
 };
 
 use crate::{
-    helpers::{armed, config, count, count_file, emit, entry, field, header, in_sender, tree_mode},
+    helpers::{
+        arg, armed, config, count, count_file, emit, entry, header, in_sender, kread, lay,
+        tree_mode,
+    },
     syscalls::saw,
 };
 
-/// The demo's file; for `zc trace`, any file a followed process touches
-/// (these events run in the process that reads, maps or faults).
+/// The file a page-cache `mapping` caches, as the filemap records name it:
+/// its inode's (`i_sb->s_dev`, or `i_rdev` without a super block; `i_ino`).
 #[inline(always)]
-pub fn is_demo_file(dev: u32, ino: u64) -> bool {
-    if tree_mode() {
-        return in_sender();
-    }
-    let want_ino = config(Config::FileIno);
-    armed() && want_ino != 0 && ino == want_ino && dev as u64 == config(Config::FileDev)
+fn file_of(mapping: u64) -> Result<(u32, u64), i64> {
+    let host: u64 = kread(mapping, lay!(mapping_host))?;
+    let ino: u64 = kread(host, lay!(inode_ino))?;
+    let sb: u64 = kread(host, lay!(inode_sb))?;
+    let dev: u32 = if sb != 0 {
+        kread(sb, lay!(sb_dev))?
+    } else {
+        kread(host, lay!(inode_rdev))?
+    };
+    Ok((dev, ino))
 }
 
-#[tracepoint(category = "filemap", name = "mm_filemap_get_pages")]
-pub fn mm_filemap_get_pages(ctx: TracePointContext) -> u32 {
+/// The file of `mapping` if it is the demo's file; for `zc trace`, any file
+/// a followed process touches (these events run in the process that reads,
+/// maps or faults). Decides on the cheap tests before reading the inode.
+#[inline(always)]
+fn demo_file(mapping: u64) -> Result<Option<(u32, u64)>, i64> {
+    if tree_mode() {
+        return if in_sender() {
+            file_of(mapping).map(Some)
+        } else {
+            Ok(None)
+        };
+    }
+    let want_ino = config(Config::FileIno);
+    if !armed() || want_ino == 0 {
+        return Ok(None);
+    }
+    let (dev, ino) = file_of(mapping)?;
+    Ok((ino == want_ino && dev as u64 == config(Config::FileDev)).then_some((dev, ino)))
+}
+
+#[btf_tracepoint(function = "mm_filemap_get_pages")]
+pub fn mm_filemap_get_pages(ctx: BtfTracePointContext) -> u32 {
     let _ = try_filemap_range(&ctx, op::FILEMAP_GET_PAGES);
     0
 }
 
-#[tracepoint(category = "filemap", name = "mm_filemap_map_pages")]
-pub fn mm_filemap_map_pages(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "mm_filemap_map_pages")]
+pub fn mm_filemap_map_pages(ctx: BtfTracePointContext) -> u32 {
     let _ = try_filemap_range(&ctx, op::FILEMAP_MAP_PAGES);
     0
 }
 
-fn try_filemap_range(ctx: &TracePointContext, op: u16) -> Result<(), i64> {
-    let ino: u64 = field(ctx, tp::filemap_range::I_INO)?;
-    let dev: u32 = field(ctx, tp::filemap_range::S_DEV)?;
-    if !is_demo_file(dev, ino) {
+fn try_filemap_range(ctx: &BtfTracePointContext, op: u16) -> Result<(), i64> {
+    let Some((dev, ino)) = demo_file(arg(ctx, tp::filemap_range::MAPPING))? else {
         return Ok(());
-    }
-    let index: u64 = field(ctx, tp::filemap_range::INDEX)?;
-    let last_index: u64 = field(ctx, tp::filemap_range::LAST_INDEX)?;
+    };
+    let index: u64 = arg(ctx, tp::filemap_range::INDEX);
+    let last_index: u64 = arg(ctx, tp::filemap_range::LAST_INDEX);
     let pages = last_index.saturating_sub(index) + 1;
     if tree_mode() {
         if op == op::FILEMAP_GET_PAGES {
@@ -74,20 +99,30 @@ fn try_filemap_range(ctx: &TracePointContext, op: u16) -> Result<(), i64> {
     Ok(())
 }
 
-#[tracepoint(category = "filemap", name = "mm_filemap_add_to_page_cache")]
-pub fn mm_filemap_add_to_page_cache(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "mm_filemap_add_to_page_cache")]
+pub fn mm_filemap_add_to_page_cache(ctx: BtfTracePointContext) -> u32 {
     entry!(try_filemap_add, ctx)
 }
 
-fn try_filemap_add(ctx: &TracePointContext) -> Result<(), i64> {
-    let ino: u64 = field(ctx, tp::filemap_add::I_INO)?;
-    let dev: u32 = field(ctx, tp::filemap_add::S_DEV)?;
-    if !is_demo_file(dev, ino) {
-        return Ok(());
+/// A folio's order, as `folio_order` computes it: 0 unless the folio is
+/// large (`PG_head` set), else the low byte of `_flags_1`.
+#[inline(always)]
+fn folio_order(folio: u64) -> Result<u32, i64> {
+    let flags: u64 = kread(folio, lay!(folio_flags))?;
+    if flags & (1u64 << (lay!(pg_head) & 63)) == 0 {
+        return Ok(0);
     }
-    let index: u64 = field(ctx, tp::filemap_add::INDEX)?;
-    let order: u8 = field(ctx, tp::filemap_add::ORDER)?;
-    let order = (order & 31) as u32;
+    let flags_1: u64 = kread(folio, lay!(folio_flags_1))?;
+    Ok((flags_1 & 0xff) as u32)
+}
+
+fn try_filemap_add(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    let folio: u64 = arg(ctx, tp::filemap_add::FOLIO);
+    let Some((dev, ino)) = demo_file(kread(folio, lay!(folio_mapping))?)? else {
+        return Ok(());
+    };
+    let index: u64 = kread(folio, lay!(folio_index))?;
+    let order = folio_order(folio)? & 31;
     if tree_mode() {
         count_file(dev, ino, file_slot::DISK_BYTES, 4096u64 << order);
     }
@@ -103,18 +138,16 @@ fn try_filemap_add(ctx: &TracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-#[tracepoint(category = "filemap", name = "mm_filemap_fault")]
-pub fn mm_filemap_fault(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "mm_filemap_fault")]
+pub fn mm_filemap_fault(ctx: BtfTracePointContext) -> u32 {
     entry!(try_filemap_fault, ctx)
 }
 
-fn try_filemap_fault(ctx: &TracePointContext) -> Result<(), i64> {
-    let ino: u64 = field(ctx, tp::filemap_fault::I_INO)?;
-    let dev: u32 = field(ctx, tp::filemap_fault::S_DEV)?;
-    if !is_demo_file(dev, ino) {
+fn try_filemap_fault(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    let Some((dev, ino)) = demo_file(arg(ctx, tp::filemap_fault::MAPPING))? else {
         return Ok(());
-    }
-    let index: u64 = field(ctx, tp::filemap_fault::INDEX)?;
+    };
+    let index: u64 = arg(ctx, tp::filemap_fault::INDEX);
     if tree_mode() {
         count_file(dev, ino, file_slot::FAULTS, 1);
     }

@@ -16,17 +16,18 @@ use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     counters::Counter,
     event::{ForwardEvent, Kind},
+    tracepoints as tp,
 };
 
 use crate::{
     device::{ZC_XMIT_PENDING, frag_pages},
-    helpers::{armed, count_net, emit, header, kread, lay},
+    helpers::{arg, armed, count_net, emit, header, kread, lay},
 };
 
 /// `netif_rx(skb)`.
 #[btf_tracepoint(function = "netif_rx")]
 pub fn netif_rx(ctx: BtfTracePointContext) -> u32 {
-    let skb: u64 = ctx.arg(0);
+    let skb: u64 = arg(&ctx, tp::net_skb::SKB);
     let _ = try_forward(skb);
     0
 }

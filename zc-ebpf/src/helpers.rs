@@ -3,10 +3,11 @@
 //! sender? count, then emit; read a field, counting a failure).
 
 use aya_ebpf::{
+    Argument,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::map,
     maps::{Array, HashMap, LruHashMap, LruPerCpuHashMap, PerCpuArray, RingBuf},
-    programs::TracePointContext,
+    programs::BtfTracePointContext,
 };
 use zc_common::{
     CONFIG_SLOTS, Config, EVENTS_BYTES, MAX_SYSCALLS,
@@ -40,52 +41,7 @@ pub static ZC_HELPERS: HashMap<u32, u64> = HashMap::with_max_entries(64, 0);
 
 /// Written by user space before load (read-only data); see `layout.rs`.
 #[unsafe(no_mangle)]
-pub static ZC_LAYOUT: KernelLayout = KernelLayout {
-    skb_len: 0,
-    skb_data_len: 0,
-    skb_head: 0,
-    skb_end: 0,
-    skb_sk: 0,
-    skb_mac_header: 0,
-    skb_transport_header: 0,
-    skb_cb: 0,
-    exterr_ee: 0,
-    shinfo_flags: 0,
-    shinfo_nr_frags: 0,
-    shinfo_gso_size: 0,
-    shinfo_gso_segs: 0,
-    shinfo_frags: 0,
-    frag_size: 0,
-    frag_netmem: 0,
-    frag_len: 0,
-    page_size: 0,
-    page_compound_head: 0,
-    folio_mapping: 0,
-    folio_index: 0,
-    mapping_host: 0,
-    inode_ino: 0,
-    inode_sb: 0,
-    sb_dev: 0,
-    msghdr_flags: 0,
-    msghdr_iter: 0,
-    msghdr_ubuf: 0,
-    iter_type: 0,
-    iter_count: 0,
-    iter_kinds: zc_common::layout::IterKinds {
-        ubuf: 0,
-        iovec: 0,
-        bvec: 0,
-        _pad: 0,
-    },
-    skc_family: 0,
-    skc_daddr: 0,
-    skc_rcv_saddr: 0,
-    skc_dport: 0,
-    skc_num: 0,
-    skc_v6_daddr: 0,
-    skc_v6_rcv_saddr: 0,
-    valid: 0,
-};
+pub static ZC_LAYOUT: KernelLayout = KernelLayout::UNSET;
 
 /// Reads one layout field through a volatile load, so the compiler cannot
 /// fold the all-zero placeholder in.
@@ -370,15 +326,11 @@ pub fn emit<T: 'static>(record: T) {
     }
 }
 
-/// Reads a tracepoint record field, counting a failure.
+/// Reads argument `a` of the tracepoint (its position was checked against
+/// the kernel's BTF prototype before this program was loaded).
 #[inline(always)]
-pub fn field<T>(ctx: &TracePointContext, f: tp::Field) -> Result<T, i64> {
-    // SAFETY: the offset was checked against the kernel's format file before
-    // this program was attached; a bad read returns an error, never UB.
-    unsafe { ctx.read_at::<T>(f.offset) }.map_err(|e| {
-        count_net(Counter::FieldReadFailed, 1);
-        i64::from(e)
-    })
+pub fn arg<T: Argument>(ctx: &BtfTracePointContext, a: tp::Arg) -> T {
+    ctx.arg(a.index)
 }
 
 /// Reads a `T` at `base + off` in kernel memory, counting a failure.

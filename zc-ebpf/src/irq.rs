@@ -5,7 +5,7 @@
 //! the sender, and it is not inside a syscall" means the interrupt came from
 //! its user mode. Counted apart from syscalls, never added to them.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::counters::Counter;
 
 use crate::{
@@ -21,32 +21,32 @@ fn try_entry() -> u32 {
     0
 }
 
-#[tracepoint(category = "irq", name = "irq_handler_entry")]
-pub fn irq_handler_entry(_ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "irq_handler_entry")]
+pub fn irq_handler_entry(_ctx: BtfTracePointContext) -> u32 {
     try_entry()
 }
 
-#[tracepoint(category = "irq_vectors", name = "local_timer_entry")]
-pub fn local_timer_entry(_ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "local_timer_entry")]
+pub fn local_timer_entry(_ctx: BtfTracePointContext) -> u32 {
     try_entry()
 }
 
-#[tracepoint(category = "irq_vectors", name = "reschedule_entry")]
-pub fn reschedule_entry(_ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "reschedule_entry")]
+pub fn reschedule_entry(_ctx: BtfTracePointContext) -> u32 {
     try_entry()
 }
 
-#[tracepoint(category = "irq_vectors", name = "call_function_entry")]
-pub fn call_function_entry(_ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "call_function_entry")]
+pub fn call_function_entry(_ctx: BtfTracePointContext) -> u32 {
     try_entry()
 }
 
-#[tracepoint(category = "irq_vectors", name = "call_function_single_entry")]
-pub fn call_function_single_entry(_ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "call_function_single_entry")]
+pub fn call_function_single_entry(_ctx: BtfTracePointContext) -> u32 {
     try_entry()
 }
 
-#[tracepoint(category = "irq_vectors", name = "irq_work_entry")]
-pub fn irq_work_entry(_ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "irq_work_entry")]
+pub fn irq_work_entry(_ctx: BtfTracePointContext) -> u32 {
     try_entry()
 }

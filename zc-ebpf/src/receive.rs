@@ -10,7 +10,7 @@
 //!   `struct sock_exterr_skb`, whose `sock_extended_err` gives the range of
 //!   sends completed and whether the kernel copied them after all.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     Config, ZC_PREFIX_SLOTS,
     counters::Counter,
@@ -20,14 +20,15 @@ use zc_common::{
 
 use crate::device::frag_pages;
 use crate::helpers::{
-    armed, config, count, count_sock, current_tid, emit, entry, field, header, in_sender, kread,
-    lay, learn_sock, tree_mode,
+    arg, armed, config, count, count_sock, current_tid, emit, entry, header, in_sender, kread, lay,
+    learn_sock, tree_mode,
 };
 use crate::send::ZC_PIN_PREFIX;
 use crate::syscalls::saw;
 
-#[tracepoint(category = "skb", name = "skb_copy_datagram_iovec")]
-pub fn skb_copy_datagram_iovec(ctx: TracePointContext) -> u32 {
+/// `skb_copy_datagram_iovec(skb, len)`.
+#[btf_tracepoint(function = "skb_copy_datagram_iovec")]
+pub fn skb_copy_datagram_iovec(ctx: BtfTracePointContext) -> u32 {
     if in_sender() {
         let _ = try_completion(&ctx);
         // `zc trace`: a followed process's own receive copies count too.
@@ -38,7 +39,7 @@ pub fn skb_copy_datagram_iovec(ctx: TracePointContext) -> u32 {
     entry!(try_recv_copy, ctx)
 }
 
-fn try_recv_copy(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_recv_copy(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let receiver = config(Config::ReceiverTid);
     let ours = if tree_mode() {
         in_sender()
@@ -48,8 +49,8 @@ fn try_recv_copy(ctx: &TracePointContext) -> Result<(), i64> {
     if !ours {
         return Ok(());
     }
-    let skb: u64 = field(ctx, tp::skb_copy_datagram_iovec::SKBADDR)?;
-    let len: i32 = field(ctx, tp::skb_copy_datagram_iovec::LEN)?;
+    let skb: u64 = arg(ctx, tp::skb_copy_datagram_iovec::SKB);
+    let len: i32 = arg(ctx, tp::skb_copy_datagram_iovec::LEN);
     let len = if len > 0 { len as u32 } else { 0 };
     count(Counter::RecvCopies, 1);
     count(Counter::RecvCopyBytes, len as u64);
@@ -93,11 +94,11 @@ const EE_CODE: u32 = 6;
 const EE_INFO: u32 = 8;
 const EE_DATA: u32 = 12;
 
-fn try_completion(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_completion(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if lay!(valid) == 0 {
         return Ok(());
     }
-    let skb: u64 = field(ctx, tp::skb_copy_datagram_iovec::SKBADDR)?;
+    let skb: u64 = arg(ctx, tp::skb_copy_datagram_iovec::SKB);
     let ee = skb + lay!(skb_cb) as u64 + lay!(exterr_ee) as u64;
     let origin: u8 = kread(ee, EE_ORIGIN)?;
     if origin != SO_EE_ORIGIN_ZEROCOPY {

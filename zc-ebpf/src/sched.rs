@@ -9,7 +9,7 @@
 //! threads of the sender's process that make no syscalls. Their time on a
 //! CPU is where the work of an SQPOLL ring went.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     Config,
     counters::Counter,
@@ -19,30 +19,69 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_FOLLOWED, ZC_HELPERS, armed, config, count, count_proc, current_tgid, emit, entry, field,
-    followed, for_sender, header, set_config, tree_mode,
+    ZC_FOLLOWED, ZC_HELPERS, arg, armed, config, count, count_proc, current_tgid, current_tid,
+    emit, entry, followed, for_sender, header, kread, lay, set_config, tree_mode,
 };
 
-#[tracepoint(category = "sched", name = "sched_switch")]
-pub fn sched_switch(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "sched_switch")]
+pub fn sched_switch(ctx: BtfTracePointContext) -> u32 {
     entry!(try_sched_switch, ctx)
 }
 
-fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
+/// `TASK_REPORT_MAX`: how the kernel's record reports a preempted task.
+const TASK_REPORT_MAX: u64 = 0x100;
+/// `TASK_REPORT`: the sleep and stop states a record reports (the low 7 bits).
+const TASK_REPORT: u32 = 0x7f;
+/// `TASK_IDLE` and `TASK_RTLOCK_WAIT`, which the record reports as idle and
+/// as uninterruptible sleep.
+const TASK_IDLE: u32 = 0x402;
+const TASK_RTLOCK_WAIT: u32 = 0x1000;
+
+/// The `prev_state` of the classic record, from the tracepoint's arguments
+/// (`__trace_sched_switch_state`): `TASK_REPORT_MAX` when preempted, else
+/// the one state bit of the task's sleep (0 while runnable).
+#[inline(always)]
+fn report_state(ctx: &BtfTracePointContext) -> u64 {
+    let preempt: u64 = arg(ctx, tp::sched_switch::PREEMPT);
+    if preempt & 0xff != 0 {
+        return TASK_REPORT_MAX;
+    }
+    let raw: u64 = arg(ctx, tp::sched_switch::PREV_STATE);
+    let raw = raw as u32;
+    let state = match raw {
+        TASK_IDLE => 0x80, // TASK_REPORT_IDLE
+        TASK_RTLOCK_WAIT => 0x2,
+        _ => raw & TASK_REPORT,
+    };
+    // fls(state) as one bit, as the record has it.
+    if state == 0 {
+        0
+    } else {
+        1u64 << (31 - state.leading_zeros())
+    }
+}
+
+/// The pid of a task the tracepoint passed.
+#[inline(always)]
+fn pid_of(task: u64) -> Result<u32, i64> {
+    kread(task, lay!(task_pid))
+}
+
+fn try_sched_switch(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() {
         return Ok(());
     }
-    let prev: u32 = field(ctx, tp::sched_switch::PREV_PID)?;
-    let next: u32 = field(ctx, tp::sched_switch::NEXT_PID)?;
     if tree_mode() {
         // The switch runs in the thread that leaves the CPU: its process
         // is the current one.
         if followed(current_tgid()) {
-            let prev_state: u64 = field(ctx, tp::sched_switch::PREV_STATE)?;
-            switched_out(prev_state);
+            switched_out(report_state(ctx));
         }
         return Ok(());
     }
+    // The switch runs in the task leaving the CPU: `prev` is the current one.
+    let prev = current_tid();
+    let next = pid_of(arg(ctx, tp::sched_switch::NEXT))?;
     let sender = config(Config::SenderTid);
     if sender == 0 {
         return Ok(());
@@ -55,7 +94,7 @@ fn try_sched_switch(ctx: &TracePointContext) -> Result<(), i64> {
     } else {
         return Ok(());
     };
-    let prev_state: u64 = field(ctx, tp::sched_switch::PREV_STATE)?;
+    let prev_state = report_state(ctx);
     if op == op::SCHED_OUT {
         switched_out(prev_state);
     }
@@ -107,15 +146,15 @@ fn helper_time(prev: u32, next: u32) {
     }
 }
 
-/// `task_newtask(pid, comm, ...)`, in the thread that creates the task: a
-/// thread the sender (or one of its followed threads) starts is followed
+/// `task_newtask(task, clone_flags)`, in the thread that creates the task:
+/// a thread the sender (or one of its followed threads) starts is followed
 /// from now.
-#[tracepoint(category = "task", name = "task_newtask")]
-pub fn task_newtask(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "task_newtask")]
+pub fn task_newtask(ctx: BtfTracePointContext) -> u32 {
     entry!(try_newtask, ctx)
 }
 
-fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_newtask(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if tree_mode() {
         return follow_child(ctx);
     }
@@ -123,8 +162,9 @@ fn try_newtask(ctx: &TracePointContext) -> Result<(), i64> {
     if !for_sender() {
         return Ok(());
     }
-    let child: u32 = field(ctx, tp::task_newtask::PID)?;
-    let comm: [u8; 16] = field(ctx, tp::task_newtask::COMM)?;
+    let task: u64 = arg(ctx, tp::task_newtask::TASK);
+    let child = pid_of(task)?;
+    let comm: [u8; 16] = kread(task, lay!(task_comm))?;
     let _ = ZC_HELPERS.insert(child, 0, 0);
     set_config(Config::HelpersSeen, 1);
     count(Counter::HelperThreads, 1);
@@ -143,15 +183,15 @@ const CLONE_THREAD: u64 = 0x0001_0000;
 /// `zc trace`: a process a followed process forks joins the tree (its pid
 /// is its tgid); a new thread is followed already, by its process.
 #[inline(always)]
-fn follow_child(ctx: &TracePointContext) -> Result<(), i64> {
+fn follow_child(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() || !followed(current_tgid()) {
         return Ok(());
     }
-    let flags: u64 = field(ctx, tp::task_newtask::CLONE_FLAGS)?;
+    let flags: u64 = arg(ctx, tp::task_newtask::CLONE_FLAGS);
     if flags & CLONE_THREAD != 0 {
         return Ok(());
     }
-    let child: u32 = field(ctx, tp::task_newtask::PID)?;
+    let child = pid_of(arg(ctx, tp::task_newtask::TASK))?;
     let parent = current_tgid();
     // SAFETY: the value is copied out at once.
     let root = unsafe { ZC_FOLLOWED.get(parent) }
@@ -164,25 +204,27 @@ fn follow_child(ctx: &TracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-/// `sched_process_exit(comm, pid, prio, group_dead)`: the last thread of a
-/// followed process is gone, so the process leaves the tree (its pid may be
-/// reused by a stranger).
-#[tracepoint(category = "sched", name = "sched_process_exit")]
-pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
+/// `sched_process_exit(p, group_dead)`: the last thread of a followed
+/// process is gone, so the process leaves the tree (its pid may be reused
+/// by a stranger).
+#[btf_tracepoint(function = "sched_process_exit")]
+pub fn sched_process_exit(ctx: BtfTracePointContext) -> u32 {
     entry!(try_exit, ctx)
 }
 
-fn try_exit(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() || !tree_mode() {
         return Ok(());
     }
-    let group_dead: u8 = field(ctx, tp::sched_process_exit::GROUP_DEAD)?;
+    let group_dead: u64 = arg(ctx, tp::sched_process_exit::GROUP_DEAD);
+    let group_dead = group_dead & 0xff;
     let tgid = current_tgid();
     if group_dead != 0 && followed(tgid) {
         let _ = ZC_FOLLOWED.remove(tgid);
         count(Counter::TreeExits, 1);
         // Its last name: after an exec, not the one it was forked with.
-        let comm: [u64; 2] = field(ctx, tp::sched_process_exit::COMM)?;
+        let task: u64 = arg(ctx, tp::sched_process_exit::TASK);
+        let comm: [u64; 2] = kread(task, lay!(task_comm))?;
         count_proc(tgid, proc_slot::COMM, comm[0]);
         count_proc(tgid, proc_slot::COMM_END, comm[1]);
         count_proc(tgid, proc_slot::EXITED, 1);

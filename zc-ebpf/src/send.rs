@@ -1,6 +1,6 @@
-//! The socket send path: `tcp_sendmsg_locked` (a BTF tracepoint, so the
-//! message header can be read) tells where the data comes from, and
-//! `sock:sock_send_length` how much the socket took.
+//! The socket send path: `tcp_sendmsg_locked` (its message header tells
+//! where the data comes from) and `sock:sock_send_length` (how much the
+//! socket took).
 //!
 //! The source decides copy or not: user memory (ITER_UBUF/IOVEC) is copied
 //! into TCP's own pages, unless the send asked for zero copy
@@ -12,9 +12,9 @@
 use aya_ebpf::{
     cty::c_void,
     helpers::bpf_get_socket_cookie,
-    macros::{btf_tracepoint, map, tracepoint},
+    macros::{btf_tracepoint, map},
     maps::{Array, LruHashMap},
-    programs::{BtfTracePointContext, TracePointContext},
+    programs::BtfTracePointContext,
 };
 use zc_common::{
     Config, ZC_PREFIX_SLOTS,
@@ -25,7 +25,7 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SOCKS, armed, config, count, count_net, count_sock, current_tid, emit, entry, field,
+    ZC_SOCKS, arg, armed, config, count, count_net, count_sock, current_tid, emit, entry,
     for_sender, header, kread, lay, learn_sock, set_config, sock_id, tree_mode,
 };
 
@@ -53,10 +53,10 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !for_sender() || lay!(valid) == 0 {
         return Ok(());
     }
-    let sk: u64 = ctx.arg(0);
-    let msg: u64 = ctx.arg(1);
-    let skb: u64 = ctx.arg(2);
-    let size_goal: i32 = ctx.arg(3);
+    let sk: u64 = arg(ctx, tp::tcp_sendmsg_locked::SK);
+    let msg: u64 = arg(ctx, tp::tcp_sendmsg_locked::MSG);
+    let skb: u64 = arg(ctx, tp::tcp_sendmsg_locked::SKB);
+    let size_goal: i32 = arg(ctx, tp::tcp_sendmsg_locked::SIZE_GOAL);
     // The demo socket is the one whose cookie user space gave
     // (`bpf_get_socket_cookie` on the typed argument): its first send, by
     // the sender or its SQ thread, names its pointer for the skb probes.
@@ -119,20 +119,21 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-#[tracepoint(category = "sock", name = "sock_send_length")]
-pub fn sock_send_length(ctx: TracePointContext) -> u32 {
+/// `sock_send_length(sk, ret, flags)`.
+#[btf_tracepoint(function = "sock_send_length")]
+pub fn sock_send_length(ctx: BtfTracePointContext) -> u32 {
     entry!(try_sock_send_length, ctx)
 }
 
-fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_sock_send_length(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !for_sender() {
         return Ok(());
     }
-    let sk: u64 = field(ctx, tp::sock_send_length::SK)?;
+    let sk: u64 = arg(ctx, tp::sock_send_length::SK);
     let Some(sock) = sock_id(sk) else {
         return Ok(());
     };
-    let ret: i32 = field(ctx, tp::sock_send_length::RET)?;
+    let ret: i32 = arg(ctx, tp::sock_send_length::RET);
     count(Counter::SockSend, 1);
     // SAFETY: the value is copied out at once.
     let src = unsafe { ZC_SEND_SOURCE.get(current_tid()) }
@@ -174,28 +175,27 @@ fn try_sock_send_length(ctx: &TracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-/// `inet_sock_set_state(sk, ..., newstate)`: a followed socket that reaches
-/// `TCP_CLOSE` is followed no more. Its `struct sock` may soon be another
-/// connection's, perhaps a process zc does not follow.
-#[tracepoint(category = "sock", name = "inet_sock_set_state")]
-pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
+/// `inet_sock_set_state(sk, oldstate, newstate)`: a followed socket that
+/// reaches `TCP_CLOSE` is followed no more. Its `struct sock` may soon be
+/// another connection's, perhaps a process zc does not follow. Only TCP
+/// sockets are ever followed, so any protocol's close may be looked up.
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> u32 {
     entry!(try_set_state, ctx)
 }
 
-/// `TCP_CLOSE` (include/net/tcp_states.h); `IPPROTO_TCP`.
+/// `TCP_CLOSE` (include/net/tcp_states.h).
 const TCP_CLOSE: i32 = 7;
-const IPPROTO_TCP: u16 = 6;
 
-fn try_set_state(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_set_state(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() || !tree_mode() {
         return Ok(());
     }
-    let state: i32 = field(ctx, tp::inet_sock_set_state::NEWSTATE)?;
-    let proto: u16 = field(ctx, tp::inet_sock_set_state::PROTOCOL)?;
-    if state != TCP_CLOSE || proto != IPPROTO_TCP {
+    let state: i32 = arg(ctx, tp::inet_sock_set_state::NEWSTATE);
+    if state != TCP_CLOSE {
         return Ok(());
     }
-    let sk: u64 = field(ctx, tp::inet_sock_set_state::SKADDR)?;
+    let sk: u64 = arg(ctx, tp::inet_sock_set_state::SK);
     if ZC_SOCKS.remove(sk).is_ok() {
         count_net(Counter::SocketsClosed, 1);
     }

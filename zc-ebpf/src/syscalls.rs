@@ -1,11 +1,13 @@
 //! User → kernel → user: `raw_syscalls:sys_enter` and `sys_exit` of the
 //! sender thread. Each pair is two mode switches, the article's "context
 //! switches"; the exit's return value is the bytes a read or write moved.
+//! Both tracepoints pass the saved user registers (`pt_regs`): the entry's
+//! arguments are in them, and at the exit so is the syscall's number.
 
 use aya_ebpf::{
-    macros::{map, tracepoint},
+    macros::{btf_tracepoint, map},
     maps::{Array, LruHashMap},
-    programs::TracePointContext,
+    programs::BtfTracePointContext,
 };
 use zc_common::{
     Config, MAX_SYSCALLS,
@@ -16,8 +18,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SYSCALL_BYTES, ZC_SYSCALLS, config, count, count_at, count_file, count_proc, current_tgid,
-    current_tid, emit, entry, field, header, in_sender, set_config, tree_mode,
+    ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_proc,
+    current_tgid, current_tid, emit, entry, header, in_sender, kread, lay, set_config, tree_mode,
 };
 
 /// The followed threads inside a syscall whose entry was counted, with what
@@ -55,16 +57,16 @@ pub fn saw(what: u32, dev: u32, ino: u64) {
     }
 }
 
-#[tracepoint(category = "raw_syscalls", name = "sys_enter")]
-pub fn sys_enter(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> u32 {
     entry!(try_sys_enter, ctx)
 }
 
-fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
-    let nr: u64 = field(ctx, tp::sys_enter::ID)?;
+    let nr: u64 = arg(ctx, tp::sys_enter::ID);
     if !tree_mode() && nr == config(Config::EndMarker) {
         // The loop is over: stop following this thread, without counting the marker.
         set_config(Config::SenderTid, 0);
@@ -76,32 +78,27 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
     if tree_mode() && nr < MAX_SYSCALLS as u64 {
         count_proc(current_tgid(), SYSCALL_CALLS + nr as u32, 1);
     }
-    let base = tp::sys_enter::ARGS;
-    let arg = |i: usize| {
-        field::<u64>(
-            ctx,
-            tp::Field {
-                offset: base.offset + 8 * i,
-                ..base
-            },
-        )
-        .unwrap_or(0)
-    };
+    let regs: u64 = arg(ctx, tp::sys_enter::REGS);
+    let reg = |off: u32| kread::<u64>(regs, off).unwrap_or(0);
     emit(SyscallEvent {
         h: header(Kind::Syscall, op::SYS_ENTER),
         nr,
-        args: [arg(0), arg(1), arg(2)],
+        args: [
+            reg(lay!(regs_arg0)),
+            reg(lay!(regs_arg1)),
+            reg(lay!(regs_arg2)),
+        ],
         ret: 0,
     });
     Ok(())
 }
 
-#[tracepoint(category = "raw_syscalls", name = "sys_exit")]
-pub fn sys_exit(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
     entry!(try_sys_exit, ctx)
 }
 
-fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
@@ -110,8 +107,8 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(()); // its entry was not traced
     };
     let _ = ZC_IN_SYSCALL.remove(current_tid());
-    let nr: u64 = field(ctx, tp::sys_exit::ID)?;
-    let ret: i64 = field(ctx, tp::sys_exit::RET)?;
+    let nr: u64 = kread(arg(ctx, tp::sys_exit::REGS), lay!(regs_syscall_nr))?;
+    let ret: i64 = arg(ctx, tp::sys_exit::RET);
     count(Counter::SysExit, 1);
     // Byte counts only: mmap returns an address, which must not be summed
     // (nor leave the kernel as a figure).

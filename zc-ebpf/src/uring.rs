@@ -12,9 +12,9 @@
 //!   `IORING_SEND_ZC_REPORT_USAGE`, whether the kernel copied them anyway.
 
 use aya_ebpf::{
-    macros::{map, tracepoint},
+    macros::{btf_tracepoint, map},
     maps::LruHashMap,
-    programs::TracePointContext,
+    programs::BtfTracePointContext,
 };
 use zc_common::{
     Config,
@@ -23,11 +23,12 @@ use zc_common::{
         IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC, Kind,
         RingEvent, op,
     },
+    layout::IORING_SETUP_SQPOLL,
     tracepoints as tp,
 };
 
 use crate::helpers::{
-    armed, config, count, emit, entry, field, for_sender, header, in_helper, set_config,
+    arg, armed, config, count, emit, entry, for_sender, header, in_helper, kread, lay, set_config,
 };
 
 /// Opcode of each request in flight on the demo ring, by request.
@@ -39,16 +40,16 @@ static ZC_RING_OPS: LruHashMap<u64, u8> = LruHashMap::with_max_entries(16384, 0)
 #[map]
 static ZC_RING_SENT: LruHashMap<u64, u64> = LruHashMap::with_max_entries(16384, 0);
 
-#[tracepoint(category = "io_uring", name = "io_uring_create")]
-pub fn io_uring_create(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "io_uring_create")]
+pub fn io_uring_create(ctx: BtfTracePointContext) -> u32 {
     entry!(try_create, ctx)
 }
 
-fn try_create(ctx: &TracePointContext) -> Result<(), i64> {
+fn try_create(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !for_sender() {
         return Ok(());
     }
-    let ring: u64 = field(ctx, tp::io_uring_create::CTX)?;
+    let ring: u64 = arg(ctx, tp::io_uring_create::CTX);
     set_config(Config::DemoRing, ring);
     Ok(())
 }
@@ -60,19 +61,25 @@ fn demo_ring(ring: u64) -> bool {
     armed() && demo != 0 && ring == demo
 }
 
-#[tracepoint(category = "io_uring", name = "io_uring_submit_req")]
-pub fn io_uring_submit_req(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "io_uring_submit_req")]
+pub fn io_uring_submit_req(ctx: BtfTracePointContext) -> u32 {
     entry!(try_submit, ctx)
 }
 
-fn try_submit(ctx: &TracePointContext) -> Result<(), i64> {
-    if !demo_ring(field(ctx, tp::io_uring_submit_req::CTX)?) {
+fn try_submit(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if config(Config::DemoRing) == 0 {
+        return Ok(()); // no ring this run: nothing to read
+    }
+    let req: u64 = arg(ctx, tp::io_uring_submit_req::REQ);
+    let ring: u64 = kread(req, lay!(kiocb_ctx))?;
+    if !demo_ring(ring) {
         return Ok(());
     }
-    let req: u64 = field(ctx, tp::io_uring_submit_req::REQ)?;
-    let user_data: u64 = field(ctx, tp::io_uring_submit_req::USER_DATA)?;
-    let opcode: u8 = field(ctx, tp::io_uring_submit_req::OPCODE)?;
-    let sq_thread: u8 = field(ctx, tp::io_uring_submit_req::SQ_THREAD)?;
+    let user_data: u64 = kread(req, lay!(kiocb_user_data))?;
+    let opcode: u8 = kread(req, lay!(kiocb_opcode))?;
+    // As the record has it: the ring has an SQ thread.
+    let ring_flags: u32 = kread(ring, lay!(ring_flags))?;
+    let sq_thread = (ring_flags & IORING_SETUP_SQPOLL != 0) as u8;
     let _ = ZC_RING_OPS.insert(req, opcode, 0);
     count(Counter::IoSubmits, 1);
     count(Counter::IoSqThreadSubmits, (sq_thread != 0) as u64);
@@ -89,19 +96,20 @@ fn try_submit(ctx: &TracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
-#[tracepoint(category = "io_uring", name = "io_uring_complete")]
-pub fn io_uring_complete(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "io_uring_complete")]
+pub fn io_uring_complete(ctx: BtfTracePointContext) -> u32 {
     entry!(try_complete, ctx)
 }
 
-fn try_complete(ctx: &TracePointContext) -> Result<(), i64> {
-    if !demo_ring(field(ctx, tp::io_uring_complete::CTX)?) {
+fn try_complete(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if !demo_ring(arg(ctx, tp::io_uring_complete::CTX)) {
         return Ok(());
     }
-    let req: u64 = field(ctx, tp::io_uring_complete::REQ)?;
-    let user_data: u64 = field(ctx, tp::io_uring_complete::USER_DATA)?;
-    let res: i32 = field(ctx, tp::io_uring_complete::RES)?;
-    let cflags: u32 = field(ctx, tp::io_uring_complete::CFLAGS)?;
+    let req: u64 = arg(ctx, tp::io_uring_complete::REQ);
+    let cqe: u64 = arg(ctx, tp::io_uring_complete::CQE);
+    let user_data: u64 = kread(cqe, lay!(cqe_user_data))?;
+    let res: i32 = kread(cqe, lay!(cqe_res))?;
+    let cflags: u32 = kread(cqe, lay!(cqe_flags))?;
     let opcode = if cflags & IORING_CQE_F_NOTIF != 0 {
         // A notification is a request of its own, posted for the send.
         notification(user_data, res as u32);

@@ -26,7 +26,7 @@ use std::{
 };
 
 use zc::{
-    kernel::{layout, tracefs, tracer::Tracer},
+    kernel::{layout, tracer::Tracer},
     model::{Strategy, outcome::RunOutcome},
     session::{self, LiveSession},
 };
@@ -295,12 +295,12 @@ fn main() -> anyhow::Result<()> {
     drop(live);
 
     // Start and exit: the probes loaded and attached, then all detached.
-    let root = tracefs::ensure()?;
-    let layout = layout::from_running_kernel()?;
     let (mut start, mut exit) = (Vec::new(), Vec::new());
     for _ in 0..REPS {
+        // From nothing: the kernel's BTF read and checked, then every probe.
         let t0 = Instant::now();
-        let tracer = Tracer::load(&layout, &root)?;
+        let kernel = layout::running_kernel()?;
+        let tracer = Tracer::load(&kernel)?;
         start.push(t0.elapsed().as_nanos() as u64);
         let t1 = Instant::now();
         drop(tracer);

@@ -20,7 +20,7 @@ between two private network namespaces joined by a veth pair, and reports what \
 really happened to the bytes beside the article's model.
 
 Exit codes: 0 ok; 1 runtime error; 2 usage error (bad flag or input file);
-3 cannot trace live here (needs root, BTF, tracefs, tracepoints); 4 the
+3 cannot trace live here (needs root, BTF, tracepoints); 4 the
 receiver did not get the file intact.";
 
 #[derive(Debug, Parser)]
@@ -34,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a strategy, trace it, and report what the kernel did with the bytes.
     Demo(DemoArgs),
-    /// Check whether this machine can trace live: root, BTF, tracefs, each probe.
+    /// Check whether this machine can trace live: root, BTF, each probe.
     Doctor(DoctorArgs),
     /// Play a recorded trace in the live view (or print its report): no root needed.
     Replay(ReplayArgs),

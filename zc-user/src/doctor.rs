@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::kernel::{
     layout, privilege,
     probes::{PROBES, ProbeState, ProbeStatus},
-    tracefs,
+    prototype,
     tracer::Tracer,
 };
 use crate::mechanism::Mechanism;
@@ -52,8 +52,8 @@ pub fn examine(load: bool) -> Findings {
         );
         blockers.push(privilege::refusal(&missing));
     }
-    let layout = layout::from_running_kernel();
-    match &layout {
+    let kernel = layout::running_kernel();
+    match &kernel {
         Ok(_) => line(
             &mut s,
             "BTF",
@@ -67,39 +67,6 @@ pub fn examine(load: bool) -> Findings {
             blockers.push(e.to_string());
         }
     }
-    let tracefs_root = match tracefs::find() {
-        Some(p) => {
-            line(&mut s, "tracefs", &format!("mounted at {}", p.display()));
-            Some(p)
-        }
-        None if missing.is_empty() => match tracefs::ensure() {
-            Ok(p) => {
-                line(
-                    &mut s,
-                    "tracefs",
-                    "not mounted on the host; zc mounts it in its own mount namespace",
-                );
-                Some(p)
-            }
-            Err(e) => {
-                line(
-                    &mut s,
-                    "tracefs",
-                    &format!("not mounted and cannot be mounted: {e:#}"),
-                );
-                blockers.push("tracefs is not available".into());
-                None
-            }
-        },
-        None => {
-            line(
-                &mut s,
-                "tracefs",
-                "not mounted (zc mounts it privately when run as root)",
-            );
-            None
-        }
-    };
     line(
         &mut s,
         "lockdown",
@@ -136,32 +103,30 @@ pub fn examine(load: bool) -> Findings {
 
     mechanisms(&mut s);
 
-    let status: Vec<ProbeStatus> = match (&layout, &tracefs_root) {
-        (Ok(layout), Some(root)) if missing.is_empty() && load => {
-            match Tracer::load(layout, root) {
-                Ok(t) => t.status().to_vec(),
-                Err(e) => {
-                    blockers.push(format!("{e:#}"));
-                    untried(&format!("loading failed: {e}"))
-                }
+    let status: Vec<ProbeStatus> = match &kernel {
+        Ok(kernel) if missing.is_empty() && load => match Tracer::load(kernel) {
+            Ok(t) => t.status().to_vec(),
+            Err(e) => {
+                blockers.push(format!("{e:#}"));
+                untried(&format!("loading failed: {e}"))
             }
-        }
-        (_, Some(root)) => PROBES
+        },
+        // Without loading, each tracepoint's prototype is still checked.
+        Ok(kernel) => PROBES
             .iter()
             .map(|spec| ProbeStatus {
                 spec: *spec,
-                state: if tracefs::exists(root, spec.attach.category(), spec.attach.name()) {
-                    ProbeState::Untried(if load {
+                state: match prototype::check(&kernel.btf, &spec.attach) {
+                    Ok(()) => ProbeState::Untried(if load {
                         "needs root".into()
                     } else {
                         "--no-load".into()
-                    })
-                } else {
-                    ProbeState::Missing("no such tracepoint".into())
+                    }),
+                    Err(state) => state,
                 },
             })
             .collect(),
-        _ => untried("tracefs not visible"),
+        Err(_) => untried("the kernel's BTF is unusable"),
     };
     let _ = writeln!(
         s,

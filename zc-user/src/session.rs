@@ -11,7 +11,7 @@ use crate::{
         run,
     },
     exit::Fatal,
-    kernel::{layout, privilege, probes::ProbeState, tracefs, tracer::Tracer},
+    kernel::{layout, privilege, probes::ProbeState, tracer::Tracer},
     model::{Strategy, context::Context, outcome::RunOutcome},
 };
 
@@ -34,8 +34,8 @@ pub struct LiveSession {
     /// None only while a run goes untraced (see `run_untraced`).
     tracer: Option<Tracer>,
     status: Vec<crate::kernel::probes::ProbeStatus>,
-    layout: zc_common::layout::KernelLayout,
-    tracefs_root: std::path::PathBuf,
+    /// Kept to load the probes again after an untraced run.
+    kernel: layout::KernelTypes,
     net: DemoNet,
     file: DemoFile,
     chunk: u64,
@@ -72,17 +72,13 @@ pub fn cannot_trace_reason() -> Option<String> {
 }
 
 impl LiveSession {
-    /// Sets everything up. Must run before the process starts other threads:
-    /// tracefs may need a private mount namespace.
+    /// Sets everything up: the kernel's types, the probes, the network.
     pub fn start(opts: &Options, user_file: Option<DemoFile>) -> anyhow::Result<LiveSession> {
         if let Some(reason) = cannot_trace_reason() {
             return Err(Fatal::CannotTrace(reason).into());
         }
-        let tracefs_root = tracefs::ensure().map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
-        let layout =
-            layout::from_running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
-        let tracer = Tracer::load(&layout, &tracefs_root)
-            .map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+        let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
+        let tracer = Tracer::load(&kernel).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
         let blocked: Vec<String> = tracer
             .status()
             .iter()
@@ -124,8 +120,7 @@ impl LiveSession {
         Ok(LiveSession {
             status: tracer.status().to_vec(),
             tracer: Some(tracer),
-            layout,
-            tracefs_root,
+            kernel,
             net,
             file,
             chunk: opts.chunk,
@@ -161,7 +156,7 @@ impl LiveSession {
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());
         let result = run::run_one(None, &self.net, &self.file, facts);
-        self.tracer = Some(Tracer::load(&self.layout, &self.tracefs_root)?);
+        self.tracer = Some(Tracer::load(&self.kernel)?);
         result.with_context(|| format!("run {} untraced", strategy.name()))
     }
 

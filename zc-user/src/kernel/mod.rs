@@ -1,11 +1,11 @@
 //! Everything that talks to the kernel's tracing machinery: capabilities,
-//! BTF, tracefs, loading and attaching the eBPF programs, reading their maps.
+//! BTF, loading and attaching the eBPF programs, reading their maps.
 
 pub mod layout;
 pub mod privilege;
 pub mod probes;
+pub mod prototype;
 pub mod stats;
-pub mod tracefs;
 pub mod tracer;
 
 /// Converts a user-space `st_dev` to the kernel's internal dev_t encoding

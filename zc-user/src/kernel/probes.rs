@@ -1,49 +1,38 @@
 //! The probes zc attaches, what each proves, and how attaching went.
 //!
-//! Every probe is a tracepoint: classic ones (stable record layout, checked
-//! against tracefs) or BTF tracepoints (`tp_btf`, typed arguments, for the
-//! probes that must read kernel structs: the skb and the message being sent).
-//! kprobes and fentry are not used: many kernels (this project's own among
-//! them) do not allow them.
+//! Every probe is a BTF tracepoint (`tp_btf`): the kernel calls it with the
+//! tracepoint's own arguments, typed by BTF, and it reads kernel structs
+//! through them at offsets read from BTF too (`layout.rs`). Before loading,
+//! user space checks each argument a probe reads against the tracepoint's
+//! prototype in the running kernel's BTF (`prototype.rs`). kprobes and
+//! fentry are not used: many kernels (this project's own among them) do not
+//! allow them. Classic (perf) tracepoints are not used either: each one
+//! costs more per hit, and detaching one waits for an RCU grace period
+//! under a global mutex, one after another, which made zc's exit take a
+//! second.
 
 use std::fmt;
 
-use zc_common::tracepoints::{self as tp, Field};
+use zc_common::tracepoints::{self as tp, Arg};
 
-/// How a probe attaches.
+/// Where a probe attaches: the tracepoint `category/name`, and the
+/// arguments its program reads.
 #[derive(Clone, Copy, Debug)]
-pub enum Attach {
-    /// A classic tracepoint, `category/name`, whose record fields zc reads.
-    Tracepoint {
-        category: &'static str,
-        name: &'static str,
-        fields: &'static [Field],
-    },
-    /// A BTF tracepoint (tp_btf) on the tracepoint `name` in `category`.
-    BtfTracepoint {
-        category: &'static str,
-        name: &'static str,
-    },
+pub struct Attach {
+    pub category: &'static str,
+    pub name: &'static str,
+    pub args: &'static [Arg],
 }
 
 impl Attach {
     pub fn category(&self) -> &'static str {
-        match self {
-            Attach::Tracepoint { category, .. } | Attach::BtfTracepoint { category, .. } => {
-                category
-            }
-        }
+        self.category
     }
     pub fn name(&self) -> &'static str {
-        match self {
-            Attach::Tracepoint { name, .. } | Attach::BtfTracepoint { name, .. } => name,
-        }
+        self.name
     }
     pub fn kind(&self) -> &'static str {
-        match self {
-            Attach::Tracepoint { .. } => "tracepoint",
-            Attach::BtfTracepoint { .. } => "tp_btf",
-        }
+        "tp_btf"
     }
 }
 
@@ -58,34 +47,20 @@ pub struct ProbeSpec {
     pub proves: &'static str,
 }
 
+/// A probe on tracepoint `category/name` whose program has the tracepoint's name.
 const fn tp(
-    program: &'static str,
     category: &'static str,
     name: &'static str,
-    fields: &'static [Field],
+    args: &'static [Arg],
     proves: &'static str,
 ) -> ProbeSpec {
     ProbeSpec {
-        program,
-        attach: Attach::Tracepoint {
+        program: name,
+        attach: Attach {
             category,
             name,
-            fields,
+            args,
         },
-        required: true,
-        proves,
-    }
-}
-
-const fn btf(
-    program: &'static str,
-    category: &'static str,
-    name: &'static str,
-    proves: &'static str,
-) -> ProbeSpec {
-    ProbeSpec {
-        program,
-        attach: Attach::BtfTracepoint { category, name },
         required: true,
         proves,
     }
@@ -99,240 +74,213 @@ const fn optional(mut p: ProbeSpec) -> ProbeSpec {
 /// Every probe, in the order the report lists them.
 pub const PROBES: &[ProbeSpec] = &[
     tp(
-        "sys_enter",
         "raw_syscalls",
         "sys_enter",
-        tp::sys_enter::FIELDS,
+        tp::sys_enter::ARGS,
         "user → kernel mode switch (syscall entry)",
     ),
     tp(
-        "sys_exit",
         "raw_syscalls",
         "sys_exit",
-        tp::sys_exit::FIELDS,
+        tp::sys_exit::ARGS,
         "kernel → user mode switch; bytes read/written",
     ),
     tp(
-        "sched_switch",
         "sched",
         "sched_switch",
-        tp::sched_switch::FIELDS,
+        tp::sched_switch::ARGS,
         "real context switches of the sender; its kernel threads' CPU time",
     ),
     tp(
-        "task_newtask",
         "task",
         "task_newtask",
-        tp::task_newtask::FIELDS,
+        tp::task_newtask::ARGS,
         "kernel threads the sender starts (io_uring's SQ thread, io-wq workers); processes a traced one forks",
     ),
     tp(
-        "sched_process_exit",
         "sched",
         "sched_process_exit",
-        tp::sched_process_exit::FIELDS,
+        tp::sched_process_exit::ARGS,
         "a traced process that ended leaves the followed tree",
     ),
     optional(tp(
-        "io_uring_create",
         "io_uring",
         "io_uring_create",
-        tp::io_uring_create::FIELDS,
+        tp::io_uring_create::ARGS,
         "the sender's io_uring (a kernel without io_uring has no such event)",
     )),
     optional(tp(
-        "io_uring_submit_req",
         "io_uring",
         "io_uring_submit_req",
-        tp::io_uring_submit_req::FIELDS,
+        tp::io_uring_submit_req::ARGS,
         "requests submitted to that ring, and whether the SQ thread issued them",
     )),
     optional(tp(
-        "io_uring_complete",
         "io_uring",
         "io_uring_complete",
-        tp::io_uring_complete::FIELDS,
+        tp::io_uring_complete::ARGS,
         "completions: a READ's copy, a SEND_ZC's bytes, its notification's verdict",
     )),
     tp(
-        "page_fault_user",
         "exceptions",
         "page_fault_user",
-        tp::page_fault::FIELDS,
+        tp::page_fault::ARGS,
         "page faults in user mode (mmap touched)",
     ),
     tp(
-        "page_fault_kernel",
         "exceptions",
         "page_fault_kernel",
-        tp::page_fault::FIELDS,
+        tp::page_fault::ARGS,
         "page faults inside the kernel's copy",
     ),
     tp(
-        "mm_filemap_get_pages",
         "filemap",
         "mm_filemap_get_pages",
-        tp::filemap_range::FIELDS,
+        tp::filemap_range::ARGS,
         "read/splice found the file's pages in the page cache",
     ),
     tp(
-        "mm_filemap_add_to_page_cache",
         "filemap",
         "mm_filemap_add_to_page_cache",
-        tp::filemap_add::FIELDS,
+        tp::filemap_add::ARGS,
         "disk → page cache: a folio read in on a miss",
     ),
     tp(
-        "mm_filemap_map_pages",
         "filemap",
         "mm_filemap_map_pages",
-        tp::filemap_range::FIELDS,
+        tp::filemap_range::ARGS,
         "mmap: page-cache pages mapped, not copied",
     ),
     tp(
-        "mm_filemap_fault",
         "filemap",
         "mm_filemap_fault",
-        tp::filemap_fault::FIELDS,
+        tp::filemap_fault::ARGS,
         "mmap: a fault on the file",
     ),
     tp(
-        "block_bio_queue",
         "block",
         "block_bio_queue",
-        tp::block_bio_queue::FIELDS,
+        tp::block_bio_queue::ARGS,
         "disk reads the sender submitted (in its own context)",
     ),
     tp(
-        "block_rq_complete",
         "block",
         "block_rq_complete",
-        tp::block_rq_complete::FIELDS,
+        tp::block_rq_complete::ARGS,
         "those requests completed (the device's transfer)",
     ),
-    btf(
-        "tcp_sendmsg_locked",
+    tp(
         "tcp",
         "tcp_sendmsg_locked",
+        tp::tcp_sendmsg_locked::ARGS,
         "data into the socket buffer: user copy or spliced pages",
     ),
     tp(
-        "inet_sock_set_state",
         "sock",
         "inet_sock_set_state",
-        tp::inet_sock_set_state::FIELDS,
+        tp::inet_sock_set_state::ARGS,
         "a traced process's socket that closes is followed no more (zc trace)",
     ),
     tp(
-        "sock_send_length",
         "sock",
         "sock_send_length",
-        tp::sock_send_length::FIELDS,
+        tp::sock_send_length::ARGS,
         "bytes each send queued",
     ),
-    btf(
-        "net_dev_queue",
+    tp(
         "net",
         "net_dev_queue",
+        tp::net_skb::ARGS,
         "skb as TCP built it: linear vs page-cache frags",
     ),
-    btf(
-        "net_dev_start_xmit",
+    tp(
         "net",
         "net_dev_start_xmit",
+        tp::net_dev_start_xmit::ARGS,
         "skb as the device got it: segmented copy or shared frags",
     ),
-    btf(
-        "net_dev_xmit",
+    tp(
         "net",
         "net_dev_xmit",
+        tp::net_dev_xmit::ARGS,
         "the device accepted the skb (rc 0): a requeued skb counts once",
     ),
-    btf(
-        "netif_rx",
+    tp(
         "net",
         "netif_rx",
+        tp::net_skb::ARGS,
         "the veth's peer got the skb: user pages still, or copied on the way",
     ),
-    btf(
-        "tcp_retransmit_skb",
+    tp(
         "tcp",
         "tcp_retransmit_skb",
+        tp::tcp_retransmit_skb::ARGS,
         "a retransmission: bytes that pass the device again",
     ),
-    btf(
-        "consume_skb",
+    tp(
         "skb",
         "consume_skb",
+        tp::consume_skb::ARGS,
         "a queued skb freed after segmentation: forgotten, so its address is not mistaken later",
     ),
-    btf(
-        "kfree_skb",
+    tp(
         "skb",
         "kfree_skb",
+        tp::kfree_skb::ARGS,
         "a dropped skb of the demo socket, with the kernel's reason",
     ),
     tp(
-        "skb_copy_datagram_iovec",
         "skb",
         "skb_copy_datagram_iovec",
-        tp::skb_copy_datagram_iovec::FIELDS,
+        tp::skb_copy_datagram_iovec::ARGS,
         "the receiver's copy skb → user; the sender's zero-copy completions",
     ),
     optional(tp(
-        "irq_handler_entry",
         "irq",
         "irq_handler_entry",
-        tp::irq_handler_entry::FIELDS,
+        tp::irq_entry::ARGS,
         "a device interrupt while the sender ran in user mode: an unasked kernel entry",
     )),
     optional(tp(
-        "local_timer_entry",
         "irq_vectors",
         "local_timer_entry",
-        tp::irq_vector_entry::FIELDS,
+        tp::irq_entry::ARGS,
         "the timer interrupt while the sender ran in user mode",
     )),
     optional(tp(
-        "reschedule_entry",
         "irq_vectors",
         "reschedule_entry",
-        tp::irq_vector_entry::FIELDS,
+        tp::irq_entry::ARGS,
         "a reschedule IPI while the sender ran in user mode",
     )),
     optional(tp(
-        "call_function_entry",
         "irq_vectors",
         "call_function_entry",
-        tp::irq_vector_entry::FIELDS,
+        tp::irq_entry::ARGS,
         "a function-call IPI while the sender ran in user mode",
     )),
     optional(tp(
-        "call_function_single_entry",
         "irq_vectors",
         "call_function_single_entry",
-        tp::irq_vector_entry::FIELDS,
+        tp::irq_entry::ARGS,
         "a single-function IPI while the sender ran in user mode",
     )),
     optional(tp(
-        "irq_work_entry",
         "irq_vectors",
         "irq_work_entry",
-        tp::irq_vector_entry::FIELDS,
+        tp::irq_entry::ARGS,
         "irq work while the sender ran in user mode",
     )),
     optional(tp(
-        "dma_map_phys",
         "dma",
         "dma_map_phys",
-        tp::dma_map_phys::FIELDS,
+        tp::dma_map_phys::ARGS,
         "DMA mappings by a device driver (silent on veth and DMA-API-less virtio)",
     )),
     optional(tp(
-        "dma_map_sg",
         "dma",
         "dma_map_sg",
-        tp::dma_map_sg::FIELDS,
+        tp::dma_map_sg::ARGS,
         "scatter-gather DMA mappings",
     )),
 ];

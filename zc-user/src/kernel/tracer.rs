@@ -2,31 +2,28 @@
 //! back exact counters and drain the event ring buffer.
 //!
 //! Everything the programs hold is released by the kernel when this process's
-//! file descriptors close: perf-event links for tracepoints, bpf links for
-//! tp_btf, the maps. So no program stays attached after zc exits, on any path.
+//! file descriptors close: the programs' bpf links, the maps. So no program
+//! stays attached after zc exits, on any path.
 
-use std::{
-    os::fd::{AsFd as _, AsRawFd as _},
-    path::Path,
-};
+use std::os::fd::{AsFd as _, AsRawFd as _};
 
 use anyhow::{Context as _, anyhow};
 use aya::{
     Btf, Ebpf, EbpfLoader,
     maps::{Array, MapData, PerCpuArray, PerCpuValues, RingBuf},
-    programs::{BtfTracePoint, TracePoint, tp_btf::BtfTracePointLink, trace_point::TracePointLink},
+    programs::{BtfTracePoint, tp_btf::BtfTracePointLink},
 };
 use zc_common::{
     Config, MAX_SYSCALLS,
     counters::{COUNTERS, Counter},
-    layout::KernelLayout,
     maps,
 };
 
 use super::{
-    probes::{Attach, PROBES, ProbeSpec, ProbeState, ProbeStatus},
+    layout::KernelTypes,
+    probes::{PROBES, ProbeSpec, ProbeState, ProbeStatus},
+    prototype,
     stats::ProgRun,
-    tracefs,
 };
 use crate::{
     decode::{DecodeError, Event, decode},
@@ -55,12 +52,9 @@ pub struct Target {
     pub sock_cookie: u64,
 }
 
-/// A program's attachment, owned here so it can be dropped in parallel.
-enum Held {
-    // Only dropped: dropping detaches.
-    Tp(#[allow(dead_code, reason = "held for its Drop")] TracePointLink),
-    Btf(#[allow(dead_code, reason = "held for its Drop")] BtfTracePointLink),
-}
+/// A program's attachment. Only dropped: dropping detaches, at once (a
+/// BTF tracepoint's link waits for no grace period as it goes).
+struct Held(#[allow(dead_code, reason = "held for its Drop")] BtfTracePointLink);
 
 /// Removes every entry of hash map `$name` (keys `$k`, values `$v`).
 macro_rules! empty {
@@ -80,6 +74,7 @@ macro_rules! empty {
 /// The loaded, attached programs and their maps.
 pub struct Tracer {
     /// Declared first: detached before the programs and maps go.
+    #[allow(dead_code, reason = "held for their Drop")]
     links: Vec<Held>,
     ebpf: Ebpf,
     events: RingBuf<MapData>,
@@ -141,14 +136,14 @@ impl Totals {
 impl Tracer {
     /// Loads the object with `layout` and attaches every probe the kernel
     /// allows, recording per probe attached / missing / refused.
-    pub fn load(layout: &KernelLayout, tracefs_root: &Path) -> anyhow::Result<Tracer> {
+    pub fn load(kernel: &KernelTypes) -> anyhow::Result<Tracer> {
         raise_memlock();
         let t0 = std::time::Instant::now();
         let btf = Btf::from_sys_fs().context("read the kernel's BTF (/sys/kernel/btf/vmlinux)")?;
         let t_btf = t0.elapsed();
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
-            .override_global(maps::LAYOUT, layout, true)
+            .override_global(maps::LAYOUT, &kernel.layout, true)
             .load(OBJECT)
             .context("load zc's eBPF object into the kernel")?;
         let t_object = t0.elapsed();
@@ -159,7 +154,7 @@ impl Tracer {
         for spec in PROBES {
             let state = match ebpf.program_mut(spec.program) {
                 None => ProbeState::Refused(format!("eBPF object has no program {}", spec.program)),
-                Some(p) => match attach_one(p, spec, &btf, tracefs_root) {
+                Some(p) => match attach_one(p, spec, kernel, &btf) {
                     Ok(link) => {
                         links.push(link);
                         ProbeState::Attached
@@ -529,47 +524,17 @@ impl Tracer {
 fn attach_one(
     program: &mut aya::programs::Program,
     spec: &ProbeSpec,
+    kernel: &KernelTypes,
     btf: &Btf,
-    root: &Path,
 ) -> Result<Held, ProbeState> {
-    let (category, name) = (spec.attach.category(), spec.attach.name());
-    if !tracefs::exists(root, category, name) {
-        return Err(ProbeState::Missing(format!(
-            "no tracepoint {category}/{name} in this kernel"
-        )));
-    }
+    prototype::check(&kernel.btf, &spec.attach)?;
     let result: anyhow::Result<Held> = (|| {
-        Ok(match spec.attach {
-            Attach::Tracepoint { fields, .. } => {
-                tracefs::check_fields(root, category, name, fields)?;
-                let p: &mut TracePoint = program.try_into()?;
-                p.load()?;
-                let id = p.attach(category, name)?;
-                Held::Tp(p.take_link(id)?)
-            }
-            Attach::BtfTracepoint { .. } => {
-                let p: &mut BtfTracePoint = program.try_into()?;
-                p.load(name, btf)?;
-                let id = p.attach()?;
-                Held::Btf(p.take_link(id)?)
-            }
-        })
+        let p: &mut BtfTracePoint = program.try_into()?;
+        p.load(spec.attach.name(), btf)?;
+        let id = p.attach()?;
+        Ok(Held(p.take_link(id)?))
     })();
     result.map_err(|e| ProbeState::Refused(one_line(&e)))
-}
-
-impl Drop for Tracer {
-    /// Detaching a tracepoint program waits for an RCU grace period (tens
-    /// of milliseconds); one after another, two dozen took over a second.
-    /// Dropped all at once, the waits overlap.
-    fn drop(&mut self) {
-        let links = std::mem::take(&mut self.links);
-        std::thread::scope(|s| {
-            for l in links {
-                s.spawn(move || drop(l));
-            }
-        });
-    }
 }
 
 /// An error chain on one line, verifier logs cut to their last lines.

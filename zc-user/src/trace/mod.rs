@@ -21,7 +21,7 @@ use anyhow::Context as _;
 
 use crate::{
     exit::Fatal,
-    kernel::{layout, privilege, probes::ProbeStatus, tracefs, tracer::Tracer},
+    kernel::{layout, privilege, probes::ProbeStatus, tracer::Tracer},
     model::tree::{Names, TraceState, TreeCounts, reports},
 };
 
@@ -98,10 +98,8 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
     if !missing.is_empty() {
         return Err(Fatal::CannotTrace(privilege::refusal(&missing)).into());
     }
-    let root = tracefs::ensure().map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
-    let layout = layout::from_running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
-    let mut tracer =
-        Tracer::load(&layout, &root).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+    let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
+    let mut tracer = Tracer::load(&kernel).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
     catch_signals();
     let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (child, roots) = if req.command.is_empty() {

@@ -154,7 +154,23 @@ pub fn host_state() -> HostState {
 /// Ids of the loaded eBPF programs that are zc's (by name, which the kernel
 /// keeps to 15 characters), from bpftool (installed by `cargo xtask setup`):
 /// another tool's programs coming and going on the host are not zc's leftovers.
+///
+/// A program whose last link and descriptor closed is detached at once, but
+/// the kernel frees it after an RCU grace period, so it may still be listed
+/// for some milliseconds after zc exits. Waits up to a second for zc's
+/// programs to be gone before answering: one still there then is a leftover.
 pub fn bpf_program_ids() -> BTreeSet<u64> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let ids = bpf_program_ids_now();
+        if ids.is_empty() || std::time::Instant::now() >= deadline {
+            return ids;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn bpf_program_ids_now() -> BTreeSet<u64> {
     let out = Command::new("bpftool")
         .args(["-j", "prog", "show"])
         .output()
