@@ -26,7 +26,10 @@ use std::{
 };
 
 use zc::{
-    kernel::{layout, tracer::Tracer},
+    kernel::{
+        layout,
+        tracer::{Purpose, Tracer},
+    },
     model::{Strategy, outcome::RunOutcome},
     session::{self, LiveSession},
 };
@@ -300,7 +303,7 @@ fn main() -> anyhow::Result<()> {
         // From nothing: the kernel's BTF read and checked, then every probe.
         let t0 = Instant::now();
         let kernel = layout::running_kernel()?;
-        let tracer = Tracer::load(&kernel)?;
+        let tracer = Tracer::load(&kernel, Purpose::Demo)?;
         start.push(t0.elapsed().as_nanos() as u64);
         let t1 = Instant::now();
         drop(tracer);

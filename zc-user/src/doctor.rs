@@ -8,7 +8,7 @@ use crate::kernel::{
     layout, privilege,
     probes::{PROBES, ProbeState, ProbeStatus},
     prototype,
-    tracer::Tracer,
+    tracer::{Purpose, Tracer},
 };
 use crate::mechanism::Mechanism;
 use crate::strategy::Strategy;
@@ -104,7 +104,7 @@ pub fn examine(load: bool) -> Findings {
     mechanisms(&mut s);
 
     let status: Vec<ProbeStatus> = match &kernel {
-        Ok(kernel) if missing.is_empty() && load => match Tracer::load(kernel) {
+        Ok(kernel) if missing.is_empty() && load => match Tracer::load(kernel, Purpose::Trace) {
             Ok(t) => t.status().to_vec(),
             Err(e) => {
                 blockers.push(format!("{e:#}"));

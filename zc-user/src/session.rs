@@ -11,7 +11,11 @@ use crate::{
         run,
     },
     exit::Fatal,
-    kernel::{layout, privilege, probes::ProbeState, tracer::Tracer},
+    kernel::{
+        layout, privilege,
+        probes::ProbeState,
+        tracer::{Purpose, Tracer},
+    },
     model::{Strategy, context::Context, outcome::RunOutcome},
 };
 
@@ -78,7 +82,8 @@ impl LiveSession {
             return Err(Fatal::CannotTrace(reason).into());
         }
         let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
-        let tracer = Tracer::load(&kernel).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+        let tracer = Tracer::load(&kernel, Purpose::Demo)
+            .map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
         let blocked: Vec<String> = tracer
             .status()
             .iter()
@@ -156,7 +161,7 @@ impl LiveSession {
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());
         let result = run::run_one(None, &self.net, &self.file, facts);
-        self.tracer = Some(Tracer::load(&self.kernel)?);
+        self.tracer = Some(Tracer::load(&self.kernel, Purpose::Demo)?);
         result.with_context(|| format!("run {} untraced", strategy.name()))
     }
 

@@ -22,7 +22,9 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use btf_rs::{Btf, Struct, Type};
+use btf_rs::{Struct, Type};
+
+use super::{btf::KernelBtf, probes::PROBES};
 use zc_common::layout::{IterKinds, KernelLayout};
 
 /// Where the running kernel exposes its BTF.
@@ -114,13 +116,62 @@ type Result<T> = std::result::Result<T, LayoutError>;
 /// The running kernel's types: its BTF, against which the tracepoints'
 /// prototypes are checked, and the struct layout read from it.
 pub struct KernelTypes {
-    pub btf: Btf,
+    pub btf: KernelBtf,
     pub layout: KernelLayout,
+}
+
+/// The structs and enums the layout is read from.
+const TYPES: &[&str] = &[
+    "sk_buff",
+    "sock_exterr_skb",
+    "skb_shared_info",
+    "page",
+    "folio",
+    "address_space",
+    "inode",
+    "super_block",
+    "msghdr",
+    "iov_iter",
+    "iter_type",
+    "sock_common",
+    "pt_regs",
+    "task_struct",
+    "io_kiocb",
+    "io_cqe",
+    "io_ring_ctx",
+    "io_uring_cqe",
+    "pageflags",
+    "bio",
+    "bvec_iter",
+    "block_device",
+    "gendisk",
+    "req_op",
+    "request",
+    "request_queue",
+];
+
+/// Every name zc looks up in the kernel's BTF: the layout's types and each
+/// probe's tracepoint prototype.
+pub fn names() -> Vec<String> {
+    TYPES
+        .iter()
+        .map(|t| t.to_string())
+        .chain(
+            PROBES
+                .iter()
+                .map(|p| super::prototype::typedef(p.attach.name())),
+        )
+        .collect()
 }
 
 /// Reads the running kernel's BTF ([`VMLINUX_BTF`]) and its layout.
 pub fn running_kernel() -> std::result::Result<KernelTypes, LayoutError> {
-    types_from_file(Path::new(VMLINUX_BTF))
+    let t0 = std::time::Instant::now();
+    let types = types_from_file(Path::new(VMLINUX_BTF));
+    if std::env::var_os("ZC_TIMING").is_some() {
+        eprintln!("zc: timing: kernel types (BTF, layout) {:?}", t0.elapsed());
+    }
+    types
 }
 
 /// Reads the layout from the running kernel's BTF ([`VMLINUX_BTF`]).
@@ -133,23 +184,23 @@ pub fn from_btf_file(path: &Path) -> std::result::Result<KernelLayout, LayoutErr
     types_from_file(path).map(|t| t.layout)
 }
 
-/// Reads a BTF file (a kernel's `vmlinux` BTF) and the layout in it.
+/// Opens a BTF file (a kernel's `vmlinux` BTF) and reads the layout in it.
 pub fn types_from_file(path: &Path) -> std::result::Result<KernelTypes, LayoutError> {
-    // Read first, so that a missing file (the usual failure) is told apart
-    // from a file that is not BTF.
-    let bytes = std::fs::read(path).map_err(|source| LayoutError::NoBtf {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let btf = Btf::from_bytes(&bytes).map_err(|source| LayoutError::Parse {
-        path: path.to_path_buf(),
-        source,
+    let btf = KernelBtf::open(path, &names()).map_err(|e| match e {
+        super::btf::OpenError::Read(source) => LayoutError::NoBtf {
+            path: path.to_path_buf(),
+            source,
+        },
+        super::btf::OpenError::Parse(source) => LayoutError::Parse {
+            path: path.to_path_buf(),
+            source,
+        },
     })?;
     let layout = from_btf(&btf)?;
     Ok(KernelTypes { btf, layout })
 }
 
-fn from_btf(btf: &Btf) -> Result<KernelLayout> {
+fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (
         _,
         [
@@ -344,7 +395,11 @@ fn to_u32(v: usize, what: &str) -> Result<u32> {
 /// Finds `fields` in the struct named `ty`. BTF can hold several types of
 /// that name (forward declarations, or rarely two definitions): the first
 /// real struct/union holding all the fields wins.
-fn lookup<const N: usize>(btf: &Btf, ty: &str, fields: [&str; N]) -> Result<(Struct, [Field; N])> {
+fn lookup<const N: usize>(
+    btf: &KernelBtf,
+    ty: &str,
+    fields: [&str; N],
+) -> Result<(Struct, [Field; N])> {
     let mut first_err = None;
     for s in structs_named(btf, ty)? {
         let found: Result<Vec<Field>> = fields.iter().map(|f| field_in(btf, ty, &s, f)).collect();
@@ -362,9 +417,9 @@ fn lookup<const N: usize>(btf: &Btf, ty: &str, fields: [&str; N]) -> Result<(Str
 
 /// The structs and unions named `name` that have members (not `Fwd`s or
 /// empty declarations).
-fn structs_named(btf: &Btf, name: &str) -> Result<Vec<Struct>> {
+fn structs_named(btf: &KernelBtf, name: &str) -> Result<Vec<Struct>> {
     Ok(btf
-        .resolve_types_by_name(name)?
+        .types_named(name)?
         .into_iter()
         .filter_map(|t| match t {
             Type::Struct(s) | Type::Union(s) if !s.members.is_empty() => Some(s),
@@ -375,7 +430,7 @@ fn structs_named(btf: &Btf, name: &str) -> Result<Vec<Struct>> {
 
 /// Finds the first of `names` present in `s` (for fields renamed across
 /// kernel versions). If none is, the error names the first (current) one.
-fn field_either(btf: &Btf, ty: &str, s: &Struct, names: &[&str]) -> Result<Field> {
+fn field_either(btf: &KernelBtf, ty: &str, s: &Struct, names: &[&str]) -> Result<Field> {
     let mut first_err = None;
     for name in names {
         match field_in(btf, ty, s, name) {
@@ -389,7 +444,7 @@ fn field_either(btf: &Btf, ty: &str, s: &Struct, names: &[&str]) -> Result<Field
 }
 
 /// Finds field `name` in `s`, searching anonymous members at any depth.
-fn field_in(btf: &Btf, ty: &str, s: &Struct, name: &str) -> Result<Field> {
+fn field_in(btf: &KernelBtf, ty: &str, s: &Struct, name: &str) -> Result<Field> {
     let missing = || LayoutError::MissingField {
         ty: ty.to_string(),
         field: name.to_string(),
@@ -425,7 +480,7 @@ fn field_in(btf: &Btf, ty: &str, s: &Struct, name: &str) -> Result<Field> {
 /// The member named `name` and its offset in bits from the start of `s`,
 /// looking into anonymous struct/union members (adding their offsets).
 fn find_member(
-    btf: &Btf,
+    btf: &KernelBtf,
     s: &Struct,
     name: &str,
     depth: usize,
@@ -454,7 +509,7 @@ fn find_member(
 }
 
 /// Resolves typedefs and qualifiers down to the underlying type.
-fn strip(btf: &Btf, mut ty: Type) -> Result<Type> {
+fn strip(btf: &KernelBtf, mut ty: Type) -> Result<Type> {
     for _ in 0..MAX_DEPTH {
         ty = match &ty {
             Type::Typedef(t) => btf.resolve_chained_type(t)?,
@@ -471,7 +526,7 @@ fn strip(btf: &Btf, mut ty: Type) -> Result<Type> {
 }
 
 /// Size in bytes of a type, as `sizeof` would give it.
-fn type_size(btf: &Btf, ty: &Type, depth: usize) -> Result<usize> {
+fn type_size(btf: &KernelBtf, ty: &Type, depth: usize) -> Result<usize> {
     if depth > MAX_DEPTH {
         return Err(LayoutError::Malformed(format!(
             "arrays nested deeper than {MAX_DEPTH}"
@@ -500,7 +555,7 @@ fn type_size(btf: &Btf, ty: &Type, depth: usize) -> Result<usize> {
 }
 
 /// The element struct of `skb_shared_info.frags` (an array of `skb_frag_t`).
-fn frag_struct(btf: &Btf, frags: &Field) -> Result<Struct> {
+fn frag_struct(btf: &KernelBtf, frags: &Field) -> Result<Struct> {
     let not = |expected| LayoutError::FieldKind {
         ty: frags.ty.clone(),
         field: frags.name.clone(),
@@ -517,9 +572,9 @@ fn frag_struct(btf: &Btf, frags: &Field) -> Result<Struct> {
 
 /// Values of the enumerators `names` of enum `ty`, which must fit a byte
 /// (the eBPF side compares them with the u8 `iov_iter.iter_type`).
-fn enum_values<const N: usize>(btf: &Btf, ty: &str, names: [&str; N]) -> Result<[u8; N]> {
+fn enum_values<const N: usize>(btf: &KernelBtf, ty: &str, names: [&str; N]) -> Result<[u8; N]> {
     let mut candidates: Vec<Vec<(String, u64)>> = Vec::new();
-    for t in btf.resolve_types_by_name(ty)? {
+    for t in btf.types_named(ty)? {
         let values = match t {
             Type::Enum(e) => e
                 .members
@@ -560,6 +615,7 @@ fn enum_values<const N: usize>(btf: &Btf, ty: &str, names: [&str; N]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use btf_rs::Btf;
 
     /// The layout of the running kernel, or None (with a loud note) when it
     /// has no BTF, so that the suite still runs on such machines.
@@ -798,6 +854,7 @@ mod tests {
                 11, 1, 12,
         ];
         let btf = Btf::from_bytes(&btf_blob(&types, strings)).expect("parse synthetic BTF");
+        let btf = KernelBtf::index(btf, &[]).expect("index");
 
         let (s, [c]) = lookup(&btf, "s", ["c"]).expect("s.c past the Fwd");
         assert_eq!((c.offset, c.size, s.size()), (4, 4, 8));

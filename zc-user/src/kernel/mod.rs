@@ -1,6 +1,7 @@
 //! Everything that talks to the kernel's tracing machinery: capabilities,
 //! BTF, loading and attaching the eBPF programs, reading their maps.
 
+pub mod btf;
 pub mod layout;
 pub mod privilege;
 pub mod probes;

@@ -9,10 +9,13 @@
 //! that moved or retyped an argument gets the probe refused, with the
 //! argument named, instead of a probe that reads the wrong thing.
 
-use btf_rs::{Btf, Type};
+use btf_rs::Type;
 use zc_common::tracepoints::Arg;
 
-use super::probes::{Attach, ProbeState};
+use super::{
+    btf::KernelBtf,
+    probes::{Attach, ProbeState},
+};
 
 /// Bound on type chains, so that malformed BTF cannot make us loop.
 const MAX_DEPTH: usize = 16;
@@ -20,7 +23,7 @@ const MAX_DEPTH: usize = 16;
 /// Checks the arguments `attach` reads against the kernel's prototype of
 /// its tracepoint: `Missing` if the kernel has no such tracepoint,
 /// `Refused` if an argument differs.
-pub fn check(btf: &Btf, attach: &Attach) -> Result<(), ProbeState> {
+pub fn check(btf: &KernelBtf, attach: &Attach) -> Result<(), ProbeState> {
     let (category, name) = (attach.category(), attach.name());
     let params = parameters(btf, name).map_err(ProbeState::Refused)?;
     let Some(params) = params else {
@@ -52,11 +55,16 @@ fn check_arg(params: &[String], arg: &Arg) -> Result<(), String> {
     }
 }
 
+/// The BTF typedef of tracepoint `name`'s probe prototype.
+pub fn typedef(name: &str) -> String {
+    format!("btf_trace_{name}")
+}
+
 /// The tracepoint's arguments as C types (without the leading `void *`
 /// of the probe's data), or None if the kernel has no tracepoint `name`.
-pub fn parameters(btf: &Btf, name: &str) -> Result<Option<Vec<String>>, String> {
-    let typedef = format!("btf_trace_{name}");
-    let found = btf.resolve_types_by_name(&typedef).unwrap_or_default();
+pub fn parameters(btf: &KernelBtf, name: &str) -> Result<Option<Vec<String>>, String> {
+    let typedef = typedef(name);
+    let found = btf.types_named(&typedef).unwrap_or_default();
     let Some(Type::Typedef(t)) = found.into_iter().find(|t| matches!(t, Type::Typedef(_))) else {
         return Ok(None);
     };
@@ -82,7 +90,7 @@ pub fn parameters(btf: &Btf, name: &str) -> Result<Option<Vec<String>>, String> 
 
 /// A type as C spells it, the way BTF names it (`long int`,
 /// `const struct sock *`).
-fn render(btf: &Btf, ty: &Type, depth: usize) -> Result<String, btf_rs::Error> {
+fn render(btf: &KernelBtf, ty: &Type, depth: usize) -> Result<String, btf_rs::Error> {
     if depth > MAX_DEPTH {
         return Ok("…".to_string());
     }
@@ -114,8 +122,11 @@ mod tests {
     use super::*;
     use crate::kernel::{layout::VMLINUX_BTF, probes::PROBES};
 
-    fn running() -> Option<Btf> {
-        match Btf::from_file(VMLINUX_BTF) {
+    fn running() -> Option<KernelBtf> {
+        match KernelBtf::open(
+            std::path::Path::new(VMLINUX_BTF),
+            &crate::kernel::layout::names(),
+        ) {
             Ok(b) => Some(b),
             Err(_) => {
                 crate::skipped(&format!("(no readable {VMLINUX_BTF})"));

@@ -134,36 +134,39 @@ impl Totals {
 }
 
 impl Tracer {
-    /// Loads the object with `layout` and attaches every probe the kernel
-    /// allows, recording per probe attached / missing / refused.
-    pub fn load(kernel: &KernelTypes) -> anyhow::Result<Tracer> {
+    /// Loads the object with the kernel's layout and attaches every probe
+    /// the kernel allows, recording per probe attached / missing / refused.
+    pub fn load(kernel: &KernelTypes, purpose: Purpose) -> anyhow::Result<Tracer> {
         raise_memlock();
         let t0 = std::time::Instant::now();
-        let btf = Btf::from_sys_fs().context("read the kernel's BTF (/sys/kernel/btf/vmlinux)")?;
+        // aya's loader parses the kernel's BTF as it is made, and the
+        // probes need a parsed copy of their own: both at once.
+        let (btf, loader) = std::thread::scope(|s| {
+            let btf = s.spawn(Btf::from_sys_fs);
+            let loader = EbpfLoader::new();
+            (btf.join(), loader)
+        });
+        let btf = btf
+            .map_err(|_| anyhow!("reading the kernel's BTF panicked"))?
+            .context("read the kernel's BTF (/sys/kernel/btf/vmlinux)")?;
         let t_btf = t0.elapsed();
-        let mut ebpf = EbpfLoader::new()
+        let mut loader = loader;
+        loader
             .btf(Some(&btf))
-            .override_global(maps::LAYOUT, &kernel.layout, true)
+            .override_global(maps::LAYOUT, &kernel.layout, true);
+        if purpose == Purpose::Demo {
+            // A demo fills none of them; made full size, they cost tens
+            // of milliseconds of start-up (per-CPU LRU maps are allocated
+            // whole at creation).
+            for name in [maps::PROC, maps::SOCK_COUNTS, maps::FILES] {
+                loader.map_max_entries(name, DEMO_TREE_ENTRIES);
+            }
+        }
+        let mut ebpf = loader
             .load(OBJECT)
             .context("load zc's eBPF object into the kernel")?;
         let t_object = t0.elapsed();
-        // One after another: loading in parallel threads measured no
-        // faster here (attaching takes the kernel's tracepoint mutex).
-        let mut links = Vec::with_capacity(PROBES.len());
-        let mut status = Vec::with_capacity(PROBES.len());
-        for spec in PROBES {
-            let state = match ebpf.program_mut(spec.program) {
-                None => ProbeState::Refused(format!("eBPF object has no program {}", spec.program)),
-                Some(p) => match attach_one(p, spec, kernel, &btf) {
-                    Ok(link) => {
-                        links.push(link);
-                        ProbeState::Attached
-                    }
-                    Err(state) => state,
-                },
-            };
-            status.push(ProbeStatus { spec: *spec, state });
-        }
+        let (links, status) = load_programs(&mut ebpf, kernel, &btf);
         if std::env::var_os("ZC_TIMING").is_some() {
             eprintln!(
                 "zc: timing: BTF {:?}, maps and object {:?}, programs loaded and attached {:?}",
@@ -519,6 +522,84 @@ impl Tracer {
         }
         n
     }
+}
+
+/// What the probes are loaded for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// `zc demo` and its kin: one sender, one socket, one file.
+    Demo,
+    /// `zc trace` (and `zc doctor`, which checks the full set): the
+    /// per-process, per-socket and per-file maps at full size.
+    Trace,
+}
+
+/// Entries of the per-process, per-socket and per-file maps for a demo,
+/// which writes none (a per-CPU LRU map needs a few per CPU).
+const DEMO_TREE_ENTRIES: u32 = 256;
+
+/// Loads and attaches every probe, on two threads: the verifier checks
+/// programs in parallel for a privileged loader, and half of the start-up
+/// is its work.
+fn load_programs(
+    ebpf: &mut Ebpf,
+    kernel: &KernelTypes,
+    btf: &Btf,
+) -> (Vec<Held>, Vec<ProbeStatus>) {
+    let mut programs: std::collections::HashMap<&str, &mut aya::programs::Program> =
+        ebpf.programs_mut().collect();
+    // Each probe with its program, dealt alternately to two lanes.
+    let mut lanes: [Vec<(usize, &ProbeSpec, Option<&mut aya::programs::Program>)>; 2] =
+        [Vec::new(), Vec::new()];
+    for (i, spec) in PROBES.iter().enumerate() {
+        lanes[i % 2].push((i, spec, programs.remove(spec.program)));
+    }
+    let mut results: Vec<(usize, Result<Held, ProbeState>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                s.spawn(move || {
+                    lane.into_iter()
+                        .map(|(i, spec, program)| {
+                            let r = match program {
+                                None => Err(ProbeState::Refused(format!(
+                                    "eBPF object has no program {}",
+                                    spec.program
+                                ))),
+                                Some(p) => attach_one(p, spec, kernel, btf),
+                            };
+                            (i, r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(ProbeState::Refused("loading panicked".into())),
+                    )]
+                })
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    let mut links = Vec::with_capacity(PROBES.len());
+    let mut status = Vec::with_capacity(PROBES.len());
+    for (spec, (_, r)) in PROBES.iter().zip(results) {
+        let state = match r {
+            Ok(link) => {
+                links.push(link);
+                ProbeState::Attached
+            }
+            Err(state) => state,
+        };
+        status.push(ProbeStatus { spec: *spec, state });
+    }
+    (links, status)
 }
 
 fn attach_one(

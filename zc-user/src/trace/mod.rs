@@ -21,7 +21,11 @@ use anyhow::Context as _;
 
 use crate::{
     exit::Fatal,
-    kernel::{layout, privilege, probes::ProbeStatus, tracer::Tracer},
+    kernel::{
+        layout, privilege,
+        probes::ProbeStatus,
+        tracer::{Purpose, Tracer},
+    },
     model::tree::{Names, TraceState, TreeCounts, reports},
 };
 
@@ -99,7 +103,8 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
         return Err(Fatal::CannotTrace(privilege::refusal(&missing)).into());
     }
     let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
-    let mut tracer = Tracer::load(&kernel).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+    let mut tracer =
+        Tracer::load(&kernel, Purpose::Trace).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
     catch_signals();
     let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (child, roots) = if req.command.is_empty() {
