@@ -4,9 +4,13 @@
 //! buffer only carries a sample for the animation. Losing events never
 //! changes a total.
 //!
-//! One counter space serves all three: a key's low 32 bits are a
-//! [`crate::counters::Counter`] id, or a syscall number offset by
-//! [`SYSCALL_CALLS`] (calls) or [`SYSCALL_BYTES`] (bytes returned).
+//! A process's and a file's counters share one space: a key's low 32 bits
+//! are a [`crate::counters::Counter`] id, or a syscall number offset by
+//! [`SYSCALL_CALLS`] (calls) or [`SYSCALL_BYTES`] (bytes returned). A
+//! socket keeps its few counters in one value ([`SockCounts`]): a server
+//! may have thousands.
+
+use crate::counters::Counter;
 
 /// Key offset of per-process syscall call counts (`+ nr`).
 pub const SYSCALL_CALLS: u32 = 1 << 16;
@@ -38,14 +42,62 @@ pub const fn proc_key(tgid: u32, slot: u32) -> u64 {
     ((tgid as u64) << 32) | slot as u64
 }
 
-/// Per-socket key: the socket's id (its first sighting, see [`SockInfo`])
-/// and a counter slot.
+/// The counters kept per socket, in the order of [`SockCounts`]'s slots:
+/// what it sent and how (`sock_send_length`), its skbs at the queue and at
+/// the device, its retransmissions, and the copies out of it to a followed
+/// reader.
+pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
+    Counter::SendUserBytes,
+    Counter::SendSpliceBytes,
+    Counter::SendPinnedBytes,
+    Counter::SendOtherBytes,
+    Counter::QueueSkbs,
+    Counter::QueuePayload,
+    Counter::QueueLinearPayload,
+    Counter::QueueFileBytes,
+    Counter::QueueFileFrags,
+    Counter::QueueSharedFrag,
+    Counter::QueueUserBytes,
+    Counter::QueuePinnedBytes,
+    Counter::XmitSkbs,
+    Counter::XmitPayload,
+    Counter::XmitLinearPayload,
+    Counter::XmitFileBytes,
+    Counter::XmitFileFrags,
+    Counter::XmitSharedFrag,
+    Counter::XmitUserBytes,
+    Counter::XmitPinnedBytes,
+    Counter::Retransmits,
+    Counter::RetransmitBytes,
+    Counter::RecvCopies,
+    Counter::RecvCopyBytes,
+];
+pub const SOCK_SLOTS: usize = 24;
+
+/// The slot of counter `c` in [`SockCounts`], if sockets keep it.
+#[inline(always)]
+pub const fn sock_slot(c: Counter) -> Option<usize> {
+    let mut i = 0;
+    while i < SOCK_SLOTS {
+        if SOCK_COUNTERS[i] as u32 == c as u32 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// One socket's counters, one map entry per socket (by its id), so that
+/// reading a busy server's sockets costs one lookup each, not one per
+/// counter.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct SockKey {
-    pub id: u64,
-    pub slot: u32,
-    pub _pad: u32,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SockCounts {
+    pub v: [u64; SOCK_SLOTS],
+}
+
+impl SockCounts {
+    pub const ZERO: SockCounts = SockCounts { v: [0; SOCK_SLOTS] };
 }
 
 /// Per-file key: the file's device and inode, and a [`file_slot`].
@@ -90,7 +142,10 @@ pub struct SockInfo {
     /// Host byte order.
     pub local_port: u16,
     pub remote_port: u16,
-    pub _pad: [u8; 6],
+    /// 1 once the socket reached `TCP_CLOSE`: user space then folds its
+    /// counters into its own record and drops it from the kernel's maps.
+    pub closed: u8,
+    pub _pad: [u8; 5],
     /// IPv4 in the first 4 bytes, or IPv6.
     pub local: [u8; 16],
     pub remote: [u8; 16],
@@ -124,7 +179,8 @@ pub mod class {
     pub const BY_REFERENCE: u8 = 2;
 }
 
-const _: () = assert!(size_of::<SockKey>() == 16);
+const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
+const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
 const _: () = assert!(size_of::<SockInfo>() == 64);
 const _: () = assert!(size_of::<SysState>() == 16);
@@ -132,7 +188,7 @@ const _: () = assert!(size_of::<SysState>() == 16);
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: repr(C), integers only, padding written out.
-    unsafe impl aya::Pod for super::SockKey {}
+    unsafe impl aya::Pod for super::SockCounts {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::FileKey {}
     // SAFETY: as above.

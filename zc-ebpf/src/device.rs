@@ -30,7 +30,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    arg, armed, config, count_net, count_sock, emit, header, kread, lay, sock_id, tree_mode,
+    add_sock, arg, armed, config, count_net, count_sock, emit, header, kread, lay, sock_counts,
+    sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -109,15 +110,15 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent, sock: u64) {
         count_net(user_bytes, e.user_bytes as u64);
     }
     // `zc trace`: the same, for the socket (whose owner user space knows).
-    if sock != 0 {
-        let id = sock;
-        count_sock(id, skbs, 1);
-        count_sock(id, payload, e.payload as u64);
-        count_sock(id, linear, e.linear_payload as u64);
-        count_sock(id, file_bytes, e.file_bytes as u64);
-        count_sock(id, file_frags, e.file_frags as u64);
+    // One lookup for all of them.
+    if let Some(p) = sock_counts(sock) {
+        add_sock(p, skbs, 1);
+        add_sock(p, payload, e.payload as u64);
+        add_sock(p, linear, e.linear_payload as u64);
+        add_sock(p, file_bytes, e.file_bytes as u64);
+        add_sock(p, file_frags, e.file_frags as u64);
         let user = if pinned { pinned_bytes } else { user_bytes };
-        count_sock(id, user, e.user_bytes as u64);
+        add_sock(p, user, e.user_bytes as u64);
     }
 }
 
@@ -344,6 +345,8 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
         want_ino: config(Config::FileIno),
         want_dev: config(Config::FileDev),
         any_file: tree_mode(),
+        last_mapping: 0,
+        last_was_file: false,
         out: FragPages {
             frags: 0,
             bytes: 0,
@@ -375,6 +378,11 @@ struct FragWalk {
     want_ino: u64,
     want_dev: u64,
     any_file: bool,
+    /// The page-cache mapping of the last file frag looked at, and whether
+    /// it was the file wanted: the frags of one send are mostly pages of
+    /// one file, so its inode is read once per skb, not once per frag.
+    last_mapping: u64,
+    last_was_file: bool,
     out: FragPages,
 }
 
@@ -406,37 +414,23 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
         return;
     };
-    let out = &mut walk.out;
     if mapping & MAPPING_FLAGS == MAPPING_ANON {
-        out.user_frags += 1;
-        out.user_bytes += flen;
+        walk.out.user_frags += 1;
+        walk.out.user_bytes += flen;
         return;
     }
     // Movable (driver) pages tag the low bits too: not a file.
     if mapping == 0 || mapping & MAPPING_FLAGS != 0 {
         return;
     }
-    let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
-        return;
-    };
-    // `zc trace` counts a page of any file; the demo, its file's only.
-    if !walk.any_file {
-        let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
-            return;
-        };
-        if ino != walk.want_ino {
-            return;
-        }
-        let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
-            return;
-        };
-        let Ok(dev) = kread::<u32>(sb, lay!(sb_dev)) else {
-            return;
-        };
-        if dev as u64 != walk.want_dev {
-            return;
-        }
+    if mapping != walk.last_mapping {
+        walk.last_mapping = mapping;
+        walk.last_was_file = walk.any_file || is_wanted_file(mapping, walk.want_dev, walk.want_ino);
     }
+    if !walk.last_was_file {
+        return;
+    }
+    let out = &mut walk.out;
     out.frags += 1;
     out.bytes += flen;
     let page_size = lay!(page_size) as u64;
@@ -446,6 +440,24 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     {
         out.first_index = (index + (page - head) / page_size) as u32;
     }
+}
+
+/// Whether the page-cache `mapping` caches the file (`dev`, `ino`).
+#[inline(always)]
+fn is_wanted_file(mapping: u64, want_dev: u64, want_ino: u64) -> bool {
+    let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
+        return false;
+    };
+    let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
+        return false;
+    };
+    if ino != want_ino {
+        return false;
+    }
+    let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
+        return false;
+    };
+    kread::<u32>(sb, lay!(sb_dev)).is_ok_and(|dev| dev as u64 == want_dev)
 }
 
 /// The record of a demo-socket skb with TCP payload, or None for another

@@ -10,7 +10,7 @@ use zc_common::{
     tracepoints as tp,
 };
 
-use crate::helpers::{arg, count, emit, header, in_sender, kread, lay};
+use crate::helpers::{arg, count, emit_with, header, in_sender, kread, lay};
 
 #[btf_tracepoint(function = "page_fault_user")]
 pub fn page_fault_user(ctx: BtfTracePointContext) -> u32 {
@@ -36,10 +36,10 @@ fn try_fault(ctx: &BtfTracePointContext, op: u16) -> Result<(), i64> {
         },
         1,
     );
-    emit(FaultEvent {
+    emit_with(|| FaultEvent {
         h: header(Kind::Fault, op),
         address: arg(ctx, tp::page_fault::ADDRESS),
-        ip: kread(arg(ctx, tp::page_fault::REGS), lay!(regs_ip))?,
+        ip: kread(arg(ctx, tp::page_fault::REGS), lay!(regs_ip)).unwrap_or(0),
         error_code: arg(ctx, tp::page_fault::ERROR_CODE),
     });
     Ok(())

@@ -2,6 +2,7 @@
 //! layout it writes, and the small steps of every program (is this the
 //! sender? count, then emit; read a field, counting a failure).
 
+use aya_ebpf::bindings::BPF_NOEXIST;
 use aya_ebpf::{
     Argument,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
@@ -15,7 +16,7 @@ use zc_common::{
     event::{Header, Kind},
     layout::KernelLayout,
     tracepoints as tp,
-    tree::{FileKey, SockInfo, SockKey, file_proc_slot, proc_key},
+    tree::{FileKey, SockCounts, SockInfo, file_proc_slot, proc_key, sock_slot},
 };
 
 #[map(name = "ZC_EVENTS")]
@@ -99,10 +100,17 @@ pub fn count_at(map: &PerCpuArray<u64>, index: u64, v: u64) {
 #[map(name = "ZC_PROC")]
 static ZC_PROC: LruPerCpuHashMap<u64, u64> = LruPerCpuHashMap::with_max_entries(16384, 0);
 
-/// `zc trace`: per-socket counters.
+/// `zc trace`: per-socket counters, one value per socket. User space
+/// removes a socket once it closed and was read, so the map holds the open
+/// sockets and those closed since the last sample.
 #[map(name = "ZC_SOCK_COUNTS")]
-static ZC_SOCK_COUNTS: LruPerCpuHashMap<SockKey, u64> =
-    LruPerCpuHashMap::with_max_entries(32768, 0);
+static ZC_SOCK_COUNTS: LruPerCpuHashMap<u64, SockCounts> =
+    LruPerCpuHashMap::with_max_entries(16384, 0);
+
+/// A zeroed `SockCounts` to create a socket's entry from (kept off the
+/// stack, which is small).
+#[map(name = "ZC_SOCK_ZERO")]
+static ZC_SOCK_ZERO: PerCpuArray<SockCounts> = PerCpuArray::with_max_entries(1, 0);
 
 /// `zc trace`: per-file counters.
 #[map(name = "ZC_FILES")]
@@ -126,17 +134,52 @@ pub fn count_proc(tgid: u32, slot: u32, v: u64) {
     add_percpu(&ZC_PROC, &proc_key(tgid, slot), v);
 }
 
-/// `zc trace`: counts for the socket `id` (see `SockInfo::id`).
+/// `zc trace`: the counters of socket `id` (see `SockInfo::id`), created
+/// at its first count; None for the demo's socket (id 0).
+#[inline(always)]
+pub fn sock_counts(id: u64) -> Option<*mut SockCounts> {
+    if id == 0 {
+        return None;
+    }
+    if let Some(p) = ZC_SOCK_COUNTS.get_ptr_mut(id) {
+        return Some(p);
+    }
+    let zero = ZC_SOCK_ZERO.get(0)?;
+    // BPF_NOEXIST: another CPU may have made it meanwhile; keep that one.
+    let _ = ZC_SOCK_COUNTS.insert(id, zero, u64::from(BPF_NOEXIST));
+    ZC_SOCK_COUNTS.get_ptr_mut(id)
+}
+
+/// Adds `v` to counter `c` of socket `id`, if sockets keep `c`.
+#[inline(always)]
+pub fn add_sock(counts: *mut SockCounts, c: Counter, v: u64) {
+    if let Some(slot) = sock_slot(c) {
+        // SAFETY: this CPU's value of a live entry; only this CPU writes it.
+        unsafe { (*counts).v[slot] += v };
+    }
+}
+
+/// `zc trace`: counts for the socket `id`.
 #[inline(always)]
 pub fn count_sock(id: u64, c: Counter, v: u64) {
-    if id != 0 {
-        let key = SockKey {
-            id,
-            slot: c as u32,
-            _pad: 0,
-        };
-        add_percpu(&ZC_SOCK_COUNTS, &key, v);
+    if let Some(p) = sock_counts(id) {
+        add_sock(p, c, v);
     }
+}
+
+/// A socket reached `TCP_CLOSE`: it is followed no more (its `struct sock`
+/// may soon be another connection's), and its record says so.
+#[inline(always)]
+pub fn close_sock(sk: u64) -> bool {
+    // SAFETY: the value is copied out before the entry is removed.
+    let Some(info) = (unsafe { ZC_SOCKS.get(sk) }).copied() else {
+        return false;
+    };
+    if let Some(p) = ZC_SOCK_SEEN.get_ptr_mut(info.id) {
+        // SAFETY: an entry of this map; racing writers write the same value.
+        unsafe { (*p).closed = 1 };
+    }
+    ZC_SOCKS.remove(sk).is_ok()
 }
 
 /// `zc trace`: counts for a file, by device and inode, and by the current
@@ -323,6 +366,15 @@ pub fn emit<T: 'static>(record: T) {
             entry.submit(0);
         }
         None => count_net(Counter::RingbufFull, 1),
+    }
+}
+
+/// Like `emit`, for a record that costs kernel reads to build: builds it
+/// only when it goes to the ring buffer (not in `zc trace`).
+#[inline(always)]
+pub fn emit_with<T: 'static>(make: impl FnOnce() -> T) {
+    if !tree_mode() {
+        emit(make());
     }
 }
 

@@ -20,8 +20,8 @@ use zc_common::{
 
 use crate::device::frag_pages;
 use crate::helpers::{
-    arg, armed, config, count, count_sock, current_tid, emit, entry, header, in_sender, kread, lay,
-    learn_sock, tree_mode,
+    add_sock, arg, armed, config, count, current_tid, emit, entry, header, in_sender, kread, lay,
+    learn_sock, sock_counts, tree_mode,
 };
 use crate::send::ZC_PIN_PREFIX;
 use crate::syscalls::saw;
@@ -60,10 +60,10 @@ fn try_recv_copy(ctx: &BtfTracePointContext) -> Result<(), i64> {
         if lay!(valid) != 0
             && let Ok(sk) = kread::<u64>(skb, lay!(skb_sk))
             && sk != 0
+            && let Some(p) = sock_counts(learn_sock(sk, 0))
         {
-            let id = learn_sock(sk, 0);
-            count_sock(id, Counter::RecvCopies, 1);
-            count_sock(id, Counter::RecvCopyBytes, len as u64);
+            add_sock(p, Counter::RecvCopies, 1);
+            add_sock(p, Counter::RecvCopyBytes, len as u64);
         }
         saw(zc_common::tree::seen::SOCKET, 0, 0);
     }

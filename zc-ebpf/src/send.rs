@@ -25,7 +25,7 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SOCKS, arg, armed, config, count, count_net, count_sock, current_tid, emit, entry,
+    arg, armed, close_sock, config, count, count_net, count_sock, current_tid, emit, entry,
     for_sender, header, kread, lay, learn_sock, set_config, sock_id, tree_mode,
 };
 
@@ -196,7 +196,7 @@ fn try_set_state(ctx: &BtfTracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let sk: u64 = arg(ctx, tp::inet_sock_set_state::SK);
-    if ZC_SOCKS.remove(sk).is_ok() {
+    if close_sock(sk) {
         count_net(Counter::SocketsClosed, 1);
     }
     Ok(())

@@ -19,7 +19,8 @@ use zc_common::{
 
 use crate::helpers::{
     ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_proc,
-    current_tgid, current_tid, emit, entry, header, in_sender, kread, lay, set_config, tree_mode,
+    current_tgid, current_tid, emit, emit_with, entry, header, in_sender, kread, lay, set_config,
+    tree_mode,
 };
 
 /// The followed threads inside a syscall whose entry was counted, with what
@@ -78,17 +79,19 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if tree_mode() && nr < MAX_SYSCALLS as u64 {
         count_proc(current_tgid(), SYSCALL_CALLS + nr as u32, 1);
     }
-    let regs: u64 = arg(ctx, tp::sys_enter::REGS);
-    let reg = |off: u32| kread::<u64>(regs, off).unwrap_or(0);
-    emit(SyscallEvent {
-        h: header(Kind::Syscall, op::SYS_ENTER),
-        nr,
-        args: [
-            reg(lay!(regs_arg0)),
-            reg(lay!(regs_arg1)),
-            reg(lay!(regs_arg2)),
-        ],
-        ret: 0,
+    emit_with(|| {
+        let regs: u64 = arg(ctx, tp::sys_enter::REGS);
+        let reg = |off: u32| kread::<u64>(regs, off).unwrap_or(0);
+        SyscallEvent {
+            h: header(Kind::Syscall, op::SYS_ENTER),
+            nr,
+            args: [
+                reg(lay!(regs_arg0)),
+                reg(lay!(regs_arg1)),
+                reg(lay!(regs_arg2)),
+            ],
+            ret: 0,
+        }
     });
     Ok(())
 }

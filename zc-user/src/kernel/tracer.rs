@@ -289,8 +289,14 @@ impl Tracer {
     /// `zc trace`'s per-process, per-socket and per-file totals, summed over
     /// CPUs. Kernel pointers stay here: sockets come out by their id.
     pub fn tree_counts(&self) -> anyhow::Result<TreeCounts> {
+        Ok(self.tree_read()?.counts)
+    }
+
+    /// The totals, with which sockets have closed and which counts arrived
+    /// for a socket already dropped (see [`Tracer::forget_sockets`]).
+    pub fn tree_read(&self) -> anyhow::Result<TreeRead> {
         use zc_common::tree::{
-            FileKey, SYSCALL_BYTES, SYSCALL_CALLS, SockInfo, SockKey, proc_slot,
+            FileKey, SOCK_COUNTERS, SYSCALL_BYTES, SYSCALL_CALLS, SockCounts, SockInfo, proc_slot,
         };
         let mut out = TreeCounts::default();
         let mut comm: [Vec<(u32, u64)>; 2] = [Vec::new(), Vec::new()];
@@ -344,27 +350,75 @@ impl Tracer {
                 p.exit_comm = Some(String::from_utf8_lossy(&name[..end]).into_owned());
             }
         }
+        let mut closed = Vec::new();
         let seen = aya::maps::HashMap::<_, u64, SockInfo>::try_from(map(maps::SOCK_SEEN)?)?;
         for (id, info) in seen.iter().filter_map(Result::ok) {
+            if info.closed != 0 {
+                closed.push(id);
+            }
             out.sockets
                 .insert(id, (SocketInfo::from_kernel(&info), Counts::new()));
         }
-        let socks = aya::maps::PerCpuHashMap::<_, SockKey, u64>::try_from(map(maps::SOCK_COUNTS)?)?;
-        for (key, values) in socks.iter().filter_map(Result::ok) {
-            if let (Some((_, counts)), Some(c)) = (
-                out.sockets.get_mut(&key.id),
-                Counter::ALL.get(key.slot as usize),
-            ) {
-                counts.add(*c, values.iter().sum());
+        let mut late = Vec::new();
+        let mut counted = std::collections::HashSet::new();
+        let socks =
+            aya::maps::PerCpuHashMap::<_, u64, SockCounts>::try_from(map(maps::SOCK_COUNTS)?)?;
+        for (id, values) in socks.iter().filter_map(Result::ok) {
+            let mut counts = Counts::new();
+            for cpu in values.iter() {
+                for (c, v) in SOCK_COUNTERS.iter().zip(cpu.v) {
+                    counts.add(*c, v);
+                }
+            }
+            match out.sockets.get_mut(&id) {
+                Some((_, c)) => {
+                    *c = counts;
+                    counted.insert(id);
+                }
+                None => late.push((id, counts)),
             }
         }
+        // A closed socket is dropped only once its final counts were read
+        // in this same walk (a walk may miss entries the kernel changes).
+        closed.retain(|id| counted.contains(id));
         let files = aya::maps::PerCpuHashMap::<_, FileKey, u64>::try_from(map(maps::FILES)?)?;
         for (key, values) in files.iter().filter_map(Result::ok) {
             let (tgid, slot) = (key.slot >> 8, key.slot & 0xff);
             let f = out.files.entry((key.dev, key.ino)).or_default();
             f.entry(tgid).or_default().add(slot, values.iter().sum());
         }
-        Ok(out)
+        Ok(TreeRead {
+            counts: out,
+            closed,
+            late,
+        })
+    }
+
+    /// Drops closed sockets `ids`, already read and folded by the caller,
+    /// from the kernel's maps: a server that opens thousands of connections
+    /// then costs each sample its open sockets only, and the maps never
+    /// fill up and evict.
+    pub fn forget_sockets(&mut self, ids: &[u64]) -> anyhow::Result<()> {
+        use zc_common::tree::{SockCounts, SockInfo};
+        {
+            let map = self
+                .ebpf
+                .map_mut(maps::SOCK_SEEN)
+                .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::SOCK_SEEN))?;
+            let mut seen = aya::maps::HashMap::<_, u64, SockInfo>::try_from(map)?;
+            for id in ids {
+                let _ = seen.remove(id);
+            }
+        }
+        let map = self
+            .ebpf
+            .map_mut(maps::SOCK_COUNTS)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::SOCK_COUNTS))?;
+        let mut counts = aya::maps::PerCpuHashMap::<_, u64, SockCounts>::try_from(map)?;
+        for id in ids {
+            let _ = counts.remove(id);
+        }
+        Ok(())
     }
 
     /// Tells the kernel which syscall numbers read and which pass pages by
@@ -385,11 +439,11 @@ impl Tracer {
 
     /// Empties `zc trace`'s maps of a previous trace.
     fn clear_tree(&mut self) -> anyhow::Result<()> {
-        use zc_common::tree::{FileKey, SockInfo, SockKey};
+        use zc_common::tree::{FileKey, SockCounts, SockInfo};
         empty!(self, HashMap, maps::SOCKS, u64, SockInfo);
         empty!(self, HashMap, maps::SOCK_SEEN, u64, SockInfo);
         empty!(self, PerCpuHashMap, maps::PROC, u64, u64);
-        empty!(self, PerCpuHashMap, maps::SOCK_COUNTS, SockKey, u64);
+        empty!(self, PerCpuHashMap, maps::SOCK_COUNTS, u64, SockCounts);
         empty!(self, PerCpuHashMap, maps::FILES, FileKey, u64);
         Ok(())
     }
@@ -522,6 +576,17 @@ impl Tracer {
         }
         n
     }
+}
+
+/// One read of `zc trace`'s maps.
+pub struct TreeRead {
+    pub counts: TreeCounts,
+    /// Sockets that reached `TCP_CLOSE`, and whose final counts this read
+    /// holds: to be dropped from the kernel's maps.
+    pub closed: Vec<u64>,
+    /// Counts the kernel kept for a socket after user space dropped it
+    /// (an skb that left the device after the close): to be added to it.
+    pub late: Vec<(u64, Counts)>,
 }
 
 /// What the probes are loaded for.

@@ -73,6 +73,8 @@ pub struct Live {
     duration: Option<Duration>,
     names: Names,
     counts: TreeCounts,
+    /// Sockets read for the last time and dropped from the kernel's maps.
+    dropped: std::collections::HashSet<u64>,
     /// The view's model, kept up to date by [`Live::sample`].
     pub state: TraceState,
     /// The command's exit code, once it exited.
@@ -149,6 +151,7 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
         duration: req.duration,
         names: Names::default(),
         counts: TreeCounts::default(),
+        dropped: Default::default(),
         state: TraceState {
             title,
             ..TraceState::default()
@@ -203,12 +206,45 @@ impl Live {
         procs::refresh(&mut self.names, &followed);
     }
 
+    /// Reads the kernel's totals into `counts`. A socket that closed is read
+    /// one last time, kept here, and dropped from the kernel's maps, so
+    /// that a server's thousands of connections do not fill them (and each
+    /// sample reads the open sockets only).
+    fn read_kernel(&mut self) -> anyhow::Result<()> {
+        let read = self.tracer.tree_read()?;
+        self.counts.procs = read.counts.procs;
+        self.counts.files = read.counts.files;
+        for (id, socket) in read.counts.sockets {
+            self.counts.sockets.insert(id, socket);
+        }
+        let mut forget = read.closed;
+        for (id, counts) in read.late {
+            // A map walk can miss entries the kernel changes meanwhile: a
+            // socket's counts without its record this time are its totals,
+            // unless it was dropped already and these came after.
+            match self.counts.sockets.get_mut(&id) {
+                Some((_, c)) if self.dropped.contains(&id) => {
+                    c.merge(&counts);
+                    forget.push(id);
+                }
+                Some((_, c)) => *c = counts,
+                // Not named yet: left in the kernel until its record is read.
+                None => {}
+            }
+        }
+        if !forget.is_empty() {
+            self.tracer.forget_sockets(&forget)?;
+            self.dropped.extend(forget);
+        }
+        Ok(())
+    }
+
     /// Reads the kernel's totals and /proc's names, and updates the state.
     pub fn sample(&mut self) -> anyhow::Result<()> {
         let t_ns = self.start.elapsed().as_nanos() as u64;
         self.last_look = Instant::now() - LOOK_EVERY;
         self.look();
-        self.counts = self.tracer.tree_counts()?;
+        self.read_kernel()?;
         self.state.samples.push(self.counts.sample(t_ns));
         self.state.reports = reports(&self.counts, &self.roots, &self.command, &self.names, t_ns);
         // zc's own cost so far, against the machine's busy CPU time.
