@@ -36,6 +36,8 @@ pub mod maps {
     /// `zc trace`: the followed processes (tgid → 1), kept up to date by
     /// `task_newtask` and `sched_process_exit` in the kernel.
     pub const FOLLOWED: &str = "ZC_FOLLOWED";
+    /// `zc trace`: the same, as one bit per tgid, for the quick test.
+    pub const FOLLOWED_BITS: &str = "ZC_FOLLOWED_BITS";
     /// `zc trace`: the followed processes' TCP sockets (`struct sock *` → tgid).
     pub const SOCKS: &str = "ZC_SOCKS";
     /// `zc trace`: every socket followed, by id (kept after it closes).
@@ -52,6 +54,10 @@ pub mod maps {
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).
 pub const EVENTS_BYTES: u32 = 8 << 20;
+
+/// Words of the followed-process bitmap: one bit per pid up to the
+/// kernel's largest `pid_max` (2^22).
+pub const FOLLOWED_WORDS: u32 = (1 << 22) / 64;
 
 /// Highest syscall number + 1 that the per-syscall arrays cover.
 pub const MAX_SYSCALLS: u32 = 512;

@@ -19,6 +19,9 @@
 //! program, for the host, so `cargo build --workspace` and clippy work.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
+// For `atomic_xadd`: the BPF target has no atomic read-modify-write in `core`.
+#![cfg_attr(target_arch = "bpf", feature(core_intrinsics))]
+#![cfg_attr(target_arch = "bpf", allow(internal_features))]
 
 mod block;
 mod device;

@@ -20,7 +20,7 @@ use zc_common::{
 
 use crate::helpers::{
     ZC_FOLLOWED, ZC_HELPERS, arg, armed, config, count, count_proc, current_tgid, current_tid,
-    emit, entry, followed, for_sender, header, kread, lay, set_config, tree_mode,
+    emit, entry, followed, for_sender, header, kread, lay, set_config, set_followed, tree_mode,
 };
 
 #[btf_tracepoint(function = "sched_switch")]
@@ -198,6 +198,7 @@ fn follow_child(ctx: &BtfTracePointContext) -> Result<(), i64> {
         .copied()
         .unwrap_or(parent);
     let _ = ZC_FOLLOWED.insert(child, root, 0);
+    set_followed(child, true);
     count_proc(child, proc_slot::ROOT, root as u64);
     count_proc(child, proc_slot::PARENT, parent as u64);
     count(Counter::TreeForks, 1);
@@ -221,6 +222,7 @@ fn try_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let tgid = current_tgid();
     if group_dead != 0 && followed(tgid) {
         let _ = ZC_FOLLOWED.remove(tgid);
+        set_followed(tgid, false);
         count(Counter::TreeExits, 1);
         // Its last name: after an exec, not the one it was forked with.
         let task: u64 = arg(ctx, tp::sched_process_exit::TASK);

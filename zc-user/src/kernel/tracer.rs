@@ -254,6 +254,9 @@ impl Tracer {
         self.reset_counters()?;
         self.mark_arm();
         self.forget_helpers()?;
+        // A previous trace's processes: their bits go with them.
+        let before = self.followed()?;
+        self.set_followed_bits(&before, false)?;
         empty!(self, HashMap, maps::FOLLOWED, u32, u32);
         self.clear_tree()?;
         self.classify_syscalls()?;
@@ -270,6 +273,7 @@ impl Tracer {
                     .with_context(|| format!("follow process {tgid}"))?;
             }
         }
+        self.set_followed_bits(tgids, true)?;
         for (slot, v) in [
             (Config::SenderTid, 0),
             (Config::ReceiverTid, 0),
@@ -456,6 +460,25 @@ impl Tracer {
             .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::FOLLOWED))?;
         let followed = aya::maps::HashMap::<_, u32, u32>::try_from(map)?;
         Ok(followed.keys().filter_map(Result::ok).collect())
+    }
+
+    /// Sets or clears the followed bit of each of `tgids` (user space only
+    /// writes while the probes are disarmed, so no kernel write races it).
+    fn set_followed_bits(&mut self, tgids: &[u32], on: bool) -> anyhow::Result<()> {
+        let map = self
+            .ebpf
+            .map_mut(maps::FOLLOWED_BITS)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::FOLLOWED_BITS))?;
+        let mut bits = Array::<_, u64>::try_from(map)?;
+        for &tgid in tgids {
+            let word = tgid >> 6;
+            let bit = 1u64 << (tgid & 63);
+            let old = bits.get(&word, 0).unwrap_or(0);
+            let new = if on { old | bit } else { old & !bit };
+            bits.set(word, new, 0)
+                .with_context(|| format!("mark process {tgid} followed"))?;
+        }
+        Ok(())
     }
 
     /// Empties the map of the last run's kernel threads.
