@@ -19,8 +19,11 @@
 //!
 //!     cargo bench -p zc-user --bench overhead
 
+#[path = "common/bpftrace.rs"]
+mod bpftrace;
+
+use bpftrace::Bpftrace;
 use std::{
-    io::{BufRead as _, BufReader},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -59,42 +62,6 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The tracepoints zc attaches to, as bpftrace names them.
-const BPFTRACE_PROBES: &str = "tracepoint:raw_syscalls:sys_enter, tracepoint:raw_syscalls:sys_exit, \
-tracepoint:sched:sched_switch, tracepoint:exceptions:page_fault_user, \
-tracepoint:exceptions:page_fault_kernel, tracepoint:filemap:mm_filemap_get_pages, \
-tracepoint:filemap:mm_filemap_add_to_page_cache, tracepoint:sock:sock_send_length, \
-tracepoint:skb:skb_copy_datagram_iovec, tracepoint:net:net_dev_queue, \
-tracepoint:net:net_dev_start_xmit, tracepoint:net:net_dev_xmit, tracepoint:net:netif_rx";
-
-/// bpftrace counting the same tracepoints, attached; stopped on drop.
-struct Bpftrace(Child);
-
-impl Bpftrace {
-    fn start() -> anyhow::Result<Bpftrace> {
-        let mut c = Command::new("bpftrace")
-            .args([
-                "-e",
-                &format!("{BPFTRACE_PROBES} {{ @[probe] = count(); }}"),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let out = c
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("bpftrace stdout"))?;
-        let mut line = String::new();
-        BufReader::new(out).read_line(&mut line)?;
-        anyhow::ensure!(
-            line.contains("Attaching"),
-            "bpftrace did not attach: {line}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(Bpftrace(c))
-    }
-}
-
 /// Stops a tracer as Ctrl-C would; kills it if it has not gone in 5 s.
 fn stop(child: &mut Child) {
     // SAFETY: kill on our own child.
@@ -108,12 +75,6 @@ fn stop(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-impl Drop for Bpftrace {
-    fn drop(&mut self) {
-        stop(&mut self.0);
-    }
 }
 
 /// `strace -c -f` attached to every thread of this process; detached on drop.

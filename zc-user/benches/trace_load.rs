@@ -1,12 +1,16 @@
 //! What `zc trace` costs a server under load: Debian's nginx (sendfile on)
 //! and Python's http.server (read + send), each serving a 1 MiB file over
 //! loopback to ApacheBench (`ab`, from apache2-utils), measured untraced and
-//! with `zc trace --pid` attached, interleaved. Reports requests per second
-//! (median, min–max) and the traced / untraced ratio: the throughput cost.
-//! Needs root, nginx, python3 and ab; says SKIPPED otherwise.
+//! with `zc trace --pid` attached, and with bpftrace counting hits on the
+//! same tracepoints, interleaved. Reports requests per second (median,
+//! min–max) and each tracer's throughput cost. ab runs on the same machine,
+//! so its own syscalls pay for `raw_syscalls` being traced too. Needs root,
+//! nginx, python3 and ab (bpftrace for its column); says SKIPPED otherwise.
 //!
 //!     cargo bench -p zc-user --bench trace_load
 
+#[path = "common/bpftrace.rs"]
+mod bpftrace;
 #[path = "../tests/common/nginx.rs"]
 mod nginx;
 
@@ -110,24 +114,36 @@ fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
 fn measure(name: &str, port: u16, pids: &[u32]) -> anyhow::Result<()> {
     wait_port(port)?;
     ab(port)?; // warm the page cache and the server
-    let (mut plain, mut traced) = (Vec::new(), Vec::new());
+    let (mut plain, mut traced, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+    let with_bpftrace = have("bpftrace");
     for _ in 0..REPS {
         plain.push(ab(port)?);
         let zc = zc_trace(pids)?;
         let r = ab(port);
         stop(zc);
         traced.push(r?);
+        if with_bpftrace {
+            let guard = bpftrace::Bpftrace::start()?;
+            counted.push(ab(port)?);
+            drop(guard);
+        }
     }
     let (p, t) = (stats(plain), stats(traced));
+    let range = |s: (f64, f64, f64)| format!("{:.0} ({:.0}–{:.0})", s.0, s.1, s.2);
+    let cost = |s: (f64, f64, f64)| format!("{:.1} %", 100.0 * (1.0 - s.0 / p.0));
+    let (b_rate, b_cost) = if counted.is_empty() {
+        ("bpftrace not installed".to_string(), String::new())
+    } else {
+        let b = stats(counted);
+        (range(b), cost(b))
+    };
     println!(
-        "| {name} | {:.0} ({:.0}–{:.0}) | {:.0} ({:.0}–{:.0}) | {:.1} % |",
-        p.0,
-        p.1,
-        p.2,
-        t.0,
-        t.1,
-        t.2,
-        100.0 * (1.0 - t.0 / p.0)
+        "| {name} | {} | {} | {} | {} | {} |",
+        range(p),
+        range(t),
+        cost(t),
+        b_rate,
+        b_cost
     );
     Ok(())
 }
@@ -148,8 +164,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "## `zc trace` on a server under load: ab -n 600 -c 4, 1 MiB file, {REPS} interleaved pairs\n"
     );
-    println!("| server | requests/s untraced | requests/s with zc trace | throughput cost |");
-    println!("|---|---|---|---|");
+    println!(
+        "| server | requests/s untraced | with zc trace | zc's cost | with bpftrace counting | bpftrace's cost |"
+    );
+    println!("|---|---|---|---|---|---|");
     let port = free_port()?;
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, nginx::conf(dir.path(), port))?;

@@ -153,15 +153,19 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
 }
 
 /// Ends a trace as Ctrl-C would, and reads its JSON: one object per tree.
-fn stop(mut zc: Child) -> Vec<Value> {
+fn stop(zc: Child) -> Vec<Value> {
     // SAFETY: kill on a child we started.
     unsafe { libc::kill(zc.id() as i32, libc::SIGINT) };
-    let t0 = Instant::now();
-    while zc.try_wait().expect("wait").is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "zc did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = zc.wait_with_output().expect("zc output");
+    // Its output is read while it exits: a report larger than the pipe's
+    // buffer would otherwise keep it from exiting.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(zc.wait_with_output());
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("zc did not stop")
+        .expect("zc output");
     assert!(out.status.success(), "zc trace exited {}", out.status);
     json_lines(&out.stdout)
 }
@@ -460,6 +464,71 @@ fn a_running_server_is_followed_alone_and_left_serving() {
     let _ = b.kill();
     let _ = a.wait();
     let _ = b.wait();
+}
+
+/// A server that takes thousands of short connections: every one is listed
+/// with its own balanced ledger, and the sockets' bytes add up to the
+/// process's. Before closed sockets were dropped from the kernel's maps,
+/// 5000 connections (an entry per socket and figure, ten figures or more
+/// each) overflowed the per-socket LRU map, which then evicted counts.
+#[test]
+fn thousands_of_connections_are_each_counted() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("thousands_of_connections_are_each_counted", &[]) {
+        return;
+    }
+    const REQUESTS: usize = 5000;
+    let size = 16 << 10;
+    let (dir, _file) = served(size);
+    let port = free_port();
+    let mut server = Command::new(python())
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .arg("--directory")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start http.server");
+    wait_port(port);
+    let zc = zc_trace(&["--json", "--pid", &server.id().to_string()]);
+    let mut received = 0u64;
+    for _ in 0..REQUESTS {
+        use std::io::{Read as _, Write as _};
+        let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        c.write_all(b"GET /payload.bin HTTP/1.0\r\n\r\n")
+            .expect("request");
+        let mut body = Vec::new();
+        c.read_to_end(&mut body).expect("response");
+        assert!(body.len() > size, "a short response: {} bytes", body.len());
+        received += body.len() as u64;
+    }
+    let trees = stop(zc);
+    let t = &trees[0];
+    let socks = t["sockets"].as_array().expect("sockets");
+    assert_eq!(socks.len(), REQUESTS, "one socket per connection");
+    let per_socket: u64 = socks.iter().map(|s| u(s, &["ledger", "sent_bytes"])).sum();
+    assert_eq!(
+        per_socket,
+        u(t, &["sent_bytes"]),
+        "the sockets add up to the tree"
+    );
+    // Second source: what the client read is what the server sent.
+    assert_eq!(per_socket, received, "bytes the client received");
+    assert_eq!(
+        t["unexplained_bytes"].as_i64(),
+        Some(0),
+        "{}",
+        t["unexplained_bytes"]
+    );
+    assert_sockets_balance(t);
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// A command that exits ends the trace: the report prints, and the
