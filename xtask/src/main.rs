@@ -86,6 +86,12 @@ enum Task {
     },
     /// Write docs/screens.md from the TUI snapshot tests' screens
     Screens,
+    /// Setup, build, then write zc's man pages into target/man
+    ///
+    /// `zc.1` and one page per subcommand (`zc-demo.1`, `zc-trace.1`, ...),
+    /// generated from zc's own command line definition with clap_mangen.
+    /// Read one with `man target/man/zc.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -118,6 +124,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             test(&root, &args)?;
         }
         Task::Screens => screens::write(&root)?,
+        Task::Man => {
+            setup::setup()?;
+            build(&root)?;
+            let zc = target_dir(&root)?.join("release").join("zc");
+            let out = target_dir(&root)?.join("man");
+            cmd::run(Command::new(&zc).arg("man").arg("--out-dir").arg(&out))
+                .context("writing the man pages failed")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -206,6 +220,8 @@ fn json_string_field(json: &str, key: &str) -> Option<String> {
 
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     let live = cmd::is_root();
+    // Where the tests say what they skipped (see `Tally::skips`).
+    let skip_log = std::env::temp_dir().join(format!("zc-skipped-{}.txt", std::process::id()));
     let steps: [(&str, Command); 4] = [
         ("fmt", {
             let mut c = cargo(root);
@@ -250,6 +266,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         }),
         ("tests", {
             let mut c = cargo(root);
+            // Each test that cannot run here appends a line to this file.
+            c.env("ZC_SKIP_LOG", &skip_log);
             if live {
                 // Live tests otherwise skip quietly when something is off; as
                 // root they must run, so a broken kernel path fails CI.
@@ -267,6 +285,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     }
     let total = steps.len();
     let mut tally = Tally::default();
+    let _ = std::fs::remove_file(&skip_log);
     for (n, (name, mut command)) in steps.into_iter().enumerate() {
         eprintln!("xtask test: step {}/{total}: {name}", n + 1);
         let result = if name == "tests" {
@@ -274,12 +293,15 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         } else {
             cmd::run(&mut command)
         };
+        if name == "tests" {
+            tally.read_skips(&skip_log);
+        }
         if let Err(err) = result {
             println!(
                 "tests: {} passed, {} failed, {} skipped",
                 tally.passed,
                 tally.failed.max(1),
-                tally.ignored
+                tally.skipped()
             );
             bail!("test FAILED at step {}/{total} ({name}): {err:#}", n + 1);
         }
@@ -293,23 +315,45 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "live tests SKIPPED: not root"
         }
     );
-    // One closing line for whoever reads the log: the sum over every test binary.
+    // One closing line for whoever reads the log: the sum over every test
+    // binary, a test that skipped itself counted as skipped.
+    for s in &tally.skips {
+        println!("skipped: {s}");
+    }
     println!(
         "tests: {} passed, {} failed, {} skipped",
-        tally.passed, tally.failed, tally.ignored
+        tally.passed.saturating_sub(tally.skips.len() as u64),
+        tally.failed,
+        tally.skipped()
     );
     Ok(())
 }
 
-/// Test counts summed over cargo's `test result:` lines.
+/// Test counts summed over cargo's `test result:` lines, and the tests
+/// that said they skipped (libtest counts those as passed: they returned).
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Tally {
     passed: u64,
     failed: u64,
     ignored: u64,
+    skips: Vec<String>,
 }
 
 impl Tally {
+    /// Reads the lines the tests appended to `path` (`ZC_SKIP_LOG`).
+    fn read_skips(&mut self, path: &Path) {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            self.skips
+                .extend(text.lines().filter(|l| !l.is_empty()).map(String::from));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// Ignored tests and tests that skipped themselves.
+    fn skipped(&self) -> u64 {
+        self.ignored + self.skips.len() as u64
+    }
+
     /// Adds a line like `test result: ok. 8 passed; 0 failed; 1 ignored; ...`.
     fn add_line(&mut self, line: &str) {
         let Some(rest) = line.trim().strip_prefix("test result:") else {
@@ -358,6 +402,18 @@ mod tally_tests {
     use super::Tally;
 
     #[test]
+    fn a_test_that_said_skipped_is_counted_as_skipped() {
+        let path = std::env::temp_dir().join(format!("zc-skip-test-{}", std::process::id()));
+        std::fs::write(&path, "live::a: not root\n\ncli::b: no /proc/2\n").expect("write");
+        let mut t = Tally::default();
+        t.add_line("test result: ok. 10 passed; 0 failed; 1 ignored; 0 measured");
+        t.read_skips(&path);
+        assert_eq!(t.skipped(), 3);
+        assert_eq!(t.skips, ["live::a: not root", "cli::b: no /proc/2"]);
+        assert!(!path.exists(), "the log is removed once read");
+    }
+
+    #[test]
     fn sums_cargo_test_result_lines() {
         let mut t = Tally::default();
         t.add_line("test result: ok. 48 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.3s");
@@ -370,7 +426,8 @@ mod tally_tests {
             Tally {
                 passed: 55,
                 failed: 1,
-                ignored: 2
+                ignored: 2,
+                skips: Vec::new(),
             }
         );
     }

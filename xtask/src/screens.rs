@@ -43,6 +43,10 @@ How to read a screen:
 - **Footer**: the main keys (`?` lists them all).
 ";
 
+/// What ratatui appends, after the line's closing quote, to a line with
+/// double-width characters.
+const HIDDEN: &str = "\" Hidden by multi-width symbols:";
+
 /// The screen inside a snapshot file, without insta's quoting.
 fn screen(root: &Path, name: &str) -> Result<String> {
     let path = root.join(format!(
@@ -56,8 +60,16 @@ fn screen(root: &Path, name: &str) -> Result<String> {
         let Some(rest) = line.strip_prefix('"') else {
             continue;
         };
-        let Some(end) = rest.rfind('"') else { continue };
-        out.push(rest[..end].trim_end().to_string());
+        // ratatui's buffer dump follows a line holding wide characters
+        // with a debug list of the cells they cover: not part of the screen.
+        let text = match rest.split_once(HIDDEN) {
+            Some((text, _)) => text,
+            None => match rest.rfind('"') {
+                Some(end) => &rest[..end],
+                None => continue,
+            },
+        };
+        out.push(text.trim_end().to_string());
     }
     if out.is_empty() {
         bail!("{} holds no screen", path.display());

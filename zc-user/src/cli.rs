@@ -45,6 +45,12 @@ pub enum Command {
     /// Follow any program (a command, or running pids, and all they fork):
     /// its syscalls, copies and sends, summed over the tree.
     Trace(TraceArgs),
+    /// Print a completion script for a shell, e.g.
+    /// `zc completions bash > /etc/bash_completion.d/zc`.
+    Completions(CompletionsArgs),
+    /// Write zc's man pages (zc.1 and one per subcommand) into a directory,
+    /// e.g. `zc man --out-dir /usr/local/share/man/man1`.
+    Man(ManArgs),
 }
 
 /// `--strategy`: one strategy of the table, or all of them in turn.
@@ -356,4 +362,18 @@ pub struct DoctorArgs {
     /// list what each eBPF program cost in it, as the kernel timed it.
     #[arg(long, conflicts_with = "no_load")]
     pub cost: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell whose completion script to print.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Where to write the pages (made if missing).
+    #[arg(long, default_value = "target/man")]
+    pub out_dir: std::path::PathBuf,
 }

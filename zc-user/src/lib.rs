@@ -31,9 +31,18 @@ pub mod units;
 
 /// Says loudly that a test could not run here. Written to stderr directly,
 /// not through `eprintln!`, so the test harness cannot capture it away: a
-/// skipped test is never silent.
+/// skipped test is never silent. Under `cargo xtask test` it is also
+/// appended to the file `ZC_SKIP_LOG` names, which the summary counts.
 #[cfg(test)]
 pub(crate) fn skipped(msg: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "SKIPPED {msg}");
+    if let Some(path) = std::env::var_os("ZC_SKIP_LOG")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "{msg}");
+    }
 }

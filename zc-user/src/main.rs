@@ -72,7 +72,40 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Export(args) => export_trace(args),
         Command::Sweep(args) => sweep(args),
         Command::Trace(args) => trace(args),
+        Command::Completions(args) => {
+            use std::io::Write as _;
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Into a buffer first: the generator panics on a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "zc", &mut script);
+            std::io::stdout().write_all(&script)?;
+            Ok(exit::OK)
+        }
+        Command::Man(args) => man(&args.out_dir),
     }
+}
+
+/// Writes zc.1 and a page per subcommand (zc-demo.1, ...) with clap_mangen.
+fn man(dir: &std::path::Path) -> anyhow::Result<u8> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("make {}", dir.display()))?;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut pages = vec![("zc".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        let name = format!("zc-{}", sub.get_name());
+        let bin = format!("zc {}", sub.get_name());
+        pages.push((name.clone(), sub.clone().display_name(name).bin_name(bin)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut out)
+            .with_context(|| format!("render {name}.1"))?;
+        std::fs::write(&path, out).with_context(|| format!("write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(exit::OK)
 }
 
 /// `zc doctor --cost`: each program's share of zc's eBPF time in a short

@@ -1,6 +1,8 @@
 //! The binary's promises on bad input: one clear line on stderr, a
 //! documented non-zero exit code, never a panic. None of these need root.
 
+mod common;
+
 use std::process::{Command, Output};
 
 fn zc(args: &[&str]) -> Output {
@@ -151,7 +153,10 @@ fn trace_bad_input_has_distinct_exit_codes() {
             "kernel thread",
         );
     } else {
-        eprintln!("SKIPPED the kernel-thread case: no /proc/2 here");
+        common::skip_part(
+            "the kernel-thread case of zc trace --pid",
+            "no /proc/2 here",
+        );
     }
     assert_one_line_error(
         &zc(&["trace", "--duration", "0", "--", "true"]),
@@ -160,4 +165,60 @@ fn trace_bad_input_has_distinct_exit_codes() {
     );
     assert_one_line_error(&zc(&["trace"]), 2, "--pid");
     assert_one_line_error(&zc(&["trace", "--pid", "1", "--", "true"]), 2, "not both");
+}
+
+/// `zc completions SHELL` prints a script that knows the subcommands and
+/// their flags; an unknown shell is one line and exit 2.
+#[test]
+fn completions_know_the_subcommands_and_refuse_an_unknown_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef zc"),
+        ("fish", "complete -c zc"),
+    ] {
+        let out = zc(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {:?}", out.status);
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell} script lacks {marker:?}");
+        for word in ["demo", "trace", "doctor", "strategy", "pid"] {
+            assert!(script.contains(word), "{shell} script lacks {word}");
+        }
+    }
+    assert_one_line_error(&zc(&["completions", "tcsh"]), 2, "tcsh");
+}
+
+/// The man pages come from the CLI's own definition: one per subcommand,
+/// each with its flags and its synopsis as typed. (Written where the test
+/// says, so this needs no root and leaves nothing.)
+#[test]
+fn man_pages_are_written_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = zc(&["man", "--out-dir", dir.path().to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{:?}", out);
+    let page = |name: &str| {
+        std::fs::read_to_string(dir.path().join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"))
+    };
+    assert!(page("zc").contains(".TH zc 1"));
+    let trace = page("zc-trace");
+    assert!(
+        trace.contains(".TH zc\\-trace 1") || trace.contains(".TH zc-trace 1"),
+        "{trace}"
+    );
+    assert!(trace.contains("zc trace"), "synopsis as typed: {trace}");
+    assert!(trace.contains("\\-\\-pid"), "{trace}");
+    for sub in [
+        "demo",
+        "doctor",
+        "replay",
+        "export",
+        "sweep",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page(&format!("zc-{sub}")).contains(".SH NAME"),
+            "zc-{sub}.1"
+        );
+    }
 }

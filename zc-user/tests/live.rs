@@ -848,7 +848,10 @@ fn a_strategy_the_kernel_cannot_run_refuses_with_exit_3() {
     }
     const SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
     let Ok(before) = std::fs::read_to_string(SYSCTL) else {
-        eprintln!("SKIPPED a_strategy_the_kernel_cannot_run_refuses_with_exit_3 (no {SYSCTL})");
+        common::skip_part(
+            "a_strategy_the_kernel_cannot_run_refuses_with_exit_3",
+            &format!("no {SYSCTL}"),
+        );
         return;
     };
     /// Puts the sysctl back however the test ends.

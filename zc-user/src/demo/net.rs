@@ -520,13 +520,11 @@ mod tests {
         if unsafe { libc::geteuid() } == 0 {
             return true;
         }
-        let msg = format!("SKIPPED (needs root: CAP_NET_ADMIN, CAP_SYS_ADMIN): demo::net::{test}");
+        let msg = format!("demo::net::{test} (needs root: CAP_NET_ADMIN, CAP_SYS_ADMIN)");
         if std::env::var("ZC_REQUIRE_LIVE").as_deref() == Ok("1") {
             panic!("{msg}, but ZC_REQUIRE_LIVE=1");
         }
-        // Straight to fd 2, not eprintln!: libtest captures the latter for
-        // passing tests, and a skip must be seen.
-        let _ = writeln!(std::io::stderr(), "{msg}");
+        crate::skipped(&msg);
         false
     }
 

@@ -195,7 +195,9 @@ mod tests {
     #[test]
     fn kthreadd_is_refused_as_a_kernel_thread() {
         if !Path::new("/proc/2/stat").exists() {
-            eprintln!("SKIPPED: no /proc/2 (not Linux, or a pid namespace)");
+            crate::skipped(
+                "trace::procs kthreadd test: no /proc/2 (not Linux, or a pid namespace)",
+            );
             return;
         }
         let err = check_pid(2).expect_err("pid 2 is kthreadd");
