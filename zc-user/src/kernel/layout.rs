@@ -200,6 +200,11 @@ pub fn types_from_file(path: &Path) -> std::result::Result<KernelTypes, LayoutEr
     Ok(KernelTypes { btf, layout })
 }
 
+/// The layout in an opened kernel BTF.
+pub fn from_kernel_btf(btf: &KernelBtf) -> std::result::Result<KernelLayout, LayoutError> {
+    from_btf(btf)
+}
+
 fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (
         _,

@@ -147,6 +147,20 @@ mod tests {
         }
     }
 
+    /// The layout and every probe's prototype are found in the one indexed
+    /// pass over the names: none needs a scan of its own (which works, but
+    /// slowly: a name forgotten in `layout::names` would cost start-up).
+    #[test]
+    fn every_name_zc_looks_up_is_indexed() {
+        let Some(btf) = running() else { return };
+        let before = btf.scans();
+        crate::kernel::layout::from_kernel_btf(&btf).expect("layout");
+        for spec in PROBES {
+            let _ = check(&btf, &spec.attach);
+        }
+        assert_eq!(btf.scans(), before, "a name outside layout::names()");
+    }
+
     #[test]
     fn prototypes_render_as_c() {
         let Some(btf) = running() else { return };
