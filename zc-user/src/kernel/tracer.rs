@@ -291,13 +291,9 @@ impl Tracer {
     }
 
     /// `zc trace`'s per-process, per-socket and per-file totals, summed over
-    /// CPUs. Kernel pointers stay here: sockets come out by their id.
-    pub fn tree_counts(&self) -> anyhow::Result<TreeCounts> {
-        Ok(self.tree_read()?.counts)
-    }
-
-    /// The totals, with which sockets have closed and which counts arrived
-    /// for a socket already dropped (see [`Tracer::forget_sockets`]).
+    /// CPUs, with which sockets have closed and which counts arrived for a
+    /// socket already dropped (see [`Tracer::forget_sockets`]). Kernel
+    /// pointers stay here: sockets come out by their id.
     pub fn tree_read(&self) -> anyhow::Result<TreeRead> {
         use zc_common::tree::{
             FileKey, SOCK_COUNTERS, SYSCALL_BYTES, SYSCALL_CALLS, SockCounts, SockInfo, proc_slot,
