@@ -118,7 +118,7 @@ fn fetch_and_compare(url: &str, file: &Path, extra: &[&str]) {
 
 /// `zc trace ARGS`, started in the background; returns once zc says it
 /// follows its processes.
-fn zc_trace(args: &[&str]) -> Child {
+fn zc_trace(args: &[&str]) -> Reaped {
     let mut child = Command::new(zc_exe())
         .arg("trace")
         .args(args)
@@ -139,9 +139,38 @@ fn zc_trace(args: &[&str]) -> Child {
             }
         }
     });
+    let child = Reaped(Some(child));
     rx.recv_timeout(Duration::from_secs(30))
         .expect("zc trace did not start following");
     child
+}
+
+/// A child that is interrupted, then killed, and reaped when dropped: a
+/// test that fails half-way leaves no server (or zc, or the command zc
+/// started, which gets the interrupt) running after it.
+struct Reaped(Option<Child>);
+
+impl Reaped {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+    fn take(mut self) -> Child {
+        self.0.take().expect("a child")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let Some(mut c) = self.0.take() else { return };
+        // SAFETY: kill on a child we started and have not reaped.
+        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+        let t0 = Instant::now();
+        while matches!(c.try_wait(), Ok(None)) && t0.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
 }
 
 /// One JSON object per line.
@@ -153,7 +182,8 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
 }
 
 /// Ends a trace as Ctrl-C would, and reads its JSON: one object per tree.
-fn stop(zc: Child) -> Vec<Value> {
+fn stop(zc: Reaped) -> Vec<Value> {
+    let zc = zc.take();
     // SAFETY: kill on a child we started.
     unsafe { libc::kill(zc.id() as i32, libc::SIGINT) };
     // Its output is read while it exits: a report larger than the pipe's
@@ -403,8 +433,8 @@ fn a_running_server_is_followed_alone_and_left_serving() {
     let (dir_a, file_a) = served(size);
     let (dir_b, file_b) = served(size + 4096);
     let (port_a, port_b) = (free_port(), free_port());
-    let start = |port: u16, dir: &Path| -> Child {
-        Command::new(python())
+    let start = |port: u16, dir: &Path| -> Reaped {
+        let c = Command::new(python())
             .args([
                 "-m",
                 "http.server",
@@ -417,10 +447,11 @@ fn a_running_server_is_followed_alone_and_left_serving() {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start http.server")
+            .expect("start http.server");
+        Reaped(Some(c))
     };
-    let mut a = start(port_a, dir_a.path());
-    let mut b = start(port_b, dir_b.path());
+    let a = start(port_a, dir_a.path());
+    let _b = start(port_b, dir_b.path());
     wait_port(port_a);
     wait_port(port_b);
     let before = host_state();
@@ -460,10 +491,6 @@ fn a_running_server_is_followed_alone_and_left_serving() {
         &[],
     );
     assert_eq!(host_state(), before, "zc trace left something behind");
-    let _ = a.kill();
-    let _ = b.kill();
-    let _ = a.wait();
-    let _ = b.wait();
 }
 
 /// A server that takes thousands of short connections: every one is listed
@@ -481,7 +508,7 @@ fn thousands_of_connections_are_each_counted() {
     let size = 16 << 10;
     let (dir, _file) = served(size);
     let port = free_port();
-    let mut server = Command::new(python())
+    let server = Command::new(python())
         .args([
             "-m",
             "http.server",
@@ -495,6 +522,7 @@ fn thousands_of_connections_are_each_counted() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start http.server");
+    let server = Reaped(Some(server));
     wait_port(port);
     let zc = zc_trace(&["--json", "--pid", &server.id().to_string()]);
     let mut received = 0u64;
@@ -527,8 +555,7 @@ fn thousands_of_connections_are_each_counted() {
         t["unexplained_bytes"]
     );
     assert_sockets_balance(t);
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 /// A command that exits ends the trace: the report prints, and the
