@@ -56,7 +56,6 @@ pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
     Counter::QueueLinearPayload,
     Counter::QueueFileBytes,
     Counter::QueueFileFrags,
-    Counter::QueueSharedFrag,
     Counter::QueueUserBytes,
     Counter::QueuePinnedBytes,
     Counter::XmitSkbs,
@@ -64,7 +63,6 @@ pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
     Counter::XmitLinearPayload,
     Counter::XmitFileBytes,
     Counter::XmitFileFrags,
-    Counter::XmitSharedFrag,
     Counter::XmitUserBytes,
     Counter::XmitPinnedBytes,
     Counter::Retransmits,
@@ -72,7 +70,7 @@ pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
     Counter::RecvCopies,
     Counter::RecvCopyBytes,
 ];
-pub const SOCK_SLOTS: usize = 24;
+pub const SOCK_SLOTS: usize = 22;
 
 /// The slot of counter `c` in [`SockCounts`], if sockets keep it.
 #[inline(always)]

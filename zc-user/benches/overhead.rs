@@ -19,14 +19,14 @@
 //!
 //!     cargo bench -p zc-user --bench overhead
 
-#[path = "common/bpftrace.rs"]
-mod bpftrace;
+#[path = "common/tracers.rs"]
+mod tracers;
 
-use bpftrace::Bpftrace;
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+use tracers::{Bpftrace, stop};
 
 use zc::{
     kernel::{
@@ -62,21 +62,6 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Stops a tracer as Ctrl-C would; kills it if it has not gone in 5 s.
-fn stop(child: &mut Child) {
-    // SAFETY: kill on our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(5) {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// `strace -c -f` attached to every thread of this process; detached on drop.
 struct Strace(Child);
 
@@ -95,7 +80,7 @@ impl Strace {
 
 impl Drop for Strace {
     fn drop(&mut self) {
-        stop(&mut self.0);
+        stop(&mut self.0, Duration::from_secs(5));
     }
 }
 

@@ -9,10 +9,10 @@
 //!
 //!     cargo bench -p zc-user --bench trace_load
 
-#[path = "common/bpftrace.rs"]
-mod bpftrace;
 #[path = "../tests/common/nginx.rs"]
 mod nginx;
+#[path = "common/tracers.rs"]
+mod tracers;
 
 use std::{
     io::{BufRead as _, BufReader},
@@ -83,20 +83,6 @@ fn zc_trace(pids: &[u32]) -> anyhow::Result<Child> {
     Ok(c)
 }
 
-fn stop(mut c: Child) {
-    // SAFETY: kill on our own child.
-    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(10) {
-        if matches!(c.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = c.kill();
-    let _ = c.wait();
-}
-
 /// The pids of `pid` and its children (nginx's master and workers).
 fn with_children(pid: u32) -> Vec<u32> {
     let kids =
@@ -120,10 +106,11 @@ fn measure(name: &str, port: u16, pids: &[u32]) -> anyhow::Result<()> {
         plain.push(ab(port)?);
         let zc = zc_trace(pids)?;
         let r = ab(port);
-        stop(zc);
+        let mut zc = zc;
+        tracers::stop(&mut zc, Duration::from_secs(10));
         traced.push(r?);
         if with_bpftrace {
-            let guard = bpftrace::Bpftrace::start()?;
+            let guard = tracers::Bpftrace::start()?;
             counted.push(ab(port)?);
             drop(guard);
         }

@@ -173,6 +173,26 @@ impl Drop for Reaped {
     }
 }
 
+/// Python's http.server on `port`, serving `dir`, started by the test (not
+/// by zc), reaped when dropped.
+fn http_server(port: u16, dir: &Path) -> Reaped {
+    let c = Command::new(python())
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .arg("--directory")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start http.server");
+    Reaped(Some(c))
+}
+
 /// One JSON object per line.
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(bytes)
@@ -433,25 +453,8 @@ fn a_running_server_is_followed_alone_and_left_serving() {
     let (dir_a, file_a) = served(size);
     let (dir_b, file_b) = served(size + 4096);
     let (port_a, port_b) = (free_port(), free_port());
-    let start = |port: u16, dir: &Path| -> Reaped {
-        let c = Command::new(python())
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .arg("--directory")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start http.server");
-        Reaped(Some(c))
-    };
-    let a = start(port_a, dir_a.path());
-    let _b = start(port_b, dir_b.path());
+    let a = http_server(port_a, dir_a.path());
+    let _b = http_server(port_b, dir_b.path());
     wait_port(port_a);
     wait_port(port_b);
     let before = host_state();
@@ -508,21 +511,7 @@ fn thousands_of_connections_are_each_counted() {
     let size = 16 << 10;
     let (dir, _file) = served(size);
     let port = free_port();
-    let server = Command::new(python())
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .arg("--directory")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start http.server");
-    let server = Reaped(Some(server));
+    let server = http_server(port, dir.path());
     wait_port(port);
     let zc = zc_trace(&["--json", "--pid", &server.id().to_string()]);
     let mut received = 0u64;

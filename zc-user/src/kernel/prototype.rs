@@ -154,7 +154,7 @@ mod tests {
     fn every_name_zc_looks_up_is_indexed() {
         let Some(btf) = running() else { return };
         let before = btf.scans();
-        crate::kernel::layout::from_kernel_btf(&btf).expect("layout");
+        crate::kernel::layout::from_btf(&btf).expect("layout");
         for spec in PROBES {
             let _ = check(&btf, &spec.attach);
         }

@@ -18,6 +18,7 @@ use ratatui::{
     text::Line,
     widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap},
 };
+use unicode_width::UnicodeWidthStr as _;
 
 use crate::{
     lang::{Lang, T},
@@ -241,7 +242,7 @@ fn boxed(buf: &mut Buffer, a: Rect, x0: u16, x1: u16, y: u16, label: &str) {
         &format!("┌{}┐", "─".repeat(w)),
         Style::default(),
     );
-    let lw = unicode_width(label);
+    let lw = label.width();
     let pad = w.saturating_sub(lw);
     put(
         buf,
@@ -265,12 +266,6 @@ fn boxed(buf: &mut Buffer, a: Rect, x0: u16, x1: u16, y: u16, label: &str) {
     );
 }
 
-fn unicode_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
-        .sum()
-}
-
 /// The article's figure, with the tree's rates on its arrows.
 fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut Buffer) {
     let f = state.totals();
@@ -280,7 +275,7 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
     // buffer, the receive copy up out of it.
     put(buf, a, 0, 0, W_USER.get(lang), dim());
     let title = W_MEMORY.get(lang);
-    let pad = 66usize.saturating_sub(unicode_width(title));
+    let pad = 66usize.saturating_sub(title.width());
     put(
         buf,
         a,

@@ -26,24 +26,18 @@ pub fn skip(test: &str, why: &str) {
     if required() {
         panic!("{test}: ZC_REQUIRE_LIVE=1 but {why}");
     }
-    // Straight to stderr: the harness captures eprintln! of passing tests,
-    // and a skip must never be silent.
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
-    // And to the file `cargo xtask test` counts in its summary.
-    if let Some(path) = std::env::var_os("ZC_SKIP_LOG")
-        && let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-    {
-        let _ = writeln!(f, "{test}: {why}");
-    }
+    say_skipped(test, why);
 }
 
 /// Says loudly that part of a test could not run here (the rest did): a
 /// skip that is not the test's prerequisite, so never a failure.
 pub fn skip_part(test: &str, why: &str) {
+    say_skipped(test, why);
+}
+
+/// Straight to stderr (the harness captures eprintln! of passing tests, and
+/// a skip must never be silent), and to the file `cargo xtask test` counts.
+fn say_skipped(test: &str, why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
     if let Some(path) = std::env::var_os("ZC_SKIP_LOG")

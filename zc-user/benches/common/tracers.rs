@@ -1,5 +1,6 @@
-//! bpftrace counting hits on the tracepoints zc attaches to: the other
-//! tracer the benchmarks compare zc with. Shared by the benchmarks.
+//! What the benchmarks share about tracers: bpftrace counting hits on the
+//! tracepoints zc attaches to (the other tracer zc is compared with), and
+//! stopping a tracer as Ctrl-C would.
 
 use std::{
     io::{BufRead as _, BufReader},
@@ -45,16 +46,16 @@ impl Bpftrace {
 
 impl Drop for Bpftrace {
     fn drop(&mut self) {
-        stop(&mut self.0);
+        stop(&mut self.0, Duration::from_secs(5));
     }
 }
 
-/// Stops bpftrace as Ctrl-C would; kills it if it has not gone in 5 s.
-fn stop(child: &mut Child) {
+/// Stops a tracer as Ctrl-C would; kills it if it has not gone `within`.
+pub fn stop(child: &mut Child, within: Duration) {
     // SAFETY: kill on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(5) {
+    while t0.elapsed() < within {
         if matches!(child.try_wait(), Ok(Some(_))) {
             return;
         }
