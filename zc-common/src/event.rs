@@ -223,6 +223,11 @@ pub struct SkbEvent {
     pub reason: u32,
     /// Bytes of those frags.
     pub user_bytes: u32,
+    /// For each frag (up to `MAX_FRAGS`), the index in the demo file of the
+    /// page it points at, or `u32::MAX` when it is not a page of that file.
+    /// Filled in the demo only: this is the proof by page identity.
+    pub frag_pages: [u32; crate::MAX_FRAGS],
+    pub _pad: u32,
 }
 
 /// `skb:skb_copy_datagram_iovec` in the receiver thread: its CPU copy.
@@ -339,7 +344,7 @@ const _: () = assert!(size_of::<FaultEvent>() == 40);
 const _: () = assert!(size_of::<FilemapEvent>() == 40);
 const _: () = assert!(size_of::<BlockEvent>() == 40);
 const _: () = assert!(size_of::<SendEvent>() == 48);
-const _: () = assert!(size_of::<SkbEvent>() == 64);
+const _: () = assert!(size_of::<SkbEvent>() == 136);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
 const _: () = assert!(size_of::<DmaEvent>() == 24);
 

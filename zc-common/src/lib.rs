@@ -65,6 +65,9 @@ pub const MAX_SYSCALLS: u32 = 512;
 /// Largest number of skb fragments walked per skb (`MAX_SKB_FRAGS` default).
 pub const MAX_FRAGS: usize = 17;
 
+/// A frag whose page is not a page of the demo file (`SkbEvent::frag_pages`).
+pub const NO_PAGE: u32 = u32::MAX;
+
 /// Slots of the `ZC_CONFIG` array. User space writes them before a run;
 /// the kernel side writes [`Config::DemoSock`] itself, once it sees the demo
 /// thread send on a TCP socket.

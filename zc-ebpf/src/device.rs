@@ -23,7 +23,7 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
 };
 use zc_common::{
-    Config, MAX_FRAGS,
+    Config, MAX_FRAGS, NO_PAGE,
     counters::Counter,
     event::{Kind, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
     tracepoints as tp,
@@ -319,6 +319,8 @@ pub struct FragPages {
     frags: u8,
     bytes: u32,
     first_index: u32,
+    /// Each frag's page index in the demo file, or `NO_PAGE` (demo only).
+    pages: [u32; MAX_FRAGS],
     /// Frags that are anonymous pages (a program's own memory), and bytes.
     pub user_frags: u8,
     pub user_bytes: u32,
@@ -350,7 +352,8 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
         out: FragPages {
             frags: 0,
             bytes: 0,
-            first_index: u32::MAX,
+            first_index: NO_PAGE,
+            pages: [NO_PAGE; MAX_FRAGS],
             user_frags: 0,
             user_bytes: 0,
         },
@@ -433,12 +436,25 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     let out = &mut walk.out;
     out.frags += 1;
     out.bytes += flen;
+    // `zc trace` counts bytes only; the demo names each frag's page.
+    if walk.any_file && out.first_index != NO_PAGE {
+        return;
+    }
+    // The page's index in the file: its folio's index plus its place in
+    // the folio (struct pages of a folio are consecutive).
     let page_size = lay!(page_size) as u64;
-    if out.first_index == u32::MAX
-        && let Ok(index) = kread::<u64>(head, lay!(folio_index))
-        && page_size != 0
-    {
-        out.first_index = (index + (page - head) / page_size) as u32;
+    if page_size == 0 {
+        return;
+    }
+    let Ok(index) = kread::<u64>(head, lay!(folio_index)) else {
+        return;
+    };
+    let at = (index + (page - head) / page_size) as u32;
+    if out.first_index == NO_PAGE {
+        out.first_index = at;
+    }
+    if let Some(slot) = out.pages.get_mut(i as usize) {
+        *slot = at;
     }
 }
 
@@ -505,6 +521,7 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
             linear_payload,
             file_bytes: ff.bytes,
             first_file_index: ff.first_index,
+            frag_pages: ff.pages,
             gso_size,
             gso_segs,
             nr_frags,
@@ -513,6 +530,7 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
             user_frags: ff.user_frags,
             reason: 0,
             user_bytes: ff.user_bytes,
+            _pad: 0,
         },
         sock,
     )))

@@ -147,11 +147,19 @@ pub enum Event {
         nr: u64,
         fd: u64,
         count: u64,
+        /// Where the call's buffer lies in the file mapping the run made,
+        /// in bytes from its start (an mmap'ed file's write), when it does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        map_offset: Option<u64>,
     },
     SysExit {
         t: u64,
         nr: u64,
         ret: i64,
+        /// The call returned the address of a new mapping (mmap); the
+        /// address itself is not stored.
+        #[serde(default, skip_serializing_if = "is_false")]
+        new_mapping: bool,
     },
     SchedOut {
         t: u64,
@@ -214,6 +222,11 @@ pub enum Event {
         user_bytes: u32,
         #[serde(default, skip_serializing_if = "is_zero_u8")]
         user_frags: u8,
+        /// `[frag, page]` for each frag whose page is a page of the demo
+        /// file: frag `frag` of this skb *is* page `page` of the file.
+        /// Absent in traces written before zc named each frag's page.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        frag_pages: Vec<[u32; 2]>,
     },
     /// A demo-socket skb dropped (`skb:kfree_skb`), with the kernel's
     /// reason; `lost` when TCP did not hear of it and had to retransmit.
@@ -457,6 +470,10 @@ fn json_error(e: &serde_json::Error, envelope: bool) -> TraceError {
     }
 }
 
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
 fn is_zero(v: &u32) -> bool {
     *v == 0
 }
@@ -513,11 +530,13 @@ mod tests {
                         nr: 0,
                         fd: 3,
                         count: 4096,
+                        map_offset: None,
                     },
                     Event::SysExit {
                         t: 10,
                         nr: 0,
                         ret: 4096,
+                        new_mapping: false,
                     },
                 ],
             }],

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use zc_common::{counters::Counter, event::*};
+use zc_common::{MAX_FRAGS, NO_PAGE, counters::Counter, event::*};
 
 use crate::{
     decode::Event,
@@ -57,17 +57,32 @@ fn from_facts(f: &StoredFacts) -> Result<RunFacts, String> {
 
 /// Gives each distinct kernel pointer a small id, in order of first use.
 #[derive(Default)]
-struct Ids(HashMap<u64, u64>);
+struct Ids {
+    ptrs: HashMap<u64, u64>,
+    /// The address of the file mapping the run made (mmap), kept only to
+    /// store where a later call's buffer lies in it.
+    map_base: Option<u64>,
+}
 
 impl Ids {
     fn of(&mut self, ptr: u64) -> u64 {
         if ptr == 0 {
             return 0;
         }
-        let next = self.0.len() as u64 + 1;
-        *self.0.entry(ptr).or_insert(next)
+        let next = self.ptrs.len() as u64 + 1;
+        *self.ptrs.entry(ptr).or_insert(next)
+    }
+
+    /// Where `buf` lies in the file mapping, if it does.
+    fn map_offset(&self, buf: u64) -> Option<u64> {
+        let base = self.map_base?;
+        buf.checked_sub(base).filter(|off| *off < ADDRESS_LIKE as u64)
     }
 }
+
+/// Where a loaded recording says its file mapping starts: an address only
+/// in form, so that calls into the mapping find their offsets again.
+pub const RECORDED_MAP_BASE: u64 = 0x7f00_0000_0000;
 
 /// Return values above this are addresses (mmap), not byte counts.
 const ADDRESS_LIKE: i64 = 1 << 40;
@@ -85,12 +100,20 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             nr: s.nr,
             fd: scrub(s.args[0]),
             count: scrub(s.args[2]),
+            map_offset: ids.map_offset(s.args[1]),
         },
-        Event::Syscall(s) => StoredEvent::SysExit {
-            t,
-            nr: s.nr,
-            ret: if s.ret > ADDRESS_LIKE { 0 } else { s.ret },
-        },
+        Event::Syscall(s) => {
+            let new_mapping = s.ret > ADDRESS_LIKE && crate::model::syscalls::name(s.nr) == "mmap";
+            if new_mapping {
+                ids.map_base = Some(s.ret as u64);
+            }
+            StoredEvent::SysExit {
+                t,
+                nr: s.nr,
+                ret: if s.ret > ADDRESS_LIKE { 0 } else { s.ret },
+                new_mapping,
+            }
+        }
         Event::Sched(s) if s.h.op == op::SCHED_OUT => StoredEvent::SchedOut {
             t,
             blocked: sched_blocked(s.prev_state),
@@ -158,6 +181,13 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             shinfo_flags: s.shinfo_flags,
             user_bytes: s.user_bytes,
             user_frags: s.user_frags,
+            frag_pages: s
+                .frag_pages
+                .iter()
+                .zip(0u32..)
+                .filter(|(page, _)| **page != NO_PAGE)
+                .map(|(page, frag)| [frag, *page])
+                .collect(),
         },
         Event::Recv(r) => StoredEvent::Recv {
             t,
@@ -218,17 +248,32 @@ fn h(t: u64, kind: Kind, op: u16) -> Header {
 /// Back to the in-memory event the model consumes (pointers are ids now).
 pub fn load_event(e: &StoredEvent) -> Event {
     match *e {
-        StoredEvent::SysEnter { t, nr, fd, count } => Event::Syscall(SyscallEvent {
+        StoredEvent::SysEnter {
+            t,
+            nr,
+            fd,
+            count,
+            map_offset,
+        } => Event::Syscall(SyscallEvent {
             h: h(t, Kind::Syscall, op::SYS_ENTER),
             nr,
-            args: [fd, 0, count],
+            args: [fd, map_offset.map_or(0, |off| RECORDED_MAP_BASE + off), count],
             ret: 0,
         }),
-        StoredEvent::SysExit { t, nr, ret } => Event::Syscall(SyscallEvent {
+        StoredEvent::SysExit {
+            t,
+            nr,
+            ret,
+            new_mapping,
+        } => Event::Syscall(SyscallEvent {
             h: h(t, Kind::Syscall, op::SYS_EXIT),
             nr,
             args: [0; 3],
-            ret,
+            ret: if new_mapping {
+                RECORDED_MAP_BASE as i64
+            } else {
+                ret
+            },
         }),
         StoredEvent::SchedOut { t, blocked } => Event::Sched(SchedEvent {
             h: h(t, Kind::Sched, op::SCHED_OUT),
@@ -330,6 +375,7 @@ pub fn load_event(e: &StoredEvent) -> Event {
             shinfo_flags,
             user_bytes,
             user_frags,
+            ref frag_pages,
         } => Event::Skb(SkbEvent {
             h: h(
                 t,
@@ -351,6 +397,16 @@ pub fn load_event(e: &StoredEvent) -> Event {
             user_frags,
             reason: 0,
             user_bytes,
+            frag_pages: {
+                let mut pages = [NO_PAGE; MAX_FRAGS];
+                for &[frag, page] in frag_pages {
+                    if let Some(slot) = pages.get_mut(frag as usize) {
+                        *slot = page;
+                    }
+                }
+                pages
+            },
+            _pad: 0,
         }),
         StoredEvent::Drop {
             t,
@@ -756,9 +812,41 @@ mod tests {
             StoredEvent::SysExit {
                 t: 1,
                 nr: 9,
-                ret: 0
+                ret: 0,
+                new_mapping: true,
             }
         );
+    }
+
+    /// A write into the file mapping keeps its offset, not its address,
+    /// and finds the same page of the file after a round trip.
+    #[test]
+    fn mapping_offsets_survive_without_the_address() {
+        let mut ids = Ids::default();
+        let base = 0x7f12_3456_0000u64;
+        let mmap_ret = Event::Syscall(SyscallEvent {
+            h: h(1, Kind::Syscall, op::SYS_EXIT),
+            nr: crate::model::syscalls::number("mmap").expect("known"),
+            args: [0; 3],
+            ret: base as i64,
+        });
+        let write = Event::Syscall(SyscallEvent {
+            h: h(2, Kind::Syscall, op::SYS_ENTER),
+            nr: crate::model::syscalls::number("write").expect("known"),
+            args: [5, base + 17 * 4096, 4096],
+            ret: 0,
+        });
+        let stored = [store_event(&mmap_ret, &mut ids), store_event(&write, &mut ids)];
+        let json = serde_json::to_string(&stored).expect("serializes");
+        assert!(!json.contains(&base.to_string()), "{json}");
+        assert!(json.contains("\"map_offset\":69632"), "{json}");
+        let Event::Syscall(back) = load_event(&stored[1]) else {
+            panic!("a syscall")
+        };
+        let Event::Syscall(mapped) = load_event(&stored[0]) else {
+            panic!("a syscall")
+        };
+        assert_eq!(back.args[1] - mapped.ret as u64, 17 * 4096);
     }
 
     /// The bundled fixture holds no number that looks like an address.

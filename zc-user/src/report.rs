@@ -14,6 +14,7 @@ use crate::{
         context::Context,
         ledger::Hop,
         outcome::RunOutcome,
+        pages::PageCounts,
     },
     strategy::ModelRow,
     units::{fmt_bytes, fmt_ns},
@@ -140,6 +141,8 @@ pub struct RunJson<'a> {
     pub skbs_transmitted: u64,
     pub file_frags_at_device: u64,
     pub shared_frag_skbs_at_device: u64,
+    /// The file's pages by what touched them (docs/json.md).
+    pub pages: PageCounts,
     pub movements: &'a [MovementFigure],
     /// Every byte of the file, hop by hop (docs/json.md).
     pub ledger: &'a [Hop],
@@ -209,6 +212,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         skbs_transmitted: f.skbs_transmitted,
         file_frags_at_device: f.file_frags_at_device,
         shared_frag_skbs_at_device: f.shared_frag_skbs_at_device,
+        pages: o.page_map().counts(),
         movements: &f.movements,
         ledger: &f.ledger.hops,
         unexplained_bytes: f.ledger.unexplained_bytes,
@@ -219,6 +223,22 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         model: model_for(o),
         context: ctx,
     }
+}
+
+/// The file's pages by what touched them, each named by an event that
+/// carries its index.
+fn pages_line(p: &PageCounts) -> String {
+    format!(
+        "pages of the file ({}): {} sent by the device as skb frags (the page cache's own pages), {} copied by the CPU, {} copied into a pinned buffer, {} mapped, {} referenced, {} read from disk, {} named by no event",
+        p.file_pages,
+        p.skb_frag_at_device,
+        p.copied,
+        p.copy_pinned,
+        p.mapped,
+        p.referenced,
+        p.read_from_disk,
+        p.untouched
+    )
 }
 
 fn syscall_list(o: &RunOutcome) -> String {
@@ -472,6 +492,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     for m in &f.movements {
         let _ = writeln!(s, "{}", movement_line(m));
     }
+    let _ = writeln!(s, "{}", pages_line(&o.page_map().counts()));
     write_ledger(&mut s, &f.ledger, f.probe_misses);
     let _ = writeln!(s, "why the figures differ from the model:");
     for d in differences(f, &o.facts) {

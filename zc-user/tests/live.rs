@@ -57,6 +57,14 @@ fn u(v: &Value, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"))
 }
 
+/// The file's pages that had `touch` (the report's `pages` object).
+fn pages(v: &Value, touch: &str) -> u64 {
+    u(&v["pages"], touch)
+}
+
+/// Pages of the demo file.
+const PAGES: u64 = SIZE / 4096;
+
 fn ratio(v: &Value, key: &str) -> f64 {
     u(v, key) as f64 / SIZE as f64
 }
@@ -203,6 +211,11 @@ fn read_write_copies_twice() {
         .iter()
         .any(|m| m["movement"] == "reference" && m["to"] == "nic");
     assert!(!by_reference, "read+write has no frag by reference: {v}");
+    // Page by page: every page of the file was copied (read() named each
+    // through mm_filemap_get_pages), and none reached the device itself.
+    assert_eq!(pages(v, "file_pages"), PAGES);
+    assert_eq!(pages(v, "copied"), PAGES, "{}", v["pages"]);
+    assert_eq!(pages(v, "skb_frag_at_device"), 0, "{}", v["pages"]);
 }
 
 #[test]
@@ -219,6 +232,9 @@ fn mmap_write_copies_once_with_page_faults() {
     assert_eq!(calls(v, "mmap"), 1);
     assert_eq!(calls(v, "read"), 0);
     assert_calls(v, "write", chunks());
+    // The writes' buffers lie in the mapping: each page under them copied.
+    assert_eq!(pages(v, "copied"), PAGES, "{}", v["pages"]);
+    assert!(pages(v, "mapped") > 0, "{}", v["pages"]);
 }
 
 #[test]
@@ -281,6 +297,53 @@ fn sendfile_gather_sends_by_reference() {
         "no SKBFL_SHARED_FRAG skb seen"
     );
     assert_calls(v, "sendfile", chunks());
+    // Page by page: every page of the file was itself an skb frag at the
+    // device, and none was copied.
+    assert_eq!(pages(v, "skb_frag_at_device"), PAGES, "{}", v["pages"]);
+    assert_eq!(pages(v, "copied"), 0, "{}", v["pages"]);
+}
+
+/// The proof by page identity, checked in the trace against the file: the
+/// device's skb frags, named page by page, are exactly the file's pages,
+/// each page in one skb (or two, when an skb boundary falls inside it),
+/// and within an skb the frags follow the file's order.
+#[test]
+fn gather_frags_are_the_files_own_pages() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("gather_frags_are_the_files_own_pages") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("gather.zctrace");
+    let path = out.to_str().expect("utf-8 path");
+    demo(&["--strategy", "sendfile-gather", "--record", path]);
+    let trace: Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("trace written")).expect("JSON");
+    let mut seen = vec![0u32; PAGES as usize];
+    let mut skbs = 0;
+    for e in trace["runs"][0]["events"].as_array().expect("events") {
+        if e["k"] != "skb" || e["queue"] == Value::Bool(true) {
+            continue;
+        }
+        let Some(frags) = e["frag_pages"].as_array() else {
+            continue;
+        };
+        skbs += 1;
+        let nr_frags = u(e, "nr_frags");
+        let mut last = None;
+        for pair in frags {
+            let (frag, page) = (pair[0].as_u64().expect("frag"), pair[1].as_u64().expect("page"));
+            assert!(frag < nr_frags, "frag {frag} of an skb with {nr_frags}");
+            assert!(page < PAGES, "page {page} is beyond the file's {PAGES}");
+            assert!(last.is_none_or(|l| page >= l), "frags out of file order: {frags:?}");
+            last = Some(page);
+            seen[page as usize] += 1;
+        }
+    }
+    assert!(skbs > 0, "no skb at the device named a page of the file");
+    let missing: Vec<_> = (0..PAGES).filter(|p| seen[*p as usize] == 0).collect();
+    assert!(missing.is_empty(), "pages never at the device: {missing:?}");
+    assert!(seen.iter().all(|n| *n <= 2), "a page sent more than twice");
 }
 
 #[test]
@@ -301,8 +364,11 @@ fn cold_run_reads_the_disk() {
         "block layer saw {} bytes",
         u(v, "block_read_bytes")
     );
+    // Each page of the file was named by mm_filemap_add_to_page_cache.
+    assert_eq!(pages(v, "read_from_disk"), PAGES, "{}", v["pages"]);
     let warm = &demo(&["--strategy", "read-write"])[0];
     assert_eq!(u(warm, "disk_read_bytes"), 0, "a warm run read the disk");
+    assert_eq!(pages(warm, "read_from_disk"), 0, "{}", warm["pages"]);
 }
 
 #[test]

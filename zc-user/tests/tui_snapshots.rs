@@ -103,6 +103,42 @@ fn large_terminal_120x40() {
     insta::assert_snapshot!(screen(&a, 120, 40));
 }
 
+/// The first item whose steps sent file pages as skb frags.
+fn first_gather(app: &mut App) {
+    let plan = &app.current().expect("run").plan;
+    let pos = plan
+        .touched
+        .iter()
+        .position(|t| t.iter().any(|(p, _)| p.frag.is_some()))
+        .expect("an skb whose frags are file pages");
+    update(app, Action::Seek { pos, anim: 1.0 });
+    update(
+        app,
+        Action::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE)),
+    );
+}
+
+#[test]
+fn large_terminal_200x50_each_strategy_at_the_end() {
+    for s in Strategy::all() {
+        let mut a = app(s, Lang::En);
+        at_end(&mut a);
+        insta::assert_snapshot!(format!("end_200x50_{}", name(s)), screen(&a, 200, 50));
+    }
+}
+
+#[test]
+fn large_terminal_200x50_the_device_sends_a_page_of_the_file() {
+    let mut a = app(
+        Strategy::named("sendfile-gather").expect("in the table"),
+        Lang::En,
+    );
+    first_gather(&mut a);
+    let s = screen(&a, 200, 50);
+    assert!(s.contains("of this skb is page"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
 #[test]
 fn chinese_narration() {
     let mut a = app(Strategy::named("sendfile").expect("in the table"), Lang::Zh);
@@ -181,4 +217,40 @@ fn screens_carry_the_measured_story() {
     let s = screen(&g, 80, 24);
     assert!(s.contains("pages by reference (gather)"));
     assert!(s.contains("0 B 0.0x"), "{s}");
+}
+
+/// The page map of each recorded run, against the file itself: the
+/// fixture's file has 256 pages, and what each strategy did to them is the
+/// article's table, page by page. A strategy added to the table needs its
+/// row here.
+#[test]
+fn the_page_map_tells_the_strategies_apart() {
+    // (strategy, every page an skb frag at the device, every page copied,
+    //  every page's copy pinned)
+    const EXPECT: [(&str, bool, bool, bool); 9] = [
+        ("read-write", false, true, false),
+        ("mmap-write", false, true, false),
+        ("sendfile", false, true, false),
+        ("sendfile-gather", true, false, false),
+        ("splice", true, false, false),
+        ("vmsplice", false, true, false),
+        ("msg-zerocopy", false, true, true),
+        ("io-uring-send-zc", false, true, true),
+        ("io-uring-sqpoll", false, true, true),
+    ];
+    let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
+    for s in Strategy::all() {
+        let (_, sent, copied, pinned) = *EXPECT
+            .iter()
+            .find(|e| e.0 == s.name())
+            .unwrap_or_else(|| panic!("{}: no expectation", s.name()));
+        let o = rec.outcome(s).expect("run present");
+        let p = o.page_map().counts();
+        let all = (o.facts.size / 4096) as usize;
+        assert_eq!(p.file_pages, all);
+        assert_eq!(p.skb_frag_at_device == all, sent, "{}: {p:?}", s.name());
+        assert_eq!(p.copied == all, copied, "{}: {p:?}", s.name());
+        assert_eq!(p.copy_pinned == all, pinned, "{}: {p:?}", s.name());
+        assert_eq!(p.untouched, 0, "{}: {p:?}", s.name());
+    }
 }

@@ -16,6 +16,7 @@ pub mod counts;
 pub mod facts;
 pub mod ledger;
 pub mod outcome;
+pub mod pages;
 pub mod rules;
 pub mod steps;
 pub mod sweep;

@@ -9,7 +9,8 @@ use super::{
     classify::{Figures, classify},
     counts::Counts,
     facts::RunFacts,
-    steps::{self, Step},
+    pages::{PageMap, Touch},
+    steps::{self, Step, StepKind},
     tally::Tally,
 };
 use crate::decode::Event;
@@ -96,6 +97,21 @@ impl RunOutcome {
             bad_records: stats.bad_records,
             resident_before: stats.resident_before,
         }
+    }
+
+    /// The file's pages and what the run did to each, from the steps.
+    pub fn page_map(&self) -> PageMap {
+        let mut map = PageMap::new(self.facts.size);
+        for step in &self.steps {
+            if let StepKind::Move {
+                movement, from, to, ..
+            } = step.kind
+                && let Some(touch) = Touch::of(movement, from, to)
+            {
+                map.mark(&step.pages, touch);
+            }
+        }
+        map
     }
 
     /// The transfer's own measurements, as given to [`RunOutcome::new`].

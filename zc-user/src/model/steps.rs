@@ -7,12 +7,19 @@
 //! [`super::rules`]; with no lost events the two agree, and the live tests
 //! check that they do.
 
-use zc_common::event::{
-    IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC, RingEvent,
-    SKBFL_ZEROCOPY_ENABLE, SO_EE_CODE_ZEROCOPY_COPIED, op, sched_blocked,
+use zc_common::{
+    NO_PAGE,
+    event::{
+        IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC,
+        RingEvent, SKBFL_ZEROCOPY_ENABLE, SO_EE_CODE_ZEROCOPY_COPIED, SkbEvent, op, sched_blocked,
+    },
 };
 
-use super::{Movement, Place, Strategy, rules, syscalls};
+use super::{
+    Movement, PAGE_SIZE, Place, Strategy,
+    pages::{self, PageQueue, PageRef, StepPages},
+    rules, syscalls,
+};
 use crate::decode::Event;
 
 /// What happened at one step.
@@ -59,6 +66,21 @@ pub struct Step {
     pub kind: StepKind,
     /// The tracepoint(s) that prove it.
     pub evidence: &'static str,
+    /// The pages of the demo file it touched, where the evidence names them.
+    pub pages: StepPages,
+}
+
+/// The frags of an skb that are pages of the demo file, with their place
+/// in the skb.
+fn frag_pages(e: &SkbEvent) -> StepPages {
+    (0u8..)
+        .zip(e.frag_pages)
+        .filter(|(_, page)| *page != NO_PAGE)
+        .map(|(frag, page)| PageRef {
+            page,
+            frag: Some(frag),
+        })
+        .collect()
 }
 
 /// The steps of `events` (in time order) for a run of `strategy`.
@@ -87,8 +109,24 @@ struct StepBuilder {
     copied_anyway: u64,
     /// Bytes each io_uring SEND_ZC sent, by user_data, until its notification.
     ring_sent: std::collections::HashMap<u64, u64>,
+    /// Pages the last read or splice asked the page cache for
+    /// (`mm_filemap_get_pages`), not yet given to a step.
+    fetched: StepPages,
+    /// The file pages whose bytes the user buffer holds, and those the
+    /// strategy's pipe holds, in the order they will leave.
+    buffer: PageQueue,
+    pipe: PageQueue,
+    /// File pages in skbs queued for the device, not yet transmitted.
+    queued: PageQueue,
+    /// The address mmap returned for the file, and where in that mapping
+    /// the call in progress reads (its buffer argument, less the base).
+    map_base: Option<u64>,
+    map_at: Option<u64>,
     steps: Vec<Step>,
 }
+
+/// Offsets into a mapping are below this; a larger value is an address.
+const MAPPING_SPAN: u64 = 1 << 40;
 
 const SEND_EVIDENCE: &str = "tcp:tcp_sendmsg_locked (message iterator) + sock:sock_send_length";
 
@@ -103,6 +141,12 @@ impl StepBuilder {
             pinned_at_device: 0,
             copied_anyway: 0,
             ring_sent: Default::default(),
+            fetched: Vec::new(),
+            buffer: PageQueue::default(),
+            pipe: PageQueue::default(),
+            queued: PageQueue::default(),
+            map_base: None,
+            map_at: None,
             steps: Vec::new(),
         }
     }
@@ -112,6 +156,7 @@ impl StepBuilder {
             ts_ns,
             kind,
             evidence,
+            pages: Vec::new(),
         });
     }
 
@@ -124,17 +169,59 @@ impl StepBuilder {
         bytes: u64,
         ev: &'static str,
     ) {
+        self.moved_pages(ts, (movement, from, to), bytes, ev, Vec::new());
+    }
+
+    /// A movement of `bytes` and the file pages it carried.
+    fn moved_pages(
+        &mut self,
+        ts: u64,
+        (movement, from, to): (Movement, Place, Place),
+        bytes: u64,
+        ev: &'static str,
+        pages: StepPages,
+    ) {
         if bytes > 0 {
-            self.step(
-                ts,
-                StepKind::Move {
+            self.steps.push(Step {
+                ts_ns: ts,
+                kind: StepKind::Move {
                     movement,
                     from,
                     to,
                     bytes,
                 },
-                ev,
-            );
+                evidence: ev,
+                pages,
+            });
+        }
+    }
+
+    /// The pages a read of `bytes` copied: those it asked the page cache
+    /// for, up to its length (a read at the end of the file asks for more
+    /// than the file has). The user buffer holds them next.
+    fn read_pages(&mut self, bytes: u64) -> StepPages {
+        let mut pages = std::mem::take(&mut self.fetched);
+        pages.truncate(bytes.div_ceil(PAGE_SIZE) as usize);
+        pages
+    }
+
+    /// The pages a send of `bytes` from `from` carried into the socket.
+    fn send_pages(&mut self, from: Place, bytes: u64) -> StepPages {
+        match from {
+            Place::PageCache => self.read_pages(bytes),
+            Place::UserBuffer => self.buffer.take(bytes),
+            Place::Pipe => self.pipe.take(bytes),
+            // A write from the mapping copies the pages under its buffer:
+            // the file is mapped from offset 0, so offset / 4 KiB is the
+            // page's index in the file.
+            Place::Mapping => match self.map_at {
+                Some(off) if bytes > 0 => {
+                    self.map_at = Some(off + bytes);
+                    pages::range(off / PAGE_SIZE, (off + bytes - 1) / PAGE_SIZE)
+                }
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
         }
     }
 
@@ -168,13 +255,14 @@ impl StepBuilder {
             return;
         }
         if e.opcode == IORING_OP_READ {
-            self.moved(
+            let pages = self.read_pages(e.res as u64);
+            self.buffer.push(&pages);
+            self.moved_pages(
                 ts,
-                Movement::CpuCopy,
-                Place::PageCache,
-                Place::UserBuffer,
+                (Movement::CpuCopy, Place::PageCache, Place::UserBuffer),
                 e.res as u64,
-                "io_uring:io_uring_complete (IORING_OP_READ).res",
+                "io_uring:io_uring_complete (IORING_OP_READ).res + filemap:mm_filemap_get_pages",
+                pages,
             );
         } else if e.opcode == IORING_OP_SEND_ZC {
             self.ring_sent.insert(e.user_data, e.res as u64);
@@ -206,30 +294,41 @@ impl StepBuilder {
         match event {
             Event::Syscall(e) if e.h.op == op::SYS_ENTER => {
                 self.sent_in_call = false;
+                self.map_at = self
+                    .map_base
+                    .and_then(|base| e.args[1].checked_sub(base))
+                    .filter(|off| *off < MAPPING_SPAN);
                 let syscall = syscalls::name(e.nr);
                 self.step(ts, StepKind::Enter { syscall }, "raw_syscalls:sys_enter");
             }
             Event::Syscall(e) => {
                 let syscall = syscalls::name(e.nr);
+                match syscall.as_str() {
+                    "mmap" if e.ret as u64 > MAPPING_SPAN => self.map_base = Some(e.ret as u64),
+                    "munmap" => self.map_base = None,
+                    _ => {}
+                }
                 if rules::is_file_read(&syscall) && e.ret > 0 {
-                    self.moved(
+                    let pages = self.read_pages(e.ret as u64);
+                    self.buffer.push(&pages);
+                    self.moved_pages(
                         ts,
-                        Movement::CpuCopy,
-                        Place::PageCache,
-                        Place::UserBuffer,
+                        (Movement::CpuCopy, Place::PageCache, Place::UserBuffer),
                         e.ret as u64,
-                        "raw_syscalls:sys_exit(read).ret",
+                        "raw_syscalls:sys_exit(read).ret + filemap:mm_filemap_get_pages",
+                        pages,
                     );
                 }
                 // vmsplice lends the user's pages to the pipe.
                 if rules::is_lend_into_pipe(&syscall) && e.ret > 0 {
-                    self.moved(
+                    let pages = self.buffer.take(e.ret as u64);
+                    self.pipe.push(&pages);
+                    self.moved_pages(
                         ts,
-                        Movement::Reference,
-                        Place::UserBuffer,
-                        Place::Pipe,
+                        (Movement::Reference, Place::UserBuffer, Place::Pipe),
                         e.ret as u64,
                         "raw_syscalls:sys_exit(vmsplice).ret",
+                        pages,
                     );
                 }
                 // A splice that sent nothing to the socket moved file pages
@@ -237,13 +336,14 @@ impl StepBuilder {
                 if rules::is_splice_into_pipe(&syscall, self.sent_in_call, self.strategy)
                     && e.ret > 0
                 {
-                    self.moved(
+                    let pages = self.read_pages(e.ret as u64);
+                    self.pipe.push(&pages);
+                    self.moved_pages(
                         ts,
-                        Movement::Reference,
-                        Place::PageCache,
-                        Place::Pipe,
+                        (Movement::Reference, Place::PageCache, Place::Pipe),
                         e.ret as u64,
                         "raw_syscalls:sys_exit(splice).ret + filemap:mm_filemap_get_pages",
+                        pages,
                     );
                 }
                 self.step(
@@ -279,22 +379,29 @@ impl StepBuilder {
             ),
             Event::Sched(_) => self.step(ts, StepKind::SchedIn, "sched:sched_switch"),
             Event::Filemap(e) => match e.h.op {
-                op::FILEMAP_ADD => self.moved(
+                op::FILEMAP_ADD => {
+                    let pages = 1u64 << e.order.min(20);
+                    self.moved_pages(
+                        ts,
+                        (Movement::Dma, Place::Disk, Place::PageCache),
+                        pages * PAGE_SIZE,
+                        "filemap:mm_filemap_add_to_page_cache",
+                        pages::range(e.index, e.index + pages - 1),
+                    )
+                }
+                op::FILEMAP_MAP_PAGES => self.moved_pages(
                     ts,
-                    Movement::Dma,
-                    Place::Disk,
-                    Place::PageCache,
-                    4096u64 << e.order.min(20),
-                    "filemap:mm_filemap_add_to_page_cache",
-                ),
-                op::FILEMAP_MAP_PAGES => self.moved(
-                    ts,
-                    Movement::Mapping,
-                    Place::PageCache,
-                    Place::Mapping,
-                    (e.last_index.saturating_sub(e.index) + 1) * 4096,
+                    (Movement::Mapping, Place::PageCache, Place::Mapping),
+                    (e.last_index.saturating_sub(e.index) + 1) * PAGE_SIZE,
                     "filemap:mm_filemap_map_pages",
+                    pages::range(e.index, e.last_index),
                 ),
+                // The range a read or a splice takes from the cache: its
+                // copy or its references, at the syscall's exit or the
+                // send, carry these pages.
+                op::FILEMAP_GET_PAGES => self
+                    .fetched
+                    .extend(pages::range(e.index, e.last_index.max(e.index))),
                 _ => {}
             },
             Event::Block(e) => self.step(
@@ -335,12 +442,22 @@ impl StepBuilder {
                 let bytes = e.ret.max(0) as u64;
                 match self.open_send.take() {
                     Some(i) if bytes > 0 => {
+                        let from = match self.steps.get(i) {
+                            Some(Step {
+                                kind: StepKind::Move { from, .. },
+                                ..
+                            }) => *from,
+                            _ => Place::Receiver,
+                        };
+                        let pages = self.send_pages(from, bytes);
                         if let Some(Step {
                             kind: StepKind::Move { bytes: b, .. },
+                            pages: p,
                             ..
                         }) = self.steps.get_mut(i)
                         {
                             *b = bytes;
+                            *p = pages;
                         }
                     }
                     Some(i) => {
@@ -350,13 +467,13 @@ impl StepBuilder {
                         if let Some((movement, from)) =
                             rules::send_move(self.send_source, self.strategy)
                         {
-                            self.moved(
+                            let pages = self.send_pages(from, bytes);
+                            self.moved_pages(
                                 ts,
-                                movement,
-                                from,
-                                Place::SocketBuffer,
+                                (movement, from, Place::SocketBuffer),
                                 bytes,
                                 SEND_EVIDENCE,
+                                pages,
                             );
                         }
                     }
@@ -368,6 +485,7 @@ impl StepBuilder {
                 self.pending.file += queued.file;
                 self.pending.user += queued.user;
                 self.pending.other += queued.other;
+                self.queued.push(&frag_pages(e));
             }
             Event::Skb(e) if e.h.op == op::SKB_XMIT => {
                 let linear = e.linear_payload as u64;
@@ -375,22 +493,31 @@ impl StepBuilder {
                 let went = rules::Pending::of(paged, e.file_bytes as u64, e.user_bytes as u64);
                 // Paged data that went through untouched leaves the pending pools.
                 self.pending.pass(went);
+                let frags = frag_pages(e);
+                self.queued.remove(&frags);
                 let seg = self.pending.segment(linear);
                 const SEG: &str = "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)";
+                // The file pages queued first are the ones segmented first.
+                let seg_pages = self.queued.take(seg.from_file);
+                self.moved_pages(
+                    ts,
+                    (Movement::CpuCopy, Place::PageCache, Place::Nic),
+                    seg.from_file,
+                    SEG,
+                    seg_pages,
+                );
                 for (from, bytes) in [
-                    (Place::PageCache, seg.from_file),
                     (Place::UserBuffer, seg.from_user),
                     (Place::SocketBuffer, seg.from_other),
                 ] {
                     self.moved(ts, Movement::CpuCopy, from, Place::Nic, bytes, SEG);
                 }
-                self.moved(
+                self.moved_pages(
                     ts,
-                    Movement::Reference,
-                    Place::PageCache,
-                    Place::Nic,
+                    (Movement::Reference, Place::PageCache, Place::Nic),
                     went.file,
                     "net:net_dev_start_xmit frags = demo file pages",
+                    frags,
                 );
                 // The user's pages in a zero-copy skb are pinned; others lent.
                 let pinned = e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0;

@@ -9,6 +9,7 @@
 
 use crate::model::{
     Movement, Place, Strategy,
+    pages::{PageRef, Touch},
     steps::{Step, StepKind},
     tally::Tally,
 };
@@ -38,12 +39,31 @@ pub enum Item {
 /// A kind of movement: how, from where, to where.
 pub type MoveKind = (Movement, Place, Place);
 
+/// Pages of the demo file an item touched, and how.
+pub type Touched = Vec<(PageRef, Touch)>;
+
 /// The plan of one run.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     pub items: Vec<Item>,
     /// Totals after each item (same length as `items`).
     pub so_far: Vec<Tally>,
+    /// The file pages each item touched (same length as `items`): a folded
+    /// item touched the pages of every step in it.
+    pub touched: Vec<Touched>,
+}
+
+/// The file pages a step touched, with how.
+fn touched(step: &Step) -> Touched {
+    match step.kind {
+        StepKind::Move {
+            movement, from, to, ..
+        } => match Touch::of(movement, from, to) {
+            Some(t) => step.pages.iter().map(|p| (*p, t)).collect(),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// Whether a step is worth its own item in the plan (receiver copies and
@@ -102,6 +122,7 @@ struct Folded {
     count: u64,
     ts_ns: u64,
     evidence: &'static str,
+    touched: Touched,
 }
 
 impl Folded {
@@ -152,6 +173,7 @@ fn fold_windows(steps: &[Step]) -> Vec<Folded> {
                 count: 1,
                 ts_ns: step.ts_ns,
                 evidence: step.evidence,
+                touched: touched(step),
             });
             window_start = out.len();
             continue;
@@ -169,12 +191,14 @@ fn fold_windows(steps: &[Step]) -> Vec<Folded> {
                 _ => {}
             }
             f.count += 1;
+            f.touched.extend(touched(step));
         } else {
             out.push(Folded {
                 kind: step.kind.clone(),
                 count: 1,
                 ts_ns: step.ts_ns,
                 evidence: step.evidence,
+                touched: touched(step),
             });
         }
     }
@@ -213,8 +237,9 @@ impl Plan {
         let mut plan = Plan::default();
         let mut acc = Tally::default();
         let mut calls_seen = 0u64;
-        // (syscalls, units, ts, moves) of the folded stretch.
+        // (syscalls, units, ts, moves) of the folded stretch, and its pages.
         let mut group: Option<(u64, u64, u64, Vec<MoveKind>)> = None;
+        let mut group_pages = Touched::new();
         for f in folded {
             calls_seen += units(&f);
             let in_fold = fold && calls_seen > head && calls_seen <= fold_to;
@@ -227,10 +252,12 @@ impl Plan {
                         moves,
                     },
                     acc,
+                    std::mem::take(&mut group_pages),
                 );
             }
             acc = acc.plus(f.contribution());
             if in_fold {
+                group_pages.extend(f.touched.iter().copied());
                 let g = group.get_or_insert((0, 0, f.ts_ns, Vec::new()));
                 if let StepKind::Move {
                     movement, from, to, ..
@@ -253,6 +280,7 @@ impl Plan {
                     evidence: f.evidence,
                 },
                 acc,
+                f.touched,
             );
         }
         if let Some((calls, units, ts_ns, moves)) = group.take() {
@@ -264,14 +292,16 @@ impl Plan {
                     moves,
                 },
                 acc,
+                group_pages,
             );
         }
         plan
     }
 
-    fn push(&mut self, item: Item, so_far: Tally) {
+    fn push(&mut self, item: Item, so_far: Tally, touched: Touched) {
         self.items.push(item);
         self.so_far.push(so_far);
+        self.touched.push(touched);
     }
 
     pub fn len(&self) -> usize {
@@ -295,6 +325,7 @@ mod tests {
                 syscall: name.into(),
             },
             evidence: "",
+            pages: Vec::new(),
         }
     }
     fn exit(name: &str) -> Step {
@@ -305,6 +336,7 @@ mod tests {
                 ret: 10,
             },
             evidence: "",
+            pages: Vec::new(),
         }
     }
     fn copy(from: Place, to: Place) -> Step {
@@ -317,6 +349,7 @@ mod tests {
                 bytes: 10,
             },
             evidence: "",
+            pages: Vec::new(),
         }
     }
 

@@ -1,8 +1,13 @@
 //! The whole screen, placed with ratatui's `Layout` and drawn from the app
 //! state alone: title bar, then the diagram view (mode-switch lane, copy
 //! diagram, narration, the ledger's verdict, the measured table beside the
-//! legend) or the compare view, then the footer; the help overlay on top.
-//! A terminal smaller than 80×24 gets a sentence instead.
+//! legend, and on a large terminal the file's page map) or the compare
+//! view, then the footer; the help overlay on top. A terminal smaller than
+//! 80×24 gets a sentence instead.
+//!
+//! The screen uses the room it has: at 80×24 the compact picture; from
+//! 120×40 the large one (boxes that say what they hold, arrows that carry
+//! their bytes, a third line of narration); from 160×45 the page map below.
 
 use ratatui::{
     Frame,
@@ -17,9 +22,9 @@ use super::{
     text,
     theme::Theme,
     widgets::{
-        Ctx, compare::Compare, diagram::Diagram, footer::Footer, help::Help, lane::Lane,
-        legend::Legend, narration::Narration, table, table::Table, title::Title,
-        too_small::TooSmall,
+        Ctx, compare::Compare, diagram, diagram::Diagram, footer::Footer, help::Help, lane::Lane,
+        legend::Legend, narration::Narration, page_map::PageMapView, table, table::Table,
+        title::Title, too_small::TooSmall,
     },
 };
 
@@ -28,6 +33,17 @@ pub const MIN_HEIGHT: u16 = 24;
 
 /// The table's width: the legend takes the rest.
 const TABLE_WIDTH: u16 = 50;
+/// Rows the table and legend take when the page map is below them.
+const TABLE_HEIGHT: u16 = 8;
+
+/// From this size on, the large picture.
+pub const LARGE: (u16, u16) = (120, 40);
+/// From this size on, the page map as well.
+pub const WITH_PAGE_MAP: (u16, u16) = (160, 45);
+
+fn at_least(area: Rect, (w, h): (u16, u16)) -> bool {
+    area.width >= w && area.height >= h
+}
 
 pub fn theme(app: &App) -> Theme {
     Theme::from_env(app.high_contrast())
@@ -56,7 +72,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     .areas(area);
     Title(ctx).render(title, buf);
     match app.view() {
-        View::Diagram => diagram_view(ctx, body, buf),
+        View::Diagram => diagram_view(ctx, body, area, buf),
         View::Compare => Compare(ctx).render(body, buf),
     }
     Footer(ctx).render(footer, buf);
@@ -65,7 +81,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn diagram_view(ctx: Ctx<'_>, area: Rect, buf: &mut Buffer) {
+fn diagram_view(ctx: Ctx<'_>, area: Rect, screen: Rect, buf: &mut Buffer) {
     let (app, t) = (ctx.app, ctx.theme);
     let Some(diagram) = Diagram::of(ctx) else {
         let msg = match app.error() {
@@ -88,19 +104,50 @@ fn diagram_view(ctx: Ctx<'_>, area: Rect, buf: &mut Buffer) {
         && app
             .current()
             .is_some_and(|p| super::widgets::lane::has_helper(&p.plan.items));
-    let [lane, picture, narration, rule, bottom] = Layout::vertical([
+    let large = at_least(screen, LARGE);
+    let pages = at_least(screen, WITH_PAGE_MAP);
+    let picture_height = if large {
+        diagram::LARGE_HEIGHT
+    } else {
+        diagram::HEIGHT
+    };
+    let [lane, picture, narration, rule, bottom, page_map] = Layout::vertical([
         Constraint::Length(3 + helper_row as u16),
-        Constraint::Length(super::widgets::diagram::HEIGHT),
-        Constraint::Length(2),
+        Constraint::Length(picture_height),
+        Constraint::Length(2 + large as u16),
         Constraint::Length(1),
-        Constraint::Min(0),
+        if pages {
+            Constraint::Length(TABLE_HEIGHT)
+        } else {
+            Constraint::Min(0)
+        },
+        if pages {
+            Constraint::Min(0)
+        } else {
+            Constraint::Length(0)
+        },
     ])
     .areas(area);
     Lane(ctx).render(lane, buf);
-    let [picture] = Layout::horizontal([Constraint::Length(super::widgets::diagram::WIDTH)])
-        .flex(ratatui::layout::Flex::Center)
-        .areas(picture);
+    // The picture centres itself in the width it is given.
+    let picture = if large {
+        picture
+    } else {
+        let [p] = Layout::horizontal([Constraint::Length(diagram::WIDTH)])
+            .flex(ratatui::layout::Flex::Center)
+            .areas(picture);
+        p
+    };
     (&diagram).render(picture, buf);
+    if pages {
+        let [_, map, _] = Layout::horizontal([
+            Constraint::Length(1),
+            Constraint::Min(0),
+            Constraint::Length(1),
+        ])
+        .areas(page_map);
+        PageMapView(ctx).render(map, buf);
+    }
     Narration(ctx).render(narration, buf);
     // The rule between the story and the figures carries the ledger's verdict.
     let line = "─".repeat(rule.width as usize);

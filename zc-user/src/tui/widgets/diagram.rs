@@ -10,17 +10,156 @@ use unicode_width::UnicodeWidthStr as _;
 
 use super::Ctx;
 use crate::{
-    model::{Movement, Place, Strategy, steps::StepKind},
+    model::{
+        Movement, Place, Strategy,
+        outcome::RunOutcome,
+        steps::{Step, StepKind},
+    },
     tui::{
         playback::Item,
         text::{self, Lang},
         theme::{Theme, strokes},
     },
+    units::fmt_bytes,
 };
 
-/// Width and height the diagram is laid out for.
+/// Width and height of the compact picture, the one an 80×24 terminal gets.
 pub const WIDTH: u16 = 78;
 pub const HEIGHT: u16 = 10;
+/// The large picture: its height, and the width it needs at least and
+/// grows to at most (wider, the boxes would float apart).
+pub const LARGE_HEIGHT: u16 = 16;
+pub const LARGE_MIN_WIDTH: u16 = 110;
+pub const LARGE_MAX_WIDTH: u16 = 170;
+
+/// A box's columns: from `x`, `w` wide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    x: u16,
+    w: u16,
+}
+
+impl Span {
+    /// The first column right of the box.
+    fn right(self) -> u16 {
+        self.x + self.w
+    }
+}
+
+/// Where everything goes: the boxes' columns, the rows of user space, the
+/// boundary and kernel space. Arrows are placed from the boxes, so one set
+/// of rules draws the compact picture and the large one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geom {
+    pub width: u16,
+    pub height: u16,
+    /// The large picture: taller boxes that say what they hold, and arrows
+    /// that carry their bytes.
+    pub large: bool,
+    box_h: u16,
+    user_y: u16,
+    boundary: u16,
+    kernel_y: u16,
+    disk: Span,
+    cache: Span,
+    user: Span,
+    pipe: Span,
+    sock: Span,
+    nic: Span,
+    /// The completions' box (error queue or rings), top right.
+    extra: Span,
+}
+
+impl Geom {
+    /// The 78×10 picture drawn since the first version.
+    pub const COMPACT: Geom = Geom {
+        width: WIDTH,
+        height: HEIGHT,
+        large: false,
+        box_h: 3,
+        user_y: 0,
+        boundary: 4,
+        kernel_y: 5,
+        disk: Span { x: 0, w: 8 },
+        cache: Span { x: 13, w: 16 },
+        user: Span { x: 30, w: 16 },
+        pipe: Span { x: 32, w: 12 },
+        sock: Span { x: 47, w: 17 },
+        nic: Span { x: 70, w: 8 },
+        extra: Span { x: 62, w: 16 },
+    };
+
+    /// The largest picture that fits `width` × `height`.
+    pub fn fitting(width: u16, height: u16) -> Geom {
+        if width < LARGE_MIN_WIDTH || height < LARGE_HEIGHT {
+            return Geom::COMPACT;
+        }
+        let width = width.min(LARGE_MAX_WIDTH);
+        // Fixed boxes; the room left goes to the gaps, where the arrows
+        // and their labels are, in shares that fit the longest labels.
+        let gaps = width - (12 + 20 + 20 + 12);
+        let (g1, g3) = (gaps * 12 / 54, gaps * 14 / 54);
+        let g2 = gaps - g1 - g3;
+        let disk = Span { x: 0, w: 12 };
+        let cache = Span {
+            x: disk.right() + g1,
+            w: 20,
+        };
+        let sock = Span {
+            x: cache.right() + g2,
+            w: 20,
+        };
+        Geom {
+            width,
+            height: LARGE_HEIGHT,
+            large: true,
+            box_h: 5,
+            user_y: 1,
+            boundary: 8,
+            kernel_y: 9,
+            disk,
+            cache,
+            user: Span {
+                x: cache.right() + 4,
+                w: 20,
+            },
+            pipe: Span {
+                x: cache.right() + (g2 - 14) / 2,
+                w: 14,
+            },
+            sock,
+            nic: Span {
+                x: sock.right() + g3,
+                w: 12,
+            },
+            extra: Span {
+                x: width - 18,
+                w: 18,
+            },
+        }
+    }
+
+    /// The user box's middle row, where arrows enter and leave it.
+    fn user_mid(&self) -> u16 {
+        self.user_y + self.box_h / 2
+    }
+    /// The kernel boxes' middle row, where the arrows between them run.
+    fn main_row(&self) -> u16 {
+        self.kernel_y + self.box_h / 2
+    }
+    /// The row under it, for a second arrow between the same boxes.
+    fn segment_row(&self) -> u16 {
+        self.main_row() + 1
+    }
+    /// The row above it, for the labels of those arrows.
+    fn label_row(&self) -> u16 {
+        self.main_row() - 1
+    }
+    /// The first row below the kernel boxes.
+    fn below_row(&self) -> u16 {
+        self.kernel_y + self.box_h
+    }
+}
 
 /// A drawn arrow: which movement, and the cells it runs through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,53 +240,97 @@ impl Edge {
         }
     }
 
-    /// Cells from source to destination, and the label with its position.
-    fn geometry(self) -> Geometry {
+    /// Cells from source to destination, and the label with its position,
+    /// placed from the boxes of `g` (so the picture scales with them).
+    fn geometry(self, g: &Geom) -> Geometry {
         let h = |x0: u16, x1: u16, y: u16| (x0..=x1).map(move |x| (x, y, Turn::H));
+        let [disk, cache, user, pipe, sock, nic] = [g.disk, g.cache, g.user, g.pipe, g.sock, g.nic];
+        let (main, seg, below) = (g.main_row(), g.segment_row(), g.below_row());
         match self {
-            Edge::Dma => (h(8, 12, 6).collect(), "DMA", (9, 5)),
+            Edge::Dma => (
+                h(disk.right(), cache.x - 1, main).collect(),
+                "DMA",
+                (disk.right() + 1, g.label_row()),
+            ),
             Edge::Read | Edge::Map => {
-                let mut v: Vec<_> = (2..=4).rev().map(|y| (27, y, Turn::V)).collect();
-                v.push((27, 1, Turn::DownRight));
-                v.extend(h(28, 29, 1));
-                (
-                    v,
-                    if self == Edge::Read {
-                        "CPU copy"
-                    } else {
-                        "mapped"
-                    },
-                    (18, 2),
-                )
+                // Up the right side of the page cache, across the boundary,
+                // into the user box from its left.
+                let x = cache.right() - 2;
+                let mut v: Vec<_> = (g.user_mid() + 1..=g.boundary)
+                    .rev()
+                    .map(|y| (x, y, Turn::V))
+                    .collect();
+                v.push((x, g.user_mid(), Turn::DownRight));
+                v.extend(h(x + 1, user.x - 1, g.user_mid()));
+                let label = if self == Edge::Read {
+                    "CPU copy"
+                } else {
+                    "mapped"
+                };
+                (v, label, (x.saturating_sub(9), g.user_mid() + 1))
             }
             Edge::Write | Edge::Pin => {
-                let mut v: Vec<_> = h(47, 53, 1).collect();
-                v.push((54, 1, Turn::LeftDown));
-                v.extend((2..=4).map(|y| (54, y, Turn::V)));
+                let corner = sock.x + sock.w / 2 - 1;
+                let mut v: Vec<_> = h(user.right() + 1, corner - 1, g.user_mid()).collect();
+                v.push((corner, g.user_mid(), Turn::LeftDown));
+                v.extend((g.user_mid() + 1..=g.boundary).map(|y| (corner, y, Turn::V)));
                 let label = if self == Edge::Pin {
                     "pinned"
                 } else {
                     "CPU copy"
                 };
-                (v, label, (56, 2))
+                (v, label, (corner + 2, g.user_mid() + 1))
             }
-            Edge::Splice => (h(29, 46, 6).collect(), "by reference", (32, 5)),
+            Edge::Splice => (
+                h(cache.right(), sock.x - 1, main).collect(),
+                "by reference",
+                (cache.right() + 3, g.label_row()),
+            ),
             // Short arrows either side of the pipe's box: the legend and the
             // narration say what they are.
-            Edge::IntoPipe => (h(29, 31, 6).collect(), "", (29, 5)),
-            Edge::OutOfPipe => (h(44, 46, 6).collect(), "", (44, 5)),
+            Edge::IntoPipe => (
+                h(cache.right(), pipe.x - 1, main).collect(),
+                "",
+                (cache.right(), g.label_row()),
+            ),
+            Edge::OutOfPipe => (
+                h(pipe.right(), sock.x - 1, main).collect(),
+                "",
+                (pipe.right(), g.label_row()),
+            ),
             // Down from the user buffer into the pipe, across the boundary.
-            Edge::LendToPipe => ((3..=4).map(|y| (38, y, Turn::V)).collect(), "lent", (40, 3)),
-            Edge::Xmit => (h(64, 69, 6).collect(), "xmit", (65, 5)),
-            Edge::Segment => (h(64, 69, 7).collect(), "CPU copy", (62, 8)),
+            Edge::LendToPipe => {
+                let x = pipe.x + pipe.w / 2;
+                let top = g.user_y + g.box_h;
+                (
+                    (top..=g.boundary).map(|y| (x, y, Turn::V)).collect(),
+                    "lent",
+                    (x + 2, top),
+                )
+            }
+            Edge::Xmit => (
+                h(sock.right(), nic.x - 1, main).collect(),
+                "xmit",
+                (sock.right() + 1, g.label_row()),
+            ),
+            Edge::Segment => (
+                h(sock.right(), nic.x - 1, seg).collect(),
+                "CPU copy",
+                (sock.right() - 2, below),
+            ),
             // Copied anyway on the way to the receiver (the site is in the
             // report): drawn into the veth box, where the bytes leave.
-            Edge::CopyAnyway => (h(64, 69, 7).collect(), "copied anyway", (57, 8)),
+            Edge::CopyAnyway => (
+                h(sock.right(), nic.x - 1, seg).collect(),
+                "copied anyway",
+                (sock.right() - 7, below),
+            ),
             Edge::Gather => {
-                let mut v = vec![(21, 8, Turn::UpRight)];
-                v.extend(h(22, 73, 8));
-                v.push((74, 8, Turn::Up));
-                (v, "pages by reference (gather)", (26, 9))
+                let x = cache.x + cache.w / 2;
+                let mut v = vec![(x, below, Turn::UpRight)];
+                v.extend(h(x + 1, nic.x + 3, below));
+                v.push((nic.x + 4, below, Turn::Up));
+                (v, "pages by reference (gather)", (x + 5, below + 1))
             }
         }
     }
@@ -195,6 +378,10 @@ pub struct Diagram<'a> {
     pub seen_places: Vec<Place>,
     /// The run read nothing from disk (warm cache).
     pub warm: bool,
+    /// Bytes each arrow moved in the whole run (the large picture shows them).
+    pub bytes: Vec<(Edge, u64)>,
+    /// What each box holds, in a few words (the large picture shows them).
+    pub contents: Vec<(Place, String)>,
     pub current: Option<&'a Item>,
 }
 
@@ -250,75 +437,112 @@ impl<'a> Diagram<'a> {
             active_places,
             seen_places,
             warm: !played.outcome.facts.cold,
+            bytes: edge_bytes(&played.outcome.steps),
+            contents: contents(&played.outcome, app.lang()),
             current: item,
         })
     }
 }
 
-struct Boxed {
-    place: Place,
-    x: u16,
-    y: u16,
-    w: u16,
+/// Bytes each arrow moved in the whole run, from the steps.
+fn edge_bytes(steps: &[Step]) -> Vec<(Edge, u64)> {
+    let mut out: Vec<(Edge, u64)> = Vec::new();
+    for s in steps {
+        if let StepKind::Move {
+            movement,
+            from,
+            to,
+            bytes,
+        } = s.kind
+            && let Some(edge) = Edge::of(movement, from, to)
+        {
+            match out.iter_mut().find(|(e, _)| *e == edge) {
+                Some((_, b)) => *b += bytes,
+                None => out.push((edge, bytes)),
+            }
+        }
+    }
+    out
 }
 
-const BOXES: [Boxed; 5] = [
-    Boxed {
-        place: Place::Disk,
-        x: 0,
-        y: 5,
-        w: 8,
-    },
-    Boxed {
-        place: Place::PageCache,
-        x: 13,
-        y: 5,
-        w: 16,
-    },
-    Boxed {
-        place: Place::UserBuffer,
-        x: 30,
-        y: 0,
-        w: 16,
-    },
-    Boxed {
-        place: Place::SocketBuffer,
-        x: 47,
-        y: 5,
-        w: 17,
-    },
-    Boxed {
-        place: Place::Nic,
-        x: 70,
-        y: 5,
-        w: 8,
-    },
-];
+/// What each box holds, measured: the file, its pages, the buffer, the
+/// skbs queued and sent, the completions and ring requests.
+fn contents(o: &RunOutcome, lang: Lang) -> Vec<(Place, String)> {
+    use zc_common::counters::Counter;
+    let size = fmt_bytes(o.facts.size);
+    let pages = o.facts.size.div_ceil(crate::model::PAGE_SIZE);
+    let (queued, sent) = (
+        o.counts.get(Counter::QueueSkbs),
+        o.counts.get(Counter::XmitSkbs),
+    );
+    let completions: u64 = o
+        .steps
+        .iter()
+        .map(|s| match s.kind {
+            StepKind::Completion { sends, .. } => sends,
+            _ => 0,
+        })
+        .sum();
+    let requests = o
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                StepKind::Ring {
+                    complete: false,
+                    ..
+                }
+            )
+        })
+        .count();
+    let chunk = fmt_bytes(o.facts.chunk);
+    match lang {
+        Lang::En => vec![
+            (Place::Disk, format!("{size} file")),
+            (Place::PageCache, format!("{pages} pages")),
+            (Place::UserBuffer, format!("{chunk} at a time")),
+            (Place::Mapping, format!("{size} mapped")),
+            (Place::Pipe, format!("{chunk} at a time")),
+            (Place::SocketBuffer, format!("{queued} skbs queued")),
+            (Place::Nic, format!("{sent} sent")),
+            (Place::ErrorQueue, format!("{completions} sends done")),
+            (Place::Rings, format!("{requests} requests")),
+        ],
+        Lang::Zh => vec![
+            (Place::Disk, format!("文件 {size}")),
+            (Place::PageCache, format!("{pages} 页")),
+            (Place::UserBuffer, format!("每次 {chunk}")),
+            (Place::Mapping, format!("映射 {size}")),
+            (Place::Pipe, format!("每次 {chunk}")),
+            (Place::SocketBuffer, format!("{queued} 个 skb 入队")),
+            (Place::Nic, format!("发出 {sent} 个")),
+            (Place::ErrorQueue, format!("{completions} 次发送完成")),
+            (Place::Rings, format!("{requests} 个请求")),
+        ],
+    }
+}
 
-/// Where a strategy's completions come from, top right in user space's
-/// view: the error queue (MSG_ZEROCOPY) or the io_uring rings. Lit while a
-/// completion (or a ring request) is played.
-const COMPLETIONS_BOX: [Boxed; 2] = [
-    Boxed {
-        place: Place::ErrorQueue,
-        x: 62,
-        y: 0,
-        w: 16,
-    },
-    Boxed {
-        place: Place::Rings,
-        x: 62,
-        y: 0,
-        w: 16,
-    },
-];
-
-const PIPE_BOX: Boxed = Boxed {
-    place: Place::Pipe,
-    x: 32,
-    y: 5,
-    w: 12,
-};
+/// The boxes the picture may draw, with where they go in `g`.
+fn boxes(g: &Geom) -> [(Place, Span, u16); 9] {
+    let k = g.kernel_y;
+    [
+        (Place::Disk, g.disk, k),
+        (Place::PageCache, g.cache, k),
+        (Place::UserBuffer, g.user, g.user_y),
+        (Place::SocketBuffer, g.sock, k),
+        (Place::Nic, g.nic, k),
+        // The pipe sits between the page cache and the socket buffer.
+        (Place::Pipe, g.pipe, k),
+        // Where a strategy's completions come from, top right in user
+        // space's view: the error queue (MSG_ZEROCOPY) or the io_uring
+        // rings. Lit while a completion (or a ring request) is played.
+        (Place::ErrorQueue, g.extra, g.user_y),
+        (Place::Rings, g.extra, g.user_y),
+        // Not a box of its own: the mapping takes the user buffer's place.
+        (Place::Mapping, g.user, g.user_y),
+    ]
+}
 
 fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
     if y < area.height && x < area.width {
@@ -351,60 +575,42 @@ fn label_of(place: Place, lang: Lang) -> &'static str {
 
 impl Widget for &Diagram<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        let g = Geom::fitting(area.width, area.height);
         let area = Rect {
-            x: area.x + area.width.saturating_sub(WIDTH) / 2,
+            x: area.x + area.width.saturating_sub(g.width) / 2,
             y: area.y,
-            width: area.width.min(WIDTH),
-            height: area.height.min(HEIGHT),
+            width: area.width.min(g.width),
+            height: area.height.min(g.height),
         };
         let t = &self.theme;
+        let spec = self.strategy.spec();
         put(buf, area, 0, 0, text::COPIES.get(self.lang), t.section());
         // The axis of the picture: the user/kernel boundary.
-        let dashes: String = (0..WIDTH)
+        let dashes: String = (0..g.width)
             .map(|i| if i % 2 == 0 { '─' } else { ' ' })
             .collect();
-        put(buf, area, 0, 4, &dashes, t.dim());
-        put(
-            buf,
-            area,
-            62,
-            3,
-            &text::lpad(text::USER_SPACE.get(self.lang), 16),
-            t.dim(),
-        );
-        put(
-            buf,
-            area,
-            62,
-            9,
-            &text::lpad(text::KERNEL_SPACE.get(self.lang), 16),
-            t.dim(),
-        );
+        put(buf, area, 0, g.boundary, &dashes, t.dim());
+        let side = g.width - 16;
+        let user_space = text::lpad(text::USER_SPACE.get(self.lang), 16);
+        put(buf, area, side, g.boundary - 1, &user_space, t.dim());
+        let kernel_space = text::lpad(text::KERNEL_SPACE.get(self.lang), 16);
+        put(buf, area, side, g.below_row() + 1, &kernel_space, t.dim());
 
-        for b in BOXES.iter().chain(
-            // The pipe sits between the page cache and the socket buffer,
-            // drawn only for a strategy that splices through one.
-            self.strategy
-                .spec()
-                .nodes
-                .contains(&Place::Pipe)
-                .then_some(&PIPE_BOX)
-                .into_iter()
-                .chain(
-                    COMPLETIONS_BOX
-                        .iter()
-                        .filter(|b| self.strategy.spec().uses(b.place)),
-                ),
-        ) {
-            // The user-space box holds the mapping when the strategy maps
-            // the file instead of reading it into a buffer.
-            let place = if b.place == Place::UserBuffer
-                && self.strategy.spec().nodes.contains(&Place::Mapping)
-            {
-                Place::Mapping
-            } else {
-                b.place
-            };
+        // The user-space box holds the mapping when the strategy maps the
+        // file instead of reading it into a buffer; the pipe and the
+        // completions' box are drawn for the strategies that use them.
+        let maps = spec.nodes.contains(&Place::Mapping);
+        let drawn = |place: Place| match place {
+            Place::UserBuffer => !maps,
+            Place::Mapping => maps,
+            Place::Pipe => spec.nodes.contains(&Place::Pipe),
+            Place::ErrorQueue | Place::Rings => spec.uses(place),
+            _ => true,
+        };
+        // A buffer a zero-copy send pins is named so.
+        let pins = spec.uses(Place::ErrorQueue) || spec.uses(Place::Rings);
+        for (place, span, y) in boxes(&g).into_iter().filter(|(p, ..)| drawn(*p)) {
+            // A box the strategy never uses (the user buffer of sendfile) stays dim.
             let style = if self.active_places.contains(&place) {
                 t.active()
             } else if self.seen_places.contains(&place) {
@@ -412,42 +618,59 @@ impl Widget for &Diagram<'_> {
             } else {
                 t.dim()
             };
-            // A box the strategy never uses (the user buffer of sendfile) stays dim.
-            let inner = (b.w - 2) as usize;
-            let top = format!("┌{}┐", "─".repeat(inner));
-            let bottom = format!("└{}┘", "─".repeat(inner));
-            // A buffer a zero-copy send pins is named so.
-            let pins = self.strategy.spec().uses(Place::ErrorQueue)
-                || self.strategy.spec().uses(Place::Rings);
+            let inner = (span.w - 2) as usize;
             let label = match (place, pins, self.lang) {
                 (Place::UserBuffer, true, Lang::En) => "pinned buffer",
                 (Place::UserBuffer, true, Lang::Zh) => "钉住的缓冲区",
                 _ => label_of(place, self.lang),
             };
-            let mid = format!("│{}│", center(label, inner));
             let frame = if style == t.active() {
                 t.base().patch(t.section())
             } else {
                 style
             };
-            put(buf, area, b.x, b.y, &top, frame);
-            put(buf, area, b.x, b.y + 1, &mid, frame);
-            put(buf, area, b.x + 1, b.y + 1, &center(label, inner), style);
-            put(buf, area, b.x, b.y + 2, &bottom, frame);
+            let blank = format!("│{}│", " ".repeat(inner));
+            put(
+                buf,
+                area,
+                span.x,
+                y,
+                &format!("┌{}┐", "─".repeat(inner)),
+                frame,
+            );
+            for row in y + 1..y + g.box_h - 1 {
+                put(buf, area, span.x, row, &blank, frame);
+            }
+            let last = y + g.box_h - 1;
+            put(
+                buf,
+                area,
+                span.x,
+                last,
+                &format!("└{}┘", "─".repeat(inner)),
+                frame,
+            );
+            put(buf, area, span.x + 1, y + 1, &center(label, inner), style);
+            // The large picture says what each box holds.
+            if g.large
+                && let Some((_, what)) = self.contents.iter().find(|(p, _)| *p == place)
+            {
+                put(buf, area, span.x + 1, y + 3, &center(what, inner), t.dim());
+            }
         }
         if self.warm && !self.edges.iter().any(|(e, _)| *e == Edge::Dma) {
             let note = match self.lang {
                 Lang::En => "warm: no disk read",
                 Lang::Zh => "缓存命中：无磁盘读取",
             };
-            put(buf, area, 0, 8, note, t.dim());
+            put(buf, area, 0, g.below_row(), note, t.dim());
         }
         // veth has no NIC behind it: say so on the box itself.
         put(
             buf,
             area,
-            71,
-            7,
+            g.nic.x + 1,
+            g.kernel_y + g.box_h - 1,
             match self.lang {
                 Lang::En => "no DMA",
                 Lang::Zh => "无DMA ",
@@ -456,7 +679,14 @@ impl Widget for &Diagram<'_> {
         );
 
         for (edge, state) in &self.edges {
-            draw_edge(buf, area, *edge, *state, t);
+            // The large picture's arrows carry the bytes they moved.
+            let bytes = self
+                .bytes
+                .iter()
+                .find(|(e, _)| e == edge)
+                .map(|(_, b)| *b)
+                .filter(|_| g.large);
+            draw_edge(buf, area, &g, (*edge, *state, bytes), t);
         }
     }
 }
@@ -470,8 +700,14 @@ fn center(s: &str, w: usize) -> String {
     format!("{}{}{}", " ".repeat(left), s, " ".repeat(w - len - left))
 }
 
-fn draw_edge(buf: &mut Buffer, area: Rect, edge: Edge, state: EdgeState, t: &Theme) {
-    let (cells, label, (lx, ly)) = edge.geometry();
+fn draw_edge(
+    buf: &mut Buffer,
+    area: Rect,
+    g: &Geom,
+    (edge, state, bytes): (Edge, EdgeState, Option<u64>),
+    t: &Theme,
+) {
+    let (cells, label, (lx, ly)) = edge.geometry(g);
     let (hc, vc, head_right, head_down) = strokes(edge.movement());
     let style = match state {
         EdgeState::Pending => t.dim(),
@@ -486,7 +722,7 @@ fn draw_edge(buf: &mut Buffer, area: Rect, edge: Edge, state: EdgeState, t: &The
         let last = i + 1 == shown;
         let c = if last {
             match turn {
-                Turn::V | Turn::LeftDown if *y > 1 => head_down,
+                Turn::V | Turn::LeftDown if *y > g.user_mid() => head_down,
                 Turn::Up => '^',
                 _ => head_right,
             }
@@ -508,7 +744,19 @@ fn draw_edge(buf: &mut Buffer, area: Rect, edge: Edge, state: EdgeState, t: &The
         };
         put(buf, area, *x, *y, &c.to_string(), style);
     }
-    put(buf, area, lx, ly, label, style);
+    match bytes {
+        Some(b) if !label.is_empty() => {
+            let text = format!("{label} {}", fmt_bytes(b));
+            // A label left of its arrow (read, map) ends where it did.
+            let lx = if edge_goes_up(edge) {
+                (lx + label.width() as u16).saturating_sub(text.width() as u16)
+            } else {
+                lx
+            };
+            put(buf, area, lx, ly, &text, style);
+        }
+        _ => put(buf, area, lx, ly, label, style),
+    }
 }
 
 fn edge_goes_up(e: Edge) -> bool {

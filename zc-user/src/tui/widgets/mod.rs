@@ -10,6 +10,7 @@ pub mod help;
 pub mod lane;
 pub mod legend;
 pub mod narration;
+pub mod page_map;
 pub mod table;
 pub mod title;
 pub mod too_small;

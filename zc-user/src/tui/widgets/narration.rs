@@ -10,7 +10,7 @@ use ratatui::{
 };
 use unicode_width::UnicodeWidthStr as _;
 
-use super::Ctx;
+use super::{Ctx, page_map};
 use crate::{
     tui::{playback::Item, text},
     units::fmt_ns,
@@ -55,8 +55,20 @@ impl Widget for Narration<'_> {
             Span::styled("> ", t.section()),
             Span::styled(line.clone(), t.base()),
         ])];
+        // When the device sent file pages as frags, the page that proves
+        // it: under the sentence, before the evidence when both fit.
+        let proof = played
+            .plan
+            .touched
+            .get(app.pos())
+            .filter(|_| !app.at_end())
+            .and_then(|touched| page_map::proof(touched, app.lang()));
+        let fits = line.width() + 2 <= area.width as usize;
+        if let Some(proof) = proof.filter(|_| fits) {
+            lines.push(Line::styled(format!("  {proof}"), t.base()));
+        }
         // The evidence line only when the narration fits on one line.
-        if line.width() + 2 <= area.width as usize {
+        if fits && lines.len() < area.height as usize {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {ts}"), t.dim()),
                 Span::styled(evidence, t.dim()),

@@ -1,0 +1,301 @@
+//! The demo file, page by page: which of its pages each step touched, and
+//! how.
+//!
+//! The kernel names a page-cache page by its file and its index (`folio->
+//! mapping`, `folio->index`); tracepoints report index ranges for what they
+//! do to a file: `mm_filemap_add_to_page_cache` (a page filled from disk),
+//! `mm_filemap_get_pages` (the pages a read or a splice takes from the
+//! cache), `mm_filemap_map_pages` (pages mapped into a process). An skb frag
+//! points at a `struct page`, and the frag walk at the device turns it back
+//! into (file, index): when the frag *is* page 17 of the file, the device
+//! sends the page cache's own page, and that is zero copy proven page by
+//! page, not inferred from byte totals.
+//!
+//! Where the evidence gives no index, no page is claimed: a write from an
+//! mmap'ed file copies pages whose indices no event carries, and the user
+//! pages a vmsplice lends or a zero-copy send pins are the sender's own
+//! buffer, which holds whatever file pages the read before it copied there.
+//! Those buffer pages are followed through the buffer (`StepPages` of the
+//! read that filled it), which is what the loop does: read a chunk, then
+//! send that chunk.
+
+use super::{Movement, PAGE_SIZE, Place};
+
+/// How a step touched a page of the file, from weakest to strongest: a
+/// cell of the page map shows the strongest touch it has had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Touch {
+    /// Read from disk into the page cache (DMA).
+    Disk,
+    /// Referenced by a pipe or a socket buffer (not yet at the device).
+    Referenced,
+    /// Mapped into the sender's address space.
+    Mapped,
+    /// Its bytes copied by the CPU.
+    Copied,
+    /// Its bytes copied into a buffer that a zero-copy send pinned.
+    Pinned,
+    /// The page itself is an skb frag at the device.
+    AtDevice,
+}
+
+impl Touch {
+    pub const ALL: [Touch; 6] = [
+        Touch::Disk,
+        Touch::Referenced,
+        Touch::Mapped,
+        Touch::Copied,
+        Touch::Pinned,
+        Touch::AtDevice,
+    ];
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// The touch a movement makes on the file pages it carries, if any (the
+    /// receiver's copy and the software transmit carry no file page).
+    pub fn of(movement: Movement, from: Place, to: Place) -> Option<Touch> {
+        Some(match (movement, from, to) {
+            (Movement::Dma, _, _) => Touch::Disk,
+            (Movement::Mapping, _, _) => Touch::Mapped,
+            (Movement::Pin, _, _) => Touch::Pinned,
+            (Movement::CpuCopy, _, Place::Receiver | Place::Peer) => return None,
+            (Movement::CpuCopy, _, _) => Touch::Copied,
+            (Movement::Reference, _, Place::Nic) => Touch::AtDevice,
+            (Movement::Reference, _, _) => Touch::Referenced,
+            (Movement::SoftwareTransmit, _, _) => return None,
+        })
+    }
+}
+
+/// One page a step touched; `frag` is the skb frag that *is* this page,
+/// when the step is the device taking an skb.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRef {
+    pub page: u32,
+    pub frag: Option<u8>,
+}
+
+/// The pages a step touched, in the order the evidence gave them.
+pub type StepPages = Vec<PageRef>;
+
+/// Pages `first..=last`, without frags.
+pub fn range(first: u64, last: u64) -> StepPages {
+    // A read past the end of the file asks for pages the file has not; the
+    // page map drops them, this keeps the list short either way.
+    let last = last.min(first + 4096);
+    (first..=last)
+        .filter_map(|p| u32::try_from(p).ok())
+        .map(|page| PageRef { page, frag: None })
+        .collect()
+}
+
+/// Pages waiting in a buffer, a pipe or a queue of skbs, oldest first,
+/// followed byte by byte: bytes taken from the front come from its first
+/// page until 4 KiB of it are used. The loops move the file in order, so
+/// what leaves a buffer first is what entered it first.
+#[derive(Clone, Debug, Default)]
+pub struct PageQueue {
+    pages: std::collections::VecDeque<u32>,
+    /// Bytes of the front page already taken.
+    used: u64,
+}
+
+impl PageQueue {
+    /// Adds pages at the back. A page already at the back is not added
+    /// twice: consecutive skbs share the page their boundary falls in.
+    pub fn push(&mut self, pages: &[PageRef]) {
+        for p in pages {
+            if self.pages.back() != Some(&p.page) {
+                self.pages.push_back(p.page);
+            }
+        }
+    }
+
+    /// The pages the next `bytes` come from.
+    pub fn take(&mut self, bytes: u64) -> StepPages {
+        let mut out = Vec::new();
+        let mut left = bytes;
+        while left > 0 {
+            let Some(&page) = self.pages.front() else {
+                break;
+            };
+            out.push(PageRef { page, frag: None });
+            let room = PAGE_SIZE - self.used;
+            if left >= room {
+                self.pages.pop_front();
+                self.used = 0;
+                left -= room;
+            } else {
+                self.used += left;
+                left = 0;
+            }
+        }
+        out
+    }
+
+    /// Takes `pages` out wherever they are (an skb's frags that went to
+    /// the device as they were).
+    pub fn remove(&mut self, pages: &[PageRef]) {
+        let front = self.pages.front().copied();
+        self.pages.retain(|p| !pages.iter().any(|r| r.page == *p));
+        if self.pages.front().copied() != front {
+            self.used = 0;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.pages.clear();
+        self.used = 0;
+    }
+}
+
+/// How many of the file's pages had each touch in a run (the report's
+/// `pages` object).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PageCounts {
+    /// Pages of the file (4 KiB each, the last one maybe partial).
+    pub file_pages: usize,
+    pub read_from_disk: usize,
+    pub referenced: usize,
+    pub mapped: usize,
+    pub copied: usize,
+    pub copy_pinned: usize,
+    /// Pages the device sent as skb frags: the page cache's own pages.
+    pub skb_frag_at_device: usize,
+    /// Pages no event named.
+    pub untouched: usize,
+}
+
+/// Every page of the file and the touches it has had so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageMap {
+    marks: Vec<u8>,
+}
+
+impl PageMap {
+    /// The map of a file of `file_bytes`, untouched.
+    pub fn new(file_bytes: u64) -> PageMap {
+        PageMap {
+            marks: vec![0; file_bytes.div_ceil(PAGE_SIZE) as usize],
+        }
+    }
+
+    pub fn pages(&self) -> usize {
+        self.marks.len()
+    }
+
+    /// Marks `pages` with `touch`; pages beyond the file are ignored.
+    pub fn mark(&mut self, pages: &[PageRef], touch: Touch) {
+        for p in pages {
+            if let Some(m) = self.marks.get_mut(p.page as usize) {
+                *m |= touch.bit();
+            }
+        }
+    }
+
+    /// Whether page `page` has had `touch`.
+    pub fn has(&self, page: usize, touch: Touch) -> bool {
+        self.marks.get(page).is_some_and(|m| m & touch.bit() != 0)
+    }
+
+    /// The strongest touch page `page` has had.
+    pub fn strongest(&self, page: usize) -> Option<Touch> {
+        Touch::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|t| self.has(page, *t))
+    }
+
+    /// The strongest touch of any page in `pages` (a cell of a large file
+    /// stands for a group of pages).
+    pub fn strongest_in(&self, pages: std::ops::Range<usize>) -> Option<Touch> {
+        pages.filter_map(|p| self.strongest(p)).max()
+    }
+
+    /// The counts of each touch.
+    pub fn counts(&self) -> PageCounts {
+        PageCounts {
+            file_pages: self.pages(),
+            read_from_disk: self.count(Touch::Disk),
+            referenced: self.count(Touch::Referenced),
+            mapped: self.count(Touch::Mapped),
+            copied: self.count(Touch::Copied),
+            copy_pinned: self.count(Touch::Pinned),
+            skb_frag_at_device: self.count(Touch::AtDevice),
+            untouched: self.marks.iter().filter(|m| **m == 0).count(),
+        }
+    }
+
+    /// How many pages have had `touch`.
+    pub fn count(&self, touch: Touch) -> usize {
+        (0..self.marks.len())
+            .filter(|&p| self.has(p, touch))
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_shows_its_strongest_touch() {
+        let mut m = PageMap::new(3 * PAGE_SIZE + 1);
+        assert_eq!(m.pages(), 4);
+        m.mark(&range(0, 1), Touch::Disk);
+        m.mark(&range(1, 1), Touch::AtDevice);
+        m.mark(&range(1, 2), Touch::Copied);
+        assert_eq!(m.strongest(0), Some(Touch::Disk));
+        assert_eq!(m.strongest(1), Some(Touch::AtDevice));
+        assert_eq!(m.strongest(2), Some(Touch::Copied));
+        assert_eq!(m.strongest(3), None);
+        assert_eq!(m.strongest_in(0..4), Some(Touch::AtDevice));
+        assert_eq!(m.count(Touch::Copied), 2);
+    }
+
+    #[test]
+    fn a_queue_gives_pages_in_order_byte_by_byte() {
+        let mut q = PageQueue::default();
+        q.push(&range(7, 9));
+        let pages = |v: StepPages| v.iter().map(|p| p.page).collect::<Vec<_>>();
+        assert_eq!(pages(q.take(1448)), vec![7]);
+        assert_eq!(pages(q.take(4096)), vec![7, 8]);
+        q.remove(&range(8, 8));
+        assert_eq!(pages(q.take(8192)), vec![9]);
+        assert!(q.take(1).is_empty());
+    }
+
+    #[test]
+    fn pages_beyond_the_file_are_ignored() {
+        let mut m = PageMap::new(PAGE_SIZE);
+        m.mark(&range(0, 15), Touch::Copied);
+        assert_eq!(m.count(Touch::Copied), 1);
+    }
+
+    #[test]
+    fn movements_touch_pages_as_the_article_says() {
+        use Movement as M;
+        use Place as P;
+        assert_eq!(Touch::of(M::Dma, P::Disk, P::PageCache), Some(Touch::Disk));
+        assert_eq!(
+            Touch::of(M::CpuCopy, P::PageCache, P::UserBuffer),
+            Some(Touch::Copied)
+        );
+        assert_eq!(
+            Touch::of(M::Reference, P::PageCache, P::Nic),
+            Some(Touch::AtDevice)
+        );
+        assert_eq!(
+            Touch::of(M::Reference, P::PageCache, P::Pipe),
+            Some(Touch::Referenced)
+        );
+        assert_eq!(Touch::of(M::CpuCopy, P::SocketBuffer, P::Receiver), None);
+        assert_eq!(
+            Touch::of(M::SoftwareTransmit, P::SocketBuffer, P::Nic),
+            None
+        );
+    }
+}
