@@ -76,7 +76,8 @@ impl Ids {
     /// Where `buf` lies in the file mapping, if it does.
     fn map_offset(&self, buf: u64) -> Option<u64> {
         let base = self.map_base?;
-        buf.checked_sub(base).filter(|off| *off < ADDRESS_LIKE as u64)
+        buf.checked_sub(base)
+            .filter(|off| *off < ADDRESS_LIKE as u64)
     }
 }
 
@@ -257,7 +258,11 @@ pub fn load_event(e: &StoredEvent) -> Event {
         } => Event::Syscall(SyscallEvent {
             h: h(t, Kind::Syscall, op::SYS_ENTER),
             nr,
-            args: [fd, map_offset.map_or(0, |off| RECORDED_MAP_BASE + off), count],
+            args: [
+                fd,
+                map_offset.map_or(0, |off| RECORDED_MAP_BASE + off),
+                count,
+            ],
             ret: 0,
         }),
         StoredEvent::SysExit {
@@ -836,7 +841,10 @@ mod tests {
             args: [5, base + 17 * 4096, 4096],
             ret: 0,
         });
-        let stored = [store_event(&mmap_ret, &mut ids), store_event(&write, &mut ids)];
+        let stored = [
+            store_event(&mmap_ret, &mut ids),
+            store_event(&write, &mut ids),
+        ];
         let json = serde_json::to_string(&stored).expect("serializes");
         assert!(!json.contains(&base.to_string()), "{json}");
         assert!(json.contains("\"map_offset\":69632"), "{json}");

@@ -332,10 +332,16 @@ fn gather_frags_are_the_files_own_pages() {
         let nr_frags = u(e, "nr_frags");
         let mut last = None;
         for pair in frags {
-            let (frag, page) = (pair[0].as_u64().expect("frag"), pair[1].as_u64().expect("page"));
+            let (frag, page) = (
+                pair[0].as_u64().expect("frag"),
+                pair[1].as_u64().expect("page"),
+            );
             assert!(frag < nr_frags, "frag {frag} of an skb with {nr_frags}");
             assert!(page < PAGES, "page {page} is beyond the file's {PAGES}");
-            assert!(last.is_none_or(|l| page >= l), "frags out of file order: {frags:?}");
+            assert!(
+                last.is_none_or(|l| page >= l),
+                "frags out of file order: {frags:?}"
+            );
             last = Some(page);
             seen[page as usize] += 1;
         }
