@@ -33,6 +33,11 @@ pub mod maps {
     pub const QUEUED: &str = "ZC_QUEUED";
     /// The sender's kernel threads (tid → time it last got a CPU).
     pub const HELPERS: &str = "ZC_HELPERS";
+    /// One `u64`, mapped into zc's memory (`BPF_F_MMAPABLE`): non-zero
+    /// while a stepped run's sender waits for the next key press. The
+    /// sender sets and clears it with a plain store, no syscall, so its
+    /// waiting is never traced.
+    pub const GATE: &str = "ZC_GATE";
     /// `zc trace`: the followed processes (tgid → 1), kept up to date by
     /// `task_newtask` and `sched_process_exit` in the kernel.
     pub const FOLLOWED: &str = "ZC_FOLLOWED";

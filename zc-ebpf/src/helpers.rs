@@ -2,7 +2,7 @@
 //! layout it writes, and the small steps of every program (is this the
 //! sender? count, then emit; read a field, counting a failure).
 
-use aya_ebpf::bindings::{BPF_NOEXIST, BPF_RB_NO_WAKEUP};
+use aya_ebpf::bindings::{BPF_F_MMAPABLE, BPF_NOEXIST, BPF_RB_NO_WAKEUP};
 use aya_ebpf::{
     Argument,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
@@ -33,6 +33,19 @@ pub static ZC_SYSCALL_BYTES: PerCpuArray<u64> = PerCpuArray::with_max_entries(MA
 
 #[map(name = "ZC_CONFIG")]
 pub static ZC_CONFIG: Array<u64> = Array::with_max_entries(CONFIG_SLOTS, 0);
+
+/// Non-zero while the sender of a stepped run waits for its next step
+/// (`maps::GATE`): the sender's syscalls, faults, interrupts and switches
+/// are not traced meanwhile. Written by the sender through a mapping of the
+/// array, so raising and lowering it takes no syscall.
+#[map(name = "ZC_GATE")]
+static ZC_GATE: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Whether the sender is waiting at a stepped run's gate.
+#[inline(always)]
+pub fn gated() -> bool {
+    ZC_GATE.get(0).is_some_and(|v| *v != 0)
+}
 
 /// Kernel threads the sender started (io_uring's SQ thread, io-wq
 /// workers), by tid, with the time they last got a CPU (0 while off one).
@@ -369,7 +382,7 @@ pub fn in_sender() -> bool {
         return followed(current_tgid());
     }
     let sender = config(Config::SenderTid);
-    sender != 0 && current_tid() as u64 == sender
+    sender != 0 && current_tid() as u64 == sender && !gated()
 }
 
 /// True when the current thread is one the sender started (its io_uring's

@@ -20,7 +20,8 @@ use zc_common::{
 
 use crate::helpers::{
     ZC_FOLLOWED, ZC_HELPERS, arg, armed, config, count, count_proc, current_tgid, current_tid,
-    emit, entry, followed, for_sender, header, kread, lay, set_config, set_followed, tree_mode,
+    emit, entry, followed, for_sender, gated, header, kread, lay, set_config, set_followed,
+    tree_mode,
 };
 
 #[btf_tracepoint(function = "sched_switch")]
@@ -87,6 +88,10 @@ fn try_sched_switch(ctx: &BtfTracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     helper_time(prev, next);
+    // A stepped run's sender sleeping at its gate: not the strategy's.
+    if (prev as u64 == sender || next as u64 == sender) && gated() {
+        return Ok(());
+    }
     let op = if prev as u64 == sender {
         op::SCHED_OUT
     } else if next as u64 == sender {

@@ -17,6 +17,7 @@ use crate::{
         tracer::{Purpose, Tracer},
     },
     model::{Strategy, context::Context, outcome::RunOutcome},
+    strategy::gate::{Gate, StepUnit},
 };
 
 /// What a session sends and how.
@@ -138,6 +139,36 @@ impl LiveSession {
 
     /// Runs one strategy, traced.
     pub fn run(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
+        self.run_traced(strategy, None)
+    }
+
+    /// Runs one strategy traced and stepped: its sender stops before each
+    /// syscall (or iteration, as `unit` says) until `gate` lets it go on,
+    /// and `progress` hears of the run so far as the kernel's events come.
+    pub fn run_stepped(
+        &mut self,
+        strategy: Strategy,
+        gate: &Gate,
+        progress: &(dyn Fn(RunOutcome) + Sync),
+    ) -> anyhow::Result<RunOutcome> {
+        self.run_traced(strategy, Some(run::Stepping { gate, progress }))
+    }
+
+    /// A gate for a stepped run of `strategy`, wired to the kernel's pause flag.
+    pub fn gate(&self, strategy: Strategy, unit: StepUnit) -> Gate {
+        let spec = strategy.spec();
+        let pause = self
+            .tracer
+            .as_ref()
+            .map(|t| t.pause_flag() as std::sync::Arc<dyn crate::strategy::gate::Pause>);
+        Gate::new(unit, spec.calls_per_iteration, spec.setup_calls, pause)
+    }
+
+    fn run_traced(
+        &mut self,
+        strategy: Strategy,
+        stepping: Option<run::Stepping<'_>>,
+    ) -> anyhow::Result<RunOutcome> {
         if let Some(why) = self.refusal(strategy) {
             return Err(Fatal::CannotTrace(why).into());
         }
@@ -148,7 +179,7 @@ impl LiveSession {
             .tracer
             .as_mut()
             .ok_or_else(|| anyhow::anyhow!("the probes are not loaded"))?;
-        run::run_one(Some(tracer), &self.net, &self.file, facts)
+        run::run_one(Some(tracer), &self.net, &self.file, facts, stepping)
             .with_context(|| format!("run {}", strategy.name()))
     }
 
@@ -160,7 +191,7 @@ impl LiveSession {
         );
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());
-        let result = run::run_one(None, &self.net, &self.file, facts);
+        let result = run::run_one(None, &self.net, &self.file, facts, None);
         self.tracer = Some(Tracer::load(&self.kernel, Purpose::Demo)?);
         result.with_context(|| format!("run {} untraced", strategy.name()))
     }

@@ -1041,3 +1041,109 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
         "{chart}"
     );
 }
+
+/// Stepping: the sender stops before each syscall and a step lets exactly
+/// one through; the waiting is not traced, so the kernel counts what it
+/// counts in an unstepped run of the same size and chunk. Checked against
+/// the kernel's counters, read live after each step and at the end.
+#[test]
+fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
+    use std::sync::{
+        Arc, Mutex as StdMutex,
+        atomic::{AtomicBool, Ordering},
+    };
+    use std::time::{Duration, Instant};
+    use zc::{
+        model::Strategy,
+        session::{LiveSession, Options},
+        strategy::gate::StepUnit,
+    };
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts")
+    {
+        return;
+    }
+    let opts = Options {
+        size: 256 << 10,
+        chunk: 64 << 10,
+        file: None,
+        cold: false,
+        sg: None,
+        rate: None,
+    };
+    let mut live = LiveSession::start(&opts, None).expect("live session");
+    for s in Strategy::all() {
+        let name = s.name();
+        let plain = live.run(s).expect("unstepped run");
+        let gate = Arc::new(live.gate(s, StepUnit::Call));
+        // The kernel's syscall count in the latest report of the run so far.
+        let seen = Arc::new(StdMutex::new(0u64));
+        let done = Arc::new(AtomicBool::new(false));
+        let stepper = {
+            let (gate, seen, done) = (gate.clone(), seen.clone(), done.clone());
+            std::thread::spawn(move || -> Vec<(u64, u64)> {
+                let mut steps = Vec::new();
+                let mut k = 0;
+                while !done.load(Ordering::Acquire) {
+                    if !gate.waiting() {
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                    // At the gate after k calls: the kernel has counted k.
+                    let t0 = Instant::now();
+                    while *seen.lock().unwrap() < k && t0.elapsed() < Duration::from_secs(2) {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    steps.push((k, *seen.lock().unwrap()));
+                    k += 1;
+                    gate.step();
+                    while gate.calls() < k {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                steps
+            })
+        };
+        let progress = {
+            let seen = seen.clone();
+            move |o: zc::model::outcome::RunOutcome| {
+                *seen.lock().unwrap() = o.figures.syscall_total;
+            }
+        };
+        let stepped = live.run_stepped(s, &gate, &progress).expect("stepped run");
+        done.store(true, Ordering::Release);
+        gate.open();
+        let steps = stepper.join().expect("stepper");
+        let (a, b) = (&plain.figures, &stepped.figures);
+        // A strategy that waits for completions (the error queue, a ring)
+        // makes as many waiting calls as the timing asks, stepped or not;
+        // the others make the same calls every run.
+        let place = |p| s.spec().uses(p);
+        let waits = place(zc::place::Place::Rings) || place(zc::place::Place::ErrorQueue);
+        if !waits {
+            assert_eq!(b.syscall_total, a.syscall_total, "{name}: syscalls");
+            assert_eq!(b.mode_switches, a.mode_switches, "{name}: mode switches");
+        }
+        assert_eq!(b.cpu_copy_bytes, a.cpu_copy_bytes, "{name}: CPU copies");
+        assert_eq!(b.reference_bytes, a.reference_bytes, "{name}: references");
+        assert!(stepped.received_ok, "{name}: the file arrived intact");
+        // Every syscall passed the gate. An io_uring is stepped by its
+        // submissions instead: its setup (io_uring_setup and two mmaps) and
+        // teardown are a step each, and with SQPOLL a submission is a
+        // syscall only when the SQ thread must be woken.
+        if s.spec().uses(zc::place::Place::Rings) {
+            assert!(gate.calls() > 0, "{name}: the gate never stopped the sender");
+            continue;
+        }
+        assert_eq!(
+            gate.calls(),
+            b.syscall_total,
+            "{name}: syscalls that passed the gate"
+        );
+        // Each step added exactly one call to the kernel's count.
+        assert!(steps.len() as u64 >= b.syscall_total, "{name}: {steps:?}");
+        for (k, counted) in &steps {
+            assert_eq!(counted, k, "{name}: after {k} steps the kernel counted {counted}");
+        }
+    }
+}

@@ -33,7 +33,7 @@ use crate::{
         facts::RunFacts,
         outcome::{RunOutcome, TransferStats},
     },
-    strategy::Transfer,
+    strategy::{Transfer, gate::Gate},
 };
 
 /// Bytes the bottleneck's queue holds (`--rate`): two of its 16 KiB
@@ -84,14 +84,25 @@ struct SenderDone {
     cpu_ns: u64,
 }
 
+/// A stepped run: the gate its sender stops at, and who hears of the run
+/// so far each time the kernel has sent new events.
+pub struct Stepping<'a> {
+    pub gate: &'a Gate,
+    pub progress: &'a (dyn Fn(RunOutcome) + Sync),
+}
+
+/// How often a stepped run reports its progress at most.
+const PROGRESS_EVERY: Duration = Duration::from_millis(30);
+
 /// Runs `strategy` once over `file`, traced when `tracer` is given (without
 /// one, the same transfer runs with no eBPF program loaded: the baseline of
-/// the overhead benchmark).
+/// the overhead benchmark); stepped when `stepping` is given.
 pub fn run_one(
     mut tracer: Option<&mut Tracer>,
     net: &DemoNet,
     file: &DemoFile,
     facts: RunFacts,
+    stepping: Option<Stepping<'_>>,
 ) -> anyhow::Result<RunOutcome> {
     net.set_sender_sg(facts.sender_sg).with_context(|| {
         format!(
@@ -156,6 +167,7 @@ pub fn run_one(
             .context("start the receiver thread")?;
 
         let (go_tx, go_rx) = mpsc::channel::<()>();
+        let gate = stepping.as_ref().map(|s| s.gate);
         let sender = std::thread::Builder::new()
             .name("zc-sender".into())
             .spawn_scoped(scope, move || -> anyhow::Result<SenderDone> {
@@ -172,14 +184,16 @@ pub fn run_one(
                 // is not counted (its entry was not traced).
                 go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
                 let t0 = Instant::now();
-                let sent = (facts.strategy.spec().send)(&mut Transfer {
+                let spec = facts.strategy.spec();
+                let mut transfer = Transfer {
                     file: sender_file.as_fd(),
                     sock: sock.as_fd(),
                     size,
                     chunk,
                     buf,
                     received,
-                });
+                };
+                let sent = crate::strategy::send(spec, &mut transfer, gate);
                 let t1 = Instant::now();
                 // The end marker: from here on this thread is not traced, so
                 // reading its own CPU clock does not show in the trace.
@@ -221,22 +235,40 @@ pub fn run_one(
                 sock_cookie,
             })?;
         }
-        let mut events = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
         let mut bad_records = 0u64;
-        let mut sink = |r: Result<Event, _>| match r {
-            Ok(e) => events.push(e),
-            Err(_) => bad_records += 1,
-        };
         // The sender is blocked in recv(): its CPU clock stands still.
         let cpu_start = cpu_ns(cpu_clock_of(sender_thread)?);
         let receiver_clock = cpu_clock_of(receiver_thread)?;
         let receiver_start = cpu_ns(receiver_clock);
         let softirq_start = softirq_ns();
         let _ = go_tx.send(());
-        let mut drain =
-            |t: &mut Option<&mut Tracer>| t.as_deref_mut().map_or(0, |t| t.drain(&mut sink));
+        let drain = |t: &mut Option<&mut Tracer>, events: &mut Vec<Event>, bad: &mut u64| {
+            t.as_deref_mut().map_or(0, |t| {
+                t.drain(&mut |r: Result<Event, _>| match r {
+                    Ok(e) => events.push(e),
+                    Err(_) => *bad += 1,
+                })
+            })
+        };
+        let mut reported = (0usize, Instant::now());
         while !sender.is_finished() {
-            if drain(&mut tracer) == 0 {
+            let n = drain(&mut tracer, &mut events, &mut bad_records);
+            // A stepped run shows its events as the kernel makes them.
+            if let (Some(st), Some(t)) = (&stepping, tracer.as_deref_mut())
+                && events.len() > reported.0
+                && reported.1.elapsed() >= PROGRESS_EVERY
+            {
+                let mut so_far = events.clone();
+                so_far.sort_by_key(|e| e.ts_ns());
+                let stats = TransferStats {
+                    resident_before,
+                    ..TransferStats::default()
+                };
+                (st.progress)(RunOutcome::new(facts, t.counts()?, so_far, stats));
+                reported = (events.len(), Instant::now());
+            }
+            if n == 0 {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
@@ -245,7 +277,7 @@ pub fn run_one(
         let mut receiver_cpu = 0;
         while !receiver.is_finished() {
             receiver_cpu = cpu_ns(receiver_clock).saturating_sub(receiver_start);
-            if drain(&mut tracer) == 0 {
+            if drain(&mut tracer, &mut events, &mut bad_records) == 0 {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
@@ -259,13 +291,16 @@ pub fn run_one(
             && (tracer.as_deref().map_or(Ok(0), Tracer::in_flight)? > 0
                 || (facts.rate.is_some() && net.sender_queue_len()? > 0))
         {
-            drain(&mut tracer);
+            drain(&mut tracer, &mut events, &mut bad_records);
             std::thread::sleep(Duration::from_millis(1));
         }
         let counts = match tracer {
             Some(t) => {
                 t.disarm()?;
-                t.drain(&mut sink);
+                t.drain(&mut |r: Result<Event, _>| match r {
+                    Ok(e) => events.push(e),
+                    Err(_) => bad_records += 1,
+                });
                 t.counts()?
             }
             None => Counts::new(),

@@ -3,6 +3,7 @@
 
 pub mod btf;
 pub mod layout;
+pub mod pause;
 pub mod privilege;
 pub mod probes;
 pub mod prototype;

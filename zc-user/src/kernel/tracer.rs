@@ -85,6 +85,8 @@ pub struct Tracer {
     run_stats: Option<super::stats::RunStats>,
     /// The programs' totals when the run was armed.
     at_arm: Totals,
+    /// The stepping gate's flag, mapped (see `pause`).
+    pause: std::sync::Arc<super::pause::PauseFlag>,
 }
 
 /// All programs' fdinfo figures, summed: eBPF time and runs, and the
@@ -180,6 +182,10 @@ impl Tracer {
                 .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::EVENTS))?,
         )
         .context("open the event ring buffer")?;
+        let pause = super::pause::PauseFlag::open(
+            ebpf.take_map(maps::GATE)
+                .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::GATE))?,
+        )?;
         let ncpus = aya::util::nr_cpus().map_err(|(what, e)| anyhow!("{what}: {e}"))?;
         Ok(Tracer {
             links,
@@ -189,7 +195,13 @@ impl Tracer {
             ncpus,
             run_stats: super::stats::enable().ok(),
             at_arm: Totals::default(),
+            pause: std::sync::Arc::new(pause),
         })
+    }
+
+    /// The flag a stepped run's sender raises while it waits.
+    pub fn pause_flag(&self) -> std::sync::Arc<super::pause::PauseFlag> {
+        self.pause.clone()
     }
 
     pub fn status(&self) -> &[ProbeStatus] {

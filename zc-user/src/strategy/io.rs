@@ -1,8 +1,40 @@
 //! Small syscall helpers the send loops share: a write that queues all of
-//! its bytes, a pipe and its draining into the socket, and errors that name
-//! what failed.
+//! its bytes, a pipe and its draining into the socket, errors that name
+//! what failed, and the stepping gate every syscall of a loop passes first.
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::{
+    cell::Cell,
+    os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd},
+};
+
+use super::gate::Gate;
+
+thread_local! {
+    /// The gate of the stepped run this thread sends for, or null.
+    static GATE: Cell<*const Gate> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` (a send loop) with `gate` as this thread's stepping gate.
+pub fn with_gate<R>(gate: Option<&Gate>, f: impl FnOnce() -> R) -> R {
+    GATE.with(|g| g.set(gate.map_or(std::ptr::null(), |g| g as *const Gate)));
+    let r = f();
+    GATE.with(|g| g.set(std::ptr::null()));
+    r
+}
+
+/// Called before every syscall a send loop makes: in a stepped run, waits
+/// for the viewer's next step (untraced); otherwise returns at once.
+#[inline]
+pub fn gate() {
+    GATE.with(|g| {
+        let p = g.get();
+        if !p.is_null() {
+            // SAFETY: set by `with_gate` from a reference that outlives
+            // the loop it runs, and cleared before that returns.
+            unsafe { (*p).before_call() };
+        }
+    });
+}
 
 pub fn last_error(what: &'static str) -> anyhow::Error {
     anyhow::Error::new(std::io::Error::last_os_error()).context(what)
@@ -16,6 +48,7 @@ pub fn interrupted() -> bool {
 /// write() until `data` is all queued, retrying short writes and EINTR.
 pub fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> anyhow::Result<()> {
     while !data.is_empty() {
+        gate();
         // SAFETY: data is a valid slice for its length.
         let n = unsafe { libc::write(sock.as_raw_fd(), data.as_ptr().cast(), data.len()) };
         if n < 0 {
@@ -38,6 +71,7 @@ pub fn read_chunk(
     size: u64,
 ) -> anyhow::Result<usize> {
     loop {
+        gate();
         // SAFETY: buf is valid for its length.
         let n = unsafe { libc::read(file.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
@@ -59,6 +93,7 @@ pub fn read_chunk(
 /// grow keeps its 64 KiB (16 pages), and the loops take a chunk in pieces.
 pub fn pipe(chunk: u64) -> anyhow::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0i32; 2];
+    gate();
     // SAFETY: `fds` is a valid array of two descriptors to fill.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(last_error("create a pipe"));
@@ -66,9 +101,16 @@ pub fn pipe(chunk: u64) -> anyhow::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: pipe2 just returned these two descriptors; nothing else owns them.
     let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let want = chunk.clamp(4096, 1 << 30) as libc::c_int;
+    gate();
     // SAFETY: a valid pipe descriptor; the kernel rounds the size up to pages.
     let _ = unsafe { libc::fcntl(wr.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
     Ok((rd, wr))
+}
+
+/// Closes `fd` as a call of its own (a stepped run stops before it too).
+pub fn close(fd: OwnedFd) {
+    gate();
+    drop(fd);
 }
 
 /// splice() `len` bytes out of the pipe into the socket, retrying short
@@ -76,6 +118,7 @@ pub fn pipe(chunk: u64) -> anyhow::Result<(OwnedFd, OwnedFd)> {
 pub fn drain_pipe(pipe: BorrowedFd<'_>, sock: BorrowedFd<'_>, len: usize) -> anyhow::Result<()> {
     let mut left = len;
     while left > 0 {
+        gate();
         // SAFETY: valid descriptors; neither end of this splice has an offset.
         let m = unsafe {
             libc::splice(

@@ -23,7 +23,7 @@ use anyhow::{Context as _, bail};
 use io_uring::{IoUring, cqueue, opcode, squeue, types::Fd};
 use zc_common::event::IORING_NOTIF_USAGE_ZC_COPIED;
 
-use super::{Buffer, Mechanism, ModelRow, Spec, Transfer};
+use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
 use crate::{lang::T, place::Place};
 
 const NODES: &[Place] = &[
@@ -147,6 +147,7 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
     if sqpoll {
         builder.setup_sqpoll(SQ_IDLE_MS);
     }
+    io::gate();
     let mut ring: IoUring = builder
         .build((2 * BATCH) as u32)
         .context("set up an io_uring")?;
@@ -207,6 +208,7 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
         }
         drop(sq);
         r.batch = 0;
+        io::gate();
         if sqpoll {
             // Only wakes the SQ thread (a syscall) if it went to sleep.
             ring.submit().context("submit to the io_uring")?;
@@ -218,6 +220,9 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
     }
     // Every notification inside the traced run, so the verdict is whole.
     wait(&mut ring, &mut r, sqpoll, |r| r.pending == 0)?;
+    // The ring's teardown (its mappings, its descriptor) is one step.
+    io::gate();
+    drop(ring);
     Ok(off)
 }
 
@@ -239,6 +244,7 @@ fn wait(
         if sqpoll {
             std::hint::spin_loop();
         } else {
+            io::gate();
             ring.submit_and_wait(1)
                 .context("wait for io_uring completions")?;
         }

@@ -53,6 +53,7 @@ pub const SPEC: Spec = Spec {
 
 fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let len = t.size as usize;
+    io::gate();
     // SAFETY: a new read-only shared mapping of the file; it is only read
     // within [0, len) and unmapped before returning.
     let addr = unsafe {
@@ -81,6 +82,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         off = end;
         result = Ok(off as u64);
     }
+    io::gate();
     // SAFETY: unmaps exactly the mapping made above; `mapped` is not used after.
     if unsafe { libc::munmap(addr, len) } != 0 && result.is_ok() {
         return Err(io::last_error("munmap the file"));

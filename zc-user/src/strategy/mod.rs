@@ -12,8 +12,11 @@
 //!
 //! The send loops run in the traced sender thread: they make no syscall of
 //! their own beyond the strategy's (no allocation that could mmap, no
-//! logging), so the trace shows the strategy and nothing else.
+//! logging), so the trace shows the strategy and nothing else. Each calls
+//! `io::gate()` before every syscall it makes, so a stepped run
+//! (`zc demo --step`) can stop it there ([`gate`]).
 
+pub mod gate;
 mod io;
 mod io_uring;
 mod mmap_write;
@@ -81,6 +84,12 @@ impl Buffer {
 
 /// Sends the whole file; returns the bytes sent.
 pub type SendLoop = fn(&mut Transfer<'_>) -> anyhow::Result<u64>;
+
+/// Runs a strategy's send loop in this thread, stopping at `gate` before
+/// each of its syscalls when the run is stepped.
+pub fn send(spec: &Spec, t: &mut Transfer<'_>, gate: Option<&gate::Gate>) -> anyhow::Result<u64> {
+    io::with_gate(gate, || (spec.send)(t))
+}
 
 /// What a published model expects per send of one buffer. These figures are
 /// never measured: the report prints them beside the measurement, labelled

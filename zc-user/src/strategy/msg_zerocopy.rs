@@ -74,6 +74,7 @@ const COMPLETION_WAIT_MS: libc::c_int = 10_000;
 
 fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let one: libc::c_int = 1;
+    io::gate();
     // SAFETY: a valid socket and a c_int option value of the right size.
     let rc = unsafe {
         libc::setsockopt(
@@ -102,6 +103,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         let n = io::read_chunk(t.file, slot, sent, t.size)?;
         let mut data = &slot[..n];
         while !data.is_empty() {
+            io::gate();
             // SAFETY: data is a valid slice for its length.
             let m = unsafe {
                 libc::send(
@@ -152,6 +154,7 @@ impl Completed {
                     events: 0, // POLLERR is always reported: the error queue
                     revents: 0,
                 };
+                io::gate();
                 // SAFETY: one valid pollfd.
                 let r = unsafe { libc::poll(&mut p, 1, COMPLETION_WAIT_MS) };
                 if r < 0 && !io::interrupted() {
@@ -176,6 +179,7 @@ impl Completed {
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = size_of_val(&control);
+        io::gate();
         // SAFETY: a valid socket and msghdr.
         let r = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_ERRQUEUE) };
         if r < 0 {

@@ -92,6 +92,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut off: libc::off_t = 0;
     while (off as u64) < t.size {
         let want = t.chunk.min(t.size - off as u64) as usize;
+        io::gate();
         // SAFETY: `off` is a valid pointer; both descriptors are open.
         let n = unsafe { libc::sendfile(t.sock.as_raw_fd(), t.file.as_raw_fd(), &mut off, want) };
         if n < 0 {

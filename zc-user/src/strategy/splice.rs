@@ -56,6 +56,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut off: libc::loff_t = 0;
     while (off as u64) < t.size {
         let want = t.chunk.min(t.size - off as u64) as usize;
+        io::gate();
         // SAFETY: valid descriptors and offset pointer; no output offset for a pipe.
         let n = unsafe {
             libc::splice(
@@ -82,5 +83,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         // Empty the pipe into the socket before the next chunk.
         io::drain_pipe(rd.as_fd(), t.sock, n as usize)?;
     }
+    io::close(rd);
+    io::close(wr);
     Ok(off as u64)
 }

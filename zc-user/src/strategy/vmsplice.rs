@@ -85,6 +85,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
                 iov_base: slot[lent..].as_mut_ptr().cast(),
                 iov_len: n - lent,
             };
+            io::gate();
             // SAFETY: one valid iovec over the slot's bytes just read.
             let k = unsafe { libc::vmsplice(wr.as_raw_fd(), &iov, 1, 0) };
             if k < 0 {
@@ -98,5 +99,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         }
         sent += n as u64;
     }
+    io::close(rd);
+    io::close(wr);
     Ok(sent)
 }

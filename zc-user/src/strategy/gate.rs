@@ -1,0 +1,197 @@
+//! Live stepping: the sender thread stops before each syscall (or each
+//! loop iteration) until the viewer lets it make exactly one more.
+//!
+//! The waiting itself must not show in the trace: a stepped run is to count
+//! what an unstepped run of the same size counts. Waiting on a condition
+//! variable takes futex calls and a sleep, so the sender raises the
+//! kernel's pause flag (`kernel::pause`, a mapped BPF array: a plain store,
+//! no syscall) before it touches the lock, and lowers it once it holds its
+//! permit and has let go of the lock. The programs skip the sender while
+//! the flag is up.
+//!
+//! The send loops call [`super::io::gate`] before every syscall; the gate
+//! of the run in progress is found through a thread-local set by the
+//! runner, so a loop that is not stepped pays one null test per call.
+
+use std::sync::{
+    Arc, Condvar, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
+
+/// Whatever tells the tracer that the sender is waiting (the kernel's
+/// mapped flag, `kernel::pause::PauseFlag`): set without a syscall.
+pub trait Pause: Send + Sync {
+    fn set(&self, paused: bool);
+}
+
+/// What one key press lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepUnit {
+    /// One syscall.
+    Call,
+    /// One loop iteration: the calls one iteration of the strategy makes
+    /// (the first press also lets its setup calls through).
+    Iteration,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Calls the sender may make before it waits again.
+    permits: u64,
+    /// Presses so far.
+    presses: u64,
+    /// Calls made through the gate so far.
+    calls: u64,
+    /// The sender is waiting for a press.
+    waiting: bool,
+}
+
+/// A stepped run's gate, shared by the sender (which waits at it) and the
+/// view (which lets it through).
+pub struct Gate {
+    unit: StepUnit,
+    /// Calls a press lets through, and the first press (with setup calls).
+    per_press: u64,
+    first_press: u64,
+    /// Open: no more waiting (the run goes on unstepped, or is abandoned).
+    open: AtomicBool,
+    state: Mutex<State>,
+    wake: Condvar,
+    pause: Option<Arc<dyn Pause>>,
+}
+
+impl Gate {
+    /// A closed gate for a strategy that makes `per_iteration` calls per
+    /// loop iteration after `setup` calls; `pause` is the kernel's flag
+    /// (None when the run is not traced).
+    pub fn new(
+        unit: StepUnit,
+        per_iteration: u64,
+        setup: u64,
+        pause: Option<Arc<dyn Pause>>,
+    ) -> Gate {
+        let per_iteration = per_iteration.max(1);
+        let (per_press, first_press) = match unit {
+            StepUnit::Call => (1, 1),
+            StepUnit::Iteration => (per_iteration, setup + per_iteration),
+        };
+        Gate {
+            unit,
+            per_press,
+            first_press,
+            open: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+            pause,
+        }
+    }
+
+    pub fn unit(&self) -> StepUnit {
+        self.unit
+    }
+
+    /// In the sender, before a syscall: waits for a permit, untraced.
+    pub fn before_call(&self) {
+        if self.open.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(p) = &self.pause {
+            p.set(true);
+        }
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            while st.permits == 0 && !self.open.load(Ordering::Acquire) {
+                st.waiting = true;
+                st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            st.waiting = false;
+            st.permits = st.permits.saturating_sub(1);
+            st.calls += 1;
+        }
+        if let Some(p) = &self.pause {
+            p.set(false);
+        }
+    }
+
+    /// From the view: one more step (a call, or an iteration's calls).
+    pub fn step(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.permits += if st.presses == 0 {
+            self.first_press
+        } else {
+            self.per_press
+        };
+        st.presses += 1;
+        self.wake.notify_all();
+    }
+
+    /// From the view: no more stepping; the run goes on to its end.
+    pub fn open(&self) {
+        self.open.store(true, Ordering::Release);
+        let _st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_all();
+    }
+
+    /// Whether the sender is waiting for a step now.
+    pub fn waiting(&self) -> bool {
+        self.state.lock().map(|s| s.waiting).unwrap_or(false)
+    }
+
+    /// Calls the sender has made through the gate.
+    pub fn calls(&self) -> u64 {
+        self.state.lock().map(|s| s.calls).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn wait_until(what: &str, f: impl Fn() -> bool) {
+        let t0 = Instant::now();
+        while !f() {
+            assert!(t0.elapsed() < Duration::from_secs(5), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn each_press_lets_exactly_one_call_through() {
+        let gate = Arc::new(Gate::new(StepUnit::Call, 2, 0, None));
+        let g = gate.clone();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..3 {
+                g.before_call();
+            }
+        });
+        wait_until("the sender waits", || gate.waiting());
+        assert_eq!(gate.calls(), 0);
+        for want in 1..=2 {
+            gate.step();
+            wait_until("the call is made", || gate.calls() == want);
+            wait_until("the sender waits again", || gate.waiting());
+            assert_eq!(gate.calls(), want, "one press, one call");
+        }
+        gate.open();
+        sender.join().expect("sender");
+        assert_eq!(gate.calls(), 3);
+    }
+
+    #[test]
+    fn a_press_lets_one_iteration_through_after_the_setup() {
+        let gate = Arc::new(Gate::new(StepUnit::Iteration, 2, 1, None));
+        let g = gate.clone();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..5 {
+                g.before_call();
+            }
+        });
+        wait_until("the sender waits", || gate.waiting());
+        gate.step();
+        wait_until("setup and one iteration", || gate.calls() == 3);
+        gate.step();
+        wait_until("one more iteration", || gate.calls() == 5);
+        sender.join().expect("sender");
+    }
+}
