@@ -167,6 +167,21 @@ pub struct DemoArgs {
     /// live view); replay it anywhere with `zc replay FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+
+    /// Step the kernel by hand: the sender stops before each syscall
+    /// (`call`, the default) or each loop iteration (`iteration`), and
+    /// Enter lets it make exactly that much; the events stream in as the
+    /// kernel makes them ("LIVE STEP"). g runs the rest, s stops stepping.
+    /// The waiting is not traced: the counts equal an unstepped run's.
+    /// Needs the live view and one strategy.
+    #[arg(
+        long,
+        value_name = "UNIT",
+        value_enum,
+        num_args = 0..=1,
+        default_missing_value = "call"
+    )]
+    pub step: Option<crate::strategy::gate::StepUnit>,
 }
 
 /// A trace to read: a file, or the recording compiled into zc.

@@ -206,12 +206,30 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let list = runnable(&args.strategy)?;
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let tui_wanted = !args.no_tui && !json && interactive;
+    if args.step.is_some() {
+        if !tui_wanted {
+            return Err(Fatal::Usage(
+                "--step needs the live view: a terminal, and neither --no-tui nor --json".into(),
+            )
+            .into());
+        }
+        if list.len() != 1 {
+            return Err(
+                Fatal::Usage("--step steps one strategy: pick it with --strategy".into()).into(),
+            );
+        }
+        if let Some(reason) = session::cannot_trace_reason() {
+            return Err(
+                Fatal::CannotTrace(format!("--step runs the kernel live: {reason}")).into(),
+            );
+        }
+    }
     if let Some(reason) = session::cannot_trace_reason()
         && tui_wanted
         && offer_bundled(&reason)?
     {
         let loaded = zc::bundled::load()?;
-        let start = start_of(&list, args.speed, args.lang, args.high_contrast, None);
+        let start = start_of(&list, args.speed, args.lang, args.high_contrast, None, None);
         tui::run(tui::Feed::Replay(Box::new(loaded)), start)?;
         return Ok(exit::OK);
     }
@@ -238,6 +256,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
             args.lang,
             args.high_contrast,
             args.record.clone(),
+            args.step,
         );
         tui::run(tui::Feed::Live(Box::new(live)), start)?;
         return Ok(exit::OK);
@@ -478,6 +497,7 @@ fn start_of(
     lang: LangArg,
     high_contrast: bool,
     record: Option<std::path::PathBuf>,
+    step: Option<zc::strategy::gate::StepUnit>,
 ) -> tui::Start {
     tui::Start {
         first: list.first().copied().unwrap_or(Strategy::first()),
@@ -486,6 +506,7 @@ fn start_of(
         lang: lang_of(lang),
         high_contrast,
         record,
+        step,
     }
 }
 
@@ -525,7 +546,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if !args.no_tui && !args.json && interactive {
-        let start = start_of(&list, args.speed, args.lang, args.high_contrast, None);
+        let start = start_of(&list, args.speed, args.lang, args.high_contrast, None, None);
         tui::run(tui::Feed::Replay(Box::new(loaded)), start)?;
         return Ok(exit::OK);
     }

@@ -1059,8 +1059,7 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         strategy::gate::StepUnit,
     };
     let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if !live_or_skip("a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts")
-    {
+    if !live_or_skip("a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts") {
         return;
     }
     let opts = Options {
@@ -1091,10 +1090,12 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
                     }
                     // At the gate after k calls: the kernel has counted k.
                     let t0 = Instant::now();
-                    while *seen.lock().unwrap() < k && t0.elapsed() < Duration::from_secs(2) {
+                    while *seen.lock().expect("progress lock") < k
+                        && t0.elapsed() < Duration::from_secs(2)
+                    {
                         std::thread::sleep(Duration::from_millis(2));
                     }
-                    steps.push((k, *seen.lock().unwrap()));
+                    steps.push((k, *seen.lock().expect("progress lock")));
                     k += 1;
                     gate.step();
                     while gate.calls() < k {
@@ -1107,7 +1108,7 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         let progress = {
             let seen = seen.clone();
             move |o: zc::model::outcome::RunOutcome| {
-                *seen.lock().unwrap() = o.figures.syscall_total;
+                *seen.lock().expect("progress lock") = o.figures.syscall_total;
             }
         };
         let stepped = live.run_stepped(s, &gate, &progress).expect("stepped run");
@@ -1132,7 +1133,10 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         // teardown are a step each, and with SQPOLL a submission is a
         // syscall only when the SQ thread must be woken.
         if s.spec().uses(zc::place::Place::Rings) {
-            assert!(gate.calls() > 0, "{name}: the gate never stopped the sender");
+            assert!(
+                gate.calls() > 0,
+                "{name}: the gate never stopped the sender"
+            );
             continue;
         }
         assert_eq!(
@@ -1143,7 +1147,10 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         // Each step added exactly one call to the kernel's count.
         assert!(steps.len() as u64 >= b.syscall_total, "{name}: {steps:?}");
         for (k, counted) in &steps {
-            assert_eq!(counted, k, "{name}: after {k} steps the kernel counted {counted}");
+            assert_eq!(
+                counted, k,
+                "{name}: after {k} steps the kernel counted {counted}"
+            );
         }
     }
 }

@@ -258,6 +258,89 @@ fn a_person_runs_the_demo_presses_keys_and_quits() {
     assert_eq!(runs[0]["strategy"], "read-write");
 }
 
+/// The "syscalls" row's measured column: what the kernel has counted.
+fn measured_syscalls(screen: &str) -> Option<u64> {
+    let row = screen.lines().find(|l| l.starts_with("syscalls"))?;
+    row.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// `zc demo --step`: the kernel makes one call per Enter, and its events
+/// stream in as it makes them; the counters advance by exactly one call per
+/// press and stand still in between. g runs the rest, and the whole run's
+/// counts are an unstepped run's.
+#[test]
+fn a_person_steps_the_kernel_one_call_at_a_time() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_person_steps_the_kernel_one_call_at_a_time") {
+        return;
+    }
+    let before = common::host_state();
+    let t = Tmux::start("demo --step --strategy read-write --size 256KiB");
+    let s = t.wait_for("the stepped run to wait", |s| {
+        s.contains("LIVE STEP") && s.contains("before its first call")
+    });
+    assert!(
+        s.contains("Enter next call"),
+        "the footer names the key:
+{s}"
+    );
+    for k in 1..=3u64 {
+        t.keys(&["Enter"]);
+        let s = t.wait_for(&format!("call {k} counted"), |s| {
+            measured_syscalls(s) == Some(k)
+        });
+        assert!(s.contains("LIVE STEP"), "{s}");
+        // The sender waits again: nothing more is counted until the next press.
+        std::thread::sleep(Duration::from_millis(800));
+        let s = t.screen();
+        assert_eq!(
+            measured_syscalls(&s),
+            Some(k),
+            "moved without a key:
+{s}"
+        );
+    }
+    // The three calls were read, write, read, in that order, on the lane.
+    let s = t.screen();
+    assert!(s.contains("read") && s.contains("write"), "{s}");
+    t.keys(&["g"]);
+    let s = t.wait_for("the run to end", |s| s.contains("every byte explained"));
+    // 256 KiB in 64 KiB chunks: 4 reads and 4 writes, as unstepped.
+    assert_eq!(measured_syscalls(&s), Some(8), "{s}");
+    assert!(
+        !s.contains("LIVE STEP"),
+        "still stepping after the run:
+{s}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0", "zc exited with an error");
+    assert_eq!(common::host_state(), before, "zc left something behind");
+}
+
+/// Quitting while the sender waits at the gate lets it finish and cleans
+/// up: nothing is left behind, and zc exits at once.
+#[test]
+fn quitting_a_stepped_run_leaves_nothing_behind() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("quitting_a_stepped_run_leaves_nothing_behind") {
+        return;
+    }
+    let before = common::host_state();
+    let t = Tmux::start("demo --step --strategy splice --size 256KiB");
+    t.wait_for("the stepped run to wait", |s| s.contains("LIVE STEP"));
+    t.keys(&["Enter"]);
+    t.wait_for("the first call", |s| measured_syscalls(s) == Some(1));
+    let t0 = Instant::now();
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0", "zc exited with an error");
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "quitting took {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(common::host_state(), before, "zc left something behind");
+}
+
 /// Where zc cannot trace, it says why and offers the bundled recording,
 /// which then plays labelled RECORDING.
 #[test]

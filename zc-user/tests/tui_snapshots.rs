@@ -254,3 +254,48 @@ fn the_page_map_tells_the_strategies_apart() {
         assert_eq!(p.untouched, 0, "{}: {p:?}", s.name());
     }
 }
+
+/// A stepped run in progress (`zc demo --step`): LIVE STEP, the calls the
+/// kernel has made so far, the ledger waiting for the run's end, and the
+/// keys that step it.
+#[test]
+fn a_stepped_run_in_progress_80x24() {
+    use zc::{model::outcome::RunOutcome, strategy::gate::StepUnit};
+    let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
+    let s = Strategy::named("read-write").expect("in the table");
+    let whole = rec.outcome(s).expect("run present");
+    let mut a = App::new(
+        Source::Live {
+            kernel: rec.meta.kernel.clone(),
+        },
+        s,
+        false,
+        1.0,
+        Lang::En,
+        "probes 18/18 attached".into(),
+    )
+    .with_step(Some(StepUnit::Call));
+    // The events of the first three calls (read, write, read).
+    let enters: Vec<usize> = whole
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, zc::decode::Event::Syscall(c) if c.h.op == 0))
+        .map(|(i, _)| i)
+        .collect();
+    let cut = enters[3];
+    let so_far = RunOutcome::new(
+        whole.facts,
+        whole.counts.clone(),
+        whole.events[..cut].to_vec(),
+        whole.stats(),
+    );
+    update(&mut a, Action::RunProgress(Box::new(so_far)));
+    let pos = a.current().expect("shown").plan.len() - 1;
+    update(&mut a, Action::Seek { pos, anim: 1.0 });
+    let screen = screen(&a, 80, 24);
+    assert!(screen.contains("LIVE STEP"), "{screen}");
+    assert!(screen.contains("Enter next call"), "{screen}");
+    assert!(screen.contains("run in progress"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

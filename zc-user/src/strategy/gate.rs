@@ -24,6 +24,9 @@ pub trait Pause: Send + Sync {
     fn set(&self, paused: bool);
 }
 
+/// How long the sender sleeps, untraced, after a step lets it go.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// What one key press lets through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum StepUnit {
@@ -109,6 +112,11 @@ impl Gate {
             st.calls += 1;
         }
         if let Some(p) = &self.pause {
+            // The thread that woke us may still hold this CPU: give it a
+            // moment to go back to sleep, still untraced, so it does not
+            // preempt the strategy's call (an unstepped run has no such
+            // neighbour).
+            std::thread::sleep(SETTLE);
             p.set(false);
         }
     }

@@ -10,7 +10,10 @@ use std::{collections::HashMap, time::Duration};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{playback::Plan, text::Lang};
-use crate::model::{Strategy, outcome::RunOutcome};
+use crate::{
+    model::{Strategy, outcome::RunOutcome},
+    strategy::gate::StepUnit,
+};
 
 /// Steps shown in detail at the start of a run.
 const DETAIL_ITERATIONS: u64 = 2;
@@ -42,6 +45,12 @@ impl Played {
         let plan = Plan::build(outcome.facts.strategy, &outcome.steps, DETAIL_ITERATIONS);
         Played { outcome, plan }
     }
+
+    /// A stepped run: every step shown, nothing folded.
+    pub fn stepped(outcome: RunOutcome) -> Played {
+        let plan = Plan::build(outcome.facts.strategy, &outcome.steps, u64::MAX / 4);
+        Played { outcome, plan }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +70,13 @@ pub enum Effect {
     Redraw,
     /// Write the runs measured so far to a trace file.
     Record,
+    /// Measure this strategy stepped: its sender stops before each call
+    /// (or iteration) until [`Effect::Step`].
+    RunStepped(Strategy, StepUnit),
+    /// Let the stepped run's sender make one more call (or iteration).
+    Step,
+    /// Let the stepped run go on to its end without stopping.
+    StepOpen,
 }
 
 /// Everything that can happen to the app.
@@ -69,6 +85,8 @@ pub enum Action {
     Tick(Duration),
     Key(KeyEvent),
     RunStarted(Strategy),
+    /// A stepped run so far, as the kernel's events came in.
+    RunProgress(Box<RunOutcome>),
     RunDone(Box<RunOutcome>),
     RunFailed(Strategy, String),
     /// A one-line message for the footer (e.g. where a trace was written).
@@ -115,6 +133,10 @@ pub struct App {
     /// The last message for the footer.
     notice: Option<String>,
     quit: bool,
+    /// Live runs are stepped, by this unit (`--step`, or the `s` key).
+    step: Option<StepUnit>,
+    /// The strategy whose stepped run is in progress.
+    stepping: Option<Strategy>,
 }
 
 impl App {
@@ -150,7 +172,38 @@ impl App {
             probes,
             notice: None,
             quit: false,
+            step: None,
+            stepping: None,
         }
+    }
+
+    /// Runs measured live from now on are stepped by `unit` (`--step`);
+    /// the first one, already asked for, too.
+    pub fn with_step(mut self, unit: Option<StepUnit>) -> App {
+        self.step = unit;
+        if unit.is_some() {
+            self.stepping = Some(self.strategy);
+        }
+        self
+    }
+
+    /// Asks for a stepped run of `s`: the view shows it from its first call.
+    fn start_stepping(&mut self, s: Strategy, unit: StepUnit, fx: &mut Vec<Effect>) {
+        self.runs.remove(&s);
+        self.stepping = Some(s);
+        self.pos = 0;
+        self.anim = 0.0;
+        fx.push(Effect::RunStepped(s, unit));
+    }
+
+    /// The unit live runs are stepped by, if they are.
+    pub fn step_unit(&self) -> Option<StepUnit> {
+        self.step
+    }
+
+    /// Whether the run shown is a stepped run still in progress.
+    pub fn stepping_now(&self) -> bool {
+        self.stepping == Some(self.strategy)
     }
 
     pub fn current(&self) -> Option<&Played> {
@@ -264,18 +317,47 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Quit => app.quit = true,
         Action::Tick(dt) => tick(app, dt.as_secs_f32(), &mut fx),
         Action::RunStarted(s) => app.measuring = Some(s),
+        Action::RunProgress(outcome) => {
+            let s = outcome.facts.strategy;
+            app.error = None;
+            let before = app.runs.get(&s).map_or(0, |p| p.plan.len());
+            let played = Played::stepped(*outcome);
+            let now = played.plan.len();
+            app.runs.insert(s, played);
+            app.stepping = Some(s);
+            if s == app.strategy && now > before {
+                // What the kernel just did animates from its first new step.
+                app.pos = before.min(now - 1);
+                app.anim = 0.0;
+            }
+            app.paused = false;
+        }
         Action::RunDone(outcome) => {
             let s = outcome.facts.strategy;
             app.measuring = None;
             app.error = None;
-            app.runs.insert(s, Played::new(*outcome));
-            if s == app.strategy {
-                app.pos = 0;
-                app.anim = 0.0;
+            let stepped = app.stepping == Some(s);
+            app.stepping = None;
+            if stepped {
+                // Watched call by call already: stand at its end.
+                let played = Played::stepped(*outcome);
+                let end = played.plan.len().saturating_sub(1);
+                app.runs.insert(s, played);
+                if s == app.strategy {
+                    app.pos = end;
+                    app.anim = 1.0;
+                }
+            } else {
+                app.runs.insert(s, Played::new(*outcome));
+                if s == app.strategy {
+                    app.pos = 0;
+                    app.anim = 0.0;
+                }
             }
         }
         Action::RunFailed(s, e) => {
             app.measuring = None;
+            app.stepping = None;
             app.error = Some(format!("{}: {e}", s.name()));
             app.notice = app.error.clone();
         }
@@ -349,11 +431,46 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    // A stepped run in progress: the kernel goes one call further per key.
+    if app.stepping_now() {
+        match k.code {
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char('n') => {
+                fx.push(Effect::Step);
+                return;
+            }
+            KeyCode::Char('g') => {
+                fx.push(Effect::StepOpen);
+                return;
+            }
+            _ => {}
+        }
+    }
     match k.code {
         KeyCode::Char('c') if ctrl => app.quit = true,
         KeyCode::Char('l') if ctrl => fx.push(Effect::Redraw),
         KeyCode::Char('q') | KeyCode::Esc => app.quit = true,
         KeyCode::Char(' ') => app.paused = !app.paused,
+        KeyCode::Char('s') => match (&app.source, app.step) {
+            (Source::Recording { .. }, _) => {
+                app.notice =
+                    Some("stepping runs the kernel: it needs a live run (zc demo --step)".into())
+            }
+            (Source::Live { .. }, None) if app.measuring.is_some() => {
+                app.notice = Some("wait for the run in progress, then press s".into())
+            }
+            (Source::Live { .. }, None) => {
+                app.tour = false;
+                app.step = Some(StepUnit::Call);
+                app.view = View::Diagram;
+                app.start_stepping(app.strategy, StepUnit::Call, fx);
+            }
+            (Source::Live { .. }, Some(_)) => {
+                app.step = None;
+                if app.stepping.is_some() {
+                    fx.push(Effect::StepOpen);
+                }
+            }
+        },
         KeyCode::Right => {
             app.paused = true;
             if app.pos + 1 < app.plan_len() {
@@ -384,11 +501,17 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
         KeyCode::Char('h') => app.high_contrast = !app.high_contrast,
         KeyCode::Char('?') => app.help = true,
         KeyCode::Char('r') => fx.push(Effect::Record),
+        KeyCode::Char(c) if app.stepping.is_some() && Strategy::by_key(c).is_some() => {
+            app.notice = Some("a stepped run is in progress: g runs it to its end".into());
+        }
         KeyCode::Char(c) => {
             if let Some(s) = Strategy::by_key(c) {
                 app.tour = false;
                 app.select(s);
-                fx.push(Effect::Run(s));
+                match (&app.source, app.step) {
+                    (Source::Live { .. }, Some(unit)) => app.start_stepping(s, unit, fx),
+                    _ => fx.push(Effect::Run(s)),
+                }
             }
         }
         _ => {}
@@ -422,6 +545,74 @@ mod tests {
 
     fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
         update(app, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    /// A live app stepping read-write, fed the fixture's run a few events
+    /// at a time as a stepped run's progress would come.
+    #[test]
+    fn a_stepped_run_grows_as_its_events_come_and_keys_step_the_kernel() {
+        let rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
+            .expect("fixture parses");
+        let rw = Strategy::named("read-write").expect("in the table");
+        let whole = rec.outcome(rw).expect("run present").clone();
+        let mut app = App::new(
+            Source::Live {
+                kernel: "6.18".into(),
+            },
+            rw,
+            false,
+            1.0,
+            Lang::En,
+            String::new(),
+        )
+        .with_step(Some(StepUnit::Call));
+        assert!(app.stepping_now(), "the first run is stepped");
+        assert_eq!(press(&mut app, KeyCode::Enter), vec![Effect::Step]);
+        assert_eq!(press(&mut app, KeyCode::Right), vec![Effect::Step]);
+        // The kernel's events so far: the first quarter, then half.
+        let part = |n: usize| {
+            let events = whole.events[..n].to_vec();
+            RunOutcome::new(whole.facts, whole.counts.clone(), events, whole.stats())
+        };
+        let quarter = whole.events.len() / 4;
+        update(&mut app, Action::RunProgress(Box::new(part(quarter))));
+        let first_len = app.current().expect("shown").plan.len();
+        assert!(first_len > 0);
+        update(&mut app, Action::RunProgress(Box::new(part(2 * quarter))));
+        let second_len = app.current().expect("shown").plan.len();
+        assert!(second_len > first_len, "the plan grew with the events");
+        assert_eq!(app.pos(), first_len, "the first new step animates next");
+        // Nothing folds in a stepped run: every call is its own item.
+        assert!(
+            !app.current()
+                .expect("shown")
+                .plan
+                .items
+                .iter()
+                .any(|i| matches!(i, crate::tui::playback::Item::Group { .. }))
+        );
+        // Another strategy must wait for this run; g lets it finish.
+        press(&mut app, KeyCode::Char('3'));
+        assert_eq!(app.strategy(), rw);
+        assert!(app.notice().is_some_and(|n| n.contains("g runs it")));
+        assert_eq!(press(&mut app, KeyCode::Char('g')), vec![Effect::StepOpen]);
+        update(&mut app, Action::RunDone(Box::new(whole)));
+        assert!(!app.stepping_now());
+        assert!(app.at_end(), "a stepped run ends where it was watched");
+        // The next run of a strategy is stepped too, until s turns it off.
+        let fx = press(&mut app, KeyCode::Char('2'));
+        assert!(
+            matches!(fx[..], [Effect::RunStepped(_, StepUnit::Call)]),
+            "{fx:?}"
+        );
+    }
+
+    #[test]
+    fn stepping_a_recording_is_refused_with_a_reason() {
+        let mut app = fixture_app();
+        assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+        assert!(app.notice().is_some_and(|n| n.contains("live run")));
+        assert!(!app.stepping_now());
     }
 
     #[test]

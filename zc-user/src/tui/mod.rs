@@ -21,7 +21,7 @@ pub mod widgets;
 use std::{
     io::Stdout,
     path::PathBuf,
-    sync::mpsc as std_mpsc,
+    sync::{Arc, Mutex, mpsc as std_mpsc},
     time::{Duration, Instant},
 };
 
@@ -36,7 +36,13 @@ use futures::StreamExt as _;
 use ratatui::{Terminal, backend::CrosstermBackend};
 use tokio::sync::mpsc;
 
-use crate::{model::Strategy, recording, report, session::LiveSession, tracefile};
+use crate::{
+    model::Strategy,
+    recording, report,
+    session::LiveSession,
+    strategy::gate::{Gate, StepUnit},
+    tracefile,
+};
 use app::{Action, App, Effect};
 
 /// Frames per second while animating.
@@ -75,21 +81,47 @@ pub(crate) fn install_panic_hook() {
     }));
 }
 
-/// Requests to the engine.
+/// Requests to the engine: a run, stepped by a unit or not.
 enum Request {
-    Run(Strategy),
+    Run(Strategy, Option<StepUnit>),
+}
+
+/// The gate of the stepped run in progress: made by the engine (it needs
+/// the kernel's pause flag), opened a step at a time by the event loop.
+type GateSlot = Arc<Mutex<Option<Arc<Gate>>>>;
+
+fn with_gate(slot: &GateSlot, f: impl FnOnce(&Gate)) {
+    if let Some(g) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        f(g);
+    }
 }
 
 /// Runs the engine: measures each requested strategy with the live session
 /// and reports back. Lives on its own thread: a run blocks for its duration.
+/// A stepped run reports what the kernel did so far as its events come in.
 fn engine(
     mut live: LiveSession,
     rx: std_mpsc::Receiver<Request>,
     tx: mpsc::UnboundedSender<Action>,
+    slot: GateSlot,
 ) {
-    while let Ok(Request::Run(s)) = rx.recv() {
+    while let Ok(Request::Run(s, step)) = rx.recv() {
         let _ = tx.send(Action::RunStarted(s));
-        let msg = match live.run(s) {
+        let result = match step {
+            None => live.run(s),
+            Some(unit) => {
+                let gate = Arc::new(live.gate(s, unit));
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(gate.clone());
+                let progress_tx = tx.clone();
+                let progress = move |o| {
+                    let _ = progress_tx.send(Action::RunProgress(Box::new(o)));
+                };
+                let result = live.run_stepped(s, &gate, &progress);
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                result
+            }
+        };
+        let msg = match result {
             Ok(o) => Action::RunDone(Box::new(o)),
             Err(e) => Action::RunFailed(s, format!("{e:#}")),
         };
@@ -108,6 +140,8 @@ pub struct Start {
     pub high_contrast: bool,
     /// Where `r` (and quitting, when set by --record) writes the trace.
     pub record: Option<PathBuf>,
+    /// Live runs are stepped by this unit (`--step`).
+    pub step: Option<StepUnit>,
 }
 
 /// Where the runs come from.
@@ -150,12 +184,15 @@ impl Recorder {
     }
 }
 
-/// Asks for a strategy's run (measured live, or taken from a recording).
-type Requester = Box<dyn Fn(Strategy)>;
+/// Asks for a strategy's run (measured live, stepped or not, or taken from
+/// a recording).
+type Requester = Box<dyn Fn(Strategy, Option<StepUnit>)>;
 
 /// Runs the TUI until the user quits.
 pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let slot: GateSlot = Arc::default();
+    let mut engine_thread = None;
     let (app, request, recorder): (App, Requester, Option<Recorder>) = match feed {
         Feed::Live(live) => {
             let probes = crate::kernel::probes::summary(live.probes());
@@ -169,10 +206,13 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
             };
             let (req_tx, req_rx) = std_mpsc::channel();
             let engine_tx = tx.clone();
-            std::thread::Builder::new()
-                .name("zc-engine".into())
-                .spawn(move || engine(*live, req_rx, engine_tx))
-                .context("start the measuring thread")?;
+            let engine_slot = slot.clone();
+            engine_thread = Some(
+                std::thread::Builder::new()
+                    .name("zc-engine".into())
+                    .spawn(move || engine(*live, req_rx, engine_tx, engine_slot))
+                    .context("start the measuring thread")?,
+            );
             let app = App::new(
                 source,
                 start.first,
@@ -180,9 +220,10 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
                 start.speed,
                 start.lang,
                 probes,
-            );
-            let request = Box::new(move |s| {
-                let _ = req_tx.send(Request::Run(s));
+            )
+            .with_step(start.step);
+            let request = Box::new(move |s, step| {
+                let _ = req_tx.send(Request::Run(s, step));
             });
             (app, request, Some(recorder))
         }
@@ -208,7 +249,7 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
             );
             let replay_tx = tx.clone();
             // A replay "measures" by handing back the recorded run.
-            let request = Box::new(move |s: Strategy| {
+            let request = Box::new(move |s: Strategy, _step: Option<StepUnit>| {
                 let msg = match loaded.outcome(s) {
                     Some(o) => Action::RunDone(Box::new(o.clone())),
                     None => Action::RunFailed(s, "not in this recording".into()),
@@ -225,14 +266,26 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
         .build()
         .context("start the event loop")?;
     let record_on_quit = start.record.is_some();
-    runtime.block_on(event_loop(
+    let result = runtime.block_on(event_loop(
         app,
         rx,
         start.first,
         request,
         recorder,
         record_on_quit,
-    ))
+        slot.clone(),
+    ));
+    // A stepped run may be waiting for a key that will not come: let it
+    // finish, then let the engine drop the session (its network, its
+    // file, its probes) before the process ends.
+    with_gate(&slot, Gate::open);
+    if let Some(engine) = engine_thread {
+        let t0 = Instant::now();
+        while !engine.is_finished() && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    result
 }
 
 async fn event_loop(
@@ -242,6 +295,7 @@ async fn event_loop(
     request: Requester,
     recorder: Option<Recorder>,
     record_on_quit: bool,
+    slot: GateSlot,
 ) -> anyhow::Result<()> {
     install_panic_hook();
     let _guard = TerminalGuard::enter()?;
@@ -263,7 +317,7 @@ async fn event_loop(
     // Strategies asked of the engine and not reported yet (the engine
     // measures them one at a time, in order).
     let mut requested: Vec<Strategy> = vec![first];
-    request(first);
+    request(first, app.step_unit());
     loop {
         let action = tokio::select! {
             _ = ticker.tick() => {
@@ -300,13 +354,19 @@ async fn event_loop(
             match effect {
                 Effect::Run(s) => {
                     requested.push(s);
-                    request(s);
+                    request(s, None);
                 }
+                Effect::RunStepped(s, unit) => {
+                    requested.push(s);
+                    request(s, Some(unit));
+                }
+                Effect::Step => with_gate(&slot, Gate::step),
+                Effect::StepOpen => with_gate(&slot, Gate::open),
                 Effect::RunMissing => {
                     for s in Strategy::all() {
                         if app.run_of(s).is_none() && !requested.contains(&s) {
                             requested.push(s);
-                            request(s);
+                            request(s, None);
                         }
                     }
                 }

@@ -499,7 +499,7 @@ fn contents(o: &RunOutcome, lang: Lang) -> Vec<(Place, String)> {
     let chunk = fmt_bytes(o.facts.chunk);
     match lang {
         Lang::En => vec![
-            (Place::Disk, format!("{size} file")),
+            (Place::Disk, size.clone()),
             (Place::PageCache, format!("{pages} pages")),
             (Place::UserBuffer, format!("{chunk} at a time")),
             (Place::Mapping, format!("{size} mapped")),
@@ -510,7 +510,7 @@ fn contents(o: &RunOutcome, lang: Lang) -> Vec<(Place, String)> {
             (Place::Rings, format!("{requests} requests")),
         ],
         Lang::Zh => vec![
-            (Place::Disk, format!("文件 {size}")),
+            (Place::Disk, size.clone()),
             (Place::PageCache, format!("{pages} 页")),
             (Place::UserBuffer, format!("每次 {chunk}")),
             (Place::Mapping, format!("映射 {size}")),

@@ -4,7 +4,10 @@
 use ratatui::{buffer::Buffer, layout::Rect, widgets::Widget};
 
 use super::Ctx;
-use crate::{strategy::Strategy, tui::text};
+use crate::{
+    strategy::{Strategy, gate::StepUnit},
+    tui::text,
+};
 
 pub struct Footer<'a>(pub Ctx<'a>);
 
@@ -20,7 +23,22 @@ impl Widget for Footer<'_> {
                 " {keys} 策略  空格 暂停  \u{2190}\u{2192} 单步  +- 速度  c 对比  l English  ? 帮助  q 退出"
             ),
         };
-        if let Some(m) = app.measuring() {
+        if app.stepping_now() {
+            let unit = match (app.step_unit(), app.lang()) {
+                (Some(StepUnit::Iteration), text::Lang::En) => "next iteration",
+                (Some(StepUnit::Iteration), text::Lang::Zh) => "下一轮循环",
+                (_, text::Lang::En) => "next call",
+                (_, text::Lang::Zh) => "下一次调用",
+            };
+            s = match app.lang() {
+                text::Lang::En => format!(
+                    " Enter {unit}  g run to the end  s stop stepping  l \u{4e2d}\u{6587}  ? help  q quit"
+                ),
+                text::Lang::Zh => {
+                    format!(" 回车 {unit}  g 运行到底  s 停止单步  l English  ? 帮助  q 退出")
+                }
+            };
+        } else if let Some(m) = app.measuring() {
             s = format!(
                 " {} {}… {}",
                 text::MEASURING.get(app.lang()),

@@ -19,6 +19,11 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("← →", "step one event back / forward", "后退 / 前进一步"),
     ("+ -", "playback speed", "播放速度"),
     ("c", "compare every strategy", "对比所有策略"),
+    (
+        "s",
+        "step the kernel live (Enter, then g)",
+        "实时单步内核（回车：一次调用，g：其余）",
+    ),
     ("l", "English / 中文", "English / 中文"),
     ("h", "high contrast (projectors)", "高对比度（投影）"),
     ("Ctrl-L", "redraw the screen", "重绘屏幕"),

@@ -34,7 +34,8 @@ impl Widget for Narration<'_> {
         };
         let item = played.plan.items.get(app.pos());
         let line = match item {
-            _ if app.at_end() => text::done(app.lang()),
+            // A stepped run's last step is where the kernel stands: narrate it.
+            _ if app.at_end() && !app.stepping_now() => text::done(app.lang()),
             Some(it) => text::narrate(it, app.lang()),
             None => String::new(),
         };
@@ -61,7 +62,7 @@ impl Widget for Narration<'_> {
             .plan
             .touched
             .get(app.pos())
-            .filter(|_| !app.at_end())
+            .filter(|_| !app.at_end() || app.stepping_now())
             .and_then(|touched| page_map::proof(touched, app.lang()));
         let fits = line.width() + 2 <= area.width as usize;
         if let Some(proof) = proof.filter(|_| fits) {

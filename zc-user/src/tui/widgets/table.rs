@@ -109,6 +109,26 @@ impl Widget for Table<'_> {
 /// explained, or how many are not, and what TCP sent again.
 pub fn ledger_line(ctx: Ctx<'_>) -> Option<(String, bool)> {
     let o = &ctx.app.current()?.outcome;
+    // A stepped run in progress has sent part of the file: its ledger
+    // balances only at the end.
+    if ctx.app.stepping_now() {
+        let got = o.tally.receiver_copy_bytes;
+        return Some((
+            match ctx.app.lang() {
+                crate::tui::text::Lang::En => format!(
+                    " ledger: run in progress, the receiver has {} of {} so far ",
+                    fmt_bytes(got),
+                    fmt_bytes(o.facts.size)
+                ),
+                crate::tui::text::Lang::Zh => format!(
+                    " 字节账本：运行中，接收方已收到 {} / {} ",
+                    fmt_bytes(got),
+                    fmt_bytes(o.facts.size)
+                ),
+            },
+            true,
+        ));
+    }
     let l = &o.figures.ledger;
     let resent = if l.retransmitted_bytes > 0 {
         format!(
