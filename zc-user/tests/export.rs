@@ -220,11 +220,53 @@ fn headless(chrome: &Path, profile: &Path, args: &[&str]) -> Output {
         .expect("run chromium")
 }
 
+/// What the browser test does on the page, as a person would: it clicks
+/// the controls and reads back what the page shows after each click, then
+/// leaves its findings in a `<pre id="zc-test">` for `--dump-dom`. It is
+/// added to a copy of the exported page; the page itself has no test code.
+const CLICKER: &str = r#"<script>
+(function(){
+  var R = {};
+  function q(id){ return document.getElementById(id); }
+  function snap(){
+    var b = document.body.dataset;
+    return {s:b.strategy, p:+b.pos, lang:b.lang, playing:b.playing, speed:b.speed,
+      narration:q('narration').textContent, proof:q('proof').textContent,
+      active:[].map.call(document.querySelectorAll('#fig .arrow.active'), function(e){ return e.id; }),
+      arrows:[].map.call(document.querySelectorAll('#fig .arrow'), function(e){ return e.id; }),
+      boxes:[].map.call(document.querySelectorAll('#fig .box'), function(e){ return e.id; }),
+      at_device:+q('pages').getAttribute('data-at-device'), copied:+q('pages').getAttribute('data-copied'),
+      now_cells:document.querySelectorAll('#pages rect.cell.now').length,
+      items:+q('pos').textContent.split('/')[1], fwd:q('fwd').textContent, table:q('table').textContent};
+  }
+  function pick(name){ var sel = q('strategy');
+    for (var i = 0; i < sel.options.length; i++) if (sel.options[i].textContent === name) sel.value = i;
+    sel.dispatchEvent(new Event('change')); }
+  R.start = snap();
+  q('fwd').click(); q('fwd').click(); q('fwd').click(); R.fwd3 = snap();
+  q('back').click(); R.back1 = snap();
+  q('lang').click(); R.zh = snap(); q('lang').click();
+  pick('sendfile-gather'); R.gather = snap();
+  R.proofs = [];
+  for (var i = 0; i < 300; i++) { q('fwd').click(); var s = snap(); if (s.proof) R.proofs.push(s); }
+  R.gather_end = snap();
+  pick('read-write');
+  q('speed').value = '4'; q('speed').dispatchEvent(new Event('change'));
+  q('play').click(); R.playing = snap();
+  setTimeout(function(){
+    R.played = snap(); q('pause').click(); R.paused = snap();
+    setTimeout(function(){
+      R.still = snap();
+      var pre = document.createElement('pre'); pre.id = 'zc-test'; pre.textContent = JSON.stringify(R);
+      document.body.appendChild(pre);
+    }, 2000);
+  }, 2000);
+})();
+</script>"#;
+
 #[test]
-fn html_page_steps_and_speaks_both_languages_in_a_real_browser() {
-    let Some(chrome) =
-        browser_or_skip("html_page_steps_and_speaks_both_languages_in_a_real_browser")
-    else {
+fn html_figure_answers_its_controls_in_a_real_browser() {
+    let Some(chrome) = browser_or_skip("html_figure_answers_its_controls_in_a_real_browser") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -238,50 +280,104 @@ fn html_page_steps_and_speaks_both_languages_in_a_real_browser() {
         page.to_str().expect("utf-8"),
     ]));
     let html = std::fs::read_to_string(&page).expect("page");
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "the page must need no network"
-    );
+    assert!(only_svg_namespace(&html), "the page must need no network");
+    assert!(!html.contains("q quit"), "a terminal key hint on the page");
+    let probe = dir.path().join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace("</body>", &format!("{CLICKER}</body>")),
+    )
+    .expect("write the probed page");
     let profile = dir.path().join("profile");
-    let url = |frag: &str| format!("file://{}#{frag}", page.display());
-    // Step 4 of sendfile, in Chinese, paused: the page shows that frame.
-    let dom = headless(
+    let out = headless(
         &chrome,
         &profile,
-        &["--dump-dom", &url("s=sendfile&p=3&lang=zh&play=0")],
+        &[
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            &format!("file://{}#p=0&play=0", probe.display()),
+        ],
     );
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(
-        dom.contains(r#"data-strategy="sendfile""#),
-        "strategy not selected"
-    );
-    assert!(dom.contains(r#"data-pos="3""#), "not at step 4");
-    assert!(dom.contains("网卡不支持分散/聚集"), "no Chinese title");
-    assert!(dom.contains("4 / "), "position not shown");
-    // The first frame of read-write in English shows the diagram.
-    let dom = headless(
-        &chrome,
-        &profile,
-        &["--dump-dom", &url("s=read-write&p=1&lang=en&play=0")],
-    );
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    for needle in [
-        "page cache",
-        "user buffer",
-        "CPU copy",
-        "MODE SWITCHES",
-        "RECORDING",
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let found = dom
+        .split("<pre id=\"zc-test\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the clicks left no findings; page:\n{dom:.2000}"));
+    let unescaped = found
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let r: Value = serde_json::from_str(&unescaped).expect("findings are JSON");
+    let at = |k: &str| &r[k];
+    // The figure: vector boxes for the strategy's places.
+    let boxes = at("start")["boxes"].to_string();
+    for b in [
+        "box-disk",
+        "box-page_cache",
+        "box-user_buffer",
+        "box-socket_buffer",
+        "box-nic",
     ] {
-        assert!(dom.contains(needle), "page lacks {needle}");
+        assert!(boxes.contains(b), "no {b} in {boxes}");
     }
+    // Step → three times, ← once: the position and the narration follow.
+    assert_eq!(at("start")["p"], 0);
+    assert_eq!(at("fwd3")["p"], 3);
+    assert_eq!(at("back1")["p"], 2);
+    assert_ne!(at("fwd3")["narration"], at("start")["narration"]);
+    // The language button: Chinese narration and controls.
+    assert_eq!(at("zh")["lang"], "zh");
+    assert_eq!(at("zh")["fwd"], "下一步 →");
+    assert!(
+        at("zh")["narration"]
+            .as_str()
+            .is_some_and(|n| n.contains("切换"))
+    );
+    // The strategy selector starts the chosen run from its first step.
+    assert_eq!(at("gather")["s"], "sendfile-gather");
+    assert_eq!(at("gather")["p"], 0);
+    // Stepping through sendfile-gather: the gather arrow is played, with the
+    // page that proves it, and the pages it touched are highlighted.
+    let proofs = at("proofs").as_array().expect("proofs");
+    assert!(!proofs.is_empty(), "no step named a page of the file");
+    let first = &proofs[0];
+    assert!(
+        first["proof"]
+            .as_str()
+            .is_some_and(|p| p.contains("of this skb is page")),
+        "{first}"
+    );
+    assert!(
+        first["active"].to_string().contains("arrow-gather"),
+        "{first}"
+    );
+    assert!(
+        first["now_cells"].as_u64().is_some_and(|n| n > 0),
+        "{first}"
+    );
+    // At the end every page of the 1 MiB file went to the device itself.
+    let end = at("gather_end");
+    assert_eq!(end["p"].as_u64(), end["items"].as_u64().map(|n| n - 1));
+    assert_eq!(end["at_device"], 256, "{end}");
+    assert_eq!(end["copied"], 0, "{end}");
+    // Speed 4× and play: it moves on by itself; pause: it stands still.
+    assert_eq!(at("playing")["playing"], "true");
+    assert_eq!(at("playing")["speed"], "4");
+    let (p0, p1) = (at("playing")["p"].as_u64(), at("played")["p"].as_u64());
+    assert!(p1 > p0, "play did not advance: {p0:?} → {p1:?}");
+    assert_eq!(at("paused")["playing"], "false");
+    assert_eq!(at("still")["p"], at("paused")["p"], "moved while paused");
+    // A picture for the docs and for a person to look at.
     let shot = dir.path().join("page.png");
     headless(
         &chrome,
         &profile,
         &[
             &format!("--screenshot={}", shot.display()),
-            "--window-size=1000,820",
-            &url("s=sendfile-gather&p=5&play=0"),
+            "--window-size=1400,1500",
+            &format!("file://{}#s=sendfile-gather&p=5&play=0", page.display()),
         ],
     );
     let png = std::fs::read(&shot).expect("screenshot written");
@@ -290,10 +386,17 @@ fn html_page_steps_and_speaks_both_languages_in_a_real_browser() {
         "screenshot of {} bytes",
         png.len()
     );
-    let keep = std::env::var_os("ZC_KEEP_SCREENSHOTS").map(PathBuf::from);
-    if let Some(k) = keep {
+    if let Some(k) = std::env::var_os("ZC_KEEP_SCREENSHOTS").map(PathBuf::from) {
         let _ = std::fs::copy(&shot, k.join("html.png"));
     }
+}
+
+/// The only URL a self-contained page may hold: the SVG namespace, which
+/// names the vocabulary and is never fetched.
+fn only_svg_namespace(html: &str) -> bool {
+    html.replace("http://www.w3.org/2000/svg", "")
+        .find("http")
+        .is_none()
 }
 
 #[test]

@@ -1,111 +1,247 @@
-//! One self-contained web page that animates the trace: every screen of the
-//! live view's playback, in English and Chinese, with play / pause / step,
-//! strategy and language controls. No network access: styles, script and
-//! frames are all inside the file.
+//! One self-contained web page that draws the article's figure as vector
+//! graphics and animates it from the recorded events: the boxes, the
+//! user/kernel boundary, one arrow per kind of movement styled by kind, the
+//! mode-switch lane, the measured table beside the model, and the file's
+//! page map. Controls: play, pause, step back and forward, speed, strategy
+//! and language. No network access (styles, script and data are inside the
+//! file) and no terminal in it: it is a figure for a projector, not a
+//! picture of the live view (the `svg` export is that).
 //!
-//! The page reads its starting point from the URL fragment
-//! (`#s=sendfile&p=3&lang=zh&play=0`), which makes every frame addressable:
-//! the browser test loads a frame that way and checks what the page shows.
-
-use std::fmt::Write as _;
+//! The page is drawn from the same playback plan the live view plays, so
+//! each step of the page is an item of the plan, with its narration, its
+//! evidence, the totals so far and the pages it touched. The page reads its
+//! starting point from the URL fragment (`#s=sendfile&p=3&lang=zh&play=0`),
+//! so every step is addressable.
 
 use serde_json::{Value, json};
 
-use super::{frames, svg::escape};
+use super::svg::escape;
 use crate::{
-    model::Strategy,
+    model::{Place, Strategy, outcome::RunOutcome, pages::Touch, steps::StepKind, tally::Tally},
     recording::Loaded,
+    report::model_for,
     tui::{
-        app::{Action, update},
-        playback::Item,
+        app::Played,
+        playback::{Item, Touched},
         text::{self, Lang},
+        widgets::{
+            diagram::{Edge, edge_bytes, label_of, touched},
+            page_map::{proof, touch_name},
+        },
     },
 };
 
-/// Styles used by the frames, as CSS classes.
-fn look_class(l: frames::Look, classes: &mut Vec<frames::Look>) -> usize {
-    match classes.iter().position(|c| *c == l) {
-        Some(i) => i,
-        None => {
-            classes.push(l);
-            classes.len() - 1
-        }
+const LANGS: [Lang; 2] = [Lang::En, Lang::Zh];
+
+/// `[english, chinese]`.
+fn both(f: impl Fn(Lang) -> String) -> Value {
+    json!(LANGS.map(f))
+}
+
+fn place_name(p: Place) -> &'static str {
+    match p {
+        Place::Disk => "disk",
+        Place::PageCache => "page_cache",
+        Place::UserBuffer => "user_buffer",
+        Place::Mapping => "mapping",
+        Place::Pipe => "pipe",
+        Place::SocketBuffer => "socket_buffer",
+        Place::Nic => "nic",
+        Place::Peer => "peer",
+        Place::Receiver => "receiver",
+        Place::ErrorQueue => "error_queue",
+        Place::Rings => "rings",
     }
 }
 
-fn css(classes: &[frames::Look]) -> String {
-    let mut s = String::new();
-    for (i, l) in classes.iter().enumerate() {
-        let fg = l.fg.map_or("#dcdfe4", frames::hex);
-        let (color, back) = if l.reversed {
-            ("#1e2127", fg)
-        } else {
-            (fg, "transparent")
-        };
-        let _ = writeln!(
-            s,
-            ".c{i}{{color:{color};background:{back};{}{}}}",
-            if l.bold { "font-weight:bold;" } else { "" },
-            if l.dim && l.fg.is_none() {
-                "opacity:.55;"
-            } else {
-                ""
-            }
-        );
+/// The figures the table shows, in one order: syscalls, mode switches,
+/// CPU-copied bytes, bytes by reference, bytes pinned, disk → page cache.
+fn tally_row(t: &Tally) -> Value {
+    json!([
+        t.syscalls,
+        t.mode_switches,
+        t.cpu_copy_bytes,
+        t.reference_bytes,
+        t.pinned_bytes,
+        t.disk_bytes
+    ])
+}
+
+/// The pages an item touched, as `[first, last, touch]` runs.
+fn page_runs(touched: &Touched) -> Value {
+    let mut v: Vec<(u8, u32)> = touched.iter().map(|(p, t)| (*t as u8, p.page)).collect();
+    v.sort_unstable();
+    v.dedup();
+    let mut runs: Vec<[u32; 3]> = Vec::new();
+    for (t, p) in v {
+        match runs.last_mut() {
+            Some(r) if r[2] == t as u32 && r[1] + 1 == p => r[1] = p,
+            _ => runs.push([p, p, t as u32]),
+        }
     }
-    s
+    json!(runs)
+}
+
+fn item_data(item: &Item, t0: u64, so_far: &Tally, touched: &Touched) -> Value {
+    let edges: Vec<&str> = Edge::of_item(item).into_iter().map(Edge::name).collect();
+    let places: Vec<&str> = touched_places(item);
+    let (kind, call, bytes, count, ts, evidence) = match item {
+        Item::Group { calls, ts_ns, .. } => ("group", String::new(), 0, *calls, *ts_ns, ""),
+        Item::Step {
+            kind,
+            count,
+            ts_ns,
+            evidence,
+        } => {
+            let (k, call, bytes) = match kind {
+                StepKind::Enter { syscall } => ("enter", syscall.clone(), 0),
+                StepKind::Exit { syscall, .. } => ("exit", syscall.clone(), 0),
+                StepKind::Move { bytes, .. } => ("move", String::new(), *bytes),
+                StepKind::Fault { in_kernel, .. } => (
+                    if *in_kernel { "kfault" } else { "fault" },
+                    String::new(),
+                    0,
+                ),
+                StepKind::SchedOut { .. } => ("sched", String::new(), 0),
+                StepKind::SchedIn => ("sched_in", String::new(), 0),
+                StepKind::Block { bytes, .. } => ("block", String::new(), *bytes),
+                StepKind::Completion { .. } => ("completion", String::new(), 0),
+                StepKind::Ring { .. } => ("ring", String::new(), 0),
+                StepKind::Thread { name } => ("thread", name.clone(), 0),
+            };
+            (k, call, bytes, *count, *ts_ns, *evidence)
+        }
+    };
+    json!({
+        "k": kind,
+        "call": call,
+        "edges": edges,
+        "places": places,
+        "bytes": bytes,
+        "n": count,
+        "t": ts.saturating_sub(t0) / 1000,
+        "ev": evidence,
+        "say": both(|l| text::narrate(item, l)),
+        "proof": proof(touched, Lang::En).map(|_| both(|l| proof(touched, l).unwrap_or_default())),
+        "tally": tally_row(so_far),
+        "pages": page_runs(touched),
+    })
+}
+
+fn touched_places(item: &Item) -> Vec<&'static str> {
+    touched(item).1.into_iter().map(place_name).collect()
+}
+
+fn run_data(o: &RunOutcome) -> Value {
+    let s = o.facts.strategy;
+    let spec = s.spec();
+    let played = Played::new(o.clone());
+    let t0 = o.events.first().map_or(0, |e| e.ts_ns());
+    let items: Vec<Value> = played
+        .plan
+        .items
+        .iter()
+        .zip(&played.plan.so_far)
+        .zip(&played.plan.touched)
+        .map(|((item, so_far), touched)| item_data(item, t0, so_far, touched))
+        .collect();
+    let f = &o.figures;
+    let pins = spec.uses(Place::ErrorQueue) || spec.uses(Place::Rings);
+    let mut boxes: Vec<Value> = Vec::new();
+    for place in [
+        Place::Disk,
+        Place::PageCache,
+        Place::UserBuffer,
+        Place::Mapping,
+        Place::Pipe,
+        Place::SocketBuffer,
+        Place::Nic,
+        Place::ErrorQueue,
+        Place::Rings,
+    ] {
+        let shown = match place {
+            // The user box is always drawn (a strategy that never uses it
+            // shows it faint): the buffer, or the mapping that takes its place.
+            Place::UserBuffer => !spec.uses(Place::Mapping),
+            Place::Mapping | Place::Pipe | Place::ErrorQueue | Place::Rings => spec.uses(place),
+            _ => true,
+        };
+        if !shown {
+            continue;
+        }
+        let label = |l: Lang| match (place, pins, l) {
+            (Place::UserBuffer, true, Lang::En) => "pinned buffer".to_string(),
+            (Place::UserBuffer, true, Lang::Zh) => "钉住的缓冲区".to_string(),
+            _ => label_of(place, l).to_string(),
+        };
+        boxes.push(json!({
+            "id": place_name(place),
+            "label": both(label),
+            "used": spec.uses(place) || matches!(place, Place::Disk | Place::PageCache | Place::SocketBuffer | Place::Nic),
+        }));
+    }
+    let model = model_for(o).map(|m| {
+        json!([
+            m.expected_syscalls,
+            m.expected_mode_switches,
+            m.expected_cpu_copy_bytes,
+            Value::Null,
+            Value::Null,
+            // The model's DMA copies include this one (disk → kernel buffer).
+            if m.per_buffer.dma_copies > 0 {
+                "DMA"
+            } else {
+                "-"
+            }
+        ])
+    });
+    let pages = o.page_map().counts();
+    let moved: serde_json::Map<String, Value> = edge_bytes(&o.steps)
+        .into_iter()
+        .map(|(e, b)| (e.name().to_string(), json!(b)))
+        .collect();
+    json!({
+        "moved": moved,
+        "name": s.name(),
+        "title": both(|l| text::strategy_title(s, l).to_string()),
+        "code": spec.model.map(|m| m.code).unwrap_or(""),
+        "source": spec.model.map(|m| m.source).unwrap_or(""),
+        "size": o.facts.size,
+        "chunk": o.facts.chunk,
+        "cold": o.facts.cold,
+        "boxes": boxes,
+        "items": items,
+        "measured": [
+            f.syscall_total,
+            f.mode_switches,
+            f.cpu_copy_bytes,
+            f.reference_bytes,
+            f.pinned_bytes,
+            f.disk_read_bytes
+        ],
+        "model": model,
+        "unexplained": f.ledger.unexplained_bytes,
+        "received_ok": o.received_ok,
+        "file_pages": pages.file_pages,
+    })
 }
 
 pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
-    let mut classes: Vec<frames::Look> = Vec::new();
-    let mut strategies: Vec<Value> = Vec::new();
-    for s in Strategy::all() {
-        if loaded.outcome(s).is_none() {
-            continue;
-        }
-        let mut per_lang = serde_json::Map::new();
-        let mut narration = serde_json::Map::new();
-        for (code, l) in [("en", Lang::En), ("zh", Lang::Zh)] {
-            let mut app = frames::app_for(loaded, s, l, false, 1.0);
-            let n = app.current().map_or(0, |p| p.plan.len());
-            let mut frames_json = Vec::with_capacity(n);
-            let mut words = Vec::with_capacity(n);
-            for pos in 0..n {
-                update(&mut app, Action::Seek { pos, anim: 1.0 });
-                let screen = frames::screen(&frames::render(&app));
-                let rows: Vec<Value> = screen
-                    .iter()
-                    .map(|row| {
-                        Value::Array(
-                            row.iter()
-                                .map(|r| json!([r.text, look_class(r.look, &mut classes)]))
-                                .collect(),
-                        )
-                    })
-                    .collect();
-                frames_json.push(Value::Array(rows));
-                let item: Option<&Item> = app.current().and_then(|p| p.plan.items.get(pos));
-                words.push(Value::String(
-                    item.map(|i| text::narrate(i, l)).unwrap_or_default(),
-                ));
-            }
-            per_lang.insert(code.into(), Value::Array(frames_json));
-            narration.insert(code.into(), Value::Array(words));
-        }
-        strategies.push(json!({
-            "name": s.name(),
-            "title_en": text::strategy_title(s, Lang::En),
-            "title_zh": text::strategy_title(s, Lang::Zh),
-            "frames": per_lang,
-            "narration": narration,
-        }));
-    }
+    let runs: Vec<Value> = Strategy::all()
+        .filter_map(|s| loaded.outcome(s))
+        .map(run_data)
+        .collect();
+    let touches: Vec<Value> = Touch::ALL
+        .iter()
+        .map(|t| both(|l| touch_name(*t, l).to_string()))
+        .collect();
     let data = json!({
         "kernel": loaded.meta.kernel,
         "created": loaded.meta.created,
         "zc_version": loaded.meta.zc_version,
         "lang": if lang == Lang::Zh { "zh" } else { "en" },
-        "strategies": strategies,
+        "touches": touches,
+        "runs": runs,
     });
     // `</` cannot appear inside the script element.
     let data = serde_json::to_string(&data)?.replace("</", "<\\/");
@@ -113,109 +249,7 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
         "zc: zero copy, measured on Linux {}",
         escape(&loaded.meta.kernel)
     );
-    Ok(PAGE
-        .replace("{{TITLE}}", &title)
-        .replace("{{CSS}}", &css(&classes))
-        .replace("{{DATA}}", &data))
+    Ok(PAGE.replace("{{TITLE}}", &title).replace("{{DATA}}", &data))
 }
 
-const PAGE: &str = r##"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{TITLE}}</title>
-<style>
-body{background:#15171c;color:#dcdfe4;font-family:system-ui,sans-serif;margin:1.5em}
-h1{font-size:1.2em;font-weight:600}
-#screen{background:#1e2127;padding:12px;display:inline-block;font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:15px;line-height:1.2;white-space:pre;border-radius:6px}
-#controls{margin:1em 0;display:flex;gap:.5em;flex-wrap:wrap;align-items:center}
-button,select{background:#2c313a;color:#dcdfe4;border:1px solid #4b5263;border-radius:4px;padding:.35em .8em;font-size:1em}
-#narration{font-size:1.1em;max-width:60em;min-height:2.6em}
-.note{color:#7f848e;font-size:.9em;max-width:60em}
-{{CSS}}
-</style>
-</head>
-<body>
-<h1 id="title"></h1>
-<div id="controls">
-  <select id="strategy" aria-label="strategy"></select>
-  <button id="back" title="step back (←)">&larr; step</button>
-  <button id="play" title="play / pause (space)">play</button>
-  <button id="fwd" title="step forward (→)">step &rarr;</button>
-  <button id="lang" title="English / 中文 (l)">中文</button>
-  <span id="pos"></span>
-</div>
-<p id="narration"></p>
-<div id="screen" role="img" aria-label="the live view of zc"></div>
-<p class="note" id="note"></p>
-<script id="zc-data" type="application/json">{{DATA}}</script>
-<script>
-(function(){
-  var D = JSON.parse(document.getElementById('zc-data').textContent);
-  var st = {s:0, p:0, lang:D.lang, play:true, timer:null};
-  var params = new URLSearchParams(location.hash.slice(1));
-  D.strategies.forEach(function(s, i){
-    var o = document.createElement('option'); o.value = i; o.textContent = s.name;
-    document.getElementById('strategy').appendChild(o);
-    if (params.get('s') === s.name) st.s = i;
-  });
-  if (params.has('p')) st.p = Math.max(0, parseInt(params.get('p'), 10) || 0);
-  if (params.get('lang') === 'zh' || params.get('lang') === 'en') st.lang = params.get('lang');
-  if (params.get('play') === '0') st.play = false;
-  function cur(){ return D.strategies[st.s]; }
-  function count(){ return cur().frames[st.lang].length; }
-  function draw(){
-    var s = cur(); st.p = Math.min(st.p, count() - 1);
-    var rows = s.frames[st.lang][st.p], html = '';
-    rows.forEach(function(row){
-      row.forEach(function(run){
-        var t = run[0].replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;');
-        html += '<span class="c' + run[1] + '">' + t + '</span>';
-      });
-      html += '\n';
-    });
-    document.getElementById('screen').innerHTML = html;
-    document.getElementById('narration').textContent = s.narration[st.lang][st.p];
-    document.getElementById('title').textContent = 'zc — ' + (st.lang === 'zh' ? s.title_zh : s.title_en) +
-      (st.lang === 'zh' ? '（录制于 Linux ' : ' (recorded on Linux ') + D.kernel + ', ' + D.created + (st.lang === 'zh' ? '）' : ')');
-    document.getElementById('pos').textContent = (st.p + 1) + ' / ' + count();
-    document.getElementById('strategy').value = st.s;
-    document.getElementById('play').textContent = st.play ? (st.lang === 'zh' ? '暂停' : 'pause') : (st.lang === 'zh' ? '播放' : 'play');
-    document.getElementById('lang').textContent = st.lang === 'zh' ? 'English' : '中文';
-    document.getElementById('note').textContent = st.lang === 'zh'
-      ? '每一步都是 zc 用 eBPF 在内核中测得的事件（录制回放，非实时）。'
-      : 'Every step is a kernel event measured by zc with eBPF (a recording, played back; not live).';
-    document.body.setAttribute('data-strategy', s.name);
-    document.body.setAttribute('data-pos', st.p);
-    document.body.setAttribute('data-lang', st.lang);
-  }
-  function step(d){
-    st.p += d;
-    if (st.p >= count()) { if (st.s + 1 < D.strategies.length) { st.s++; st.p = 0; } else { st.p = count() - 1; setPlay(false); } }
-    if (st.p < 0) st.p = 0;
-    draw();
-  }
-  function setPlay(on){
-    st.play = on; clearInterval(st.timer);
-    if (on) st.timer = setInterval(function(){ step(1); }, 900);
-    draw();
-  }
-  document.getElementById('back').onclick = function(){ setPlay(false); step(-1); };
-  document.getElementById('fwd').onclick = function(){ setPlay(false); step(1); };
-  document.getElementById('play').onclick = function(){ setPlay(!st.play); };
-  document.getElementById('lang').onclick = function(){ st.lang = st.lang === 'zh' ? 'en' : 'zh'; draw(); };
-  document.getElementById('strategy').onchange = function(e){ st.s = parseInt(e.target.value, 10); st.p = 0; draw(); };
-  document.addEventListener('keydown', function(e){
-    if (e.key === ' ') { setPlay(!st.play); e.preventDefault(); }
-    else if (e.key === 'ArrowRight') { setPlay(false); step(1); }
-    else if (e.key === 'ArrowLeft') { setPlay(false); step(-1); }
-    else if (e.key === 'l') { st.lang = st.lang === 'zh' ? 'en' : 'zh'; draw(); }
-    else if (e.key >= '1' && e.key <= '4' && D.strategies[e.key - 1]) { st.s = e.key - 1; st.p = 0; draw(); }
-  });
-  setPlay(st.play);
-})();
-</script>
-</body>
-</html>
-"##;
+const PAGE: &str = include_str!("figure.html");

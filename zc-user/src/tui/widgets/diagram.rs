@@ -227,7 +227,32 @@ impl Edge {
         })
     }
 
-    fn movement(self) -> Movement {
+    /// Its name in exports (the web figure's arrows).
+    pub fn name(self) -> &'static str {
+        match self {
+            Edge::Dma => "dma",
+            Edge::Read => "read",
+            Edge::Map => "map",
+            Edge::Write => "write",
+            Edge::Splice => "splice",
+            Edge::IntoPipe => "into_pipe",
+            Edge::OutOfPipe => "out_of_pipe",
+            Edge::LendToPipe => "lend",
+            Edge::Pin => "pin",
+            Edge::CopyAnyway => "copy_anyway",
+            Edge::Xmit => "xmit",
+            Edge::Segment => "segment",
+            Edge::Gather => "gather",
+        }
+    }
+
+    /// The edges a plan item lights: its step's, or every kind of movement
+    /// a folded stretch made.
+    pub fn of_item(item: &Item) -> Vec<Edge> {
+        arrows(item).into_iter().map(|(e, _)| e).collect()
+    }
+
+    pub fn movement(self) -> Movement {
         match self {
             Edge::Dma => Movement::Dma,
             Edge::Read | Edge::Write | Edge::Segment | Edge::CopyAnyway => Movement::CpuCopy,
@@ -445,7 +470,7 @@ impl<'a> Diagram<'a> {
 }
 
 /// Bytes each arrow moved in the whole run, from the steps.
-fn edge_bytes(steps: &[Step]) -> Vec<(Edge, u64)> {
+pub fn edge_bytes(steps: &[Step]) -> Vec<(Edge, u64)> {
     let mut out: Vec<(Edge, u64)> = Vec::new();
     for s in steps {
         if let StepKind::Move {
@@ -550,7 +575,7 @@ fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
     }
 }
 
-fn label_of(place: Place, lang: Lang) -> &'static str {
+pub fn label_of(place: Place, lang: Lang) -> &'static str {
     match (place, lang) {
         (Place::Disk, Lang::En) => "disk",
         (Place::Disk, Lang::Zh) => "磁盘",
