@@ -95,7 +95,7 @@ pub fn render(root: &Path) -> Result<String> {
     doc.push_str(&block(screen(root, "a_stepped_run_in_progress_80x24")?));
     doc.push_str("\n## A large terminal (120×40)\n\nThe picture grows: the boxes say what they hold, and each arrow carries the bytes it moved in the run.\n");
     doc.push_str(&block(screen(root, "large_terminal_120x40")?));
-    doc.push_str("\n## The page map (200×50)\n\nFrom 160×45 the file's pages are drawn below the table, one cell per page, marked by the strongest thing done to them so far (`o` read from disk, `:` referenced, `m` mapped, `#` copied by the CPU, `p` copied into a pinned buffer, `@` an skb frag at the device); the step's own pages are highlighted, and the line under the map names the page that proves the step. Here sendfile-gather's device takes its first skbs: their frags are pages 0–15 of the file itself.\n");
+    doc.push_str("\n## The page map (200×50)\n\nFrom 120×40 the file's pages are drawn below the table, in the rows left (a few at 120×40, most of the screen at 200×50), one cell per page, marked by the strongest thing done to them so far (`o` read from disk, `:` referenced, `m` mapped, `#` copied by the CPU, `p` copied into a pinned buffer, `@` an skb frag at the device); the step's own pages are highlighted, and the line under the map names the page that proves the step. Here sendfile-gather's device takes its first skbs: their frags are pages 0–15 of the file itself.\n");
     doc.push_str(&block(screen(
         root,
         "large_terminal_200x50_the_device_sends_a_page_of_the_file",

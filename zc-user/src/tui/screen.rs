@@ -7,7 +7,8 @@
 //!
 //! The screen uses the room it has: at 80×24 the compact picture; from
 //! 120×40 the large one (boxes that say what they hold, arrows that carry
-//! their bytes, a third line of narration); from 160×45 the page map below.
+//! their bytes, a third line of narration) and the page map below the
+//! table, in the rows left (a few at 120×40, most of the screen at 200×50).
 
 use ratatui::{
     Frame,
@@ -38,8 +39,9 @@ const TABLE_HEIGHT: u16 = 8;
 
 /// From this size on, the large picture.
 pub const LARGE: (u16, u16) = (120, 40);
-/// From this size on, the page map as well.
-pub const WITH_PAGE_MAP: (u16, u16) = (160, 45);
+/// Rows the page map needs at least: its title, two rows of cells, its
+/// legend and its caption.
+const PAGE_MAP_MIN_HEIGHT: u16 = 5;
 
 fn at_least(area: Rect, (w, h): (u16, u16)) -> bool {
     area.width >= w && area.height >= h
@@ -118,12 +120,15 @@ fn diagram_view(ctx: Ctx<'_>, area: Rect, screen: Rect, buf: &mut Buffer) {
             .current()
             .is_some_and(|p| super::widgets::lane::has_helper(&p.plan.items));
     let large = at_least(screen, LARGE);
-    let pages = at_least(screen, WITH_PAGE_MAP);
     let picture_height = if large {
         diagram::LARGE_HEIGHT
     } else {
         diagram::HEIGHT
     };
+    // The page map takes whatever room the rest leaves, when it is enough
+    // for a few rows of pages (at 120×40 a few rows, at 200×50 most of the screen).
+    let fixed = 3 + helper_row as u16 + picture_height + 2 + large as u16 + 1 + TABLE_HEIGHT;
+    let pages = large && area.height >= fixed + PAGE_MAP_MIN_HEIGHT;
     let [lane, picture, narration, rule, bottom, page_map] = Layout::vertical([
         Constraint::Length(3 + helper_row as u16),
         Constraint::Length(picture_height),

@@ -8,6 +8,8 @@
 //! Every lit cell comes from an event that names the page's index in the
 //! file (`model::pages`); a page no event names stays a dot.
 
+use unicode_width::UnicodeWidthStr as _;
+
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -68,6 +70,19 @@ pub fn touch_name(touch: Touch, lang: Lang) -> &'static str {
         (Touch::Pinned, Lang::Zh) => "副本被钉住",
         (Touch::AtDevice, Lang::En) => "skb frag at the device",
         (Touch::AtDevice, Lang::Zh) => "作为 skb 分片到达设备",
+    }
+}
+
+/// The legend's words on a narrow line.
+fn short_name(touch: Touch, lang: Lang) -> &'static str {
+    match (touch, lang) {
+        (Touch::Disk, Lang::En) => "disk",
+        (Touch::Referenced, Lang::En) => "ref",
+        (Touch::Mapped, Lang::En) => "mapped",
+        (Touch::Copied, Lang::En) => "copied",
+        (Touch::Pinned, Lang::En) => "pinned",
+        (Touch::AtDevice, Lang::En) => "frag at device",
+        (t, Lang::Zh) => touch_name(t, Lang::Zh),
     }
 }
 
@@ -193,13 +208,25 @@ impl Widget for PageMapView<'_> {
             },
             t.dim(),
         ));
+        // Long names when the line has room for them, short ones otherwise.
+        let long: usize = Touch::ALL
+            .iter()
+            .map(|tc| touch_name(*tc, lang).width() + 10)
+            .sum();
+        let name = |tc: Touch| {
+            if long + 14 <= area.width as usize {
+                touch_name(tc, lang)
+            } else {
+                short_name(tc, lang)
+            }
+        };
         for touch in Touch::ALL {
             spans.push(Span::styled(
                 format!("{} ", glyph(Some(touch))),
                 style_of(t, Some(touch)),
             ));
             spans.push(Span::styled(
-                format!("{} {}  ", touch_name(touch, lang), map.count(touch)),
+                format!("{} {}  ", name(touch), map.count(touch)),
                 t.base(),
             ));
         }
