@@ -206,18 +206,27 @@ impl App {
         self.stepping == Some(self.strategy)
     }
 
+    /// The strategy whose stepped run is in progress (its run so far is
+    /// not a whole run: it is neither recorded nor compared).
+    pub fn stepping(&self) -> Option<Strategy> {
+        self.stepping
+    }
+
     pub fn current(&self) -> Option<&Played> {
         self.runs.get(&self.strategy)
     }
 
-    /// The run of `s`, if measured.
+    /// The run of `s`, if measured (a stepped run still in progress is not
+    /// measured yet: only the diagram shows it).
     pub fn run_of(&self, s: Strategy) -> Option<&Played> {
-        self.runs.get(&s)
+        self.runs.get(&s).filter(|_| self.stepping != Some(s))
     }
 
     /// Every measured run, in table order.
     pub fn runs(&self) -> impl Iterator<Item = &Played> {
-        Strategy::all().filter_map(|s| self.runs.get(&s))
+        Strategy::all()
+            .filter(|s| self.stepping != Some(*s))
+            .filter_map(|s| self.runs.get(&s))
     }
 
     pub fn source(&self) -> &Source {

@@ -161,7 +161,9 @@ struct Recorder {
 
 impl Recorder {
     fn write(&self, app: &App) -> anyhow::Result<(PathBuf, usize)> {
+        // A stepped run still in progress is not a whole run yet.
         let runs: Vec<_> = Strategy::all()
+            .filter(|s| app.stepping() != Some(*s))
             .filter_map(|s| app.run_of(s).map(|p| p.outcome.clone()))
             .collect();
         if runs.is_empty() {
