@@ -6,8 +6,10 @@
 
 use zc_common::event::*;
 
-/// One kernel event, decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One kernel event, decoded. The skb record, the largest by far (it names
+/// each frag's page), is boxed, so that the many small events a run keeps
+/// in memory stay small.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     Syscall(SyscallEvent),
     Sched(SchedEvent),
@@ -15,7 +17,7 @@ pub enum Event {
     Filemap(FilemapEvent),
     Block(BlockEvent),
     Send(SendEvent),
-    Skb(SkbEvent),
+    Skb(Box<SkbEvent>),
     Recv(RecvEvent),
     Dma(DmaEvent),
     Completion(CompletionEvent),
@@ -23,6 +25,10 @@ pub enum Event {
     Ring(RingEvent),
     Thread(ThreadEvent),
 }
+
+// A run keeps every event in memory: one more byte here is a megabyte in a
+// million-event run.
+const _: () = assert!(size_of::<Event>() <= 64);
 
 impl Event {
     pub fn header(&self) -> &Header {
@@ -89,7 +95,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         Kind::Filemap => Event::Filemap(read_exact(bytes, kind)?),
         Kind::Block => Event::Block(read_exact(bytes, kind)?),
         Kind::Send => Event::Send(read_exact(bytes, kind)?),
-        Kind::Skb => Event::Skb(read_exact(bytes, kind)?),
+        Kind::Skb => Event::Skb(Box::new(read_exact(bytes, kind)?)),
         Kind::Recv => Event::Recv(read_exact(bytes, kind)?),
         Kind::Dma => Event::Dma(read_exact(bytes, kind)?),
         Kind::Completion => Event::Completion(read_exact(bytes, kind)?),
@@ -141,7 +147,7 @@ mod tests {
             shinfo_flags: SKBFL_SHARED_FRAG,
             ..Default::default()
         };
-        assert_eq!(decode(&encode(&skb)), Ok(Event::Skb(skb)));
+        assert_eq!(decode(&encode(&skb)), Ok(Event::Skb(Box::new(skb))));
     }
 
     #[test]

@@ -381,7 +381,7 @@ pub fn load_event(e: &StoredEvent) -> Event {
             user_bytes,
             user_frags,
             ref frag_pages,
-        } => Event::Skb(SkbEvent {
+        } => Event::Skb(Box::new(SkbEvent {
             h: h(
                 t,
                 Kind::Skb,
@@ -412,27 +412,27 @@ pub fn load_event(e: &StoredEvent) -> Event {
                 pages
             },
             _pad: 0,
-        }),
+        })),
         StoredEvent::Drop {
             t,
             skb,
             payload,
             reason,
             lost,
-        } => Event::Skb(SkbEvent {
+        } => Event::Skb(Box::new(SkbEvent {
             h: h(t, Kind::Skb, if lost { op::SKB_LOST } else { op::SKB_DROP }),
             skb,
             payload,
             reason,
             ..Default::default()
-        }),
-        StoredEvent::Retransmit { t, skb, payload } => Event::Skb(SkbEvent {
+        })),
+        StoredEvent::Retransmit { t, skb, payload } => Event::Skb(Box::new(SkbEvent {
             h: h(t, Kind::Skb, op::SKB_RETRANSMIT),
             skb,
             payload,
             len: payload,
             ..Default::default()
-        }),
+        })),
         StoredEvent::Recv { t, skb, len } => Event::Recv(RecvEvent {
             h: h(t, Kind::Recv, 0),
             skb,
@@ -778,12 +778,12 @@ mod tests {
     #[test]
     fn pointers_become_small_ids_and_round_trip() {
         let mut ids = Ids::default();
-        let skb = Event::Skb(SkbEvent {
+        let skb = Event::Skb(Box::new(SkbEvent {
             h: h(5, Kind::Skb, op::SKB_XMIT),
             skb: 0xffff_8880_1234_5678,
             payload: 100,
             ..Default::default()
-        });
+        }));
         let stored = store_event(&skb, &mut ids);
         let json = serde_json::to_string(&stored).expect("json");
         assert!(

@@ -91,6 +91,17 @@ pub struct Stepping<'a> {
     pub progress: &'a (dyn Fn(RunOutcome) + Sync),
 }
 
+/// Opens a stepped run's gate when dropped.
+struct OpenOnDrop<'a>(Option<&'a Gate>);
+
+impl Drop for OpenOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(g) = self.0 {
+            g.open();
+        }
+    }
+}
+
 /// How often a stepped run reports its progress at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(30);
 
@@ -251,6 +262,9 @@ pub fn run_one(
                 })
             })
         };
+        // Whatever ends this run early, a stepped sender must not wait at
+        // its gate for ever: the scope waits for it.
+        let _open_on_exit = OpenOnDrop(stepping.as_ref().map(|s| s.gate));
         let mut reported = (0usize, Instant::now());
         while !sender.is_finished() {
             let n = drain(&mut tracer, &mut events, &mut bad_records);
@@ -265,8 +279,11 @@ pub fn run_one(
                     resident_before,
                     ..TransferStats::default()
                 };
-                (st.progress)(RunOutcome::new(facts, t.counts()?, so_far, stats));
-                reported = (events.len(), Instant::now());
+                // A report that cannot be made now is made at the next event.
+                if let Ok(counts) = t.counts() {
+                    (st.progress)(RunOutcome::new(facts, counts, so_far, stats));
+                    reported = (events.len(), Instant::now());
+                }
             }
             if n == 0 {
                 std::thread::sleep(Duration::from_millis(1));

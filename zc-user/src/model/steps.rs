@@ -636,13 +636,13 @@ mod tests {
     }
 
     fn skb(ts: u64, op: u16, payload: u32, linear: u32, file: u32) -> Event {
-        Event::Skb(SkbEvent {
+        Event::Skb(Box::new(SkbEvent {
             h: h(ts, Kind::Skb, op),
             payload,
             linear_payload: linear,
             file_bytes: file,
             ..Default::default()
-        })
+        }))
     }
 
     #[test]
