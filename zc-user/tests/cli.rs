@@ -222,3 +222,20 @@ fn man_pages_are_written_from_the_cli() {
         );
     }
 }
+
+/// Stepping runs the kernel under a person's keys: without the live view,
+/// or over several strategies, it is refused in one line before anything
+/// loads; an unknown unit is a usage error too.
+#[test]
+fn step_needs_the_live_view_and_one_strategy() {
+    let out = zc(&["demo", "--step", "--json"]);
+    assert_one_line_error(&out, 2, "--step needs the live view");
+    let out = zc(&["demo", "--step", "iteration", "--no-tui"]);
+    assert_one_line_error(&out, 2, "--step needs the live view");
+    let out = zc(&["demo", "--step", "sometimes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("iteration"));
+    let help = zc(&["demo", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--step") && text.contains("LIVE STEP"), "{text}");
+}
