@@ -36,7 +36,14 @@ fn main() -> ExitCode {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid command line");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("zc: {first} (see `zc --help`)");
+            // A value outside a list names the list, on the same line.
+            let values = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("[possible values:"))
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
+            eprintln!("zc: {first}{values} (see `zc --help`)");
             return ExitCode::from(exit::USAGE);
         }
     };

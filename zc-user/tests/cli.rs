@@ -237,5 +237,8 @@ fn step_needs_the_live_view_and_one_strategy() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("iteration"));
     let help = zc(&["demo", "--help"]);
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(text.contains("--step") && text.contains("LIVE STEP"), "{text}");
+    assert!(
+        text.contains("--step") && text.contains("LIVE STEP"),
+        "{text}"
+    );
 }
