@@ -226,7 +226,8 @@ fn run_data(o: &RunOutcome) -> Value {
     })
 }
 
-pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
+/// The page, opening at `first`'s run in `lang`.
+pub fn export(loaded: &Loaded, first: Strategy, lang: Lang) -> anyhow::Result<String> {
     let runs: Vec<Value> = Strategy::all()
         .filter_map(|s| loaded.outcome(s))
         .map(run_data)
@@ -240,6 +241,7 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
         "created": loaded.meta.created,
         "zc_version": loaded.meta.zc_version,
         "lang": if lang == Lang::Zh { "zh" } else { "en" },
+        "start": first.name(),
         "touches": touches,
         "runs": runs,
     });

@@ -109,7 +109,7 @@ pub fn produce(
         Format::Mermaid => mermaid::export(loaded, strategy)?.into_bytes(),
         Format::Svg => svg::export(loaded, strategy, lang).into_bytes(),
         Format::Cast => cast::export(loaded, lang)?.into_bytes(),
-        Format::Html => html::export(loaded, lang)?.into_bytes(),
+        Format::Html => html::export(loaded, strategy, lang)?.into_bytes(),
     })
 }
 
