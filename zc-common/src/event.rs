@@ -345,6 +345,13 @@ const _: () = assert!(size_of::<FilemapEvent>() == 40);
 const _: () = assert!(size_of::<BlockEvent>() == 40);
 const _: () = assert!(size_of::<SendEvent>() == 48);
 const _: () = assert!(size_of::<SkbEvent>() == 136);
+
+/// An skb record whose frags name no page of the demo file ends before
+/// `frag_pages`: the kernel sends these first bytes only, so the many skbs
+/// that carry no file page (a segment, TCP's own pages) cost what they did
+/// before the page map.
+pub const SKB_EVENT_SHORT: usize = core::mem::offset_of!(SkbEvent, frag_pages);
+const _: () = assert!(SKB_EVENT_SHORT == 64);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
 const _: () = assert!(size_of::<DmaEvent>() == 24);
 

@@ -25,13 +25,13 @@ use aya_ebpf::{
 use zc_common::{
     Config, MAX_FRAGS, NO_PAGE,
     counters::Counter,
-    event::{Kind, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
+    event::{Kind, SKB_EVENT_SHORT, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
     tracepoints as tp,
 };
 
 use crate::helpers::{
-    add_sock, arg, armed, config, count_net, count_sock, emit, header, kread, lay, sock_counts,
-    sock_id, tree_mode,
+    add_sock, arg, armed, config, count_net, count_sock, emit, emit_prefix, header, kread, lay,
+    sock_counts, sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -132,7 +132,7 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
             unsafe { *p = [0; 3] };
         }
         count_skb(&AT_QUEUE, &e, sock);
-        emit(e);
+        emit_skb(e);
     }
     0
 }
@@ -171,7 +171,7 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
         return 0;
     }
     count_skb(&AT_DEVICE, &e, sock);
-    emit(e);
+    emit_skb(e);
     0
 }
 
@@ -227,7 +227,7 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
         e.reason = reason;
         count_net(Counter::DropsLost, 1);
         count_net(Counter::DropLostBytes, bytes);
-        emit(e);
+        emit_skb(e);
     }
     0
 }
@@ -311,6 +311,17 @@ fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
         ..SkbEvent::default()
     });
     Ok(())
+}
+
+/// An skb's record: whole when its frags name pages of the demo file,
+/// without the page list otherwise (`event::SKB_EVENT_SHORT`).
+#[inline(always)]
+fn emit_skb(e: SkbEvent) {
+    if e.file_frags > 0 {
+        emit(e);
+    } else {
+        emit_prefix(&e, SKB_EVENT_SHORT);
+    }
 }
 
 /// What an skb's frags point at.

@@ -434,6 +434,24 @@ pub fn emit<T: 'static>(record: T) {
     }
 }
 
+/// Emits the first `len` bytes of `record`, a record whose tail is
+/// optional (see `event::SKB_EVENT_SHORT`).
+#[inline(always)]
+pub fn emit_prefix<T: 'static>(record: &T, len: usize) {
+    if tree_mode() {
+        return;
+    }
+    // SAFETY: `len` is at most the size of `record` (the callers pass a
+    // field offset), which is plain bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(record as *const T as *const u8, len) };
+    if ZC_EVENTS
+        .output::<[u8]>(bytes, u64::from(BPF_RB_NO_WAKEUP))
+        .is_err()
+    {
+        count_net(Counter::RingbufFull, 1);
+    }
+}
+
 /// Like `emit`, for a record that costs kernel reads to build: builds it
 /// only when it goes to the ring buffer (not in `zc trace`).
 #[inline(always)]

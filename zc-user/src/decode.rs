@@ -81,6 +81,28 @@ fn read_exact<T: Copy>(bytes: &[u8], kind: Kind) -> Result<T, DecodeError> {
     Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
 }
 
+/// An skb record, whole or without its page list (`SKB_EVENT_SHORT`:
+/// none of its frags is a page of the demo file).
+fn read_skb(bytes: &[u8]) -> Result<SkbEvent, DecodeError> {
+    if bytes.len() != SKB_EVENT_SHORT {
+        return read_exact(bytes, Kind::Skb);
+    }
+    let mut e = SkbEvent {
+        frag_pages: [zc_common::NO_PAGE; zc_common::MAX_FRAGS],
+        ..SkbEvent::default()
+    };
+    // SAFETY: the first SKB_EVENT_SHORT bytes of the repr(C), integer-only
+    // SkbEvent are overwritten with as many bytes; any bit pattern is valid.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            (&mut e as *mut SkbEvent).cast::<u8>(),
+            SKB_EVENT_SHORT,
+        )
+    };
+    Ok(e)
+}
+
 /// Decodes one ring-buffer record.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     if bytes.len() < size_of::<Header>() {
@@ -95,7 +117,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         Kind::Filemap => Event::Filemap(read_exact(bytes, kind)?),
         Kind::Block => Event::Block(read_exact(bytes, kind)?),
         Kind::Send => Event::Send(read_exact(bytes, kind)?),
-        Kind::Skb => Event::Skb(Box::new(read_exact(bytes, kind)?)),
+        Kind::Skb => Event::Skb(Box::new(read_skb(bytes)?)),
         Kind::Recv => Event::Recv(read_exact(bytes, kind)?),
         Kind::Dma => Event::Dma(read_exact(bytes, kind)?),
         Kind::Completion => Event::Completion(read_exact(bytes, kind)?),
@@ -148,6 +170,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(decode(&encode(&skb)), Ok(Event::Skb(Box::new(skb))));
+        // Without its page list: the same record, every frag naming no page.
+        let short = &encode(&skb)[..SKB_EVENT_SHORT];
+        let want = SkbEvent {
+            frag_pages: [zc_common::NO_PAGE; zc_common::MAX_FRAGS],
+            ..skb
+        };
+        assert_eq!(decode(short), Ok(Event::Skb(Box::new(want))));
     }
 
     #[test]

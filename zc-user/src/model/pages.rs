@@ -134,21 +134,6 @@ impl PageQueue {
         }
         out
     }
-
-    /// Takes `pages` out wherever they are (an skb's frags that went to
-    /// the device as they were).
-    pub fn remove(&mut self, pages: &[PageRef]) {
-        let front = self.pages.front().copied();
-        self.pages.retain(|p| !pages.iter().any(|r| r.page == *p));
-        if self.pages.front().copied() != front {
-            self.used = 0;
-        }
-    }
-
-    pub fn clear(&mut self) {
-        self.pages.clear();
-        self.used = 0;
-    }
 }
 
 /// How many of the file's pages had each touch in a run (the report's
@@ -166,6 +151,56 @@ pub struct PageCounts {
     pub skb_frag_at_device: usize,
     /// Pages no event named.
     pub untouched: usize,
+}
+
+/// The file pages of the skbs TCP queued for the device, skb by skb, with
+/// the file bytes each holds. The device takes them in order: whole, by
+/// reference (gather), or copied into linear segments. Bytes are counted
+/// per skb (its measured file bytes), so a retransmitted skb that starts
+/// inside a page cannot shift the ones after it.
+#[derive(Clone, Debug, Default)]
+pub struct SkbQueue {
+    skbs: std::collections::VecDeque<(StepPages, u64)>,
+    /// Bytes of the front skb already taken.
+    used: u64,
+}
+
+impl SkbQueue {
+    pub fn push(&mut self, pages: StepPages, bytes: u64) {
+        if bytes > 0 {
+            self.skbs.push_back((pages, bytes));
+        }
+    }
+
+    /// The pages the next `bytes` come from: in each skb they touch, the
+    /// share of its pages that matches the share of its bytes.
+    pub fn take(&mut self, bytes: u64) -> StepPages {
+        let mut out = Vec::new();
+        let mut left = bytes;
+        while left > 0 {
+            let Some((pages, total)) = self.skbs.front() else {
+                break;
+            };
+            let (total, n) = (*total, pages.len() as u64);
+            let part = left.min(total - self.used);
+            if n > 0 {
+                let first = self.used * n / total;
+                let last = ((self.used + part - 1) * n / total).min(n - 1);
+                out.extend(
+                    pages[first as usize..=last as usize]
+                        .iter()
+                        .map(|p| PageRef { frag: None, ..*p }),
+                );
+            }
+            self.used += part;
+            left -= part;
+            if self.used >= total {
+                self.skbs.pop_front();
+                self.used = 0;
+            }
+        }
+        out
+    }
 }
 
 /// Every page of the file and the touches it has had so far.
@@ -263,9 +298,20 @@ mod tests {
         let pages = |v: StepPages| v.iter().map(|p| p.page).collect::<Vec<_>>();
         assert_eq!(pages(q.take(1448)), vec![7]);
         assert_eq!(pages(q.take(4096)), vec![7, 8]);
-        q.remove(&range(8, 8));
-        assert_eq!(pages(q.take(8192)), vec![9]);
+        assert_eq!(pages(q.take(8192)), vec![8, 9]);
         assert!(q.take(1).is_empty());
+    }
+
+    #[test]
+    fn queued_skbs_give_their_pages_in_step_with_their_bytes() {
+        let mut q = SkbQueue::default();
+        q.push(range(0, 3), 4 * 4096);
+        q.push(range(3, 4), 6000); // starts inside page 3
+        let pages = |v: StepPages| v.iter().map(|p| p.page).collect::<Vec<_>>();
+        assert_eq!(pages(q.take(4096)), vec![0]);
+        assert_eq!(pages(q.take(3 * 4096)), vec![1, 2, 3]);
+        assert_eq!(pages(q.take(6000)), vec![3, 4]);
+        assert!(q.take(1).is_empty(), "every byte taken: the queue is empty");
     }
 
     #[test]

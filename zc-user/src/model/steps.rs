@@ -17,7 +17,7 @@ use zc_common::{
 
 use super::{
     Movement, PAGE_SIZE, Place, Strategy,
-    pages::{self, PageQueue, PageRef, StepPages},
+    pages::{self, PageQueue, PageRef, SkbQueue, StepPages},
     rules, syscalls,
 };
 use crate::decode::Event;
@@ -117,7 +117,7 @@ struct StepBuilder {
     buffer: PageQueue,
     pipe: PageQueue,
     /// File pages in skbs queued for the device, not yet transmitted.
-    queued: PageQueue,
+    queued: SkbQueue,
     /// The address mmap returned for the file, and where in that mapping
     /// the call in progress reads (its buffer argument, less the base).
     map_base: Option<u64>,
@@ -144,7 +144,7 @@ impl StepBuilder {
             fetched: Vec::new(),
             buffer: PageQueue::default(),
             pipe: PageQueue::default(),
-            queued: PageQueue::default(),
+            queued: SkbQueue::default(),
             map_base: None,
             map_at: None,
             steps: Vec::new(),
@@ -485,7 +485,7 @@ impl StepBuilder {
                 self.pending.file += queued.file;
                 self.pending.user += queued.user;
                 self.pending.other += queued.other;
-                self.queued.push(&frag_pages(e));
+                self.queued.push(frag_pages(e), queued.file);
             }
             Event::Skb(e) if e.h.op == op::SKB_XMIT => {
                 let linear = e.linear_payload as u64;
@@ -494,7 +494,9 @@ impl StepBuilder {
                 // Paged data that went through untouched leaves the pending pools.
                 self.pending.pass(went);
                 let frags = frag_pages(e);
-                self.queued.remove(&frags);
+                // The file bytes that went by reference leave the queue as
+                // they leave the byte pools; the frags name their pages.
+                self.queued.take(went.file);
                 let seg = self.pending.segment(linear);
                 const SEG: &str = "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)";
                 // The file pages queued first are the ones segmented first.
