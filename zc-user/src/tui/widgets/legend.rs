@@ -71,11 +71,20 @@ impl Widget for Legend<'_> {
             buf.set_stringn(area.x, area.y + 5, s, area.width as usize, style);
         }
         if area.height > 6 {
-            let s = format!(
-                "│ recv {} {}",
-                fmt_bytes(r.received_bytes),
-                if r.received_ok { "ok" } else { "BAD" }
-            );
+            // A stepped run in progress: the receiver's copies so far (its
+            // CRC is checked when the run ends).
+            let s = if app.stepping_now() {
+                format!(
+                    "│ recv {} so far",
+                    fmt_bytes(played.outcome.tally.receiver_copy_bytes)
+                )
+            } else {
+                format!(
+                    "│ recv {} {}",
+                    fmt_bytes(r.received_bytes),
+                    if r.received_ok { "ok" } else { "BAD" }
+                )
+            };
             buf.set_stringn(area.x, area.y + 6, s, area.width as usize, t.dim());
         }
     }

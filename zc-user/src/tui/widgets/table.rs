@@ -94,11 +94,15 @@ impl Widget for Table<'_> {
             buf.set_stringn(area.x, y, line, area.width as usize, t.base());
         }
         if area.height > 6 {
-            let extra = format!(
-                " sched {} · faults {} · cpu {}/MiB",
-                f.sched_switches,
-                f.page_faults,
+            // The sender's CPU is read when its loop ends.
+            let cpu = if ctx.app.stepping_now() {
+                "–".to_string()
+            } else {
                 per_mib(o.sender_cpu_ns, size)
+            };
+            let extra = format!(
+                " sched {} · faults {} · cpu {cpu}/MiB",
+                f.sched_switches, f.page_faults,
             );
             buf.set_stringn(area.x, area.y + 6, extra, area.width as usize, t.dim());
         }
