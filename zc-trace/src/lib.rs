@@ -122,6 +122,10 @@ pub struct Run {
     pub lost_events: u64,
     pub bad_records: u64,
     pub resident_before: u64,
+    /// Stepped by hand (`zc demo --step`): its times include the waits
+    /// between steps. Absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stepped: bool,
     /// The report's JSON object for this run, as `zc demo --json` printed it.
     #[serde(default)]
     pub summary: serde_json::Value,
@@ -523,6 +527,7 @@ mod tests {
                 lost_events: 0,
                 bad_records: 0,
                 resident_before: 4096,
+                stepped: false,
                 summary: serde_json::Value::Null,
                 events: vec![
                     Event::SysEnter {

@@ -563,6 +563,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
         lost_events: o.lost_events,
         bad_records: o.bad_records,
         resident_before: o.resident_before,
+        stepped: o.stepped,
         summary,
         events,
     }
@@ -605,6 +606,7 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
         received_ok: s.received_ok,
         bad_records: s.bad_records,
         resident_before: s.resident_before,
+        stepped: s.stepped,
     };
     Ok(RunOutcome::new(facts, counts, events, stats))
 }

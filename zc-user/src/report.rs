@@ -125,6 +125,9 @@ pub struct RunJson<'a> {
     pub resident_before_bytes: u64,
     pub elapsed_ns: u64,
     pub sender_cpu_ns: u64,
+    /// Stepped by hand (`zc demo --step`): the times above include the
+    /// waits between steps; the counts do not.
+    pub stepped: bool,
     /// The receiver thread's CPU, and softirq time on every CPU (clock
     /// ticks, the whole machine's), during the transfer.
     pub receiver_cpu_ns: u64,
@@ -201,6 +204,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         resident_before_bytes: o.resident_before,
         elapsed_ns: o.elapsed_ns,
         sender_cpu_ns: o.sender_cpu_ns,
+        stepped: o.stepped,
         receiver_cpu_ns: o.receiver_cpu_ns,
         softirq_ns: o.softirq_ns,
         transfer_cpu_ns: o.transfer_cpu_ns(),
@@ -475,7 +479,11 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         &mut s,
         "elapsed / sender CPU",
         format!("{} / {}", fmt_ns(o.elapsed_ns), fmt_ns(o.sender_cpu_ns)),
-        "".into(),
+        if o.stepped {
+            "stepped: incl. the waits".into()
+        } else {
+            "".into()
+        },
     );
     row(
         &mut s,

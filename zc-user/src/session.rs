@@ -154,14 +154,13 @@ impl LiveSession {
         self.run_traced(strategy, Some(run::Stepping { gate, progress }))
     }
 
-    /// A gate for a stepped run of `strategy`, wired to the kernel's pause flag.
-    pub fn gate(&self, strategy: Strategy, unit: StepUnit) -> Gate {
-        let spec = strategy.spec();
+    /// A gate for a stepped run, wired to the kernel's pause flag.
+    pub fn gate(&self, unit: StepUnit) -> Gate {
         let pause = self
             .tracer
             .as_ref()
             .map(|t| t.pause_flag() as std::sync::Arc<dyn crate::strategy::gate::Pause>);
-        Gate::new(unit, spec.calls_per_iteration, spec.setup_calls, pause)
+        Gate::new(unit, pause)
     }
 
     fn run_traced(

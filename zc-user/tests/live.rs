@@ -1045,6 +1045,67 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
     );
 }
 
+/// Stepping by loop iteration: each step lets one iteration through, two
+/// calls (read, write) for read-write, and the run counts what an
+/// unstepped one does.
+#[test]
+fn a_run_stepped_by_iteration_makes_one_iteration_per_step() {
+    use std::sync::{Arc, Mutex as StdMutex};
+    use std::time::{Duration, Instant};
+    use zc::{
+        model::Strategy,
+        session::{LiveSession, Options},
+        strategy::gate::StepUnit,
+    };
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_run_stepped_by_iteration_makes_one_iteration_per_step") {
+        return;
+    }
+    let opts = Options {
+        size: 256 << 10,
+        chunk: 64 << 10,
+        file: None,
+        cold: false,
+        sg: None,
+        rate: None,
+    };
+    let mut live = LiveSession::start(&opts, None).expect("live session");
+    let s = Strategy::named("read-write").expect("in the table");
+    let gate = Arc::new(live.gate(StepUnit::Iteration));
+    let seen = Arc::new(StdMutex::new(0u64));
+    let stepper = {
+        let (gate, seen) = (gate.clone(), seen.clone());
+        std::thread::spawn(move || -> Vec<u64> {
+            let mut counted = Vec::new();
+            for _ in 0..4 {
+                let t0 = Instant::now();
+                while !gate.waiting() && t0.elapsed() < Duration::from_secs(5) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                let want = 2 * counted.len() as u64;
+                let t0 = Instant::now();
+                while *seen.lock().expect("lock") < want && t0.elapsed() < Duration::from_secs(2) {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                counted.push(*seen.lock().expect("lock"));
+                gate.step();
+            }
+            counted
+        })
+    };
+    let progress = {
+        let seen = seen.clone();
+        move |o: zc::model::outcome::RunOutcome| {
+            *seen.lock().expect("lock") = o.figures.syscall_total;
+        }
+    };
+    let stepped = live.run_stepped(s, &gate, &progress).expect("stepped run");
+    let counted = stepper.join().expect("stepper");
+    assert_eq!(counted, vec![0, 2, 4, 6], "two calls per step");
+    assert_eq!(stepped.figures.syscall_total, 8);
+    assert!(stepped.stepped && stepped.received_ok);
+}
+
 /// Stepping: the sender stops before each syscall and a step lets exactly
 /// one through; the waiting is not traced, so the kernel counts what it
 /// counts in an unstepped run of the same size and chunk. Checked against
@@ -1077,7 +1138,7 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
     for s in Strategy::all() {
         let name = s.name();
         let plain = live.run(s).expect("unstepped run");
-        let gate = Arc::new(live.gate(s, StepUnit::Call));
+        let gate = Arc::new(live.gate(StepUnit::Call));
         // The kernel's syscall count in the latest report of the run so far.
         let seen = Arc::new(StdMutex::new(0u64));
         let done = Arc::new(AtomicBool::new(false));

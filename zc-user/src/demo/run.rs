@@ -269,7 +269,10 @@ pub fn run_one(
         while !sender.is_finished() {
             let n = drain(&mut tracer, &mut events, &mut bad_records);
             // A stepped run shows its events as the kernel makes them.
+            // Once the gate is open for good the run goes on unstepped,
+            // and so does its reporting: at its end.
             if let (Some(st), Some(t)) = (&stepping, tracer.as_deref_mut())
+                && !st.gate.is_open()
                 && events.len() > reported.0
                 && reported.1.elapsed() >= PROGRESS_EVERY
             {
@@ -277,6 +280,7 @@ pub fn run_one(
                 so_far.sort_by_key(|e| e.ts_ns());
                 let stats = TransferStats {
                     resident_before,
+                    stepped: true,
                     ..TransferStats::default()
                 };
                 // A report that cannot be made now is made at the next event.
@@ -340,6 +344,7 @@ pub fn run_one(
             received_bytes,
             bad_records,
             resident_before,
+            stepped: stepping.is_some(),
         };
         Ok(RunOutcome::new(facts, counts, events, stats))
     })

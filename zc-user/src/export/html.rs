@@ -228,10 +228,17 @@ fn run_data(o: &RunOutcome) -> Value {
 
 /// The page, opening at `first`'s run in `lang`.
 pub fn export(loaded: &Loaded, first: Strategy, lang: Lang) -> anyhow::Result<String> {
+    // A run with nothing to play (no step was recorded) has no figure.
     let runs: Vec<Value> = Strategy::all()
         .filter_map(|s| loaded.outcome(s))
+        .filter(|o| !o.steps.is_empty())
         .map(run_data)
         .collect();
+    if runs.is_empty() {
+        return Err(
+            crate::exit::Fatal::Usage("the trace holds no run with steps to draw".into()).into(),
+        );
+    }
     let touches: Vec<Value> = Touch::ALL
         .iter()
         .map(|t| both(|l| touch_name(*t, l).to_string()))

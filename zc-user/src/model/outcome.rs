@@ -34,6 +34,9 @@ pub struct TransferStats {
     pub bad_records: u64,
     /// Bytes of the file in the page cache just before the run.
     pub resident_before: u64,
+    /// The run was stepped by hand (`zc demo --step`): its times include
+    /// the waits between steps.
+    pub stepped: bool,
 }
 
 /// Everything measured in one run.
@@ -60,6 +63,8 @@ pub struct RunOutcome {
     pub bad_records: u64,
     /// Bytes of the file in the page cache just before the run.
     pub resident_before: u64,
+    /// Stepped by hand: its times include the waits between steps.
+    pub stepped: bool,
 }
 
 impl RunOutcome {
@@ -96,6 +101,7 @@ impl RunOutcome {
             received_ok: stats.received_ok,
             bad_records: stats.bad_records,
             resident_before: stats.resident_before,
+            stepped: stats.stepped,
         }
     }
 
@@ -125,6 +131,7 @@ impl RunOutcome {
             received_ok: self.received_ok,
             bad_records: self.bad_records,
             resident_before: self.resident_before,
+            stepped: self.stepped,
         }
     }
 }

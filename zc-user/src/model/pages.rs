@@ -80,11 +80,13 @@ pub struct PageRef {
 /// The pages a step touched, in the order the evidence gave them.
 pub type StepPages = Vec<PageRef>;
 
+/// Pages of the largest file zc sends (4 GiB): no range is longer.
+const MAX_PAGES: u64 = 1 << 20;
+
 /// Pages `first..=last`, without frags.
 pub fn range(first: u64, last: u64) -> StepPages {
-    // A read past the end of the file asks for pages the file has not; the
-    // page map drops them, this keeps the list short either way.
-    let last = last.min(first + 4096);
+    // A range from a corrupt trace cannot make a list longer than a file.
+    let last = last.min(first.saturating_add(MAX_PAGES - 1));
     (first..=last)
         .filter_map(|p| u32::try_from(p).ok())
         .map(|page| PageRef { page, frag: None })
@@ -160,15 +162,27 @@ pub struct PageCounts {
 /// inside a page cannot shift the ones after it.
 #[derive(Clone, Debug, Default)]
 pub struct SkbQueue {
-    skbs: std::collections::VecDeque<(StepPages, u64)>,
+    /// (skb, its file pages, its file bytes), oldest first.
+    skbs: std::collections::VecDeque<(u64, StepPages, u64)>,
     /// Bytes of the front skb already taken.
     used: u64,
 }
 
 impl SkbQueue {
-    pub fn push(&mut self, pages: StepPages, bytes: u64) {
+    pub fn push(&mut self, skb: u64, pages: StepPages, bytes: u64) {
         if bytes > 0 {
-            self.skbs.push_back((pages, bytes));
+            self.skbs.push_back((skb, pages, bytes));
+        }
+    }
+
+    /// An skb dropped whole before the device (a qdisc's drop): its pages
+    /// never reach it.
+    pub fn dropped(&mut self, skb: u64) {
+        if let Some(i) = self.skbs.iter().position(|(s, ..)| *s == skb) {
+            if i == 0 {
+                self.used = 0;
+            }
+            self.skbs.remove(i);
         }
     }
 
@@ -178,7 +192,7 @@ impl SkbQueue {
         let mut out = Vec::new();
         let mut left = bytes;
         while left > 0 {
-            let Some((pages, total)) = self.skbs.front() else {
+            let Some((_, pages, total)) = self.skbs.front() else {
                 break;
             };
             let (total, n) = (*total, pages.len() as u64);
@@ -305,8 +319,10 @@ mod tests {
     #[test]
     fn queued_skbs_give_their_pages_in_step_with_their_bytes() {
         let mut q = SkbQueue::default();
-        q.push(range(0, 3), 4 * 4096);
-        q.push(range(3, 4), 6000); // starts inside page 3
+        q.push(1, range(0, 3), 4 * 4096);
+        q.push(2, range(3, 4), 6000); // starts inside page 3
+        q.push(3, range(9, 9), 100);
+        q.dropped(3); // dropped whole by a qdisc: never at the device
         let pages = |v: StepPages| v.iter().map(|p| p.page).collect::<Vec<_>>();
         assert_eq!(pages(q.take(4096)), vec![0]);
         assert_eq!(pages(q.take(3 * 4096)), vec![1, 2, 3]);

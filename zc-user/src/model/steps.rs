@@ -118,6 +118,8 @@ struct StepBuilder {
     pipe: PageQueue,
     /// File pages in skbs queued for the device, not yet transmitted.
     queued: SkbQueue,
+    /// Bytes of the file read (or spliced, or sent) so far.
+    read_off: u64,
     /// The address mmap returned for the file, and where in that mapping
     /// the call in progress reads (its buffer argument, less the base).
     map_base: Option<u64>,
@@ -145,6 +147,7 @@ impl StepBuilder {
             buffer: PageQueue::default(),
             pipe: PageQueue::default(),
             queued: SkbQueue::default(),
+            read_off: 0,
             map_base: None,
             map_at: None,
             steps: Vec::new(),
@@ -197,11 +200,18 @@ impl StepBuilder {
     }
 
     /// The pages a read of `bytes` copied: those it asked the page cache
-    /// for, up to its length (a read at the end of the file asks for more
-    /// than the file has). The user buffer holds them next.
+    /// for, up to the end of what it returned (a read at the end of the
+    /// file asks for more than the file has). The loops read the file in
+    /// order, so the read ends at the bytes read so far plus these. The
+    /// user buffer holds them next.
     fn read_pages(&mut self, bytes: u64) -> StepPages {
         let mut pages = std::mem::take(&mut self.fetched);
-        pages.truncate(bytes.div_ceil(PAGE_SIZE) as usize);
+        if bytes > 0 {
+            let last = (self.read_off + bytes - 1) / PAGE_SIZE;
+            pages.retain(|p| u64::from(p.page) <= last);
+            pages.dedup_by_key(|p| p.page);
+        }
+        self.read_off += bytes;
         pages
     }
 
@@ -485,7 +495,7 @@ impl StepBuilder {
                 self.pending.file += queued.file;
                 self.pending.user += queued.user;
                 self.pending.other += queued.other;
-                self.queued.push(frag_pages(e), queued.file);
+                self.queued.push(e.skb, frag_pages(e), queued.file);
             }
             Event::Skb(e) if e.h.op == op::SKB_XMIT => {
                 let linear = e.linear_payload as u64;
@@ -548,7 +558,9 @@ impl StepBuilder {
                 );
             }
             // Drops and retransmissions are itemized in the ledger; they
-            // move no new byte of the file.
+            // move no new byte of the file. A whole skb dropped before the
+            // device takes its pages out of the queue.
+            Event::Skb(e) if e.h.op == op::SKB_DROP => self.queued.dropped(e.skb),
             Event::Skb(_) => {}
             Event::Thread(e) => self.step(
                 ts,

@@ -32,17 +32,15 @@ const SETTLE: std::time::Duration = std::time::Duration::from_millis(2);
 pub enum StepUnit {
     /// One syscall.
     Call,
-    /// One loop iteration: the calls one iteration of the strategy makes
-    /// (the first press also lets its setup calls through).
+    /// One loop iteration, whatever calls it makes (a short write's second
+    /// write, a wait for completions); the calls before the loop go at once.
     Iteration,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Calls the sender may make before it waits again.
+    /// Steps the sender may take before it waits again.
     permits: u64,
-    /// Presses so far.
-    presses: u64,
     /// Calls made through the gate so far.
     calls: u64,
     /// The sender is waiting for a press.
@@ -53,9 +51,6 @@ struct State {
 /// view (which lets it through).
 pub struct Gate {
     unit: StepUnit,
-    /// Calls a press lets through, and the first press (with setup calls).
-    per_press: u64,
-    first_press: u64,
     /// Open: no more waiting (the run goes on unstepped, or is abandoned).
     open: AtomicBool,
     state: Mutex<State>,
@@ -64,24 +59,11 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// A closed gate for a strategy that makes `per_iteration` calls per
-    /// loop iteration after `setup` calls; `pause` is the kernel's flag
-    /// (None when the run is not traced).
-    pub fn new(
-        unit: StepUnit,
-        per_iteration: u64,
-        setup: u64,
-        pause: Option<Arc<dyn Pause>>,
-    ) -> Gate {
-        let per_iteration = per_iteration.max(1);
-        let (per_press, first_press) = match unit {
-            StepUnit::Call => (1, 1),
-            StepUnit::Iteration => (per_iteration, setup + per_iteration),
-        };
+    /// A closed gate that stops the sender before each `unit`; `pause` is
+    /// the kernel's flag (None when the run is not traced).
+    pub fn new(unit: StepUnit, pause: Option<Arc<dyn Pause>>) -> Gate {
         Gate {
             unit,
-            per_press,
-            first_press,
             open: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
@@ -93,8 +75,23 @@ impl Gate {
         self.unit
     }
 
-    /// In the sender, before a syscall: waits for a permit, untraced.
+    /// In the sender, before a syscall.
     pub fn before_call(&self) {
+        if self.unit == StepUnit::Call {
+            self.wait();
+        }
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).calls += 1;
+    }
+
+    /// In the sender, at the top of each loop iteration.
+    pub fn before_iteration(&self) {
+        if self.unit == StepUnit::Iteration {
+            self.wait();
+        }
+    }
+
+    /// Waits for a permit, untraced, and takes it.
+    fn wait(&self) {
         if self.open.load(Ordering::Acquire) {
             return;
         }
@@ -109,7 +106,6 @@ impl Gate {
             }
             st.waiting = false;
             st.permits = st.permits.saturating_sub(1);
-            st.calls += 1;
         }
         if let Some(p) = &self.pause {
             // The thread that woke us may still hold this CPU: give it a
@@ -121,15 +117,10 @@ impl Gate {
         }
     }
 
-    /// From the view: one more step (a call, or an iteration's calls).
+    /// From the view: one more step (a call, or an iteration).
     pub fn step(&self) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.permits += if st.presses == 0 {
-            self.first_press
-        } else {
-            self.per_press
-        };
-        st.presses += 1;
+        st.permits += 1;
         self.wake.notify_all();
     }
 
@@ -138,6 +129,11 @@ impl Gate {
         self.open.store(true, Ordering::Release);
         let _st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.wake.notify_all();
+    }
+
+    /// Whether the gate was opened for good (`open`).
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
     }
 
     /// Whether the sender is waiting for a step now.
@@ -166,10 +162,11 @@ mod tests {
 
     #[test]
     fn each_press_lets_exactly_one_call_through() {
-        let gate = Arc::new(Gate::new(StepUnit::Call, 2, 0, None));
+        let gate = Arc::new(Gate::new(StepUnit::Call, None));
         let g = gate.clone();
         let sender = std::thread::spawn(move || {
             for _ in 0..3 {
+                g.before_iteration();
                 g.before_call();
             }
         });
@@ -187,19 +184,25 @@ mod tests {
     }
 
     #[test]
-    fn a_press_lets_one_iteration_through_after_the_setup() {
-        let gate = Arc::new(Gate::new(StepUnit::Iteration, 2, 1, None));
+    fn a_press_lets_one_iteration_through_whatever_its_calls() {
+        let gate = Arc::new(Gate::new(StepUnit::Iteration, None));
         let g = gate.clone();
         let sender = std::thread::spawn(move || {
-            for _ in 0..5 {
-                g.before_call();
+            g.before_call(); // a setup call: before the loop, at once
+            for calls in [2, 3] {
+                g.before_iteration();
+                for _ in 0..calls {
+                    g.before_call();
+                }
             }
         });
-        wait_until("the sender waits", || gate.waiting());
+        wait_until("setup done, the sender waits", || gate.waiting());
+        assert_eq!(gate.calls(), 1);
         gate.step();
-        wait_until("setup and one iteration", || gate.calls() == 3);
+        wait_until("one iteration of two calls", || gate.calls() == 3);
+        wait_until("the sender waits again", || gate.waiting());
         gate.step();
-        wait_until("one more iteration", || gate.calls() == 5);
+        wait_until("one iteration of three calls", || gate.calls() == 6);
         sender.join().expect("sender");
     }
 }

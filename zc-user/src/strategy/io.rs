@@ -14,12 +14,31 @@ thread_local! {
     static GATE: Cell<*const Gate> = const { Cell::new(std::ptr::null()) };
 }
 
-/// Runs `f` (a send loop) with `gate` as this thread's stepping gate.
+/// Runs `f` (a send loop) with `gate` as this thread's stepping gate; the
+/// gate before it is back when `f` returns or unwinds.
 pub fn with_gate<R>(gate: Option<&Gate>, f: impl FnOnce() -> R) -> R {
+    struct Restore(*const Gate);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GATE.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(GATE.with(|g| g.get()));
     GATE.with(|g| g.set(gate.map_or(std::ptr::null(), |g| g as *const Gate)));
-    let r = f();
-    GATE.with(|g| g.set(std::ptr::null()));
-    r
+    f()
+}
+
+/// Called at the top of each iteration of a send loop: in a run stepped by
+/// iteration, waits for the viewer's next step (untraced).
+#[inline]
+pub fn iteration() {
+    GATE.with(|g| {
+        let p = g.get();
+        if !p.is_null() {
+            // SAFETY: as in `gate`.
+            unsafe { (*p).before_iteration() };
+        }
+    });
 }
 
 /// Called before every syscall a send loop makes: in a stepped run, waits

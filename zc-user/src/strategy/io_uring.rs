@@ -157,6 +157,7 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
     let mut r = Reaped::default();
     let mut off = 0u64;
     while off < t.size {
+        io::iteration();
         if off.is_multiple_of(ring_len) && off > 0 {
             // The ring of chunks starts over: every page must be free.
             wait(&mut ring, &mut r, sqpoll, |r| r.pending == 0)?;

@@ -74,6 +74,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut result = Ok(0u64);
     let mut off = 0usize;
     while off < len {
+        io::iteration();
         let end = (off + t.chunk as usize).min(len);
         if let Err(e) = io::write_all(t.sock, &mapped[off..end]) {
             result = Err(e);

@@ -93,6 +93,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut issued = 0u32; // zero-copy sends so far: the kernel's ids 0..issued
     let mut sent = 0u64;
     while sent < t.size {
+        io::iteration();
         let at = (sent % ring) as usize;
         if at == 0 && sent > 0 {
             // The ring starts over: every page in it must be free again.

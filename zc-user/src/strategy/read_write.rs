@@ -48,6 +48,7 @@ pub const SPEC: Spec = Spec {
 fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut sent = 0u64;
     while sent < t.size {
+        io::iteration();
         let want = t.buf.len().min((t.size - sent) as usize);
         let n = io::read_chunk(t.file, &mut t.buf[..want], sent, t.size)?;
         io::write_all(t.sock, &t.buf[..n])?;

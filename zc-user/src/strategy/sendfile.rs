@@ -91,6 +91,7 @@ pub const GATHER_SPEC: Spec = Spec {
 fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut off: libc::off_t = 0;
     while (off as u64) < t.size {
+        io::iteration();
         let want = t.chunk.min(t.size - off as u64) as usize;
         io::gate();
         // SAFETY: `off` is a valid pointer; both descriptors are open.

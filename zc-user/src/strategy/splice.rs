@@ -55,6 +55,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let (rd, wr) = io::pipe(t.chunk)?;
     let mut off: libc::loff_t = 0;
     while (off as u64) < t.size {
+        io::iteration();
         let want = t.chunk.min(t.size - off as u64) as usize;
         io::gate();
         // SAFETY: valid descriptors and offset pointer; no output offset for a pipe.

@@ -70,6 +70,7 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let ring = t.buf.len() as u64;
     let mut sent = 0u64;
     while sent < t.size {
+        io::iteration();
         let at = (sent % ring) as usize;
         let want = t.chunk.min(t.size - sent).min(ring - at as u64);
         // The slot last held stream bytes `sent - ring ..`: wait, without a

@@ -345,8 +345,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let s = outcome.facts.strategy;
             app.measuring = None;
             app.error = None;
-            let stepped = app.stepping == Some(s);
-            app.stepping = None;
+            // A run asked for before stepping began ends as an ordinary
+            // run and leaves the stepped one waiting for its turn.
+            let stepped = outcome.stepped;
+            if stepped && app.stepping == Some(s) {
+                app.stepping = None;
+            }
             if stepped {
                 // Watched call by call already: stand at its end.
                 let played = Played::stepped(*outcome);
@@ -366,7 +370,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::RunFailed(s, e) => {
             app.measuring = None;
-            app.stepping = None;
+            // The stepped run that failed leaves no partial run behind.
+            if app.stepping == Some(s) {
+                app.stepping = None;
+                app.runs.remove(&s);
+            }
             app.error = Some(format!("{}: {e}", s.name()));
             app.notice = app.error.clone();
         }
@@ -605,7 +613,9 @@ mod tests {
         assert_eq!(app.strategy(), rw);
         assert!(app.notice().is_some_and(|n| n.contains("g runs it")));
         assert_eq!(press(&mut app, KeyCode::Char('g')), vec![Effect::StepOpen]);
-        update(&mut app, Action::RunDone(Box::new(whole)));
+        let mut done = whole;
+        done.stepped = true;
+        update(&mut app, Action::RunDone(Box::new(done)));
         assert!(!app.stepping_now());
         assert!(app.at_end(), "a stepped run ends where it was watched");
         // The next run of a strategy is stepped too, until s turns it off.

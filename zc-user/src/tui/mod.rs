@@ -87,12 +87,23 @@ enum Request {
 }
 
 /// The gate of the stepped run in progress: made by the engine (it needs
-/// the kernel's pause flag), opened a step at a time by the event loop.
-type GateSlot = Arc<Mutex<Option<Arc<Gate>>>>;
+/// the kernel's pause flag), opened a step at a time by the event loop;
+/// and whether the view is closing (a gate made after that opens at once).
+type GateSlot = Arc<Mutex<(Option<Arc<Gate>>, bool)>>;
 
 fn with_gate(slot: &GateSlot, f: impl FnOnce(&Gate)) {
-    if let Some(g) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    if let Some(g) = slot.lock().unwrap_or_else(|e| e.into_inner()).0.as_ref() {
         f(g);
+    }
+}
+
+/// The view is closing: the stepped run in progress, and any the engine
+/// starts from now on, run to their end without waiting.
+fn close_gates(slot: &GateSlot) {
+    let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+    s.1 = true;
+    if let Some(g) = s.0.as_ref() {
+        g.open();
     }
 }
 
@@ -110,14 +121,20 @@ fn engine(
         let result = match step {
             None => live.run(s),
             Some(unit) => {
-                let gate = Arc::new(live.gate(s, unit));
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(gate.clone());
+                let gate = Arc::new(live.gate(unit));
+                {
+                    let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    if held.1 {
+                        gate.open();
+                    }
+                    held.0 = Some(gate.clone());
+                }
                 let progress_tx = tx.clone();
                 let progress = move |o| {
                     let _ = progress_tx.send(Action::RunProgress(Box::new(o)));
                 };
                 let result = live.run_stepped(s, &gate, &progress);
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                slot.lock().unwrap_or_else(|e| e.into_inner()).0 = None;
                 result
             }
         };
@@ -261,6 +278,9 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
             (app, request, None)
         }
     };
+    // The engine and the replay hold their own senders: when they are gone,
+    // the event loop hears of it.
+    drop(tx);
     let mut app = app;
     app::update(&mut app, Action::HighContrast(start.high_contrast));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -280,7 +300,7 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
     // A stepped run may be waiting for a key that will not come: let it
     // finish, then let the engine drop the session (its network, its
     // file, its probes) before the process ends.
-    with_gate(&slot, Gate::open);
+    close_gates(&slot);
     if let Some(engine) = engine_thread {
         let t0 = Instant::now();
         while !engine.is_finished() && t0.elapsed() < Duration::from_secs(10) {
