@@ -332,8 +332,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let before = app.runs.get(&s).map_or(0, |p| p.plan.len());
             let played = Played::stepped(*outcome);
             let now = played.plan.len();
-            app.runs.insert(s, played);
             app.stepping = Some(s);
+            // Events with no step yet (the receiver waking, a switch): the
+            // view keeps saying that the sender waits for its first call.
+            if now == 0 {
+                return fx;
+            }
+            app.runs.insert(s, played);
             if s == app.strategy && now > before {
                 // What the kernel just did animates from its first new step.
                 app.pos = before.min(now - 1);
