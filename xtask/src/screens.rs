@@ -31,7 +31,7 @@ const STRATEGIES: [(&str, &str, &str); 4] = [
 
 const INTRO: &str = "# The live view, screen by screen
 
-Text captures of `zc demo` at 80×24, taken from the snapshot tests (`zc-user/tests/snapshots`, written into this page by `cargo xtask screens`), which render a run recorded live by zc on Linux 6.18 (1 MiB file, 64 KiB chunks, warm cache; `zc-user/tests/fixtures/demo-1mib.json`). In a terminal the arrows are coloured by kind as well (DMA blue, CPU copy red, reference green, mapping magenta, software transmit cyan); their shapes alone tell them apart, so the captures read the same in monochrome. Dim elements (no event yet) are dim only in colour.
+Text captures of `zc demo` (at 80×24 unless the section says otherwise), taken from the snapshot tests (`zc-user/tests/snapshots`, written into this page by `cargo xtask screens`), which render a run recorded live by zc on Linux 6.18 (1 MiB file, 64 KiB chunks, warm cache; `zc-user/tests/fixtures/demo-1mib.json`). In a terminal the arrows are coloured by kind as well (DMA blue, CPU copy red, reference green, mapping magenta, software transmit cyan); their shapes alone tell them apart, so the captures read the same in monochrome. Dim elements (no event yet) are dim only in colour.
 
 How to read a screen:
 

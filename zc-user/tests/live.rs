@@ -1051,23 +1051,9 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
     );
 }
 
-/// Stepping by loop iteration: each step lets one iteration through, two
-/// calls (read, write) for read-write, and the run counts what an
-/// unstepped one does.
-#[test]
-fn a_run_stepped_by_iteration_makes_one_iteration_per_step() {
-    use std::sync::{Arc, Mutex as StdMutex};
-    use std::time::{Duration, Instant};
-    use zc::{
-        model::Strategy,
-        session::{LiveSession, Options},
-        strategy::gate::StepUnit,
-    };
-    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if !live_or_skip("a_run_stepped_by_iteration_makes_one_iteration_per_step") {
-        return;
-    }
-    let opts = Options {
+/// A live session for the stepping tests: a 256 KiB file in 64 KiB chunks.
+fn stepping_session() -> zc::session::LiveSession {
+    let opts = zc::session::Options {
         size: 256 << 10,
         chunk: 64 << 10,
         file: None,
@@ -1075,7 +1061,22 @@ fn a_run_stepped_by_iteration_makes_one_iteration_per_step() {
         sg: None,
         rate: None,
     };
-    let mut live = LiveSession::start(&opts, None).expect("live session");
+    zc::session::LiveSession::start(&opts, None).expect("live session")
+}
+
+/// Stepping by loop iteration: each step lets one iteration through, two
+/// calls (read, write) for read-write, and the run counts what an
+/// unstepped one does.
+#[test]
+fn a_run_stepped_by_iteration_makes_one_iteration_per_step() {
+    use std::sync::{Arc, Mutex as StdMutex};
+    use std::time::{Duration, Instant};
+    use zc::{model::Strategy, strategy::gate::StepUnit};
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_run_stepped_by_iteration_makes_one_iteration_per_step") {
+        return;
+    }
+    let mut live = stepping_session();
     let s = Strategy::named("read-write").expect("in the table");
     let gate = Arc::new(live.gate(StepUnit::Iteration));
     let seen = Arc::new(StdMutex::new(0u64));
@@ -1123,24 +1124,12 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         atomic::{AtomicBool, Ordering},
     };
     use std::time::{Duration, Instant};
-    use zc::{
-        model::Strategy,
-        session::{LiveSession, Options},
-        strategy::gate::StepUnit,
-    };
+    use zc::{model::Strategy, strategy::gate::StepUnit};
     let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
     if !live_or_skip("a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts") {
         return;
     }
-    let opts = Options {
-        size: 256 << 10,
-        chunk: 64 << 10,
-        file: None,
-        cold: false,
-        sg: None,
-        rate: None,
-    };
-    let mut live = LiveSession::start(&opts, None).expect("live session");
+    let mut live = stepping_session();
     for s in Strategy::all() {
         let name = s.name();
         let plain = live.run(s).expect("unstepped run");

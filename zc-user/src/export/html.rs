@@ -25,7 +25,7 @@ use crate::{
         playback::{Item, Touched},
         text::{self, Lang},
         widgets::{
-            diagram::{Edge, edge_bytes, label_of, touched},
+            diagram::{Edge, label_of, touched},
             page_map::{proof, touch_name},
         },
     },
@@ -38,20 +38,12 @@ fn both(f: impl Fn(Lang) -> String) -> Value {
     json!(LANGS.map(f))
 }
 
-fn place_name(p: Place) -> &'static str {
-    match p {
-        Place::Disk => "disk",
-        Place::PageCache => "page_cache",
-        Place::UserBuffer => "user_buffer",
-        Place::Mapping => "mapping",
-        Place::Pipe => "pipe",
-        Place::SocketBuffer => "socket_buffer",
-        Place::Nic => "nic",
-        Place::Peer => "peer",
-        Place::Receiver => "receiver",
-        Place::ErrorQueue => "error_queue",
-        Place::Rings => "rings",
-    }
+/// A place's name, as the JSON report spells it (`Place`'s serde name).
+fn place_name(p: Place) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The figures the table shows, in one order: syscalls, mode switches,
@@ -84,7 +76,7 @@ fn page_runs(touched: &Touched) -> Value {
 
 fn item_data(item: &Item, t0: u64, so_far: &Tally, touched: &Touched) -> Value {
     let edges: Vec<&str> = Edge::of_item(item).into_iter().map(Edge::name).collect();
-    let places: Vec<&str> = touched_places(item);
+    let places = touched_places(item);
     let (kind, call, bytes, count, ts, evidence) = match item {
         Item::Group { calls, ts_ns, .. } => ("group", String::new(), 0, *calls, *ts_ns, ""),
         Item::Step {
@@ -128,7 +120,7 @@ fn item_data(item: &Item, t0: u64, so_far: &Tally, touched: &Touched) -> Value {
     })
 }
 
-fn touched_places(item: &Item) -> Vec<&'static str> {
+fn touched_places(item: &Item) -> Vec<String> {
     touched(item).1.into_iter().map(place_name).collect()
 }
 
@@ -196,8 +188,9 @@ fn run_data(o: &RunOutcome) -> Value {
         ])
     });
     let pages = o.page_map().counts();
-    let moved: serde_json::Map<String, Value> = edge_bytes(&o.steps)
-        .into_iter()
+    let moved: serde_json::Map<String, Value> = played
+        .edge_bytes
+        .iter()
         .map(|(e, b)| (e.name().to_string(), json!(b)))
         .collect();
     json!({

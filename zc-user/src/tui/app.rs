@@ -38,18 +38,30 @@ pub enum Source {
 pub struct Played {
     pub outcome: RunOutcome,
     pub plan: Plan,
+    /// Bytes each arrow of the diagram moved in the whole run (computed
+    /// once here, not at every frame).
+    pub edge_bytes: Vec<(super::widgets::diagram::Edge, u64)>,
 }
 
 impl Played {
     pub fn new(outcome: RunOutcome) -> Played {
         let plan = Plan::build(outcome.facts.strategy, &outcome.steps, DETAIL_ITERATIONS);
-        Played { outcome, plan }
+        Played::of(outcome, plan)
+    }
+
+    fn of(outcome: RunOutcome, plan: Plan) -> Played {
+        let edge_bytes = super::widgets::diagram::edge_bytes(&outcome.steps);
+        Played {
+            outcome,
+            plan,
+            edge_bytes,
+        }
     }
 
     /// A stepped run: every step shown, nothing folded.
     pub fn stepped(outcome: RunOutcome) -> Played {
         let plan = Plan::build(outcome.facts.strategy, &outcome.steps, u64::MAX / 4);
-        Played { outcome, plan }
+        Played::of(outcome, plan)
     }
 }
 

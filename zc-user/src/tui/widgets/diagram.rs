@@ -462,7 +462,7 @@ impl<'a> Diagram<'a> {
             active_places,
             seen_places,
             warm: !played.outcome.facts.cold,
-            bytes: edge_bytes(&played.outcome.steps),
+            bytes: played.edge_bytes.clone(),
             contents: contents(&played.outcome, app.lang()),
             current: item,
         })
