@@ -30,7 +30,7 @@ pub fn echo(cmd: &Command) {
 }
 
 /// Single-quotes a word only when a shell would need it, to keep echoes short.
-fn quote(word: &OsStr) -> String {
+pub fn quote(word: &OsStr) -> String {
     let word = word.to_string_lossy();
     let plain = !word.is_empty()
         && word

@@ -8,6 +8,7 @@
 
 mod cmd;
 mod elf;
+mod lab;
 mod screens;
 mod setup;
 
@@ -84,6 +85,53 @@ enum Task {
         #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
         args: Vec<String>,
     },
+    /// Boot one of Debian's kernels under QEMU and run a command in it, as root
+    ///
+    /// The kernel is fetched from Debian's archive by package name (the
+    /// newest release of the series), unpacked into the cache
+    /// (`$ZC_LAB_CACHE`, default ~/.cache/zc-lab) and booted with virtme-ng
+    /// over this machine's file system, read-only, with the zc just built
+    /// first on PATH. The guest gets a fresh ext4 scratch disk as
+    /// $ZC_WORKDIR. KVM is used where a KVM guest really runs, TCG (QEMU's
+    /// software CPU) otherwise; the lab says which.
+    ///
+    /// Results come back as files in OUT/<release>/: stdout, stderr, rc,
+    /// console.txt (the guest's console), and whatever the command writes
+    /// to $ZC_LAB_OUT. One word after `--` is shell text as it is; several
+    /// are quoted one by one.
+    ///
+    /// Examples:
+    ///   cargo xtask lab --kernel 6.1 -- zc doctor
+    ///   cargo xtask lab --kernel all -- zc demo --strategy all --size 1MiB
+    ///   cargo xtask lab --kernel 7.x -- 'zc doctor > $ZC_LAB_OUT/doctor.txt'
+    ///   cargo xtask lab --list
+    #[command(verbatim_doc_comment)]
+    Lab {
+        /// Kernel series (6.1, 6.12, 6.16, 7.x: the newest of major 7, ...),
+        /// `host` (this machine's kernel, no VM) or `all` (6.1, 6.12, 6.16,
+        /// 7.x and host); repeat for several
+        #[arg(long = "kernel", short = 'k', value_name = "SERIES", default_value = "all")]
+        kernels: Vec<String>,
+        /// Folder for the results (one subfolder per kernel release)
+        #[arg(long, value_name = "DIR", default_value = "target/lab")]
+        out: PathBuf,
+        /// The guest's CPUs
+        #[arg(long, default_value_t = 2)]
+        cpus: u32,
+        /// The guest's memory, as QEMU takes it
+        #[arg(long, default_value = "2G")]
+        memory: String,
+        /// Seconds a guest may run before it is stopped
+        #[arg(long, value_name = "SECS", default_value_t = 600)]
+        timeout: u64,
+        /// Print which release each series resolves to and whether it is
+        /// cached, and boot nothing
+        #[arg(long)]
+        list: bool,
+        /// The command to run (after `--`)
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Write docs/screens.md from the TUI snapshot tests' screens
     Screens,
     /// Setup, build, then write zc's man pages into target/man
@@ -122,6 +170,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Test { args } => {
             setup::setup()?;
             test(&root, &args)?;
+        }
+        Task::Lab {
+            kernels,
+            out,
+            cpus,
+            memory,
+            timeout,
+            list,
+            command,
+        } => {
+            let settings = lab::Settings {
+                cpus,
+                memory,
+                timeout: std::time::Duration::from_secs(timeout),
+                out,
+                bin: PathBuf::new(),
+            };
+            return lab_command(&root, &kernels, list, &command, settings);
         }
         Task::Screens => screens::write(&root)?,
         Task::Man => {
@@ -168,6 +234,64 @@ fn demo(root: &Path, args: Vec<String>) -> Result<ExitCode> {
     }
     let status = cmd::status(Command::new(&zc).arg("demo").args(&args))?;
     Ok(exit_code_of(status))
+}
+
+/// `cargo xtask lab`: one kernel gives the command's own exit code; several
+/// give a table and 0 only if the command exited 0 on each.
+fn lab_command(
+    root: &Path,
+    kernels: &[String],
+    list: bool,
+    command: &[String],
+    mut settings: lab::Settings,
+) -> Result<ExitCode> {
+    let wanted = lab::wanted(kernels)?;
+    let cache = lab::cache_dir()?;
+    if list {
+        setup::lab_tools()?;
+        for which in &wanted {
+            let kernel = lab::prepare(&cache, which)?;
+            println!("{which:<6} {}", kernel.describe());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if command.is_empty() {
+        bail!("no command: give one after `--`, e.g. `cargo xtask lab --kernel 6.1 -- zc doctor`");
+    }
+    if !cmd::is_root() {
+        bail!("the lab runs its command as root in the guest and needs root here too (QEMU, the scratch disk): run `sudo -E cargo xtask lab ...`");
+    }
+    setup::setup()?;
+    setup::lab_tools()?;
+    build(root)?;
+    settings.bin = target_dir(root)?.join("release");
+    let text = lab::shell_text(command);
+    let mut runs = Vec::new();
+    for which in &wanted {
+        let kernel = lab::prepare(&cache, which)?;
+        let run = lab::run(&cache, kernel, &text, &settings)?;
+        lab::echo_output(&run);
+        eprintln!(
+            "lab: {} exited {} after {:.0} s; results in {}",
+            run.kernel.release(),
+            run.rc.map_or("never (the guest did not finish)".into(), |c| c.to_string()),
+            run.seconds,
+            run.out.display()
+        );
+        runs.push(run);
+    }
+    if let [one] = runs.as_slice() {
+        return Ok(ExitCode::from(
+            one.rc.and_then(|c| u8::try_from(c).ok()).unwrap_or(1),
+        ));
+    }
+    eprint!("{}", lab::summary(&runs));
+    let all_ok = runs.iter().all(|r| r.rc == Some(0));
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// zc's exit status as ours; death by signal N becomes 128+N like a shell.

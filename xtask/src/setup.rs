@@ -68,16 +68,64 @@ fn step(what: &str, state: &str) {
 }
 
 pub fn setup() -> Result<()> {
-    debian_packages()?;
+    debian_packages("debian packages", &PACKAGES)?;
     let nightly = nightly()?;
     rust_src()?;
     bpf_linker(&nightly, &cargo_home()?)?;
     Ok(())
 }
 
-fn debian_packages() -> Result<()> {
-    let what = "debian packages";
-    let missing = missing_packages()?;
+/// What the kernel lab (`cargo xtask lab`) needs besides the build: QEMU and
+/// virtme-ng to boot another kernel over this machine's file system,
+/// busybox-static for virtme-ng's initramfs, kmod for depmod, `file` for
+/// reading a kernel image's release, xz-utils for the archive's package
+/// indexes, e2fsprogs for the guest's scratch ext4 disk.
+const LAB_PACKAGES: [&str; 7] = [
+    "qemu-system-x86",
+    "busybox-static",
+    "kmod",
+    "file",
+    "xz-utils",
+    "e2fsprogs",
+    "dpkg",
+];
+
+/// virtme-ng from PyPI (Debian 12 has no package of it), pinned.
+const VIRTME_NG: &str = "virtme-ng==1.42";
+
+/// The kernel lab's tools: Debian packages and virtme-ng.
+pub fn lab_tools() -> Result<()> {
+    debian_packages("lab packages", &LAB_PACKAGES)?;
+    let what = "virtme-ng (PyPI)";
+    let have = |py: &str| {
+        cmd::probe(Command::new(py).args(["-c", "import virtme_ng"]))
+            .is_ok_and(|o| o.status.success())
+    };
+    if have("python3") {
+        step(what, "ok");
+        return Ok(());
+    }
+    step(what, &format!("installing {VIRTME_NG}"));
+    cmd::run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        // Debian's own python3 refuses a pip install without it; a
+        // pyenv or venv python ignores it.
+        "--break-system-packages",
+        VIRTME_NG,
+    ]))
+    .context("installing virtme-ng with pip failed: see pip's output above")?;
+    if !have("python3") {
+        bail!("pip installed virtme-ng but `python3 -c 'import virtme_ng'` still fails");
+    }
+    Ok(())
+}
+
+fn debian_packages(what: &str, packages: &[&'static str]) -> Result<()> {
+    let missing = missing_packages(packages)?;
     if missing.is_empty() {
         step(what, "ok");
         return Ok(());
@@ -103,7 +151,7 @@ fn debian_packages() -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
     .with_context(|| format!("installing {list} with apt-get failed: see apt's output above"))?;
-    let still = missing_packages()?;
+    let still = missing_packages(packages)?;
     if !still.is_empty() {
         bail!(
             "apt-get reported success but {} is still not installed",
@@ -114,16 +162,16 @@ fn debian_packages() -> Result<()> {
 }
 
 /// Packages from `PACKAGES` that dpkg does not list as installed.
-fn missing_packages() -> Result<Vec<&'static str>> {
+fn missing_packages(packages: &[&'static str]) -> Result<Vec<&'static str>> {
     let out = cmd::probe(
         Command::new("dpkg-query")
             .args(["-W", "-f=${Package} ${Status}\n"])
-            .args(PACKAGES),
+            .args(packages),
     )
     .with_context(|| {
         format!(
             "cannot check Debian packages (setup supports Debian/Ubuntu): install {} by hand",
-            PACKAGES.join(" ")
+            packages.join(" ")
         )
     })?;
     // dpkg-query exits 1 when some name is unknown; the lines it did print
@@ -139,8 +187,9 @@ fn missing_packages() -> Result<Vec<&'static str>> {
             (words.last()? == "installed").then_some(name)
         })
         .collect();
-    Ok(PACKAGES
-        .into_iter()
+    Ok(packages
+        .iter()
+        .copied()
         .filter(|p| !installed.contains(p))
         .collect())
 }

@@ -1,0 +1,1 @@
+//! The kernel matrix: placeholder until written.

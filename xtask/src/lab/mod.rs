@@ -1,0 +1,546 @@
+//! `cargo xtask lab`: run a command on another kernel, booted under QEMU.
+//!
+//! A tracer's claims hold only on the kernels it was tried on, and the
+//! kernels people run are older (Debian 12's 6.1, RHEL 10's 6.12) or newer
+//! than a developer's. The lab boots one of Debian's own kernels with
+//! virtme-ng: QEMU runs the kernel image over this machine's root file
+//! system (9p, read-only, with an overlay), so the zc just built runs in the
+//! guest as root without being copied anywhere. What the command writes to
+//! `$ZC_LAB_OUT` (a folder the guest may write) comes back as files, and so
+//! do its stdout, stderr and exit code.
+//!
+//! Where a KVM guest really runs, the lab uses KVM; on machines where
+//! `/dev/kvm` opens but a guest's vCPU never runs (nested virtualisation
+//! that does not work), it uses QEMU's TCG, a software CPU: slower, but the
+//! same kernel. It says which.
+//!
+//! Each guest gets a fresh ext4 scratch disk as `$ZC_WORKDIR`, so zc's file
+//! lives in a real page cache on a real block device, as on a host, not in
+//! the overlay or a tmpfs, whose pages the filemap tracepoints see
+//! differently.
+
+pub mod debian;
+pub mod matrix;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::cmd;
+use debian::{Release, Series};
+
+/// The kernels `--kernel all` boots: Debian 12, Debian 13 (and RHEL 10's
+/// base), 13's backports before the package split, the newest major, and
+/// this machine's own kernel.
+pub const ALL: [&str; 5] = ["6.1", "6.12", "6.16", "7.x", "host"];
+
+/// Modules a guest loads before the command: the demo's veth pair, the
+/// `--rate` qdisc, and the scratch disk's driver and file system. udev does
+/// not run in a virtme-ng guest, so nothing loads them on demand.
+const MODULES: &str = "veth sch_tbf virtio_scsi sd_mod ext4";
+
+/// How long a KVM guest may take to run `true` before KVM is judged not to
+/// run guests here (a working one takes about two seconds).
+const KVM_PROBE: Duration = Duration::from_secs(30);
+
+/// A kernel to run on: one of Debian's, unpacked in the cache, or this
+/// machine's own.
+#[derive(Clone, Debug)]
+pub enum Kernel {
+    Debian {
+        release: Release,
+        /// `ROOT/boot/vmlinuz-REL`, beside `ROOT/lib/modules/REL`: where
+        /// virtme-ng looks for the modules of an image it is given.
+        vmlinuz: PathBuf,
+    },
+    Host {
+        release: String,
+    },
+}
+
+impl Kernel {
+    pub fn release(&self) -> &str {
+        match self {
+            Kernel::Debian { release, .. } => &release.name,
+            Kernel::Host { release } => release,
+        }
+    }
+
+    /// One line: which kernel, from where.
+    pub fn describe(&self) -> String {
+        match self {
+            Kernel::Debian { release, .. } => format!(
+                "linux {} ({} from Debian {}: {})",
+                release.name,
+                release.version,
+                release.suite,
+                release
+                    .packages
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+            Kernel::Host { release } => format!("linux {release} (this machine's own kernel)"),
+        }
+    }
+}
+
+/// How a guest's CPU runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accel {
+    Kvm,
+    /// QEMU's software CPU, and why not KVM.
+    Tcg(String),
+}
+
+impl std::fmt::Display for Accel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Accel::Kvm => write!(f, "KVM"),
+            Accel::Tcg(why) => write!(f, "TCG, QEMU's software CPU ({why})"),
+        }
+    }
+}
+
+/// The lab's cache: `ZC_LAB_CACHE`, else `$XDG_CACHE_HOME/zc-lab`, else
+/// `~/.cache/zc-lab`.
+pub fn cache_dir() -> Result<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(dir) = env("ZC_LAB_CACHE") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = env("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(dir).join("zc-lab"));
+    }
+    let home = env("HOME").context("HOME is not set: set ZC_LAB_CACHE to a folder for kernels")?;
+    Ok(PathBuf::from(home).join(".cache").join("zc-lab"))
+}
+
+/// Resolves `--kernel` values: `all`, `host`, or a series (`6.1`, `7.x`).
+pub fn wanted(values: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for v in values {
+        if v == "all" {
+            out.extend(ALL.iter().map(|s| s.to_string()));
+        } else if v == "host" || Series::parse(v).is_some() {
+            out.push(v.clone());
+        } else {
+            bail!(
+                "--kernel {v}: expected a series such as 6.1, 6.12 or 7.x (the newest of major 7), `host`, or `all` ({})",
+                ALL.join(", ")
+            );
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// Finds (and, the first time, fetches and unpacks) the kernel `which` names.
+pub fn prepare(cache: &Path, which: &str) -> Result<Kernel> {
+    if which == "host" {
+        let release = cmd::probe_stdout(Command::new("uname").arg("-r"))?
+            .trim()
+            .to_owned();
+        return Ok(Kernel::Host { release });
+    }
+    let series = Series::parse(which).with_context(|| format!("not a kernel series: {which}"))?;
+    let mirror = debian::mirror()?;
+    let release = debian::find(cache, &mirror, series)?;
+    let root = cache.join("kernels").join(&release.name);
+    let stamp = root.join("zc-lab.version");
+    let ready = fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == release.version);
+    if !ready {
+        unpack(cache, &mirror, &release, &root)?;
+        fs::write(&stamp, &release.version)
+            .with_context(|| format!("cannot write {}", stamp.display()))?;
+    } else {
+        eprintln!("lab: {} ({}) cached in {}", release.name, release.version, root.display());
+    }
+    let vmlinuz = debian::vmlinuz_in(&root, &release.name)
+        .with_context(|| format!("no kernel image in {}", root.display()))?;
+    Ok(Kernel::Debian { release, vmlinuz })
+}
+
+/// Downloads a release's packages, checks them, and lays them out as
+/// `root/boot/vmlinuz-REL` and `root/lib/modules/REL` with `depmod` run.
+fn unpack(cache: &Path, mirror: &str, release: &Release, root: &Path) -> Result<()> {
+    let debs = cache.join("debs");
+    fs::create_dir_all(&debs)?;
+    let staging = sibling(root, "unpacking");
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging)?;
+    for p in &release.packages {
+        let name = p.filename.rsplit('/').next().unwrap_or(&p.filename);
+        let deb = debs.join(name);
+        eprintln!("lab: fetching {} {} ({})", p.name, p.version, release.suite);
+        debian::download(&format!("{mirror}/{}", p.filename), &deb)?;
+        debian::verify(&deb, &p.sha256)?;
+        cmd::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&staging))
+            .with_context(|| format!("cannot unpack {}", deb.display()))?;
+        // The unpacked tree is the cache; the package is not needed again.
+        let _ = fs::remove_file(&deb);
+    }
+    let rel = &release.name;
+    let image = debian::vmlinuz_in(&staging, rel)
+        .with_context(|| format!("the packages of {rel} hold no vmlinuz"))?;
+    let modules = debian::modules_in(&staging, rel)
+        .with_context(|| format!("the packages of {rel} hold no modules"))?;
+    let fresh = sibling(root, "new");
+    let _ = fs::remove_dir_all(&fresh);
+    fs::create_dir_all(fresh.join("boot"))?;
+    fs::create_dir_all(fresh.join("lib/modules"))?;
+    fs::rename(&image, fresh.join("boot").join(format!("vmlinuz-{rel}")))?;
+    fs::rename(&modules, fresh.join("lib/modules").join(rel))?;
+    cmd::run(Command::new("depmod").arg("-b").arg(&fresh).arg(rel))
+        .context("depmod failed for the unpacked modules")?;
+    let _ = fs::remove_dir_all(root);
+    fs::rename(&fresh, root)?;
+    let _ = fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+/// `dir.what` beside `dir` (a release's name has dots of its own, so not
+/// `with_extension`).
+fn sibling(dir: &Path, what: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{what}"));
+    dir.with_file_name(name)
+}
+
+/// KVM if a KVM guest really runs here, else TCG (and why). Forced with
+/// `ZC_LAB_ACCEL=kvm|tcg`; the probe's answer is kept for this boot of the
+/// machine (`/proc/sys/kernel/random/boot_id`).
+pub fn accel(cache: &Path, kernel: &Kernel) -> Result<Accel> {
+    match std::env::var("ZC_LAB_ACCEL").as_deref() {
+        Ok("kvm") => return Ok(Accel::Kvm),
+        Ok("tcg") => return Ok(Accel::Tcg("ZC_LAB_ACCEL=tcg".into())),
+        _ => {}
+    }
+    if fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        return Ok(Accel::Tcg("/dev/kvm cannot be opened".into()));
+    }
+    let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let memo = cache.join(format!("accel-{}", boot_id.trim()));
+    if let Ok(said) = fs::read_to_string(&memo) {
+        return Ok(match said.strip_prefix("tcg: ") {
+            Some(why) => Accel::Tcg(why.trim().to_owned()),
+            None => Accel::Kvm,
+        });
+    }
+    let Kernel::Debian { vmlinuz, .. } = kernel else {
+        return Ok(Accel::Tcg("no guest kernel to probe KVM with".into()));
+    };
+    eprintln!(
+        "lab: does a KVM guest run here? (booting with KVM, at most {} s)",
+        KVM_PROBE.as_secs()
+    );
+    let out = tempdir("kvm-probe")?;
+    let script = format!("echo ran > {}", cmd::quote(out.join("ran").as_os_str()));
+    let mut vng = virtme(&Accel::Kvm, vmlinuz, &out, None, &script, 1, "1G");
+    let _ = run_bounded(&mut vng, KVM_PROBE, &out.join("console.txt"))?;
+    let ran = out.join("ran").exists();
+    let _ = fs::remove_dir_all(&out);
+    let accel = if ran {
+        Accel::Kvm
+    } else {
+        Accel::Tcg(format!(
+            "/dev/kvm opens, but a KVM guest did not finish booting in {} s",
+            KVM_PROBE.as_secs()
+        ))
+    };
+    let said = match &accel {
+        Accel::Kvm => "kvm".to_owned(),
+        Accel::Tcg(why) => format!("tcg: {why}"),
+    };
+    let _ = fs::write(&memo, said);
+    Ok(accel)
+}
+
+/// A fresh folder under the system's temporary directory.
+fn tempdir(what: &str) -> Result<PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "zc-lab-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The virtme-ng command that boots `vmlinuz` and runs `script` as root.
+fn virtme(
+    accel: &Accel,
+    vmlinuz: &Path,
+    out: &Path,
+    disk: Option<&Path>,
+    script: &str,
+    cpus: u32,
+    memory: &str,
+) -> Command {
+    let mut c = Command::new("python3");
+    c.args(["-m", "virtme_ng.run"]);
+    if matches!(accel, Accel::Tcg(_)) {
+        c.arg("--disable-kvm");
+    }
+    c.arg("-r")
+        .arg(vmlinuz)
+        .args(["--memory", memory, "--cpus", &cpus.to_string()])
+        .arg("--rwdir")
+        .arg(out);
+    if let Some(disk) = disk {
+        c.arg("--disk").arg(disk);
+    }
+    c.arg("--exec").arg(script);
+    c
+}
+
+/// Runs `c` in its own process group with its output in `log`, killing the
+/// group (QEMU included) if it outlives `limit`. Returns whether it ended
+/// by itself.
+fn run_bounded(c: &mut Command, limit: Duration, log: &Path) -> Result<bool> {
+    use std::os::unix::process::CommandExt as _;
+    let file = fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .context("cannot start virtme-ng (python3 -m virtme_ng.run)")?;
+    let start = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(true);
+        }
+        if start.elapsed() > limit {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What one run in the lab gave.
+#[derive(Debug)]
+pub struct Run {
+    pub kernel: Kernel,
+    pub accel: Option<Accel>,
+    /// The command's exit code; None if the guest never ran it to the end.
+    pub rc: Option<i32>,
+    pub seconds: f64,
+    /// `--out`'s folder for this kernel: stdout, stderr, rc, console.txt and
+    /// whatever the command wrote to `$ZC_LAB_OUT`.
+    pub out: PathBuf,
+}
+
+/// Settings of a lab run.
+pub struct Settings {
+    pub cpus: u32,
+    pub memory: String,
+    pub timeout: Duration,
+    /// Folder whose `release/` subfolders receive each kernel's results.
+    pub out: PathBuf,
+    /// Prepended to the guest's PATH: where the zc just built is.
+    pub bin: PathBuf,
+}
+
+/// The shell text the user's words make: one word is taken as shell text
+/// as it is (`-- 'zc doctor && zc demo'`), several are quoted one by one.
+pub fn shell_text(words: &[String]) -> String {
+    match words {
+        [one] => one.clone(),
+        many => many
+            .iter()
+            .map(|w| cmd::quote(std::ffi::OsStr::new(w)))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// The script a guest (or the host) runs around the command.
+fn script(kernel: &Kernel, out: &Path, bin: &Path, cwd: &Path, command: &str) -> String {
+    let q = |p: &Path| cmd::quote(p.as_os_str());
+    let mut s = String::new();
+    if matches!(kernel, Kernel::Debian { .. }) {
+        s.push_str(&format!("modprobe -a {MODULES} 2>/dev/null; "));
+        // The scratch disk: the only SCSI disk of the guest.
+        s.push_str(
+            "for d in /dev/sd?; do mkdir -p /zc-lab-disk && mount -t ext4 \"$d\" /zc-lab-disk && export ZC_WORKDIR=/zc-lab-disk; break; done; ",
+        );
+    }
+    s.push_str(&format!(
+        "export PATH={}:\"$PATH\" ZC_LAB_OUT={} ZC_LAB_KERNEL={}; cd {} && ( {command} ) </dev/null >{}/stdout 2>{}/stderr; echo $? >{}/rc",
+        q(bin),
+        q(out),
+        cmd::quote(std::ffi::OsStr::new(kernel.release())),
+        q(cwd),
+        q(out),
+        q(out),
+        q(out),
+    ));
+    s
+}
+
+/// Runs `command` on `kernel`, its results in `settings.out/<release>/`.
+pub fn run(cache: &Path, kernel: Kernel, command: &str, settings: &Settings) -> Result<Run> {
+    let out = settings.out.join(kernel.release());
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = out.canonicalize()?;
+    let cwd = std::env::current_dir()?;
+    let text = script(&kernel, &out, &settings.bin, &cwd, command);
+    let start = Instant::now();
+    let accel = match &kernel {
+        Kernel::Host { .. } => {
+            eprintln!("lab: running on {}", kernel.describe());
+            cmd::probe(Command::new("sh").arg("-c").arg(&text))?;
+            None
+        }
+        Kernel::Debian { vmlinuz, .. } => {
+            let accel = accel(cache, &kernel)?;
+            eprintln!("lab: booting {} under {accel}", kernel.describe());
+            let disk = scratch_disk()?;
+            let mut vng = virtme(
+                &accel,
+                vmlinuz,
+                &out,
+                Some(&disk),
+                &text,
+                settings.cpus,
+                &settings.memory,
+            );
+            let ended = run_bounded(&mut vng, settings.timeout, &out.join("console.txt"));
+            let _ = fs::remove_file(&disk);
+            if !ended? {
+                eprintln!(
+                    "lab: {} did not finish in {} s and was stopped (see {})",
+                    kernel.release(),
+                    settings.timeout.as_secs(),
+                    out.join("console.txt").display()
+                );
+            }
+            Some(accel)
+        }
+    };
+    let rc = fs::read_to_string(out.join("rc"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    Ok(Run {
+        kernel,
+        accel,
+        rc,
+        seconds: start.elapsed().as_secs_f64(),
+        out,
+    })
+}
+
+/// A sparse 2 GiB file with a fresh ext4 on it, for one guest.
+fn scratch_disk() -> Result<PathBuf> {
+    let dir = tempdir("disk")?;
+    let img = dir.join("scratch.img");
+    fs::File::create(&img)?.set_len(2 << 30)?;
+    cmd::probe_stdout(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1"])
+            .arg(&img),
+    )
+    .context("cannot make the guest's scratch ext4 (mkfs.ext4, from e2fsprogs)")?;
+    // The file outlives its folder's name: remove the folder, keep the file
+    // path valid by moving it up.
+    let kept = sibling(&dir, "img");
+    fs::rename(&img, &kept)?;
+    let _ = fs::remove_dir_all(&dir);
+    Ok(kept)
+}
+
+/// Prints a run's stdout and stderr as the command would have, or, when
+/// the guest never ran it to the end, the last lines of its console.
+pub fn echo_output(run: &Run) {
+    if run.rc.is_none() {
+        let console = fs::read_to_string(run.out.join("console.txt")).unwrap_or_default();
+        let lines: Vec<&str> = console.lines().collect();
+        eprintln!("lab: the guest's console ended with:");
+        for l in &lines[lines.len().saturating_sub(15)..] {
+            eprintln!("  | {l}");
+        }
+    }
+    if let Ok(text) = fs::read_to_string(run.out.join("stdout")) {
+        print!("{text}");
+    }
+    if let Ok(text) = fs::read_to_string(run.out.join("stderr")) {
+        eprint!("{text}");
+    }
+}
+
+/// One line per run, for `--kernel` with several kernels.
+pub fn summary(runs: &[Run]) -> String {
+    let mut s = String::from("kernel                       accel  exit   time\n");
+    for r in runs {
+        let accel = match &r.accel {
+            None => "host",
+            Some(Accel::Kvm) => "KVM",
+            Some(Accel::Tcg(_)) => "TCG",
+        };
+        let rc = r.rc.map_or("none".to_owned(), |c| c.to_string());
+        s.push_str(&format!(
+            "{:<28} {accel:<6} {rc:<6} {:>5.0} s\n",
+            r.kernel.release(),
+            r.seconds
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_are_named_by_series_host_or_all() {
+        let all = wanted(&["all".into()]).expect("all");
+        assert_eq!(all, ALL);
+        assert_eq!(wanted(&["6.1".into()]).expect("6.1"), ["6.1"]);
+        let e = wanted(&["bookworm".into()]).expect_err("a suite is not a series");
+        assert!(e.to_string().contains("--kernel bookworm"), "{e}");
+    }
+
+    #[test]
+    fn one_word_is_shell_text_and_several_are_quoted() {
+        assert_eq!(shell_text(&["zc doctor && true".into()]), "zc doctor && true");
+        assert_eq!(
+            shell_text(&["zc".into(), "demo".into(), "a b".into()]),
+            "zc demo 'a b'"
+        );
+    }
+
+    #[test]
+    fn the_guest_script_returns_the_commands_results_as_files() {
+        let k = Kernel::Host {
+            release: "6.18.0".into(),
+        };
+        let s = script(
+            &k,
+            Path::new("/o"),
+            Path::new("/t/release"),
+            Path::new("/w"),
+            "zc doctor",
+        );
+        assert!(s.contains("( zc doctor ) </dev/null >/o/stdout 2>/o/stderr; echo $? >/o/rc"));
+        assert!(s.contains("export PATH=/t/release:"));
+        assert!(!s.contains("modprobe"), "the host loads nothing");
+    }
+}
