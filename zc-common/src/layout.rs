@@ -36,6 +36,10 @@ pub struct KernelLayout {
     pub frag_len: u32,
     // struct page / struct folio
     pub page_size: u32,
+    /// `page.compound_head`, or `compound_info` where it was renamed: on a
+    /// tail page, bit 0 is set and the rest is the head page's address, or
+    /// a mask that the page's own address is cut to (a power-of-two
+    /// `struct page`); the eBPF side tells the two apart by the value.
     pub page_compound_head: u32,
     pub folio_mapping: u32,
     pub folio_index: u32,
@@ -71,6 +75,11 @@ pub struct KernelLayout {
     // struct task_struct
     pub task_pid: u32,
     pub task_comm: u32,
+    /// `task_struct.signal` and `signal_struct.live`: the threads of a
+    /// process not yet counted out by `do_exit` (the older
+    /// `sched_process_exit` has no `group_dead`).
+    pub task_signal: u32,
+    pub signal_live: u32,
     // struct io_kiocb (a request), struct io_ring_ctx, struct io_uring_cqe
     pub kiocb_ctx: u32,
     pub kiocb_opcode: u32,
@@ -159,6 +168,8 @@ impl KernelLayout {
         regs_ip: 0,
         task_pid: 0,
         task_comm: 0,
+        task_signal: 0,
+        signal_live: 0,
         kiocb_ctx: 0,
         kiocb_opcode: 0,
         kiocb_user_data: 0,
@@ -198,7 +209,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 68 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 70 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

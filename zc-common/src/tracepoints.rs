@@ -64,6 +64,8 @@ pub mod sched_process_exit {
     pub const TASK: Arg = a("p", 0, "struct task_struct *");
     pub const GROUP_DEAD: Arg = a("group_dead", 1, "bool");
     pub const ARGS: &[Arg] = &[TASK, GROUP_DEAD];
+    /// The older form, without `group_dead`.
+    pub const ARGS_TASK: &[Arg] = &[TASK];
 }
 /// `io_uring:io_uring_create(fd, ctx, sq_entries, cq_entries, flags)`.
 pub mod io_uring_create {
@@ -84,6 +86,17 @@ pub mod io_uring_complete {
     pub const REQ: Arg = a("req", 1, "void *");
     pub const CQE: Arg = a("cqe", 2, "struct io_uring_cqe *");
     pub const ARGS: &[Arg] = &[CTX, REQ, CQE];
+}
+/// The older form, `io_uring:io_uring_complete(ctx, req, user_data, res,
+/// cflags, extra1, extra2)`: the completion's fields one by one.
+pub mod io_uring_complete_fields {
+    use super::*;
+    pub const CTX: Arg = a("ctx", 0, "void *");
+    pub const REQ: Arg = a("req", 1, "void *");
+    pub const USER_DATA: Arg = a("user_data", 2, "u64");
+    pub const RES: Arg = a("res", 3, "int");
+    pub const CFLAGS: Arg = a("cflags", 4, "unsigned int");
+    pub const ARGS: &[Arg] = &[CTX, REQ, USER_DATA, RES, CFLAGS];
 }
 /// `exceptions:page_fault_user` and `page_fault_kernel(address, regs,
 /// error_code)`.
@@ -183,6 +196,17 @@ pub mod tcp_sendmsg_locked {
     pub const SIZE_GOAL: Arg = a("size_goal", 3, "int");
     pub const ARGS: &[Arg] = &[SK, MSG, SKB, SIZE_GOAL];
 }
+/// The function `tcp_sendmsg_locked(sk, msg, size)`, hooked at its entry
+/// (fentry) on a kernel without the tracepoint: the same socket and
+/// message, once per call rather than once per pass of its loop, and
+/// without the tail skb or the size goal.
+pub mod tcp_sendmsg_locked_fn {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "struct sock *");
+    pub const MSG: Arg = a("msg", 1, "struct msghdr *");
+    pub const SIZE: Arg = a("size", 2, "size_t");
+    pub const ARGS: &[Arg] = &[SK, MSG, SIZE];
+}
 /// `net:net_dev_queue(skb)` and `net:netif_rx(skb)`.
 pub mod net_skb {
     use super::*;
@@ -209,6 +233,8 @@ pub mod tcp_retransmit_skb {
     pub const SKB: Arg = a("skb", 1, "const struct sk_buff *");
     pub const ERR: Arg = a("err", 2, "int");
     pub const ARGS: &[Arg] = &[SK, SKB, ERR];
+    /// The older form, without `err`: it fired only on success.
+    pub const ARGS_SENT: &[Arg] = &[SK, SKB];
 }
 /// `skb:consume_skb(skb, location)`.
 pub mod consume_skb {

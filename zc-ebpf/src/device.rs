@@ -281,12 +281,32 @@ pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_retransmit(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    retransmit(
+        arg(ctx, tp::tcp_retransmit_skb::SK),
+        arg(ctx, tp::tcp_retransmit_skb::SKB),
+        arg(ctx, tp::tcp_retransmit_skb::ERR),
+    )
+}
+
+/// The older form, `tcp_retransmit_skb(sk, skb)`: the kernel fires it only
+/// when a retransmission went out (`__tcp_retransmit_skb`, under `if
+/// (likely(!err))`), so every hit is one that succeeded, and failures are
+/// not seen at all.
+#[btf_tracepoint(function = "tcp_retransmit_skb")]
+pub fn tcp_retransmit_skb_sent(ctx: BtfTracePointContext) -> u32 {
+    let _ = retransmit(
+        arg(&ctx, tp::tcp_retransmit_skb::SK),
+        arg(&ctx, tp::tcp_retransmit_skb::SKB),
+        0,
+    );
+    0
+}
+
+#[inline(always)]
+fn retransmit(sk: u64, skb: u64, err: i32) -> Result<(), i64> {
     if !armed() || lay!(valid) == 0 {
         return Ok(());
     }
-    let sk: u64 = arg(ctx, tp::tcp_retransmit_skb::SK);
-    let skb: u64 = arg(ctx, tp::tcp_retransmit_skb::SKB);
-    let err: i32 = arg(ctx, tp::tcp_retransmit_skb::ERR);
     let Some(sock) = sock_id(sk) else {
         return Ok(());
     };
@@ -386,6 +406,25 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
     walk.out
 }
 
+/// A tail page's head, from its `compound_head`/`compound_info` word (bit
+/// 0 set). The word is either the head's address plus 1, or, where
+/// `struct page` is a power of two in size and the vmemmap is optimized,
+/// a mask plus 1 that cuts the tail's own address down to the head's
+/// (`_compound_head` in include/linux/page-flags.h). A mask is ones from
+/// the top down to the folio's size; no `struct page` lives at such an
+/// address, so the value itself says which it is.
+#[inline(always)]
+fn head_of_tail(page: u64, info: u64) -> u64 {
+    let word = info & !1;
+    let low = !word;
+    // `low + 1` is a power of two exactly when `word` is ones then zeros.
+    if low & low.wrapping_add(1) == 0 {
+        page & word
+    } else {
+        info - 1
+    }
+}
+
 /// The state `frag_round` works on.
 struct FragWalk {
     frags: u64,
@@ -421,7 +460,7 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     let flen: u32 = kread(frag, lay!(frag_len)).unwrap_or(0);
     let page = netmem;
     let head = match kread::<u64>(page, lay!(page_compound_head)) {
-        Ok(ch) if ch & 1 != 0 => ch - 1,
+        Ok(info) if info & 1 != 0 => head_of_tail(page, info),
         Ok(_) => page,
         Err(_) => return,
     };

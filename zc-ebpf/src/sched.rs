@@ -223,9 +223,33 @@ fn try_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let group_dead: u64 = arg(ctx, tp::sched_process_exit::GROUP_DEAD);
-    let group_dead = group_dead & 0xff;
+    process_exit(ctx, group_dead & 0xff != 0)
+}
+
+/// The older form, `sched_process_exit(p)`, fired after `do_exit` has
+/// counted the thread out of `p->signal->live`: a count of 0 means every
+/// thread of the process has passed that point. More than one thread may
+/// see 0; the first one takes the process out of the tree, the others find
+/// it gone.
+#[btf_tracepoint(function = "sched_process_exit")]
+pub fn sched_process_exit_live(ctx: BtfTracePointContext) -> u32 {
+    entry!(try_exit_live, ctx)
+}
+
+fn try_exit_live(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if !armed() || !tree_mode() {
+        return Ok(());
+    }
+    let task: u64 = arg(ctx, tp::sched_process_exit::TASK);
+    let signal: u64 = kread(task, lay!(task_signal))?;
+    let live: i32 = kread(signal, lay!(signal_live))?;
+    process_exit(ctx, live == 0)
+}
+
+#[inline(always)]
+fn process_exit(ctx: &BtfTracePointContext, group_dead: bool) -> Result<(), i64> {
     let tgid = current_tgid();
-    if group_dead != 0 && followed(tgid) {
+    if group_dead && followed(tgid) {
         let _ = ZC_FOLLOWED.remove(tgid);
         set_followed(tgid, false);
         count(Counter::TreeExits, 1);

@@ -12,9 +12,10 @@
 use aya_ebpf::{
     cty::c_void,
     helpers::bpf_get_socket_cookie,
-    macros::{btf_tracepoint, map},
+    EbpfContext as _,
+    macros::{btf_tracepoint, fentry, map},
     maps::{Array, LruHashMap},
-    programs::BtfTracePointContext,
+    programs::{BtfTracePointContext, FEntryContext},
 };
 use zc_common::{
     Config, ZC_PREFIX_SLOTS,
@@ -53,10 +54,39 @@ fn try_tcp_sendmsg_locked(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !for_sender() || lay!(valid) == 0 {
         return Ok(());
     }
-    let sk: u64 = arg(ctx, tp::tcp_sendmsg_locked::SK);
-    let msg: u64 = arg(ctx, tp::tcp_sendmsg_locked::MSG);
-    let skb: u64 = arg(ctx, tp::tcp_sendmsg_locked::SKB);
-    let size_goal: i32 = arg(ctx, tp::tcp_sendmsg_locked::SIZE_GOAL);
+    sendmsg(
+        arg(ctx, tp::tcp_sendmsg_locked::SK),
+        arg(ctx, tp::tcp_sendmsg_locked::MSG),
+        arg(ctx, tp::tcp_sendmsg_locked::SKB),
+        arg(ctx, tp::tcp_sendmsg_locked::SIZE_GOAL),
+    )
+}
+
+/// The function `tcp_sendmsg_locked(sk, msg, size)` at its entry, where a
+/// kernel has no such tracepoint: one event per call, no tail skb, no size
+/// goal (0 for both: "not known").
+#[fentry(function = "tcp_sendmsg_locked")]
+pub fn tcp_sendmsg_locked_call(ctx: FEntryContext) -> u32 {
+    // A tracing program's context is its arguments as an array of u64,
+    // for fentry as for tp_btf.
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_tcp_sendmsg_locked_call, args)
+}
+
+fn try_tcp_sendmsg_locked_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if !for_sender() || lay!(valid) == 0 {
+        return Ok(());
+    }
+    sendmsg(
+        arg(ctx, tp::tcp_sendmsg_locked_fn::SK),
+        arg(ctx, tp::tcp_sendmsg_locked_fn::MSG),
+        0,
+        0,
+    )
+}
+
+#[inline(always)]
+fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
     // The demo socket is the one whose cookie user space gave
     // (`bpf_get_socket_cookie` on the typed argument): its first send, by
     // the sender or its SQ thread, names its pointer for the skb probes.

@@ -96,6 +96,7 @@ fn try_submit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
+/// `io_uring_complete(ctx, req, cqe)`: the completion as it is posted.
 #[btf_tracepoint(function = "io_uring_complete")]
 pub fn io_uring_complete(ctx: BtfTracePointContext) -> u32 {
     entry!(try_complete, ctx)
@@ -110,6 +111,32 @@ fn try_complete(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let user_data: u64 = kread(cqe, lay!(cqe_user_data))?;
     let res: i32 = kread(cqe, lay!(cqe_res))?;
     let cflags: u32 = kread(cqe, lay!(cqe_flags))?;
+    complete(req, user_data, res, cflags)
+}
+
+/// The older form, `io_uring_complete(ctx, req, user_data, res, cflags,
+/// extra1, extra2)`: the same completion, its fields passed one by one
+/// (the kernel fires it just before it writes them into the CQE).
+#[btf_tracepoint(function = "io_uring_complete")]
+pub fn io_uring_complete_fields(ctx: BtfTracePointContext) -> u32 {
+    entry!(try_complete_fields, ctx)
+}
+
+fn try_complete_fields(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    use tp::io_uring_complete_fields as f;
+    if !demo_ring(arg(ctx, f::CTX)) {
+        return Ok(());
+    }
+    complete(
+        arg(ctx, f::REQ),
+        arg(ctx, f::USER_DATA),
+        arg(ctx, f::RES),
+        arg(ctx, f::CFLAGS),
+    )
+}
+
+#[inline(always)]
+fn complete(req: u64, user_data: u64, res: i32, cflags: u32) -> Result<(), i64> {
     let opcode = if cflags & IORING_CQE_F_NOTIF != 0 {
         // A notification is a request of its own, posted for the send.
         notification(user_data, res as u32);

@@ -84,6 +84,10 @@ pub struct Probe {
     pub state: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// Where the probe's evidence came from when not from `tracepoint`
+    /// itself (`fentry tcp_sendmsg_locked(): ...`); empty when it did.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 /// What a run was asked to do.

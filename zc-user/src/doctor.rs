@@ -112,18 +112,29 @@ pub fn examine(load: bool) -> Findings {
             }
         },
         // Without loading, each tracepoint's prototype is still checked.
+        // Without loading, each source's prototype is still checked: the
+        // first that matches is the one a load would try.
         Ok(kernel) => PROBES
             .iter()
-            .map(|spec| ProbeStatus {
-                spec: *spec,
-                state: match prototype::check(&kernel.btf, &spec.attach) {
-                    Ok(()) => ProbeState::Untried(if load {
-                        "needs root".into()
-                    } else {
-                        "--no-load".into()
-                    }),
-                    Err(state) => state,
-                },
+            .map(|spec| {
+                let first = prototype::check(&kernel.btf, &spec.attach);
+                let matching = spec
+                    .sources()
+                    .find(|s| prototype::check(&kernel.btf, s).is_ok())
+                    .copied();
+                ProbeStatus {
+                    spec: *spec,
+                    state: match (matching, first) {
+                        (Some(_), _) => ProbeState::Untried(if load {
+                            "needs root".into()
+                        } else {
+                            "--no-load".into()
+                        }),
+                        (None, Err(state)) => state,
+                        (None, Ok(())) => ProbeState::Untried("no source".into()),
+                    },
+                    via: matching,
+                }
             })
             .collect(),
         Err(_) => untried("the kernel's BTF is unusable"),
@@ -131,14 +142,19 @@ pub fn examine(load: bool) -> Findings {
     let _ = writeln!(
         s,
         "\n{:<38} {:<10} {:<8} {:<12} proves",
-        "tracepoint", "type", "needed", "state"
+        "probe", "source", "needed", "state"
     );
     for p in &status {
+        let source = p.source();
         let _ = writeln!(
             s,
             "{:<38} {:<10} {:<8} {:<12} {}",
-            format!("{}/{}", p.spec.attach.category(), p.spec.attach.name()),
-            p.spec.attach.kind(),
+            p.spec.attach.target(),
+            if source.program == p.spec.program {
+                source.kind().to_string()
+            } else {
+                format!("{}*", source.kind())
+            },
             if p.spec.required {
                 "required"
             } else {
@@ -153,12 +169,30 @@ pub fn examine(load: bool) -> Findings {
             p.spec.proves
         );
         if !p.ok_for_live() && !matches!(p.state, ProbeState::Untried(_)) {
-            blockers.push(format!(
-                "{}/{}: {}",
-                p.spec.attach.category(),
-                p.spec.attach.name(),
-                p.state
-            ));
+            blockers.push(format!("{}: {}", p.spec.attach.target(), p.state));
+        }
+    }
+    let substitutes: Vec<String> = status
+        .iter()
+        .filter(|p| p.via.is_some_and(|v| v.program != p.spec.program))
+        .map(|p| {
+            let v = p.source();
+            format!(
+                "  {}: {} {} ({})",
+                p.spec.attach.target(),
+                v.kind(),
+                v.target(),
+                v.note
+            )
+        })
+        .collect();
+    if !substitutes.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n* evidence from another source than the probe's first (what differs):"
+        );
+        for line in substitutes {
+            let _ = writeln!(s, "{line}");
         }
     }
     if status
@@ -229,6 +263,7 @@ fn untried(reason: &str) -> Vec<ProbeStatus> {
         .map(|spec| ProbeStatus {
             spec: *spec,
             state: ProbeState::Untried(reason.to_string()),
+            via: None,
         })
         .collect()
 }

@@ -477,7 +477,7 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
 fn write_tree_recording(live: &zc::trace::Live, path: &std::path::Path) -> anyhow::Result<()> {
     let tree =
         zc::recording::store_tree(&live.state, live.roots(), live.command(), live.exit_code)?;
-    let ctx = Context::here(String::new(), 0, 0);
+    let ctx = Context::here(String::new(), 0, 0, Vec::new());
     let mut meta = zc::recording::meta(&ctx, live.probes(), 0, 0, false);
     meta.file = "(zc trace: the followed programs' own files)".into();
     meta.clock = "nanoseconds since the trace started (CLOCK_MONOTONIC)".into();

@@ -913,11 +913,15 @@ pub fn meta(
                     ProbeState::Untried(r) => ("not tried", r.clone()),
                 };
                 zc_trace::Probe {
-                    tracepoint: format!("{}/{}", p.spec.attach.category(), p.spec.attach.name()),
-                    kind: p.spec.attach.kind().into(),
+                    tracepoint: p.spec.attach.target(),
+                    kind: p.source().kind().into(),
                     required: p.spec.required,
                     state: state.into(),
                     reason,
+                    source: p
+                        .substitute()
+                        .and_then(|s| s.split_once(" from ").map(|(_, from)| from.to_string()))
+                        .unwrap_or_default(),
                 }
             })
             .collect(),

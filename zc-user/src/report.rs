@@ -518,6 +518,9 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         },
         fmt_bytes(f.receiver_copy_bytes)
     );
+    for source in &ctx.probe_sources {
+        let _ = writeln!(s, "probe from another source: {source}");
+    }
     let _ = writeln!(
         s,
         "probes {}/{} attached, {} events, lost events {}{}",

@@ -91,9 +91,8 @@ impl LiveSession {
             .filter(|p| !p.ok_for_live())
             .map(|p| {
                 format!(
-                    "{}/{} {}",
-                    p.spec.attach.category(),
-                    p.spec.attach.name(),
+                    "{} {}",
+                    p.spec.attach.target(),
                     p.state
                 )
             })
@@ -122,6 +121,11 @@ impl LiveSession {
                 .filter(|p| p.state == ProbeState::Attached)
                 .count(),
             tracer.status().len(),
+            tracer
+                .status()
+                .iter()
+                .filter_map(|p| p.substitute())
+                .collect(),
         );
         Ok(LiveSession {
             status: tracer.status().to_vec(),

@@ -136,6 +136,7 @@ const TYPES: &[&str] = &[
     "sock_common",
     "pt_regs",
     "task_struct",
+    "signal_struct",
     "io_kiocb",
     "io_cqe",
     "io_ring_ctx",
@@ -156,11 +157,10 @@ pub fn names() -> Vec<String> {
     TYPES
         .iter()
         .map(|t| t.to_string())
-        .chain(
-            PROBES
-                .iter()
-                .map(|p| super::prototype::typedef(p.attach.name())),
-        )
+        .chain(PROBES.iter().flat_map(|p| p.sources()).map(|s| match s.hook {
+            super::probes::Hook::TpBtf => super::prototype::typedef(s.name()),
+            super::probes::Hook::Fentry | super::probes::Hook::Fexit => s.name().to_string(),
+        }))
         .collect()
 }
 
@@ -232,7 +232,11 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let frag_netmem = field_either(btf, &frag_ty, &frag, &["netmem", "bv_page"])?;
     let frag_len = field_either(btf, &frag_ty, &frag, &["len", "bv_len"])?;
 
-    let (page, [compound_head]) = lookup(btf, "page", ["compound_head"])?;
+    let page = structs_named(btf, "page")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| LayoutError::MissingType("struct page".into()))?;
+    let compound_head = field_either(btf, "page", &page, &["compound_head", "compound_info"])?;
     let (_, [mapping, index]) = lookup(btf, "folio", ["mapping", "index"])?;
     let (_, [host]) = lookup(btf, "address_space", ["host"])?;
     let (_, [i_ino, i_sb]) = lookup(btf, "inode", ["i_ino", "i_sb"])?;
@@ -257,7 +261,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     )?;
 
     let (_, [arg0, arg1, arg2, syscall_nr, ip]) = lookup(btf, "pt_regs", REGS)?;
-    let (_, [pid, comm]) = lookup(btf, "task_struct", ["pid", "comm"])?;
+    let (_, [pid, comm, signal]) = lookup(btf, "task_struct", ["pid", "comm", "signal"])?;
+    let (_, [live]) = lookup(btf, "signal_struct", ["live"])?;
     let (_, [req_ctx, opcode, req_cqe]) = lookup(btf, "io_kiocb", ["ctx", "opcode", "cqe"])?;
     let (_, [cqe_data]) = lookup(btf, "io_cqe", ["user_data"])?;
     let (_, [ring_flags]) = lookup(btf, "io_ring_ctx", ["flags"])?;
@@ -294,7 +299,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         frag_netmem: frag_netmem.sized(8)?,
         frag_len: frag_len.offset,
         page_size: to_u32(page.size(), "sizeof(page)")?,
-        page_compound_head: compound_head.offset,
+        page_compound_head: compound_head.sized(8)?,
         folio_mapping: mapping.offset,
         folio_index: index.offset,
         mapping_host: host.offset,
@@ -326,6 +331,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         regs_ip: ip.sized(8)?,
         task_pid: pid.sized(4)?,
         task_comm: comm.sized(16)?,
+        task_signal: signal.sized(8)?,
+        signal_live: live.sized(4)?,
         kiocb_ctx: req_ctx.sized(8)?,
         kiocb_opcode: opcode.sized(1)?,
         kiocb_user_data: req_cqe.offset + cqe_data.sized(8)?,
@@ -748,6 +755,8 @@ mod tests {
             regs_ip: 128,
             task_pid: 1264,
             task_comm: 1752,
+            task_signal: 1800,
+            signal_live: 4,
             kiocb_ctx: 96,
             kiocb_opcode: 64,
             kiocb_user_data: 80,

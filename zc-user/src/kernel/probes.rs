@@ -1,27 +1,68 @@
-//! The probes zc attaches, what each proves, and how attaching went.
+//! The probes zc attaches, what each proves, where its evidence may come
+//! from, and how attaching went.
 //!
-//! Every probe is a BTF tracepoint (`tp_btf`): the kernel calls it with the
-//! tracepoint's own arguments, typed by BTF, and it reads kernel structs
-//! through them at offsets read from BTF too (`layout.rs`). Before loading,
-//! user space checks each argument a probe reads against the tracepoint's
-//! prototype in the running kernel's BTF (`prototype.rs`). kprobes and
-//! fentry are not used: many kernels (this project's own among them) do not
-//! allow them. Classic (perf) tracepoints are not used either: each one
-//! costs more per hit, and detaching one waits for an RCU grace period
-//! under a global mutex, one after another, which made zc's exit take a
-//! second.
+//! A probe's first source is a BTF tracepoint (`tp_btf`): the kernel calls
+//! it with the tracepoint's own arguments, typed by BTF, and it reads kernel
+//! structs through them at offsets read from BTF too (`layout.rs`).
+//! Tracepoints come and go and change their arguments between releases, so
+//! a probe may list other sources of the same evidence, tried in order when
+//! the first is missing or its arguments differ: the same tracepoint in its
+//! older form (another program reads it), or the kernel function the
+//! tracepoint sits in (fentry/fexit). Which one a kernel gets is decided by
+//! its BTF (`prototype.rs`), never by its version, and the doctor and the
+//! report say which was used, with how its evidence differs. Classic (perf)
+//! tracepoints are not used: each costs more per hit, and detaching one
+//! waits for an RCU grace period under a global mutex, one after another,
+//! which made zc's exit take a second. Kernels that refuse fentry (this
+//! project's own) have every tracepoint zc needs.
 
 use std::fmt;
 
 use zc_common::tracepoints::{self as tp, Arg};
 
-/// Where a probe attaches: the tracepoint `category/name`, and the
-/// arguments its program reads.
+/// How a program hooks the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// A BTF tracepoint: the kernel calls the program with the
+    /// tracepoint's arguments, typed by `btf_trace_<name>`. The first
+    /// choice everywhere: a stable interface, cheap to attach and detach.
+    TpBtf,
+    /// fentry: the entry of a kernel function, its arguments typed by the
+    /// function's BTF. Where a kernel lacks a tracepoint, the function it
+    /// would sit in is the nearest source of the same evidence. Needs the
+    /// function tracer (`CONFIG_FUNCTION_TRACER`), and a function that the
+    /// compiler did not inline everywhere.
+    Fentry,
+    /// fexit: the same function's return, with its arguments and its
+    /// return value after them.
+    Fexit,
+}
+
+impl Hook {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::TpBtf => "tp_btf",
+            Hook::Fentry => "fentry",
+            Hook::Fexit => "fexit",
+        }
+    }
+}
+
+/// One source of a probe's evidence: a program, where it attaches (a
+/// tracepoint `category/name`, or a function `name`), and the arguments
+/// it reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Attach {
+    /// The eBPF program's function name in zc-ebpf.
+    pub program: &'static str,
+    pub hook: Hook,
+    /// The tracepoint's category; the function's is empty.
     pub category: &'static str,
     pub name: &'static str,
     pub args: &'static [Arg],
+    /// How this source's evidence differs from the probe's first source
+    /// (empty for the first): what the report and the doctor say beside it.
+    pub note: &'static str,
 }
 
 impl Attach {
@@ -32,19 +73,37 @@ impl Attach {
         self.name
     }
     pub fn kind(&self) -> &'static str {
-        "tp_btf"
+        self.hook.as_str()
+    }
+    /// `category/name` for a tracepoint, `name()` for a function.
+    pub fn target(&self) -> String {
+        match self.hook {
+            Hook::TpBtf => format!("{}/{}", self.category, self.name),
+            Hook::Fentry | Hook::Fexit => format!("{}()", self.name),
+        }
     }
 }
 
-/// One probe: its program in the eBPF object, where it attaches, what it proves.
+/// One probe: where it attaches first, where else its evidence can come
+/// from on a kernel without that, and what it proves.
 #[derive(Clone, Copy, Debug)]
 pub struct ProbeSpec {
-    /// The eBPF program's function name in zc-ebpf.
+    /// The first source's program: the probe's name.
     pub program: &'static str,
     pub attach: Attach,
+    /// Tried in order when the first source is missing or refused: the
+    /// same tracepoint in an older form, or the function it sits in.
+    pub fallbacks: &'static [Attach],
     /// Without it zc cannot measure its figures honestly, so it will not run live.
     pub required: bool,
     pub proves: &'static str,
+}
+
+impl ProbeSpec {
+    /// Every source, the first one first.
+    pub fn sources(&self) -> impl Iterator<Item = &Attach> {
+        std::iter::once(&self.attach).chain(self.fallbacks)
+    }
 }
 
 /// A probe on tracepoint `category/name` whose program has the tracepoint's name.
@@ -57,10 +116,14 @@ const fn tp(
     ProbeSpec {
         program: name,
         attach: Attach {
+            program: name,
+            hook: Hook::TpBtf,
             category,
             name,
             args,
+            note: "",
         },
+        fallbacks: &[],
         required: true,
         proves,
     }
@@ -69,6 +132,49 @@ const fn tp(
 const fn optional(mut p: ProbeSpec) -> ProbeSpec {
     p.required = false;
     p
+}
+
+/// The probe `p`, with `fallbacks` for kernels without its first source.
+const fn or(mut p: ProbeSpec, fallbacks: &'static [Attach]) -> ProbeSpec {
+    p.fallbacks = fallbacks;
+    p
+}
+
+/// The same tracepoint in another form (fewer or other arguments), read
+/// by a program of its own.
+const fn form(
+    program: &'static str,
+    category: &'static str,
+    name: &'static str,
+    args: &'static [Arg],
+    note: &'static str,
+) -> Attach {
+    Attach {
+        program,
+        hook: Hook::TpBtf,
+        category,
+        name,
+        args,
+        note,
+    }
+}
+
+/// A kernel function, hooked at entry (`Hook::Fentry`) or return.
+const fn function(
+    program: &'static str,
+    hook: Hook,
+    name: &'static str,
+    args: &'static [Arg],
+    note: &'static str,
+) -> Attach {
+    Attach {
+        program,
+        hook,
+        category: "",
+        name,
+        args,
+        note,
+    }
 }
 
 /// Every probe, in the order the report lists them.
@@ -97,11 +203,20 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::task_newtask::ARGS,
         "kernel threads the sender starts (io_uring's SQ thread, io-wq workers); processes a traced one forks",
     ),
-    tp(
-        "sched",
-        "sched_process_exit",
-        tp::sched_process_exit::ARGS,
-        "a traced process that ended leaves the followed tree",
+    or(
+        tp(
+            "sched",
+            "sched_process_exit",
+            tp::sched_process_exit::ARGS,
+            "a traced process that ended leaves the followed tree",
+        ),
+        &[form(
+            "sched_process_exit_live",
+            "sched",
+            "sched_process_exit",
+            tp::sched_process_exit::ARGS_TASK,
+            "the form without group_dead: a process is gone when p->signal->live is 0",
+        )],
     ),
     optional(tp(
         "io_uring",
@@ -115,11 +230,20 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::io_uring_submit_req::ARGS,
         "requests submitted to that ring, and whether the SQ thread issued them",
     )),
-    optional(tp(
-        "io_uring",
-        "io_uring_complete",
-        tp::io_uring_complete::ARGS,
-        "completions: a READ's copy, a SEND_ZC's bytes, its notification's verdict",
+    optional(or(
+        tp(
+            "io_uring",
+            "io_uring_complete",
+            tp::io_uring_complete::ARGS,
+            "completions: a READ's copy, a SEND_ZC's bytes, its notification's verdict",
+        ),
+        &[form(
+            "io_uring_complete_fields",
+            "io_uring",
+            "io_uring_complete",
+            tp::io_uring_complete_fields::ARGS,
+            "the form with the completion's fields as arguments, not a cqe",
+        )],
     )),
     tp(
         "exceptions",
@@ -169,11 +293,20 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::block_rq_complete::ARGS,
         "those requests completed (the device's transfer)",
     ),
-    tp(
-        "tcp",
-        "tcp_sendmsg_locked",
-        tp::tcp_sendmsg_locked::ARGS,
-        "data into the socket buffer: user copy or spliced pages",
+    or(
+        tp(
+            "tcp",
+            "tcp_sendmsg_locked",
+            tp::tcp_sendmsg_locked::ARGS,
+            "data into the socket buffer: user copy or spliced pages",
+        ),
+        &[function(
+            "tcp_sendmsg_locked_call",
+            Hook::Fentry,
+            "tcp_sendmsg_locked",
+            tp::tcp_sendmsg_locked_fn::ARGS,
+            "the function's entry: once per call, not per pass of its loop; no tail skb or size goal",
+        )],
     ),
     tp(
         "sock",
@@ -211,11 +344,20 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::net_skb::ARGS,
         "the veth's peer got the skb: user pages still, or copied on the way",
     ),
-    tp(
-        "tcp",
-        "tcp_retransmit_skb",
-        tp::tcp_retransmit_skb::ARGS,
-        "a retransmission: bytes that pass the device again",
+    or(
+        tp(
+            "tcp",
+            "tcp_retransmit_skb",
+            tp::tcp_retransmit_skb::ARGS,
+            "a retransmission: bytes that pass the device again",
+        ),
+        &[form(
+            "tcp_retransmit_skb_sent",
+            "tcp",
+            "tcp_retransmit_skb",
+            tp::tcp_retransmit_skb::ARGS_SENT,
+            "the form without err: fired for sent retransmissions only, failed ones unseen",
+        )],
     ),
     tp(
         "skb",
@@ -314,6 +456,31 @@ impl fmt::Display for ProbeState {
 pub struct ProbeStatus {
     pub spec: ProbeSpec,
     pub state: ProbeState,
+    /// The source that attached, if one did.
+    pub via: Option<Attach>,
+}
+
+impl ProbeStatus {
+    /// For a probe attached through a source other than its first: where
+    /// its evidence came from, and how that differs, in one line.
+    pub fn substitute(&self) -> Option<String> {
+        let via = self.via.as_ref()?;
+        (via.program != self.spec.program).then(|| {
+            format!(
+                "{} from {} {}: {}",
+                self.spec.attach.target(),
+                via.kind(),
+                via.target(),
+                via.note
+            )
+        })
+    }
+
+    /// The source attached, or else the probe's first: what the doctor and
+    /// the report name.
+    pub fn source(&self) -> &Attach {
+        self.via.as_ref().unwrap_or(&self.spec.attach)
+    }
 }
 
 impl ProbeStatus {
@@ -338,10 +505,21 @@ mod tests {
 
     #[test]
     fn program_names_are_unique_and_every_category_of_the_brief_is_covered() {
-        let mut names: Vec<_> = PROBES.iter().map(|p| p.program).collect();
+        let mut names: Vec<_> = PROBES
+            .iter()
+            .flat_map(|p| p.sources())
+            .map(|s| s.program)
+            .collect();
+        let all = names.len();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), PROBES.len());
+        assert_eq!(names.len(), all, "one program per source");
+        for p in PROBES {
+            assert_eq!(p.program, p.attach.program, "a probe is named by its first source");
+            for f in p.fallbacks {
+                assert!(!f.note.is_empty(), "{}: say how {} differs", p.program, f.program);
+            }
+        }
         for cat in [
             "raw_syscalls",
             "sched",

@@ -11,7 +11,10 @@ use anyhow::{Context as _, anyhow};
 use aya::{
     Btf, Ebpf, EbpfLoader,
     maps::{Array, MapData, PerCpuArray, PerCpuValues, RingBuf},
-    programs::{BtfTracePoint, tp_btf::BtfTracePointLink},
+    programs::{
+        BtfTracePoint, FEntry, FExit, fentry::FEntryLink, fexit::FExitLink,
+        tp_btf::BtfTracePointLink,
+    },
 };
 use zc_common::{
     Config, MAX_SYSCALLS,
@@ -21,7 +24,7 @@ use zc_common::{
 
 use super::{
     layout::KernelTypes,
-    probes::{PROBES, ProbeSpec, ProbeState, ProbeStatus},
+    probes::{Attach, Hook, PROBES, ProbeSpec, ProbeState, ProbeStatus},
     prototype,
     stats::ProgRun,
 };
@@ -53,8 +56,16 @@ pub struct Target {
 }
 
 /// A program's attachment. Only dropped: dropping detaches, at once (a
-/// BTF tracepoint's link waits for no grace period as it goes).
-struct Held(#[allow(dead_code, reason = "held for its Drop")] BtfTracePointLink);
+/// BTF tracepoint's or a trampoline's link waits for no grace period as it
+/// goes).
+struct Held(#[allow(dead_code, reason = "held for its Drop")] TracingLink);
+
+/// The links of the three hooks (all BPF tracing links underneath).
+enum TracingLink {
+    Tp(#[allow(dead_code, reason = "held for its Drop")] BtfTracePointLink),
+    Fentry(#[allow(dead_code, reason = "held for its Drop")] FEntryLink),
+    Fexit(#[allow(dead_code, reason = "held for its Drop")] FExitLink),
+}
 
 /// Removes every entry of hash map `$name` (keys `$k`, values `$v`).
 macro_rules! empty {
@@ -644,28 +655,24 @@ fn load_programs(
 ) -> (Vec<Held>, Vec<ProbeStatus>) {
     let mut programs: std::collections::HashMap<&str, &mut aya::programs::Program> =
         ebpf.programs_mut().collect();
-    // Each probe with its program, dealt alternately to two lanes.
-    let mut lanes: [Vec<(usize, &ProbeSpec, Option<&mut aya::programs::Program>)>; 2] =
-        [Vec::new(), Vec::new()];
+    // Each probe with its sources' programs, dealt alternately to two lanes.
+    type Sources<'a> = Vec<(&'static Attach, Option<&'a mut aya::programs::Program>)>;
+    let mut lanes: [Vec<(usize, &ProbeSpec, Sources)>; 2] = [Vec::new(), Vec::new()];
     for (i, spec) in PROBES.iter().enumerate() {
-        lanes[i % 2].push((i, spec, programs.remove(spec.program)));
+        let sources = std::iter::once(&spec.attach)
+            .chain(spec.fallbacks)
+            .map(|a| (a, programs.remove(a.program)))
+            .collect();
+        lanes[i % 2].push((i, spec, sources));
     }
-    let mut results: Vec<(usize, Result<Held, ProbeState>)> = std::thread::scope(|s| {
+    type Attached = Result<(Held, Attach), ProbeState>;
+    let mut results: Vec<(usize, Attached)> = std::thread::scope(|s| {
         let handles: Vec<_> = lanes
             .into_iter()
             .map(|lane| {
                 s.spawn(move || {
                     lane.into_iter()
-                        .map(|(i, spec, program)| {
-                            let r = match program {
-                                None => Err(ProbeState::Refused(format!(
-                                    "eBPF object has no program {}",
-                                    spec.program
-                                ))),
-                                Some(p) => attach_one(p, spec, kernel, btf),
-                            };
-                            (i, r)
-                        })
+                        .map(|(i, _spec, sources)| (i, attach_first(sources, kernel, btf)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -686,30 +693,84 @@ fn load_programs(
     let mut links = Vec::with_capacity(PROBES.len());
     let mut status = Vec::with_capacity(PROBES.len());
     for (spec, (_, r)) in PROBES.iter().zip(results) {
-        let state = match r {
-            Ok(link) => {
+        let (state, via) = match r {
+            Ok((link, via)) => {
                 links.push(link);
-                ProbeState::Attached
+                (ProbeState::Attached, Some(via))
             }
-            Err(state) => state,
+            Err(state) => (state, None),
         };
-        status.push(ProbeStatus { spec: *spec, state });
+        status.push(ProbeStatus {
+            spec: *spec,
+            state,
+            via,
+        });
     }
     (links, status)
 }
 
+/// Attaches the first of a probe's sources that this kernel has and
+/// accepts. If none does, the first source's answer stands (it names what
+/// zc would read), with why each other one failed after it.
+fn attach_first(
+    sources: Vec<(&'static Attach, Option<&mut aya::programs::Program>)>,
+    kernel: &KernelTypes,
+    btf: &Btf,
+) -> Result<(Held, Attach), ProbeState> {
+    let mut first: Option<ProbeState> = None;
+    let mut others = Vec::new();
+    for (source, program) in sources {
+        let tried = match program {
+            None => Err(ProbeState::Refused(format!(
+                "eBPF object has no program {}",
+                source.program
+            ))),
+            Some(p) => attach_one(p, source, kernel, btf),
+        };
+        match tried {
+            Ok(held) => return Ok((held, *source)),
+            Err(e) if first.is_none() => first = Some(e),
+            Err(e) => others.push(format!("{} {}: {e}", source.kind(), source.target())),
+        }
+    }
+    let first = first.unwrap_or_else(|| ProbeState::Refused("no source".into()));
+    if others.is_empty() {
+        return Err(first);
+    }
+    let also = others.join("; ");
+    Err(match first {
+        ProbeState::Missing(r) => ProbeState::Missing(format!("{r}; and {also}")),
+        ProbeState::Refused(r) => ProbeState::Refused(format!("{r}; and {also}")),
+        other => other,
+    })
+}
+
 fn attach_one(
     program: &mut aya::programs::Program,
-    spec: &ProbeSpec,
+    source: &Attach,
     kernel: &KernelTypes,
     btf: &Btf,
 ) -> Result<Held, ProbeState> {
-    prototype::check(&kernel.btf, &spec.attach)?;
-    let result: anyhow::Result<Held> = (|| {
-        let p: &mut BtfTracePoint = program.try_into()?;
-        p.load(spec.attach.name(), btf)?;
-        let id = p.attach()?;
-        Ok(Held(p.take_link(id)?))
+    prototype::check(&kernel.btf, source)?;
+    let result: anyhow::Result<Held> = (|| match source.hook {
+        Hook::TpBtf => {
+            let p: &mut BtfTracePoint = program.try_into()?;
+            p.load(source.name(), btf)?;
+            let id = p.attach()?;
+            Ok(Held(TracingLink::Tp(p.take_link(id)?)))
+        }
+        Hook::Fentry => {
+            let p: &mut FEntry = program.try_into()?;
+            p.load(source.name(), btf)?;
+            let id = p.attach()?;
+            Ok(Held(TracingLink::Fentry(p.take_link(id)?)))
+        }
+        Hook::Fexit => {
+            let p: &mut FExit = program.try_into()?;
+            p.load(source.name(), btf)?;
+            let id = p.attach()?;
+            Ok(Held(TracingLink::Fexit(p.take_link(id)?)))
+        }
     })();
     result.map_err(|e| ProbeState::Refused(one_line(&e)))
 }
@@ -749,11 +810,11 @@ mod tests {
     #[test]
     fn object_holds_every_probe_program_and_map() {
         let obj = aya_obj::Object::parse(super::OBJECT).expect("the embedded object parses");
-        for p in super::PROBES {
+        for source in super::PROBES.iter().flat_map(|p| p.sources()) {
             assert!(
-                obj.programs.contains_key(p.program),
+                obj.programs.contains_key(source.program),
                 "program {} of the probe table is not in the object (has: {:?})",
-                p.program,
+                source.program,
                 obj.programs.keys().collect::<Vec<_>>()
             );
         }
@@ -774,7 +835,7 @@ mod tests {
         );
         assert_eq!(
             obj.programs.len(),
-            super::PROBES.len(),
+            super::PROBES.iter().flat_map(|p| p.sources()).count(),
             "the object has programs the probe table does not attach"
         );
     }

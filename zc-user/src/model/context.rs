@@ -12,17 +12,28 @@ pub struct Context {
     pub file: String,
     pub probes_attached: usize,
     pub probes_total: usize,
+    /// One line per probe whose evidence came from a source other than its
+    /// first (an older form of its tracepoint, or the function it sits in),
+    /// so that a figure from fentry is not taken for a tracepoint's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probe_sources: Vec<String>,
 }
 
 impl Context {
     /// The context of runs made now, on this machine.
-    pub fn here(file: String, probes_attached: usize, probes_total: usize) -> Context {
+    pub fn here(
+        file: String,
+        probes_attached: usize,
+        probes_total: usize,
+        probe_sources: Vec<String>,
+    ) -> Context {
         Context {
             kernel: kernel_release(),
             zc_version: env!("CARGO_PKG_VERSION"),
             file,
             probes_attached,
             probes_total,
+            probe_sources,
         }
     }
 
@@ -37,6 +48,12 @@ impl Context {
             ),
             probes_attached: meta.probes.iter().filter(|p| p.state == "attached").count(),
             probes_total: meta.probes.len(),
+            probe_sources: meta
+                .probes
+                .iter()
+                .filter(|p| !p.source.is_empty())
+                .map(|p| format!("{} from {}", p.tracepoint, p.source))
+                .collect(),
         }
     }
 }
