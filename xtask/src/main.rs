@@ -110,7 +110,12 @@ enum Task {
         /// Kernel series (6.1, 6.12, 6.16, 7.x: the newest of major 7, ...),
         /// `host` (this machine's kernel, no VM) or `all` (6.1, 6.12, 6.16,
         /// 7.x and host); repeat for several
-        #[arg(long = "kernel", short = 'k', value_name = "SERIES", default_value = "all")]
+        #[arg(
+            long = "kernel",
+            short = 'k',
+            value_name = "SERIES",
+            default_value = "all"
+        )]
         kernels: Vec<String>,
         /// Folder for the results (one subfolder per kernel release)
         #[arg(long, value_name = "DIR", default_value = "target/lab")]
@@ -259,7 +264,9 @@ fn lab_command(
         bail!("no command: give one after `--`, e.g. `cargo xtask lab --kernel 6.1 -- zc doctor`");
     }
     if !cmd::is_root() {
-        bail!("the lab runs its command as root in the guest and needs root here too (QEMU, the scratch disk): run `sudo -E cargo xtask lab ...`");
+        bail!(
+            "the lab runs its command as root in the guest and needs root here too (QEMU, the scratch disk): run `sudo -E cargo xtask lab ...`"
+        );
     }
     setup::setup()?;
     setup::lab_tools()?;
@@ -274,7 +281,8 @@ fn lab_command(
         eprintln!(
             "lab: {} exited {} after {:.0} s; results in {}",
             run.kernel.release(),
-            run.rc.map_or("never (the guest did not finish)".into(), |c| c.to_string()),
+            run.rc
+                .map_or("never (the guest did not finish)".into(), |c| c.to_string()),
             run.seconds,
             run.out.display()
         );

@@ -10,9 +10,9 @@
 //! proved later, by the frags themselves (see `device.rs`).
 
 use aya_ebpf::{
+    EbpfContext as _,
     cty::c_void,
     helpers::bpf_get_socket_cookie,
-    EbpfContext as _,
     macros::{btf_tracepoint, fentry, map},
     maps::{Array, LruHashMap},
     programs::{BtfTracePointContext, FEntryContext},

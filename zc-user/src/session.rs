@@ -89,13 +89,7 @@ impl LiveSession {
             .status()
             .iter()
             .filter(|p| !p.ok_for_live())
-            .map(|p| {
-                format!(
-                    "{} {}",
-                    p.spec.attach.target(),
-                    p.state
-                )
-            })
+            .map(|p| format!("{} {}", p.spec.attach.target(), p.state))
             .collect();
         if !blocked.is_empty() {
             return Err(Fatal::CannotTrace(format!(

@@ -1,9 +1,10 @@
 //! Debian's kernels, found by package name in the archive's indexes.
 //!
 //! A Debian kernel release (`6.1.0-50-amd64`, `7.3.4+deb13-amd64`) lives in
-//! up to three packages: `linux-image-REL` (vmlinuz and modules, until
-//! 6.19), or, since the split, `linux-binary-REL` (vmlinuz) with
-//! `linux-modules-REL`, `linux-image-REL` then being an empty meta-package.
+//! `linux-image-REL` (vmlinuz and modules, until 6.19), or, since the
+//! split, in `linux-binary-REL` (vmlinuz), `linux-modules-REL` and
+//! `linux-base-REL` (`modules.builtin` and the like), `linux-image-REL`
+//! then being an empty meta-package.
 //! The lab asks each suite's `Packages.xz` which releases exist, picks the
 //! newest of the series asked for by the upstream version in the package's
 //! `Version` field, and unpacks whatever of the three packages exist with
@@ -146,6 +147,7 @@ pub fn newest(series: Series, suite: &'static str, packages: &[Package]) -> Opti
         format!("linux-image-{rel}"),
         format!("linux-binary-{rel}"),
         format!("linux-modules-{rel}"),
+        format!("linux-base-{rel}"),
     ];
     let holding = packages
         .iter()
@@ -352,6 +354,8 @@ mod tests {
             pkg("linux-binary-7.3.4+deb13-amd64", "7.3.4-1~bpo13+1"),
             pkg("linux-modules-7.3.4+deb13-amd64", "7.3.4-1~bpo13+1"),
             pkg("linux-image-7.3.4+deb13-amd64", "7.3.4-1~bpo13+1"),
+            pkg("linux-base-7.3.4+deb13-amd64", "7.3.4-1~bpo13+1"),
+            pkg("linux-base-7.3.4+deb13-rt-amd64", "7.3.4-1~bpo13+1"),
         ];
         let r = newest(Series::parse("6.1").expect("s"), "bookworm", &index).expect("6.1");
         assert_eq!(r.name, "6.1.0-50-amd64");
@@ -365,6 +369,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "linux-base-7.3.4+deb13-amd64",
                 "linux-binary-7.3.4+deb13-amd64",
                 "linux-image-7.3.4+deb13-amd64",
                 "linux-modules-7.3.4+deb13-amd64"

@@ -38,9 +38,15 @@ use debian::{Release, Series};
 pub const ALL: [&str; 5] = ["6.1", "6.12", "6.16", "7.x", "host"];
 
 /// Modules a guest loads before the command: the demo's veth pair, the
-/// `--rate` qdisc, and the scratch disk's driver and file system. udev does
+/// `--rate` qdisc, the scratch disk's driver and file system, and kTLS.
+/// udev does
 /// not run in a virtme-ng guest, so nothing loads them on demand.
-const MODULES: &str = "veth sch_tbf virtio_scsi sd_mod ext4";
+const MODULES: &str = "veth sch_tbf virtio_blk ext4 tls";
+
+/// The scratch disk's file system label, by which the guest finds it, and
+/// where the guest mounts it.
+const DISK_LABEL: &str = "zc-lab";
+const DISK_DIR: &str = "/tmp/zc-lab-disk";
 
 /// How long a KVM guest may take to run `true` before KVM is judged not to
 /// run guests here (a working one takes about two seconds).
@@ -151,14 +157,24 @@ pub fn prepare(cache: &Path, which: &str) -> Result<Kernel> {
     let mirror = debian::mirror()?;
     let release = debian::find(cache, &mirror, series)?;
     let root = cache.join("kernels").join(&release.name);
+    // What was unpacked: the version and the packages, one a line.
     let stamp = root.join("zc-lab.version");
-    let ready = fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == release.version);
+    let unpacked = std::iter::once(release.version.as_str())
+        .chain(release.packages.iter().map(|p| p.name.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ready = fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == unpacked);
     if !ready {
         unpack(cache, &mirror, &release, &root)?;
-        fs::write(&stamp, &release.version)
+        fs::write(&stamp, &unpacked)
             .with_context(|| format!("cannot write {}", stamp.display()))?;
     } else {
-        eprintln!("lab: {} ({}) cached in {}", release.name, release.version, root.display());
+        eprintln!(
+            "lab: {} ({}) cached in {}",
+            release.name,
+            release.version,
+            root.display()
+        );
     }
     let vmlinuz = debian::vmlinuz_in(&root, &release.name)
         .with_context(|| format!("no kernel image in {}", root.display()))?;
@@ -290,17 +306,30 @@ fn virtme(
     memory: &str,
 ) -> Command {
     let mut c = Command::new("python3");
-    c.args(["-m", "virtme_ng.run"]);
+    // The guest's whole console in console.txt, boot messages included: a
+    // guest that never reaches the command shows why.
+    c.args(["-m", "virtme_ng.run", "--verbose"]);
     if matches!(accel, Accel::Tcg(_)) {
         c.arg("--disable-kvm");
     }
+    // Under TCG the kernel's TSC watchdog may judge the TSC unstable and
+    // move to a clocksource the vDSO cannot read: clock_gettime would then
+    // become a syscall, counted in the sender's loop, that no host makes.
+    c.args(["--append", "tsc=reliable"]);
     c.arg("-r")
         .arg(vmlinuz)
         .args(["--memory", memory, "--cpus", &cpus.to_string()])
         .arg("--rwdir")
         .arg(out);
     if let Some(disk) = disk {
-        c.arg("--disk").arg(disk);
+        // Raw, said so: a probed format keeps the guest from writing block 0,
+        // where ext4 keeps its superblock.
+        // One word with `=`: argparse takes a value that starts with `-`
+        // for an option of its own.
+        c.arg(format!(
+            "--qemu-opts=-drive file={},if=virtio,format=raw,cache=unsafe",
+            disk.display()
+        ));
     }
     c.arg("--exec").arg(script);
     c
@@ -312,6 +341,7 @@ fn virtme(
 fn run_bounded(c: &mut Command, limit: Duration, log: &Path) -> Result<bool> {
     use std::os::unix::process::CommandExt as _;
     let file = fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    cmd::echo(c);
     let mut child = c
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
@@ -374,17 +404,32 @@ pub fn shell_text(words: &[String]) -> String {
 /// The script a guest (or the host) runs around the command.
 fn script(kernel: &Kernel, out: &Path, bin: &Path, cwd: &Path, command: &str) -> String {
     let q = |p: &Path| cmd::quote(p.as_os_str());
-    let mut s = String::new();
+    // The preparation's own trace goes to a file of its own.
+    let mut s = format!(
+        "exec 3>&2 2>{}/lab-setup.txt; set -x; export PATH={}:\"$PATH\"; ",
+        q(out),
+        q(bin)
+    );
     if matches!(kernel, Kernel::Debian { .. }) {
         s.push_str(&format!("modprobe -a {MODULES} 2>/dev/null; "));
-        // The scratch disk: the only SCSI disk of the guest.
-        s.push_str(
-            "for d in /dev/sd?; do mkdir -p /zc-lab-disk && mount -t ext4 \"$d\" /zc-lab-disk && export ZC_WORKDIR=/zc-lab-disk; break; done; ",
-        );
+        // The scratch disk: the guest's only virtio block device, found by
+        // its label (probed, not from blkid's cache, which remembers a device
+        // read before it was ready). Its driver was just loaded and probes it
+        // asynchronously, so the device node may take a moment to appear.
+        // The guest's / is read-only; /tmp is one of its writable overlays.
+        s.push_str(&format!(
+            "disk=; i=0; while [ $i -lt 50 ] && [ -z \"$disk\" ]; do for d in /dev/vd? /dev/sd?; do [ \"$(blkid -p -s LABEL -o value \"$d\" 2>/dev/null)\" = {DISK_LABEL} ] && disk=$d && break; done; i=$((i+1)); [ -n \"$disk\" ] || sleep 0.2; done; mkdir -p {DISK_DIR} && [ -n \"$disk\" ] && mount -t ext4 \"$disk\" {DISK_DIR} && export ZC_WORKDIR={DISK_DIR}; [ -n \"${{ZC_WORKDIR:-}}\" ] || echo lab: the scratch disk did not mount, files stay on the overlay >&3; "
+        ));
+        // The binaries run from a copy on that disk: over 9p, a program's
+        // own pages fault in one by one (no fault-around), which would add
+        // page faults, and mode switches, that a host does not have.
+        s.push_str(&format!(
+            "[ -n \"${{ZC_WORKDIR:-}}\" ] && mkdir -p {DISK_DIR}/bin && cp {}/zc {DISK_DIR}/bin/ && export PATH={DISK_DIR}/bin:\"$PATH\"; ",
+            q(bin)
+        ));
     }
     s.push_str(&format!(
-        "export PATH={}:\"$PATH\" ZC_LAB_OUT={} ZC_LAB_KERNEL={}; cd {} && ( {command} ) </dev/null >{}/stdout 2>{}/stderr; echo $? >{}/rc",
-        q(bin),
+        "set +x; exec 2>&3 3>&-; export ZC_LAB_OUT={} ZC_LAB_KERNEL={}; cd {} && ( {command} ) </dev/null >{}/stdout 2>{}/stderr; echo $? >{}/rc",
         q(out),
         cmd::quote(std::ffi::OsStr::new(kernel.release())),
         q(cwd),
@@ -402,7 +447,13 @@ pub fn run(cache: &Path, kernel: Kernel, command: &str, settings: &Settings) -> 
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let out = out.canonicalize()?;
     let cwd = std::env::current_dir()?;
-    let text = script(&kernel, &out, &settings.bin, &cwd, command);
+    // The script goes as a file in the shared folder: virtme-ng passes
+    // `--exec` on the kernel's command line, which holds 2 KiB at most (a
+    // longer one panics the guest's kernel at boot).
+    let file = out.join("lab.sh");
+    fs::write(&file, script(&kernel, &out, &settings.bin, &cwd, command))
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let text = format!("sh {}", cmd::quote(file.as_os_str()));
     let start = Instant::now();
     let accel = match &kernel {
         Kernel::Host { .. } => {
@@ -455,7 +506,8 @@ fn scratch_disk() -> Result<PathBuf> {
     fs::File::create(&img)?.set_len(2 << 30)?;
     cmd::probe_stdout(
         Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1"])
+            .args(["-q", "-F", "-L", DISK_LABEL])
+            .args(["-E", "lazy_itable_init=1,lazy_journal_init=1"])
             .arg(&img),
     )
     .context("cannot make the guest's scratch ext4 (mkfs.ext4, from e2fsprogs)")?;
@@ -520,7 +572,10 @@ mod tests {
 
     #[test]
     fn one_word_is_shell_text_and_several_are_quoted() {
-        assert_eq!(shell_text(&["zc doctor && true".into()]), "zc doctor && true");
+        assert_eq!(
+            shell_text(&["zc doctor && true".into()]),
+            "zc doctor && true"
+        );
         assert_eq!(
             shell_text(&["zc".into(), "demo".into(), "a b".into()]),
             "zc demo 'a b'"
@@ -540,7 +595,7 @@ mod tests {
             "zc doctor",
         );
         assert!(s.contains("( zc doctor ) </dev/null >/o/stdout 2>/o/stderr; echo $? >/o/rc"));
-        assert!(s.contains("export PATH=/t/release:"));
+        assert!(s.starts_with("export PATH=/t/release:\"$PATH\"; "));
         assert!(!s.contains("modprobe"), "the host loads nothing");
     }
 }

@@ -157,10 +157,17 @@ pub fn names() -> Vec<String> {
     TYPES
         .iter()
         .map(|t| t.to_string())
-        .chain(PROBES.iter().flat_map(|p| p.sources()).map(|s| match s.hook {
-            super::probes::Hook::TpBtf => super::prototype::typedef(s.name()),
-            super::probes::Hook::Fentry | super::probes::Hook::Fexit => s.name().to_string(),
-        }))
+        .chain(
+            PROBES
+                .iter()
+                .flat_map(|p| p.sources())
+                .map(|s| match s.hook {
+                    super::probes::Hook::TpBtf => super::prototype::typedef(s.name()),
+                    super::probes::Hook::Fentry | super::probes::Hook::Fexit => {
+                        s.name().to_string()
+                    }
+                }),
+        )
         .collect()
 }
 

@@ -515,9 +515,17 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), all, "one program per source");
         for p in PROBES {
-            assert_eq!(p.program, p.attach.program, "a probe is named by its first source");
+            assert_eq!(
+                p.program, p.attach.program,
+                "a probe is named by its first source"
+            );
             for f in p.fallbacks {
-                assert!(!f.note.is_empty(), "{}: say how {} differs", p.program, f.program);
+                assert!(
+                    !f.note.is_empty(),
+                    "{}: say how {} differs",
+                    p.program,
+                    f.program
+                );
             }
         }
         for cat in [

@@ -97,8 +97,17 @@ impl Shape {
             "bool" | "char" | "u8" | "s8" | "unsigned char" | "signed char" => 1,
             "short int" | "short unsigned int" | "u16" | "s16" => 2,
             "int" | "unsigned int" | "u32" | "s32" | "gfp_t" | "pid_t" => 4,
-            "long int" | "long unsigned int" | "long long int" | "long long unsigned int"
-            | "u64" | "s64" | "size_t" | "ssize_t" | "loff_t" | "pgoff_t" | "phys_addr_t"
+            "long int"
+            | "long unsigned int"
+            | "long long int"
+            | "long long unsigned int"
+            | "u64"
+            | "s64"
+            | "size_t"
+            | "ssize_t"
+            | "loff_t"
+            | "pgoff_t"
+            | "phys_addr_t"
             | "dma_addr_t" => 8,
             other => return Shape::Other(other.to_string()),
         };
@@ -345,14 +354,20 @@ mod tests {
         assert_eq!(c("u64"), c("long unsigned int"));
         assert!(c("u64").agrees(&Shape::Int(8)));
         assert!(!c("int").agrees(&c("long int")), "4 bytes are not 8");
-        assert!(c("unsigned int").agrees(&c("int")), "signedness reads the same bytes");
+        assert!(
+            c("unsigned int").agrees(&c("int")),
+            "signedness reads the same bytes"
+        );
         assert!(c("void *").agrees(&c("struct io_ring_ctx *")));
         assert!(c("const struct sock *").agrees(&c("struct sock *")));
         assert!(
             !c("struct sock *").agrees(&c("const struct sk_buff *")),
             "a pointer to another struct is an argument that moved"
         );
-        assert!(!c("u64").agrees(&c("struct sk_buff *")), "an integer is not a pointer");
+        assert!(
+            !c("u64").agrees(&c("struct sk_buff *")),
+            "an integer is not a pointer"
+        );
         assert_eq!(c("enum skb_drop_reason"), Shape::Enum(4));
         assert!(matches!(c("struct page"), Shape::Other(_)));
     }
