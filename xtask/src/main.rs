@@ -105,6 +105,7 @@ enum Task {
     ///   cargo xtask lab --kernel all -- zc demo --strategy all --size 1MiB
     ///   cargo xtask lab --kernel 7.x -- 'zc doctor > $ZC_LAB_OUT/doctor.txt'
     ///   cargo xtask lab --list
+    ///   cargo xtask lab --matrix   (what `cargo xtask test` checks on each kernel)
     #[command(verbatim_doc_comment)]
     Lab {
         /// Kernel series (6.1, 6.12, 6.16, 7.x: the newest of major 7, ...),
@@ -133,6 +134,11 @@ enum Task {
         /// cached, and boot nothing
         #[arg(long)]
         list: bool,
+        /// Run the kernel matrix of `cargo xtask test` alone: zc doctor, every
+        /// strategy and zc trace on nginx, on every kernel, held against
+        /// this machine's figures
+        #[arg(long, conflicts_with_all = ["list", "command"])]
+        matrix: bool,
         /// The command to run (after `--`)
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
@@ -183,8 +189,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             memory,
             timeout,
             list,
+            matrix,
             command,
         } => {
+            if matrix {
+                if !cmd::is_root() {
+                    bail!("the kernel matrix needs root: run `sudo -E cargo xtask lab --matrix`");
+                }
+                setup::setup()?;
+                let mut tally = Tally::default();
+                kernel_matrix(&root, true, &mut tally)?;
+                println!(
+                    "tests: {} passed, {} failed, {} skipped",
+                    tally.passed,
+                    tally.failed,
+                    tally.skipped()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let settings = lab::Settings {
                 cpus,
                 memory,
@@ -440,7 +462,13 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     }
     screens::check(root)?;
     eprintln!(
-        "xtask test: PASSED fmt, clippy, tests, docs/screens.md ({})",
+        "xtask test: step {}/{}: kernel matrix",
+        total + 1,
+        total + 1
+    );
+    kernel_matrix(root, live, &mut tally)?;
+    eprintln!(
+        "xtask test: PASSED fmt, clippy, tests, docs/screens.md, kernel matrix ({})",
         if live {
             "live tests required: ZC_REQUIRE_LIVE=1"
         } else {
@@ -458,6 +486,69 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         tally.failed,
         tally.skipped()
     );
+    Ok(())
+}
+
+/// The kernel matrix (`lab::matrix`): zc on each kernel of the lab and on
+/// this one, its checks counted like tests. Needs root (QEMU, the guests'
+/// tracing); `ZC_LAB_SKIP=1` skips it, loudly, for a quick local run.
+fn kernel_matrix(root: &Path, live: bool, tally: &mut Tally) -> Result<()> {
+    let skip = |tally: &mut Tally, why: &str| {
+        eprintln!("xtask: !!! kernel matrix SKIPPED: {why} !!!");
+        // Counted as a test that ran and said it skipped.
+        tally.passed += 1;
+        tally.skips.push(format!("kernel_matrix: {why}"));
+    };
+    if !live {
+        skip(tally, "not root");
+        return Ok(());
+    }
+    if std::env::var_os("ZC_LAB_SKIP").is_some_and(|v| !v.is_empty() && v != "0") {
+        skip(tally, "ZC_LAB_SKIP is set");
+        return Ok(());
+    }
+    setup::lab_tools()?;
+    build(root)?;
+    let start = std::time::Instant::now();
+    let settings = lab::Settings {
+        cpus: 2,
+        memory: "2G".into(),
+        timeout: std::time::Duration::from_secs(600),
+        out: target_dir(root)?.join("lab-matrix"),
+        bin: target_dir(root)?.join("release"),
+    };
+    let (checks, booted) = lab::matrix::run(&lab::cache_dir()?, &settings)?;
+    let mut failed = 0;
+    for c in &checks {
+        match &c.result {
+            Ok(()) => {
+                println!("test {} ... ok", c.name);
+                tally.passed += 1;
+            }
+            Err(why) => {
+                println!("test {} ... FAILED: {why}", c.name);
+                tally.failed += 1;
+                failed += 1;
+            }
+        }
+    }
+    eprintln!(
+        "kernel matrix: booted, in {:.0} s in all (results in {}):",
+        start.elapsed().as_secs_f64(),
+        settings.out.display()
+    );
+    for line in &booted {
+        eprintln!("  {line}");
+    }
+    if failed > 0 {
+        println!(
+            "tests: {} passed, {} failed, {} skipped",
+            tally.passed.saturating_sub(tally.skips.len() as u64),
+            tally.failed,
+            tally.skipped()
+        );
+        bail!("test FAILED: {failed} check(s) of the kernel matrix");
+    }
     Ok(())
 }
 

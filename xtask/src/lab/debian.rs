@@ -167,10 +167,9 @@ pub fn mirror() -> Result<String> {
     if let Some(m) = std::env::var_os("ZC_LAB_MIRROR").filter(|m| !m.is_empty()) {
         return Ok(m.to_string_lossy().trim_end_matches('/').to_owned());
     }
-    let mut texts = Vec::new();
-    for file in ["/etc/apt/sources.list"] {
-        texts.extend(fs::read_to_string(file).ok());
-    }
+    let mut texts: Vec<String> = fs::read_to_string("/etc/apt/sources.list")
+        .into_iter()
+        .collect();
     if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
         let mut paths: Vec<_> = dir.flatten().map(|e| e.path()).collect();
         paths.sort();

@@ -595,7 +595,11 @@ mod tests {
             "zc doctor",
         );
         assert!(s.contains("( zc doctor ) </dev/null >/o/stdout 2>/o/stderr; echo $? >/o/rc"));
-        assert!(s.starts_with("export PATH=/t/release:\"$PATH\"; "));
+        assert!(s.contains("export PATH=/t/release:\"$PATH\"; "));
+        assert!(
+            s.contains("2>/o/lab-setup.txt"),
+            "the preparation leaves its trace"
+        );
         assert!(!s.contains("modprobe"), "the host loads nothing");
     }
 }
