@@ -130,6 +130,10 @@ pub struct Run {
     /// between steps. Absent when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stepped: bool,
+    /// Calls the sender's loop made again after one moved less than it
+    /// asked (or was interrupted). Absent when 0, and in older traces.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub short_calls: u64,
     /// The report's JSON object for this run, as `zc demo --json` printed it.
     #[serde(default)]
     pub summary: serde_json::Value,
@@ -478,6 +482,10 @@ fn json_error(e: &serde_json::Error, envelope: bool) -> TraceError {
     }
 }
 
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
+
 fn is_false(v: &bool) -> bool {
     !*v
 }
@@ -532,6 +540,7 @@ mod tests {
                 bad_records: 0,
                 resident_before: 4096,
                 stepped: false,
+                short_calls: 0,
                 summary: serde_json::Value::Null,
                 events: vec![
                     Event::SysEnter {

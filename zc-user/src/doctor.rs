@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::kernel::{
-    layout, privilege,
+    btf::KernelBtf,
+    features, layout, privilege,
     probes::{PROBES, ProbeState, ProbeStatus},
     prototype,
     tracer::{Purpose, Tracer},
@@ -52,6 +53,37 @@ pub fn examine(load: bool) -> Findings {
         );
         blockers.push(privilege::refusal(&missing));
     }
+    // What the eBPF side needs besides tracepoints, asked of BTF first: on
+    // a kernel too old for zc, each missing piece is one line, and the
+    // layout's own complaint (a struct that came with one of them) is not
+    // repeated.
+    let lacking = KernelBtf::open(std::path::Path::new(layout::VMLINUX_BTF), &layout::names())
+        .map(|btf| features::missing(&btf))
+        .unwrap_or_default();
+    if lacking.is_empty() {
+        line(
+            &mut s,
+            "eBPF features",
+            &format!(
+                "{}: all present",
+                features::NEEDED
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    } else {
+        line(
+            &mut s,
+            "eBPF features",
+            &format!("{} missing: zc needs a newer kernel", lacking.len()),
+        );
+        for f in &lacking {
+            let _ = writeln!(s, "  missing: {}", f.missing_line());
+            blockers.push(f.missing_line());
+        }
+    }
     let kernel = layout::running_kernel();
     match &kernel {
         Ok(_) => line(
@@ -64,7 +96,9 @@ pub fn examine(load: bool) -> Findings {
         ),
         Err(e) => {
             line(&mut s, "BTF", &format!("unusable: {e}"));
-            blockers.push(e.to_string());
+            if lacking.is_empty() {
+                blockers.push(e.to_string());
+            }
         }
     }
     line(

@@ -564,6 +564,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
         bad_records: o.bad_records,
         resident_before: o.resident_before,
         stepped: o.stepped,
+        short_calls: o.short_calls,
         summary,
         events,
     }
@@ -607,6 +608,7 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
         bad_records: s.bad_records,
         resident_before: s.resident_before,
         stepped: s.stepped,
+        short_calls: s.short_calls,
     };
     Ok(RunOutcome::new(facts, counts, events, stats))
 }

@@ -97,6 +97,9 @@ pub struct RunJson<'a> {
     pub sender_scatter_gather: bool,
     pub syscalls: &'a std::collections::BTreeMap<String, u64>,
     pub syscall_total: u64,
+    /// Of those, calls made again after one moved less than it asked or
+    /// was interrupted: how many depends on the timing.
+    pub short_calls: u64,
     pub mode_switches: u64,
     pub sched_switches: u64,
     pub sched_switches_preempted: u64,
@@ -180,6 +183,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         sender_scatter_gather: o.facts.sender_sg,
         syscalls: &f.syscalls,
         syscall_total: f.syscall_total,
+        short_calls: o.short_calls,
         mode_switches: f.mode_switches,
         sched_switches: f.sched_switches,
         sched_switches_preempted: f.sched_preempted,

@@ -1176,11 +1176,14 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         let steps = stepper.join().expect("stepper");
         let (a, b) = (&plain.figures, &stepped.figures);
         // A strategy that waits for completions (the error queue, a ring)
-        // makes as many waiting calls as the timing asks, stepped or not;
-        // the others make the same calls every run.
+        // makes as many waiting calls as the timing asks, stepped or not,
+        // and so does a loop whose call moved less than it asked (a full
+        // socket buffer or pipe: the loop calls again, and the run counts
+        // it); the others make the same calls every run.
         let place = |p| s.spec().uses(p);
         let waits = place(zc::place::Place::Rings) || place(zc::place::Place::ErrorQueue);
-        if !waits {
+        let short = plain.short_calls + stepped.short_calls;
+        if !waits && short == 0 {
             assert_eq!(b.syscall_total, a.syscall_total, "{name}: syscalls");
             assert_eq!(b.mode_switches, a.mode_switches, "{name}: mode switches");
         }

@@ -79,6 +79,8 @@ fn gettid() -> u32 {
 
 struct SenderDone {
     sent: u64,
+    /// Calls the loop made again (`strategy::io::short_call`).
+    short_calls: u64,
     elapsed_ns: u64,
     /// The sender's CPU clock just after its loop.
     cpu_ns: u64,
@@ -196,6 +198,7 @@ pub fn run_one(
                 go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
                 let t0 = Instant::now();
                 let spec = facts.strategy.spec();
+                let _ = crate::strategy::io::take_short_calls();
                 let mut transfer = Transfer {
                     file: sender_file.as_fd(),
                     sock: sock.as_fd(),
@@ -206,6 +209,7 @@ pub fn run_one(
                 };
                 let sent = crate::strategy::send(spec, &mut transfer, gate);
                 let t1 = Instant::now();
+                let short_calls = crate::strategy::io::take_short_calls();
                 // The end marker: from here on this thread is not traced, so
                 // reading its own CPU clock does not show in the trace.
                 // SAFETY: getppid has no arguments and cannot fail.
@@ -214,6 +218,7 @@ pub fn run_one(
                 drop(sock);
                 Ok(SenderDone {
                     sent: sent?,
+                    short_calls,
                     elapsed_ns: (t1 - t0).as_nanos() as u64,
                     cpu_ns,
                 })
@@ -345,6 +350,7 @@ pub fn run_one(
             bad_records,
             resident_before,
             stepped: stepping.is_some(),
+            short_calls: done.short_calls,
         };
         Ok(RunOutcome::new(facts, counts, events, stats))
     })

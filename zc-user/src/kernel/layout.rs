@@ -156,6 +156,8 @@ const TYPES: &[&str] = &[
 pub fn names() -> Vec<String> {
     TYPES
         .iter()
+        .copied()
+        .chain(super::features::names())
         .map(|t| t.to_string())
         .chain(
             PROBES
@@ -762,7 +764,7 @@ mod tests {
             regs_ip: 128,
             task_pid: 1264,
             task_comm: 1752,
-            task_signal: 1800,
+            task_signal: 1848,
             signal_live: 4,
             kiocb_ctx: 96,
             kiocb_opcode: 64,

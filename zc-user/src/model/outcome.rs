@@ -37,6 +37,9 @@ pub struct TransferStats {
     /// The run was stepped by hand (`zc demo --step`): its times include
     /// the waits between steps.
     pub stepped: bool,
+    /// Calls the sender's loop made again because one moved less than it
+    /// asked or was interrupted: the timing's, not the strategy's.
+    pub short_calls: u64,
 }
 
 /// Everything measured in one run.
@@ -65,6 +68,8 @@ pub struct RunOutcome {
     pub resident_before: u64,
     /// Stepped by hand: its times include the waits between steps.
     pub stepped: bool,
+    /// Calls the sender made again after a short or interrupted one.
+    pub short_calls: u64,
 }
 
 impl RunOutcome {
@@ -102,6 +107,7 @@ impl RunOutcome {
             bad_records: stats.bad_records,
             resident_before: stats.resident_before,
             stepped: stats.stepped,
+            short_calls: stats.short_calls,
         }
     }
 
@@ -132,6 +138,7 @@ impl RunOutcome {
             bad_records: self.bad_records,
             resident_before: self.resident_before,
             stepped: self.stepped,
+            short_calls: self.short_calls,
         }
     }
 }

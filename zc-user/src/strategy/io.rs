@@ -12,6 +12,22 @@ use super::gate::Gate;
 thread_local! {
     /// The gate of the stepped run this thread sends for, or null.
     static GATE: Cell<*const Gate> = const { Cell::new(std::ptr::null()) };
+    /// Calls this thread's loop made again because one moved less than it
+    /// asked (a full socket buffer or pipe) or was interrupted.
+    static SHORT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A call moved less than it asked, or was interrupted: the loop calls
+/// again. Such calls depend on the timing (how fast the receiver reads),
+/// not on the strategy or the kernel, so a run says how many it made.
+#[inline]
+pub fn short_call() {
+    SHORT.with(|s| s.set(s.get() + 1));
+}
+
+/// The calls made again since the last time this was asked, on this thread.
+pub fn take_short_calls() -> u64 {
+    SHORT.with(|s| s.replace(0))
 }
 
 /// Runs `f` (a send loop) with `gate` as this thread's stepping gate; the
@@ -72,11 +88,15 @@ pub fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> anyhow::Result<()> {
         let n = unsafe { libc::write(sock.as_raw_fd(), data.as_ptr().cast(), data.len()) };
         if n < 0 {
             if interrupted() {
+                short_call();
                 continue;
             }
             return Err(last_error("write to the socket"));
         }
         data = &data[n as usize..];
+        if !data.is_empty() {
+            short_call();
+        }
     }
     Ok(())
 }
@@ -95,12 +115,17 @@ pub fn read_chunk(
         let n = unsafe { libc::read(file.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             if interrupted() {
+                short_call();
                 continue;
             }
             return Err(last_error("read the file"));
         }
         if n == 0 {
             anyhow::bail!("the file ended after {sent} of {size} bytes (was it truncated?)");
+        }
+        if (n as usize) < buf.len() {
+            // The loop reads the rest with a call of its own.
+            short_call();
         }
         return Ok(n as usize);
     }
@@ -151,6 +176,7 @@ pub fn drain_pipe(pipe: BorrowedFd<'_>, sock: BorrowedFd<'_>, len: usize) -> any
         };
         if m < 0 {
             if interrupted() {
+                short_call();
                 continue;
             }
             return Err(last_error("splice the pipe into the socket"));
@@ -159,6 +185,9 @@ pub fn drain_pipe(pipe: BorrowedFd<'_>, sock: BorrowedFd<'_>, len: usize) -> any
             anyhow::bail!("the pipe ran dry with {left} bytes still to send");
         }
         left -= m as usize;
+        if left > 0 {
+            short_call();
+        }
     }
     Ok(())
 }

@@ -17,7 +17,7 @@
 //! (`zc demo --step`) can stop it there ([`gate`]).
 
 pub mod gate;
-mod io;
+pub(crate) mod io;
 mod io_uring;
 mod mmap_write;
 mod msg_zerocopy;

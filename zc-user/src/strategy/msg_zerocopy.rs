@@ -116,11 +116,13 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
             };
             if m < 0 {
                 if io::interrupted() {
+                    io::short_call();
                     continue;
                 }
                 // The socket's option memory is full of pending
                 // notifications: read some, then send again.
                 if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOBUFS) {
+                    io::short_call();
                     done.wait_for(t.sock, done.sends + 1)?;
                     continue;
                 }
@@ -128,6 +130,9 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
             }
             issued = issued.wrapping_add(1);
             data = &data[m as usize..];
+            if !data.is_empty() {
+                io::short_call();
+            }
         }
         sent += n as u64;
     }

@@ -98,9 +98,13 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         let n = unsafe { libc::sendfile(t.sock.as_raw_fd(), t.file.as_raw_fd(), &mut off, want) };
         if n < 0 {
             if io::interrupted() {
+                io::short_call();
                 continue;
             }
             return Err(io::last_error("sendfile to the socket"));
+        }
+        if (n as usize) < want {
+            io::short_call();
         }
         if n == 0 {
             bail!(

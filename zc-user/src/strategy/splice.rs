@@ -71,9 +71,13 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         };
         if n < 0 {
             if io::interrupted() {
+                io::short_call();
                 continue;
             }
             return Err(io::last_error("splice the file into the pipe"));
+        }
+        if (n as usize) < want {
+            io::short_call();
         }
         if n == 0 {
             bail!(

@@ -91,12 +91,16 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
             let k = unsafe { libc::vmsplice(wr.as_raw_fd(), &iov, 1, 0) };
             if k < 0 {
                 if io::interrupted() {
+                    io::short_call();
                     continue;
                 }
                 return Err(io::last_error("vmsplice the buffer into the pipe"));
             }
             io::drain_pipe(rd.as_fd(), t.sock, k as usize)?;
             lent += k as usize;
+            if lent < n {
+                io::short_call();
+            }
         }
         sent += n as u64;
     }
