@@ -65,6 +65,8 @@ pub enum LayoutError {
     },
     #[error("kernel BTF is malformed: {0}")]
     Malformed(String),
+    #[error("this kernel lacks what zc's eBPF side needs: {0} (`zc doctor` lists each)")]
+    TooOld(String),
     #[error("kernel BTF has no type {0}: this kernel's layout is not supported")]
     MissingType(String),
     #[error("kernel BTF has no field {ty}.{field}: this kernel's layout is not supported")]
@@ -195,6 +197,18 @@ pub fn types_from_file(path: &Path) -> std::result::Result<KernelTypes, LayoutEr
             source,
         },
     })?;
+    // A kernel too old for zc is told so by what it lacks, before the
+    // layout trips over the first struct that came with one of those.
+    let lacking = super::features::missing(&btf);
+    if !lacking.is_empty() {
+        return Err(LayoutError::TooOld(
+            lacking
+                .iter()
+                .map(|f| format!("{} (Linux {})", f.name, f.since))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
     let layout = from_btf(&btf)?;
     Ok(KernelTypes { btf, layout })
 }
