@@ -49,7 +49,7 @@ http { access_log off; sendfile on;
 EOF
 zc trace --json -- nginx -c "$d/nginx.conf" -p "$d" > "$out/trace.json" 2> "$out/trace.err" &
 zc=$!
-i=0; until curl -sf -o "$d/got.bin" --limit-rate 16M "http://127.0.0.1:$port/payload.bin" || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.2; done
+i=0; until curl -sf -o "$d/got.bin" --limit-rate 16M "http://127.0.0.1:$port/payload.bin" || [ $i -ge 100 ] || ! kill -0 $zc 2>/dev/null; do i=$((i+1)); sleep 0.2; done
 cmp -s "$d/payload.bin" "$d/got.bin"; echo $? > "$out/fetch.rc"
 [ -f "$d/nginx.pid" ] && kill -QUIT "$(cat "$d/nginx.pid")"
 i=0; while kill -0 $zc 2>/dev/null && [ $i -lt 150 ]; do i=$((i+1)); sleep 0.2; done
