@@ -145,6 +145,10 @@ pub struct Results {
     pub fetch_rc: Option<i32>,
     pub trace_rc: Option<i32>,
     pub trace: Vec<Value>,
+    /// The script ran to its end (the lab wrote its exit code).
+    pub ran: bool,
+    /// The console's line that says why a guest died, if one does.
+    pub died: Option<String>,
 }
 
 impl Results {
@@ -169,6 +173,11 @@ impl Results {
             fetch_rc: rc("fetch.rc"),
             trace_rc: rc("trace.rc"),
             trace: lines("trace.json"),
+            ran: dir.join("rc").exists(),
+            died: text("console.txt")
+                .lines()
+                .find(|l| l.contains("Kernel panic") || l.contains("Oops"))
+                .map(|l| l.trim().to_owned()),
         }
     }
 
@@ -191,6 +200,17 @@ fn u(v: &Value, path: &[&str]) -> u64 {
 /// Every check of kernel `k` against the host's results.
 pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
     let name = |what: &str| format!("kernel_matrix::{}::{what}", k.release);
+    if !k.ran {
+        // Nothing of zc's ran: one failure that says so, not one per check.
+        return vec![Check {
+            name: name("booted"),
+            result: Err(format!(
+                "the guest did not run the matrix's script to its end: {} (see {})",
+                k.died.as_deref().unwrap_or("no panic on its console"),
+                k.dir.join("console.txt").display()
+            )),
+        }];
+    }
     let expected_missing = NOT_YET_SERVED
         .iter()
         .find(|(s, _)| *s == k.series)
@@ -518,6 +538,8 @@ mod tests {
             fetch_rc: Some(0),
             trace_rc: Some(0),
             trace: vec![serde_json::from_str(trace).expect("json")],
+            ran: true,
+            died: None,
         }
     }
 
@@ -613,6 +635,17 @@ mod tests {
             checks(&host, &k)[0].result.is_err(),
             "a doctor that passes is noticed"
         );
+    }
+
+    #[test]
+    fn a_guest_that_died_is_one_failure_that_says_why() {
+        let mut k = results(&[], TRACE);
+        k.ran = false;
+        k.died = Some("Oops: int3".into());
+        let c = checks(&results(&[COPY], TRACE), &k);
+        assert_eq!(c.len(), 1);
+        let why = c[0].result.as_ref().expect_err("died");
+        assert!(why.contains("Oops: int3"), "{why}");
     }
 
     #[test]

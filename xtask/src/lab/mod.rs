@@ -321,15 +321,27 @@ fn virtme(
         .args(["--memory", memory, "--cpus", &cpus.to_string()])
         .arg("--rwdir")
         .arg(out);
+    let mut qemu = Vec::new();
+    if matches!(accel, Accel::Tcg(_)) {
+        // One host thread runs every vCPU. With a thread per vCPU, a CPU
+        // could still run code another had just patched (the kernel
+        // patches its text through int3 at boot), and a guest died of
+        // "Oops: int3" in hrtimer_start_range_ns before running anything,
+        // in one boot of about twenty.
+        qemu.push("-accel tcg,thread=single".to_owned());
+    }
     if let Some(disk) = disk {
         // Raw, said so: a probed format keeps the guest from writing block 0,
         // where ext4 keeps its superblock.
-        // One word with `=`: argparse takes a value that starts with `-`
-        // for an option of its own.
-        c.arg(format!(
-            "--qemu-opts=-drive file={},if=virtio,format=raw,cache=unsafe",
+        qemu.push(format!(
+            "-drive file={},if=virtio,format=raw,cache=unsafe",
             disk.display()
         ));
+    }
+    if !qemu.is_empty() {
+        // One word with `=`: argparse takes a value that starts with `-`
+        // for an option of its own.
+        c.arg(format!("--qemu-opts={}", qemu.join(" ")));
     }
     c.arg("--exec").arg(script);
     c
