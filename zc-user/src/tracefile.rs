@@ -37,23 +37,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         ))
         .into());
     }
-    // An unnamed file first: if zc dies while writing, nothing is left.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_TMPFILE)
-        .mode(0o644)
-        .open(&dir)
-        .map_err(|e| Fatal::Usage(format!("cannot write in {}: {e}", dir.display())))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("write {} (nothing was changed)", path.display()))?;
-    hand_to_sudo_user(&file);
-    // Give it a temporary name beside the target, then rename over it.
+    // The temporary name beside the target, renamed over it at the end.
     let tmp = dir.join(format!(
         ".{}.zc-{}.tmp",
         name.to_string_lossy(),
         std::process::id()
     ));
+    // An unnamed file first: if zc dies while writing, nothing is left.
+    let mut file = match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o644)
+        .open(&dir)
+    {
+        Ok(file) => file,
+        // A file system without unnamed files (9p, as a kernel lab's shared
+        // folder is, and some network file systems): the named temporary
+        // from the start.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
+            return write_named_then_rename(&tmp, path, bytes);
+        }
+        Err(e) => {
+            return Err(Fatal::Usage(format!("cannot write in {}: {e}", dir.display())).into());
+        }
+    };
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("write {} (nothing was changed)", path.display()))?;
+    hand_to_sudo_user(&file);
     let src = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .map_err(|e| anyhow!("{e}"))?;
     let dst =
@@ -77,6 +88,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         return Err(e).with_context(|| format!("write {}", path.display()));
     }
     if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to the new file `tmp`, then renames it over `path`;
+/// `tmp` is removed if anything fails.
+fn write_named_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        hand_to_sudo_user(&file);
+        std::fs::rename(tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(tmp);
+        return Err(e).with_context(|| format!("write {} (nothing was changed)", path.display()));
+    }
+    if let Some(d) = path.parent().and_then(|d| File::open(d).ok()) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -154,6 +189,25 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    /// Where the file system has no unnamed files, the named temporary
+    /// replaces the target whole and is gone after.
+    #[test]
+    fn a_named_temporary_replaces_the_target_and_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("t.zctrace");
+        std::fs::write(&p, b"old").expect("seed");
+        let tmp = dir.path().join(".t.zctrace.zc-1.tmp");
+        write_named_then_rename(&tmp, &p, b"new").expect("write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"new");
+        assert!(!tmp.exists());
+        // A target that cannot be replaced: the temporary goes too.
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).expect("mkdir");
+        std::fs::write(sub.join("x"), b"x").expect("fill");
+        assert!(write_named_then_rename(&tmp, &sub, b"y").is_err());
+        assert!(!tmp.exists());
     }
 
     #[test]
