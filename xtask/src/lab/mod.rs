@@ -327,7 +327,8 @@ fn virtme(
         // could still run code another had just patched (the kernel
         // patches its text through int3 at boot), and a guest died of
         // "Oops: int3" in hrtimer_start_range_ns before running anything,
-        // in one boot of about twenty.
+        // in one boot of about twenty. One thread costs about a third more
+        // time per guest here.
         qemu.push("-accel tcg,thread=single".to_owned());
     }
     if let Some(disk) = disk {
