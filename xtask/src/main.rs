@@ -47,6 +47,10 @@ enum Task {
     /// 3. bpf-linker 0.13.0 built against the nightly's own LLVM (a prefix
     ///    `$CARGO_HOME/zc-llvm-<major>` links the nightly's libLLVM).
     ///
+    /// The kernel lab's own tools (qemu-system-x86, busybox-static, kmod,
+    /// file, xz-utils, e2fsprogs, virtme-ng) are installed by `lab` and by
+    /// `test`'s kernel matrix, when first needed.
+    ///
     /// Prints one line per step; `ok` means nothing was done.
     #[command(verbatim_doc_comment)]
     Setup,
@@ -74,9 +78,17 @@ enum Task {
     /// 2. cargo clippy --workspace --exclude zc-ebpf --release --all-targets -- -D warnings
     /// 3. rustup run nightly cargo clippy (zc-ebpf, --target bpfel-unknown-none) -- -D warnings
     /// 4. cargo test --release --workspace --exclude zc-ebpf [ARGS]
+    ///    (then docs/screens.md is checked against the snapshots)
+    /// 5. the kernel matrix (as `cargo xtask lab --matrix`): zc doctor,
+    ///    every strategy and zc trace on nginx, on this machine and on
+    ///    Debian's 6.1, 6.12, 6.16, newest 7.x and 5.10 under QEMU, each
+    ///    check counted as a test (docs/kernels.md)
     ///
     /// As root, step 4 sets ZC_REQUIRE_LIVE=1 so live kernel tests fail
     /// instead of skipping; otherwise they are skipped, and said so loudly.
+    /// Step 5 needs root too, installs the lab's tools (QEMU, virtme-ng, ...)
+    /// and fetches the kernels the first time; ZC_LAB_SKIP=1 skips it,
+    /// counted as skipped.
     /// zc-ebpf's tests and host lints are skipped: its code only runs on the
     /// BPF target, which step 3 lints and zc-user's build script builds.
     #[command(verbatim_doc_comment)]
@@ -437,7 +449,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "xtask: !!! not root: live kernel tests will be SKIPPED (run `sudo -E cargo xtask test` to include them) !!!"
         );
     }
-    let total = steps.len();
+    // The kernel matrix is the last step, after the tests.
+    let total = steps.len() + 1;
     let mut tally = Tally::default();
     let _ = std::fs::remove_file(&skip_log);
     for (n, (name, mut command)) in steps.into_iter().enumerate() {
@@ -461,11 +474,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         }
     }
     screens::check(root)?;
-    eprintln!(
-        "xtask test: step {}/{}: kernel matrix",
-        total + 1,
-        total + 1
-    );
+    eprintln!("xtask test: step {total}/{total}: kernel matrix");
     kernel_matrix(root, live, &mut tally)?;
     eprintln!(
         "xtask test: PASSED fmt, clippy, tests, docs/screens.md, kernel matrix ({})",
