@@ -455,8 +455,13 @@ fn same_as_host(host: &Results, k: &Results) -> Result<(), String> {
             for key in ["syscall_total", "mode_switches"] {
                 if r[key] != h[key] {
                     bad.push(format!(
-                        "{s}: {key} {} here, {} on the host ({} / {})",
-                        r[key], h[key], r["syscalls"], h["syscalls"]
+                        "{s}: {key} {} here, {} on the host (syscalls {} / {}, user faults {} / {})",
+                        r[key],
+                        h[key],
+                        r["syscalls"],
+                        h["syscalls"],
+                        r["page_faults_user"],
+                        h["page_faults_user"]
                     ));
                 }
             }

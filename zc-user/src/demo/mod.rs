@@ -4,3 +4,4 @@
 pub mod file;
 pub mod net;
 pub mod run;
+pub mod window;

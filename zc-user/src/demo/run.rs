@@ -23,6 +23,7 @@ use anyhow::{Context as _, anyhow};
 use super::{
     file::DemoFile,
     net::{DemoNet, RECEIVER_ADDR},
+    window,
 };
 use crate::{
     decode::Event,
@@ -130,6 +131,7 @@ pub fn run_one(
         file.warm()?;
     }
     let resident_before = file.resident_bytes().unwrap_or(0);
+    window::lock_own_code();
 
     // The receiver listens before the sender connects.
     let listener = net.receiver.run(|| {
@@ -191,10 +193,12 @@ pub fn run_one(
                 let buf = &mut backing[start..start + len];
                 buf.fill(1); // fault the buffer in now, not while traced
                 let _ = Instant::now(); // map the vDSO page before tracing
+                window::touch_stack();
                 // SAFETY: pthread_self has no preconditions.
                 let _ = tid_tx.send(('s', gettid(), unsafe { libc::pthread_self() }));
-                // Blocked here while the tracer is armed; this wait's return
-                // is not counted (its entry was not traced).
+                // Asleep here while the tracer is armed (the main thread
+                // waits until the kernel says so): this wait's return is
+                // not counted, its entry was not traced.
                 go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
                 let t0 = Instant::now();
                 let spec = facts.strategy.spec();
@@ -242,6 +246,7 @@ pub fn run_one(
                 Err(_) => return Err(anyhow!("sender or receiver thread did not start")),
             }
         }
+        window::wait_until_asleep(sender_tid)?;
         if let Some(t) = tracer.as_deref_mut() {
             t.arm(Target {
                 sender_tid,
