@@ -67,6 +67,9 @@ counters! {
     BlockCompleteSectors,
     /// `tcp_sendmsg_locked` iterations on the demo socket.
     TcpSendmsg,
+    /// `tcp_sendpage` calls on the demo socket (kernels before 6.5, where
+    /// sendfile and splice hand TCP one page at a time).
+    TcpSendpage,
     /// `sock_send_length` on the demo socket.
     SockSend,
     /// Bytes sent from a user-memory iterator (ITER_UBUF/IOVEC): copied by the CPU.

@@ -111,6 +111,17 @@ pub struct KernelLayout {
     pub rq_q: u32,
     pub rq_sector: u32,
     pub queue_disk: u32,
+    // struct kiocb, file, inode, vm_fault, vm_area_struct: what the page
+    // cache's functions are given, read where a kernel has no filemap
+    // tracepoints and zc hooks the functions themselves.
+    pub iocb_filp: u32,
+    pub iocb_pos: u32,
+    pub file_mapping: u32,
+    pub inode_size: u32,
+    pub vmf_vma: u32,
+    pub vmf_pgoff: u32,
+    pub vmf_pte: u32,
+    pub vma_file: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -192,6 +203,14 @@ impl KernelLayout {
         rq_q: 0,
         rq_sector: 0,
         queue_disk: 0,
+        iocb_filp: 0,
+        iocb_pos: 0,
+        file_mapping: 0,
+        inode_size: 0,
+        vmf_vma: 0,
+        vmf_pgoff: 0,
+        vmf_pte: 0,
+        vma_file: 0,
         valid: 0,
     };
 }
@@ -209,7 +228,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 70 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 78 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

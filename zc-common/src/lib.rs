@@ -114,6 +114,9 @@ pub enum Config {
     /// 0: the demo (one sender thread, its file, its socket). 1: `zc trace`
     /// (every thread of the followed processes, any file, their sockets).
     Mode = 12,
+    /// Never written: reads 0, a value the verifier cannot know. See
+    /// `opaque` in zc-ebpf's helpers.
+    Zero = 13,
 }
 
 /// `Config::Mode` values.

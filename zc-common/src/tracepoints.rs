@@ -207,6 +207,54 @@ pub mod tcp_sendmsg_locked_fn {
     pub const SIZE: Arg = a("size", 2, "size_t");
     pub const ARGS: &[Arg] = &[SK, MSG, SIZE];
 }
+/// `filemap_get_pages(iocb, iter, fbatch)` returning `int` (fexit), where a
+/// kernel has no `mm_filemap_get_pages`: the pages a read asks for are those
+/// the tracepoint names, `iocb->ki_pos` to `ki_pos + iter->count`, and it
+/// fires when the function returns 0. (Kernels that have the tracepoint pass
+/// a count instead of the iterator: this form is refused there.)
+pub mod filemap_get_pages_fn {
+    use super::*;
+    pub const IOCB: Arg = a("iocb", 0, "struct kiocb *");
+    pub const ITER: Arg = a("iter", 1, "struct iov_iter *");
+    pub const RET: Arg = a("ret", 3, "int");
+    pub const ARGS: &[Arg] = &[IOCB, ITER, RET];
+}
+/// `filemap_map_pages(vmf, start_pgoff, end_pgoff)` returning `vm_fault_t`
+/// (fexit): the fault-around window. The tracepoint fires once the page
+/// table is locked, which is when `vmf->pte` is set.
+pub mod filemap_map_pages_fn {
+    use super::*;
+    pub const VMF: Arg = a("vmf", 0, "struct vm_fault *");
+    pub const START: Arg = a("start_pgoff", 1, "long unsigned int");
+    pub const END: Arg = a("end_pgoff", 2, "long unsigned int");
+    pub const RET: Arg = a("ret", 3, "unsigned int");
+    pub const ARGS: &[Arg] = &[VMF, START, END, RET];
+}
+/// `filemap_fault(vmf)` at its entry (fentry): the faulting page is
+/// `vmf->pgoff` of `vmf->vma->vm_file`.
+pub mod filemap_fault_fn {
+    use super::*;
+    pub const VMF: Arg = a("vmf", 0, "struct vm_fault *");
+    pub const ARGS: &[Arg] = &[VMF];
+}
+/// `tcp_sendmsg(sk, msg, size)` returning `int` (fexit), where a kernel has
+/// no `sock_send_length`: what TCP took of one sendmsg.
+pub mod tcp_sendmsg_fn {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "struct sock *");
+    pub const RET: Arg = a("ret", 3, "int");
+    pub const ARGS: &[Arg] = &[SK, RET];
+}
+/// `tcp_sendpage(sk, page, offset, size, flags)`, entry and return (kernels
+/// before 6.5, where sendfile and splice hand TCP one page at a time).
+pub mod tcp_sendpage_fn {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "struct sock *");
+    pub const SIZE: Arg = a("size", 3, "size_t");
+    pub const RET: Arg = a("ret", 5, "int");
+    pub const ARGS: &[Arg] = &[SK, SIZE];
+    pub const ARGS_RET: &[Arg] = &[SK, SIZE, RET];
+}
 /// `net:net_dev_queue(skb)` and `net:netif_rx(skb)`.
 pub mod net_skb {
     use super::*;

@@ -31,7 +31,7 @@ use zc_common::{
 
 use crate::helpers::{
     add_sock, arg, armed, config, count_net, count_sock, emit, emit_prefix, header, kread, lay,
-    sock_counts, sock_id, tree_mode,
+    opaque, sock_counts, sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -378,12 +378,13 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
         want_ino: config(Config::FileIno),
         want_dev: config(Config::FileDev),
         any_file: tree_mode(),
-        last_mapping: 0,
-        last_was_file: false,
+        // Opaque: a branch of the rounds depends on each (see `opaque`).
+        last_mapping: opaque(0),
+        last_was_file: opaque(0) != 0,
         out: FragPages {
             frags: 0,
             bytes: 0,
-            first_index: NO_PAGE,
+            first_index: opaque(NO_PAGE as u64) as u32,
             pages: [NO_PAGE; MAX_FRAGS],
             user_frags: 0,
             user_bytes: 0,

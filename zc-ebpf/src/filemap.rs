@@ -3,8 +3,17 @@
 //! (`mm_filemap_add_to_page_cache`, the article's first DMA copy, with the
 //! folio's order), pages mapped on a fault (`mm_filemap_map_pages`,
 //! fault-around) and faults on the file (`mm_filemap_fault`).
+//!
+//! Three of those tracepoints came in 6.12. On an older kernel the same
+//! evidence is read at the functions they sit in: what was handed to
+//! `filemap_get_pages`, `filemap_map_pages` and `filemap_fault` names the
+//! same file and the same pages, computed as the tracepoint computes them.
 
-use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use aya_ebpf::{
+    EbpfContext as _,
+    macros::{btf_tracepoint, fentry, fexit},
+    programs::{BtfTracePointContext, FEntryContext, FExitContext},
+};
 use zc_common::{
     Config,
     counters::Counter,
@@ -56,6 +65,18 @@ fn demo_file(mapping: u64) -> Result<Option<(u32, u64)>, i64> {
     Ok((ino == want_ino && dev as u64 == config(Config::FileDev)).then_some((dev, ino)))
 }
 
+/// Whether a page-cache event may concern the traced file at all, before
+/// any kernel memory is read: `demo_file`'s cheap tests. The functions
+/// hooked where a tracepoint is missing run for every file's reads.
+#[inline(always)]
+fn may_concern() -> bool {
+    if tree_mode() {
+        in_sender()
+    } else {
+        armed() && config(Config::FileIno) != 0
+    }
+}
+
 #[btf_tracepoint(function = "mm_filemap_get_pages")]
 pub fn mm_filemap_get_pages(ctx: BtfTracePointContext) -> u32 {
     let _ = try_filemap_range(&ctx, op::FILEMAP_GET_PAGES);
@@ -69,11 +90,100 @@ pub fn mm_filemap_map_pages(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_filemap_range(ctx: &BtfTracePointContext, op: u16) -> Result<(), i64> {
-    let Some((dev, ino)) = demo_file(arg(ctx, tp::filemap_range::MAPPING))? else {
+    filemap_range(
+        arg(ctx, tp::filemap_range::MAPPING),
+        arg(ctx, tp::filemap_range::INDEX),
+        arg(ctx, tp::filemap_range::LAST_INDEX),
+        op,
+    )
+}
+
+/// Pages in the page cache of a file that is `size` bytes long: the index
+/// past its last page.
+#[inline(always)]
+fn pages_of(size: i64) -> u64 {
+    (size.max(0) as u64).div_ceil(4096)
+}
+
+/// `filemap_get_pages(iocb, iter, fbatch)` returned: on 0, the pages from
+/// `ki_pos` to `ki_pos + iter->count` are in the batch, the range that
+/// `mm_filemap_get_pages` names (`index`, `last_index - 1`).
+#[fexit(function = "filemap_get_pages")]
+pub fn mm_filemap_get_pages_ret(ctx: FExitContext) -> u32 {
+    // A tracing program's context is its arguments (then, for fexit, the
+    // return value) as an array of u64, as for tp_btf.
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_get_pages_ret, args)
+}
+
+fn try_get_pages_ret(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    let ret: i32 = arg(ctx, tp::filemap_get_pages_fn::RET);
+    if ret != 0 || lay!(valid) == 0 || !may_concern() {
+        return Ok(());
+    }
+    let iocb: u64 = arg(ctx, tp::filemap_get_pages_fn::IOCB);
+    let iter: u64 = arg(ctx, tp::filemap_get_pages_fn::ITER);
+    let file: u64 = kread(iocb, lay!(iocb_filp))?;
+    let mapping: u64 = kread(file, lay!(file_mapping))?;
+    let pos: i64 = kread(iocb, lay!(iocb_pos))?;
+    let count: u64 = kread(iter, lay!(iter_count))?;
+    let pos = pos.max(0) as u64;
+    let last = (pos + count).div_ceil(4096);
+    filemap_range(
+        mapping,
+        pos / 4096,
+        last.saturating_sub(1),
+        op::FILEMAP_GET_PAGES,
+    )
+}
+
+/// The file `vmf` faults on: `vmf->vma->vm_file->f_mapping`.
+#[inline(always)]
+fn mapping_of_fault(vmf: u64) -> Result<u64, i64> {
+    let vma: u64 = kread(vmf, lay!(vmf_vma))?;
+    let file: u64 = kread(vma, lay!(vma_file))?;
+    kread(file, lay!(file_mapping))
+}
+
+/// The size of the file `mapping` caches, in bytes.
+#[inline(always)]
+fn size_of_mapping(mapping: u64) -> Result<i64, i64> {
+    let host: u64 = kread(mapping, lay!(mapping_host))?;
+    kread(host, lay!(inode_size))
+}
+
+/// `filemap_map_pages(vmf, start_pgoff, end_pgoff)` returned. The
+/// tracepoint fires after the page table was locked, which sets
+/// `vmf->pte` (it is NULL when a fault on an empty entry gets here);
+/// without an up-to-date page at the start nothing was mapped, and it
+/// stays NULL.
+#[fexit(function = "filemap_map_pages")]
+pub fn mm_filemap_map_pages_ret(ctx: FExitContext) -> u32 {
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_map_pages_ret, args)
+}
+
+fn try_map_pages_ret(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if lay!(valid) == 0 || !may_concern() {
+        return Ok(());
+    }
+    let vmf: u64 = arg(ctx, tp::filemap_map_pages_fn::VMF);
+    let pte: u64 = kread(vmf, lay!(vmf_pte))?;
+    if pte == 0 {
+        return Ok(());
+    }
+    let mapping = mapping_of_fault(vmf)?;
+    let start: u64 = arg(ctx, tp::filemap_map_pages_fn::START);
+    let end: u64 = arg(ctx, tp::filemap_map_pages_fn::END);
+    // Cut at the file's last page, as the tracepoint's kernels do.
+    let file_end = pages_of(size_of_mapping(mapping)?).saturating_sub(1);
+    filemap_range(mapping, start, end.min(file_end), op::FILEMAP_MAP_PAGES)
+}
+
+fn filemap_range(mapping: u64, index: u64, last_index: u64, op: u16) -> Result<(), i64> {
+    let Some((dev, ino)) = demo_file(mapping)? else {
         return Ok(());
     };
-    let index: u64 = arg(ctx, tp::filemap_range::INDEX);
-    let last_index: u64 = arg(ctx, tp::filemap_range::LAST_INDEX);
     let pages = last_index.saturating_sub(index) + 1;
     if tree_mode() {
         if op == op::FILEMAP_GET_PAGES {
@@ -144,10 +254,38 @@ pub fn mm_filemap_fault(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_filemap_fault(ctx: &BtfTracePointContext) -> Result<(), i64> {
-    let Some((dev, ino)) = demo_file(arg(ctx, tp::filemap_fault::MAPPING))? else {
+    filemap_fault(
+        arg(ctx, tp::filemap_fault::MAPPING),
+        arg(ctx, tp::filemap_fault::INDEX),
+    )
+}
+
+/// `filemap_fault(vmf)` is entered: a fault on page `vmf->pgoff` of the
+/// mapped file. The tracepoint comes after the check that the page is
+/// inside the file (a page past its end is SIGBUS), so this checks too.
+#[fentry(function = "filemap_fault")]
+pub fn mm_filemap_fault_call(ctx: FEntryContext) -> u32 {
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_fault_call, args)
+}
+
+fn try_fault_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if lay!(valid) == 0 || !may_concern() {
+        return Ok(());
+    }
+    let vmf: u64 = arg(ctx, tp::filemap_fault_fn::VMF);
+    let mapping = mapping_of_fault(vmf)?;
+    let index: u64 = kread(vmf, lay!(vmf_pgoff))?;
+    if index >= pages_of(size_of_mapping(mapping)?) {
+        return Ok(());
+    }
+    filemap_fault(mapping, index)
+}
+
+fn filemap_fault(mapping: u64, index: u64) -> Result<(), i64> {
+    let Some((dev, ino)) = demo_file(mapping)? else {
         return Ok(());
     };
-    let index: u64 = arg(ctx, tp::filemap_fault::INDEX);
     if tree_mode() {
         count_file(dev, ino, file_slot::FAULTS, 1);
     }

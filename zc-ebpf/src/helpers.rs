@@ -212,6 +212,18 @@ pub fn config(slot: Config) -> u64 {
     ZC_CONFIG.get(slot as u32).copied().unwrap_or(0)
 }
 
+/// `v`, as a value the verifier cannot know. A verifier before 6.7 checks
+/// a `bpf_loop` callback for its first round only, with the caller's
+/// state as it was before the loop, and rewrites to jumps the branches that
+/// round cannot take: a branch on what an earlier round remembered (a
+/// cache, a "first seen" slot) is then cut for every later round too. On
+/// 6.1 that made the frag walk name one page-cache frag per skb. State the
+/// rounds share starts from `opaque` values, so no round's branch is cut.
+#[inline(always)]
+pub fn opaque(v: u64) -> u64 {
+    v | config(Config::Zero)
+}
+
 #[inline(always)]
 pub fn set_config(slot: Config, v: u64) {
     if let Some(p) = ZC_CONFIG.get_ptr_mut(slot as u32) {

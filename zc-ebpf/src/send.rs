@@ -8,14 +8,19 @@
 //! instead; pages spliced in (ITER_BVEC with `MSG_SPLICE_PAGES`: sendfile,
 //! splice) are referenced. Whether a reference really reached the device is
 //! proved later, by the frags themselves (see `device.rs`).
+//!
+//! Before 6.5 sendfile and splice did not go through `sendmsg` at all: the
+//! pipe's pages went to `tcp_sendpage`, one page per call, which references
+//! the page (`do_tcp_sendpages`). And `sock_send_length` came in 6.3:
+//! before it, what TCP took of a send is `tcp_sendmsg`'s return.
 
 use aya_ebpf::{
     EbpfContext as _,
     cty::c_void,
     helpers::bpf_get_socket_cookie,
-    macros::{btf_tracepoint, fentry, map},
+    macros::{btf_tracepoint, fentry, fexit, map},
     maps::{Array, LruHashMap},
-    programs::{BtfTracePointContext, FEntryContext},
+    programs::{BtfTracePointContext, FEntryContext, FExitContext},
 };
 use zc_common::{
     Config, ZC_PREFIX_SLOTS,
@@ -85,11 +90,12 @@ fn try_tcp_sendmsg_locked_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
     )
 }
 
+/// Whether `sk`, a send's typed `struct sock *` argument, is followed. The
+/// demo socket is the one whose cookie user space gave
+/// (`bpf_get_socket_cookie` on the typed argument): its first send, by the
+/// sender or its SQ thread, names its pointer for the skb probes.
 #[inline(always)]
-fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
-    // The demo socket is the one whose cookie user space gave
-    // (`bpf_get_socket_cookie` on the typed argument): its first send, by
-    // the sender or its SQ thread, names its pointer for the skb probes.
+fn follow_send(sk: u64) -> bool {
     let demo = config(Config::DemoSock);
     if tree_mode() {
         // Every TCP socket of a followed process is followed.
@@ -97,14 +103,31 @@ fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
         let cookie = unsafe { bpf_get_socket_cookie(sk as *mut c_void) };
         learn_sock(sk, cookie);
     } else if demo == 0 {
-        // SAFETY: `sk` is the tracepoint's `struct sock *` argument, which
-        // the verifier knows by its BTF type.
+        // SAFETY: `sk` is the hook's `struct sock *` argument, which the
+        // verifier knows by its BTF type.
         let cookie = unsafe { bpf_get_socket_cookie(sk as *mut c_void) };
         if cookie == 0 || cookie != config(Config::DemoCookie) {
-            return Ok(());
+            return false;
         }
         set_config(Config::DemoSock, sk);
     } else if sk != demo {
+        return false;
+    }
+    true
+}
+
+/// The source the current thread's send in progress was given.
+#[inline(always)]
+fn current_source() -> u8 {
+    // SAFETY: the value is copied out at once.
+    unsafe { ZC_SEND_SOURCE.get(current_tid()) }
+        .copied()
+        .unwrap_or(0) as u8
+}
+
+#[inline(always)]
+fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
+    if !follow_send(sk) {
         return Ok(());
     }
     let flags: u32 = kread(msg, lay!(msghdr_flags))?;
@@ -156,19 +179,94 @@ pub fn sock_send_length(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_sock_send_length(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    send_length(
+        arg(ctx, tp::sock_send_length::SK),
+        arg(ctx, tp::sock_send_length::RET),
+    )
+}
+
+/// `tcp_sendmsg(sk, msg, size)` returned, where a kernel has no
+/// `sock_send_length` (before 6.3): the same socket and the same count.
+#[fexit(function = "tcp_sendmsg")]
+pub fn sock_send_length_ret(ctx: FExitContext) -> u32 {
+    // A tracing program's context is its arguments, then for fexit the
+    // return value, as an array of u64, as for tp_btf.
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_tcp_sendmsg_ret, args)
+}
+
+fn try_tcp_sendmsg_ret(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    send_length(
+        arg(ctx, tp::tcp_sendmsg_fn::SK),
+        arg(ctx, tp::tcp_sendmsg_fn::RET),
+    )
+}
+
+/// `tcp_sendpage(sk, page, offset, size, flags)` is entered (before 6.5):
+/// one page of a sendfile or a splice, handed to TCP by reference. Told as
+/// a send of a page iterator with `MSG_SPLICE_PAGES`, which is what later
+/// kernels make of the same call; counted apart, so the report can name
+/// the kernel function.
+#[fentry(function = "tcp_sendpage")]
+pub fn tcp_sendpage_call(ctx: FEntryContext) -> u32 {
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_sendpage_call, args)
+}
+
+fn try_sendpage_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if !for_sender() || lay!(valid) == 0 {
+        return Ok(());
+    }
+    let sk: u64 = arg(ctx, tp::tcp_sendpage_fn::SK);
+    if !follow_send(sk) {
+        return Ok(());
+    }
+    let size: u64 = arg(ctx, tp::tcp_sendpage_fn::SIZE);
+    let _ = ZC_SEND_SOURCE.insert(current_tid(), source::SPLICE as u64, 0);
+    count(Counter::TcpSendmsg, 1);
+    count(Counter::TcpSendpage, 1);
+    emit(SendEvent {
+        h: header(Kind::Send, op::SEND_TCP_SENDMSG),
+        skb: 0,
+        ret: 0,
+        skb_len: 0,
+        msg_left: size as u32,
+        size_goal: 0,
+        iter_type: lay!(iter_kinds).bvec,
+        splice: 1,
+        source: source::SPLICE,
+        ubuf: 0,
+    });
+    Ok(())
+}
+
+/// `tcp_sendpage` returned: the bytes of the page TCP took, as
+/// `sock_send_length` counts them on later kernels.
+#[fexit(function = "tcp_sendpage")]
+pub fn tcp_sendpage_ret(ctx: FExitContext) -> u32 {
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_sendpage_ret, args)
+}
+
+fn try_sendpage_ret(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    send_length(
+        arg(ctx, tp::tcp_sendpage_fn::SK),
+        arg(ctx, tp::tcp_sendpage_fn::RET),
+    )
+}
+
+/// A send on `sk` returned `ret`: what the socket took, by the source its
+/// send was given.
+#[inline(always)]
+fn send_length(sk: u64, ret: i32) -> Result<(), i64> {
     if !for_sender() {
         return Ok(());
     }
-    let sk: u64 = arg(ctx, tp::sock_send_length::SK);
     let Some(sock) = sock_id(sk) else {
         return Ok(());
     };
-    let ret: i32 = arg(ctx, tp::sock_send_length::RET);
     count(Counter::SockSend, 1);
-    // SAFETY: the value is copied out at once.
-    let src = unsafe { ZC_SEND_SOURCE.get(current_tid()) }
-        .copied()
-        .unwrap_or(0) as u8;
+    let src = current_source();
     if ret > 0 && src == source::PINNED && !tree_mode() {
         // This send took the next zero-copy id: remember its bytes.
         let id = config(Config::ZcNextId);

@@ -4,7 +4,7 @@
 //!
 //! - `io_uring:io_uring_create` in the sender names the ring.
 //! - `io_uring:io_uring_submit_req`: each request, and whether the SQ thread
-//!   issued it.
+//!   issued it (`io_uring_submit_sqe` before 6.2, the same request first).
 //! - `io_uring:io_uring_complete`: each completion. A READ's result is the
 //!   page cache → user buffer copy made inside the kernel (no read() call
 //!   shows it); a SEND_ZC's result is the bytes its notification will
@@ -63,6 +63,13 @@ fn demo_ring(ring: u64) -> bool {
 
 #[btf_tracepoint(function = "io_uring_submit_req")]
 pub fn io_uring_submit_req(ctx: BtfTracePointContext) -> u32 {
+    entry!(try_submit, ctx)
+}
+
+/// The same tracepoint under its name before 6.2, `io_uring_submit_sqe(req,
+/// force_nonblock)`: the request comes first there too.
+#[btf_tracepoint(function = "io_uring_submit_sqe")]
+pub fn io_uring_submit_sqe(ctx: BtfTracePointContext) -> u32 {
     entry!(try_submit, ctx)
 }
 

@@ -65,15 +65,7 @@ pub const EXPECTED_REFUSALS: &[(&str, &str)] = &[];
 /// Kernels zc does not serve yet, and the probes their doctor is expected
 /// to name as having no source (the check fails on any other answer, so a
 /// kernel that becomes served, or one that loses more, is noticed).
-pub const NOT_YET_SERVED: &[(&str, &[&str])] = &[(
-    "6.1",
-    &[
-        "filemap/mm_filemap_get_pages",
-        "filemap/mm_filemap_map_pages",
-        "filemap/mm_filemap_fault",
-        "sock/sock_send_length",
-    ],
-)];
+pub const NOT_YET_SERVED: &[(&str, &[&str])] = &[];
 
 /// Runs the matrix: the host first (the figures the others are held to),
 /// then every kernel of `super::ALL`, one after another (each guest takes

@@ -139,37 +139,38 @@ mod tests {
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let t = std::thread::spawn(move || {
             // SAFETY: gettid has no arguments and cannot fail.
-            tx.send(unsafe { libc::gettid() } as u32).unwrap();
-            go_rx.recv().unwrap();
+            tx.send(unsafe { libc::gettid() } as u32).expect("send tid");
+            go_rx.recv().expect("go");
         });
-        let tid = rx.recv().unwrap();
+        let tid = rx.recv().expect("tid");
         wait_until_asleep(tid).expect("asleep");
         // The kernel's own view agrees: the thread is in futex().
-        let call = fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap();
+        let call =
+            fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).expect("syscall file");
         assert_eq!(
             call.split_ascii_whitespace().next(),
             Some(libc::SYS_futex.to_string().as_str())
         );
-        go_tx.send(()).unwrap();
-        t.join().unwrap();
+        go_tx.send(()).expect("send go");
+        t.join().expect("join");
     }
 
     #[test]
     fn own_code_is_found_and_locked() {
         let code = code_mappings();
         // This very function is code of this process.
-        let here = own_code_is_found_and_locked as usize;
+        let here = own_code_is_found_and_locked as fn() as usize;
         assert!(code.iter().any(|&(lo, hi)| lo <= here && here < hi));
         lock_own_code();
         touch_stack();
         // The kernel counts the locked pages (VmLck), unless mlock was
         // refused here (no CAP_IPC_LOCK and a small RLIMIT_MEMLOCK).
-        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let status = fs::read_to_string("/proc/self/status").expect("status");
         let locked_kb: u64 = status
             .lines()
             .find_map(|l| l.strip_prefix("VmLck:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
+            .expect("VmLck in /proc/self/status");
         if is_root() {
             assert!(locked_kb > 0, "nothing locked: {status}");
         }

@@ -149,6 +149,10 @@ const TYPES: &[&str] = &[
     "block_device",
     "gendisk",
     "req_op",
+    "kiocb",
+    "file",
+    "vm_fault",
+    "vm_area_struct",
     "request",
     "request_queue",
 ];
@@ -301,6 +305,11 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let [req_op_read] = enum_values(btf, "req_op", ["REQ_OP_READ"])?;
     let (_, [rq_q, rq_sector]) = lookup(btf, "request", ["q", "__sector"])?;
     let (_, [queue_disk]) = lookup(btf, "request_queue", ["disk"])?;
+    let (_, [ki_filp, ki_pos]) = lookup(btf, "kiocb", ["ki_filp", "ki_pos"])?;
+    let (_, [f_mapping]) = lookup(btf, "file", ["f_mapping"])?;
+    let (_, [i_size]) = lookup(btf, "inode", ["i_size"])?;
+    let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
+    let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
 
     // Sizes are checked where the eBPF side reads the field with a fixed width.
     Ok(KernelLayout {
@@ -378,6 +387,14 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         rq_q: rq_q.sized(8)?,
         rq_sector: rq_sector.sized(8)?,
         queue_disk: queue_disk.sized(8)?,
+        iocb_filp: ki_filp.sized(8)?,
+        iocb_pos: ki_pos.sized(8)?,
+        file_mapping: f_mapping.sized(8)?,
+        inode_size: i_size.sized(8)?,
+        vmf_vma: vmf_vma.sized(8)?,
+        vmf_pgoff: vmf_pgoff.sized(8)?,
+        vmf_pte: vmf_pte.sized(8)?,
+        vma_file: vm_file.sized(8)?,
         valid: 1,
     })
 }
@@ -805,6 +822,15 @@ mod tests {
             rq_q: 0,
             rq_sector: 48,
             queue_disk: 104,
+            // offsetof through bpftool's C dump of this kernel's BTF.
+            iocb_filp: 0,
+            iocb_pos: 8,
+            file_mapping: 16,
+            inode_size: 80,
+            vmf_vma: 0,
+            vmf_pgoff: 16,
+            vmf_pte: 88,
+            vma_file: 88,
             valid: 1,
         };
         assert_eq!(l, expected);

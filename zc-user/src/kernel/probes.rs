@@ -224,11 +224,20 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::io_uring_create::ARGS,
         "the sender's io_uring (a kernel without io_uring has no such event)",
     )),
-    optional(tp(
-        "io_uring",
-        "io_uring_submit_req",
-        tp::io_uring_submit_req::ARGS,
-        "requests submitted to that ring, and whether the SQ thread issued them",
+    optional(or(
+        tp(
+            "io_uring",
+            "io_uring_submit_req",
+            tp::io_uring_submit_req::ARGS,
+            "requests submitted to that ring, and whether the SQ thread issued them",
+        ),
+        &[form(
+            "io_uring_submit_sqe",
+            "io_uring",
+            "io_uring_submit_sqe",
+            tp::io_uring_submit_req::ARGS,
+            "the same tracepoint under its older name, io_uring_submit_sqe",
+        )],
     )),
     optional(or(
         tp(
@@ -257,11 +266,20 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::page_fault::ARGS,
         "page faults inside the kernel's copy",
     ),
-    tp(
-        "filemap",
-        "mm_filemap_get_pages",
-        tp::filemap_range::ARGS,
-        "read/splice found the file's pages in the page cache",
+    or(
+        tp(
+            "filemap",
+            "mm_filemap_get_pages",
+            tp::filemap_range::ARGS,
+            "read/splice found the file's pages in the page cache",
+        ),
+        &[function(
+            "mm_filemap_get_pages_ret",
+            Hook::Fexit,
+            "filemap_get_pages",
+            tp::filemap_get_pages_fn::ARGS,
+            "the function's return (0: pages found), the range from iocb->ki_pos and iter->count as the tracepoint computes it",
+        )],
     ),
     tp(
         "filemap",
@@ -269,17 +287,35 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::filemap_add::ARGS,
         "disk → page cache: a folio read in on a miss",
     ),
-    tp(
-        "filemap",
-        "mm_filemap_map_pages",
-        tp::filemap_range::ARGS,
-        "mmap: page-cache pages mapped, not copied",
+    or(
+        tp(
+            "filemap",
+            "mm_filemap_map_pages",
+            tp::filemap_range::ARGS,
+            "mmap: page-cache pages mapped, not copied",
+        ),
+        &[function(
+            "mm_filemap_map_pages_ret",
+            Hook::Fexit,
+            "filemap_map_pages",
+            tp::filemap_map_pages_fn::ARGS,
+            "the function's return once it locked the page table (vmf->pte set), the window cut at the end of the file",
+        )],
     ),
-    tp(
-        "filemap",
-        "mm_filemap_fault",
-        tp::filemap_fault::ARGS,
-        "mmap: a fault on the file",
+    or(
+        tp(
+            "filemap",
+            "mm_filemap_fault",
+            tp::filemap_fault::ARGS,
+            "mmap: a fault on the file",
+        ),
+        &[function(
+            "mm_filemap_fault_call",
+            Hook::Fentry,
+            "filemap_fault",
+            tp::filemap_fault_fn::ARGS,
+            "the function's entry, a page past the end of the file left out as the tracepoint does",
+        )],
     ),
     tp(
         "block",
@@ -314,12 +350,47 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::inet_sock_set_state::ARGS,
         "a traced process's socket that closes is followed no more (zc trace)",
     ),
-    tp(
-        "sock",
-        "sock_send_length",
-        tp::sock_send_length::ARGS,
-        "bytes each send queued",
+    or(
+        tp(
+            "sock",
+            "sock_send_length",
+            tp::sock_send_length::ARGS,
+            "bytes each send queued",
+        ),
+        &[function(
+            "sock_send_length_ret",
+            Hook::Fexit,
+            "tcp_sendmsg",
+            tp::tcp_sendmsg_fn::ARGS,
+            "TCP's sendmsg at its return: TCP sockets only, which are all zc follows",
+        )],
     ),
+    optional(ProbeSpec {
+        program: "tcp_sendpage_call",
+        attach: function(
+            "tcp_sendpage_call",
+            Hook::Fentry,
+            "tcp_sendpage",
+            tp::tcp_sendpage_fn::ARGS,
+            "",
+        ),
+        fallbacks: &[],
+        required: true,
+        proves: "a page handed to TCP by reference (sendfile, splice before 6.5, which have no MSG_SPLICE_PAGES)",
+    }),
+    optional(ProbeSpec {
+        program: "tcp_sendpage_ret",
+        attach: function(
+            "tcp_sendpage_ret",
+            Hook::Fexit,
+            "tcp_sendpage",
+            tp::tcp_sendpage_fn::ARGS_RET,
+            "",
+        ),
+        fallbacks: &[],
+        required: true,
+        proves: "bytes each page send queued (before 6.5)",
+    }),
     tp(
         "net",
         "net_dev_queue",

@@ -290,19 +290,30 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         );
     }
 
-    // sendfile/splice: the skb references the spliced pages.
+    // sendfile/splice: the skb references the spliced pages; before 6.5,
+    // page by page through tcp_sendpage.
+    let by_page = c.get(C::TcpSendpage) > 0;
+    let spliced_from = if through_pipe {
+        Place::Pipe
+    } else {
+        Place::PageCache
+    };
     push(
         Movement::Reference,
-        if through_pipe {
-            Place::Pipe
-        } else {
-            Place::PageCache
-        },
+        spliced_from,
         Place::SocketBuffer,
         splice,
         (if splice > 0 { c.get(C::SockSend) } else { 0 }, "sends"),
-        "splice_to_socket → tcp_sendmsg_locked(MSG_SPLICE_PAGES)",
-        "tcp:tcp_sendmsg_locked (ITER_BVEC, MSG_SPLICE_PAGES) + sock:sock_send_length.ret",
+        if by_page {
+            "generic_splice_sendpage → tcp_sendpage → do_tcp_sendpages: the page referenced"
+        } else {
+            "splice_to_socket → tcp_sendmsg_locked(MSG_SPLICE_PAGES)"
+        },
+        if by_page {
+            "tcp_sendpage() entry + return"
+        } else {
+            "tcp:tcp_sendmsg_locked (ITER_BVEC, MSG_SPLICE_PAGES) + sock:sock_send_length.ret"
+        },
     );
 
     // Segmentation for a device without scatter-gather: paged → linear,

@@ -10,6 +10,9 @@
 //! - a send with `MSG_SPLICE_PAGES` from a page iterator (sendfile, splice)
 //!   only references the pages it is given: the page cache's, or whatever
 //!   the strategy's pipe holds.
+//! - before 6.5 those pages go to `tcp_sendpage` one at a time, which
+//!   references them too (TCP always has scatter-gather: its route gets
+//!   it with GSO, whatever the device).
 //! - vmsplice() puts references to the user's own pages into a pipe.
 //! - a send with `MSG_ZEROCOPY` (or io_uring's `msg_ubuf`) pins the user's
 //!   pages and makes them the skb's frags; a veth forwarding such an skb

@@ -200,16 +200,19 @@ impl StepBuilder {
     }
 
     /// The pages a read of `bytes` copied: those it asked the page cache
-    /// for, up to the end of what it returned (a read at the end of the
-    /// file asks for more than the file has). The loops read the file in
+    /// for, up to the end of what it returned. The loops read the file in
     /// order, so the read ends at the bytes read so far plus these. The
-    /// user buffer holds them next.
+    /// user buffer holds them next. Pages asked for beyond that stay for the
+    /// next: a short read, or a kernel that hands a sendfile's chunk to TCP
+    /// one page at a time (`tcp_sendpage`, before 6.5), takes the rest later.
     fn read_pages(&mut self, bytes: u64) -> StepPages {
         let mut pages = std::mem::take(&mut self.fetched);
+        pages.sort_by_key(|p| p.page);
+        pages.dedup_by_key(|p| p.page);
         if bytes > 0 {
             let last = (self.read_off + bytes - 1) / PAGE_SIZE;
-            pages.retain(|p| u64::from(p.page) <= last);
-            pages.dedup_by_key(|p| p.page);
+            let at = pages.partition_point(|p| u64::from(p.page) <= last);
+            self.fetched = pages.split_off(at);
         }
         self.read_off += bytes;
         pages
@@ -740,6 +743,40 @@ mod tests {
         let t = b.tally();
         assert_eq!(t.cpu_copy_bytes, 0);
         assert_eq!(t.reference_bytes, 65536);
+    }
+
+    #[test]
+    fn a_chunk_sent_page_by_page_names_each_page_once() {
+        // Before 6.5, sendfile looks up a 64 KiB chunk once and hands TCP
+        // its 16 pages one call at a time (tcp_sendpage).
+        let mut b = StepBuilder::new(named("sendfile-gather"));
+        b.push(&Event::Filemap(FilemapEvent {
+            h: h(1, Kind::Filemap, op::FILEMAP_GET_PAGES),
+            index: 0,
+            last_index: 15,
+            ..Default::default()
+        }));
+        for i in 0..16 {
+            for e in send(2 + 2 * i, source::SPLICE, 4096) {
+                b.push(&e);
+            }
+        }
+        let named: Vec<Vec<u32>> = b
+            .steps()
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Move {
+                        to: Place::SocketBuffer,
+                        ..
+                    }
+                )
+            })
+            .map(|s| s.pages.iter().map(|p| p.page).collect())
+            .collect();
+        let expected: Vec<Vec<u32>> = (0..16).map(|p| vec![p]).collect();
+        assert_eq!(named, expected);
     }
 
     #[test]
