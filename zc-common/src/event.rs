@@ -66,6 +66,9 @@ pub mod op {
 
     pub const SEND_TCP_SENDMSG: u16 = 0;
     pub const SEND_SOCK_LENGTH: u16 = 1;
+    /// A page handed to `tcp_sendpage` (before 6.5): the same record as
+    /// `SEND_TCP_SENDMSG`, from another function.
+    pub const SEND_TCP_SENDPAGE: u16 = 2;
 
     pub const SKB_QUEUE: u16 = 0;
     pub const SKB_XMIT: u16 = 1;

@@ -226,7 +226,7 @@ fn try_sendpage_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
     count(Counter::TcpSendmsg, 1);
     count(Counter::TcpSendpage, 1);
     emit(SendEvent {
-        h: header(Kind::Send, op::SEND_TCP_SENDMSG),
+        h: header(Kind::Send, op::SEND_TCP_SENDPAGE),
         skb: 0,
         ret: 0,
         skb_len: 0,

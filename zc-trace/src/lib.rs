@@ -207,6 +207,10 @@ pub enum Event {
         iter_type: u8,
         splice: bool,
         source: u8,
+        /// Seen at `tcp_sendpage` (a page of a sendfile or a splice, before
+        /// 6.5), not at `tcp_sendmsg_locked`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        sendpage: bool,
     },
     SockSend {
         t: u64,

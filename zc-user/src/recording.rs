@@ -138,16 +138,19 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             nr_sector: b.nr_sector,
             bytes: b.bytes,
         },
-        Event::Send(s) if s.h.op == op::SEND_TCP_SENDMSG => StoredEvent::TcpSendmsg {
-            t,
-            skb: ids.of(s.skb),
-            skb_len: s.skb_len,
-            msg_left: s.msg_left,
-            size_goal: s.size_goal,
-            iter_type: s.iter_type,
-            splice: s.splice != 0,
-            source: s.source,
-        },
+        Event::Send(s) if s.h.op == op::SEND_TCP_SENDMSG || s.h.op == op::SEND_TCP_SENDPAGE => {
+            StoredEvent::TcpSendmsg {
+                t,
+                skb: ids.of(s.skb),
+                skb_len: s.skb_len,
+                msg_left: s.msg_left,
+                size_goal: s.size_goal,
+                iter_type: s.iter_type,
+                splice: s.splice != 0,
+                source: s.source,
+                sendpage: s.h.op == op::SEND_TCP_SENDPAGE,
+            }
+        }
         Event::Send(s) => StoredEvent::SockSend {
             t,
             ret: s.ret,
@@ -345,8 +348,17 @@ pub fn load_event(e: &StoredEvent) -> Event {
             iter_type,
             splice,
             source,
+            sendpage,
         } => Event::Send(SendEvent {
-            h: h(t, Kind::Send, op::SEND_TCP_SENDMSG),
+            h: h(
+                t,
+                Kind::Send,
+                if sendpage {
+                    op::SEND_TCP_SENDPAGE
+                } else {
+                    op::SEND_TCP_SENDMSG
+                },
+            ),
             skb,
             ret: 0,
             skb_len,
@@ -805,6 +817,28 @@ mod tests {
         // The same pointer keeps its id; another gets the next one.
         assert_eq!(ids.of(0xffff_8880_1234_5678), 1);
         assert_eq!(ids.of(0xffff_8880_0000_0001), 2);
+    }
+
+    /// A page sent through tcp_sendpage stays one after a round trip, and
+    /// a send through tcp_sendmsg_locked writes no `sendpage` at all.
+    #[test]
+    fn the_send_function_survives_a_round_trip() {
+        for (op, written) in [(op::SEND_TCP_SENDPAGE, true), (op::SEND_TCP_SENDMSG, false)] {
+            let mut ids = Ids::default();
+            let send = Event::Send(SendEvent {
+                h: h(3, Kind::Send, op),
+                msg_left: 4096,
+                splice: 1,
+                source: zc_common::event::source::SPLICE,
+                ..Default::default()
+            });
+            let json = serde_json::to_string(&store_event(&send, &mut ids)).expect("json");
+            assert_eq!(json.contains("sendpage"), written, "{json}");
+            match load_event(&serde_json::from_str(&json).expect("parse")) {
+                Event::Send(e) => assert_eq!(e.h.op, op),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub fn build(strategy: Strategy, events: &[Event]) -> Vec<Step> {
 struct StepBuilder {
     strategy: Strategy,
     send_source: u8,
+    /// The send in progress came through `tcp_sendpage`.
+    send_by_page: bool,
     /// Index of the step of the message being sent, until its size is known.
     open_send: Option<usize>,
     /// Paged payload TCP queued that the device has not taken yet.
@@ -131,6 +133,8 @@ struct StepBuilder {
 const MAPPING_SPAN: u64 = 1 << 40;
 
 const SEND_EVIDENCE: &str = "tcp:tcp_sendmsg_locked (message iterator) + sock:sock_send_length";
+/// The same, where the kernel handed TCP a page at a time (before 6.5).
+const SENDPAGE_EVIDENCE: &str = "tcp_sendpage() entry (the page, by reference) + its return";
 
 impl StepBuilder {
     fn new(strategy: Strategy) -> StepBuilder {
@@ -140,6 +144,7 @@ impl StepBuilder {
             open_send: None,
             pending: rules::Pending::default(),
             sent_in_call: false,
+            send_by_page: false,
             pinned_at_device: 0,
             copied_anyway: 0,
             ring_sent: Default::default(),
@@ -196,6 +201,15 @@ impl StepBuilder {
                 evidence: ev,
                 pages,
             });
+        }
+    }
+
+    /// What the send in progress was seen at.
+    fn send_evidence(&self) -> &'static str {
+        if self.send_by_page {
+            SENDPAGE_EVIDENCE
+        } else {
+            SEND_EVIDENCE
         }
     }
 
@@ -429,8 +443,9 @@ impl StepBuilder {
                 },
                 "block:block_bio_queue + block_rq_complete",
             ),
-            Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG => {
+            Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG || e.h.op == op::SEND_TCP_SENDPAGE => {
                 self.send_source = e.source;
+                self.send_by_page = e.h.op == op::SEND_TCP_SENDPAGE;
                 self.sent_in_call = true;
                 // The data enters the skb here, at the start of the message,
                 // before any of it is transmitted; its size is known only at
@@ -447,7 +462,7 @@ impl StepBuilder {
                             to: Place::SocketBuffer,
                             bytes: 0,
                         },
-                        SEND_EVIDENCE,
+                        self.send_evidence(),
                     );
                 }
             }
@@ -485,7 +500,7 @@ impl StepBuilder {
                                 ts,
                                 (movement, from, Place::SocketBuffer),
                                 bytes,
-                                SEND_EVIDENCE,
+                                self.send_evidence(),
                                 pages,
                             );
                         }
@@ -757,10 +772,20 @@ mod tests {
             ..Default::default()
         }));
         for i in 0..16 {
-            for e in send(2 + 2 * i, source::SPLICE, 4096) {
-                b.push(&e);
+            let [mut call, ret] = send(2 + 2 * i, source::SPLICE, 4096);
+            if let Event::Send(e) = &mut call {
+                e.h.op = op::SEND_TCP_SENDPAGE;
             }
+            b.push(&call);
+            b.push(&ret);
         }
+        // Each step names the function the kernel used.
+        assert!(
+            b.steps()
+                .iter()
+                .filter(|s| matches!(s.kind, StepKind::Move { .. }))
+                .all(|s| s.evidence == SENDPAGE_EVIDENCE)
+        );
         let named: Vec<Vec<u32>> = b
             .steps()
             .iter()
