@@ -358,6 +358,43 @@ const _: () = assert!(SKB_EVENT_SHORT == 64);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
 const _: () = assert!(size_of::<DmaEvent>() == 24);
 
+/// The `prev_state` a `sched_switch` record reports for a task leaving its
+/// CPU (`__trace_sched_switch_state`): `TASK_REPORT_MAX` (0x100) when it
+/// was preempted, else one bit for its state, 0 while runnable. The task's
+/// `__state` and `exit_state` are folded as 6.18's `__task_state_index`
+/// does, with masks: idle (`TASK_IDLE` among other bits) is reported as
+/// idle, a frozen task or one waiting on an rtlock as uninterruptible, a
+/// dying one as dead or zombie. 6.1's kernel tested `TASK_IDLE` and
+/// `TASK_RTLOCK_WAIT` by equality and knew no `TASK_FROZEN` there, so its
+/// own record calls a frozen task runnable; zc calls it blocked on every
+/// kernel, which is what it was.
+pub const fn sched_report_state(preempt: bool, state: u32, exit_state: u32) -> u64 {
+    // include/linux/sched.h
+    const TASK_UNINTERRUPTIBLE: u32 = 0x2;
+    const TASK_REPORT: u32 = 0x7f;
+    const TASK_REPORT_IDLE: u32 = TASK_REPORT + 1;
+    const TASK_REPORT_MAX: u64 = (TASK_REPORT_IDLE as u64) << 1;
+    const TASK_IDLE: u32 = TASK_UNINTERRUPTIBLE | 0x400; // | TASK_NOLOAD
+    const TASK_RTLOCK_WAIT: u32 = 0x1000;
+    const TASK_FROZEN: u32 = 0x8000;
+    if preempt {
+        return TASK_REPORT_MAX;
+    }
+    let mut s = (state | exit_state) & TASK_REPORT;
+    if state & TASK_IDLE == TASK_IDLE {
+        s = TASK_REPORT_IDLE;
+    }
+    if state & (TASK_RTLOCK_WAIT | TASK_FROZEN) != 0 {
+        s = TASK_UNINTERRUPTIBLE;
+    }
+    // fls(s) as one bit, as the record has it.
+    if s == 0 {
+        0
+    } else {
+        1u64 << (31 - s.leading_zeros())
+    }
+}
+
 /// Whether a `sched_switch` `prev_state` means the task blocked (had to
 /// wait) rather than being preempted: the kernel reports a preempted task
 /// as `TASK_REPORT_MAX` (0x100), and a runnable one as 0, so only the low
@@ -373,3 +410,32 @@ pub const SKBFL_SHARED_FRAG: u8 = 0x2;
 /// `SKBFL_ZEROCOPY_ENABLE`: the skb's user pages are pinned for a zero-copy
 /// send and a completion will say when they are free.
 pub const SKBFL_ZEROCOPY_ENABLE: u8 = 0x1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switched_out_states_read_as_the_kernel_folds_them() {
+        let blocked = |state, exit| sched_blocked(sched_report_state(false, state, exit));
+        // Runnable, and preempted whatever the state.
+        assert_eq!(sched_report_state(false, 0, 0), 0);
+        assert_eq!(sched_report_state(true, 0x1, 0), 0x100);
+        assert!(!sched_blocked(0x100));
+        // A plain sleep is its own bit.
+        assert_eq!(sched_report_state(false, 0x1, 0), 0x1);
+        assert_eq!(sched_report_state(false, 0x2, 0), 0x2);
+        // Frozen (0x8000): uninterruptible, not runnable (it was, by the
+        // mask of the low bits alone).
+        assert_eq!(sched_report_state(false, 0x8000, 0), 0x2);
+        assert!(blocked(0x8000, 0));
+        // TASK_IDLE with another bit set is idle still (equality missed it).
+        assert_eq!(sched_report_state(false, 0x402, 0), 0x80);
+        assert_eq!(sched_report_state(false, 0x402 | 0x2000, 0), 0x80);
+        // An rtlock wait among other bits is uninterruptible.
+        assert_eq!(sched_report_state(false, 0x1000 | 0x2000, 0), 0x2);
+        // A dying task is reported by its exit_state (EXIT_ZOMBIE 0x20).
+        assert_eq!(sched_report_state(false, 0, 0x20), 0x20);
+        assert!(blocked(0, 0x20));
+    }
+}

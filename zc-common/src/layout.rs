@@ -122,6 +122,8 @@ pub struct KernelLayout {
     pub vmf_pgoff: u32,
     pub vmf_pte: u32,
     pub vma_file: u32,
+    /// `task_struct.exit_state`: a task that leaves its CPU dying.
+    pub task_exit_state: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -211,6 +213,7 @@ impl KernelLayout {
         vmf_pgoff: 0,
         vmf_pte: 0,
         vma_file: 0,
+        task_exit_state: 0,
         valid: 0,
     };
 }
@@ -228,7 +231,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 78 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 79 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

@@ -47,9 +47,10 @@ pub mod sys_exit {
 pub mod sched_switch {
     use super::*;
     pub const PREEMPT: Arg = a("preempt", 0, "bool");
+    pub const PREV: Arg = a("prev", 1, "struct task_struct *");
     pub const NEXT: Arg = a("next", 2, "struct task_struct *");
     pub const PREV_STATE: Arg = a("prev_state", 3, "unsigned int");
-    pub const ARGS: &[Arg] = &[PREEMPT, NEXT, PREV_STATE];
+    pub const ARGS: &[Arg] = &[PREEMPT, PREV, NEXT, PREV_STATE];
 }
 /// `task:task_newtask(task, clone_flags)`.
 pub mod task_newtask {

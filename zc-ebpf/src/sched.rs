@@ -1,7 +1,9 @@
 //! Real context switches: `sched:sched_switch` where the sender leaves or
 //! gets a CPU. A preempted thread (runnable, `prev_state` 0 or
 //! `TASK_REPORT_MAX`) is counted apart from one that blocked and had to
-//! wait (a sleep state in `prev_state & 0xff`), e.g. on a full socket buffer.
+//! wait (a sleep state in `prev_state & 0xff`), e.g. on a full socket buffer;
+//! a frozen task, an idle one and a dying one are folded in as the kernel's
+//! own record folds them (`zc_common::event::sched_report_state`).
 //!
 //! The threads the sender starts are followed too: `task:task_newtask` in
 //! the sender is io_uring starting its SQ thread or an io-wq worker
@@ -13,7 +15,7 @@ use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     Config,
     counters::Counter,
-    event::{Kind, SchedEvent, ThreadEvent, op, sched_blocked},
+    event::{Kind, SchedEvent, ThreadEvent, op, sched_blocked, sched_report_state},
     tracepoints as tp,
     tree::proc_slot,
 };
@@ -29,37 +31,19 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> u32 {
     entry!(try_sched_switch, ctx)
 }
 
-/// `TASK_REPORT_MAX`: how the kernel's record reports a preempted task.
-const TASK_REPORT_MAX: u64 = 0x100;
-/// `TASK_REPORT`: the sleep and stop states a record reports (the low 7 bits).
-const TASK_REPORT: u32 = 0x7f;
-/// `TASK_IDLE` and `TASK_RTLOCK_WAIT`, which the record reports as idle and
-/// as uninterruptible sleep.
-const TASK_IDLE: u32 = 0x402;
-const TASK_RTLOCK_WAIT: u32 = 0x1000;
-
 /// The `prev_state` of the classic record, from the tracepoint's arguments
-/// (`__trace_sched_switch_state`): `TASK_REPORT_MAX` when preempted, else
-/// the one state bit of the task's sleep (0 while runnable).
+/// and the leaving task's `exit_state` (`event::sched_report_state`).
 #[inline(always)]
 fn report_state(ctx: &BtfTracePointContext) -> u64 {
     let preempt: u64 = arg(ctx, tp::sched_switch::PREEMPT);
-    if preempt & 0xff != 0 {
-        return TASK_REPORT_MAX;
-    }
     let raw: u64 = arg(ctx, tp::sched_switch::PREV_STATE);
-    let raw = raw as u32;
-    let state = match raw {
-        TASK_IDLE => 0x80, // TASK_REPORT_IDLE
-        TASK_RTLOCK_WAIT => 0x2,
-        _ => raw & TASK_REPORT,
-    };
-    // fls(state) as one bit, as the record has it.
-    if state == 0 {
-        0
+    let prev: u64 = arg(ctx, tp::sched_switch::PREV);
+    let exit_state: u32 = if preempt & 0xff == 0 {
+        kread(prev, lay!(task_exit_state)).unwrap_or(0)
     } else {
-        1u64 << (31 - state.leading_zeros())
-    }
+        0
+    };
+    sched_report_state(preempt & 0xff != 0, raw as u32, exit_state)
 }
 
 /// The pid of a task the tracepoint passed.

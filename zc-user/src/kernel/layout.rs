@@ -288,7 +288,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     )?;
 
     let (_, [arg0, arg1, arg2, syscall_nr, ip]) = lookup(btf, "pt_regs", REGS)?;
-    let (_, [pid, comm, signal]) = lookup(btf, "task_struct", ["pid", "comm", "signal"])?;
+    let (_, [pid, comm, signal, exit_state]) =
+        lookup(btf, "task_struct", ["pid", "comm", "signal", "exit_state"])?;
     let (_, [live]) = lookup(btf, "signal_struct", ["live"])?;
     let (_, [req_ctx, opcode, req_cqe]) = lookup(btf, "io_kiocb", ["ctx", "opcode", "cqe"])?;
     let (_, [cqe_data]) = lookup(btf, "io_cqe", ["user_data"])?;
@@ -395,6 +396,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         vmf_pgoff: vmf_pgoff.sized(8)?,
         vmf_pte: vmf_pte.sized(8)?,
         vma_file: vm_file.sized(8)?,
+        task_exit_state: exit_state.sized(4)?,
         valid: 1,
     })
 }
@@ -831,6 +833,7 @@ mod tests {
             vmf_pgoff: 16,
             vmf_pte: 88,
             vma_file: 88,
+            task_exit_state: 1160,
             valid: 1,
         };
         assert_eq!(l, expected);
