@@ -21,6 +21,7 @@ pub mod place;
 pub mod recording;
 pub mod report;
 pub mod session;
+pub mod signals;
 pub mod source;
 pub mod strategy;
 pub mod trace;

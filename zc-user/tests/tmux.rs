@@ -636,3 +636,115 @@ fn a_signal_ends_the_trace_view() {
     });
     terminate_and_check_the_terminal(&t);
 }
+
+/// Whether process `pid` still runs (a zombie has ended: it waits for a
+/// parent that may be gone with the tmux server).
+fn running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next().map(|st| st != "Z"))
+        })
+        .unwrap_or(false)
+}
+
+/// Every view leaves within a second when its terminal goes away (the
+/// tmux server killed: the tty hangs up under zc, which is the pane's own
+/// process, its session leader): nothing is left behind, the traced
+/// command gets the SIGHUP a shell would have passed on, and no CPU is
+/// left spinning (a view that waited inside crossterm once spun for good).
+#[test]
+fn every_view_leaves_when_its_terminal_hangs_up() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("every_view_leaves_when_its_terminal_hangs_up") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rec = dir.path().join("rec.zctrace");
+    let rec = rec.to_str().expect("utf-8 path");
+    let before = common::host_state();
+    // Something to replay first.
+    let made = Command::new(env!("CARGO_BIN_EXE_zc"))
+        .args([
+            "demo",
+            "--no-tui",
+            "--strategy",
+            "sendfile",
+            "--size",
+            "256KiB",
+        ])
+        .args(["--record", rec])
+        .output()
+        .expect("zc demo --record");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let views: [(&str, String, &str); 4] = [
+        ("demo", "demo --size 256KiB".into(), "MODE SWITCHES"),
+        (
+            "stepped demo",
+            "demo --step --strategy splice --size 256KiB".into(),
+            "LIVE STEP",
+        ),
+        ("trace", "trace -- sleep 1000".into(), "LIVE"),
+        ("replay", format!("replay {rec}"), "RECORDING"),
+    ];
+    for (name, args, shown) in views {
+        let t = Tmux::new();
+        let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_zc"));
+        t.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            "zc",
+            &cmd,
+        ]);
+        t.wait_for(name, |s| s.contains(shown));
+        let zc = t.format("#{pane_pid}");
+        // The command zc traces, if any: zc's child.
+        let out = Command::new("ps")
+            .args(["-o", "pid=", "--ppid", &zc])
+            .output()
+            .expect("ps");
+        let children: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        t.run(&["kill-server"]);
+        let t0 = Instant::now();
+        while running(&zc) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let took = t0.elapsed();
+        assert!(
+            !running(&zc),
+            "{name}: zc still runs 5 s after its terminal went"
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "{name}: zc took {took:?} to leave"
+        );
+        for c in &children {
+            let t1 = Instant::now();
+            while running(c) && t1.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(
+                !running(c),
+                "{name}: the traced command {c} was left running"
+            );
+        }
+        assert_eq!(
+            common::host_state(),
+            before,
+            "{name}: zc left something behind"
+        );
+    }
+}

@@ -13,7 +13,6 @@ pub mod procs;
 use std::{
     path::PathBuf,
     process::Child,
-    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
@@ -40,27 +39,6 @@ pub struct Request {
     pub duration: Option<Duration>,
     /// Where the command's output goes.
     pub output: command::Output,
-}
-
-/// Set by SIGINT, SIGTERM or SIGHUP: the trace ends, the report prints.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Whether SIGINT, SIGTERM or SIGHUP arrived: every view leaves at once
-/// (a hung-up terminal has no one to press q).
-pub fn stopped() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
-
-/// Installs the handlers that set [`stopped`].
-pub fn catch_signals() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
 }
 
 /// A trace in progress: the loaded probes, the followed set, the samples.
@@ -107,7 +85,7 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
     let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
     let mut tracer =
         Tracer::load(&kernel, Purpose::Trace).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
-    catch_signals();
+    crate::signals::catch();
     let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (child, roots) = if req.command.is_empty() {
         tracer.arm_tree(&req.pids)?;
@@ -266,8 +244,12 @@ impl Live {
     /// Why the trace should end now, if it should: the command exited,
     /// every followed process exited, the duration passed, or a signal.
     pub fn should_end(&mut self) -> anyhow::Result<Option<String>> {
-        if STOP.load(Ordering::SeqCst) {
-            return Ok(Some("stopped by a signal".into()));
+        if let Some(sig) = crate::signals::which() {
+            return Ok(Some(match sig {
+                libc::SIGHUP => "its terminal hung up".into(),
+                libc::SIGTERM => "stopped by SIGTERM".into(),
+                _ => "stopped by a signal".into(),
+            }));
         }
         if let Some(d) = self.duration
             && self.start.elapsed() >= d
@@ -303,16 +285,18 @@ impl Live {
         Ok(())
     }
 
-    /// Sends SIGINT to the command zc started, as a terminal's Ctrl-C
-    /// would, and waits up to two seconds for it; returns its exit code if
-    /// it exited. Nothing is sent to processes given by `--pid`.
-    pub fn interrupt_command(&mut self) -> Option<i32> {
+    /// Sends `sig` to the command zc started (SIGINT as a terminal's
+    /// Ctrl-C would, SIGHUP as a shell whose terminal hung up does, SIGTERM
+    /// as `sudo` passes it on), and waits up to two seconds for it; returns
+    /// its exit code if it exited. Nothing is sent to processes given by
+    /// `--pid`.
+    pub fn signal_command(&mut self, sig: i32) -> Option<i32> {
         let c = self.child.as_mut()?;
         if !matches!(c.try_wait(), Ok(None)) {
             return self.exit_code;
         }
         // SAFETY: kill on the child zc started and has not reaped.
-        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+        unsafe { libc::kill(c.id() as i32, sig) };
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(2) {
             if let Ok(Some(status)) = c.try_wait() {
@@ -357,6 +341,15 @@ pub fn run_headless(live: &mut Live) -> anyhow::Result<()> {
     let mut next = Instant::now() + SAMPLE_EVERY;
     let why = loop {
         if let Some(why) = live.should_end()? {
+            // The command shares zc's terminal here: a Ctrl-C reached it
+            // too, but SIGHUP (zc is the session leader, or its shell
+            // passed it on) and SIGTERM were zc's alone.
+            if let Some(sig) = crate::signals::which()
+                && sig != libc::SIGINT
+            {
+                crate::signals::forget_terminal_if_hung_up();
+                live.signal_command(sig);
+            }
             break why;
         }
         if Instant::now() >= next {

@@ -10,6 +10,7 @@
 //! leave it as they found it.
 
 pub mod app;
+pub mod keys;
 pub mod playback;
 pub mod screen;
 pub mod sweep_view;
@@ -324,6 +325,7 @@ async fn event_loop(
     let mut terminal: Terminal<CrosstermBackend<Stdout>> =
         Terminal::new(CrosstermBackend::new(std::io::stdout())).context("open the terminal")?;
     terminal.clear()?;
+    crate::signals::watch_terminal();
     let mut input = EventStream::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(1000 / FPS));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -343,10 +345,17 @@ async fn event_loop(
     loop {
         let action = tokio::select! {
             _ = ticker.tick() => {
-                let now = Instant::now();
-                let dt = now - last;
-                last = now;
-                Action::Tick(dt)
+                // A hung-up terminal: crossterm's reader may spin on its
+                // end-of-file without a word (see `keys`); the tty's own
+                // state says it.
+                if keys::stop().is_some() {
+                    Action::Quit
+                } else {
+                    let now = Instant::now();
+                    let dt = now - last;
+                    last = now;
+                    Action::Tick(dt)
+                }
             }
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
@@ -363,7 +372,10 @@ async fn event_loop(
                 None => Action::RunFailed(app.strategy(), "the measuring thread stopped".into()),
             },
             _ = term.recv() => Action::Quit,
-            _ = hup.recv() => Action::Quit,
+            _ = hup.recv() => {
+                crate::signals::hang_up();
+                Action::Quit
+            }
             _ = int.recv() => Action::Quit,
         };
         if let Action::RunDone(o) = &action {

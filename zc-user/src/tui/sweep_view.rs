@@ -2,13 +2,10 @@
 //! strategy, the chosen figure up. Where two lines cross, one strategy
 //! starts to pay off against the other.
 
-use std::{
-    sync::atomic::{AtomicBool, Ordering},
-    time::Duration,
-};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::{
     buffer::Buffer,
     layout::{Constraint, Layout, Rect},
@@ -18,6 +15,7 @@ use ratatui::{
     widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget},
 };
 
+use super::keys::{Input, Keys};
 use crate::model::sweep::{Metric, Sweep};
 
 /// Line colours; each line also has its own marker, for monochrome.
@@ -114,47 +112,32 @@ pub fn render(sweep: &Sweep, metric: Metric, area: Rect, buf: &mut Buffer) {
     Paragraph::new(" m next figure   q quit").render(footer, buf);
 }
 
-/// Set by SIGTERM, SIGHUP or SIGINT: the loop below quits, and the guard
-/// restores the terminal.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
 /// Shows the chart until the user quits; the terminal is restored on every
-/// way out (the guard's drop, a signal, and the panic hook for a panic).
+/// way out (the guard's drop, a signal or a hung-up terminal, and the panic
+/// hook for a panic).
 pub fn show(sweep: &Sweep) -> anyhow::Result<()> {
     super::install_panic_hook();
-    for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    crate::signals::catch();
     let _guard = super::TerminalGuard::enter()?;
     let mut terminal =
         ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
             .context("open the terminal")?;
+    let keys = Keys::start();
     let mut metric = Metric::SenderCpu;
     loop {
         terminal
             .draw(|f| render(sweep, metric, f.area(), f.buffer_mut()))
             .context("draw the chart")?;
-        if STOP.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        if !event::poll(Duration::from_millis(100)).context("wait for a key")? {
-            continue;
-        }
-        if let Event::Key(k) = event::read().context("read a key")?
-            && k.kind == KeyEventKind::Press
-        {
-            match k.code {
-                KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
-                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
-                KeyCode::Char('m') => metric = metric.next(),
-                _ => {}
-            }
+        let k = match keys.next(Duration::from_millis(100)) {
+            None | Some(Input::Resize) => continue,
+            Some(Input::Stop) => return Ok(()),
+            Some(Input::Key(k)) => k,
+        };
+        match k.code {
+            KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
+            KeyCode::Char('m') => metric = metric.next(),
+            _ => {}
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::{
     buffer::Buffer,
     layout::{Constraint, Layout, Rect},
@@ -20,6 +20,7 @@ use ratatui::{
 };
 use unicode_width::UnicodeWidthStr as _;
 
+use super::keys::{Input, Keys};
 use crate::{
     lang::{Lang, T},
     model::tree::{Rates, TraceState},
@@ -538,18 +539,15 @@ enum Key {
     Record,
 }
 
-/// Waits up to 50 ms for a key press.
-fn next_key() -> anyhow::Result<Option<Key>> {
-    if !event::poll(Duration::from_millis(50)).context("wait for a key")? {
-        return Ok(None);
-    }
-    let Event::Key(k) = event::read().context("read a key")? else {
-        return Ok(None);
+/// Waits up to 50 ms for a key press; `Quit` at once on a stop signal or
+/// a terminal that hung up.
+fn next_key(keys: &Keys) -> Option<Key> {
+    let k = match keys.next(Duration::from_millis(50))? {
+        Input::Key(k) => k,
+        Input::Resize => return None,
+        Input::Stop => return Some(Key::Quit),
     };
-    if k.kind != KeyEventKind::Press {
-        return Ok(None);
-    }
-    Ok(match k.code {
+    match k.code {
         KeyCode::Char('q') | KeyCode::Esc => Some(Key::Quit),
         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Some(Key::Quit),
         KeyCode::Char(' ') | KeyCode::Char('p') => Some(Key::Pause),
@@ -557,7 +555,7 @@ fn next_key() -> anyhow::Result<Option<Key>> {
         KeyCode::Char('l') => Some(Key::Language),
         KeyCode::Char('r') => Some(Key::Record),
         _ => None,
-    })
+    }
 }
 
 type Term = ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>;
@@ -567,7 +565,7 @@ type Term = ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout
 /// their loop at once.
 fn open_terminal() -> anyhow::Result<(super::TerminalGuard, Term)> {
     super::install_panic_hook();
-    crate::trace::catch_signals();
+    crate::signals::catch();
     let guard = super::TerminalGuard::enter()?;
     let terminal =
         ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
@@ -595,13 +593,14 @@ pub fn run_live(
     mut record: impl FnMut(&Live) -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
     let (_guard, mut terminal) = open_terminal()?;
+    let keys = Keys::start();
     let mut opts = ViewOpts::new(lang);
     // The picture holds the reports and the last rate window only: the
     // whole history is the recording's, not a copy per sample.
     let mut shown = live.state.view_at(None, WINDOW_NS);
     let mut next = Instant::now() + SAMPLE_EVERY;
     loop {
-        if crate::trace::stopped() {
+        if crate::signals::stopped() {
             break; // a signal: nobody may be left to press q
         }
         if live.state.ended.is_none() {
@@ -619,10 +618,13 @@ pub fn run_live(
             }
         }
         opts.output = live.output_tail(8);
+        if crate::signals::stopped() {
+            break;
+        }
         terminal
             .draw(|f| render(&shown, &opts, f.area(), f.buffer_mut()))
             .context("draw the trace view")?;
-        match next_key()? {
+        match next_key(&keys) {
             Some(Key::Quit) => break,
             Some(Key::Pause) => {
                 opts.paused = !opts.paused;
@@ -638,10 +640,17 @@ pub fn run_live(
     }
     if live.state.ended.is_none() {
         // In raw mode the terminal's Ctrl-C reaches zc alone: pass it on
-        // to the command zc started, as the terminal would have.
-        let why = match live.interrupt_command() {
-            Some(code) => format!("stopped from the live view; the command exited with {code}"),
-            None => "stopped from the live view".into(),
+        // to the command zc started, as the terminal would have; a hangup
+        // or SIGTERM is passed on as itself (`signals::for_the_command`).
+        let sig = crate::signals::for_the_command();
+        let how = match crate::signals::which() {
+            Some(libc::SIGHUP) => "its terminal hung up",
+            Some(libc::SIGTERM) => "stopped by SIGTERM",
+            _ => "stopped from the live view",
+        };
+        let why = match live.signal_command(sig) {
+            Some(code) => format!("{how}; the command exited with {code}"),
+            None => how.into(),
         };
         live.finish(why)?;
     }
@@ -651,11 +660,12 @@ pub fn run_live(
 /// Replays a recorded trace at its own pace, then holds the last picture.
 pub fn run_replay(state: &TraceState, lang: Lang) -> anyhow::Result<()> {
     let (_guard, mut terminal) = open_terminal()?;
+    let keys = Keys::start();
     let mut opts = ViewOpts::new(lang);
     let mut clock = Duration::ZERO;
     let mut last = Instant::now();
     loop {
-        if crate::trace::stopped() {
+        if crate::signals::stopped() {
             break;
         }
         let now = Instant::now();
@@ -667,7 +677,7 @@ pub fn run_replay(state: &TraceState, lang: Lang) -> anyhow::Result<()> {
         terminal
             .draw(|f| render(&shown, &opts, f.area(), f.buffer_mut()))
             .context("draw the trace view")?;
-        match next_key()? {
+        match next_key(&keys) {
             Some(Key::Quit) => break,
             Some(Key::Pause) => opts.paused = !opts.paused,
             Some(Key::Help) => opts.help = !opts.help,
