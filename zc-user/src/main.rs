@@ -599,7 +599,7 @@ fn print_trees(state: &zc::model::tree::TraceState, json: bool) -> anyhow::Resul
     let mut out = std::io::stdout().lock();
     if json {
         for r in &state.reports {
-            serde_json::to_writer(&mut out, r)?;
+            serde_json::to_writer(&mut out, &zc::trace_report::json(r)?)?;
             writeln!(out)?;
         }
     } else {

@@ -1,13 +1,157 @@
 //! `zc trace`'s report as text: per tree, the verdicts first (what a
 //! person acts on), then the copies by site, the files, the sockets with
 //! their ledgers, and the processes. It reads the model only.
+//!
+//! The verdicts are said here, from the model's figures, in English and
+//! Chinese alike: the report and the JSON say them in English, the live
+//! view in the language it shows.
 
 use std::fmt::Write as _;
 
 use crate::{
-    model::tree::{Flow, TreeReport},
+    lang::Lang,
+    model::tree::{Flow, ProcessReport, TreeReport},
     units::fmt_bytes,
 };
+
+/// One line a person can act on, per process that moved data: how much it
+/// sent, how, and what that cost in CPU copies; or what it received.
+pub fn verdicts(r: &TreeReport, lang: Lang) -> Vec<String> {
+    r.processes
+        .iter()
+        .filter(|p| p.flow.sent_bytes > 0 || p.flow.received_bytes > 0)
+        .map(|p| verdict(p, lang))
+        .collect()
+}
+
+/// A tree's report as JSON, with each process's verdict and the tree's
+/// verdicts in English.
+pub fn json(r: &TreeReport) -> serde_json::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(r)?;
+    if let Some(procs) = v["processes"].as_array_mut() {
+        for (pv, p) in procs.iter_mut().zip(&r.processes) {
+            pv["verdict"] = verdict(p, Lang::En).into();
+        }
+    }
+    v["verdict"] = verdicts(r, Lang::En).into();
+    Ok(v)
+}
+
+/// One process's verdict.
+pub fn verdict(p: &ProcessReport, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let f = &p.flow;
+    let who = format!("{}[{}]", p.comm, p.pid);
+    let sent = f.sent_bytes;
+    if sent == 0 {
+        return if f.received_bytes > 0 {
+            let got = fmt_bytes(f.received_bytes);
+            if zh {
+                format!("{who} 没有经 TCP 发送；收到 {got}，拷进了用户内存")
+            } else {
+                format!("{who} sent nothing over TCP; received {got}, copied into user memory")
+            }
+        } else if f.copies.page_cache_to_user > 0 {
+            let read = fmt_bytes(f.copies.page_cache_to_user);
+            if zh {
+                format!("{who} 没有经 TCP 发送；read() 从文件拷出 {read} 到用户内存")
+            } else {
+                format!(
+                    "{who} sent nothing over TCP; read() copied {read} out of files into user memory"
+                )
+            }
+        } else if zh {
+            format!("{who} 没有经 TCP 发送")
+        } else {
+            format!("{who} sent nothing over TCP")
+        };
+    }
+    let pct = |v: u64| 100.0 * v as f64 / sent as f64;
+    let s = &f.sent;
+    // The call the process made most of, among `names`.
+    let calls = |names: &[&str]| -> Option<String> {
+        names
+            .iter()
+            .filter_map(|n| f.syscalls.get(*n).map(|c| (*n, *c)))
+            .min_by_key(|(_, c)| std::cmp::Reverse(*c))
+            .map(|(n, _)| n.to_string())
+    };
+    let mut how = Vec::new();
+    if s.referenced_bytes > 0 {
+        let share = pct(s.referenced_bytes);
+        let by = calls(&["sendfile", "splice", "copy_file_range"]);
+        how.push(match (zh, by) {
+            (false, Some(by)) => format!("{share:.0} % by reference ({by})"),
+            (false, None) => format!("{share:.0} % by reference"),
+            (true, Some(by)) => format!("{share:.0} % 以引用传递（{by}）"),
+            (true, None) => format!("{share:.0} % 以引用传递"),
+        });
+    }
+    if s.pinned_bytes > 0 {
+        let share = pct(s.pinned_bytes);
+        how.push(if zh {
+            format!("{share:.0} % 来自钉住（pin）的用户页")
+        } else {
+            format!("{share:.0} % from pinned pages")
+        });
+    }
+    // Headers and the like: a copy too small to show as a share.
+    if s.copied_bytes > 0 && pct(s.copied_bytes) >= 0.5 {
+        let read_it = p.sent_file.is_some() && s.copied_bytes * 2 > sent;
+        if read_it {
+            let send = calls(&["write", "writev", "sendto", "sendmsg", "send"])
+                .unwrap_or_else(|| "send".into());
+            how.push(if zh {
+                format!("read() 把它拷进用户内存，{send}() 再拷进 socket 缓冲区")
+            } else {
+                format!("read() copied it into user memory, {send}() copied it into socket buffers")
+            });
+        } else {
+            let share = pct(s.copied_bytes);
+            how.push(if zh {
+                format!("{share:.0} % 从用户内存拷贝")
+            } else {
+                format!("{share:.0} % copied from user memory")
+            });
+        }
+    }
+    if s.other_bytes > 0 {
+        let share = pct(s.other_bytes);
+        how.push(if zh {
+            format!("{share:.0} % 来自内核内存")
+        } else {
+            format!("{share:.0} % from kernel memory")
+        });
+    }
+    let cpb = p.copies_per_byte.unwrap_or(0.0);
+    let cpb = if cpb < 0.005 { 0.0 } else { cpb };
+    let amount = fmt_bytes(sent);
+    if zh {
+        let of = p
+            .sent_file
+            .as_deref()
+            .map(|f| format!("（{f}）"))
+            .unwrap_or_default();
+        let copies = if cpb == 0.0 {
+            "每字节 0 次 CPU 拷贝".to_string()
+        } else {
+            format!("每字节 {cpb:.2} 次 CPU 拷贝")
+        };
+        format!("{who} 发送了 {amount}{of}：{}，{copies}", how.join("，"))
+    } else {
+        let of = p
+            .sent_file
+            .as_deref()
+            .map(|f| format!(" of {f}"))
+            .unwrap_or_default();
+        let copies = if cpb == 0.0 {
+            "0 CPU copies per byte".to_string()
+        } else {
+            format!("{cpb:.2} CPU copies per byte")
+        };
+        format!("{who} sent {amount}{of}: {}, {copies}", how.join(", "))
+    }
+}
 
 /// What the view cannot show on this host, said once under the figures.
 pub fn limits(f: &Flow) -> Vec<String> {
@@ -40,10 +184,11 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
         if let Some(why) = why_ended {
             let _ = writeln!(s, "ended: {why}");
         }
-        for v in &r.verdict {
+        let said = verdicts(r, Lang::En);
+        for v in &said {
             let _ = writeln!(s, "  {v}");
         }
-        if r.verdict.is_empty() {
+        if said.is_empty() {
             let _ = writeln!(
                 s,
                 "  no process of the tree moved data over TCP or out of files"
@@ -224,5 +369,104 @@ fn clip(s: &str, n: usize) -> String {
     } else {
         let tail: String = s.chars().skip(count - (n - 1)).collect();
         format!("…{tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tree::Sent;
+
+    const MIB: u64 = 1 << 20;
+
+    fn process(comm: &str, pid: u32, flow: Flow, file: Option<&str>, cpb: f64) -> ProcessReport {
+        ProcessReport {
+            pid,
+            parent: None,
+            comm: comm.into(),
+            exited: false,
+            flow,
+            sent_file: file.map(str::to_owned),
+            copies_per_byte: Some(cpb),
+        }
+    }
+
+    /// A server that reads its file and writes it: both copies, named,
+    /// in each language, from the same figures.
+    #[test]
+    fn a_reading_server_is_told_in_both_languages() {
+        let mut f = Flow {
+            sent_bytes: 64 * MIB,
+            sent: Sent {
+                copied_bytes: 64 * MIB,
+                ..Sent::default()
+            },
+            ..Flow::default()
+        };
+        f.syscalls.insert("read".into(), 1024);
+        f.syscalls.insert("sendto".into(), 1024);
+        let p = process("python3", 10, f, Some("/srv/a.iso"), 2.0);
+        assert_eq!(
+            verdict(&p, Lang::En),
+            "python3[10] sent 64 MiB of /srv/a.iso: read() copied it into user memory, \
+             sendto() copied it into socket buffers, 2.00 CPU copies per byte"
+        );
+        assert_eq!(
+            verdict(&p, Lang::Zh),
+            "python3[10] 发送了 64 MiB（/srv/a.iso）：read() 把它拷进用户内存，\
+             sendto() 再拷进 socket 缓冲区，每字节 2.00 次 CPU 拷贝"
+        );
+    }
+
+    #[test]
+    fn a_sendfile_server_is_by_reference_in_both_languages() {
+        let mut f = Flow {
+            sent_bytes: 8 * MIB,
+            sent: Sent {
+                referenced_bytes: 8 * MIB,
+                ..Sent::default()
+            },
+            ..Flow::default()
+        };
+        f.syscalls.insert("sendfile".into(), 2);
+        let p = process("nginx", 20, f, Some("/srv/big.iso"), 0.0);
+        assert_eq!(
+            verdict(&p, Lang::En),
+            "nginx[20] sent 8 MiB of /srv/big.iso: 100 % by reference (sendfile), 0 CPU copies per byte"
+        );
+        assert_eq!(
+            verdict(&p, Lang::Zh),
+            "nginx[20] 发送了 8 MiB（/srv/big.iso）：100 % 以引用传递（sendfile），每字节 0 次 CPU 拷贝"
+        );
+    }
+
+    /// The JSON keeps its English verdicts, per process and per tree, and
+    /// a process that moved nothing has no line in the tree's.
+    #[test]
+    fn the_json_carries_the_english_verdicts() {
+        let f = Flow {
+            received_bytes: MIB,
+            ..Flow::default()
+        };
+        let r = TreeReport {
+            command: vec![],
+            root: 1,
+            pids: vec![1, 2],
+            elapsed_ns: 1,
+            flow: Flow::default(),
+            unexplained_bytes: 0,
+            processes: vec![
+                process("curl", 1, f, None, 0.0),
+                process("idle", 2, Flow::default(), None, 0.0),
+            ],
+            files: vec![],
+            sockets: vec![],
+            tracing_cost: Default::default(),
+        };
+        let v = json(&r).expect("json");
+        let said = "curl[1] sent nothing over TCP; received 1 MiB, copied into user memory";
+        assert_eq!(v["processes"][0]["verdict"], said);
+        assert_eq!(v["verdict"], serde_json::json!([said]));
+        assert!(verdicts(&r, Lang::Zh)[0].contains("收到 1 MiB"));
     }
 }

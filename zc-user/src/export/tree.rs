@@ -24,7 +24,7 @@ pub fn markdown(trees: &[TraceState]) -> String {
             let _ = writeln!(s, "_{e}; {:.2} s traced_\n", t.elapsed_ns() as f64 / 1e9);
         }
         for r in &t.reports {
-            for v in &r.verdict {
+            for v in crate::trace_report::verdicts(r, crate::lang::Lang::En) {
                 let _ = writeln!(s, "- {v}");
             }
             let _ = writeln!(

@@ -28,7 +28,6 @@ use zc_common::{
 };
 
 use super::{counts::Counts, rules};
-use crate::units::fmt_bytes;
 
 /// What the kernel counted for the followed tree, by owner.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -373,7 +372,6 @@ pub struct ProcessReport {
     /// of `sent_file` (reads of other files, such as a program's own
     /// libraries, are not copies of what it sent). None if it sent nothing.
     pub copies_per_byte: Option<f64>,
-    pub verdict: String,
 }
 
 /// One followed tree: a root pid (the command, or a `--pid`) and every
@@ -391,8 +389,6 @@ pub struct TreeReport {
     pub processes: Vec<ProcessReport>,
     pub files: Vec<FileReport>,
     pub sockets: Vec<SocketReport>,
-    /// One line per process that moved data.
-    pub verdict: Vec<String>,
     /// zc's own eBPF time while it traced, against the machine's busy CPU
     /// time (filled by the runner, which reads the kernel's statistics).
     #[serde(default)]
@@ -465,7 +461,6 @@ fn report(
             })
             .collect();
         let (sent_file, copies_per_byte) = sending(&flow, &own);
-        let verdict = verdict(&comm, pid, &flow, sent_file.as_deref(), copies_per_byte);
         processes.push(ProcessReport {
             pid,
             parent: pc.parent,
@@ -474,7 +469,6 @@ fn report(
             flow,
             sent_file,
             copies_per_byte,
-            verdict,
         });
     }
     let sockets: Vec<SocketReport> = t
@@ -499,11 +493,6 @@ fn report(
         })
         .collect();
     let flow = Flow::of(&tree_p, &tree_s);
-    let verdict = processes
-        .iter()
-        .filter(|p| p.flow.sent_bytes > 0 || p.flow.received_bytes > 0)
-        .map(|p| p.verdict.clone())
-        .collect();
     TreeReport {
         command: command.to_vec(),
         root,
@@ -514,7 +503,6 @@ fn report(
         processes,
         files,
         sockets,
-        verdict,
         tracing_cost: Default::default(),
     }
 }
@@ -576,90 +564,6 @@ fn sending(f: &Flow, files: &[(String, FileCounts)]) -> (Option<String>, Option<
     (
         file.map(|(p, _, _)| p.clone()),
         Some(copies as f64 / sent as f64),
-    )
-}
-
-/// One line a person can act on: how much the process sent, how, and what
-/// that cost in CPU copies.
-pub fn verdict(
-    comm: &str,
-    pid: u32,
-    f: &Flow,
-    sent_file: Option<&str>,
-    copies_per_byte: Option<f64>,
-) -> String {
-    let who = format!("{comm}[{pid}]");
-    let sent = f.sent_bytes;
-    if sent == 0 {
-        return if f.received_bytes > 0 {
-            format!(
-                "{who} sent nothing over TCP; received {}, copied into user memory",
-                fmt_bytes(f.received_bytes)
-            )
-        } else if f.copies.page_cache_to_user > 0 {
-            format!(
-                "{who} sent nothing over TCP; read() copied {} out of files into user memory",
-                fmt_bytes(f.copies.page_cache_to_user)
-            )
-        } else {
-            format!("{who} sent nothing over TCP")
-        };
-    }
-    let of = sent_file.map(|p| format!(" of {p}")).unwrap_or_default();
-    let pct = |v: u64| 100.0 * v as f64 / sent as f64;
-    let s = &f.sent;
-    let cpb = copies_per_byte.unwrap_or(0.0);
-    let calls = |names: &[&str]| -> String {
-        let mut used: Vec<(&str, u64)> = names
-            .iter()
-            .filter_map(|n| f.syscalls.get(*n).map(|c| (*n, *c)))
-            .collect();
-        used.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
-        used.first()
-            .map(|(n, _)| (*n).to_string())
-            .unwrap_or_default()
-    };
-    let mut how = Vec::new();
-    if s.referenced_bytes > 0 {
-        let by = calls(&["sendfile", "splice", "copy_file_range"]);
-        let by = if by.is_empty() {
-            String::new()
-        } else {
-            format!(" ({by})")
-        };
-        how.push(format!("{:.0} % by reference{by}", pct(s.referenced_bytes)));
-    }
-    if s.pinned_bytes > 0 {
-        how.push(format!("{:.0} % from pinned pages", pct(s.pinned_bytes)));
-    }
-    // Headers and the like: a copy too small to show as a share.
-    if s.copied_bytes > 0 && pct(s.copied_bytes) >= 0.5 {
-        let read_it = sent_file.is_some() && s.copied_bytes * 2 > sent;
-        if read_it {
-            let send = calls(&["write", "writev", "sendto", "sendmsg", "send"]);
-            let send = if send.is_empty() { "send".into() } else { send };
-            how.push(format!(
-                "read() copied it into user memory, {send}() copied it into socket buffers"
-            ));
-        } else {
-            how.push(format!(
-                "{:.0} % copied from user memory",
-                pct(s.copied_bytes)
-            ));
-        }
-    }
-    if s.other_bytes > 0 {
-        how.push(format!("{:.0} % from kernel memory", pct(s.other_bytes)));
-    }
-    let copies = if cpb < 0.005 {
-        "0 CPU copies per byte".to_string()
-    } else {
-        format!("{cpb:.2} CPU copies per byte")
-    };
-    format!(
-        "{who} sent {}{of}: {}, {copies}",
-        fmt_bytes(sent),
-        how.join(", ")
     )
 }
 
@@ -872,12 +776,7 @@ mod tests {
         assert_eq!(r.flow.copies_per_byte_sent, Some(2.0));
         assert_eq!(r.processes[0].copies_per_byte, Some(2.0));
         assert_eq!(r.unexplained_bytes, 0);
-        assert!(
-            r.verdict[0].starts_with("python3[10] sent 64 MiB of /srv/a.iso: read() copied it"),
-            "{}",
-            r.verdict[0]
-        );
-        assert!(r.verdict[0].ends_with("2.00 CPU copies per byte"));
+        assert_eq!(r.processes[0].sent_file.as_deref(), Some("/srv/a.iso"));
     }
 
     #[test]
@@ -915,10 +814,8 @@ mod tests {
         names.comm.insert(20, "nginx".into());
         names.paths.insert((8 << 20 | 1, 42), "/srv/big.iso".into());
         let r = &reports(&t, &[20], &[], &names, 1)[0];
-        assert_eq!(
-            r.verdict[0],
-            "nginx[20] sent 8 MiB of /srv/big.iso: 100 % by reference, 0 CPU copies per byte"
-        );
+        assert_eq!(r.processes[0].sent_file.as_deref(), Some("/srv/big.iso"));
+        assert_eq!(r.processes[0].copies_per_byte, Some(0.0));
         assert_eq!(r.sockets[0].ledger.unexplained_bytes, 0);
         assert_eq!(r.files[0].dev, "8:1");
         assert_eq!(r.flow.reference_bytes, 8 * MIB);

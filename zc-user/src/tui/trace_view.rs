@@ -154,7 +154,7 @@ pub fn render(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buffer)
     let lines: Vec<Line> = state
         .reports
         .iter()
-        .flat_map(|r| r.verdict.iter())
+        .flat_map(|r| crate::trace_report::verdicts(r, opts.lang))
         .take(3)
         .map(|v| Line::from(format!(" {v}")))
         .collect();
@@ -449,22 +449,46 @@ fn render_panels(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buff
     let mut files: Vec<_> = state.reports.iter().flat_map(|r| r.files.iter()).collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.copied_bytes + f.referenced_bytes + f.mapped_bytes));
     let w = files_area.width.saturating_sub(24) as usize;
+    let zh = opts.lang == Lang::Zh;
     let lines: Vec<Line> = files
         .iter()
         .take(n)
         .map(|f| {
-            let how = if f.referenced_bytes > 0 && f.referenced_bytes >= f.copied_bytes {
-                format!("ref {}", fmt_bytes(f.referenced_bytes))
+            let (word, bytes) = if f.referenced_bytes > 0 && f.referenced_bytes >= f.copied_bytes {
+                (
+                    T {
+                        en: "ref",
+                        zh: "引用",
+                    },
+                    f.referenced_bytes,
+                )
             } else if f.copied_bytes > 0 {
-                format!("read {}", fmt_bytes(f.copied_bytes))
+                (
+                    T {
+                        en: "read",
+                        zh: "读取",
+                    },
+                    f.copied_bytes,
+                )
             } else {
-                format!("mapped {}", fmt_bytes(f.mapped_bytes))
+                (
+                    T {
+                        en: "mapped",
+                        zh: "映射",
+                    },
+                    f.mapped_bytes,
+                )
             };
+            let how = format!("{} {}", word.get(opts.lang), fmt_bytes(bytes));
             Line::from(format!("{:<w$} {how:>20}", tail(&f.path, w)))
         })
         .collect();
     Paragraph::new(lines)
-        .block(Block::default().borders(Borders::ALL).title(" top files "))
+        .block(Block::default().borders(Borders::ALL).title(if zh {
+            " 文件（字节最多） "
+        } else {
+            " top files "
+        }))
         .render(files_area, buf);
     let mut socks: Vec<_> = state
         .reports
@@ -476,13 +500,17 @@ fn render_panels(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buff
         .iter()
         .take(n)
         .map(|s| {
-            Line::from(format!(
-                "{} sent {} ({} ref) recv {}",
+            let (remote, sent, by_ref, got) = (
                 tail(&s.remote, 21),
                 fmt_bytes(s.sent.total()),
                 share(s.sent.referenced_bytes, s.sent.total()),
-                fmt_bytes(s.received_bytes)
-            ))
+                fmt_bytes(s.received_bytes),
+            );
+            Line::from(if zh {
+                format!("{remote} 发 {sent}（引用 {by_ref}）收 {got}")
+            } else {
+                format!("{remote} sent {sent} ({by_ref} ref) recv {got}")
+            })
         })
         .collect();
     if lines.len() < n {
@@ -491,11 +519,11 @@ fn render_panels(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buff
         }
     }
     Paragraph::new(lines)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" top sockets (remote) · program output "),
-        )
+        .block(Block::default().borders(Borders::ALL).title(if zh {
+            " 套接字（对端）· 程序输出 "
+        } else {
+            " top sockets (remote) · program output "
+        }))
         .render(socks_area, buf);
 }
 
@@ -795,7 +823,15 @@ mod tests {
         );
         let mut buf = Buffer::empty(area);
         render(&state(), &opts(Lang::Zh), area, &mut buf);
-        assert!(text_of(&buf).contains("页"), "{}", text_of(&buf));
+        let zh = text_of(&buf);
+        assert!(zh.contains("页"), "{zh}");
+        // The verdict too is said in the view's language (a wide
+        // character's second cell reads as a space here).
+        assert!(
+            zh.replace(' ', "").contains("python3[7]发送了64MiB"),
+            "{zh}"
+        );
+        assert!(!zh.contains(" sent "), "{zh}");
     }
 
     #[test]
