@@ -55,6 +55,9 @@ pub mod maps {
     pub const FILES: &str = "ZC_FILES";
     /// `zc trace`: syscall number → [`crate::tree::class`], from user space.
     pub const SYSCALL_CLASS: &str = "ZC_SYSCALL_CLASS";
+    /// `zc trace`: paths the followed processes opened, as they passed
+    /// them ([`crate::tree::OpenedPath`]), until user space takes them.
+    pub const OPENED: &str = "ZC_OPENED";
 }
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).

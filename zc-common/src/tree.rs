@@ -175,6 +175,27 @@ pub mod class {
     pub const READ: u8 = 1;
     /// sendfile, splice, copy_file_range: pages passed by reference.
     pub const BY_REFERENCE: u8 = 2;
+    /// open, creat: a path in the first argument.
+    pub const OPEN: u8 = 3;
+    /// openat, openat2: a directory descriptor, then a path.
+    pub const OPEN_AT: u8 = 4;
+}
+
+/// Bytes of a path kept per open (`PATH_MAX` is 4096; a longer one is cut,
+/// and user space leaves it unnamed).
+pub const OPENED_PATH_BYTES: usize = 256;
+
+/// A path a followed process opened, as it passed it, read in the kernel at
+/// the call's entry: user space names a file by it even when the file was
+/// closed before zc looked in `/proc/PID/fd`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenedPath {
+    pub tgid: u32,
+    /// Bytes of `path`, without its NUL. The path is relative to the
+    /// working directory (the call passed `AT_FDCWD`), or absolute.
+    pub len: u32,
+    pub path: [u8; OPENED_PATH_BYTES],
 }
 
 const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
@@ -182,6 +203,7 @@ const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
 const _: () = assert!(size_of::<SockInfo>() == 64);
 const _: () = assert!(size_of::<SysState>() == 16);
+const _: () = assert!(size_of::<OpenedPath>() == 8 + OPENED_PATH_BYTES);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -189,6 +211,8 @@ mod pod {
     unsafe impl aya::Pod for super::SockCounts {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::FileKey {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::OpenedPath {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::SockInfo {}
 }

@@ -5,8 +5,9 @@
 //! arguments are in them, and at the exit so is the syscall's number.
 
 use aya_ebpf::{
+    helpers::{bpf_get_smp_processor_id, bpf_probe_read_user_str_bytes},
     macros::{btf_tracepoint, map},
-    maps::{Array, LruHashMap},
+    maps::{Array, LruHashMap, PerCpuArray},
     programs::BtfTracePointContext,
 };
 use zc_common::{
@@ -14,7 +15,7 @@ use zc_common::{
     counters::Counter,
     event::{Kind, SyscallEvent, op},
     tracepoints as tp,
-    tree::{SYSCALL_BYTES, SYSCALL_CALLS, SysState, class, file_slot, seen},
+    tree::{OpenedPath, SYSCALL_BYTES, SYSCALL_CALLS, SysState, class, file_slot, seen},
 };
 
 use crate::helpers::{
@@ -34,6 +35,66 @@ static ZC_IN_SYSCALL: LruHashMap<u32, SysState> = LruHashMap::with_max_entries(1
 /// space, which knows the architecture's numbers.
 #[map(name = "ZC_SYSCALL_CLASS")]
 static ZC_SYSCALL_CLASS: Array<u8> = Array::with_max_entries(MAX_SYSCALLS, 0);
+
+/// `zc trace`: the paths the followed processes opened, by a key unique
+/// per CPU and call (the CPU in the top byte, a per-CPU count below), until
+/// user space takes them at its next look. LRU: a flood of opens between
+/// two looks loses the oldest, not the next.
+#[map]
+static ZC_OPENED: LruHashMap<u64, OpenedPath> = LruHashMap::with_max_entries(4096, 0);
+
+/// Per-CPU room to read a path into (larger than is wise on the BPF stack)
+/// and the per-CPU count of opens.
+#[map]
+static ZC_OPENED_SCRATCH: PerCpuArray<OpenedPath> = PerCpuArray::with_max_entries(1, 0);
+#[map]
+static ZC_OPENED_SEQ: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// `AT_FDCWD`: openat's "relative to the working directory".
+const AT_FDCWD: i32 = -100;
+
+/// Keeps the path a followed process passes to open/openat, as it passed
+/// it: absolute, or relative to its working directory. A path relative to
+/// another directory descriptor is left out (user space could not resolve
+/// it later).
+#[inline(always)]
+fn note_open(kind: u8, regs: u64) -> Result<(), i64> {
+    let (dirfd, ptr) = if kind == class::OPEN {
+        (AT_FDCWD, kread::<u64>(regs, lay!(regs_arg0))?)
+    } else {
+        (
+            kread::<u64>(regs, lay!(regs_arg0))? as i32,
+            kread::<u64>(regs, lay!(regs_arg1))?,
+        )
+    };
+    let Some(p) = ZC_OPENED_SCRATCH.get_ptr_mut(0) else {
+        return Ok(());
+    };
+    // SAFETY: this CPU's own slot, used by one program run at a time.
+    let o = unsafe { &mut *p };
+    // SAFETY: the helper checks the user address itself.
+    let len = match unsafe { bpf_probe_read_user_str_bytes(ptr as *const u8, &mut o.path) } {
+        Ok(s) => s.len() as u32,
+        Err(_) => return Ok(()),
+    };
+    if len == 0 || (dirfd != AT_FDCWD && o.path[0] != b'/') {
+        return Ok(());
+    }
+    o.tgid = current_tgid();
+    o.len = len;
+    let Some(seq) = ZC_OPENED_SEQ.get_ptr_mut(0) else {
+        return Ok(());
+    };
+    // SAFETY: this CPU's own counter, as above.
+    let n = unsafe {
+        *seq += 1;
+        *seq
+    };
+    // SAFETY: no arguments.
+    let cpu = unsafe { bpf_get_smp_processor_id() } as u64;
+    let _ = ZC_OPENED.insert((cpu << 56) | (n & ((1 << 56) - 1)), o, 0);
+    Ok(())
+}
 
 /// Whether the current thread is inside a syscall whose entry was traced.
 #[inline(always)]
@@ -78,6 +139,13 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
     count_at(&ZC_SYSCALLS, nr, 1);
     if tree_mode() && nr < MAX_SYSCALLS as u64 {
         count_proc(current_tgid(), SYSCALL_CALLS + nr as u32, 1);
+        let kind = ZC_SYSCALL_CLASS
+            .get(nr as u32)
+            .copied()
+            .unwrap_or(class::OTHER);
+        if kind == class::OPEN || kind == class::OPEN_AT {
+            let _ = note_open(kind, arg(ctx, tp::sys_enter::REGS));
+        }
     }
     emit_with(|| {
         let regs: u64 = arg(ctx, tp::sys_enter::REGS);

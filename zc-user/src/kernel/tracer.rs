@@ -468,7 +468,41 @@ impl Tracer {
         empty!(self, PerCpuHashMap, maps::PROC, u64, u64);
         empty!(self, PerCpuHashMap, maps::SOCK_COUNTS, u64, SockCounts);
         empty!(self, PerCpuHashMap, maps::FILES, FileKey, u64);
+        empty!(
+            self,
+            HashMap,
+            maps::OPENED,
+            u64,
+            zc_common::tree::OpenedPath
+        );
         Ok(())
+    }
+
+    /// Takes the paths the followed processes opened since the last call:
+    /// (tgid, path as passed, absolute or relative to its working
+    /// directory). Paths cut at `OPENED_PATH_BYTES` are left out.
+    pub fn take_opened(&mut self) -> anyhow::Result<Vec<(u32, String)>> {
+        use zc_common::tree::{OPENED_PATH_BYTES, OpenedPath};
+        let map = self
+            .ebpf
+            .map_mut(maps::OPENED)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::OPENED))?;
+        let mut opened = aya::maps::HashMap::<_, u64, OpenedPath>::try_from(map)?;
+        let keys: Vec<u64> = opened.keys().filter_map(Result::ok).collect();
+        let mut out = Vec::new();
+        for k in keys {
+            if let Ok(o) = opened.get(&k, 0) {
+                // `len` leaves out the terminating NUL: a path that filled
+                // the buffer may have been cut.
+                let len = o.len as usize;
+                if len < OPENED_PATH_BYTES - 1 {
+                    let bytes = &o.path[..len];
+                    out.push((o.tgid, String::from_utf8_lossy(bytes).into_owned()));
+                }
+            }
+            let _ = opened.remove(&k);
+        }
+        Ok(out)
     }
 
     /// The processes still followed (those of the tree that have not exited).

@@ -183,8 +183,8 @@ pub fn name(nr: u64) -> String {
 }
 
 /// What `zc trace`'s kernel side needs to know of syscall numbers: which
-/// calls copy a source's bytes into user memory, and which pass a file's
-/// pages on by reference (`zc_common::tree::class`).
+/// calls copy a source's bytes into user memory, which pass a file's pages
+/// on by reference, and which open a file by path (`zc_common::tree::class`).
 pub fn classes() -> Vec<(u64, u8)> {
     use zc_common::tree::class;
     let read = [
@@ -199,6 +199,8 @@ pub fn classes() -> Vec<(u64, u8)> {
         libc::SYS_splice,
         libc::SYS_copy_file_range,
     ];
+    let open = [libc::SYS_open, libc::SYS_creat];
+    let open_at = [libc::SYS_openat, libc::SYS_openat2];
     read.iter()
         .map(|nr| (*nr as u64, class::READ))
         .chain(
@@ -206,6 +208,8 @@ pub fn classes() -> Vec<(u64, u8)> {
                 .iter()
                 .map(|nr| (*nr as u64, class::BY_REFERENCE)),
         )
+        .chain(open.iter().map(|nr| (*nr as u64, class::OPEN)))
+        .chain(open_at.iter().map(|nr| (*nr as u64, class::OPEN_AT)))
         .collect()
 }
 

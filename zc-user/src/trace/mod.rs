@@ -180,6 +180,11 @@ impl Live {
             return;
         }
         self.last_look = Instant::now();
+        // The paths opened since the last look first: a file opened and
+        // closed between two looks is in no /proc/PID/fd.
+        for (tgid, path) in self.tracer.take_opened().unwrap_or_default() {
+            procs::name_opened(&mut self.names, tgid, &path);
+        }
         let followed = self.tracer.followed().unwrap_or_default();
         procs::refresh(&mut self.names, &followed);
     }

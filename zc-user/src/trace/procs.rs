@@ -128,6 +128,31 @@ pub fn refresh(names: &mut Names, pids: &[u32]) {
     }
 }
 
+/// Names the file `path` that process `tgid` opened (absolute, or relative
+/// to its working directory), as it is now: the name is the path, the file
+/// is whatever `stat` finds there. A path that no longer leads to a file
+/// names nothing.
+pub fn name_opened(names: &mut Names, tgid: u32, path: &str) {
+    let full = if path.starts_with('/') {
+        std::path::PathBuf::from(path)
+    } else {
+        match std::fs::read_link(format!("/proc/{tgid}/cwd")) {
+            Ok(cwd) => cwd.join(path),
+            Err(_) => return,
+        }
+    };
+    if let Ok(m) = std::fs::metadata(&full) {
+        if !m.is_file() {
+            return;
+        }
+        let dev = crate::kernel::kernel_dev(m.dev());
+        names
+            .paths
+            .entry((dev, m.ino()))
+            .or_insert_with(|| full.display().to_string());
+    }
+}
+
 /// Files in a /proc/PID/maps text: ((device, inode), path).
 fn mapped_files(maps: &str) -> BTreeMap<(u32, u64), String> {
     let mut out = BTreeMap::new();
