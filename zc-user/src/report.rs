@@ -220,7 +220,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         skbs_transmitted: f.skbs_transmitted,
         file_frags_at_device: f.file_frags_at_device,
         shared_frag_skbs_at_device: f.shared_frag_skbs_at_device,
-        pages: o.page_map().counts(),
+        pages: o.page_counts(),
         movements: &f.movements,
         ledger: &f.ledger.hops,
         unexplained_bytes: f.ledger.unexplained_bytes,
@@ -236,8 +236,13 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
 /// The file's pages by what touched them, each named by an event that
 /// carries its index.
 fn pages_line(p: &PageCounts) -> String {
+    let unnamed = if p.page_cache_seen {
+        "named by no event"
+    } else {
+        "not seen: this file system's reads pass no page-cache tracepoint (tmpfs), so its pages are named only where the device's frags show them"
+    };
     format!(
-        "pages of the file ({}): {} sent by the device as skb frags (the page cache's own pages), {} copied by the CPU, {} copied into a pinned buffer, {} mapped, {} referenced, {} read from disk, {} named by no event",
+        "pages of the file ({}): {} sent by the device as skb frags (the page cache's own pages), {} copied by the CPU, {} copied into a pinned buffer, {} mapped, {} referenced, {} read from disk, {} {unnamed}",
         p.file_pages,
         p.skb_frag_at_device,
         p.copied,
@@ -504,7 +509,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     for m in &f.movements {
         let _ = writeln!(s, "{}", movement_line(m));
     }
-    let _ = writeln!(s, "{}", pages_line(&o.page_map().counts()));
+    let _ = writeln!(s, "{}", pages_line(&o.page_counts()));
     write_ledger(&mut s, &f.ledger, f.probe_misses);
     let _ = writeln!(s, "why the figures differ from the model:");
     for d in differences(f, &o.facts) {

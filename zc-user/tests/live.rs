@@ -1224,3 +1224,59 @@ fn a_stepped_run_counts_one_call_per_step_and_what_an_unstepped_run_counts() {
         }
     }
 }
+
+/// On tmpfs the page cache's tracepoints never fire (shmem reads its pages
+/// its own way): the run still balances, and its page map says the pages
+/// were not seen there, where the same run on a disk names every page.
+#[test]
+fn a_file_on_tmpfs_is_not_seen_page_by_page_and_says_so() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_file_on_tmpfs_is_not_seen_page_by_page_and_says_so") {
+        return;
+    }
+    // SAFETY: statfs fills the struct it is given.
+    let tmpfs = unsafe {
+        let mut s: libc::statfs = std::mem::zeroed();
+        libc::statfs(c"/dev/shm".as_ptr(), &mut s) == 0 && s.f_type == libc::TMPFS_MAGIC
+    };
+    if !tmpfs {
+        common::skip(
+            "a_file_on_tmpfs_is_not_seen_page_by_page_and_says_so",
+            "/dev/shm is not a tmpfs here",
+        );
+        return;
+    }
+    let size: u64 = 1 << 20;
+    let data: Vec<u8> = (0..size).map(|i| (i * 13 + i / 4096) as u8).collect();
+    let run = |dir: &std::path::Path| -> Value {
+        let tmp = tempfile::tempdir_in(dir).expect("temp dir");
+        let path = tmp.path().join("file.bin");
+        std::fs::write(&path, &data).expect("write the file");
+        let out = Command::new(env!("CARGO_BIN_EXE_zc"))
+            .args(["demo", "--strategy", "read-write", "--json", "--file"])
+            .arg(&path)
+            .output()
+            .expect("run zc");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let shm = run(std::path::Path::new("/dev/shm"));
+    assert_eq!(shm["received_ok"], Value::Bool(true));
+    assert_eq!(u(&shm, "unexplained_bytes"), 0, "{}", shm["ledger"]);
+    assert_eq!(
+        shm["pages"]["page_cache_seen"],
+        Value::Bool(false),
+        "{}",
+        shm["pages"]
+    );
+    assert_eq!(pages(&shm, "untouched"), pages(&shm, "file_pages"));
+    // The same run on a disk: every page named, copied.
+    let disk = run(std::path::Path::new("/var/tmp"));
+    assert_eq!(disk["pages"]["page_cache_seen"], Value::Bool(true));
+    assert_eq!(pages(&disk, "copied"), pages(&disk, "file_pages"));
+    assert_eq!(pages(&disk, "untouched"), 0, "{}", disk["pages"]);
+}

@@ -187,7 +187,7 @@ fn run_data(o: &RunOutcome) -> Value {
             }
         ])
     });
-    let pages = o.page_map().counts();
+    let pages = o.page_counts();
     let moved: serde_json::Map<String, Value> = played
         .edge_bytes
         .iter()

@@ -9,7 +9,7 @@ use super::{
     classify::{Figures, classify},
     counts::Counts,
     facts::RunFacts,
-    pages::{PageMap, Touch},
+    pages::{PageCounts, PageMap, Touch},
     steps::{self, Step, StepKind},
     tally::Tally,
 };
@@ -108,6 +108,31 @@ impl RunOutcome {
             resident_before: stats.resident_before,
             stepped: stats.stepped,
             short_calls: stats.short_calls,
+        }
+    }
+
+    /// Whether the page cache's tracepoints (a lookup, a read-in, a
+    /// mapping, a fault) named any page of the file in a run whose receiver
+    /// got it: measured, not assumed from the file system's name.
+    pub fn page_cache_seen(&self) -> bool {
+        let c = &self.counts;
+        let named = [
+            Counter::FilemapGetPages,
+            Counter::FilemapAdd,
+            Counter::FilemapMapPages,
+            Counter::FilemapFault,
+        ]
+        .iter()
+        .map(|k| c.get(*k))
+        .sum::<u64>();
+        named > 0 || self.received_bytes == 0
+    }
+
+    /// The counts of each touch, and whether the page cache was seen at all.
+    pub fn page_counts(&self) -> PageCounts {
+        PageCounts {
+            page_cache_seen: self.page_cache_seen(),
+            ..self.page_map().counts()
         }
     }
 

@@ -153,6 +153,12 @@ pub struct PageCounts {
     pub skb_frag_at_device: usize,
     /// Pages no event named.
     pub untouched: usize,
+    /// Whether the page cache's tracepoints named any page of the file in
+    /// the run. When they named none although the file's bytes went out,
+    /// the file system's reads pass none of them (tmpfs: shmem reads its
+    /// pages its own way), and `untouched` counts pages that were not
+    /// seen, not pages nothing touched.
+    pub page_cache_seen: bool,
 }
 
 /// The file pages of the skbs TCP queued for the device, skb by skb, with
@@ -275,6 +281,7 @@ impl PageMap {
             copy_pinned: self.count(Touch::Pinned),
             skb_frag_at_device: self.count(Touch::AtDevice),
             untouched: self.marks.iter().filter(|m| **m == 0).count(),
+            page_cache_seen: true,
         }
     }
 

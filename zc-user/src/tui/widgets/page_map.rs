@@ -201,10 +201,15 @@ impl Widget for PageMapView<'_> {
         }
         // The legend: each glyph, what it means, and how many pages have it.
         let mut spans = vec![Span::styled(format!("{} ", glyph(None)), t.dim())];
+        // Where the page cache's tracepoints never fired (tmpfs), an empty
+        // cell is a page not seen, not a page nothing touched.
+        let seen = played.outcome.page_cache_seen();
         spans.push(Span::styled(
-            match lang {
-                Lang::En => "untouched  ",
-                Lang::Zh => "未触及  ",
+            match (lang, seen) {
+                (Lang::En, true) => "untouched  ",
+                (Lang::Zh, true) => "未触及  ",
+                (Lang::En, false) => "not seen on this file system  ",
+                (Lang::Zh, false) => "此文件系统上看不到  ",
             },
             t.dim(),
         ));
