@@ -47,27 +47,25 @@ fn file_of(mapping: u64) -> Result<(u32, u64), i64> {
 
 /// The file of `mapping` if it is the demo's file; for `zc trace`, any file
 /// a followed process touches (these events run in the process that reads,
-/// maps or faults). Decides on the cheap tests before reading the inode.
+/// maps or faults). Decides on the cheap tests (`may_concern`) before
+/// reading the inode.
 #[inline(always)]
 fn demo_file(mapping: u64) -> Result<Option<(u32, u64)>, i64> {
-    if tree_mode() {
-        return if in_sender() {
-            file_of(mapping).map(Some)
-        } else {
-            Ok(None)
-        };
-    }
-    let want_ino = config(Config::FileIno);
-    if !armed() || want_ino == 0 {
+    if !may_concern() {
         return Ok(None);
     }
     let (dev, ino) = file_of(mapping)?;
-    Ok((ino == want_ino && dev as u64 == config(Config::FileDev)).then_some((dev, ino)))
+    if tree_mode() {
+        return Ok(Some((dev, ino)));
+    }
+    let wanted = ino == config(Config::FileIno) && dev as u64 == config(Config::FileDev);
+    Ok(wanted.then_some((dev, ino)))
 }
 
 /// Whether a page-cache event may concern the traced file at all, before
-/// any kernel memory is read: `demo_file`'s cheap tests. The functions
-/// hooked where a tracepoint is missing run for every file's reads.
+/// any kernel memory is read: the followed process (`zc trace`), or an
+/// armed demo with its file named. The functions hooked where a tracepoint
+/// is missing run for every file's reads, so they ask this first too.
 #[inline(always)]
 fn may_concern() -> bool {
     if tree_mode() {

@@ -34,6 +34,25 @@ impl Tmux {
         }
     }
 
+    /// Starts zc with `args` as the pane's own process (no shell): zc is
+    /// then the session leader of its terminal.
+    fn start_alone(args: &str) -> Tmux {
+        let t = Tmux::new();
+        let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_zc"));
+        t.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            "zc",
+            &cmd,
+        ]);
+        t
+    }
+
     fn start(args: &str) -> Tmux {
         Tmux::start_in(args, Path::new("."))
     }
@@ -693,19 +712,7 @@ fn every_view_leaves_when_its_terminal_hangs_up() {
         ("replay", format!("replay {rec}"), "RECORDING"),
     ];
     for (name, args, shown) in views {
-        let t = Tmux::new();
-        let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_zc"));
-        t.run(&[
-            "new-session",
-            "-d",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "-s",
-            "zc",
-            &cmd,
-        ]);
+        let t = Tmux::start_alone(&args);
         t.wait_for(name, |s| s.contains(shown));
         let zc = t.format("#{pane_pid}");
         // The command zc traces, if any: zc's child.
