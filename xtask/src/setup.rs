@@ -25,8 +25,9 @@ use crate::elf;
 
 /// Debian packages the tests use (util-linux provides setpriv; nginx-light,
 /// python3 and curl are the servers and client `zc trace` is tested on:
-/// programs nobody in this project wrote).
-const PACKAGES: [&str; 11] = [
+/// programs nobody in this project wrote; xfsprogs and btrfs-progs make the
+/// file systems the demo file is tested on, on loop devices).
+const PACKAGES: [&str; 13] = [
     "bpftool",
     "iproute2",
     "ethtool",
@@ -38,6 +39,8 @@ const PACKAGES: [&str; 11] = [
     "nginx-light",
     "python3",
     "curl",
+    "xfsprogs",
+    "btrfs-progs",
 ];
 
 /// Pinned so the build is reproducible; 0.13.0 is known to build against the

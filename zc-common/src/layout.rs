@@ -124,6 +124,12 @@ pub struct KernelLayout {
     pub vma_file: u32,
     /// `task_struct.exit_state`: a task that leaves its CPU dying.
     pub task_exit_state: u32,
+    // task_struct.files → files_struct.fdt → fdtable.fd[fd] (below
+    // max_fds): the `struct file` behind a descriptor of the current task.
+    pub task_files: u32,
+    pub files_fdt: u32,
+    pub fdtable_fd: u32,
+    pub fdtable_max_fds: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -214,6 +220,10 @@ impl KernelLayout {
         vmf_pte: 0,
         vma_file: 0,
         task_exit_state: 0,
+        task_files: 0,
+        files_fdt: 0,
+        fdtable_fd: 0,
+        fdtable_max_fds: 0,
         valid: 0,
     };
 }
@@ -231,7 +241,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 79 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 83 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

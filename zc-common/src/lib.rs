@@ -88,10 +88,18 @@ pub enum Config {
     SenderTid = 1,
     /// Thread id of the receiver in the peer namespace.
     ReceiverTid = 2,
-    /// `s_dev` of the demo file's filesystem, in the kernel's encoding (major << 20 | minor).
-    FileDev = 3,
-    /// Inode number of the demo file.
-    FileIno = 4,
+    /// The demo file, as the kernel holds it: the `struct address_space *`
+    /// its pages are cached in (learned by [`Config::LearnTid`]). Not the
+    /// inode numbers `stat` gives: btrfs reports a subvolume's device, and
+    /// overlayfs caches a file's pages in another file system's inode.
+    /// Never exported.
+    FileMapping = 3,
+    /// While non-zero, the thread that is learning the demo file's
+    /// identity: on its syscalls the kernel side reads the `f_mapping` of
+    /// its descriptor [`Config::LearnFd`] into [`Config::LearnedOpened`],
+    /// and on a page-cache lookup it makes (a read of the file) the
+    /// mapping the lookup names into [`Config::LearnedCache`].
+    LearnTid = 4,
     /// `struct sock *` of the demo socket, learned in the kernel. Never exported.
     DemoSock = 5,
     /// Syscall number the sender makes right after its transfer loop: on
@@ -120,6 +128,15 @@ pub enum Config {
     /// Never written: reads 0, a value the verifier cannot know. See
     /// `opaque` in zc-ebpf's helpers.
     Zero = 13,
+    /// The descriptor whose file [`Config::LearnTid`] learns.
+    LearnFd = 14,
+    /// Learned: the opened file's `f_mapping`. Never exported.
+    LearnedOpened = 15,
+    /// Learned: the mapping the read of that file looked its pages up in:
+    /// the opened file's own, or on a stacking file system (overlayfs) the
+    /// file beneath's. 0 when the file system's reads pass no page-cache
+    /// tracepoint (tmpfs). Never exported.
+    LearnedCache = 16,
 }
 
 /// `Config::Mode` values.
@@ -129,7 +146,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 16;
+pub const CONFIG_SLOTS: u32 = 17;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

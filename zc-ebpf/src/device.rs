@@ -365,8 +365,8 @@ const MAPPING_FLAGS: u64 = 3;
 /// Walks the skb's frags to their pages: frag → page → head page
 /// (compound_head) → folio->mapping. A mapping tagged anonymous is a user's
 /// own memory (vmsplice, MSG_ZEROCOPY); an untagged one is a file's page
-/// cache, and it is the demo file when mapping->host (the inode) has the
-/// demo file's (i_sb->s_dev, i_ino).
+/// cache, and it is the demo file when it is the mapping zc learned the
+/// file by (`Config::FileMapping`).
 ///
 /// One frag per round of `bpf_loop`: the verifier then checks a round once,
 /// where an unrolled walk of `MAX_FRAGS` frags cost it about 60 ms per
@@ -375,15 +375,12 @@ const MAPPING_FLAGS: u64 = 3;
 pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
     let mut walk = FragWalk {
         frags: shinfo + lay!(shinfo_frags) as u64,
-        want_ino: config(Config::FileIno),
-        want_dev: config(Config::FileDev),
+        want_mapping: config(Config::FileMapping),
         any_file: tree_mode(),
-        // Opaque: a branch of the rounds depends on each (see `opaque`).
-        last_mapping: opaque(0),
-        last_was_file: opaque(0) != 0,
         out: FragPages {
             frags: 0,
             bytes: 0,
+            // Opaque: a branch of the rounds depends on it (see `opaque`).
             first_index: opaque(NO_PAGE as u64) as u32,
             pages: [NO_PAGE; MAX_FRAGS],
             user_frags: 0,
@@ -429,14 +426,8 @@ fn head_of_tail(page: u64, info: u64) -> u64 {
 /// The state `frag_round` works on.
 struct FragWalk {
     frags: u64,
-    want_ino: u64,
-    want_dev: u64,
+    want_mapping: u64,
     any_file: bool,
-    /// The page-cache mapping of the last file frag looked at, and whether
-    /// it was the file wanted: the frags of one send are mostly pages of
-    /// one file, so its inode is read once per skb, not once per frag.
-    last_mapping: u64,
-    last_was_file: bool,
     out: FragPages,
 }
 
@@ -477,11 +468,7 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     if mapping == 0 || mapping & MAPPING_FLAGS != 0 {
         return;
     }
-    if mapping != walk.last_mapping {
-        walk.last_mapping = mapping;
-        walk.last_was_file = walk.any_file || is_wanted_file(mapping, walk.want_dev, walk.want_ino);
-    }
-    if !walk.last_was_file {
+    if !walk.any_file && mapping != walk.want_mapping {
         return;
     }
     let out = &mut walk.out;
@@ -507,24 +494,6 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     if let Some(slot) = out.pages.get_mut(i as usize) {
         *slot = at;
     }
-}
-
-/// Whether the page-cache `mapping` caches the file (`dev`, `ino`).
-#[inline(always)]
-fn is_wanted_file(mapping: u64, want_dev: u64, want_ino: u64) -> bool {
-    let Ok(host) = kread::<u64>(mapping, lay!(mapping_host)) else {
-        return false;
-    };
-    let Ok(ino) = kread::<u64>(host, lay!(inode_ino)) else {
-        return false;
-    };
-    if ino != want_ino {
-        return false;
-    }
-    let Ok(sb) = kread::<u64>(host, lay!(inode_sb)) else {
-        return false;
-    };
-    kread::<u32>(sb, lay!(sb_dev)).is_ok_and(|dev| dev as u64 == want_dev)
 }
 
 /// The record of a demo-socket skb with TCP payload, or None for another

@@ -1,5 +1,5 @@
-//! The page cache, for the demo file only (matched by its `s_dev` and
-//! `i_ino`): lookups (`mm_filemap_get_pages`), folios read in from disk
+//! The page cache, for the demo file only (matched by the `address_space`
+//! its pages are cached in, as learned by a read of it): lookups (`mm_filemap_get_pages`), folios read in from disk
 //! (`mm_filemap_add_to_page_cache`, the article's first DMA copy, with the
 //! folio's order), pages mapped on a fault (`mm_filemap_map_pages`,
 //! fault-around) and faults on the file (`mm_filemap_fault`).
@@ -25,7 +25,7 @@ use zc_common::{
 use crate::{
     helpers::{
         arg, armed, config, count, count_file, emit, entry, header, in_sender, kread, lay,
-        tree_mode,
+        learning, set_config, tree_mode,
     },
     syscalls::saw,
 };
@@ -45,34 +45,55 @@ fn file_of(mapping: u64) -> Result<(u32, u64), i64> {
     Ok((dev, ino))
 }
 
-/// The file of `mapping` if it is the demo's file; for `zc trace`, any file
-/// a followed process touches (these events run in the process that reads,
-/// maps or faults). Decides on the cheap tests (`may_concern`) before
-/// reading the inode.
+/// Whose file a page-cache event is about.
+#[derive(Clone, Copy)]
+enum Concern {
+    /// The demo file.
+    Demo,
+    /// A file a followed process touched (`zc trace`), named as the
+    /// per-file counters name it.
+    Tree { dev: u32, ino: u64 },
+}
+
+/// Whose file `mapping` is: the demo's, when it is the mapping zc learned
+/// the file by (a pointer compare, no read: on btrfs and overlayfs no
+/// inode number would do, see `Config::FileMapping`); for `zc trace`, any
+/// file a followed process touches (these events run in the process that
+/// reads, maps or faults). Decides on the cheap tests (`may_concern`)
+/// before reading the inode.
 #[inline(always)]
-fn demo_file(mapping: u64) -> Result<Option<(u32, u64)>, i64> {
+fn concern(mapping: u64) -> Result<Option<Concern>, i64> {
     if !may_concern() {
         return Ok(None);
     }
-    let (dev, ino) = file_of(mapping)?;
     if tree_mode() {
-        return Ok(Some((dev, ino)));
+        let (dev, ino) = file_of(mapping)?;
+        return Ok(Some(Concern::Tree { dev, ino }));
     }
-    let wanted = ino == config(Config::FileIno) && dev as u64 == config(Config::FileDev);
-    Ok(wanted.then_some((dev, ino)))
+    Ok((mapping == config(Config::FileMapping)).then_some(Concern::Demo))
 }
 
 /// Whether a page-cache event may concern the traced file at all, before
 /// any kernel memory is read: the followed process (`zc trace`), or an
-/// armed demo with its file named. The functions hooked where a tracepoint
-/// is missing run for every file's reads, so they ask this first too.
+/// armed demo with its file learned. The functions hooked where a
+/// tracepoint is missing run for every file's reads, so they ask this
+/// first too.
 #[inline(always)]
 fn may_concern() -> bool {
     if tree_mode() {
         in_sender()
     } else {
-        armed() && config(Config::FileIno) != 0
+        armed() && config(Config::FileMapping) != 0
     }
+}
+
+/// The learning thread's read of the demo file looked its pages up in
+/// `mapping`: the page cache the file's pages live in. On most file
+/// systems it is the opened file's own; overlayfs reads the file beneath
+/// (upper or lower), whose mapping only this lookup names.
+#[inline(always)]
+fn learn_cache(mapping: u64) {
+    set_config(Config::LearnedCache, mapping);
 }
 
 #[btf_tracepoint(function = "mm_filemap_get_pages")]
@@ -88,8 +109,13 @@ pub fn mm_filemap_map_pages(ctx: BtfTracePointContext) -> u32 {
 }
 
 fn try_filemap_range(ctx: &BtfTracePointContext, op: u16) -> Result<(), i64> {
+    let mapping: u64 = arg(ctx, tp::filemap_range::MAPPING);
+    if op == op::FILEMAP_GET_PAGES && learning() {
+        learn_cache(mapping);
+        return Ok(());
+    }
     filemap_range(
-        arg(ctx, tp::filemap_range::MAPPING),
+        mapping,
         arg(ctx, tp::filemap_range::INDEX),
         arg(ctx, tp::filemap_range::LAST_INDEX),
         op,
@@ -116,13 +142,21 @@ pub fn mm_filemap_get_pages_ret(ctx: FExitContext) -> u32 {
 
 fn try_get_pages_ret(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let ret: i32 = arg(ctx, tp::filemap_get_pages_fn::RET);
-    if ret != 0 || lay!(valid) == 0 || !may_concern() {
+    if ret != 0 || lay!(valid) == 0 {
+        return Ok(());
+    }
+    let learn = learning();
+    if !learn && !may_concern() {
         return Ok(());
     }
     let iocb: u64 = arg(ctx, tp::filemap_get_pages_fn::IOCB);
     let iter: u64 = arg(ctx, tp::filemap_get_pages_fn::ITER);
     let file: u64 = kread(iocb, lay!(iocb_filp))?;
     let mapping: u64 = kread(file, lay!(file_mapping))?;
+    if learn {
+        learn_cache(mapping);
+        return Ok(());
+    }
     let pos: i64 = kread(iocb, lay!(iocb_pos))?;
     let count: u64 = kread(iter, lay!(iter_count))?;
     let pos = pos.max(0) as u64;
@@ -179,11 +213,11 @@ fn try_map_pages_ret(ctx: &BtfTracePointContext) -> Result<(), i64> {
 }
 
 fn filemap_range(mapping: u64, index: u64, last_index: u64, op: u16) -> Result<(), i64> {
-    let Some((dev, ino)) = demo_file(mapping)? else {
+    let Some(c) = concern(mapping)? else {
         return Ok(());
     };
     let pages = last_index.saturating_sub(index) + 1;
-    if tree_mode() {
+    if let Concern::Tree { dev, ino } = c {
         if op == op::FILEMAP_GET_PAGES {
             saw(seen::FILE, dev, ino);
         } else {
@@ -226,12 +260,12 @@ fn folio_order(folio: u64) -> Result<u32, i64> {
 
 fn try_filemap_add(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let folio: u64 = arg(ctx, tp::filemap_add::FOLIO);
-    let Some((dev, ino)) = demo_file(kread(folio, lay!(folio_mapping))?)? else {
+    let Some(c) = concern(kread(folio, lay!(folio_mapping))?)? else {
         return Ok(());
     };
     let index: u64 = kread(folio, lay!(folio_index))?;
     let order = folio_order(folio)? & 31;
-    if tree_mode() {
+    if let Concern::Tree { dev, ino } = c {
         count_file(dev, ino, file_slot::DISK_BYTES, 4096u64 << order);
     }
     count(Counter::FilemapAdd, 1);
@@ -281,10 +315,10 @@ fn try_fault_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
 }
 
 fn filemap_fault(mapping: u64, index: u64) -> Result<(), i64> {
-    let Some((dev, ino)) = demo_file(mapping)? else {
+    let Some(c) = concern(mapping)? else {
         return Ok(());
     };
-    if tree_mode() {
+    if let Concern::Tree { dev, ino } = c {
         count_file(dev, ino, file_slot::FAULTS, 1);
     }
     count(Counter::FilemapFault, 1);

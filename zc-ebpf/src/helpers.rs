@@ -5,7 +5,9 @@
 use aya_ebpf::bindings::{BPF_F_MMAPABLE, BPF_NOEXIST, BPF_RB_NO_WAKEUP};
 use aya_ebpf::{
     Argument,
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel,
+    },
     macros::map,
     maps::{Array, HashMap, LruHashMap, LruPerCpuHashMap, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
@@ -230,6 +232,31 @@ pub fn set_config(slot: Config, v: u64) {
         // SAFETY: array slot owned by this map; racing writers write the same value.
         unsafe { *p = v };
     }
+}
+
+/// Whether the current thread is learning which page cache holds the demo
+/// file (`Config::LearnTid`).
+#[inline(always)]
+pub fn learning() -> bool {
+    let t = config(Config::LearnTid);
+    t != 0 && t == current_tid() as u64
+}
+
+/// The `struct file` behind the current task's descriptor `fd`:
+/// `current->files->fdt->fd[fd]`, read as `fget` would find it (without
+/// the reference: the learning thread holds the file open).
+#[inline(always)]
+pub fn file_of_fd(fd: u64) -> Result<u64, i64> {
+    // SAFETY: no arguments; the pointer is only read through kread.
+    let task = unsafe { bpf_get_current_task() };
+    let files: u64 = kread(task, lay!(task_files))?;
+    let fdt: u64 = kread(files, lay!(files_fdt))?;
+    let max: u32 = kread(fdt, lay!(fdtable_max_fds))?;
+    if fd >= max as u64 {
+        return Err(-9); // EBADF
+    }
+    let fds: u64 = kread(fdt, lay!(fdtable_fd))?;
+    kread(fds + fd * 8, 0)
 }
 
 #[inline(always)]

@@ -20,8 +20,8 @@ use zc_common::{
 
 use crate::helpers::{
     ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_proc,
-    current_tgid, current_tid, emit, emit_with, entry, header, in_sender, kread, lay, set_config,
-    tree_mode,
+    current_tgid, current_tid, emit, emit_with, entry, file_of_fd, header, in_sender, kread, lay,
+    learning, set_config, tree_mode,
 };
 
 /// The followed threads inside a syscall whose entry was counted, with what
@@ -96,6 +96,23 @@ fn note_open(kind: u8, regs: u64) -> Result<(), i64> {
     Ok(())
 }
 
+/// The learning thread's first syscall: the `f_mapping` of the file its
+/// descriptor `Config::LearnFd` names, the page cache the file it opened
+/// would use itself (see `filemap::learn_cache` for the one it does use).
+#[inline(always)]
+fn learn_opened() -> Result<(), i64> {
+    if !learning() || config(Config::LearnedOpened) != 0 {
+        return Ok(());
+    }
+    let file = file_of_fd(config(Config::LearnFd))?;
+    if file == 0 {
+        return Ok(());
+    }
+    let mapping: u64 = kread(file, lay!(file_mapping))?;
+    set_config(Config::LearnedOpened, mapping);
+    Ok(())
+}
+
 /// Whether the current thread is inside a syscall whose entry was traced.
 #[inline(always)]
 pub fn in_syscall() -> bool {
@@ -126,6 +143,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> u32 {
 
 fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !in_sender() {
+        if config(Config::LearnTid) != 0 {
+            let _ = learn_opened();
+        }
         return Ok(());
     }
     let nr: u64 = arg(ctx, tp::sys_enter::ID);

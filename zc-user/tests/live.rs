@@ -1280,3 +1280,105 @@ fn a_file_on_tmpfs_is_not_seen_page_by_page_and_says_so() {
     assert_eq!(pages(&disk, "copied"), pages(&disk, "file_pages"));
     assert_eq!(pages(&disk, "untouched"), 0, "{}", disk["pages"]);
 }
+
+/// The demo file is known by the page cache it lives in, wherever it was
+/// opened: on ext4, xfs, a btrfs subvolume (whose `stat` device is not its
+/// super block's), overlayfs (a lower file, a new upper one and a
+/// copied-up one, whose pages the inode beneath holds) and tmpfs. On each,
+/// read-write copies every page and sendfile-gather hands every page to
+/// the device, with every byte of the ledger explained, cold, first try.
+#[test]
+fn every_file_system_names_every_page_and_balances() {
+    const NAME: &str = "every_file_system_names_every_page_and_balances";
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip(NAME) {
+        return;
+    }
+    let size: u64 = 4 << 20;
+    let mut m = common::fs::Mounts::new();
+    // (what, file, whether its reads pass the page cache's tracepoints)
+    let mut files: Vec<(String, std::path::PathBuf, bool)> = Vec::new();
+    let mut unavailable = Vec::new();
+    for fs in ["ext4", "xfs"] {
+        match m.disk(fs, 320) {
+            Ok(at) => files.push((fs.into(), at.join("f"), true)),
+            Err(common::fs::Unavailable(why)) => unavailable.push(why),
+        }
+    }
+    match m.btrfs_subvolume() {
+        Ok(sub) => files.push(("btrfs subvolume".into(), sub.join("f"), true)),
+        Err(common::fs::Unavailable(why)) => unavailable.push(why),
+    }
+    match m.tmpfs() {
+        Ok(at) => files.push(("tmpfs".into(), at.join("f"), false)),
+        Err(common::fs::Unavailable(why)) => unavailable.push(why),
+    }
+    for (what, f, _) in &files {
+        common::fs::write_file(f, size);
+        assert!(f.exists(), "{what}");
+    }
+    // Overlayfs over the ext4 above: a lower file, one copied up by an
+    // open for writing, and one made in the upper layer.
+    if let Some(base) = files
+        .iter()
+        .find(|f| f.0 == "ext4")
+        .map(|f| f.1.with_file_name(""))
+    {
+        match m.overlay(&base) {
+            Ok((merged, lower)) => {
+                common::fs::write_file(&lower.join("lower"), size);
+                common::fs::write_file(&lower.join("copied"), size);
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(merged.join("copied"))
+                    .expect("copy a lower file up");
+                common::fs::write_file(&merged.join("upper"), size);
+                for f in ["lower", "copied", "upper"] {
+                    files.push((format!("overlayfs {f}"), merged.join(f), true));
+                }
+            }
+            Err(common::fs::Unavailable(why)) => unavailable.push(why),
+        }
+    }
+    for why in &unavailable {
+        common::skip_part(NAME, why);
+    }
+    let pages_in_file = size / 4096;
+    for (what, f, seen) in &files {
+        // Written just now: dirty pages go to disk, so a cold run reads them.
+        let _ = Command::new("sync").status();
+        for strategy in ["read-write", "sendfile-gather"] {
+            let v = &demo_sized(
+                size,
+                CHUNK,
+                &[
+                    "--strategy",
+                    strategy,
+                    "--cold",
+                    "--file",
+                    &f.display().to_string(),
+                ],
+            )[0];
+            let ctx = format!("{strategy} on {what}: {}", v["pages"]);
+            assert_eq!(v["received_ok"], Value::Bool(true), "{ctx}");
+            assert_eq!(u(v, "unexplained_bytes"), 0, "{ctx}: {}", v["ledger"]);
+            assert_eq!(pages(v, "file_pages"), pages_in_file, "{ctx}");
+            assert_eq!(v["pages"]["page_cache_seen"], Value::Bool(*seen), "{ctx}");
+            if strategy == "sendfile-gather" {
+                // Named in the skbs' frags by the page cache they are in.
+                assert_eq!(pages(v, "skb_frag_at_device"), pages_in_file, "{ctx}");
+            }
+            if !*seen {
+                continue;
+            }
+            assert_eq!(pages(v, "untouched"), 0, "{ctx}");
+            assert_eq!(pages(v, "read_from_disk"), pages_in_file, "{ctx}");
+            assert_eq!(u(v, "disk_read_bytes"), size, "{ctx}");
+            if strategy == "read-write" {
+                assert_eq!(pages(v, "copied"), pages_in_file, "{ctx}");
+            } else {
+                assert_eq!(pages(v, "copied"), 0, "{ctx}");
+            }
+        }
+    }
+}

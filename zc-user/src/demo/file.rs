@@ -1,23 +1,24 @@
 //! The file zc sends: one it makes itself (an unnamed temporary inode, gone
 //! when zc exits by any path) or a user's file, opened read-only.
 //!
-//! The kernel names files by (device, inode) in its page-cache tracepoints,
-//! so that is how the eBPF side recognises this file's pages, wherever they
-//! turn up: in a read, a fault, or a frag of an skb on its way to the device.
+//! The eBPF side recognises this file's pages, wherever they turn up (in a
+//! read, a fault, or a frag of an skb on its way to the device), by the
+//! page cache they belong to, which it learns from a read of the file
+//! (`Tracer::learn_file`), not by the numbers `stat` gives.
 
 use std::{
     fs::File,
     io::{Read as _, Write as _},
     os::{
         fd::{AsFd, AsRawFd, BorrowedFd},
-        unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _},
+        unix::fs::{FileTypeExt as _, OpenOptionsExt as _},
     },
     path::{Path, PathBuf},
 };
 
 use anyhow::Context as _;
 
-use crate::{exit::Fatal, kernel::kernel_dev};
+use crate::exit::Fatal;
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 
@@ -35,9 +36,6 @@ pub enum Origin {
 pub struct DemoFile {
     file: File,
     pub size: u64,
-    /// Kernel-encoded dev_t of its filesystem.
-    pub dev: u32,
-    pub ino: u64,
     /// CRC-32 of its content, to check what the receiver got.
     pub crc: u32,
     pub origin: Origin,
@@ -126,8 +124,6 @@ impl DemoFile {
         let meta = file.metadata().context("stat the demo file")?;
         Ok(DemoFile {
             size: meta.len(),
-            dev: kernel_dev(meta.dev()),
-            ino: meta.ino(),
             crc,
             on_tmpfs: fs_type(&file) == Some(TMPFS_MAGIC),
             file,
@@ -257,7 +253,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = DemoFile::generate(100_001, dir.path()).expect("generate");
         assert_eq!(f.size, 100_001);
-        assert_ne!(f.ino, 0);
         // Nothing appears in the directory: the inode has no name.
         assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
         let mut data = Vec::new();

@@ -125,6 +125,11 @@ pub fn run_one(
         )
     })?;
     net.set_sender_rate(facts.rate.map(|r| (r, RATE_QUEUE_LIMIT)))?;
+    // Before a cold run evicts it: learning reads a byte of the file.
+    let identity = match tracer.as_deref_mut() {
+        Some(t) => Some(t.learn_file(file.fd())?),
+        None => None,
+    };
     if facts.cold {
         file.evict()?;
     } else {
@@ -247,12 +252,11 @@ pub fn run_one(
             }
         }
         window::wait_until_asleep(sender_tid)?;
-        if let Some(t) = tracer.as_deref_mut() {
+        if let (Some(t), Some(file)) = (tracer.as_deref_mut(), identity) {
             t.arm(Target {
                 sender_tid,
                 receiver_tid,
-                file_dev: file.dev,
-                file_ino: file.ino,
+                file,
                 sock_cookie,
             })?;
         }

@@ -153,6 +153,8 @@ const TYPES: &[&str] = &[
     "file",
     "vm_fault",
     "vm_area_struct",
+    "files_struct",
+    "fdtable",
     "request",
     "request_queue",
 ];
@@ -288,8 +290,13 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     )?;
 
     let (_, [arg0, arg1, arg2, syscall_nr, ip]) = lookup(btf, "pt_regs", REGS)?;
-    let (_, [pid, comm, signal, exit_state]) =
-        lookup(btf, "task_struct", ["pid", "comm", "signal", "exit_state"])?;
+    let (_, [pid, comm, signal, exit_state, files]) = lookup(
+        btf,
+        "task_struct",
+        ["pid", "comm", "signal", "exit_state", "files"],
+    )?;
+    let (_, [fdt]) = lookup(btf, "files_struct", ["fdt"])?;
+    let (_, [fd_array, max_fds]) = lookup(btf, "fdtable", ["fd", "max_fds"])?;
     let (_, [live]) = lookup(btf, "signal_struct", ["live"])?;
     let (_, [req_ctx, opcode, req_cqe]) = lookup(btf, "io_kiocb", ["ctx", "opcode", "cqe"])?;
     let (_, [cqe_data]) = lookup(btf, "io_cqe", ["user_data"])?;
@@ -397,6 +404,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         vmf_pte: vmf_pte.sized(8)?,
         vma_file: vm_file.sized(8)?,
         task_exit_state: exit_state.sized(4)?,
+        task_files: files.sized(8)?,
+        files_fdt: fdt.sized(8)?,
+        fdtable_fd: fd_array.sized(8)?,
+        fdtable_max_fds: max_fds.sized(4)?,
         valid: 1,
     })
 }
@@ -834,6 +845,10 @@ mod tests {
             vmf_pte: 88,
             vma_file: 88,
             task_exit_state: 1160,
+            task_files: 1824,
+            files_fdt: 32,
+            fdtable_fd: 8,
+            fdtable_max_fds: 0,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -48,11 +48,38 @@ pub const END_MARKER: libc::c_long = libc::SYS_getppid;
 pub struct Target {
     pub sender_tid: u32,
     pub receiver_tid: u32,
-    /// Kernel-encoded dev_t of the file's filesystem (major << 20 | minor).
-    pub file_dev: u32,
-    pub file_ino: u64,
+    /// The file, as [`Tracer::learn_file`] found it.
+    pub file: FileIdentity,
     /// The demo socket's cookie (`SO_COOKIE`).
     pub sock_cookie: u64,
+}
+
+/// Which page cache holds a file, as the kernel says: the identity the
+/// programs know the demo file by. `stat`'s (device, inode) would not do:
+/// btrfs reports a subvolume's device, not its super block's, and overlayfs
+/// caches a file's pages in the inode of the file beneath (upper or lower).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileIdentity {
+    /// The `struct address_space *` its pages live in. A kernel address:
+    /// it goes back into the kernel and nowhere else.
+    mapping: u64,
+    /// The opened file's own mapping is another one: the file system
+    /// stacks on a file beneath (overlayfs).
+    pub stacked: bool,
+    /// A read of the file passed a page-cache tracepoint. Not on tmpfs,
+    /// whose reads look their pages up without one.
+    pub reads_seen: bool,
+}
+
+/// A file's size, from its descriptor.
+fn file_size(file: std::os::fd::BorrowedFd<'_>) -> anyhow::Result<u64> {
+    let f = file
+        .try_clone_to_owned()
+        .context("duplicate the demo file's descriptor")?;
+    Ok(std::fs::File::from(f)
+        .metadata()
+        .context("stat the demo file")?
+        .len())
 }
 
 /// A program's attachment. Only dropped: dropping detaches, at once (a
@@ -248,10 +275,55 @@ impl Tracer {
         self.forget_helpers()?;
         self.set(Config::SenderTid, target.sender_tid as u64)?;
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
-        self.set(Config::FileDev, target.file_dev as u64)?;
-        self.set(Config::FileIno, target.file_ino)?;
+        self.set(Config::FileMapping, target.file.mapping)?;
         self.set(Config::EndMarker, END_MARKER as u64)?;
         self.set(Config::Armed, 1)
+    }
+
+    /// Asks the kernel which page cache holds `file`: this thread reads one
+    /// byte of it (its last page, so no readahead runs past what an
+    /// eviction after this can drop) while the programs watch it. Its
+    /// descriptor names the file it opened, and the read's page-cache
+    /// lookup the mapping its pages are in. Call it unarmed, before a cold
+    /// run evicts the file.
+    pub fn learn_file(
+        &mut self,
+        file: std::os::fd::BorrowedFd<'_>,
+    ) -> anyhow::Result<FileIdentity> {
+        let size = file_size(file)?;
+        self.set(Config::LearnedOpened, 0)?;
+        self.set(Config::LearnedCache, 0)?;
+        self.set(Config::LearnFd, file.as_raw_fd() as u64)?;
+        // SAFETY: gettid has no arguments and cannot fail.
+        self.set(Config::LearnTid, unsafe { libc::gettid() } as u64)?;
+        let mut byte = [0u8; 1];
+        // SAFETY: a valid descriptor and a one-byte buffer of our own.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                byte.as_mut_ptr().cast(),
+                1,
+                size.saturating_sub(1) as libc::off_t,
+            )
+        };
+        let read = std::io::Error::last_os_error();
+        self.set(Config::LearnTid, 0)?;
+        if n < 0 {
+            return Err(read).context("read the demo file to learn its page cache");
+        }
+        let config = self.config()?;
+        let opened = config.get(&(Config::LearnedOpened as u32), 0)?;
+        let cache = config.get(&(Config::LearnedCache as u32), 0)?;
+        if opened == 0 {
+            return Err(anyhow!(
+                "the kernel did not show which page cache holds the demo file (its descriptor was not found)"
+            ));
+        }
+        Ok(FileIdentity {
+            mapping: if cache != 0 { cache } else { opened },
+            stacked: cache != 0 && cache != opened,
+            reads_seen: cache != 0,
+        })
     }
 
     /// Stops tracing altogether.
@@ -303,8 +375,7 @@ impl Tracer {
             (Config::DemoSock, 0),
             (Config::DemoCookie, 0),
             (Config::DemoRing, 0),
-            (Config::FileIno, 0),
-            (Config::FileDev, 0),
+            (Config::FileMapping, 0),
             (Config::EndMarker, u64::MAX),
         ] {
             self.set(slot, v)?;

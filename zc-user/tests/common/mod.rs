@@ -3,6 +3,7 @@
 //! `ZC_REQUIRE_LIVE=1`, which `cargo xtask test` sets when run as root).
 #![allow(dead_code, reason = "each test file uses part of it")]
 
+pub mod fs;
 pub mod nginx;
 
 /// The process holds CAP_SYS_ADMIN (21) and CAP_NET_ADMIN (12).
