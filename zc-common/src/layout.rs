@@ -127,6 +127,8 @@ pub struct KernelLayout {
     // task_struct.files → files_struct.fdt → fdtable.fd[fd] (below
     // max_fds): the `struct file` behind a descriptor of the current task.
     pub task_files: u32,
+    /// `file.f_inode`: the inode of the file as it was opened.
+    pub file_inode: u32,
     pub files_fdt: u32,
     pub fdtable_fd: u32,
     pub fdtable_max_fds: u32,
@@ -221,6 +223,7 @@ impl KernelLayout {
         vma_file: 0,
         task_exit_state: 0,
         task_files: 0,
+        file_inode: 0,
         files_fdt: 0,
         fdtable_fd: 0,
         fdtable_max_fds: 0,
@@ -241,7 +244,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 83 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 84 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

@@ -58,6 +58,8 @@ pub mod maps {
     /// `zc trace`: paths the followed processes opened, as they passed
     /// them ([`crate::tree::OpenedPath`]), until user space takes them.
     pub const OPENED: &str = "ZC_OPENED";
+    /// `zc trace`: file beneath → file opened, for stacking file systems.
+    pub const FILE_ALIAS: &str = "ZC_FILE_ALIAS";
 }
 
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).

@@ -153,12 +153,45 @@ pub struct SockInfo {
 /// whether a file's page cache served it, and whether a socket's receive
 /// queue did. It tells `read()` of a file from `read()` of a socket.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SysState {
     pub ino: u64,
     pub dev: u32,
     /// Bit 0: a page-cache lookup; bit 1: a socket receive copy.
     pub seen: u32,
+    /// The descriptor of the file the call reads (a read's first argument,
+    /// sendfile's second), or -1: the file it opened, when the page cache
+    /// it reached belongs to another (see [`FileId`]'s alias map).
+    pub fd: i32,
+    /// 1 once the call's file and the file beneath were compared.
+    pub compared: u32,
+    /// An open's entry in `ZC_OPENED`, to complete at its exit, or 0.
+    pub opened: u64,
+}
+
+impl Default for SysState {
+    fn default() -> SysState {
+        SysState {
+            ino: 0,
+            dev: 0,
+            seen: 0,
+            fd: -1,
+            compared: 0,
+            opened: 0,
+        }
+    }
+}
+
+/// A file as the kernel keys it: its inode's super block's `s_dev` and
+/// its `i_ino`. `zc trace` keeps, for a file whose pages live in another
+/// file's cache (overlayfs), which file beneath belongs to which file
+/// opened (`ZC_FILE_ALIAS`), so it can name the pages by the opened path.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub ino: u64,
+    pub dev: u32,
+    pub _pad: u32,
 }
 
 pub mod seen {
@@ -173,12 +206,15 @@ pub mod class {
     pub const OTHER: u8 = 0;
     /// read, pread64, readv, preadv, preadv2: data copied to user memory.
     pub const READ: u8 = 1;
-    /// sendfile, splice, copy_file_range: pages passed by reference.
+    /// splice, copy_file_range: pages passed by reference, from the file
+    /// in the first argument.
     pub const BY_REFERENCE: u8 = 2;
     /// open, creat: a path in the first argument.
     pub const OPEN: u8 = 3;
     /// openat, openat2: a directory descriptor, then a path.
     pub const OPEN_AT: u8 = 4;
+    /// sendfile: by reference, from the file in the second argument.
+    pub const SENDFILE: u8 = 5;
 }
 
 /// Bytes of a path kept per open (`PATH_MAX` is 4096; a longer one is cut,
@@ -195,6 +231,9 @@ pub struct OpenedPath {
     /// Bytes of `path`, without its NUL. The path is relative to the
     /// working directory (the call passed `AT_FDCWD`), or absolute.
     pub len: u32,
+    /// The file the call opened, as the kernel keys it, read at its exit
+    /// from the descriptor it returned (0, 0 until then, or if it failed).
+    pub file: FileId,
     pub path: [u8; OPENED_PATH_BYTES],
 }
 
@@ -202,8 +241,9 @@ const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
 const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
 const _: () = assert!(size_of::<SockInfo>() == 64);
-const _: () = assert!(size_of::<SysState>() == 16);
-const _: () = assert!(size_of::<OpenedPath>() == 8 + OPENED_PATH_BYTES);
+const _: () = assert!(size_of::<SysState>() == 32);
+const _: () = assert!(size_of::<FileId>() == 16);
+const _: () = assert!(size_of::<OpenedPath>() == 24 + OPENED_PATH_BYTES);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -213,6 +253,8 @@ mod pod {
     unsafe impl aya::Pod for super::FileKey {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::OpenedPath {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::FileId {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::SockInfo {}
 }

@@ -24,25 +24,16 @@ use zc_common::{
 
 use crate::{
     helpers::{
-        arg, armed, config, count, count_file, emit, entry, header, in_sender, kread, lay,
-        learning, set_config, tree_mode,
+        arg, armed, config, count, count_file, emit, entry, header, in_sender, inode_id, kread,
+        lay, learning, set_config, tree_mode,
     },
     syscalls::saw,
 };
 
-/// The file a page-cache `mapping` caches, as the filemap records name it:
-/// its inode's (`i_sb->s_dev`, or `i_rdev` without a super block; `i_ino`).
+/// The file a page-cache `mapping` caches, as the filemap records name it.
 #[inline(always)]
 fn file_of(mapping: u64) -> Result<(u32, u64), i64> {
-    let host: u64 = kread(mapping, lay!(mapping_host))?;
-    let ino: u64 = kread(host, lay!(inode_ino))?;
-    let sb: u64 = kread(host, lay!(inode_sb))?;
-    let dev: u32 = if sb != 0 {
-        kread(sb, lay!(sb_dev))?
-    } else {
-        kread(host, lay!(inode_rdev))?
-    };
-    Ok((dev, ino))
+    inode_id(kread(mapping, lay!(mapping_host))?)
 }
 
 /// Whose file a page-cache event is about.

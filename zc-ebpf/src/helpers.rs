@@ -259,6 +259,21 @@ pub fn file_of_fd(fd: u64) -> Result<u64, i64> {
     kread(fds + fd * 8, 0)
 }
 
+/// A file as the kernel keys it, from its inode: (`i_sb->s_dev`, or
+/// `i_rdev` without a super block; `i_ino`), as the filemap tracepoints
+/// name it.
+#[inline(always)]
+pub fn inode_id(inode: u64) -> Result<(u32, u64), i64> {
+    let ino: u64 = kread(inode, lay!(inode_ino))?;
+    let sb: u64 = kread(inode, lay!(inode_sb))?;
+    let dev: u32 = if sb != 0 {
+        kread(sb, lay!(sb_dev))?
+    } else {
+        kread(inode, lay!(inode_rdev))?
+    };
+    Ok((dev, ino))
+}
+
 #[inline(always)]
 pub fn armed() -> bool {
     config(Config::Armed) != 0

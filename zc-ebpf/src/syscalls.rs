@@ -15,13 +15,13 @@ use zc_common::{
     counters::Counter,
     event::{Kind, SyscallEvent, op},
     tracepoints as tp,
-    tree::{OpenedPath, SYSCALL_BYTES, SYSCALL_CALLS, SysState, class, file_slot, seen},
+    tree::{FileId, OpenedPath, SYSCALL_BYTES, SYSCALL_CALLS, SysState, class, file_slot, seen},
 };
 
 use crate::helpers::{
     ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_proc,
-    current_tgid, current_tid, emit, emit_with, entry, file_of_fd, header, in_sender, kread, lay,
-    learning, set_config, tree_mode,
+    current_tgid, current_tid, emit, emit_with, entry, file_of_fd, header, in_sender, inode_id,
+    kread, lay, learning, set_config, tree_mode,
 };
 
 /// The followed threads inside a syscall whose entry was counted, with what
@@ -50,15 +50,22 @@ static ZC_OPENED_SCRATCH: PerCpuArray<OpenedPath> = PerCpuArray::with_max_entrie
 #[map]
 static ZC_OPENED_SEQ: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
+/// `zc trace`: the file a followed process opened, by the file beneath it
+/// whose page cache its reads reached, where the two differ (overlayfs
+/// reads a lower or upper file through `backing_file_read_iter`). Page-cache
+/// events name the file beneath; user space names it by the opened one.
+#[map]
+static ZC_FILE_ALIAS: LruHashMap<FileId, FileId> = LruHashMap::with_max_entries(4096, 0);
+
 /// `AT_FDCWD`: openat's "relative to the working directory".
 const AT_FDCWD: i32 = -100;
 
 /// Keeps the path a followed process passes to open/openat, as it passed
 /// it: absolute, or relative to its working directory. A path relative to
 /// another directory descriptor is left out (user space could not resolve
-/// it later).
+/// it later). Returns its key in `ZC_OPENED`, for the exit to complete.
 #[inline(always)]
-fn note_open(kind: u8, regs: u64) -> Result<(), i64> {
+fn note_open(kind: u8, regs: u64) -> Result<u64, i64> {
     let (dirfd, ptr) = if kind == class::OPEN {
         (AT_FDCWD, kread::<u64>(regs, lay!(regs_arg0))?)
     } else {
@@ -68,22 +75,23 @@ fn note_open(kind: u8, regs: u64) -> Result<(), i64> {
         )
     };
     let Some(p) = ZC_OPENED_SCRATCH.get_ptr_mut(0) else {
-        return Ok(());
+        return Ok(0);
     };
     // SAFETY: this CPU's own slot, used by one program run at a time.
     let o = unsafe { &mut *p };
     // SAFETY: the helper checks the user address itself.
     let len = match unsafe { bpf_probe_read_user_str_bytes(ptr as *const u8, &mut o.path) } {
         Ok(s) => s.len() as u32,
-        Err(_) => return Ok(()),
+        Err(_) => return Ok(0),
     };
     if len == 0 || (dirfd != AT_FDCWD && o.path[0] != b'/') {
-        return Ok(());
+        return Ok(0);
     }
     o.tgid = current_tgid();
     o.len = len;
+    o.file = FileId::default();
     let Some(seq) = ZC_OPENED_SEQ.get_ptr_mut(0) else {
-        return Ok(());
+        return Ok(0);
     };
     // SAFETY: this CPU's own counter, as above.
     let n = unsafe {
@@ -92,7 +100,48 @@ fn note_open(kind: u8, regs: u64) -> Result<(), i64> {
     };
     // SAFETY: no arguments.
     let cpu = unsafe { bpf_get_smp_processor_id() } as u64;
-    let _ = ZC_OPENED.insert((cpu << 56) | (n & ((1 << 56) - 1)), o, 0);
+    // Never 0: the count starts at 1.
+    let key = (cpu << 56) | (n & ((1 << 56) - 1));
+    let _ = ZC_OPENED.insert(key, o, 0);
+    Ok(key)
+}
+
+/// An open returned `fd`: its entry in `ZC_OPENED` learns the file, as
+/// the kernel keys it. User space then names that key by the path,
+/// asking `stat` nothing (btrfs's `stat` device is a subvolume's, not the
+/// super block's the page cache's events give).
+#[inline(always)]
+fn complete_open(key: u64, fd: i64) -> Result<(), i64> {
+    let Some(o) = ZC_OPENED.get_ptr_mut(key) else {
+        return Ok(());
+    };
+    if fd < 0 {
+        let _ = ZC_OPENED.remove(key);
+        return Ok(());
+    }
+    let file = file_of_fd(fd as u64)?;
+    let (dev, ino) = inode_id(kread(file, lay!(file_inode))?)?;
+    // SAFETY: an entry of this map; the value is plain data.
+    unsafe { (*o).file = FileId { ino, dev, _pad: 0 } };
+    Ok(())
+}
+
+/// A page-cache lookup inside a call that reads descriptor `fd` found the
+/// file (`dev`, `ino`). When the file the descriptor opened is another
+/// one, the file system stacks on a file beneath: say which.
+#[inline(always)]
+fn compare_opened(fd: i32, dev: u32, ino: u64) -> Result<(), i64> {
+    let file = file_of_fd(fd as u64)?;
+    let (odev, oino) = inode_id(kread(file, lay!(file_inode))?)?;
+    if odev != dev || oino != ino {
+        let beneath = FileId { ino, dev, _pad: 0 };
+        let opened = FileId {
+            ino: oino,
+            dev: odev,
+            _pad: 0,
+        };
+        let _ = ZC_FILE_ALIAS.insert(beneath, opened, 0);
+    }
     Ok(())
 }
 
@@ -126,11 +175,14 @@ pub fn in_syscall() -> bool {
 pub fn saw(what: u32, dev: u32, ino: u64) {
     if let Some(p) = ZC_IN_SYSCALL.get_ptr_mut(current_tid()) {
         // SAFETY: this thread's own entry; only it writes it.
-        unsafe {
-            (*p).seen |= what;
-            if what == seen::FILE {
-                (*p).dev = dev;
-                (*p).ino = ino;
+        let s = unsafe { &mut *p };
+        s.seen |= what;
+        if what == seen::FILE {
+            s.dev = dev;
+            s.ino = ino;
+            if s.fd >= 0 && s.compared == 0 {
+                s.compared = 1;
+                let _ = compare_opened(s.fd, dev, ino);
             }
         }
     }
@@ -154,7 +206,7 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
         set_config(Config::SenderTid, 0);
         return Ok(());
     }
-    let _ = ZC_IN_SYSCALL.insert(current_tid(), SysState::default(), 0);
+    let mut state = SysState::default();
     count(Counter::SysEnter, 1);
     count_at(&ZC_SYSCALLS, nr, 1);
     if tree_mode() && nr < MAX_SYSCALLS as u64 {
@@ -163,10 +215,16 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
             .get(nr as u32)
             .copied()
             .unwrap_or(class::OTHER);
+        let regs: u64 = arg(ctx, tp::sys_enter::REGS);
         if kind == class::OPEN || kind == class::OPEN_AT {
-            let _ = note_open(kind, arg(ctx, tp::sys_enter::REGS));
+            state.opened = note_open(kind, regs).unwrap_or(0);
+        } else if kind == class::READ || kind == class::BY_REFERENCE {
+            state.fd = kread::<u64>(regs, lay!(regs_arg0)).map_or(-1, |v| v as i32);
+        } else if kind == class::SENDFILE {
+            state.fd = kread::<u64>(regs, lay!(regs_arg1)).map_or(-1, |v| v as i32);
         }
     }
+    let _ = ZC_IN_SYSCALL.insert(current_tid(), state, 0);
     emit_with(|| {
         let regs: u64 = arg(ctx, tp::sys_enter::REGS);
         let reg = |off: u32| kread::<u64>(regs, off).unwrap_or(0);
@@ -200,6 +258,9 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let _ = ZC_IN_SYSCALL.remove(current_tid());
     let nr: u64 = kread(arg(ctx, tp::sys_exit::REGS), lay!(regs_syscall_nr))?;
     let ret: i64 = arg(ctx, tp::sys_exit::RET);
+    if state.opened != 0 {
+        let _ = complete_open(state.opened, ret);
+    }
     count(Counter::SysExit, 1);
     // Byte counts only: mmap returns an address, which must not be summed
     // (nor leave the kernel as a figure).
@@ -242,7 +303,7 @@ fn tree_bytes(nr: u64, bytes: u64, state: &SysState) {
         } else {
             count(Counter::ReadOtherBytes, bytes);
         }
-    } else if kind == class::BY_REFERENCE && file {
+    } else if (kind == class::BY_REFERENCE || kind == class::SENDFILE) && file {
         count(Counter::FileReferencedBytes, bytes);
         count_file(state.dev, state.ino, file_slot::REFERENCED_BYTES, bytes);
     }

@@ -617,3 +617,89 @@ fn the_trace_ends_with_its_programs_and_passes_their_exit_code() {
     assert!(text.contains("every followed process exited"), "{text}");
     assert!(t0.elapsed() < Duration::from_secs(10));
 }
+
+/// Files are named as the process opened them, on file systems where
+/// `stat` would not find the kernel's key: nginx serving from overlayfs
+/// (its pages live in the lower file's inode, on another file system)
+/// and `cat` reading from a btrfs subvolume (whose `stat` device is the
+/// subvolume's, not the super block's the page cache names).
+#[test]
+fn files_are_named_as_opened_on_overlayfs_and_btrfs() {
+    const NAME: &str = "files_are_named_as_opened_on_overlayfs_and_btrfs";
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready(NAME, &["nginx", "curl"]) {
+        return;
+    }
+    let size = 8 << 20;
+    let mut m = common::fs::Mounts::new();
+    let (dir, _) = served(0);
+    let (merged, lower) = match m.overlay(dir.path()) {
+        Ok(o) => o,
+        Err(common::fs::Unavailable(why)) => {
+            common::skip(NAME, &why);
+            return;
+        }
+    };
+    common::fs::write_file(&lower.join("payload.bin"), size);
+    let port = free_port();
+    let conf = dir.path().join("nginx.conf");
+    let conf_text = common::nginx::conf(dir.path(), port).replace(
+        &format!("root {};", dir.path().display()),
+        &format!("root {};", merged.display()),
+    );
+    std::fs::write(&conf, conf_text).expect("nginx.conf");
+    let zc = zc_trace(&[
+        "--json",
+        "--",
+        "nginx",
+        "-c",
+        conf.to_str().expect("utf-8"),
+        "-p",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    wait_port(port);
+    fetch_and_compare(
+        &format!("http://127.0.0.1:{port}/payload.bin"),
+        &merged.join("payload.bin"),
+        &[],
+    );
+    let trees = stop(zc);
+    kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
+    let p = sender(&trees[0]);
+    let served_path = merged.join("payload.bin").display().to_string();
+    assert_eq!(p["sent_file"].as_str(), Some(served_path.as_str()), "{p}");
+    assert!(u(p, &["sent", "referenced_bytes"]) >= size, "{p}");
+    assert!(u(p, &["at_device", "file_page_bytes"]) >= size, "{p}");
+
+    match m.btrfs_subvolume() {
+        Ok(sub) => {
+            let file = sub.join("f");
+            common::fs::write_file(&file, size);
+            let out = Command::new(zc_exe())
+                .args(["trace", "--json", "--", "sh", "-c"])
+                .arg(format!("cat '{}' > /dev/null", file.display()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .output()
+                .expect("zc trace cat");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            let report: Value =
+                serde_json::from_str(text.lines().last().expect("a report")).expect("JSON report");
+            let files = report["files"].as_array().expect("files");
+            let named = files
+                .iter()
+                .find(|f| f["copied_bytes"].as_u64() == Some(size))
+                .unwrap_or_else(|| panic!("no file with {size} bytes copied: {report}"));
+            assert_eq!(
+                named["path"].as_str(),
+                Some(file.display().to_string().as_str())
+            );
+        }
+        Err(common::fs::Unavailable(why)) => common::skip_part(NAME, &why),
+    }
+}

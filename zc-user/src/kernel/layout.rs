@@ -314,7 +314,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (_, [rq_q, rq_sector]) = lookup(btf, "request", ["q", "__sector"])?;
     let (_, [queue_disk]) = lookup(btf, "request_queue", ["disk"])?;
     let (_, [ki_filp, ki_pos]) = lookup(btf, "kiocb", ["ki_filp", "ki_pos"])?;
-    let (_, [f_mapping]) = lookup(btf, "file", ["f_mapping"])?;
+    let (_, [f_mapping, f_inode]) = lookup(btf, "file", ["f_mapping", "f_inode"])?;
     let (_, [i_size]) = lookup(btf, "inode", ["i_size"])?;
     let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
     let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
@@ -405,6 +405,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         vma_file: vm_file.sized(8)?,
         task_exit_state: exit_state.sized(4)?,
         task_files: files.sized(8)?,
+        file_inode: f_inode.sized(8)?,
         files_fdt: fdt.sized(8)?,
         fdtable_fd: fd_array.sized(8)?,
         fdtable_max_fds: max_fds.sized(4)?,
@@ -846,6 +847,7 @@ mod tests {
             vma_file: 88,
             task_exit_state: 1160,
             task_files: 1824,
+            file_inode: 32,
             files_fdt: 32,
             fdtable_fd: 8,
             fdtable_max_fds: 0,

@@ -71,6 +71,19 @@ pub struct FileIdentity {
     pub reads_seen: bool,
 }
 
+/// A file as the kernel keys it: (dev, ino).
+pub type FileKeyPair = (u32, u64);
+
+/// A path a followed process opened (see [`Tracer::take_opened`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub tgid: u32,
+    pub path: String,
+    /// (dev, ino) as the kernel keys the file; None while the call had not
+    /// returned when zc looked.
+    pub file: Option<(u32, u64)>,
+}
+
 /// A file's size, from its descriptor.
 fn file_size(file: std::os::fd::BorrowedFd<'_>) -> anyhow::Result<u64> {
     let f = file
@@ -546,13 +559,33 @@ impl Tracer {
             u64,
             zc_common::tree::OpenedPath
         );
+        use zc_common::tree::FileId;
+        empty!(self, HashMap, maps::FILE_ALIAS, FileId, FileId);
         Ok(())
+    }
+
+    /// `zc trace`'s files beneath, each with the file a followed process
+    /// opened (on overlayfs): ((dev, ino) beneath, (dev, ino) opened), as
+    /// the kernel keys files.
+    pub fn file_aliases(&self) -> anyhow::Result<Vec<(FileKeyPair, FileKeyPair)>> {
+        use zc_common::tree::FileId;
+        let map = self
+            .ebpf
+            .map(maps::FILE_ALIAS)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::FILE_ALIAS))?;
+        let aliases = aya::maps::HashMap::<_, FileId, FileId>::try_from(map)?;
+        Ok(aliases
+            .iter()
+            .filter_map(Result::ok)
+            .map(|(b, o)| ((b.dev, b.ino), (o.dev, o.ino)))
+            .collect())
     }
 
     /// Takes the paths the followed processes opened since the last call:
     /// (tgid, path as passed, absolute or relative to its working
-    /// directory). Paths cut at `OPENED_PATH_BYTES` are left out.
-    pub fn take_opened(&mut self) -> anyhow::Result<Vec<(u32, String)>> {
+    /// directory, and the file the call opened as the kernel keys it, once
+    /// the call has returned). Paths cut at `OPENED_PATH_BYTES` are left out.
+    pub fn take_opened(&mut self) -> anyhow::Result<Vec<Opened>> {
         use zc_common::tree::{OPENED_PATH_BYTES, OpenedPath};
         let map = self
             .ebpf
@@ -568,7 +601,11 @@ impl Tracer {
                 let len = o.len as usize;
                 if len < OPENED_PATH_BYTES - 1 {
                     let bytes = &o.path[..len];
-                    out.push((o.tgid, String::from_utf8_lossy(bytes).into_owned()));
+                    out.push(Opened {
+                        tgid: o.tgid,
+                        path: String::from_utf8_lossy(bytes).into_owned(),
+                        file: (o.file.ino != 0).then_some((o.file.dev, o.file.ino)),
+                    });
                 }
             }
             let _ = opened.remove(&k);

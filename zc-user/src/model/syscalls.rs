@@ -194,11 +194,7 @@ pub fn classes() -> Vec<(u64, u8)> {
         libc::SYS_preadv,
         libc::SYS_preadv2,
     ];
-    let by_reference = [
-        libc::SYS_sendfile,
-        libc::SYS_splice,
-        libc::SYS_copy_file_range,
-    ];
+    let by_reference = [libc::SYS_splice, libc::SYS_copy_file_range];
     let open = [libc::SYS_open, libc::SYS_creat];
     let open_at = [libc::SYS_openat, libc::SYS_openat2];
     read.iter()
@@ -208,6 +204,7 @@ pub fn classes() -> Vec<(u64, u8)> {
                 .iter()
                 .map(|nr| (*nr as u64, class::BY_REFERENCE)),
         )
+        .chain([(libc::SYS_sendfile as u64, class::SENDFILE)])
         .chain(open.iter().map(|nr| (*nr as u64, class::OPEN)))
         .chain(open_at.iter().map(|nr| (*nr as u64, class::OPEN_AT)))
         .collect()

@@ -122,6 +122,21 @@ pub struct Names {
     pub comm: BTreeMap<u32, String>,
     /// (device as the kernel encodes it, inode) → path.
     pub paths: BTreeMap<(u32, u64), String>,
+    /// A file whose page cache served reads of another, opened one (the
+    /// file beneath an overlayfs file) → that opened file.
+    pub beneath: BTreeMap<(u32, u64), (u32, u64)>,
+}
+
+impl Names {
+    /// The path a file is known by: its own, or the opened file's it lies
+    /// beneath.
+    pub fn path_of(&self, file: (u32, u64)) -> Option<&String> {
+        self.paths.get(&file).or_else(|| {
+            self.beneath
+                .get(&file)
+                .and_then(|opened| self.paths.get(opened))
+        })
+    }
 }
 
 /// CPU copies, by site.
@@ -526,8 +541,7 @@ fn files(t: &TreeCounts, members: &BTreeSet<u32>, names: &Names) -> Vec<FileRepo
             let dev_name = format!("{}:{}", dev >> 20, dev & 0xf_ffff);
             Some(FileReport {
                 path: names
-                    .paths
-                    .get(&(dev, ino))
+                    .path_of((dev, ino))
                     .cloned()
                     .unwrap_or_else(|| format!("{dev_name}:{ino}")),
                 dev: dev_name,
@@ -723,6 +737,27 @@ mod tests {
     use super::*;
 
     const MIB: u64 = 1 << 20;
+
+    /// A file beneath (overlayfs's lower file) takes the opened file's
+    /// path; a file with a path of its own keeps it.
+    #[test]
+    fn a_file_beneath_is_named_by_the_file_opened() {
+        let mut names = Names::default();
+        let opened = (42, 7);
+        let beneath = (8 << 20 | 1, 1234);
+        names.paths.insert(opened, "/merged/index.html".into());
+        assert_eq!(names.path_of(beneath), None);
+        names.beneath.insert(beneath, opened);
+        assert_eq!(
+            names.path_of(beneath).map(String::as_str),
+            Some("/merged/index.html")
+        );
+        names.paths.insert(beneath, "/lower/index.html".into());
+        assert_eq!(
+            names.path_of(beneath).map(String::as_str),
+            Some("/lower/index.html")
+        );
+    }
 
     fn counts(pairs: &[(C, u64)]) -> Counts {
         let mut c = Counts::new();

@@ -182,8 +182,11 @@ impl Live {
         self.last_look = Instant::now();
         // The paths opened since the last look first: a file opened and
         // closed between two looks is in no /proc/PID/fd.
-        for (tgid, path) in self.tracer.take_opened().unwrap_or_default() {
-            procs::name_opened(&mut self.names, tgid, &path);
+        for o in self.tracer.take_opened().unwrap_or_default() {
+            procs::name_opened(&mut self.names, o.tgid, &o.path, o.file);
+        }
+        for (beneath, opened) in self.tracer.file_aliases().unwrap_or_default() {
+            self.names.beneath.insert(beneath, opened);
         }
         let followed = self.tracer.followed().unwrap_or_default();
         procs::refresh(&mut self.names, &followed);

@@ -129,10 +129,11 @@ pub fn refresh(names: &mut Names, pids: &[u32]) {
 }
 
 /// Names the file `path` that process `tgid` opened (absolute, or relative
-/// to its working directory), as it is now: the name is the path, the file
-/// is whatever `stat` finds there. A path that no longer leads to a file
-/// names nothing.
-pub fn name_opened(names: &mut Names, tgid: u32, path: &str) {
+/// to its working directory). The file is `file`, as the kernel keyed it
+/// when the call returned; without it (zc looked before the call
+/// returned), whatever `stat` finds at the path now, and a path that no
+/// longer leads to a file names nothing.
+pub fn name_opened(names: &mut Names, tgid: u32, path: &str, file: Option<(u32, u64)>) {
     let full = if path.starts_with('/') {
         std::path::PathBuf::from(path)
     } else {
@@ -141,6 +142,13 @@ pub fn name_opened(names: &mut Names, tgid: u32, path: &str) {
             Err(_) => return,
         }
     };
+    if let Some(key) = file {
+        names
+            .paths
+            .entry(key)
+            .or_insert_with(|| full.display().to_string());
+        return;
+    }
     if let Ok(m) = std::fs::metadata(&full) {
         if !m.is_file() {
             return;
