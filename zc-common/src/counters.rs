@@ -232,6 +232,17 @@ counters! {
     /// each program's `run_time_ns` and `run_cnt`). Filled by user space.
     EbpfRunNs,
     EbpfRuns,
+    /// TCP's own count of the payload bytes the demo socket handed to IP
+    /// during the run (`TCP_INFO`'s `tcpi_bytes_sent`, counted in
+    /// `__tcp_transmit_skb` for each transmit: first, again after a failed
+    /// transmit, retransmitted), and 1 in `TcpInfoRead` when the kernel
+    /// gave it. Filled by user space: the second source the device hop
+    /// is checked against.
+    TcpBytesSent,
+    TcpInfoRead,
+    /// TCP's own count of retransmitted payload (`tcpi_bytes_retrans`:
+    /// every retransmission tried, sent or failed). Filled by user space.
+    TcpBytesRetrans,
 }
 
 /// Number of counter slots.

@@ -313,6 +313,12 @@ fn retransmit(sk: u64, skb: u64, err: i32) -> Result<(), i64> {
     if skb == 0 {
         return Ok(());
     }
+    // -EBUSY: the first transmission is still in a queue of this host
+    // (`skb_still_in_host_queue`), and `__tcp_retransmit_skb` gave up
+    // before sending or counting anything: no attempt at all.
+    if err == -16 {
+        return Ok(());
+    }
     let len: u32 = kread(skb, lay!(skb_len))?;
     if err != 0 {
         count_net(Counter::RetransmitsFailed, 1);

@@ -4,10 +4,11 @@
 //! Attribution happens here, in the kernel, by identity rather than by
 //! process name: the sender thread's tid for syscalls, faults, scheduler
 //! switches and block requests; the demo file's page cache (its
-//! `address_space`, learned from a read of it) for page-cache events; the demo socket for skbs, which are often transmitted from
-//! softirq context on behalf of some other task (its cookie, from user
-//! space, is matched with `bpf_get_socket_cookie` at its first send, and
-//! its `struct sock *` then against `skb->sk`); the sender's io_uring by its
+//! `address_space`, learned from a read of it) for page-cache events; the
+//! demo socket for skbs, which are often transmitted from softirq context
+//! on behalf of some other task (its cookie, from user space, is matched
+//! with `bpf_get_socket_cookie` at its first send, and its `struct sock *`
+//! then against `skb->sk`); the sender's io_uring by its
 //! ring, and the kernel threads the sender starts by their tids; the
 //! receiver's tid for its copy.
 //!

@@ -353,6 +353,20 @@ fn write_ledger(s: &mut String, l: &crate::model::ledger::Ledger, misses: u64) {
             fmt_bytes(h.copied_anyway_bytes)
         );
     }
+    for h in l
+        .hops
+        .iter()
+        .filter(|h| h.unseen_bytes + h.unseen_queued_bytes + h.unseen_retransmitted_bytes > 0)
+    {
+        let _ = writeln!(
+            s,
+            "  {}: {} at the queue, {} at the device and {} retransmitted were counted by TCP (tcpi_bytes_sent, tcpi_bytes_retrans) with no probe event for them (see docs/evidence.md, \"Unseen\")",
+            h.hop,
+            fmt_bytes(h.unseen_queued_bytes),
+            fmt_bytes(h.unseen_bytes),
+            fmt_bytes(h.unseen_retransmitted_bytes)
+        );
+    }
     for h in l.unbalanced() {
         let _ = writeln!(
             s,

@@ -19,6 +19,7 @@ use std::{
 };
 
 use anyhow::{Context as _, anyhow};
+use zc_common::counters::Counter;
 
 use super::{
     file::DemoFile,
@@ -149,6 +150,8 @@ pub fn run_one(
             .context("connect to the receiver over the veth")
     })?;
     let sock_cookie = socket_cookie(&sock)?;
+    // The same socket, for TCP's own counts while the sender owns `sock`.
+    let tcp_view = sock.try_clone().context("duplicate the demo socket")?;
     let (conn, _) = listener
         .accept()
         .context("accept the sender's connection")?;
@@ -267,6 +270,7 @@ pub fn run_one(
         let receiver_clock = cpu_clock_of(receiver_thread)?;
         let receiver_start = cpu_ns(receiver_clock);
         let softirq_start = softirq_ns();
+        let tcp_sent_before = tcp_bytes_sent(&tcp_view);
         let _ = go_tx.send(());
         let drain = |t: &mut Option<&mut Tracer>, events: &mut Vec<Event>, bad: &mut u64| {
             t.as_deref_mut().map_or(0, |t| {
@@ -307,6 +311,9 @@ pub fn run_one(
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+        // The sender closed its descriptor; this one keeps the socket
+        // open for TCP's counts, so the end of the stream is said here.
+        let _ = tcp_view.shutdown(std::net::Shutdown::Write);
         // The receiver's clock is read while it still runs (a finished
         // thread's clock is gone): it ends when the last byte has arrived.
         let mut receiver_cpu = 0;
@@ -336,7 +343,13 @@ pub fn run_one(
                     Ok(e) => events.push(e),
                     Err(_) => bad_records += 1,
                 });
-                t.counts()?
+                let mut c = t.counts()?;
+                if let (Some(before), Some(after)) = (tcp_sent_before, tcp_bytes_sent(&tcp_view)) {
+                    c.set(Counter::TcpBytesSent, after.0.saturating_sub(before.0));
+                    c.set(Counter::TcpBytesRetrans, after.1.saturating_sub(before.1));
+                    c.set(Counter::TcpInfoRead, 1);
+                }
+                c
             }
             None => Counts::new(),
         };
@@ -401,6 +414,30 @@ fn softirq_ns() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     ticks * (1_000_000_000 / hz)
+}
+
+/// TCP's count of payload bytes `sock` handed to IP so far
+/// (`tcpi_bytes_sent`) and of those it retransmitted (`tcpi_bytes_retrans`,
+/// which comes before it in the struct), or None where the kernel's `tcp_info` is too old
+/// to hold it (before 4.19) or cannot be read.
+fn tcp_bytes_sent(sock: &TcpStream) -> Option<(u64, u64)> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: tcp_info is plain integers; all zero is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: a valid socket, and an out buffer of the size given.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    // The kernel fills as much as it has: the field must be inside.
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_sent) + size_of::<u64>();
+    (r == 0 && len as usize >= end).then_some((info.tcpi_bytes_sent, info.tcpi_bytes_retrans))
 }
 
 /// The socket's cookie (`SO_COOKIE`): a number the kernel gives each socket

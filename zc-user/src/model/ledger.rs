@@ -52,6 +52,16 @@ pub struct Hop {
     /// completions say `SO_EE_CODE_ZEROCOPY_COPIED`): a CPU copy of bytes
     /// already counted as pinned here, itemized, not a second crossing.
     pub copied_anyway_bytes: u64,
+    /// At the device: payload TCP's own count says passed (`tcpi_bytes_sent`,
+    /// less what was dropped on the way) for which no probe event came.
+    /// Measured by TCP, not by zc; ftrace and the driver's counters saw
+    /// such skbs where zc's program did not (docs/evidence.md, "Unseen").
+    pub unseen_bytes: u64,
+    /// The same at the device's queue (`net_dev_queue`).
+    pub unseen_queued_bytes: u64,
+    /// Retransmissions TCP counted (`tcpi_bytes_retrans`) that no probe
+    /// run saw at `tcp_retransmit_skb`.
+    pub unseen_retransmitted_bytes: u64,
     /// What the classes leave unexplained (0 when the hop balances).
     pub unexplained_bytes: u64,
 }
@@ -73,6 +83,9 @@ impl Hop {
             dropped_bytes: 0,
             lost_bytes: 0,
             copied_anyway_bytes: 0,
+            unseen_bytes: 0,
+            unseen_queued_bytes: 0,
+            unseen_retransmitted_bytes: 0,
             unexplained_bytes: 0,
         }
     }
@@ -166,12 +179,32 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     h3.retransmitted_bytes = retrans;
     h3.dropped_bytes = dropped;
     h3.lost_bytes = lost;
-    // Every byte reached the device once, plus what was retransmitted,
-    // less what was lost on the way (its retransmission reached it). And
-    // everything queued either reached the device or was dropped.
     let queued = c.get(C::QueuePayload);
-    h3.unexplained_bytes =
-        (at_device + lost).abs_diff(size + retrans) + queued.abs_diff(at_device + dropped);
+    h3.unexplained_bytes = match (c.get(C::TcpInfoRead) != 0).then(|| c.get(C::TcpBytesSent)) {
+        // TCP's own count of what it handed to IP is the second source:
+        // every byte once, each retransmission, and each transmit that
+        // failed and went again as new data. What of it no probe run saw
+        // is itemized, at the queue and at the device; TCP disagreeing
+        // with zc's retransmissions and drops, or zc seeing more than TCP
+        // sent, is unexplained.
+        Some(sent) => {
+            let tried = retrans + c.get(C::RetransmitFailedBytes);
+            let tcp_retrans = c.get(C::TcpBytesRetrans);
+            h3.unseen_retransmitted_bytes = tcp_retrans.saturating_sub(tried);
+            let reached = sent.checked_sub(dropped);
+            h3.unseen_queued_bytes = sent.saturating_sub(queued);
+            h3.unseen_bytes = reached.map_or(0, |r| r.saturating_sub(at_device));
+            sent.abs_diff(size + retrans + h3.unseen_retransmitted_bytes + resent)
+                + tried.saturating_sub(tcp_retrans)
+                + queued.saturating_sub(sent)
+                + reached.map_or(dropped - sent, |r| at_device.saturating_sub(r))
+        }
+        // Without it: every byte reached the device once, plus what was
+        // retransmitted, less what was lost on the way (its retransmission
+        // reached it); and everything queued reached the device or was
+        // dropped.
+        None => (at_device + lost).abs_diff(size + retrans) + queued.abs_diff(at_device + dropped),
+    };
 
     // 4. Device → receiver: the receiver's own copy.
     let mut h4 = Hop::new("device_to_receiver", Place::Nic, Place::Receiver, size);
@@ -262,6 +295,48 @@ mod tests {
         // A retransmission nobody saw leaves its bytes unexplained.
         c.set(C::RetransmitBytes, 2_000);
         assert_eq!(ledger(&c, &facts("read-write")).unexplained_bytes, 10_000);
+    }
+
+    /// TCP's count of what it sent names the skbs no probe run saw: they
+    /// are itemized at the queue and the device, and the hop balances; a
+    /// retransmission TCP never made, or a skb seen twice, stays
+    /// unexplained.
+    #[test]
+    fn skbs_tcp_sent_but_no_probe_saw_are_itemized_against_tcp_info() {
+        let skb = 65_160;
+        let mut c = read_write();
+        c.set(C::RetransmitBytes, 2_896);
+        // Two skbs unseen at the queue, one of them at the device too.
+        c.set(C::QueuePayload, MIB + 2_896 - 2 * skb);
+        c.set(C::XmitPayload, MIB + 2_896 - skb);
+        let f = facts("read-write");
+        // Without TCP's count the hop cannot balance.
+        assert_eq!(ledger(&c, &f).hops[2].unexplained_bytes, 2 * skb);
+        c.set(C::TcpInfoRead, 1);
+        c.set(C::TcpBytesSent, MIB + 2_896);
+        c.set(C::TcpBytesRetrans, 2_896);
+        let l = ledger(&c, &f);
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        assert_eq!(l.hops[2].unseen_queued_bytes, 2 * skb);
+        assert_eq!(l.hops[2].unseen_bytes, skb);
+        // A retransmission TCP counted and no probe saw: itemized too.
+        c.set(C::TcpBytesSent, MIB + 2_896 + 1_448);
+        c.set(C::TcpBytesRetrans, 2_896 + 1_448);
+        c.set(C::XmitPayload, MIB + 2_896 - skb + 1_448);
+        let l = ledger(&c, &f);
+        assert_eq!(l.hops[2].unseen_retransmitted_bytes, 1_448);
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        c.set(C::XmitPayload, MIB + 2_896 - skb);
+        // TCP sent less than zc says was retransmitted: unexplained.
+        c.set(C::TcpBytesSent, MIB);
+        c.set(C::TcpBytesRetrans, 2_896);
+        assert_eq!(ledger(&c, &f).hops[2].unexplained_bytes, 2_896);
+        // The device saw more than TCP sent: unexplained, not unseen.
+        c.set(C::TcpBytesSent, MIB + 2_896);
+        c.set(C::XmitPayload, MIB + 2_896 + 100);
+        let l = ledger(&c, &f);
+        assert_eq!(l.hops[2].unseen_bytes, 0);
+        assert_eq!(l.hops[2].unexplained_bytes, 100);
     }
 
     #[test]
