@@ -157,7 +157,7 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|");
     let port = free_port()?;
     let conf = dir.path().join("nginx.conf");
-    std::fs::write(&conf, nginx::conf(dir.path(), port))?;
+    std::fs::write(&conf, nginx::conf(dir.path(), dir.path(), port))?;
     let mut nginx = Command::new("nginx")
         .arg("-c")
         .arg(&conf)

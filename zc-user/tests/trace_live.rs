@@ -229,6 +229,33 @@ fn u(v: &Value, path: &[&str]) -> u64 {
         .unwrap_or_else(|| panic!("{} is not a number in {v}", path.join(".")))
 }
 
+/// nginx, run from `dir` under `zc trace --json` and serving `root`; curl
+/// (with `curl_args`) fetches `root/payload.bin` and compares it with the
+/// file. Returns the trace's one tree, nginx stopped.
+fn nginx_traced(dir: &Path, root: &Path, curl_args: &[&str]) -> Value {
+    let port = free_port();
+    let conf = dir.join("nginx.conf");
+    std::fs::write(&conf, common::nginx::conf(dir, root, port)).expect("nginx.conf");
+    let zc = zc_trace(&[
+        "--json",
+        "--",
+        "nginx",
+        "-c",
+        conf.to_str().expect("utf-8"),
+        "-p",
+        dir.to_str().expect("utf-8"),
+    ]);
+    wait_port(port);
+    fetch_and_compare(
+        &format!("http://127.0.0.1:{port}/payload.bin"),
+        &root.join("payload.bin"),
+        curl_args,
+    );
+    let trees = stop(zc);
+    kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
+    trees.into_iter().next().expect("a tree")
+}
+
 /// The process of the tree that sent the most.
 fn sender(tree: &Value) -> &Value {
     tree["processes"]
@@ -394,29 +421,9 @@ fn nginx_sendfile_sends_by_reference() {
     }
     let size = 32 << 20;
     let once = || -> Value {
-        let (dir, file) = served(size);
-        let port = free_port();
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, common::nginx::conf(dir.path(), port)).expect("nginx.conf");
-        let zc = zc_trace(&[
-            "--json",
-            "--",
-            "nginx",
-            "-c",
-            conf.to_str().expect("utf-8"),
-            "-p",
-            dir.path().to_str().expect("utf-8"),
-        ]);
-        wait_port(port);
+        let (dir, _) = served(size);
         // Slow enough that the file is open while zc looks for its name.
-        fetch_and_compare(
-            &format!("http://127.0.0.1:{port}/payload.bin"),
-            &file,
-            &["--limit-rate", "64M"],
-        );
-        let trees = stop(zc);
-        kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
-        trees.into_iter().next().expect("a tree")
+        nginx_traced(dir.path(), dir.path(), &["--limit-rate", "64M"])
     };
     // Under load, a socket that retransmitted may come out short by a
     // few first transmissions, the known residual (docs/evidence.md): one
@@ -632,7 +639,7 @@ fn files_are_named_as_opened_on_overlayfs_and_btrfs() {
     }
     let size = 8 << 20;
     let mut m = common::fs::Mounts::new();
-    let (dir, _) = served(0);
+    let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir");
     let (merged, lower) = match m.overlay(dir.path()) {
         Ok(o) => o,
         Err(common::fs::Unavailable(why)) => {
@@ -641,31 +648,8 @@ fn files_are_named_as_opened_on_overlayfs_and_btrfs() {
         }
     };
     common::fs::write_file(&lower.join("payload.bin"), size);
-    let port = free_port();
-    let conf = dir.path().join("nginx.conf");
-    let conf_text = common::nginx::conf(dir.path(), port).replace(
-        &format!("root {};", dir.path().display()),
-        &format!("root {};", merged.display()),
-    );
-    std::fs::write(&conf, conf_text).expect("nginx.conf");
-    let zc = zc_trace(&[
-        "--json",
-        "--",
-        "nginx",
-        "-c",
-        conf.to_str().expect("utf-8"),
-        "-p",
-        dir.path().to_str().expect("utf-8"),
-    ]);
-    wait_port(port);
-    fetch_and_compare(
-        &format!("http://127.0.0.1:{port}/payload.bin"),
-        &merged.join("payload.bin"),
-        &[],
-    );
-    let trees = stop(zc);
-    kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
-    let p = sender(&trees[0]);
+    let tree = nginx_traced(dir.path(), &merged, &[]);
+    let p = sender(&tree);
     let served_path = merged.join("payload.bin").display().to_string();
     assert_eq!(p["sent_file"].as_str(), Some(served_path.as_str()), "{p}");
     assert!(u(p, &["sent", "referenced_bytes"]) >= size, "{p}");

@@ -63,12 +63,6 @@ pub struct FileIdentity {
     /// The `struct address_space *` its pages live in. A kernel address:
     /// it goes back into the kernel and nowhere else.
     mapping: u64,
-    /// The opened file's own mapping is another one: the file system
-    /// stacks on a file beneath (overlayfs).
-    pub stacked: bool,
-    /// A read of the file passed a page-cache tracepoint. Not on tmpfs,
-    /// whose reads look their pages up without one.
-    pub reads_seen: bool,
 }
 
 /// A file as the kernel keys it: (dev, ino).
@@ -332,10 +326,11 @@ impl Tracer {
                 "the kernel did not show which page cache holds the demo file (its descriptor was not found)"
             ));
         }
+        // The lookup's mapping where one fired (the file beneath, on a
+        // stacking file system); tmpfs's reads fire none, and its pages are
+        // the opened file's own.
         Ok(FileIdentity {
             mapping: if cache != 0 { cache } else { opened },
-            stacked: cache != 0 && cache != opened,
-            reads_seen: cache != 0,
         })
     }
 
