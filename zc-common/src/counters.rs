@@ -243,6 +243,12 @@ counters! {
     /// TCP's own count of retransmitted payload (`tcpi_bytes_retrans`:
     /// every retransmission tried, sent or failed). Filled by user space.
     TcpBytesRetrans,
+    /// Stretches of a CPU's time in which no program of zc ran in the
+    /// running task's context: a `sched_switch` whose leaving task is not
+    /// the one the CPU's last seen switch gave it to. The kernel ran no
+    /// program for that task's switch away, nor for anything on its stack
+    /// meanwhile, softirqs included (docs/evidence.md, "Unseen").
+    BlindStretches,
 }
 
 /// Number of counter slots.

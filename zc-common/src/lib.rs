@@ -33,6 +33,12 @@ pub mod maps {
     pub const QUEUED: &str = "ZC_QUEUED";
     /// The sender's kernel threads (tid → time it last got a CPU).
     pub const HELPERS: &str = "ZC_HELPERS";
+    /// Per-CPU `u64`: the task the CPU's last seen `sched_switch` gave it
+    /// (tid + 1; 0 = none seen since arming).
+    pub const CPU_NEXT: &str = "ZC_CPU_NEXT";
+    /// Tasks that left a CPU with no `sched_switch` run to see it (tid →
+    /// how many times): no program of zc ran in their context.
+    pub const BLIND: &str = "ZC_BLIND";
     /// One `u64`, mapped into zc's memory (`BPF_F_MMAPABLE`): non-zero
     /// while a stepped run's sender waits for the next key press. The
     /// sender sets and clears it with a plain store, no syscall, so its

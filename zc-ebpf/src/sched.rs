@@ -11,7 +11,11 @@
 //! threads of the sender's process that make no syscalls. Their time on a
 //! CPU is where the work of an SQPOLL ring went.
 
-use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use aya_ebpf::{
+    macros::{btf_tracepoint, map},
+    maps::{HashMap, PerCpuArray},
+    programs::BtfTracePointContext,
+};
 use zc_common::{
     Config,
     counters::Counter,
@@ -21,9 +25,9 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_FOLLOWED, ZC_HELPERS, arg, armed, config, count, count_proc, current_tgid, current_tid,
-    emit, entry, followed, for_sender, gated, header, kread, lay, set_config, set_followed,
-    tree_mode,
+    ZC_FOLLOWED, ZC_HELPERS, arg, armed, config, count, count_net, count_proc, current_tgid,
+    current_tid, emit, entry, followed, for_sender, gated, header, kread, lay, set_config,
+    set_followed, tree_mode,
 };
 
 #[btf_tracepoint(function = "sched_switch")]
@@ -52,10 +56,54 @@ fn pid_of(task: u64) -> Result<u32, i64> {
     kread(task, lay!(task_pid))
 }
 
+/// The task each CPU's last seen switch gave it, as tid + 1 (0: none yet).
+#[map(name = "ZC_CPU_NEXT")]
+static ZC_CPU_NEXT: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// Tasks whose switch away no run of this program saw, and how often.
+#[map(name = "ZC_BLIND")]
+static ZC_BLIND: HashMap<u32, u64> = HashMap::with_max_entries(64, 0);
+
+/// A switch away from a task other than the one this CPU was last given
+/// means the kernel ran none of zc's programs for that task's own switch
+/// away: a task in whose context BPF does not run (on some hosts, by the
+/// host's choice). Whatever ran on its stack meanwhile, softirqs included,
+/// was invisible; the run says so.
+#[inline(always)]
+fn check_blind(ctx: &BtfTracePointContext) {
+    let Some(p) = ZC_CPU_NEXT.get_ptr_mut(0) else {
+        return;
+    };
+    let prev = current_tid();
+    // SAFETY: this CPU's slot; a switch does not nest on its CPU.
+    let last = unsafe { *p };
+    if last != 0 && last - 1 != prev as u64 {
+        let tid = (last - 1) as u32;
+        count_net(Counter::BlindStretches, 1);
+        match ZC_BLIND.get_ptr_mut(tid) {
+            // SAFETY: a live entry; two CPUs may add at once, so atomically.
+            Some(n) => unsafe {
+                core::intrinsics::atomic_xadd::<
+                    u64,
+                    u64,
+                    { core::intrinsics::AtomicOrdering::Relaxed },
+                >(n, 1);
+            },
+            None => {
+                let _ = ZC_BLIND.insert(tid, 1u64, 0);
+            }
+        }
+    }
+    let next = pid_of(arg(ctx, tp::sched_switch::NEXT)).unwrap_or(0);
+    // SAFETY: as above.
+    unsafe { *p = next as u64 + 1 };
+}
+
 fn try_sched_switch(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() {
         return Ok(());
     }
+    check_blind(ctx);
     if tree_mode() {
         // The switch runs in the thread that leaves the CPU: its process
         // is the current one.

@@ -140,6 +140,9 @@ pub struct RunJson<'a> {
     pub lost_events: u64,
     /// Probe runs the kernel skipped (a program is not re-entered on a CPU).
     pub probe_misses: u64,
+    /// Tasks in whose context no program of zc ran (see docs/evidence.md,
+    /// "Unseen").
+    pub blind_tasks: Vec<crate::model::counts::BlindTask>,
     /// zc's own cost: its eBPF programs' run time, measured by the kernel.
     pub tracing_cost: TracingCost,
     pub events: usize,
@@ -214,6 +217,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         transfer_cpu_ns: o.transfer_cpu_ns(),
         lost_events: o.lost_events,
         probe_misses: f.probe_misses,
+        blind_tasks: f.blind_tasks.clone(),
         tracing_cost: run_cost(o),
         events: o.events.len(),
         skbs_queued: f.skbs_queued,
@@ -295,7 +299,12 @@ fn per_mib(ns: u64, size: u64) -> String {
 }
 
 /// The byte ledger as a table: one row per hop, one column per class.
-fn write_ledger(s: &mut String, l: &crate::model::ledger::Ledger, misses: u64) {
+fn write_ledger(
+    s: &mut String,
+    l: &crate::model::ledger::Ledger,
+    misses: u64,
+    blind: &[crate::model::counts::BlindTask],
+) {
     let _ = writeln!(
         s,
         "byte ledger (every byte of the file, hop by hop; unexplained should be 0):"
@@ -358,13 +367,33 @@ fn write_ledger(s: &mut String, l: &crate::model::ledger::Ledger, misses: u64) {
         .iter()
         .filter(|h| h.unseen_bytes + h.unseen_queued_bytes + h.unseen_retransmitted_bytes > 0)
     {
+        let _ = if h.unseen_queued_bytes + h.unseen_retransmitted_bytes > 0 {
+            writeln!(
+                s,
+                "  {}: {} at the queue, {} at the device and {} retransmitted were counted by TCP (tcpi_bytes_sent, tcpi_bytes_retrans) with no probe event for them",
+                h.hop,
+                fmt_bytes(h.unseen_queued_bytes),
+                fmt_bytes(h.unseen_bytes),
+                fmt_bytes(h.unseen_retransmitted_bytes)
+            )
+        } else {
+            writeln!(
+                s,
+                "  {}: {} went into skbs TCP queued with no probe event, so no frag showed how",
+                h.hop,
+                fmt_bytes(h.unseen_bytes)
+            )
+        };
+    }
+    if !blind.is_empty() {
+        let who: Vec<String> = blind
+            .iter()
+            .map(|t| format!("{}[{}] of pid {} ({}x)", t.comm, t.tid, t.pid, t.stretches))
+            .collect();
         let _ = writeln!(
             s,
-            "  {}: {} at the queue, {} at the device and {} retransmitted were counted by TCP (tcpi_bytes_sent, tcpi_bytes_retrans) with no probe event for them (see docs/evidence.md, \"Unseen\")",
-            h.hop,
-            fmt_bytes(h.unseen_queued_bytes),
-            fmt_bytes(h.unseen_bytes),
-            fmt_bytes(h.unseen_retransmitted_bytes)
+            "  unseen: the kernel ran no zc program in the context of {}; what the kernel did on their stack meanwhile, softirqs included, passed every probe unseen (see docs/evidence.md, \"Unseen\")",
+            who.join(", ")
         );
     }
     for h in l.unbalanced() {
@@ -524,7 +553,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         let _ = writeln!(s, "{}", movement_line(m));
     }
     let _ = writeln!(s, "{}", pages_line(&o.page_counts()));
-    write_ledger(&mut s, &f.ledger, f.probe_misses);
+    write_ledger(&mut s, &f.ledger, f.probe_misses, &f.blind_tasks);
     let _ = writeln!(s, "why the figures differ from the model:");
     for d in differences(f, &o.facts) {
         let _ = writeln!(s, "  - {d}");

@@ -640,6 +640,7 @@ impl Tracer {
     /// Empties the map of the last run's kernel threads.
     fn forget_helpers(&mut self) -> anyhow::Result<()> {
         empty!(self, HashMap, maps::HELPERS, u32, u64);
+        empty!(self, HashMap, maps::BLIND, u32, u64);
         Ok(())
     }
 
@@ -649,6 +650,7 @@ impl Tracer {
             (maps::COUNTERS, COUNTERS),
             (maps::SYSCALLS, MAX_SYSCALLS),
             (maps::SYSCALL_BYTES, MAX_SYSCALLS),
+            (maps::CPU_NEXT, 1),
         ] {
             let mut arr = self.per_cpu(name)?;
             for i in 0..len {
@@ -711,6 +713,7 @@ impl Tracer {
                 counts.set(*c, v);
             }
         }
+        counts.blind = self.blind_tasks()?;
         let run = Totals::of(&self.runs_by_program()).since(&self.at_arm);
         counts.set(Counter::ProbeMisses, run.figure_misses);
         counts.set(Counter::IrqProbeMisses, run.irq_misses);
@@ -732,6 +735,41 @@ impl Tracer {
             }
         }
         Ok(counts)
+    }
+
+    /// The tasks no program saw leave a CPU since arming, named from
+    /// `/proc` (a thread's comm, and its process from `Tgid:`).
+    fn blind_tasks(&self) -> anyhow::Result<Vec<crate::model::counts::BlindTask>> {
+        let map = self
+            .ebpf
+            .map(maps::BLIND)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::BLIND))?;
+        let blind: aya::maps::HashMap<_, u32, u64> = aya::maps::HashMap::try_from(map)?;
+        let mut out: Vec<_> = blind
+            .iter()
+            .filter_map(Result::ok)
+            .map(|(tid, stretches)| {
+                let comm = std::fs::read_to_string(format!("/proc/{tid}/comm"))
+                    .map(|c| c.trim_end().to_owned())
+                    .unwrap_or_default();
+                let pid = std::fs::read_to_string(format!("/proc/{tid}/status"))
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find_map(|l| l.strip_prefix("Tgid:"))
+                            .and_then(|v| v.trim().parse().ok())
+                    })
+                    .unwrap_or(0);
+                crate::model::counts::BlindTask {
+                    tid,
+                    pid,
+                    comm,
+                    stretches,
+                }
+            })
+            .collect();
+        out.sort_by_key(|t| t.tid);
+        Ok(out)
     }
 
     /// Decodes every record waiting in the ring buffer.

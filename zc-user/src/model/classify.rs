@@ -54,6 +54,9 @@ pub struct Figures {
     pub async_entries: u64,
     /// Probe runs the kernel skipped (recursion on a CPU): events never seen.
     pub probe_misses: u64,
+    /// Tasks in whose context the kernel ran none of zc's programs, and how
+    /// many of their stretches on a CPU went unseen.
+    pub blind_tasks: Vec<super::counts::BlindTask>,
     pub cpu_copy_bytes: u64,
     pub reference_bytes: u64,
     /// Payload that reached the device in the sender's pinned pages.
@@ -449,6 +452,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         page_faults_kernel: c.get(C::FaultKernel),
         async_entries: c.get(C::AsyncEntries),
         probe_misses: c.get(C::ProbeMisses),
+        blind_tasks: c.blind.clone(),
         cpu_copy_bytes,
         reference_bytes: reference,
         pinned_bytes: pinned,

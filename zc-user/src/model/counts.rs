@@ -10,6 +10,21 @@ pub struct Counts {
     values: Vec<u64>,
     /// Syscall number → (entries, sum of positive return values).
     pub syscalls: BTreeMap<u64, SyscallTotals>,
+    /// Tasks in whose context no program of zc ran (`Counter::BlindStretches`).
+    pub blind: Vec<BlindTask>,
+}
+
+/// A task that left a CPU with no `sched_switch` run to see it: the kernel
+/// ran none of zc's programs in its context, softirqs on its stack
+/// included. Named from `/proc` when the run ends.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BlindTask {
+    pub tid: u32,
+    /// Its process (0 when it was gone before zc asked).
+    pub pid: u32,
+    pub comm: String,
+    /// How many of its stretches on a CPU no program saw end.
+    pub stretches: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,6 +45,7 @@ impl Counts {
         Counts {
             values: vec![0; COUNTERS as usize],
             syscalls: BTreeMap::new(),
+            blind: Vec::new(),
         }
     }
 
@@ -58,6 +74,12 @@ impl Counts {
             let s = self.syscalls.entry(*nr).or_default();
             s.calls += t.calls;
             s.bytes += t.bytes;
+        }
+        for t in &o.blind {
+            match self.blind.iter_mut().find(|b| b.tid == t.tid) {
+                Some(b) => b.stretches += t.stretches,
+                None => self.blind.push(t.clone()),
+            }
         }
     }
 

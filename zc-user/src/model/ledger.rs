@@ -154,9 +154,18 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     h2.copied_bytes = c.get(C::SendUserBytes);
     // Pinned only as far as the user's pages were seen as frags of
     // zero-copy skbs when TCP queued them.
+    let queued_refs = c.get(C::QueueFileBytes) + c.get(C::QueueUserBytes);
     h2.pinned_bytes = c.get(C::SendPinnedBytes).min(c.get(C::QueuePinnedBytes));
-    h2.referenced_bytes = spliced.min(c.get(C::QueueFileBytes) + c.get(C::QueueUserBytes));
-    let h2 = h2.balance();
+    h2.referenced_bytes = spliced.min(queued_refs);
+    // A reference or a pin is proved at the queue only: of the bytes spliced
+    // or pinned that no queue event showed, as many as TCP says reached the
+    // queue unseen are unseen here too, not unexplained.
+    let unproved = spliced.saturating_sub(queued_refs)
+        + c.get(C::SendPinnedBytes)
+            .saturating_sub(c.get(C::QueuePinnedBytes));
+    h2.unseen_bytes = unproved.min(unseen_at_queue(c));
+    let mut h2 = h2.balance();
+    h2.unexplained_bytes = h2.payload_bytes.abs_diff(h2.explained() + h2.unseen_bytes);
 
     // 3. Socket buffer → device, first transmissions. A whole skb dropped
     // at the queue is a failed transmit that TCP hears of and sends again as
@@ -192,7 +201,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
             let tcp_retrans = c.get(C::TcpBytesRetrans);
             h3.unseen_retransmitted_bytes = tcp_retrans.saturating_sub(tried);
             let reached = sent.checked_sub(dropped);
-            h3.unseen_queued_bytes = sent.saturating_sub(queued);
+            h3.unseen_queued_bytes = unseen_at_queue(c);
             h3.unseen_bytes = reached.map_or(0, |r| r.saturating_sub(at_device));
             sent.abs_diff(size + retrans + h3.unseen_retransmitted_bytes + resent)
                 + tried.saturating_sub(tcp_retrans)
@@ -218,6 +227,16 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
         dropped_bytes: dropped,
         hops,
     }
+}
+
+/// Payload TCP handed to IP (`tcpi_bytes_sent`) that no `net_dev_queue`
+/// run saw; 0 when TCP's count was not read.
+fn unseen_at_queue(c: &Counts) -> u64 {
+    if c.get(C::TcpInfoRead) == 0 {
+        return 0;
+    }
+    c.get(C::TcpBytesSent)
+        .saturating_sub(c.get(C::QueuePayload))
 }
 
 #[cfg(test)]
@@ -354,6 +373,25 @@ mod tests {
         assert_eq!(l.hops[1].unexplained_bytes, MIB);
         c.set(C::QueueFileBytes, MIB);
         assert_eq!(ledger(&c, &f).hops[1].unexplained_bytes, 0);
+        // One skb no queue event showed: its frags were never seen, so its
+        // references are unseen as far as TCP says it was queued, and no
+        // further.
+        let skb = 65_160;
+        c.set(C::QueueFileBytes, MIB - skb);
+        c.set(C::QueuePayload, MIB - skb);
+        c.set(C::XmitFileBytes, MIB - skb);
+        c.set(C::XmitPayload, MIB - skb);
+        assert_eq!(ledger(&c, &f).hops[1].unexplained_bytes, skb);
+        c.set(C::TcpInfoRead, 1);
+        c.set(C::TcpBytesSent, MIB);
+        let l = ledger(&c, &f);
+        assert_eq!(l.hops[1].unseen_bytes, skb);
+        assert_eq!(l.hops[1].unexplained_bytes, 0, "{l:?}");
+        assert_eq!(l.hops[2].unexplained_bytes, 0, "{l:?}");
+        c.set(C::QueueFileBytes, MIB - 2 * skb);
+        let l = ledger(&c, &f);
+        assert_eq!(l.hops[1].unseen_bytes, skb);
+        assert_eq!(l.hops[1].unexplained_bytes, skb);
     }
 
     #[test]
