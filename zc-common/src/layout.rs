@@ -132,6 +132,11 @@ pub struct KernelLayout {
     pub files_fdt: u32,
     pub fdtable_fd: u32,
     pub fdtable_max_fds: u32,
+    /// `tcp_sock.bytes_sent` and `bytes_retrans`: TCP's own counts of what
+    /// a socket handed to IP (`tcpi_bytes_sent`, `tcpi_bytes_retrans`),
+    /// read in the kernel for sockets of other programs (`zc trace`).
+    pub tcp_bytes_sent: u32,
+    pub tcp_bytes_retrans: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -227,6 +232,8 @@ impl KernelLayout {
         files_fdt: 0,
         fdtable_fd: 0,
         fdtable_max_fds: 0,
+        tcp_bytes_sent: 0,
+        tcp_bytes_retrans: 0,
         valid: 0,
     };
 }
@@ -244,7 +251,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 84 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 86 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

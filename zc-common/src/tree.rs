@@ -143,10 +143,19 @@ pub struct SockInfo {
     /// 1 once the socket reached `TCP_CLOSE`: user space then folds its
     /// counters into its own record and drops it from the kernel's maps.
     pub closed: u8,
-    pub _pad: [u8; 5],
+    /// TCP's own counts read: 1 at the first sighting, 2 at the close too.
+    pub tcp_read: u8,
+    pub _pad: [u8; 4],
     /// IPv4 in the first 4 bytes, or IPv6.
     pub local: [u8; 16],
     pub remote: [u8; 16],
+    /// `tcp_sock.bytes_sent` and `bytes_retrans` at the first sighting and
+    /// at `TCP_CLOSE`: the socket's own count of what it handed to IP
+    /// between the two, the second source its ledger is held against.
+    pub tcp_sent_start: u64,
+    pub tcp_retrans_start: u64,
+    pub tcp_sent_end: u64,
+    pub tcp_retrans_end: u64,
 }
 
 /// The thread's current syscall, as the probes that run inside it see it:
@@ -240,7 +249,7 @@ pub struct OpenedPath {
 const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
 const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
-const _: () = assert!(size_of::<SockInfo>() == 64);
+const _: () = assert!(size_of::<SockInfo>() == 96);
 const _: () = assert!(size_of::<SysState>() == 32);
 const _: () = assert!(size_of::<FileId>() == 16);
 const _: () = assert!(size_of::<OpenedPath>() == 24 + OPENED_PATH_BYTES);

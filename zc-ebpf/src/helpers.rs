@@ -191,8 +191,20 @@ pub fn close_sock(sk: u64) -> bool {
         return false;
     };
     if let Some(p) = ZC_SOCK_SEEN.get_ptr_mut(info.id) {
+        // TCP's counts as the socket closes: everything it ever sent.
+        let end = (
+            kread::<u64>(sk, lay!(tcp_bytes_sent)),
+            kread::<u64>(sk, lay!(tcp_bytes_retrans)),
+        );
         // SAFETY: an entry of this map; racing writers write the same value.
-        unsafe { (*p).closed = 1 };
+        unsafe {
+            if let (1, Ok(sent), Ok(retrans)) = ((*p).tcp_read, end.0, end.1) {
+                (*p).tcp_sent_end = sent;
+                (*p).tcp_retrans_end = retrans;
+                (*p).tcp_read = 2;
+            }
+            (*p).closed = 1;
+        }
     }
     ZC_SOCKS.remove(sk).is_ok()
 }
@@ -396,6 +408,14 @@ pub fn learn_sock(sk: u64, cookie: u64) -> u64 {
         let r: [u8; 4] = kread(sk, lay!(skc_daddr)).unwrap_or([0; 4]);
         info.local[..4].copy_from_slice(&l);
         info.remote[..4].copy_from_slice(&r);
+    }
+    if let (Ok(sent), Ok(retrans)) = (
+        kread::<u64>(sk, lay!(tcp_bytes_sent)),
+        kread::<u64>(sk, lay!(tcp_bytes_retrans)),
+    ) {
+        info.tcp_sent_start = sent;
+        info.tcp_retrans_start = retrans;
+        info.tcp_read = 1;
     }
     let _ = ZC_SOCKS.insert(sk, info, 0);
     let _ = ZC_SOCK_SEEN.insert(info.id, info, 0);

@@ -324,6 +324,15 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
                     fmt_bytes(so.received_bytes),
                     so.ledger.unexplained_bytes
                 );
+                let l = &so.ledger;
+                if l.unseen_bytes + l.unseen_retransmitted_bytes > 0 {
+                    let _ = writeln!(
+                        s,
+                        "      unseen: {} sent and {} retransmitted by TCP's own count (tcp_sock bytes_sent, bytes_retrans at the close) with no probe event: sent where the kernel ran no program (docs/evidence.md, \"Unseen\")",
+                        fmt_bytes(l.unseen_bytes),
+                        fmt_bytes(l.unseen_retransmitted_bytes)
+                    );
+                }
             }
             if socks.len() > 10 {
                 let _ = writeln!(s, "    … and {} more (see --json)", socks.len() - 10);

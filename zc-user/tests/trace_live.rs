@@ -266,17 +266,6 @@ fn sender(tree: &Value) -> &Value {
         .expect("a process")
 }
 
-/// Whether a socket that retransmitted has unexplained bytes (the known
-/// residual, docs/evidence.md).
-fn residual(tree: &Value) -> bool {
-    tree["sockets"].as_array().is_some_and(|socks| {
-        socks.iter().any(|s| {
-            s["ledger"]["unexplained_bytes"].as_i64() != Some(0)
-                && s["ledger"]["retransmitted_bytes"].as_i64().unwrap_or(0) > 0
-        })
-    })
-}
-
 /// Every followed socket balances: what the process handed it left the
 /// device, once, to the byte.
 fn assert_sockets_balance(tree: &Value) {
@@ -420,20 +409,27 @@ fn nginx_sendfile_sends_by_reference() {
         return;
     }
     let size = 32 << 20;
-    let once = || -> Value {
-        let (dir, _) = served(size);
-        // Slow enough that the file is open while zc looks for its name.
-        nginx_traced(dir.path(), dir.path(), &["--limit-rate", "64M"])
-    };
-    // Under load, a socket that retransmitted may come out short by a
-    // few first transmissions, the known residual (docs/evidence.md): one
-    // more run must balance.
-    let mut tree = once();
-    if residual(&tree) {
-        eprintln!("RETRY nginx: a socket that retransmitted did not balance");
-        tree = once();
-    }
+    let (dir, _) = served(size);
+    // Slow enough that the file is open while zc looks for its name.
+    let tree = nginx_traced(dir.path(), dir.path(), &["--limit-rate", "64M"]);
     let t = &tree;
+    // TCP's own count, read in the kernel as the socket closed, is the
+    // second source: every byte the worker handed its socket is a first
+    // transmission that TCP counted and a probe saw, or one it counted and
+    // none saw (unseen).
+    let sock = t["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .max_by_key(|s| u(s, &["ledger", "sent_bytes"]))
+        .expect("a socket");
+    let l = &sock["ledger"];
+    assert_eq!(l["tcp_counted"], Value::Bool(true), "{sock}");
+    assert_eq!(
+        u(l, &["first_transmission_bytes"]) + u(l, &["unseen_bytes"]),
+        u(l, &["sent_bytes"]),
+        "{sock}"
+    );
     let p = sender(t);
     assert_eq!(p["parent"].as_u64(), t["root"].as_u64(), "the worker: {p}");
     let sent = u(p, &["sent_bytes"]);

@@ -51,12 +51,12 @@ pub fn markdown(trees: &[TraceState]) -> String {
             if !r.sockets.is_empty() {
                 let _ = writeln!(
                     s,
-                    "\n| socket | pid | sent | copied | referenced | pinned | left the device | unexplained |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+                    "\n| socket | pid | sent | copied | referenced | pinned | left the device | unseen | unexplained |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
                 );
                 for so in &r.sockets {
                     let _ = writeln!(
                         s,
-                        "| {} → {} | {} | {} | {} | {} | {} | {} | {} |",
+                        "| {} → {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                         so.local,
                         so.remote,
                         so.pid,
@@ -65,6 +65,7 @@ pub fn markdown(trees: &[TraceState]) -> String {
                         so.ledger.referenced_bytes,
                         so.ledger.pinned_bytes,
                         so.ledger.first_transmission_bytes,
+                        so.ledger.unseen_bytes + so.ledger.unseen_retransmitted_bytes,
                         so.ledger.unexplained_bytes
                     );
                 }

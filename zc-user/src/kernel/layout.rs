@@ -153,6 +153,7 @@ const TYPES: &[&str] = &[
     "file",
     "vm_fault",
     "vm_area_struct",
+    "tcp_sock",
     "files_struct",
     "fdtable",
     "request",
@@ -318,6 +319,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (_, [i_size]) = lookup(btf, "inode", ["i_size"])?;
     let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
     let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
+    let (_, [bytes_sent, bytes_retrans]) =
+        lookup(btf, "tcp_sock", ["bytes_sent", "bytes_retrans"])?;
 
     // Sizes are checked where the eBPF side reads the field with a fixed width.
     Ok(KernelLayout {
@@ -409,6 +412,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         files_fdt: fdt.sized(8)?,
         fdtable_fd: fd_array.sized(8)?,
         fdtable_max_fds: max_fds.sized(4)?,
+        tcp_bytes_sent: bytes_sent.sized(8)?,
+        tcp_bytes_retrans: bytes_retrans.sized(8)?,
         valid: 1,
     })
 }
@@ -851,6 +856,8 @@ mod tests {
             files_fdt: 32,
             fdtable_fd: 8,
             fdtable_max_fds: 0,
+            tcp_bytes_sent: 1544,
+            tcp_bytes_retrans: 2192,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -453,10 +453,19 @@ impl Tracer {
             }
         }
         let mut closed = Vec::new();
+        // TCP's own counts over the socket's followed life, once it closed.
+        let mut tcp = Vec::new();
         let seen = aya::maps::HashMap::<_, u64, SockInfo>::try_from(map(maps::SOCK_SEEN)?)?;
         for (id, info) in seen.iter().filter_map(Result::ok) {
             if info.closed != 0 {
                 closed.push(id);
+            }
+            if info.tcp_read == 2 {
+                tcp.push((
+                    id,
+                    info.tcp_sent_end.saturating_sub(info.tcp_sent_start),
+                    info.tcp_retrans_end.saturating_sub(info.tcp_retrans_start),
+                ));
             }
             out.sockets
                 .insert(id, (SocketInfo::from_kernel(&info), Counts::new()));
@@ -478,6 +487,13 @@ impl Tracer {
                     counted.insert(id);
                 }
                 None => late.push((id, counts)),
+            }
+        }
+        for (id, sent, retrans) in tcp {
+            if let Some((_, c)) = out.sockets.get_mut(&id) {
+                c.set(Counter::TcpInfoRead, 1);
+                c.set(Counter::TcpBytesSent, sent);
+                c.set(Counter::TcpBytesRetrans, retrans);
             }
         }
         // A closed socket is dropped only once its final counts were read

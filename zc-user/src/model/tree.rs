@@ -305,9 +305,23 @@ pub struct SocketLedger {
     /// Payload at the device, less what was retransmitted.
     pub first_transmission_bytes: u64,
     pub retransmitted_bytes: u64,
-    /// Sent but not seen at the device (positive), or seen at the device
-    /// but never sent through a traced call (negative: the socket existed
-    /// before the trace, or the process sent before zc followed it).
+    /// First transmissions TCP counted for the socket (`tcp_sock`'s
+    /// `bytes_sent` less `bytes_retrans`, from zc's first sighting of it to
+    /// its close) that no probe saw at the device: sent where the kernel ran
+    /// no program (docs/evidence.md, "Unseen"). 0 for a socket still open
+    /// when the trace ended: TCP's count is read at the close.
+    #[serde(default)]
+    pub unseen_bytes: u64,
+    /// Retransmissions TCP counted that no probe saw.
+    #[serde(default)]
+    pub unseen_retransmitted_bytes: u64,
+    /// Whether TCP's own count was read (the socket closed in the trace).
+    #[serde(default)]
+    pub tcp_counted: bool,
+    /// Sent but not seen at the device nor counted by TCP (positive), or
+    /// seen at the device but never sent through a traced call (negative:
+    /// the socket existed before the trace, or the process sent before zc
+    /// followed it); zc seeing more than TCP counted adds to it.
     pub unexplained_bytes: i64,
 }
 
@@ -321,6 +335,14 @@ impl SocketLedger {
         };
         let retrans = s.get(C::RetransmitBytes);
         let first = s.get(C::XmitPayload).saturating_sub(retrans);
+        let (mut unseen, mut unseen_re, mut over) = (0, 0, 0);
+        if s.get(C::TcpInfoRead) != 0 {
+            let tcp_retrans = s.get(C::TcpBytesRetrans);
+            let tcp_first = s.get(C::TcpBytesSent).saturating_sub(tcp_retrans);
+            unseen = tcp_first.saturating_sub(first);
+            unseen_re = tcp_retrans.saturating_sub(retrans);
+            over = first.saturating_sub(tcp_first) + retrans.saturating_sub(tcp_retrans);
+        }
         SocketLedger {
             sent_bytes: sent.total(),
             copied_bytes: sent.copied_bytes,
@@ -329,7 +351,10 @@ impl SocketLedger {
             other_bytes: sent.other_bytes,
             first_transmission_bytes: first,
             retransmitted_bytes: retrans,
-            unexplained_bytes: sent.total() as i64 - first as i64,
+            unseen_bytes: unseen,
+            unseen_retransmitted_bytes: unseen_re,
+            tcp_counted: s.get(C::TcpInfoRead) != 0,
+            unexplained_bytes: sent.total() as i64 - (first + unseen) as i64 + over as i64,
         }
     }
 }
@@ -812,6 +837,35 @@ mod tests {
         assert_eq!(r.processes[0].copies_per_byte, Some(2.0));
         assert_eq!(r.unexplained_bytes, 0);
         assert_eq!(r.processes[0].sent_file.as_deref(), Some("/srv/a.iso"));
+    }
+
+    /// A socket's ledger is held against TCP's own count read at its
+    /// close: first transmissions no probe saw are unseen, not unexplained,
+    /// as far as TCP counted them; past that they stay unexplained.
+    #[test]
+    fn a_closed_sockets_skbs_tcp_counted_but_no_probe_saw_are_unseen() {
+        let skb = 65_160;
+        let mut c = counts(&[
+            (C::SendSpliceBytes, 8 * MIB),
+            (C::XmitPayload, 8 * MIB + 100 - skb),
+            (C::RetransmitBytes, 100),
+        ]);
+        assert_eq!(SocketLedger::of(&c).unexplained_bytes, skb as i64);
+        c.set(C::TcpInfoRead, 1);
+        c.set(C::TcpBytesSent, 8 * MIB + 100 + 1448);
+        c.set(C::TcpBytesRetrans, 100 + 1448);
+        let l = SocketLedger::of(&c);
+        assert_eq!(l.unseen_bytes, skb);
+        assert_eq!(l.unseen_retransmitted_bytes, 1448);
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        // TCP counted fewer first transmissions than the calls handed it.
+        c.set(C::TcpBytesSent, 8 * MIB + 100 + 1448 - 10);
+        assert_eq!(SocketLedger::of(&c).unexplained_bytes, 10);
+        // The device saw more than TCP sent: unexplained, not unseen.
+        c.set(C::TcpBytesSent, 8 * MIB - 2 * skb + 1448 + 100);
+        let l = SocketLedger::of(&c);
+        assert_eq!(l.unseen_bytes, 0);
+        assert_eq!(l.unexplained_bytes, 2 * skb as i64);
     }
 
     #[test]
