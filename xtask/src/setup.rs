@@ -24,10 +24,11 @@ use crate::cmd;
 use crate::elf;
 
 /// Debian packages the tests use (util-linux provides setpriv; nginx-light,
-/// python3 and curl are the servers and client `zc trace` is tested on:
+/// python3, curl and iperf3 are the servers and clients `zc trace` is
+/// tested on:
 /// programs nobody in this project wrote; xfsprogs and btrfs-progs make the
 /// file systems the demo file is tested on, on loop devices).
-const PACKAGES: [&str; 13] = [
+const PACKAGES: [&str; 14] = [
     "bpftool",
     "iproute2",
     "ethtool",
@@ -39,6 +40,7 @@ const PACKAGES: [&str; 13] = [
     "nginx-light",
     "python3",
     "curl",
+    "iperf3",
     "xfsprogs",
     "btrfs-progs",
 ];

@@ -243,6 +243,10 @@ counters! {
     /// TCP's own count of retransmitted payload (`tcpi_bytes_retrans`:
     /// every retransmission tried, sent or failed). Filled by user space.
     TcpBytesRetrans,
+    /// TCP's own count of the payload the program took from the socket
+    /// (`tcp_sock.bytes_received` less what waits unread, `rcv_nxt -
+    /// copied_seq`). Filled by user space, for `zc trace`'s sockets.
+    TcpBytesTaken,
     /// Stretches of a CPU's time in which no program of zc ran in the
     /// running task's context: a `sched_switch` whose leaving task is not
     /// the one the CPU's last seen switch gave it to. The kernel ran no

@@ -137,6 +137,16 @@ pub struct KernelLayout {
     /// read in the kernel for sockets of other programs (`zc trace`).
     pub tcp_bytes_sent: u32,
     pub tcp_bytes_retrans: u32,
+    /// `tcp_sock.bytes_received` (u64), `rcv_nxt` and `copied_seq` (u32):
+    /// what arrived, less what waits unread in the receive queue, is what
+    /// the program took (copied, spliced or mapped).
+    pub tcp_bytes_received: u32,
+    pub tcp_rcv_nxt: u32,
+    pub tcp_copied_seq: u32,
+    /// `sock_common.skc_flags` (`sk_flags`) and the bit of `SOCK_DONE`
+    /// (enum `sock_flags`), which only `tcp_fin` sets: the peer's FIN came.
+    pub skc_flags: u32,
+    pub sock_done_bit: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -234,6 +244,11 @@ impl KernelLayout {
         fdtable_max_fds: 0,
         tcp_bytes_sent: 0,
         tcp_bytes_retrans: 0,
+        tcp_bytes_received: 0,
+        tcp_rcv_nxt: 0,
+        tcp_copied_seq: 0,
+        skc_flags: 0,
+        sock_done_bit: 0,
         valid: 0,
     };
 }
@@ -251,7 +266,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 86 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 91 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

@@ -156,6 +156,10 @@ pub struct SockInfo {
     pub tcp_retrans_start: u64,
     pub tcp_sent_end: u64,
     pub tcp_retrans_end: u64,
+    /// What the program took from the socket (`bytes_received` less the
+    /// unread `rcv_nxt - copied_seq`), at the same two moments.
+    pub tcp_taken_start: u64,
+    pub tcp_taken_end: u64,
 }
 
 /// The thread's current syscall, as the probes that run inside it see it:
@@ -249,7 +253,7 @@ pub struct OpenedPath {
 const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
 const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
-const _: () = assert!(size_of::<SockInfo>() == 96);
+const _: () = assert!(size_of::<SockInfo>() == 112);
 const _: () = assert!(size_of::<SysState>() == 32);
 const _: () = assert!(size_of::<FileId>() == 16);
 const _: () = assert!(size_of::<OpenedPath>() == 24 + OPENED_PATH_BYTES);

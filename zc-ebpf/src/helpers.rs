@@ -191,16 +191,31 @@ pub fn close_sock(sk: u64) -> bool {
         return false;
     };
     if let Some(p) = ZC_SOCK_SEEN.get_ptr_mut(info.id) {
-        // TCP's counts as the socket closes: everything it ever sent.
-        let end = (
-            kread::<u64>(sk, lay!(tcp_bytes_sent)),
-            kread::<u64>(sk, lay!(tcp_bytes_retrans)),
-        );
+        // TCP's counts as the socket closes: everything it ever sent, and
+        // everything the program took.
+        let end = tcp_counts(sk).map(|(sent, retrans, taken)| {
+            // The peer's FIN takes a sequence number: `bytes_received`
+            // counts it, and so does `copied_seq` once the program read the
+            // end of the stream. Read or not, it is no byte it took. Only
+            // `tcp_fin` sets SOCK_DONE: an orphaned socket in FIN_WAIT2
+            // hands the FIN to its timewait socket, and never sees it.
+            let fin = kread::<u64>(sk, lay!(skc_flags))
+                .is_ok_and(|f| (f >> (lay!(sock_done_bit) & 63)) & 1 != 0);
+            let unread = kread::<u32>(sk, lay!(tcp_rcv_nxt))
+                .and_then(|n| Ok(n.wrapping_sub(kread::<u32>(sk, lay!(tcp_copied_seq))?)))
+                .unwrap_or(1);
+            (
+                sent,
+                retrans,
+                taken.saturating_sub((fin && unread == 0) as u64),
+            )
+        });
         // SAFETY: an entry of this map; racing writers write the same value.
         unsafe {
-            if let (1, Ok(sent), Ok(retrans)) = ((*p).tcp_read, end.0, end.1) {
+            if let (1, Ok((sent, retrans, taken))) = ((*p).tcp_read, end) {
                 (*p).tcp_sent_end = sent;
                 (*p).tcp_retrans_end = retrans;
+                (*p).tcp_taken_end = taken;
                 (*p).tcp_read = 2;
             }
             (*p).closed = 1;
@@ -409,12 +424,10 @@ pub fn learn_sock(sk: u64, cookie: u64) -> u64 {
         info.local[..4].copy_from_slice(&l);
         info.remote[..4].copy_from_slice(&r);
     }
-    if let (Ok(sent), Ok(retrans)) = (
-        kread::<u64>(sk, lay!(tcp_bytes_sent)),
-        kread::<u64>(sk, lay!(tcp_bytes_retrans)),
-    ) {
+    if let Ok((sent, retrans, taken)) = tcp_counts(sk) {
         info.tcp_sent_start = sent;
         info.tcp_retrans_start = retrans;
+        info.tcp_taken_start = taken;
         info.tcp_read = 1;
     }
     let _ = ZC_SOCKS.insert(sk, info, 0);
@@ -423,6 +436,20 @@ pub fn learn_sock(sk: u64, cookie: u64) -> u64 {
 }
 
 const AF_INET6: u16 = 10;
+
+/// TCP's own counts for socket `sk`: payload handed to IP, of it
+/// retransmitted, and payload the program took (arrived, less what waits
+/// unread between `copied_seq` and `rcv_nxt`).
+#[inline(always)]
+fn tcp_counts(sk: u64) -> Result<(u64, u64, u64), i64> {
+    let sent: u64 = kread(sk, lay!(tcp_bytes_sent))?;
+    let retrans: u64 = kread(sk, lay!(tcp_bytes_retrans))?;
+    let received: u64 = kread(sk, lay!(tcp_bytes_received))?;
+    let rcv_nxt: u32 = kread(sk, lay!(tcp_rcv_nxt))?;
+    let copied: u32 = kread(sk, lay!(tcp_copied_seq))?;
+    let unread = rcv_nxt.wrapping_sub(copied) as u64;
+    Ok((sent, retrans, received.saturating_sub(unread)))
+}
 
 #[inline(always)]
 pub fn current_tgid() -> u32 {

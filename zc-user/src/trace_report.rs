@@ -43,13 +43,21 @@ pub fn verdict(p: &ProcessReport, lang: Lang) -> String {
     let f = &p.flow;
     let who = format!("{}[{}]", p.comm, p.pid);
     let sent = f.sent_bytes;
+    // Receiving, as measured: the copies out of sockets into user memory.
+    let received = (f.received_bytes > 0).then(|| {
+        let got = fmt_bytes(f.received_bytes);
+        if zh {
+            format!("收到 {got}，拷进了用户内存")
+        } else {
+            format!("received {got}, copied into user memory")
+        }
+    });
     if sent == 0 {
-        return if f.received_bytes > 0 {
-            let got = fmt_bytes(f.received_bytes);
+        return if let Some(got) = received {
             if zh {
-                format!("{who} 没有经 TCP 发送；收到 {got}，拷进了用户内存")
+                format!("{who} 没有经 TCP 发送；{got}")
             } else {
-                format!("{who} sent nothing over TCP; received {got}, copied into user memory")
+                format!("{who} sent nothing over TCP; {got}")
             }
         } else if f.copies.page_cache_to_user > 0 {
             let read = fmt_bytes(f.copies.page_cache_to_user);
@@ -137,7 +145,11 @@ pub fn verdict(p: &ProcessReport, lang: Lang) -> String {
         } else {
             format!("每字节 {cpb:.2} 次 CPU 拷贝")
         };
-        format!("{who} 发送了 {amount}{of}：{}，{copies}", how.join("，"))
+        let got = received.map(|g| format!("；{g}")).unwrap_or_default();
+        format!(
+            "{who} 发送了 {amount}{of}：{}，{copies}{got}",
+            how.join("，")
+        )
     } else {
         let of = p
             .sent_file
@@ -149,7 +161,8 @@ pub fn verdict(p: &ProcessReport, lang: Lang) -> String {
         } else {
             format!("{cpb:.2} CPU copies per byte")
         };
-        format!("{who} sent {amount}{of}: {}, {copies}", how.join(", "))
+        let got = received.map(|g| format!("; {g}")).unwrap_or_default();
+        format!("{who} sent {amount}{of}: {}, {copies}{got}", how.join(", "))
     }
 }
 
@@ -325,6 +338,15 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
                     so.ledger.unexplained_bytes
                 );
                 let l = &so.ledger;
+                if l.tcp_counted && l.unexplained_received_bytes != 0 {
+                    let _ = writeln!(
+                        s,
+                        "      received: TCP says the program took {} and zc saw {} copied out: {} unexplained (a splice or a mapped receive from a socket is not probed yet)",
+                        fmt_bytes(l.received_by_tcp_bytes),
+                        fmt_bytes(l.received_copied_bytes),
+                        l.unexplained_received_bytes
+                    );
+                }
                 if l.unseen_bytes + l.unseen_retransmitted_bytes > 0 {
                     let _ = writeln!(
                         s,
@@ -446,6 +468,33 @@ mod tests {
         assert_eq!(
             verdict(&p, Lang::Zh),
             "nginx[20] 发送了 8 MiB（/srv/big.iso）：100 % 以引用传递（sendfile），每字节 0 次 CPU 拷贝"
+        );
+    }
+
+    /// A process that sends a little and receives a lot (iperf3 -R) is
+    /// told both, in each language.
+    #[test]
+    fn a_mostly_receiving_client_is_told_what_it_received() {
+        let mut f = Flow {
+            sent_bytes: 545,
+            sent: Sent {
+                copied_bytes: 545,
+                ..Sent::default()
+            },
+            received_bytes: 5 << 30,
+            ..Flow::default()
+        };
+        f.syscalls.insert("write".into(), 12);
+        let p = process("iperf3", 30, f, None, 1.0);
+        assert_eq!(
+            verdict(&p, Lang::En),
+            "iperf3[30] sent 545 B: 100 % copied from user memory, 1.00 CPU copies per byte; \
+             received 5 GiB, copied into user memory"
+        );
+        assert_eq!(
+            verdict(&p, Lang::Zh),
+            "iperf3[30] 发送了 545 B：100 % 从用户内存拷贝，每字节 1.00 次 CPU 拷贝；\
+             收到 5 GiB，拷进了用户内存"
         );
     }
 

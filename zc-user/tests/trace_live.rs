@@ -683,3 +683,182 @@ fn files_are_named_as_opened_on_overlayfs_and_btrfs() {
         Err(common::fs::Unavailable(why)) => common::skip_part(NAME, &why),
     }
 }
+
+/// The one tree of `zc trace --json -- COMMAND`, run until the command
+/// exits.
+fn trace_to_exit(command: &[&str]) -> Value {
+    let out = Command::new(zc_exe())
+        .args(["trace", "--json", "--"])
+        .args(command)
+        .stdin(Stdio::null())
+        .output()
+        .expect("zc trace");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out.stdout).remove(0)
+}
+
+/// The socket that took the most, and its receive ledger held against
+/// TCP's own count, read in the kernel as it closed.
+fn receiving_socket(t: &Value) -> &Value {
+    let sock = t["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .max_by_key(|s| u(s, &["ledger", "received_copied_bytes"]))
+        .expect("a socket");
+    let l = &sock["ledger"];
+    assert_eq!(l["tcp_counted"], Value::Bool(true), "{sock}");
+    assert_eq!(
+        u(l, &["received_copied_bytes"]),
+        u(l, &["received_by_tcp_bytes"]),
+        "{sock}"
+    );
+    sock
+}
+
+/// Receiving is a verdict too: a client that mostly receives (iperf3 -R,
+/// curl) and a server receiving an upload (nginx reading a request body)
+/// each get one that says what they received and how, and each socket's
+/// receive ledger balances against what TCP says the program took. The
+/// other sources: iperf3's own count of the bytes it received, curl's
+/// file compared with the served one, and the upload's size.
+#[test]
+fn receiving_is_a_verdict_and_a_ledger_too() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready(
+        "receiving_is_a_verdict_and_a_ledger_too",
+        &["iperf3", "nginx", "curl"],
+    ) {
+        return;
+    }
+    // iperf3 -R: the server (not traced) sends, the traced client receives.
+    let port = free_port();
+    let _server = Reaped(Some(
+        Command::new("iperf3")
+            .args(["-s", "-p", &port.to_string(), "-B", "127.0.0.1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("iperf3 -s"),
+    ));
+    wait_port(port);
+    let log = tempfile::NamedTempFile::new_in("/var/tmp").expect("tempfile");
+    let logfile = log.path().to_str().expect("utf-8");
+    let t = trace_to_exit(&[
+        "iperf3",
+        "-c",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-R",
+        "-n",
+        "256M",
+        "-J",
+        "--logfile",
+        logfile,
+    ]);
+    let theirs: Value =
+        serde_json::from_str(&std::fs::read_to_string(log.path()).expect("iperf3's log"))
+            .expect("iperf3's JSON");
+    let got = u(&theirs, &["end", "sum_received", "bytes"]);
+    assert!(got >= 256 << 20, "{theirs}");
+    let sock = receiving_socket(&t);
+    assert_eq!(
+        u(&sock["ledger"], &["received_copied_bytes"]),
+        got,
+        "{sock}"
+    );
+    let v = t["verdict"][0].as_str().expect("a verdict");
+    assert!(v.starts_with("iperf3["), "{v}");
+    assert!(v.contains("; received 256"), "{v}");
+    assert!(v.ends_with("copied into user memory"), "{v}");
+    assert_sockets_balance(&t);
+
+    // curl receiving from an nginx zc does not follow.
+    let size = 8 << 20;
+    let (dir, file) = served(size);
+    let port = free_port();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, common::nginx::conf(dir.path(), dir.path(), port)).expect("nginx.conf");
+    let _nginx = Reaped(Some(
+        Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx"),
+    ));
+    wait_port(port);
+    let copy = dir.path().join("copy.bin");
+    let url = format!("http://127.0.0.1:{port}/payload.bin");
+    let t = trace_to_exit(&["curl", "-sf", "-o", copy.to_str().expect("utf-8"), &url]);
+    assert!(
+        std::fs::read(&copy).expect("curl's copy") == std::fs::read(&file).expect("the file"),
+        "curl got other bytes"
+    );
+    let sock = receiving_socket(&t);
+    // The body and nginx's response header.
+    assert!(
+        u(&sock["ledger"], &["received_copied_bytes"]) > size as u64,
+        "{sock}"
+    );
+    let v = t["verdict"][0].as_str().expect("a verdict");
+    assert!(v.starts_with("curl["), "{v}");
+    assert!(v.contains("; received 8"), "{v}");
+    assert_sockets_balance(&t);
+
+    // nginx, traced, receiving an upload: WebDAV's PUT writes the body to
+    // a file, which must then equal the one sent.
+    drop(_nginx);
+    let put = dir.path().join("up").join("upload.bin");
+    let tree = {
+        let port = free_port();
+        let dav =
+            "location /up/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }";
+        std::fs::write(
+            &conf,
+            common::nginx::conf_with(dir.path(), dir.path(), port, dav),
+        )
+        .expect("nginx.conf");
+        let zc = zc_trace(&[
+            "--json",
+            "--",
+            "nginx",
+            "-c",
+            conf.to_str().expect("utf-8"),
+            "-p",
+            dir.path().to_str().expect("utf-8"),
+        ]);
+        wait_port(port);
+        let st = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", "-T"])
+            .arg(&file)
+            .arg(format!("http://127.0.0.1:{port}/up/upload.bin"))
+            .status()
+            .expect("curl -T");
+        assert!(st.success(), "curl PUT: {st}");
+        let trees = stop(zc);
+        kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
+        trees.into_iter().next().expect("a tree")
+    };
+    assert!(
+        std::fs::read(&put).expect("the upload") == std::fs::read(&file).expect("the file"),
+        "nginx wrote other bytes than were sent"
+    );
+    let sock = receiving_socket(&tree);
+    assert!(
+        u(&sock["ledger"], &["received_copied_bytes"]) > size as u64,
+        "{sock}"
+    );
+    let p = sender(&tree);
+    let v = p["verdict"].as_str().expect("a verdict");
+    assert!(v.contains("; received 8"), "{v}");
+    assert_sockets_balance(&tree);
+}

@@ -154,6 +154,7 @@ const TYPES: &[&str] = &[
     "vm_fault",
     "vm_area_struct",
     "tcp_sock",
+    "sock_flags",
     "files_struct",
     "fdtable",
     "request",
@@ -319,8 +320,28 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (_, [i_size]) = lookup(btf, "inode", ["i_size"])?;
     let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
     let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
-    let (_, [bytes_sent, bytes_retrans]) =
-        lookup(btf, "tcp_sock", ["bytes_sent", "bytes_retrans"])?;
+    let (_, [skc_flags]) = lookup(btf, "sock_common", ["skc_flags"])?;
+    let [sock_done] = enum_values(btf, "sock_flags", ["SOCK_DONE"])?;
+    let (
+        _,
+        [
+            bytes_sent,
+            bytes_retrans,
+            bytes_received,
+            rcv_nxt,
+            copied_seq,
+        ],
+    ) = lookup(
+        btf,
+        "tcp_sock",
+        [
+            "bytes_sent",
+            "bytes_retrans",
+            "bytes_received",
+            "rcv_nxt",
+            "copied_seq",
+        ],
+    )?;
 
     // Sizes are checked where the eBPF side reads the field with a fixed width.
     Ok(KernelLayout {
@@ -414,6 +435,11 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         fdtable_max_fds: max_fds.sized(4)?,
         tcp_bytes_sent: bytes_sent.sized(8)?,
         tcp_bytes_retrans: bytes_retrans.sized(8)?,
+        tcp_bytes_received: bytes_received.sized(8)?,
+        tcp_rcv_nxt: rcv_nxt.sized(4)?,
+        tcp_copied_seq: copied_seq.sized(4)?,
+        skc_flags: skc_flags.sized(8)?,
+        sock_done_bit: u32::from(sock_done),
         valid: 1,
     })
 }
@@ -858,6 +884,11 @@ mod tests {
             fdtable_max_fds: 0,
             tcp_bytes_sent: 1544,
             tcp_bytes_retrans: 2192,
+            tcp_bytes_received: 1752,
+            tcp_rcv_nxt: 1664,
+            tcp_copied_seq: 1464,
+            skc_flags: 96,
+            sock_done_bit: 1,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -465,6 +465,7 @@ impl Tracer {
                     id,
                     info.tcp_sent_end.saturating_sub(info.tcp_sent_start),
                     info.tcp_retrans_end.saturating_sub(info.tcp_retrans_start),
+                    info.tcp_taken_end.saturating_sub(info.tcp_taken_start),
                 ));
             }
             out.sockets
@@ -489,11 +490,12 @@ impl Tracer {
                 None => late.push((id, counts)),
             }
         }
-        for (id, sent, retrans) in tcp {
+        for (id, sent, retrans, taken) in tcp {
             if let Some((_, c)) = out.sockets.get_mut(&id) {
                 c.set(Counter::TcpInfoRead, 1);
                 c.set(Counter::TcpBytesSent, sent);
                 c.set(Counter::TcpBytesRetrans, retrans);
+                c.set(Counter::TcpBytesTaken, taken);
             }
         }
         // A closed socket is dropped only once its final counts were read

@@ -318,6 +318,18 @@ pub struct SocketLedger {
     /// Whether TCP's own count was read (the socket closed in the trace).
     #[serde(default)]
     pub tcp_counted: bool,
+    /// Receiving: what the program copied out of the socket into its
+    /// memory (`skb_copy_datagram_iovec`), against what TCP says it took
+    /// (`bytes_received` less the unread, between the first sighting and
+    /// the close). What it took otherwise (spliced, or mapped with
+    /// `TCP_ZEROCOPY_RECEIVE`) no probe of zc sees yet, and shows here as
+    /// unexplained; a socket still open at the end has no such check.
+    #[serde(default)]
+    pub received_copied_bytes: u64,
+    #[serde(default)]
+    pub received_by_tcp_bytes: u64,
+    #[serde(default)]
+    pub unexplained_received_bytes: i64,
     /// Sent but not seen at the device nor counted by TCP (positive), or
     /// seen at the device but never sent through a traced call (negative:
     /// the socket existed before the trace, or the process sent before zc
@@ -354,6 +366,13 @@ impl SocketLedger {
             unseen_bytes: unseen,
             unseen_retransmitted_bytes: unseen_re,
             tcp_counted: s.get(C::TcpInfoRead) != 0,
+            received_copied_bytes: s.get(C::RecvCopyBytes),
+            received_by_tcp_bytes: s.get(C::TcpBytesTaken),
+            unexplained_received_bytes: if s.get(C::TcpInfoRead) != 0 {
+                s.get(C::TcpBytesTaken) as i64 - s.get(C::RecvCopyBytes) as i64
+            } else {
+                0
+            },
             unexplained_bytes: sent.total() as i64 - (first + unseen) as i64 + over as i64,
         }
     }
@@ -424,7 +443,8 @@ pub struct TreeReport {
     pub elapsed_ns: u64,
     #[serde(flatten)]
     pub flow: Flow,
-    /// The sum of the sockets' ledgers' `unexplained_bytes`.
+    /// The sum of the sockets' ledgers' `unexplained_bytes`, sending and
+    /// receiving.
     pub unexplained_bytes: i64,
     pub processes: Vec<ProcessReport>,
     pub files: Vec<FileReport>,
@@ -482,11 +502,13 @@ fn report(
         tree_p.merge(&pc.counts);
         tree_s.merge(&s);
         let flow = Flow::of(&pc.counts, &s);
-        let comm = names
-            .comm
-            .get(&pid)
-            .cloned()
-            .or_else(|| pc.exit_comm.clone())
+        // The name the kernel had as the process exited is its last one:
+        // a command zc started through its gate was `sh` until it exec'd,
+        // and may exit before /proc is read again.
+        let comm = pc
+            .exit_comm
+            .clone()
+            .or_else(|| names.comm.get(&pid).cloned())
             .unwrap_or_else(|| "?".into());
         let own: Vec<(String, FileCounts)> = t
             .files
@@ -538,7 +560,10 @@ fn report(
         root,
         pids: members.iter().copied().collect(),
         elapsed_ns,
-        unexplained_bytes: sockets.iter().map(|s| s.ledger.unexplained_bytes).sum(),
+        unexplained_bytes: sockets
+            .iter()
+            .map(|s| s.ledger.unexplained_bytes + s.ledger.unexplained_received_bytes.abs())
+            .sum(),
         flow,
         processes,
         files,
@@ -866,6 +891,29 @@ mod tests {
         let l = SocketLedger::of(&c);
         assert_eq!(l.unseen_bytes, 0);
         assert_eq!(l.unexplained_bytes, 2 * skb as i64);
+    }
+
+    /// Receiving, held against TCP: what the program took (arrived, less
+    /// what waits unread) against what zc saw it copy out.
+    #[test]
+    fn a_closed_sockets_receive_ledger_is_held_against_what_tcp_says_was_taken() {
+        let mut c = counts(&[(C::RecvCopyBytes, 4 * MIB)]);
+        assert_eq!(SocketLedger::of(&c).unexplained_received_bytes, 0);
+        c.set(C::TcpInfoRead, 1);
+        c.set(C::TcpBytesTaken, 4 * MIB);
+        assert_eq!(SocketLedger::of(&c).unexplained_received_bytes, 0);
+        // A splice out of the socket: taken, not copied, not seen yet.
+        c.set(C::TcpBytesTaken, 5 * MIB);
+        let l = SocketLedger::of(&c);
+        assert_eq!(l.unexplained_received_bytes, MIB as i64);
+        let mut t = TreeCounts::default();
+        t.procs.insert(20, ProcCounts::default());
+        t.sockets.insert(5, (info(20), c));
+        let r = &reports(&t, &[20], &[], &Names::default(), 1)[0];
+        assert_eq!(
+            r.unexplained_bytes, MIB as i64,
+            "the tree's total counts it"
+        );
     }
 
     #[test]
