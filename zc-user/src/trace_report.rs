@@ -299,6 +299,21 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             "unexplained bytes (all sockets)",
             r.unexplained_bytes.to_string(),
         );
+        if !r.blind_tasks.is_empty() {
+            let who: Vec<String> = r
+                .blind_tasks
+                .iter()
+                .map(|t| format!("{}[{}] of pid {}", t.comm, t.tid, t.pid))
+                .collect();
+            line(
+                &mut s,
+                "unseen by every probe",
+                format!(
+                    "{}: the kernel ran no zc program in their context, softirqs on their stack included",
+                    who.join(", ")
+                ),
+            );
+        }
         if !r.files.is_empty() {
             let _ = writeln!(s, "\n  files (read = copied to user; ref = by reference)");
             for fr in r.files.iter().take(10) {
@@ -520,6 +535,7 @@ mod tests {
             files: vec![],
             sockets: vec![],
             tracing_cost: Default::default(),
+            blind_tasks: vec![],
         };
         let v = json(&r).expect("json");
         let said = "curl[1] sent nothing over TCP; received 1 MiB, copied into user memory";

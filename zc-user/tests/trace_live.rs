@@ -282,6 +282,19 @@ fn assert_sockets_balance(tree: &Value) {
         );
     }
     assert_eq!(tree["unexplained_bytes"].as_i64(), Some(0));
+    // Bytes TCP counted and no probe saw come with the task in whose
+    // context the kernel ran no program.
+    let unseen: u64 = socks
+        .iter()
+        .map(|s| {
+            u(s, &["ledger", "unseen_bytes"]) + u(s, &["ledger", "unseen_retransmitted_bytes"])
+        })
+        .sum();
+    let blind = tree["blind_tasks"].as_array().expect("blind_tasks");
+    assert!(
+        unseen == 0 || !blind.is_empty(),
+        "{unseen} bytes unseen and no task named"
+    );
 }
 
 fn kill_pid(pid: u64, sig: i32) {

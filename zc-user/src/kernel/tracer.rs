@@ -400,7 +400,10 @@ impl Tracer {
         use zc_common::tree::{
             FileKey, SOCK_COUNTERS, SYSCALL_BYTES, SYSCALL_CALLS, SockCounts, SockInfo, proc_slot,
         };
-        let mut out = TreeCounts::default();
+        let mut out = TreeCounts {
+            blind: self.blind_tasks()?,
+            ..TreeCounts::default()
+        };
         let mut comm: [Vec<(u32, u64)>; 2] = [Vec::new(), Vec::new()];
         let map = |name: &str| {
             self.ebpf

@@ -17,7 +17,7 @@ pub struct Counts {
 /// A task that left a CPU with no `sched_switch` run to see it: the kernel
 /// ran none of zc's programs in its context, softirqs on its stack
 /// included. Named from `/proc` when the run ends.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BlindTask {
     pub tid: u32,
     /// Its process (0 when it was gone before zc asked).

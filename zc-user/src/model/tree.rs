@@ -37,6 +37,8 @@ pub struct TreeCounts {
     pub sockets: BTreeMap<u64, (SocketInfo, Counts)>,
     /// (device, inode) → process → counters.
     pub files: BTreeMap<(u32, u64), BTreeMap<u32, FileCounts>>,
+    /// Tasks in whose context the kernel ran none of zc's programs.
+    pub blind: Vec<super::counts::BlindTask>,
 }
 
 /// One process's counters and its place in the tree.
@@ -453,6 +455,10 @@ pub struct TreeReport {
     /// time (filled by the runner, which reads the kernel's statistics).
     #[serde(default)]
     pub tracing_cost: super::cost::TracingCost,
+    /// The machine's tasks in whose context the kernel ran none of zc's
+    /// programs while it traced (docs/evidence.md, "Unseen").
+    #[serde(default)]
+    pub blind_tasks: Vec<super::counts::BlindTask>,
 }
 
 /// Splits the counters into trees (one per root) and builds each report.
@@ -569,6 +575,7 @@ fn report(
         files,
         sockets,
         tracing_cost: Default::default(),
+        blind_tasks: t.blind.clone(),
     }
 }
 

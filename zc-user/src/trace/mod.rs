@@ -200,6 +200,7 @@ impl Live {
         let read = self.tracer.tree_read()?;
         self.counts.procs = read.counts.procs;
         self.counts.files = read.counts.files;
+        self.counts.blind = read.counts.blind;
         for (id, socket) in read.counts.sockets {
             self.counts.sockets.insert(id, socket);
         }
