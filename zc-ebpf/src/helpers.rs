@@ -193,23 +193,7 @@ pub fn close_sock(sk: u64) -> bool {
     if let Some(p) = ZC_SOCK_SEEN.get_ptr_mut(info.id) {
         // TCP's counts as the socket closes: everything it ever sent, and
         // everything the program took.
-        let end = tcp_counts(sk).map(|(sent, retrans, taken)| {
-            // The peer's FIN takes a sequence number: `bytes_received`
-            // counts it, and so does `copied_seq` once the program read the
-            // end of the stream. Read or not, it is no byte it took. Only
-            // `tcp_fin` sets SOCK_DONE: an orphaned socket in FIN_WAIT2
-            // hands the FIN to its timewait socket, and never sees it.
-            let fin = kread::<u64>(sk, lay!(skc_flags))
-                .is_ok_and(|f| (f >> (lay!(sock_done_bit) & 63)) & 1 != 0);
-            let unread = kread::<u32>(sk, lay!(tcp_rcv_nxt))
-                .and_then(|n| Ok(n.wrapping_sub(kread::<u32>(sk, lay!(tcp_copied_seq))?)))
-                .unwrap_or(1);
-            (
-                sent,
-                retrans,
-                taken.saturating_sub((fin && unread == 0) as u64),
-            )
-        });
+        let end = tcp_counts(sk);
         // SAFETY: an entry of this map; racing writers write the same value.
         unsafe {
             if let (1, Ok((sent, retrans, taken))) = ((*p).tcp_read, end) {
@@ -439,7 +423,8 @@ const AF_INET6: u16 = 10;
 
 /// TCP's own counts for socket `sk`: payload handed to IP, of it
 /// retransmitted, and payload the program took (arrived, less what waits
-/// unread between `copied_seq` and `rcv_nxt`).
+/// unread between `copied_seq` and `rcv_nxt`, less the FIN). The same
+/// at the first sighting and at the close, so their difference is exact.
 #[inline(always)]
 fn tcp_counts(sk: u64) -> Result<(u64, u64, u64), i64> {
     let sent: u64 = kread(sk, lay!(tcp_bytes_sent))?;
@@ -448,7 +433,19 @@ fn tcp_counts(sk: u64) -> Result<(u64, u64, u64), i64> {
     let rcv_nxt: u32 = kread(sk, lay!(tcp_rcv_nxt))?;
     let copied: u32 = kread(sk, lay!(tcp_copied_seq))?;
     let unread = rcv_nxt.wrapping_sub(copied) as u64;
-    Ok((sent, retrans, received.saturating_sub(unread)))
+    // The peer's FIN takes a sequence number: `bytes_received` counts it,
+    // and so does `copied_seq` once the program read the end of the
+    // stream. Read or not, it is no byte the program took. Only `tcp_fin`
+    // sets SOCK_DONE: an orphaned socket in FIN_WAIT2 hands the FIN to its
+    // timewait socket and never counts it.
+    let flags: u64 = kread(sk, lay!(skc_flags))?;
+    let fin = (flags >> (lay!(sock_done_bit) & 63)) & 1 != 0;
+    let taken = received.saturating_sub(unread);
+    Ok((
+        sent,
+        retrans,
+        taken.saturating_sub((fin && unread == 0) as u64),
+    ))
 }
 
 #[inline(always)]

@@ -70,11 +70,10 @@ static ZC_BLIND: HashMap<u32, u64> = HashMap::with_max_entries(64, 0);
 /// host's choice). Whatever ran on its stack meanwhile, softirqs included,
 /// was invisible; the run says so.
 #[inline(always)]
-fn check_blind(ctx: &BtfTracePointContext) {
+fn check_blind(prev: u32, next: u32) {
     let Some(p) = ZC_CPU_NEXT.get_ptr_mut(0) else {
         return;
     };
-    let prev = current_tid();
     // SAFETY: this CPU's slot; a switch does not nest on its CPU.
     let last = unsafe { *p };
     if last != 0 && last - 1 != prev as u64 {
@@ -94,7 +93,6 @@ fn check_blind(ctx: &BtfTracePointContext) {
             }
         }
     }
-    let next = pid_of(arg(ctx, tp::sched_switch::NEXT)).unwrap_or(0);
     // SAFETY: as above.
     unsafe { *p = next as u64 + 1 };
 }
@@ -103,7 +101,10 @@ fn try_sched_switch(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !armed() {
         return Ok(());
     }
-    check_blind(ctx);
+    // The switch runs in the task leaving the CPU: `prev` is the current one.
+    let prev = current_tid();
+    let next = pid_of(arg(ctx, tp::sched_switch::NEXT))?;
+    check_blind(prev, next);
     if tree_mode() {
         // The switch runs in the thread that leaves the CPU: its process
         // is the current one.
@@ -112,9 +113,6 @@ fn try_sched_switch(ctx: &BtfTracePointContext) -> Result<(), i64> {
         }
         return Ok(());
     }
-    // The switch runs in the task leaving the CPU: `prev` is the current one.
-    let prev = current_tid();
-    let next = pid_of(arg(ctx, tp::sched_switch::NEXT))?;
     let sender = config(Config::SenderTid);
     if sender == 0 {
         return Ok(());

@@ -233,9 +233,22 @@ fn u(v: &Value, path: &[&str]) -> u64 {
 /// (with `curl_args`) fetches `root/payload.bin` and compares it with the
 /// file. Returns the trace's one tree, nginx stopped.
 fn nginx_traced(dir: &Path, root: &Path, curl_args: &[&str]) -> Value {
+    nginx_traced_with(dir, root, "", |port| {
+        fetch_and_compare(
+            &format!("http://127.0.0.1:{port}/payload.bin"),
+            &root.join("payload.bin"),
+            curl_args,
+        )
+    })
+}
+
+/// nginx, run from `dir` under `zc trace --json`, serving `root` with
+/// `server` directives added; `client` talks to it on the port it is
+/// given. Returns the trace's one tree, nginx stopped.
+fn nginx_traced_with(dir: &Path, root: &Path, server: &str, client: impl FnOnce(u16)) -> Value {
     let port = free_port();
     let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, common::nginx::conf(dir, root, port)).expect("nginx.conf");
+    std::fs::write(&conf, common::nginx::conf_with(dir, root, port, server)).expect("nginx.conf");
     let zc = zc_trace(&[
         "--json",
         "--",
@@ -246,11 +259,7 @@ fn nginx_traced(dir: &Path, root: &Path, curl_args: &[&str]) -> Value {
         dir.to_str().expect("utf-8"),
     ]);
     wait_port(port);
-    fetch_and_compare(
-        &format!("http://127.0.0.1:{port}/payload.bin"),
-        &root.join("payload.bin"),
-        curl_args,
-    );
+    client(port);
     let trees = stop(zc);
     kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
     trees.into_iter().next().expect("a tree")
@@ -430,14 +439,8 @@ fn nginx_sendfile_sends_by_reference() {
     // second source: every byte the worker handed its socket is a first
     // transmission that TCP counted and a probe saw, or one it counted and
     // none saw (unseen).
-    let sock = t["sockets"]
-        .as_array()
-        .expect("sockets")
-        .iter()
-        .max_by_key(|s| u(s, &["ledger", "sent_bytes"]))
-        .expect("a socket");
+    let sock = counted_socket(t, "sent_bytes");
     let l = &sock["ledger"];
-    assert_eq!(l["tcp_counted"], Value::Bool(true), "{sock}");
     assert_eq!(
         u(l, &["first_transmission_bytes"]) + u(l, &["unseen_bytes"]),
         u(l, &["sent_bytes"]),
@@ -700,31 +703,29 @@ fn files_are_named_as_opened_on_overlayfs_and_btrfs() {
 /// The one tree of `zc trace --json -- COMMAND`, run until the command
 /// exits.
 fn trace_to_exit(command: &[&str]) -> Value {
-    let out = Command::new(zc_exe())
-        .args(["trace", "--json", "--"])
-        .args(command)
-        .stdin(Stdio::null())
-        .output()
-        .expect("zc trace");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_lines(&out.stdout).remove(0)
+    let mut args: Vec<&std::ffi::OsStr> = vec!["trace".as_ref(), "--json".as_ref(), "--".as_ref()];
+    args.extend(command.iter().map(std::ffi::OsStr::new));
+    common::zc_json_lines(&args).remove(0)
+}
+
+/// The socket whose ledger's `key` is largest, which must have closed in
+/// the trace: TCP's own count was read for it.
+fn counted_socket<'a>(t: &'a Value, key: &str) -> &'a Value {
+    let sock = t["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .max_by_key(|s| u(s, &["ledger", key]))
+        .expect("a socket");
+    assert_eq!(sock["ledger"]["tcp_counted"], Value::Bool(true), "{sock}");
+    sock
 }
 
 /// The socket that took the most, and its receive ledger held against
 /// TCP's own count, read in the kernel as it closed.
 fn receiving_socket(t: &Value) -> &Value {
-    let sock = t["sockets"]
-        .as_array()
-        .expect("sockets")
-        .iter()
-        .max_by_key(|s| u(s, &["ledger", "received_copied_bytes"]))
-        .expect("a socket");
+    let sock = counted_socket(t, "received_copied_bytes");
     let l = &sock["ledger"];
-    assert_eq!(l["tcp_counted"], Value::Bool(true), "{sock}");
     assert_eq!(
         u(l, &["received_copied_bytes"]),
         u(l, &["received_by_tcp_bytes"]),
@@ -831,25 +832,9 @@ fn receiving_is_a_verdict_and_a_ledger_too() {
     // a file, which must then equal the one sent.
     drop(_nginx);
     let put = dir.path().join("up").join("upload.bin");
-    let tree = {
-        let port = free_port();
-        let dav =
-            "location /up/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }";
-        std::fs::write(
-            &conf,
-            common::nginx::conf_with(dir.path(), dir.path(), port, dav),
-        )
-        .expect("nginx.conf");
-        let zc = zc_trace(&[
-            "--json",
-            "--",
-            "nginx",
-            "-c",
-            conf.to_str().expect("utf-8"),
-            "-p",
-            dir.path().to_str().expect("utf-8"),
-        ]);
-        wait_port(port);
+    let dav =
+        "location /up/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }";
+    let tree = nginx_traced_with(dir.path(), dir.path(), dav, |port| {
         let st = Command::new("curl")
             .args(["-sf", "-o", "/dev/null", "-T"])
             .arg(&file)
@@ -857,10 +842,7 @@ fn receiving_is_a_verdict_and_a_ledger_too() {
             .status()
             .expect("curl -T");
         assert!(st.success(), "curl PUT: {st}");
-        let trees = stop(zc);
-        kill_pid(u(&trees[0], &["root"]), libc::SIGQUIT);
-        trees.into_iter().next().expect("a tree")
-    };
+    });
     assert!(
         std::fs::read(&put).expect("the upload") == std::fs::read(&file).expect("the file"),
         "nginx wrote other bytes than were sent"

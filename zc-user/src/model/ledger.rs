@@ -100,10 +100,13 @@ impl Hop {
             + self.socket_pages_bytes
     }
 
-    /// Sets `unexplained_bytes` to the gap between payload and classes,
-    /// whichever way it goes (too few bytes or too many are both wrong).
+    /// Sets `unexplained_bytes` to the gap between payload and classes
+    /// (with the bytes TCP's own count vouches for, unseen), whichever way
+    /// it goes (too few bytes or too many are both wrong).
     fn balance(mut self) -> Hop {
-        self.unexplained_bytes = self.payload_bytes.abs_diff(self.explained());
+        self.unexplained_bytes = self
+            .payload_bytes
+            .abs_diff(self.explained() + self.unseen_bytes);
         self
     }
 }
@@ -164,8 +167,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
         + c.get(C::SendPinnedBytes)
             .saturating_sub(c.get(C::QueuePinnedBytes));
     h2.unseen_bytes = unproved.min(unseen_at_queue(c));
-    let mut h2 = h2.balance();
-    h2.unexplained_bytes = h2.payload_bytes.abs_diff(h2.explained() + h2.unseen_bytes);
+    let h2 = h2.balance();
 
     // 3. Socket buffer → device, first transmissions. A whole skb dropped
     // at the queue is a failed transmit that TCP hears of and sends again as

@@ -87,14 +87,20 @@ pub const REPLAYED_FIGURES: &[&str] = &[
 
 /// The runs of a trace as `zc replay --json` prints them (no root needed).
 pub fn replay_json(trace: &std::path::Path) -> Vec<serde_json::Value> {
+    zc_json_lines(&["replay".as_ref(), "--json".as_ref(), trace.as_os_str()])
+}
+
+/// `zc ARGS`, which must succeed, and its output: one JSON object per line.
+#[allow(dead_code)] // not every test binary runs zc this way
+pub fn zc_json_lines(args: &[&std::ffi::OsStr]) -> Vec<serde_json::Value> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zc"))
-        .args(["replay", "--json"])
-        .arg(trace)
+        .args(args)
+        .stdin(std::process::Stdio::null())
         .output()
-        .expect("run zc replay");
+        .expect("run zc");
     assert!(
         out.status.success(),
-        "zc replay failed: {}",
+        "zc {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout)
