@@ -75,10 +75,13 @@ pub mod op {
     /// A whole queued skb dropped before the device (`skb:kfree_skb`); TCP
     /// sends its bytes again as new data. The reason is in `SkbEvent::reason`.
     pub const SKB_DROP: u16 = 2;
-    /// A retransmission (`tcp:tcp_retransmit_skb`): payload in `payload`.
+    /// A retransmission (`tcp:tcp_retransmit_skb`): payload in `payload`,
+    /// `reason` the attempt's error as a `u32` (0: it went out).
     pub const SKB_RETRANSMIT: u16 = 3;
-    /// Payload lost after TCP was told it left (a piece of a queued skb, or
-    /// dropped by the driver): TCP retransmits it.
+    /// Payload dropped without `kfree_skb` finding the queued skb whole (a
+    /// piece of a segmented skb, or an skb the driver refused with rc ≠ 0).
+    /// Whether TCP heard of it, the ledger by ranges reads from what TCP
+    /// did next: a retransmission, or the same bytes again as new data.
     pub const SKB_LOST: u16 = 4;
 
     pub const RING_SUBMIT: u16 = 0;
@@ -226,11 +229,16 @@ pub struct SkbEvent {
     pub reason: u32,
     /// Bytes of those frags.
     pub user_bytes: u32,
+    /// The TCP sequence number of the skb's first payload byte: from the
+    /// TCP header where the skb has one (queue, device, drop), from TCP's
+    /// own control block (`TCP_SKB_CB(skb)->seq`) for a retransmission.
+    /// Less the socket's first sequence number, it is the byte's place in
+    /// the stream: this is how the ledger checks ranges, not only sums.
+    pub seq: u32,
     /// For each frag (up to `MAX_FRAGS`), the index in the demo file of the
     /// page it points at, or `u32::MAX` when it is not a page of that file.
     /// Filled in the demo only: this is the proof by page identity.
     pub frag_pages: [u32; crate::MAX_FRAGS],
-    pub _pad: u32,
 }
 
 /// `skb:skb_copy_datagram_iovec` in the receiver thread: its CPU copy.
@@ -354,7 +362,7 @@ const _: () = assert!(size_of::<SkbEvent>() == 136);
 /// that carry no file page (a segment, TCP's own pages) cost what they did
 /// before the page map.
 pub const SKB_EVENT_SHORT: usize = core::mem::offset_of!(SkbEvent, frag_pages);
-const _: () = assert!(SKB_EVENT_SHORT == 64);
+const _: () = assert!(SKB_EVENT_SHORT == 68);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
 const _: () = assert!(size_of::<DmaEvent>() == 24);
 

@@ -147,6 +147,12 @@ pub struct KernelLayout {
     /// (enum `sock_flags`), which only `tcp_fin` sets: the peer's FIN came.
     pub skc_flags: u32,
     pub sock_done_bit: u32,
+    /// `tcp_sock.write_seq`: the sequence number of the next byte written
+    /// to the socket (before the first send, the stream's first byte).
+    pub tcp_write_seq: u32,
+    /// `tcp_skb_cb.seq`, within `sk_buff.cb`: the first sequence number of
+    /// an skb TCP holds (a retransmission's, whose headers are not pushed).
+    pub tcp_cb_seq: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -249,6 +255,8 @@ impl KernelLayout {
         tcp_copied_seq: 0,
         skc_flags: 0,
         sock_done_bit: 0,
+        tcp_write_seq: 0,
+        tcp_cb_seq: 0,
         valid: 0,
     };
 }
@@ -266,7 +274,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 91 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 93 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

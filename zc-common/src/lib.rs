@@ -145,6 +145,10 @@ pub enum Config {
     /// file beneath's. 0 when the file system's reads pass no page-cache
     /// tracepoint (tmpfs). Never exported.
     LearnedCache = 16,
+    /// The demo socket's first stream byte: `tcp_sock.write_seq` when the
+    /// kernel side first saw the sender send on it (nothing was written
+    /// yet), plus 2^32 so that 0 means "not seen". Written by the kernel.
+    DemoStreamStart = 17,
 }
 
 /// `Config::Mode` values.
@@ -154,7 +158,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 17;
+pub const CONFIG_SLOTS: u32 = 18;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

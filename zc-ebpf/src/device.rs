@@ -163,11 +163,24 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
     }
     let _ = ZC_QUEUED.remove(skb);
     if rc != 0 {
-        // The driver consumed it without sending it: lost, TCP retransmits.
+        // The driver consumed it without sending it (a veth's peer backlog
+        // was full: `enqueue_to_backlog` freed it, and `skb:kfree_skb` left
+        // it to this rc, so it is counted once). Whether TCP heard of it
+        // depends on the path (no qdisc: the rc reaches `tcp_transmit_skb`,
+        // which sends the bytes again as new data; a qdisc: it does not,
+        // and TCP retransmits): the ledger by ranges tells them apart by
+        // what TCP did next.
         count_net(Counter::DropsLost, 1);
         count_net(Counter::DropLostBytes, e.payload as u64);
         count_net(Counter::XmitDropped, 1);
         count_net(Counter::XmitDroppedBytes, e.payload as u64);
+        emit_prefix(
+            &SkbEvent {
+                h: header(Kind::Skb, op::SKB_LOST),
+                ..e
+            },
+            SKB_EVENT_SHORT,
+        );
         return 0;
     }
     count_skb(&AT_DEVICE, &e, sock);
@@ -196,6 +209,14 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
     if !armed() || skb == 0 || lay!(valid) == 0 {
         return 0;
     }
+    // Freed inside the driver's transmit (between `net_dev_start_xmit` and
+    // `net_dev_xmit`): the driver's rc says what became of it, and
+    // `net_dev_xmit` counts it. Counting it here too would count one drop
+    // twice.
+    // SAFETY: only whether the entry exists is read.
+    if unsafe { ZC_XMIT_PENDING.get(skb) }.is_some() {
+        return 0;
+    }
     // A queued skb is looked up first: once segmented, the original no
     // longer points at its socket (its segments took it over).
     // SAFETY: the value is copied out before the entry is removed.
@@ -207,7 +228,8 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
         let same = sk == 0
             || matches!(demo_skb(skb, op::SKB_DROP), Ok(Some((e, _))) if e.payload == payload);
         if same {
-            return whole_drop(skb, sk, payload, reason);
+            let seq = header_seq(skb).unwrap_or(0);
+            return whole_drop(skb, sk, payload, reason, seq);
         }
     }
     if let Ok(Some((mut e, _))) = demo_skb(skb, op::SKB_LOST) {
@@ -234,7 +256,7 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
 
 /// A whole queued skb dropped: the transmit failed and TCP heard of it.
 #[inline(always)]
-fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32) -> u32 {
+fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32, seq: u32) -> u32 {
     if sk == 0
         && let Some(p) = ZC_PIECES.get_ptr_mut(0)
     {
@@ -254,9 +276,21 @@ fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32) -> u32 {
         skb,
         payload,
         reason,
+        seq,
         ..SkbEvent::default()
     });
     0
+}
+
+/// The sequence number in an skb's TCP header (big-endian, 4 bytes in).
+#[inline(always)]
+fn header_seq(skb: u64) -> Result<u32, i64> {
+    let head: u64 = kread(skb, lay!(skb_head))?;
+    let th: u16 = kread(skb, lay!(skb_transport_header))?;
+    if th == u16::MAX {
+        return Err(0);
+    }
+    Ok(u32::from_be(kread(head, th as u32 + 4)?))
 }
 
 /// `consume_skb(skb, location)`: an skb freed normally. A queued skb that
@@ -320,22 +354,31 @@ fn retransmit(sk: u64, skb: u64, err: i32) -> Result<(), i64> {
         return Ok(());
     }
     let len: u32 = kread(skb, lay!(skb_len))?;
+    // TCP's own skb: its range is in the control block, not a header.
+    let seq: u32 = kread(skb, lay!(skb_cb) + lay!(tcp_cb_seq))?;
     if err != 0 {
         count_net(Counter::RetransmitsFailed, 1);
         count_net(Counter::RetransmitFailedBytes, len as u64);
-        return Ok(());
+    } else {
+        count_net(Counter::Retransmits, 1);
+        count_net(Counter::RetransmitBytes, len as u64);
+        count_sock(sock, Counter::Retransmits, 1);
+        count_sock(sock, Counter::RetransmitBytes, len as u64);
     }
-    count_net(Counter::Retransmits, 1);
-    count_net(Counter::RetransmitBytes, len as u64);
-    count_sock(sock, Counter::Retransmits, 1);
-    count_sock(sock, Counter::RetransmitBytes, len as u64);
-    emit(SkbEvent {
-        h: header(Kind::Skb, op::SKB_RETRANSMIT),
-        skb,
-        len,
-        payload: len,
-        ..SkbEvent::default()
-    });
+    // A failed attempt passed the queue too, and TCP counted it
+    // (`bytes_retrans`): the ranges need it, with its error.
+    emit_prefix(
+        &SkbEvent {
+            h: header(Kind::Skb, op::SKB_RETRANSMIT),
+            skb,
+            len,
+            payload: len,
+            seq,
+            reason: err as u32,
+            ..SkbEvent::default()
+        },
+        SKB_EVENT_SHORT,
+    );
     Ok(())
 }
 
@@ -530,6 +573,8 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
         return Ok(None); // a bare ACK or control segment: no payload to follow
     }
     let payload = len - headers;
+    // The sequence number, big-endian, 4 bytes into the TCP header.
+    let seq = u32::from_be(kread(head, th as u32 + 4)?);
     let linear_payload = (len - data_len).saturating_sub(headers);
     let shinfo = head + end as u64;
     let nr_frags: u8 = kread(shinfo, lay!(shinfo_nr_frags))?;
@@ -547,7 +592,6 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
             linear_payload,
             file_bytes: ff.bytes,
             first_file_index: ff.first_index,
-            frag_pages: ff.pages,
             gso_size,
             gso_segs,
             nr_frags,
@@ -556,7 +600,8 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
             user_frags: ff.user_frags,
             reason: 0,
             user_bytes: ff.user_bytes,
-            _pad: 0,
+            seq,
+            frag_pages: ff.pages,
         },
         sock,
     )))

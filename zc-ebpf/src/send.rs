@@ -110,6 +110,11 @@ fn follow_send(sk: u64) -> bool {
             return false;
         }
         set_config(Config::DemoSock, sk);
+        // Nothing was written to the socket yet: `write_seq` is the
+        // stream's first byte, the origin of every skb's range.
+        if let Ok(seq) = kread::<u32>(sk, lay!(tcp_write_seq)) {
+            set_config(Config::DemoStreamStart, seq as u64 | 1 << 32);
+        }
     } else if sk != demo {
         return false;
     }

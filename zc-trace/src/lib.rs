@@ -134,6 +134,10 @@ pub struct Run {
     /// asked (or was interrupted). Absent when 0, and in older traces.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub short_calls: u64,
+    /// The skbs carry `at`, their first byte's offset in the TCP stream
+    /// (the stream's start was seen). Absent when false, and in older traces.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stream_ranges: bool,
     /// The report's JSON object for this run, as `zc demo --json` printed it.
     #[serde(default)]
     pub summary: serde_json::Value,
@@ -243,6 +247,10 @@ pub enum Event {
         /// Absent in traces written before zc named each frag's page.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         frag_pages: Vec<[u32; 2]>,
+        /// The first payload byte's offset in the TCP stream (see
+        /// `Run::stream_ranges`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u32>,
     },
     /// A demo-socket skb dropped (`skb:kfree_skb`), with the kernel's
     /// reason; `lost` when TCP did not hear of it and had to retransmit.
@@ -253,12 +261,20 @@ pub enum Event {
         reason: u32,
         #[serde(default)]
         lost: bool,
+        /// The first byte's offset in the TCP stream (see `Run::stream_ranges`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u32>,
     },
-    /// A retransmission (`tcp:tcp_retransmit_skb`) of `payload` bytes.
+    /// A retransmission (`tcp:tcp_retransmit_skb`) of `payload` bytes;
+    /// `failed` when the attempt returned an error (TCP counted it all the same).
     Retransmit {
         t: u64,
         skb: u64,
         payload: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u32>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        failed: bool,
     },
     Recv {
         t: u64,
@@ -545,6 +561,7 @@ mod tests {
                 resident_before: 4096,
                 stepped: false,
                 short_calls: 0,
+                stream_ranges: false,
                 summary: serde_json::Value::Null,
                 events: vec![
                     Event::SysEnter {

@@ -62,9 +62,16 @@ struct Ids {
     /// The address of the file mapping the run made (mmap), kept only to
     /// store where a later call's buffer lies in it.
     map_base: Option<u64>,
+    /// The stream's first sequence number: skbs are stored by their offset
+    /// from it, not by the number itself.
+    stream_start: Option<u32>,
 }
 
 impl Ids {
+    fn at(&self, seq: u32) -> Option<u32> {
+        self.stream_start.map(|start| seq.wrapping_sub(start))
+    }
+
     fn of(&mut self, ptr: u64) -> u64 {
         if ptr == 0 {
             return 0;
@@ -162,11 +169,14 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
             payload: s.payload,
             reason: s.reason,
             lost: s.h.op == op::SKB_LOST,
+            at: ids.at(s.seq),
         },
         Event::Skb(s) if s.h.op == op::SKB_RETRANSMIT => StoredEvent::Retransmit {
             t,
             skb: ids.of(s.skb),
             payload: s.payload,
+            at: ids.at(s.seq),
+            failed: s.reason != 0,
         },
         Event::Skb(s) => StoredEvent::Skb {
             t,
@@ -192,6 +202,7 @@ fn store_event(e: &Event, ids: &mut Ids) -> StoredEvent {
                 .filter(|(page, _)| **page != NO_PAGE)
                 .map(|(page, frag)| [frag, *page])
                 .collect(),
+            at: ids.at(s.seq),
         },
         Event::Recv(r) => StoredEvent::Recv {
             t,
@@ -393,6 +404,7 @@ pub fn load_event(e: &StoredEvent) -> Event {
             user_bytes,
             user_frags,
             ref frag_pages,
+            at,
         } => Event::Skb(Box::new(SkbEvent {
             h: h(
                 t,
@@ -423,7 +435,7 @@ pub fn load_event(e: &StoredEvent) -> Event {
                 }
                 pages
             },
-            _pad: 0,
+            seq: at.unwrap_or(0),
         })),
         StoredEvent::Drop {
             t,
@@ -431,18 +443,29 @@ pub fn load_event(e: &StoredEvent) -> Event {
             payload,
             reason,
             lost,
+            at,
         } => Event::Skb(Box::new(SkbEvent {
             h: h(t, Kind::Skb, if lost { op::SKB_LOST } else { op::SKB_DROP }),
             skb,
             payload,
             reason,
+            seq: at.unwrap_or(0),
             ..Default::default()
         })),
-        StoredEvent::Retransmit { t, skb, payload } => Event::Skb(Box::new(SkbEvent {
+        StoredEvent::Retransmit {
+            t,
+            skb,
+            payload,
+            at,
+            failed,
+        } => Event::Skb(Box::new(SkbEvent {
             h: h(t, Kind::Skb, op::SKB_RETRANSMIT),
             skb,
             payload,
             len: payload,
+            seq: at.unwrap_or(0),
+            // The error itself is not kept: failed or not is what counts.
+            reason: u32::from(failed),
             ..Default::default()
         })),
         StoredEvent::Recv { t, skb, len } => Event::Recv(RecvEvent {
@@ -538,7 +561,10 @@ pub fn load_event(e: &StoredEvent) -> Event {
 /// A run as stored: pointers replaced by ids, times relative to the first
 /// event, with the report's summary of it.
 pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
-    let mut ids = Ids::default();
+    let mut ids = Ids {
+        stream_start: o.stream_start,
+        ..Ids::default()
+    };
     let t0 = o.events.first().map_or(0, |e| e.ts_ns());
     let events = o
         .events
@@ -577,6 +603,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
         resident_before: o.resident_before,
         stepped: o.stepped,
         short_calls: o.short_calls,
+        stream_ranges: o.stream_start.is_some(),
         summary,
         events,
     }
@@ -621,6 +648,8 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
         resident_before: s.resident_before,
         stepped: s.stepped,
         short_calls: s.short_calls,
+        // Stored by offset: the stream starts at 0.
+        stream_start: s.stream_ranges.then_some(0),
     };
     Ok(RunOutcome::new(facts, counts, events, stats))
 }
@@ -819,6 +848,48 @@ mod tests {
         assert_eq!(ids.of(0xffff_8880_0000_0001), 2);
     }
 
+    /// A trace keeps each skb's place in the stream, as an offset from the
+    /// stream's start (never the sequence number itself), and a failed
+    /// retransmission stays failed: the replayed ranges are the live ones.
+    #[test]
+    fn stream_offsets_survive_without_the_sequence_numbers() {
+        let start = 0xfff0_0000u32;
+        let mut ids = Ids {
+            stream_start: Some(start),
+            ..Ids::default()
+        };
+        let at = |t, op, off: u32, reason| {
+            Event::Skb(Box::new(SkbEvent {
+                h: h(t, Kind::Skb, op),
+                skb: 0xffff_8880_0000_1000 + t,
+                payload: 1000,
+                seq: start.wrapping_add(off),
+                reason,
+                ..Default::default()
+            }))
+        };
+        let live = vec![
+            at(1, op::SKB_QUEUE, 0, 0),
+            at(2, op::SKB_LOST, 0, 0),
+            at(3, op::SKB_QUEUE, 0, 0),
+            at(4, op::SKB_RETRANSMIT, 0, 7),
+            at(5, op::SKB_QUEUE, 0x10_0000, 0),
+        ];
+        let back: Vec<Event> = live
+            .iter()
+            .map(|e| {
+                let json = serde_json::to_string(&store_event(e, &mut ids)).expect("json");
+                assert!(!json.contains(&start.to_string()), "{json}");
+                load_event(&serde_json::from_str(&json).expect("parse"))
+            })
+            .collect();
+        let size = 0x10_0000 + 1000;
+        let want = crate::model::stream::check(&live, size, start);
+        assert_eq!(crate::model::stream::check(&back, size, 0), want);
+        // Lost by the first attempt, then sent again by a retransmission.
+        assert_eq!(want.dropped_lost_bytes, 1000, "{want:?}");
+        assert_eq!(want.retransmitted_bytes, 1000, "{want:?}");
+    }
     /// A page sent through tcp_sendpage stays one after a round trip, and
     /// a send through tcp_sendmsg_locked writes no `sendpage` at all.
     #[test]

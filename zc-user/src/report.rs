@@ -159,6 +159,9 @@ pub struct RunJson<'a> {
     pub unexplained_bytes: u64,
     pub retransmitted_bytes: u64,
     pub dropped_bytes: u64,
+    /// The TCP stream by sequence ranges: holes at the queue and the device,
+    /// drops by what TCP did next (docs/json.md). Null when events were lost.
+    pub stream: Option<&'a crate::model::stream::StreamCheck>,
     /// The same totals recomputed from the event stream (see docs/json.md).
     pub event_check: EventCheck,
     pub differences: Vec<String>,
@@ -230,6 +233,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         unexplained_bytes: f.ledger.unexplained_bytes,
         retransmitted_bytes: f.ledger.retransmitted_bytes,
         dropped_bytes: f.ledger.dropped_bytes,
+        stream: f.ledger.stream.as_ref(),
         event_check: EventCheck::of(o),
         differences: differences(f, &o.facts),
         model: model_for(o),
@@ -385,6 +389,9 @@ fn write_ledger(
             )
         };
     }
+    if let Some(st) = &l.stream {
+        write_stream(s, st);
+    }
     if !blind.is_empty() {
         let who: Vec<String> = blind
             .iter()
@@ -407,6 +414,51 @@ fn write_ledger(
         let _ = writeln!(
             s,
             "  the kernel skipped {misses} probe runs (a program is not re-entered on a CPU): those events were never seen"
+        );
+    }
+}
+
+/// The ledger's second view: the file laid out by TCP sequence numbers.
+fn write_stream(s: &mut String, st: &crate::model::stream::StreamCheck) {
+    let holes = |h: &[[u64; 2]]| {
+        h.iter()
+            .map(|[a, b]| format!("[{a}, {b})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        s,
+        "  by TCP sequence numbers: {} of the file held by skbs at the queue; {} in retransmission attempts (failed ones too, as TCP counts them), {} sent again as new data",
+        fmt_bytes(st.queued_bytes),
+        fmt_bytes(st.retransmitted_bytes),
+        fmt_bytes(st.resent_bytes)
+    );
+    if st.queue_hole_bytes + st.device_hole_bytes > 0 {
+        let _ = writeln!(
+            s,
+            "    never seen at the queue: {} ({}); at the device: {} ({})",
+            fmt_bytes(st.queue_hole_bytes),
+            holes(&st.queue_holes),
+            fmt_bytes(st.device_hole_bytes),
+            holes(&st.device_holes)
+        );
+    }
+    if st.dropped_bytes > 0 {
+        let _ = writeln!(
+            s,
+            "    dropped {}: {} lost after TCP was told they left (retransmitted), {} in attempts TCP saw fail (sent again), {} never sent again by an skb zc saw",
+            fmt_bytes(st.dropped_bytes),
+            fmt_bytes(st.dropped_lost_bytes),
+            fmt_bytes(st.dropped_failed_bytes),
+            fmt_bytes(st.dropped_unrepaired_bytes)
+        );
+    }
+    if st.repeated_drop_events + st.beyond_bytes > 0 {
+        let _ = writeln!(
+            s,
+            "    {} drop events repeated one already counted; {} outside the file",
+            st.repeated_drop_events,
+            fmt_bytes(st.beyond_bytes)
         );
     }
 }

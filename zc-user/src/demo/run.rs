@@ -336,9 +336,11 @@ pub fn run_one(
             drain(&mut tracer, &mut events, &mut bad_records);
             std::thread::sleep(Duration::from_millis(1));
         }
+        let mut stream_start = None;
         let counts = match tracer {
             Some(t) => {
                 t.disarm()?;
+                stream_start = t.stream_start()?;
                 t.drain(&mut |r: Result<Event, _>| match r {
                     Ok(e) => events.push(e),
                     Err(_) => bad_records += 1,
@@ -373,6 +375,7 @@ pub fn run_one(
             resident_before,
             stepped: stepping.is_some(),
             short_calls: done.short_calls,
+            stream_start,
         };
         Ok(RunOutcome::new(facts, counts, events, stats))
     })

@@ -154,6 +154,7 @@ const TYPES: &[&str] = &[
     "vm_fault",
     "vm_area_struct",
     "tcp_sock",
+    "tcp_skb_cb",
     "sock_flags",
     "files_struct",
     "fdtable",
@@ -330,6 +331,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
             bytes_received,
             rcv_nxt,
             copied_seq,
+            write_seq,
         ],
     ) = lookup(
         btf,
@@ -340,8 +342,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
             "bytes_received",
             "rcv_nxt",
             "copied_seq",
+            "write_seq",
         ],
     )?;
+    let (_, [cb_seq]) = lookup(btf, "tcp_skb_cb", ["seq"])?;
 
     // Sizes are checked where the eBPF side reads the field with a fixed width.
     Ok(KernelLayout {
@@ -440,6 +444,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         tcp_copied_seq: copied_seq.sized(4)?,
         skc_flags: skc_flags.sized(8)?,
         sock_done_bit: u32::from(sock_done),
+        tcp_write_seq: write_seq.sized(4)?,
+        tcp_cb_seq: cb_seq.sized(4)?,
         valid: 1,
     })
 }
@@ -889,6 +895,8 @@ mod tests {
             tcp_copied_seq: 1464,
             skc_flags: 96,
             sock_done_bit: 1,
+            tcp_write_seq: 1576,
+            tcp_cb_seq: 0,
             valid: 1,
         };
         assert_eq!(l, expected);

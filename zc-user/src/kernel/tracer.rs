@@ -273,6 +273,7 @@ impl Tracer {
         self.set(Config::Mode, zc_common::mode::DEMO)?;
         self.mark_arm();
         self.set(Config::DemoSock, 0)?;
+        self.set(Config::DemoStreamStart, 0)?;
         self.set(Config::DemoCookie, target.sock_cookie)?;
         // A new socket numbers its zero-copy sends from 0.
         self.set(Config::ZcNextId, 0)?;
@@ -723,6 +724,14 @@ impl Tracer {
     /// eBPF time and runs since the run was armed.
     pub fn runs_since_arm(&self) -> ProgRun {
         Totals::of(&self.runs_by_program()).since(&self.at_arm).runs
+    }
+
+    /// The sequence number of the demo socket's first stream byte, as the
+    /// kernel side read it when the sender first sent (None when it did
+    /// not see a send).
+    pub fn stream_start(&mut self) -> anyhow::Result<Option<u32>> {
+        let v = self.config()?.get(&(Config::DemoStreamStart as u32), 0)?;
+        Ok((v >> 32 != 0).then_some(v as u32))
     }
 
     pub fn counts(&mut self) -> anyhow::Result<Counts> {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use zc_common::counters::Counter as C;
 
-use super::{Movement, Place, counts::Counts, facts::RunFacts, rules};
+use super::{Movement, Place, counts::Counts, facts::RunFacts, rules, stream::StreamCheck};
 
 /// Page size assumed for page counts in reports (x86_64 and most arm64).
 pub const PAGE: u64 = super::PAGE_SIZE;
@@ -173,8 +173,9 @@ impl Figures {
     }
 }
 
-/// Turns a run's counts into its figures.
-pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
+/// Turns a run's counts (and its stream check, when it has one) into its
+/// figures.
+pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Figures {
     let mut movements = Vec::new();
     let mut push = |movement, from, to, bytes, (ops, ops_unit), site, evidence| {
         if bytes > 0 || ops > 0 {
@@ -446,7 +447,7 @@ pub fn classify(c: &Counts, facts: &RunFacts) -> Figures {
         sched_switches: c.get(C::SchedOut),
         sched_blocked: c.get(C::SchedOutBlocked),
         sched_preempted: c.get(C::SchedOutPreempted),
-        ledger: super::ledger::ledger(c, facts),
+        ledger: super::ledger::ledger(c, facts, stream),
         page_faults: c.get(C::FaultUser) + c.get(C::FaultKernel),
         page_faults_user: c.get(C::FaultUser),
         page_faults_kernel: c.get(C::FaultKernel),
@@ -688,7 +689,7 @@ mod tests {
         c.set(C::QueuePayload, MIB);
         c.set(C::XmitPayload, MIB);
         c.set(C::XmitSkbs, 20);
-        let f = classify(&c, &facts("read-write"));
+        let f = classify(&c, &facts("read-write"), None);
         assert_eq!(f.cpu_copy_bytes, 2 * MIB);
         assert_eq!(f.copy_passes(MIB), 2.0);
         assert_eq!(f.mode_switches, 64);
@@ -710,7 +711,7 @@ mod tests {
         c.set(C::XmitPayload, MIB);
         c.set(C::XmitLinearPayload, MIB);
         c.set(C::XmitSkbs, 720);
-        let f = classify(&c, &facts("sendfile"));
+        let f = classify(&c, &facts("sendfile"), None);
         assert_eq!(f.cpu_copy_bytes, MIB);
         assert_eq!(f.reference_bytes, 0);
         let seg = f
@@ -732,7 +733,7 @@ mod tests {
         c.set(C::XmitPayload, MIB);
         c.set(C::XmitFileBytes, MIB);
         c.set(C::XmitFileFrags, 256);
-        let f = classify(&c, &facts("sendfile-gather"));
+        let f = classify(&c, &facts("sendfile-gather"), None);
         assert_eq!(f.cpu_copy_bytes, 0);
         assert_eq!(f.reference_bytes, MIB);
         assert_eq!(f.mode_switches, 32);
@@ -749,7 +750,7 @@ mod tests {
         c.set(C::FilemapMapPages, 16);
         c.set(C::FilemapMapPagesPages, 256);
         let fx = facts("mmap-write");
-        let f = classify(&c, &fx);
+        let f = classify(&c, &fx, None);
         assert_eq!(f.cpu_copy_bytes, MIB);
         assert_eq!(f.page_faults, 16);
         // Kernel-mode faults are not mode switches.
@@ -766,7 +767,7 @@ mod tests {
         c.set(C::FilemapAddBytes, MIB);
         let mut fx = facts("read-write");
         fx.cold = true;
-        let f = classify(&c, &fx);
+        let f = classify(&c, &fx, None);
         assert_eq!(f.disk_read_bytes, MIB);
         assert!(
             differences(&f, &fx)

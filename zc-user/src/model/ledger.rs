@@ -15,7 +15,7 @@
 use serde::Serialize;
 use zc_common::counters::Counter as C;
 
-use super::{PAGE_SIZE, Place, counts::Counts, facts::RunFacts, rules};
+use super::{PAGE_SIZE, Place, counts::Counts, facts::RunFacts, rules, stream::StreamCheck};
 
 /// One hop of the bytes' way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -118,6 +118,9 @@ pub struct Ledger {
     pub unexplained_bytes: u64,
     pub retransmitted_bytes: u64,
     pub dropped_bytes: u64,
+    /// The same bytes by their place in the TCP stream (`None` when events
+    /// were lost, or the stream's start was not seen).
+    pub stream: Option<StreamCheck>,
 }
 
 impl Ledger {
@@ -128,7 +131,7 @@ impl Ledger {
 }
 
 /// The ledger of a run from its counters.
-pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
+pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Ledger {
     let size = facts.size;
     let user_place = facts.strategy.spec().user_place;
 
@@ -175,9 +178,22 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
     // device, in the peer) is repaired by a retransmission, which passes the
     // device again.
     let retrans = c.get(C::RetransmitBytes);
-    let resent = c.get(C::DropResentBytes);
-    let lost = c.get(C::DropLostBytes);
-    let dropped = resent + lost;
+    // By ranges when the run has them: each drop once, classed by what TCP
+    // did next; and every byte TCP sent again as new data, not only those
+    // of a drop zc saw (a failed last segment sends its whole skb again).
+    // By the kernel's counters otherwise.
+    let (resent, lost, dropped) = match stream {
+        Some(s) => (
+            s.resent_bytes,
+            s.dropped_bytes - s.dropped_failed_bytes,
+            s.dropped_bytes,
+        ),
+        None => {
+            let resent = c.get(C::DropResentBytes);
+            let lost = c.get(C::DropLostBytes);
+            (resent, lost, resent + lost)
+        }
+    };
     let seg = rules::segmentation(c);
     let at_device = c.get(C::XmitPayload);
     let mut h3 = Hop::new("socket_to_device", Place::SocketBuffer, Place::Nic, size);
@@ -205,7 +221,11 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
             let reached = sent.checked_sub(dropped);
             h3.unseen_queued_bytes = unseen_at_queue(c);
             h3.unseen_bytes = reached.map_or(0, |r| r.saturating_sub(at_device));
-            sent.abs_diff(size + retrans + h3.unseen_retransmitted_bytes + resent)
+            // By ranges, a failed retransmission is a retransmission (TCP
+            // counts it so), not a byte sent again as new data; by counters
+            // its drop is among the resent.
+            let again = if stream.is_some() { tried } else { retrans };
+            sent.abs_diff(size + again + h3.unseen_retransmitted_bytes + resent)
                 + tried.saturating_sub(tcp_retrans)
                 + queued.saturating_sub(sent)
                 + reached.map_or(dropped - sent, |r| at_device.saturating_sub(r))
@@ -216,6 +236,9 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
         // dropped.
         None => (at_device + lost).abs_diff(size + retrans) + queued.abs_diff(at_device + dropped),
     };
+    if let Some(s) = stream {
+        h3.unexplained_bytes += stream_unexplained(s, &h3);
+    }
 
     // 4. Device → receiver: the receiver's own copy.
     let mut h4 = Hop::new("device_to_receiver", Place::Nic, Place::Receiver, size);
@@ -228,7 +251,21 @@ pub fn ledger(c: &Counts, facts: &RunFacts) -> Ledger {
         retransmitted_bytes: retrans,
         dropped_bytes: dropped,
         hops,
+        stream: stream.cloned(),
     }
+}
+
+/// What the ranges leave unexplained at the device hop: a part of the
+/// file no skb seen at the queue (or the device) held, beyond what TCP's
+/// own count says passed there unseen; a drop whose bytes were never sent
+/// again by any skb seen, beyond what passed the queue unseen; and any byte
+/// outside the file.
+fn stream_unexplained(s: &StreamCheck, h3: &Hop) -> u64 {
+    s.queue_hole_bytes.saturating_sub(h3.unseen_queued_bytes)
+        + s.device_hole_bytes.saturating_sub(h3.unseen_bytes)
+        + s.dropped_unrepaired_bytes
+            .saturating_sub(h3.unseen_queued_bytes)
+        + s.beyond_bytes
 }
 
 /// Payload TCP handed to IP (`tcpi_bytes_sent`) that no `net_dev_queue`
@@ -280,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_clean_run_balances_every_hop() {
-        let l = ledger(&read_write(), &facts("read-write"));
+        let l = ledger(&read_write(), &facts("read-write"), None);
         assert_eq!(l.unexplained_bytes, 0, "{l:?}");
         assert_eq!(l.hops[0].copied_bytes, MIB);
         assert_eq!(l.hops[2].socket_pages_bytes, MIB);
@@ -291,7 +328,7 @@ mod tests {
     fn a_missing_receiver_copy_is_unexplained_at_that_hop() {
         let mut c = read_write();
         c.set(C::RecvCopyBytes, MIB - 100);
-        let l = ledger(&c, &facts("read-write"));
+        let l = ledger(&c, &facts("read-write"), None);
         assert_eq!(l.unexplained_bytes, 100);
         let bad: Vec<_> = l.unbalanced().map(|h| h.hop).collect();
         assert_eq!(bad, ["device_to_receiver"]);
@@ -308,14 +345,17 @@ mod tests {
         c.set(C::DropResentBytes, 5_000);
         c.set(C::XmitPayload, MIB + 2_000);
         c.set(C::QueuePayload, MIB + 2_000 + 10_000 + 5_000);
-        let l = ledger(&c, &facts("read-write"));
+        let l = ledger(&c, &facts("read-write"), None);
         assert_eq!(l.unexplained_bytes, 0, "{l:?}");
         assert_eq!(l.retransmitted_bytes, 12_000);
         assert_eq!(l.dropped_bytes, 15_000);
         assert_eq!(l.hops[2].lost_bytes, 10_000);
         // A retransmission nobody saw leaves its bytes unexplained.
         c.set(C::RetransmitBytes, 2_000);
-        assert_eq!(ledger(&c, &facts("read-write")).unexplained_bytes, 10_000);
+        assert_eq!(
+            ledger(&c, &facts("read-write"), None).unexplained_bytes,
+            10_000
+        );
     }
 
     /// TCP's count of what it sent names the skbs no probe run saw: they
@@ -332,11 +372,11 @@ mod tests {
         c.set(C::XmitPayload, MIB + 2_896 - skb);
         let f = facts("read-write");
         // Without TCP's count the hop cannot balance.
-        assert_eq!(ledger(&c, &f).hops[2].unexplained_bytes, 2 * skb);
+        assert_eq!(ledger(&c, &f, None).hops[2].unexplained_bytes, 2 * skb);
         c.set(C::TcpInfoRead, 1);
         c.set(C::TcpBytesSent, MIB + 2_896);
         c.set(C::TcpBytesRetrans, 2_896);
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.unexplained_bytes, 0, "{l:?}");
         assert_eq!(l.hops[2].unseen_queued_bytes, 2 * skb);
         assert_eq!(l.hops[2].unseen_bytes, skb);
@@ -344,18 +384,18 @@ mod tests {
         c.set(C::TcpBytesSent, MIB + 2_896 + 1_448);
         c.set(C::TcpBytesRetrans, 2_896 + 1_448);
         c.set(C::XmitPayload, MIB + 2_896 - skb + 1_448);
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.hops[2].unseen_retransmitted_bytes, 1_448);
         assert_eq!(l.unexplained_bytes, 0, "{l:?}");
         c.set(C::XmitPayload, MIB + 2_896 - skb);
         // TCP sent less than zc says was retransmitted: unexplained.
         c.set(C::TcpBytesSent, MIB);
         c.set(C::TcpBytesRetrans, 2_896);
-        assert_eq!(ledger(&c, &f).hops[2].unexplained_bytes, 2_896);
+        assert_eq!(ledger(&c, &f, None).hops[2].unexplained_bytes, 2_896);
         // The device saw more than TCP sent: unexplained, not unseen.
         c.set(C::TcpBytesSent, MIB + 2_896);
         c.set(C::XmitPayload, MIB + 2_896 + 100);
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.hops[2].unseen_bytes, 0);
         assert_eq!(l.hops[2].unexplained_bytes, 100);
     }
@@ -370,11 +410,11 @@ mod tests {
         c.set(C::XmitFileBytes, MIB);
         c.set(C::RecvCopyBytes, MIB);
         // TCP copied instead (a route without scatter-gather): no file frags.
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.hops[1].referenced_bytes, 0);
         assert_eq!(l.hops[1].unexplained_bytes, MIB);
         c.set(C::QueueFileBytes, MIB);
-        assert_eq!(ledger(&c, &f).hops[1].unexplained_bytes, 0);
+        assert_eq!(ledger(&c, &f, None).hops[1].unexplained_bytes, 0);
         // One skb no queue event showed: its frags were never seen, so its
         // references are unseen as far as TCP says it was queued, and no
         // further.
@@ -383,15 +423,15 @@ mod tests {
         c.set(C::QueuePayload, MIB - skb);
         c.set(C::XmitFileBytes, MIB - skb);
         c.set(C::XmitPayload, MIB - skb);
-        assert_eq!(ledger(&c, &f).hops[1].unexplained_bytes, skb);
+        assert_eq!(ledger(&c, &f, None).hops[1].unexplained_bytes, skb);
         c.set(C::TcpInfoRead, 1);
         c.set(C::TcpBytesSent, MIB);
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.hops[1].unseen_bytes, skb);
         assert_eq!(l.hops[1].unexplained_bytes, 0, "{l:?}");
         assert_eq!(l.hops[2].unexplained_bytes, 0, "{l:?}");
         c.set(C::QueueFileBytes, MIB - 2 * skb);
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.hops[1].unseen_bytes, skb);
         assert_eq!(l.hops[1].unexplained_bytes, skb);
     }
@@ -402,7 +442,7 @@ mod tests {
         let mut c = read_write();
         c.syscalls.clear();
         c.set(C::FilemapMapPagesPages, 64); // 256 KiB seen
-        let l = ledger(&c, &f);
+        let l = ledger(&c, &f, None);
         assert_eq!(l.hops[0].mapped_bytes, 256 << 10);
         assert_eq!(l.hops[0].mapped_inferred_bytes, MIB - (256 << 10));
         assert_eq!(l.hops[0].unexplained_bytes, 0);

@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod pages;
 pub mod rules;
 pub mod steps;
+pub mod stream;
 pub mod sweep;
 pub mod syscalls;
 pub mod tally;

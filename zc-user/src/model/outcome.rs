@@ -11,6 +11,7 @@ use super::{
     facts::RunFacts,
     pages::{PageCounts, PageMap, Touch},
     steps::{self, Step, StepKind},
+    stream,
     tally::Tally,
 };
 use crate::decode::Event;
@@ -40,6 +41,9 @@ pub struct TransferStats {
     /// Calls the sender's loop made again because one moved less than it
     /// asked or was interrupted: the timing's, not the strategy's.
     pub short_calls: u64,
+    /// The sequence number of the demo socket's first stream byte, as the
+    /// kernel side read it (`tcp_sock.write_seq` before the first send).
+    pub stream_start: Option<u32>,
 }
 
 /// Everything measured in one run.
@@ -70,6 +74,7 @@ pub struct RunOutcome {
     pub stepped: bool,
     /// Calls the sender made again after a short or interrupted one.
     pub short_calls: u64,
+    pub stream_start: Option<u32>,
 }
 
 impl RunOutcome {
@@ -90,10 +95,17 @@ impl RunOutcome {
         stats: TransferStats,
     ) -> RunOutcome {
         let steps = steps::build(facts.strategy, &events);
+        let lost_events = counts.get(Counter::RingbufFull);
+        // Ranges need every skb event: with one lost, a hole would be the
+        // ring's, not the kernel's.
+        let stream = stats
+            .stream_start
+            .filter(|_| lost_events == 0)
+            .map(|start| stream::check(&events, facts.size, start));
         RunOutcome {
-            figures: classify(&counts, &facts),
+            figures: classify(&counts, &facts, stream.as_ref()),
             tally: Tally::of(&steps),
-            lost_events: counts.get(Counter::RingbufFull),
+            lost_events,
             facts,
             counts,
             events,
@@ -108,6 +120,7 @@ impl RunOutcome {
             resident_before: stats.resident_before,
             stepped: stats.stepped,
             short_calls: stats.short_calls,
+            stream_start: stats.stream_start,
         }
     }
 
@@ -164,6 +177,7 @@ impl RunOutcome {
             resident_before: self.resident_before,
             stepped: self.stepped,
             short_calls: self.short_calls,
+            stream_start: self.stream_start,
         }
     }
 }
