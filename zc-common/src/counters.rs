@@ -124,6 +124,18 @@ counters! {
     /// Bytes of those that were not: `__dev_forward_skb` → `skb_orphan_frags`
     /// → `skb_copy_ubufs` copied them into new pages (the copy made anyway).
     ForwardCopiedBytes,
+    /// Zero-copy demo skbs the sending device took while a packet tap
+    /// (tcpdump) was bound to it, and their user-page bytes:
+    /// `dev_queue_xmit_nit` hands the tap a clone, and `deliver_skb` →
+    /// `skb_orphan_frags_rx` copies the clone's pinned pages, which marks
+    /// the send's completion COPIED.
+    TapSendSkbs,
+    TapSendBytes,
+    /// Demo skbs still in the user's pages at `net:netif_receive_skb` on a
+    /// device with a packet tap, and those bytes: `deliver_skb` copies them
+    /// for the tap, before IP sees the skb.
+    TapRecvSkbs,
+    TapRecvBytes,
     /// Of the bytes the receiver copied out of skbs, those in frags that
     /// were a program's anonymous pages (the sender's own, never copied on
     /// the way), at most each copy's length.

@@ -153,6 +153,15 @@ pub struct KernelLayout {
     /// `tcp_skb_cb.seq`, within `sk_buff.cb`: the first sequence number of
     /// an skb TCP holds (a retransmission's, whose headers are not pushed).
     pub tcp_cb_seq: u32,
+    /// `sk_buff.dev`, `net_device.ptype_all` and `net_device.nd_net`: the
+    /// packet taps (tcpdump's `AF_PACKET` sockets) bound to a device.
+    pub skb_dev: u32,
+    pub netdev_ptype_all: u32,
+    pub netdev_nd_net: u32,
+    /// `net.ptype_all`: taps on every device of a namespace (since 6.15;
+    /// [`NO_FIELD`] on a kernel whose BTF has no such field, where those
+    /// taps sit on a global list no program can name).
+    pub net_ptype_all: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -257,9 +266,16 @@ impl KernelLayout {
         sock_done_bit: 0,
         tcp_write_seq: 0,
         tcp_cb_seq: 0,
+        skb_dev: 0,
+        netdev_ptype_all: 0,
+        netdev_nd_net: 0,
+        net_ptype_all: NO_FIELD,
         valid: 0,
     };
 }
+
+/// An offset for a field this kernel's BTF does not have.
+pub const NO_FIELD: u32 = u32::MAX;
 
 /// Values of the kernel's `enum iter_type`, read from BTF.
 #[repr(C)]
@@ -274,7 +290,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 93 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 97 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

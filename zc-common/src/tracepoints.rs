@@ -256,7 +256,7 @@ pub mod tcp_sendpage_fn {
     pub const ARGS: &[Arg] = &[SK, SIZE];
     pub const ARGS_RET: &[Arg] = &[SK, SIZE, RET];
 }
-/// `net:net_dev_queue(skb)` and `net:netif_rx(skb)`.
+/// `net:net_dev_queue(skb)`, `net:netif_rx(skb)` and `net:netif_receive_skb(skb)`.
 pub mod net_skb {
     use super::*;
     pub const SKB: Arg = a("skb", 0, "struct sk_buff *");

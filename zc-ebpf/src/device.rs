@@ -141,6 +141,7 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
 pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_dev_start_xmit::SKB);
     if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_XMIT) {
+        crate::tap::at_send(skb, e.user_bytes, e.shinfo_flags);
         let _ = ZC_XMIT_PENDING.insert(skb, Pending { e, sock }, 0);
     }
     0

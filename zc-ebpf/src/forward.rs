@@ -15,13 +15,14 @@
 use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
     counters::Counter,
-    event::{ForwardEvent, Kind},
+    event::{ForwardEvent, Kind, SKBFL_ZEROCOPY_ENABLE},
     tracepoints as tp,
 };
 
 use crate::{
     device::{ZC_XMIT_PENDING, frag_pages},
     helpers::{arg, armed, count_net, emit, header, kread, lay},
+    tap::ZC_FORWARDED,
 };
 
 /// `netif_rx(skb)`.
@@ -52,6 +53,11 @@ fn try_forward(skb: u64) -> Result<(), i64> {
     count_net(Counter::ForwardSkbs, 1);
     count_net(Counter::ForwardUserBytes, kept as u64);
     count_net(Counter::ForwardCopiedBytes, (e.user_bytes - kept) as u64);
+    // Still the user's pinned pages: a tap on the receiving device would
+    // copy them (`tap`).
+    if kept > 0 && e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0 {
+        let _ = ZC_FORWARDED.insert(skb, kept, 0);
+    }
     emit(ForwardEvent {
         h: header(Kind::Forward, 0),
         skb,

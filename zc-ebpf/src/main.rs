@@ -36,6 +36,7 @@ mod receive;
 mod sched;
 mod send;
 mod syscalls;
+mod tap;
 mod uring;
 
 #[cfg(target_arch = "bpf")]

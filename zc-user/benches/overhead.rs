@@ -125,6 +125,7 @@ fn main() -> anyhow::Result<()> {
         cold: false,
         sg: None,
         rate: None,
+        tap: None,
     };
     let mut live = LiveSession::start(&opts, None)?;
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());

@@ -16,6 +16,7 @@ fn main() -> anyhow::Result<()> {
         cold: false,
         sg: None,
         rate: None,
+        tap: None,
     };
     let mut live = session::LiveSession::start(&opts, None)?;
     let mut runs = Vec::new();

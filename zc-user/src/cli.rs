@@ -135,6 +135,14 @@ pub struct DemoArgs {
     /// of spliced pages references the same pages again.
     #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub rate: Option<u64>,
+    /// Bind a packet tap to one end of the veth for every run, the socket
+    /// tcpdump opens (AF_PACKET, every protocol, bound to the device). The
+    /// kernel hands a tap every packet and, first, copies a zero-copy
+    /// skb's pinned pages for it: on `receiver`, the copy local delivery
+    /// would make comes earlier; on `sender`, the tap's clone is copied and
+    /// the sends' completions say COPIED. Try it with msg-zerocopy.
+    #[arg(long, value_enum, value_name = "END")]
+    pub tap: Option<crate::demo::net::TapEnd>,
     /// Evict the file from the page cache first, so the disk → page cache
     /// transfer (the article's first DMA copy) happens and shows.
     #[arg(long)]

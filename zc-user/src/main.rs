@@ -126,6 +126,7 @@ fn doctor_cost() -> anyhow::Result<String> {
         cold: false,
         sg: None,
         rate: None,
+        tap: None,
     };
     let mut live = LiveSession::start(&opts, None)?;
     if !live.measures_cost() {
@@ -206,6 +207,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         cold: args.cold,
         sg: args.sg,
         rate: args.rate,
+        tap: args.tap,
     };
     // Input first: a typo should not wait for eBPF to load.
     let user_file = session::check_input(&opts)?;
@@ -329,6 +331,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
             cold: false,
             sg: None,
             rate: None,
+            tap: None,
         })?;
     }
     let one = if wanted.len() == 1 {
@@ -356,6 +359,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
         cold: false,
         sg: None,
         rate: None,
+        tap: None,
     };
     let mut live = LiveSession::start(&opts, None)?;
     let runs = args.runs as usize;

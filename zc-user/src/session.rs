@@ -32,6 +32,8 @@ pub struct Options {
     pub sg: Option<bool>,
     /// A bottleneck on the sending veth, bytes per second.
     pub rate: Option<u64>,
+    /// A packet tap bound to one end of the veth for the whole session.
+    pub tap: Option<crate::demo::net::TapEnd>,
 }
 
 /// The loaded probes, the private network and the demo file.
@@ -47,6 +49,8 @@ pub struct LiveSession {
     cold: bool,
     sg: Option<bool>,
     rate: Option<u64>,
+    /// Held open for the session: its taps see every run.
+    _tap: Option<crate::demo::net::PacketTap>,
     pub context: Context,
 }
 
@@ -104,6 +108,7 @@ impl LiveSession {
         };
         let net = DemoNet::create()
             .context("build zc's private network (two namespaces and a veth pair)")?;
+        let tap = opts.tap.map(|end| net.tap(end)).transpose()?;
         let context = Context::here(
             match &file.origin {
                 Origin::Generated(d) => format!("generated, unnamed, in {}", d.display()),
@@ -131,6 +136,7 @@ impl LiveSession {
             cold: opts.cold,
             sg: opts.sg,
             rate: opts.rate,
+            _tap: tap,
             context,
         })
     }

@@ -1113,6 +1113,7 @@ fn stepping_session() -> zc::session::LiveSession {
         cold: false,
         sg: None,
         rate: None,
+        tap: None,
     };
     zc::session::LiveSession::start(&opts, None).expect("live session")
 }
@@ -1425,5 +1426,49 @@ fn every_file_system_names_every_page_and_balances() {
                 assert_eq!(pages(v, "copied"), 0, "{ctx}");
             }
         }
+    }
+}
+
+/// A packet tap, the socket tcpdump opens, moves the copy a zero-copy send
+/// was spared. On the receiving device, the receive path copies the pinned
+/// pages for the tap before IP sees them (`receive_tap`); on the sending
+/// device, the tap's clone is copied and the sends say COPIED
+/// (`send_tap`). Every strategy runs with each tap; which of them pin is
+/// read from the runs, not from their names: a strategy that pinned no page
+/// shows no tap copy.
+#[test]
+fn a_packet_tap_moves_the_copy_zero_copy_saved() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_packet_tap_moves_the_copy_zero_copy_saved") {
+        return;
+    }
+    for (end, site, key) in [
+        ("receiver", "receive_tap", "tap_received_bytes"),
+        ("sender", "send_tap", "tap_sent_bytes"),
+    ] {
+        let runs = demo(&["--strategy", "all", "--tap", end]);
+        assert_eq!(runs.len(), zc::strategy::COUNT, "--tap {end}");
+        let mut pinning = 0;
+        for v in &runs {
+            let name = v["strategy"].as_str().unwrap_or("?");
+            assert_eq!(
+                v["received_ok"],
+                Value::Bool(true),
+                "{name}, tap {end}: {v}"
+            );
+            assert_ledger_balances(v, SIZE);
+            let z = &v["zerocopy_completions"];
+            if u(v, "pinned_bytes") == 0 {
+                assert_eq!(u(z, key), 0, "{name}: a tap copy with no pinned page: {z}");
+                continue;
+            }
+            pinning += 1;
+            // Every pinned byte met the tap still in the user's pages, and
+            // the kernel's own completions say the sends were copied.
+            assert_eq!(u(z, key), u(v, "pinned_bytes"), "{name}, tap {end}: {z}");
+            assert_eq!(z["copy_site"], Value::from(site), "{name}, tap {end}: {z}");
+            assert_eq!(u(z, "copied_bytes"), SIZE, "{name}, tap {end}: {z}");
+        }
+        assert!(pinning > 0, "no strategy pinned a page with a tap on {end}");
     }
 }

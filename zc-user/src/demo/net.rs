@@ -151,6 +151,24 @@ fn scoped_thread<T: Send>(what: &str, f: impl FnOnce() -> Result<T> + Send) -> R
     })
 }
 
+/// Which end of the veth a packet tap is bound to (`zc demo --tap`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TapEnd {
+    /// zc-tx, the sending device.
+    Sender,
+    /// zc-rx, the receiving device.
+    Receiver,
+}
+
+/// A packet tap, the socket tcpdump opens: `AF_PACKET`, every protocol
+/// (`ETH_P_ALL`), bound to one device. Nobody reads it; its receive queue
+/// fills and the kernel drops for it, but it has been handed (and, for a
+/// zero-copy skb, copied) every packet first. Closed with the session.
+#[derive(Debug)]
+pub struct PacketTap {
+    _fd: OwnedFd,
+}
+
 /// The demo's private network: two namespaces joined by the veth pair
 /// zc-tx (in `sender`) / zc-rx (in `receiver`).
 #[derive(Debug)]
@@ -195,6 +213,51 @@ impl DemoNet {
             sender_ifindex,
             receiver_ifindex,
         })
+    }
+
+    /// Binds a packet tap to one end of the veth, inside its namespace (a
+    /// socket stays in the namespace it was made in).
+    pub fn tap(&self, end: TapEnd) -> Result<PacketTap> {
+        let (ns, ifindex, name) = match end {
+            TapEnd::Sender => (&self.sender, self.sender_ifindex, SENDER_IF),
+            TapEnd::Receiver => (&self.receiver, self.receiver_ifindex, RECEIVER_IF),
+        };
+        let all = (libc::ETH_P_ALL as u16).to_be();
+        let fd = ns.run(|| {
+            // SAFETY: plain socket(2); the fd is owned at once.
+            let raw = unsafe {
+                libc::socket(
+                    libc::AF_PACKET,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    i32::from(all),
+                )
+            };
+            if raw < 0 {
+                return Err(io::Error::last_os_error())
+                    .with_context(|| format!("open a packet tap for {name}"));
+            }
+            // SAFETY: `raw` is a new descriptor nobody else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            // SAFETY: sockaddr_ll is plain data; all zero is a valid start.
+            let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            addr.sll_family = libc::AF_PACKET as u16;
+            addr.sll_protocol = all;
+            addr.sll_ifindex = ifindex as i32;
+            // SAFETY: `addr` is a sockaddr_ll of the size given.
+            let rc = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&addr as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(io::Error::last_os_error())
+                    .with_context(|| format!("bind the packet tap to {name}"));
+            }
+            Ok(fd)
+        })?;
+        Ok(PacketTap { _fd: fd })
     }
 
     /// Turns scatter-gather (NETIF_F_SG, ethtool "sg") on or off on zc-tx, and

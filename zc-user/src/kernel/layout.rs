@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use btf_rs::{Struct, Type};
 
 use super::{btf::KernelBtf, probes::PROBES};
-use zc_common::layout::{IterKinds, KernelLayout};
+use zc_common::layout::{IterKinds, KernelLayout, NO_FIELD};
 
 /// Where the running kernel exposes its BTF.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -155,6 +155,8 @@ const TYPES: &[&str] = &[
     "vm_area_struct",
     "tcp_sock",
     "tcp_skb_cb",
+    "net_device",
+    "net",
     "sock_flags",
     "files_struct",
     "fdtable",
@@ -235,6 +237,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
             mac_header,
             transport_header,
             cb,
+            skb_dev,
         ],
     ) = lookup(
         btf,
@@ -248,6 +251,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
             "mac_header",
             "transport_header",
             "cb",
+            "dev",
         ],
     )?;
     let (_, [ee]) = lookup(btf, "sock_exterr_skb", ["ee"])?;
@@ -346,6 +350,9 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         ],
     )?;
     let (_, [cb_seq]) = lookup(btf, "tcp_skb_cb", ["seq"])?;
+    let (_, [ptype_all, nd_net]) = lookup(btf, "net_device", ["ptype_all", "nd_net"])?;
+    // Per-namespace taps are newer than the oldest kernels zc runs on.
+    let net_ptype_all = lookup(btf, "net", ["ptype_all"]).map_or(NO_FIELD, |(_, [f])| f.offset);
 
     // Sizes are checked where the eBPF side reads the field with a fixed width.
     Ok(KernelLayout {
@@ -446,6 +453,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         sock_done_bit: u32::from(sock_done),
         tcp_write_seq: write_seq.sized(4)?,
         tcp_cb_seq: cb_seq.sized(4)?,
+        skb_dev: skb_dev.sized(8)?,
+        netdev_ptype_all: ptype_all.offset,
+        netdev_nd_net: nd_net.sized(8)?,
+        net_ptype_all,
         valid: 1,
     })
 }
@@ -897,6 +908,10 @@ mod tests {
             sock_done_bit: 1,
             tcp_write_seq: 1576,
             tcp_cb_seq: 0,
+            skb_dev: 16,
+            netdev_ptype_all: 400,
+            netdev_nd_net: 264,
+            net_ptype_all: 72,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -415,6 +415,12 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::net_skb::ARGS,
         "the veth's peer got the skb: user pages still, or copied on the way",
     ),
+    tp(
+        "net",
+        "netif_receive_skb",
+        tp::net_skb::ARGS,
+        "the peer's receive path begins: a packet tap on its device copies the user's pages",
+    ),
     or(
         tp(
             "tcp",

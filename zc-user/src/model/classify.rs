@@ -95,6 +95,12 @@ pub enum CopySite {
     /// After the veth: the peer got the user's own pages, so the copy came
     /// on local delivery (`skb_orphan_frags_rx`, the kernel's code says).
     LocalDelivery,
+    /// A packet tap (tcpdump) on the receiving device: the peer's receive
+    /// path copied the pages for it, before IP saw the skb.
+    ReceiveTap,
+    /// A packet tap on the sending device: its clone was copied, which
+    /// marked the sends COPIED; the original went on in the user's pages.
+    SendTap,
 }
 
 impl CopySite {
@@ -107,16 +113,28 @@ impl CopySite {
             CopySite::LocalDelivery => {
                 "past the veth, on local delivery: ip_local_deliver_finish → skb_orphan_frags_rx → skb_copy_ubufs"
             }
+            CopySite::ReceiveTap => {
+                "past the veth, for the tap on the receiving device: __netif_receive_skb_core → deliver_skb → skb_orphan_frags_rx → skb_copy_ubufs"
+            }
+            CopySite::SendTap => {
+                "at the sending device, for its tap: dev_queue_xmit_nit → deliver_skb (a clone) → skb_orphan_frags_rx → skb_copy_ubufs"
+            }
         }
     }
 }
 
 /// Where the copy made anyway happened, from the forward counters.
 pub fn copy_anyway_site(c: &Counts) -> CopySite {
+    // In the order the skb meets them: the sending device's tap, the
+    // veth's forward, the receiving device's tap, local delivery.
     if rules::copied_anyway(c) == 0 {
         CopySite::None
+    } else if c.get(C::TapSendBytes) > 0 {
+        CopySite::SendTap
     } else if c.get(C::ForwardCopiedBytes) > 0 {
         CopySite::VethForward
+    } else if c.get(C::TapRecvBytes) > 0 {
+        CopySite::ReceiveTap
     } else {
         CopySite::LocalDelivery
     }
@@ -160,6 +178,11 @@ pub struct Completions {
     /// Bytes the receiver copied straight out of the sender's own pages
     /// (page identity at its `skb_copy_datagram_iovec`).
     pub user_pages_at_receiver_bytes: u64,
+    /// Pinned bytes the sending device took while a packet tap was bound
+    /// to it (its clone of them was copied), and pinned bytes that reached
+    /// the receiving device's tap still in the user's pages.
+    pub tap_sent_bytes: u64,
+    pub tap_received_bytes: u64,
 }
 
 impl Figures {
@@ -479,6 +502,8 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
             user_pages_past_veth_bytes: c.get(C::ForwardUserBytes),
             copied_by_veth_bytes: c.get(C::ForwardCopiedBytes),
             user_pages_at_receiver_bytes: c.get(C::RecvUserPageBytes),
+            tap_sent_bytes: c.get(C::TapSendBytes),
+            tap_received_bytes: c.get(C::TapRecvBytes),
         },
         disk_read_bytes: disk,
         block_read_bytes: c.get(C::BlockIssueBytes),
@@ -636,7 +661,21 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
                 z.copied_notifications,
                 z.notifications
             ),
-            _ => format!(
+            CopySite::SendTap => format!(
+                "{} of pinned pages went out while a packet tap was bound to the sending device: its clone was copied (dev_queue_xmit_nit → skb_orphan_frags_rx), a CPU copy made for the tap, which marked the sends COPIED; the original went on in the sender's pages ({} past the veth) and was copied again on delivery. {} of {} notifications say COPIED",
+                crate::units::fmt_bytes(z.tap_sent_bytes),
+                crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
+                z.copied_notifications,
+                z.notifications
+            ),
+            CopySite::ReceiveTap => format!(
+                "{} of pinned pages copied anyway, for the packet tap on the receiving device: {} reached it still in the sender's pages, and deliver_skb copied them for the tap before IP saw them (the copy local delivery would have made, moved earlier); {} of {} notifications say COPIED",
+                crate::units::fmt_bytes(f.copied_anyway_bytes),
+                crate::units::fmt_bytes(z.tap_received_bytes),
+                z.copied_notifications,
+                z.notifications
+            ),
+            CopySite::LocalDelivery | CopySite::None => format!(
                 "{} of pinned pages copied anyway, past the veth: the peer still got the sender's own pages ({}), the receiver read {} of its bytes from them, so the copy came on local delivery (skb_orphan_frags_rx); {} of {} notifications say COPIED",
                 crate::units::fmt_bytes(f.copied_anyway_bytes),
                 crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
@@ -774,5 +813,26 @@ mod tests {
                 .iter()
                 .any(|d| d.contains("no dma:* event"))
         );
+    }
+
+    /// The copy made anyway is placed where the skb met it first: the
+    /// sending device's tap, the veth's forward, the receiving device's
+    /// tap, local delivery; and nowhere when nothing was copied anyway.
+    #[test]
+    fn the_copy_site_is_the_first_the_skb_met() {
+        let mut c = Counts::new();
+        assert_eq!(copy_anyway_site(&c), CopySite::None);
+        c.set(C::TapRecvBytes, MIB);
+        assert_eq!(copy_anyway_site(&c), CopySite::None, "a tap, no copy");
+        c.set(C::ZcCopiedBytes, MIB);
+        c.set(C::XmitPinnedBytes, MIB);
+        assert_eq!(copy_anyway_site(&c), CopySite::ReceiveTap);
+        c.set(C::TapRecvBytes, 0);
+        assert_eq!(copy_anyway_site(&c), CopySite::LocalDelivery);
+        c.set(C::TapRecvBytes, MIB);
+        c.set(C::ForwardCopiedBytes, MIB);
+        assert_eq!(copy_anyway_site(&c), CopySite::VethForward);
+        c.set(C::TapSendBytes, MIB);
+        assert_eq!(copy_anyway_site(&c), CopySite::SendTap);
     }
 }
