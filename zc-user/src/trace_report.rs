@@ -24,6 +24,29 @@ pub fn verdicts(r: &TreeReport, lang: Lang) -> Vec<String> {
         .collect()
 }
 
+/// The tasks in whose context the kernel ran no program of zc, in one line
+/// (None when every task was seen): what they did, softirqs on their stack
+/// included, no probe saw.
+pub fn unseen(r: &TreeReport, lang: Lang) -> Option<String> {
+    if r.blind_tasks.is_empty() {
+        return None;
+    }
+    let who: Vec<String> = r
+        .blind_tasks
+        .iter()
+        .map(|t| format!("{}[{}]", t.comm, t.tid))
+        .collect();
+    let who = who.join(", ");
+    Some(match lang {
+        Lang::En => format!(
+            "unseen: the kernel ran no zc program in the context of {who}; what ran on their stack, softirqs included, no probe saw"
+        ),
+        Lang::Zh => format!(
+            "看不见：内核在 {who} 的上下文里不运行 zc 的程序；在它们栈上运行的一切（包括软中断）任何探针都看不到"
+        ),
+    })
+}
+
 /// A tree's report as JSON, with each process's verdict and the tree's
 /// verdicts in English.
 pub fn json(r: &TreeReport) -> serde_json::Result<serde_json::Value> {
@@ -537,10 +560,41 @@ mod tests {
             tracing_cost: Default::default(),
             blind_tasks: vec![],
         };
+        assert_eq!(unseen(&r, Lang::En), None);
         let v = json(&r).expect("json");
         let said = "curl[1] sent nothing over TCP; received 1 MiB, copied into user memory";
         assert_eq!(v["processes"][0]["verdict"], said);
         assert_eq!(v["verdict"], serde_json::json!([said]));
         assert!(verdicts(&r, Lang::Zh)[0].contains("收到 1 MiB"));
+    }
+
+    /// A task no program ran for is named in both languages.
+    #[test]
+    fn unseen_tasks_are_named_in_both_languages() {
+        let r = TreeReport {
+            command: vec![],
+            root: 1,
+            pids: vec![1],
+            elapsed_ns: 1,
+            flow: Flow::default(),
+            unexplained_bytes: 0,
+            processes: vec![],
+            files: vec![],
+            sockets: vec![],
+            tracing_cost: Default::default(),
+            blind_tasks: vec![crate::model::counts::BlindTask {
+                tid: 69,
+                pid: 1,
+                comm: "tokio-rt-worker".into(),
+                stretches: 4,
+            }],
+        };
+        let en = unseen(&r, Lang::En).expect("a line");
+        assert!(en.contains("tokio-rt-worker[69]"), "{en}");
+        let zh = unseen(&r, Lang::Zh).expect("a line");
+        assert!(
+            zh.contains("tokio-rt-worker[69]") && zh.contains("看不见"),
+            "{zh}"
+        );
     }
 }

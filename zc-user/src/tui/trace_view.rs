@@ -151,11 +151,20 @@ pub fn render(state: &TraceState, opts: &ViewOpts, area: Rect, buf: &mut Buffer)
     );
     render_lane(&rates, opts.lang, lane, buf);
     render_panels(state, opts, panels, buf);
+    // The verdicts, and last, when some task went unseen, a line that
+    // says so: the figures above miss whatever ran on its stack.
+    let unseen: Vec<String> = state
+        .reports
+        .iter()
+        .filter_map(|r| crate::trace_report::unseen(r, opts.lang))
+        .take(1)
+        .collect();
     let lines: Vec<Line> = state
         .reports
         .iter()
         .flat_map(|r| crate::trace_report::verdicts(r, opts.lang))
-        .take(3)
+        .take(3 - unseen.len())
+        .chain(unseen)
         .map(|v| Line::from(format!(" {v}")))
         .collect();
     Paragraph::new(if lines.is_empty() {
