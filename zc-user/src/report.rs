@@ -446,10 +446,11 @@ fn write_stream(s: &mut String, st: &crate::model::stream::StreamCheck) {
     if st.dropped_bytes > 0 {
         let _ = writeln!(
             s,
-            "    dropped {}: {} lost after TCP was told they left (retransmitted), {} in attempts TCP saw fail (sent again), {} never sent again by an skb zc saw",
+            "    dropped {}: {} lost after TCP was told they left (retransmitted), {} in attempts TCP saw fail (sent again), {} spare copies of bytes another skb delivered, {} never sent again by an skb zc saw",
             fmt_bytes(st.dropped_bytes),
             fmt_bytes(st.dropped_lost_bytes),
             fmt_bytes(st.dropped_failed_bytes),
+            fmt_bytes(st.dropped_spare_bytes),
             fmt_bytes(st.dropped_unrepaired_bytes)
         );
     }

@@ -183,9 +183,11 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
     // of a drop zc saw (a failed last segment sends its whole skb again).
     // By the kernel's counters otherwise.
     let (resent, lost, dropped) = match stream {
+        // Lost: what TCP had to send again and was not told of; a spare
+        // copy's loss needed no repair and is itemized in `stream` alone.
         Some(s) => (
             s.resent_bytes,
-            s.dropped_bytes - s.dropped_failed_bytes,
+            s.dropped_lost_bytes + s.dropped_unrepaired_bytes,
             s.dropped_bytes,
         ),
         None => {
@@ -257,14 +259,11 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
 
 /// What the ranges leave unexplained at the device hop: a part of the
 /// file no skb seen at the queue (or the device) held, beyond what TCP's
-/// own count says passed there unseen; a drop whose bytes were never sent
-/// again by any skb seen, beyond what passed the queue unseen; and any byte
-/// outside the file.
+/// own count says passed there unseen (a drop never repaired is such a
+/// hole), and any byte outside the file.
 fn stream_unexplained(s: &StreamCheck, h3: &Hop) -> u64 {
     s.queue_hole_bytes.saturating_sub(h3.unseen_queued_bytes)
         + s.device_hole_bytes.saturating_sub(h3.unseen_bytes)
-        + s.dropped_unrepaired_bytes
-            .saturating_sub(h3.unseen_queued_bytes)
         + s.beyond_bytes
 }
 

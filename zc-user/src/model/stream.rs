@@ -107,6 +107,11 @@ impl Ranges {
         held
     }
 
+    /// The ranges held, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.0.iter().map(|(&a, &b)| (a, b))
+    }
+
     /// Bytes held in all.
     pub fn total(&self) -> u64 {
         self.0.iter().map(|(a, b)| b - a).sum()
@@ -159,7 +164,12 @@ pub struct StreamCheck {
     /// Of it: in an attempt that failed and TCP was told (it sent the bytes
     /// again as new data, or a retransmission that failed went again).
     pub dropped_failed_bytes: u64,
-    /// Of it: queued again by no skb zc saw.
+    /// Of it: sent again by no skb zc saw, though another skb had carried
+    /// them to the device: TCP had no need of them (a spurious
+    /// retransmission's copy, say).
+    pub dropped_spare_bytes: u64,
+    /// Of it: sent again by no skb zc saw, and never at the device (these
+    /// are device holes too).
     pub dropped_unrepaired_bytes: u64,
     /// Drop events that repeated one still unanswered, counted once.
     pub repeated_drop_events: u64,
@@ -341,7 +351,18 @@ pub fn check(events: &[Event], size: u64, start: u32) -> StreamCheck {
             _ => {}
         }
     }
-    out.dropped_unrepaired_bytes = pending.iter().map(|d| d.left.total()).sum();
+    // What no skb sent again: needless when another skb had carried the
+    // bytes to the device, a hole otherwise.
+    for d in &pending {
+        let left = d.left.total();
+        let spare = d
+            .left
+            .iter()
+            .map(|(a, b)| device.covered(a, b))
+            .sum::<u64>();
+        out.dropped_spare_bytes += spare;
+        out.dropped_unrepaired_bytes += left - spare;
+    }
     out.queued_bytes = queued.covered(0, size);
     let holes = queued.gaps(0, size);
     out.queue_hole_bytes = holes.iter().map(|[a, b]| b - a).sum();
@@ -481,6 +502,24 @@ mod tests {
         assert_eq!(c.dropped_unrepaired_bytes, 500);
         assert_eq!(c.queue_hole_bytes, 0);
         assert_eq!(c.device_holes, vec![[3000, 3500]]);
+    }
+
+    #[test]
+    fn a_dropped_copy_of_bytes_already_delivered_is_spare_not_a_hole() {
+        let ev = [
+            skb(1, op::SKB_QUEUE, 1, 0, 1000),
+            skb(2, op::SKB_XMIT, 1, 0, 1000),
+            // A spurious retransmission, dropped: the first copy had made it.
+            skb(3, op::SKB_QUEUE, 2, 0, 1000),
+            skb(4, op::SKB_RETRANSMIT, 2, 0, 1000),
+            skb(5, op::SKB_LOST, 2, 0, 1000),
+        ];
+        let c = check(&ev, 1000, START);
+        assert_eq!(
+            (c.dropped_spare_bytes, c.dropped_unrepaired_bytes),
+            (1000, 0)
+        );
+        assert_eq!(c.device_hole_bytes, 0);
     }
 
     #[test]
