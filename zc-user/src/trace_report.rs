@@ -28,15 +28,7 @@ pub fn verdicts(r: &TreeReport, lang: Lang) -> Vec<String> {
 /// (None when every task was seen): what they did, softirqs on their stack
 /// included, no probe saw.
 pub fn unseen(r: &TreeReport, lang: Lang) -> Option<String> {
-    if r.blind_tasks.is_empty() {
-        return None;
-    }
-    let who: Vec<String> = r
-        .blind_tasks
-        .iter()
-        .map(|t| format!("{}[{}]", t.comm, t.tid))
-        .collect();
-    let who = who.join(", ");
+    let who = blind_names(r)?;
     Some(match lang {
         Lang::En => format!(
             "unseen: the kernel ran no zc program in the context of {who}; what ran on their stack, softirqs included, no probe saw"
@@ -45,6 +37,16 @@ pub fn unseen(r: &TreeReport, lang: Lang) -> Option<String> {
             "看不见：内核在 {who} 的上下文里不运行 zc 的程序；在它们栈上运行的一切（包括软中断）任何探针都看不到"
         ),
     })
+}
+
+/// The tasks no program of zc ran for, as `comm[tid] of pid P`, or None.
+fn blind_names(r: &TreeReport) -> Option<String> {
+    let who: Vec<String> = r
+        .blind_tasks
+        .iter()
+        .map(|t| format!("{}[{}] of pid {}", t.comm, t.tid, t.pid))
+        .collect();
+    (!who.is_empty()).then(|| who.join(", "))
 }
 
 /// A tree's report as JSON, with each process's verdict and the tree's
@@ -322,18 +324,12 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             "unexplained bytes (all sockets)",
             r.unexplained_bytes.to_string(),
         );
-        if !r.blind_tasks.is_empty() {
-            let who: Vec<String> = r
-                .blind_tasks
-                .iter()
-                .map(|t| format!("{}[{}] of pid {}", t.comm, t.tid, t.pid))
-                .collect();
+        if let Some(who) = blind_names(r) {
             line(
                 &mut s,
                 "unseen by every probe",
                 format!(
-                    "{}: the kernel ran no zc program in their context, softirqs on their stack included",
-                    who.join(", ")
+                    "{who}: the kernel ran no zc program in their context, softirqs on their stack included"
                 ),
             );
         }

@@ -662,14 +662,14 @@ pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
                 z.notifications
             ),
             CopySite::SendTap => format!(
-                "{} of pinned pages went out while a packet tap was bound to the sending device: its clone was copied (dev_queue_xmit_nit → skb_orphan_frags_rx), a CPU copy made for the tap, which marked the sends COPIED; the original went on in the sender's pages ({} past the veth) and was copied again on delivery. {} of {} notifications say COPIED",
+                "{} of pinned pages went out while a packet tap was bound to the sending device (seen); the kernel's code says its clone is copied for the tap (dev_queue_xmit_nit → skb_orphan_frags_rx), a CPU copy that marks the sends COPIED, while the original goes on in the sender's pages ({} past the veth, seen) to be copied again on delivery. {} of {} notifications say COPIED",
                 crate::units::fmt_bytes(z.tap_sent_bytes),
                 crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
                 z.copied_notifications,
                 z.notifications
             ),
             CopySite::ReceiveTap => format!(
-                "{} of pinned pages copied anyway, for the packet tap on the receiving device: {} reached it still in the sender's pages, and deliver_skb copied them for the tap before IP saw them (the copy local delivery would have made, moved earlier); {} of {} notifications say COPIED",
+                "{} of pinned pages copied anyway, for the packet tap on the receiving device: {} reached it still in the sender's pages (seen), and the kernel's code says deliver_skb copies them for the tap before IP sees them (the copy local delivery would have made, moved earlier); {} of {} notifications say COPIED",
                 crate::units::fmt_bytes(f.copied_anyway_bytes),
                 crate::units::fmt_bytes(z.tap_received_bytes),
                 z.copied_notifications,
