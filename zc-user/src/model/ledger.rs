@@ -62,6 +62,9 @@ pub struct Hop {
     /// Retransmissions TCP counted (`tcpi_bytes_retrans`) that no probe
     /// run saw at `tcp_retransmit_skb`.
     pub unseen_retransmitted_bytes: u64,
+    /// By ranges: bytes TCP sent again as new data (after a failed
+    /// transmit) that no probe run saw at the queue.
+    pub unseen_resent_bytes: u64,
     /// What the classes leave unexplained (0 when the hop balances).
     pub unexplained_bytes: u64,
 }
@@ -86,6 +89,7 @@ impl Hop {
             unseen_bytes: 0,
             unseen_queued_bytes: 0,
             unseen_retransmitted_bytes: 0,
+            unseen_resent_bytes: 0,
             unexplained_bytes: 0,
         }
     }
@@ -227,7 +231,18 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
             // counts it so), not a byte sent again as new data; by counters
             // its drop is among the resent.
             let again = if stream.is_some() { tried } else { retrans };
-            sent.abs_diff(size + again + h3.unseen_retransmitted_bytes + resent)
+            let expected = size + again + h3.unseen_retransmitted_bytes + resent;
+            // By ranges, bytes TCP sent again as new data where no probe
+            // ran (a blind task's softirq) are unseen too, as far as the
+            // queue's unseen bytes, less the holes and the unseen
+            // retransmissions, leave room for them.
+            if let Some(s) = stream {
+                h3.unseen_resent_bytes = sent.saturating_sub(expected).min(
+                    h3.unseen_queued_bytes
+                        .saturating_sub(s.queue_hole_bytes + h3.unseen_retransmitted_bytes),
+                );
+            }
+            sent.abs_diff(expected + h3.unseen_resent_bytes)
                 + tried.saturating_sub(tcp_retrans)
                 + queued.saturating_sub(sent)
                 + reached.map_or(dropped - sent, |r| at_device.saturating_sub(r))
@@ -355,6 +370,39 @@ mod tests {
             ledger(&c, &facts("read-write"), None).unexplained_bytes,
             10_000
         );
+    }
+
+    /// By ranges, bytes TCP sent again as new data where no probe ran are
+    /// unseen as far as the queue's unseen bytes leave room, and no further.
+    #[test]
+    fn bytes_sent_again_unseen_fit_in_what_the_queue_did_not_see() {
+        let mut c = read_write();
+        let again = 2_896;
+        c.set(C::TcpInfoRead, 1);
+        c.set(C::TcpBytesSent, MIB + again);
+        c.set(C::QueuePayload, MIB);
+        c.set(C::XmitPayload, MIB);
+        let f = facts("read-write");
+        let s = StreamCheck {
+            queued_bytes: MIB,
+            ..StreamCheck::default()
+        };
+        let l = ledger(&c, &f, Some(&s));
+        assert_eq!(l.hops[2].unseen_resent_bytes, again, "{l:?}");
+        // Unseen at the device as well (TCP's count says they passed).
+        assert_eq!(l.hops[2].unseen_bytes, again, "{l:?}");
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        // Part of what the queue missed is a hole of the file: only the
+        // rest can be bytes sent again, and what TCP says beyond it is
+        // unexplained.
+        c.set(C::TcpBytesSent, MIB + 2 * again);
+        let s = StreamCheck {
+            queue_hole_bytes: again,
+            ..s
+        };
+        let l = ledger(&c, &f, Some(&s));
+        assert_eq!(l.hops[2].unseen_resent_bytes, again, "{l:?}");
+        assert!(l.hops[2].unexplained_bytes >= again, "{l:?}");
     }
 
     /// TCP's count of what it sent names the skbs no probe run saw: they
