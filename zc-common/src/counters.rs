@@ -265,6 +265,13 @@ counters! {
     /// program for that task's switch away, nor for anything on its stack
     /// meanwhile, softirqs included (docs/evidence.md, "Unseen").
     BlindStretches,
+    /// `zc trace`: bytes a followed process took out of a TCP socket
+    /// without copying them into its memory: spliced into a pipe
+    /// (`splice` from the socket, whose return value is the bytes moved),
+    /// and mapped into its address space (`getsockopt`
+    /// `TCP_ZEROCOPY_RECEIVE`, whose `length` says what was mapped).
+    RecvSplicedBytes,
+    RecvMappedBytes,
 }
 
 /// Number of counter slots.

@@ -70,6 +70,8 @@ pub struct KernelLayout {
     pub regs_arg0: u32,
     pub regs_arg1: u32,
     pub regs_arg2: u32,
+    /// The fourth argument: `r10`, not `rcx`, which `syscall` overwrites.
+    pub regs_arg3: u32,
     pub regs_syscall_nr: u32,
     pub regs_ip: u32,
     // struct task_struct
@@ -162,6 +164,14 @@ pub struct KernelLayout {
     /// [`NO_FIELD`] on a kernel whose BTF has no such field, where those
     /// taps sit on a global list no program can name).
     pub net_ptype_all: u32,
+    /// `inode.i_mode`, `file.private_data`, `socket.sk` and
+    /// `sock.sk_protocol`: the TCP socket behind a descriptor, for a
+    /// receive that takes its bytes without copying them (a splice out of
+    /// it, `TCP_ZEROCOPY_RECEIVE`).
+    pub inode_mode: u32,
+    pub file_private_data: u32,
+    pub socket_sk: u32,
+    pub sk_protocol: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -215,6 +225,7 @@ impl KernelLayout {
         regs_arg0: 0,
         regs_arg1: 0,
         regs_arg2: 0,
+        regs_arg3: 0,
         regs_syscall_nr: 0,
         regs_ip: 0,
         task_pid: 0,
@@ -270,6 +281,10 @@ impl KernelLayout {
         netdev_ptype_all: 0,
         netdev_nd_net: 0,
         net_ptype_all: NO_FIELD,
+        inode_mode: 0,
+        file_private_data: 0,
+        socket_sk: 0,
+        sk_protocol: 0,
         valid: 0,
     };
 }
@@ -290,7 +305,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 97 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 102 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

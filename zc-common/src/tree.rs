@@ -44,8 +44,8 @@ pub const fn proc_key(tgid: u32, slot: u32) -> u64 {
 
 /// The counters kept per socket, in the order of [`SockCounts`]'s slots:
 /// what it sent and how (`sock_send_length`), its skbs at the queue and at
-/// the device, its retransmissions, and the copies out of it to a followed
-/// reader.
+/// the device, its retransmissions, and what a followed reader took out of
+/// it: copied, spliced or mapped.
 pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
     Counter::SendUserBytes,
     Counter::SendSpliceBytes,
@@ -69,8 +69,10 @@ pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
     Counter::RetransmitBytes,
     Counter::RecvCopies,
     Counter::RecvCopyBytes,
+    Counter::RecvSplicedBytes,
+    Counter::RecvMappedBytes,
 ];
-pub const SOCK_SLOTS: usize = 22;
+pub const SOCK_SLOTS: usize = 24;
 
 /// The slot of counter `c` in [`SockCounts`], if sockets keep it.
 #[inline(always)]
@@ -180,6 +182,14 @@ pub struct SysState {
     pub compared: u32,
     /// An open's entry in `ZC_OPENED`, to complete at its exit, or 0.
     pub opened: u64,
+    /// The TCP socket a receive that copies nothing takes from (a splice
+    /// out of it, a `TCP_ZEROCOPY_RECEIVE`), learned at the entry, before
+    /// the call takes anything; 0 otherwise.
+    pub sk: u64,
+    /// `TCP_ZEROCOPY_RECEIVE`: the user's `struct tcp_zerocopy_receive`,
+    /// whose `length` says at the exit how many bytes were mapped; 0
+    /// otherwise.
+    pub optval: u64,
 }
 
 impl Default for SysState {
@@ -191,6 +201,8 @@ impl Default for SysState {
             fd: -1,
             compared: 0,
             opened: 0,
+            sk: 0,
+            optval: 0,
         }
     }
 }
@@ -228,6 +240,9 @@ pub mod class {
     pub const OPEN_AT: u8 = 4;
     /// sendfile: by reference, from the file in the second argument.
     pub const SENDFILE: u8 = 5;
+    /// getsockopt: `TCP_ZEROCOPY_RECEIVE` maps a socket's pages into the
+    /// caller instead of copying them.
+    pub const GETSOCKOPT: u8 = 6;
 }
 
 /// Bytes of a path kept per open (`PATH_MAX` is 4096; a longer one is cut,
@@ -254,7 +269,7 @@ const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
 const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
 const _: () = assert!(size_of::<SockInfo>() == 112);
-const _: () = assert!(size_of::<SysState>() == 32);
+const _: () = assert!(size_of::<SysState>() == 48);
 const _: () = assert!(size_of::<FileId>() == 16);
 const _: () = assert!(size_of::<OpenedPath>() == 24 + OPENED_PATH_BYTES);
 

@@ -5,7 +5,7 @@
 //! arguments are in them, and at the exit so is the syscall's number.
 
 use aya_ebpf::{
-    helpers::{bpf_get_smp_processor_id, bpf_probe_read_user_str_bytes},
+    helpers::{bpf_get_smp_processor_id, bpf_probe_read_user, bpf_probe_read_user_str_bytes},
     macros::{btf_tracepoint, map},
     maps::{Array, LruHashMap, PerCpuArray},
     programs::BtfTracePointContext,
@@ -20,8 +20,8 @@ use zc_common::{
 
 use crate::helpers::{
     ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_proc,
-    current_tgid, current_tid, emit, emit_with, entry, file_of_fd, header, in_sender, inode_id,
-    kread, lay, learning, set_config, tree_mode,
+    count_sock, current_tgid, current_tid, emit, emit_with, entry, file_of_fd, header, in_sender,
+    inode_id, kread, lay, learn_sock, learning, set_config, tree_mode,
 };
 
 /// The followed threads inside a syscall whose entry was counted, with what
@@ -222,6 +222,17 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
             state.fd = kread::<u64>(regs, lay!(regs_arg0)).map_or(-1, |v| v as i32);
         } else if kind == class::SENDFILE {
             state.fd = kread::<u64>(regs, lay!(regs_arg1)).map_or(-1, |v| v as i32);
+        } else if kind == class::GETSOCKOPT {
+            let _ = note_zerocopy_receive(regs, &mut state);
+        }
+        if kind == class::BY_REFERENCE && state.fd >= 0 {
+            // A splice out of a TCP socket: learn the socket now, before
+            // the call takes its bytes, so TCP's count at the first
+            // sighting does not already hold them.
+            state.sk = tcp_sock_of_fd(state.fd).unwrap_or(0);
+            if state.sk != 0 {
+                learn_sock(state.sk, 0);
+            }
         }
     }
     let _ = ZC_IN_SYSCALL.insert(current_tid(), state, 0);
@@ -260,6 +271,9 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let ret: i64 = arg(ctx, tp::sys_exit::RET);
     if state.opened != 0 {
         let _ = complete_open(state.opened, ret);
+    }
+    if state.optval != 0 && ret == 0 {
+        let _ = mapped_receive(&state);
     }
     count(Counter::SysExit, 1);
     // Byte counts only: mmap returns an address, which must not be summed
@@ -306,5 +320,83 @@ fn tree_bytes(nr: u64, bytes: u64, state: &SysState) {
     } else if (kind == class::BY_REFERENCE || kind == class::SENDFILE) && file {
         count(Counter::FileReferencedBytes, bytes);
         count_file(state.dev, state.ino, file_slot::REFERENCED_BYTES, bytes);
+    } else if kind == class::BY_REFERENCE && state.sk != 0 {
+        // Out of a socket into a pipe: `tcp_splice_read` hands the skbs'
+        // pages to the pipe by reference; no probe of the copy path runs.
+        count(Counter::RecvSplicedBytes, bytes);
+        count_sock(learn_sock(state.sk, 0), Counter::RecvSplicedBytes, bytes);
     }
+}
+
+/// `getsockopt(fd, SOL_TCP, TCP_ZEROCOPY_RECEIVE, zc, len)` at its entry:
+/// keep the socket (learned before the call takes anything) and where the
+/// caller's `struct tcp_zerocopy_receive` is.
+#[inline(always)]
+fn note_zerocopy_receive(regs: u64, state: &mut SysState) -> Result<(), i64> {
+    let level: u64 = kread(regs, lay!(regs_arg1))?;
+    let optname: u64 = kread(regs, lay!(regs_arg2))?;
+    if level != SOL_TCP || optname != TCP_ZEROCOPY_RECEIVE {
+        return Ok(());
+    }
+    let fd: u64 = kread(regs, lay!(regs_arg0))?;
+    let sk = tcp_sock_of_fd(fd as i32)?;
+    if sk != 0 {
+        learn_sock(sk, 0);
+        state.sk = sk;
+        state.optval = kread(regs, lay!(regs_arg3))?;
+    }
+    Ok(())
+}
+
+/// A `TCP_ZEROCOPY_RECEIVE` that succeeded: `tcp_zerocopy_receive` left in
+/// the caller's struct the bytes it mapped (`length`, after the 8-byte
+/// `address`), whole pages inserted into the caller's mapping of the
+/// socket. What it could not map it copied (`copybuf`, seen by the copy
+/// probe) or left for a read (`recv_skip_hint`).
+#[inline(always)]
+fn mapped_receive(state: &SysState) -> Result<(), i64> {
+    // SAFETY: a user pointer, read by the helper that may fail safely.
+    let length: u32 = unsafe { bpf_probe_read_user((state.optval + 8) as *const u32)? };
+    if length > 0 {
+        count(Counter::RecvMappedBytes, length as u64);
+        count_sock(
+            learn_sock(state.sk, 0),
+            Counter::RecvMappedBytes,
+            length as u64,
+        );
+    }
+    Ok(())
+}
+
+/// `SOL_TCP` (`IPPROTO_TCP`) and `TCP_ZEROCOPY_RECEIVE`, from the uapi.
+const SOL_TCP: u64 = 6;
+const TCP_ZEROCOPY_RECEIVE: u64 = 35;
+/// `S_IFMT` and `S_IFSOCK`.
+const S_IFMT: u16 = 0o170000;
+const S_IFSOCK: u16 = 0o140000;
+
+/// The TCP socket behind descriptor `fd` of the current task, or 0: the
+/// file's inode says socket, its `private_data` is the `struct socket`,
+/// whose `sk` says TCP.
+#[inline(always)]
+fn tcp_sock_of_fd(fd: i32) -> Result<u64, i64> {
+    if fd < 0 {
+        return Ok(0);
+    }
+    let file = file_of_fd(fd as u64)?;
+    if file == 0 {
+        return Ok(0);
+    }
+    let mode: u16 = kread(kread::<u64>(file, lay!(file_inode))?, lay!(inode_mode))?;
+    if mode & S_IFMT != S_IFSOCK {
+        return Ok(0);
+    }
+    let sk: u64 = kread(
+        kread::<u64>(file, lay!(file_private_data))?,
+        lay!(socket_sk),
+    )?;
+    if sk == 0 || kread::<u16>(sk, lay!(sk_protocol))? != SOL_TCP as u16 {
+        return Ok(0);
+    }
+    Ok(sk)
 }

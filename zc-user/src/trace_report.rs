@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use crate::{
     lang::Lang,
-    model::tree::{Flow, ProcessReport, TreeReport},
+    model::tree::{Flow, ProcessReport, Received, TreeReport},
     units::fmt_bytes,
 };
 
@@ -68,15 +68,7 @@ pub fn verdict(p: &ProcessReport, lang: Lang) -> String {
     let f = &p.flow;
     let who = format!("{}[{}]", p.comm, p.pid);
     let sent = f.sent_bytes;
-    // Receiving, as measured: the copies out of sockets into user memory.
-    let received = (f.received_bytes > 0).then(|| {
-        let got = fmt_bytes(f.received_bytes);
-        if zh {
-            format!("收到 {got}，拷进了用户内存")
-        } else {
-            format!("received {got}, copied into user memory")
-        }
-    });
+    let received = (f.received_bytes > 0).then(|| receiving(&f.received, lang));
     if sent == 0 {
         return if let Some(got) = received {
             if zh {
@@ -188,6 +180,45 @@ pub fn verdict(p: &ProcessReport, lang: Lang) -> String {
         };
         let got = received.map(|g| format!("; {g}")).unwrap_or_default();
         format!("{who} sent {amount}{of}: {}, {copies}{got}", how.join(", "))
+    }
+}
+
+/// What a process took out of its sockets, and how: one way named as
+/// such, several as shares of the whole.
+fn receiving(r: &Received, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let total = r.total();
+    let ways = [
+        (r.copied_bytes, "copied into user memory", "拷进了用户内存"),
+        (
+            r.spliced_bytes,
+            "spliced into a pipe, by reference",
+            "经 splice 按引用移进管道",
+        ),
+        (
+            r.mapped_bytes,
+            "mapped into its memory (TCP_ZEROCOPY_RECEIVE)",
+            "映射进它的内存（TCP_ZEROCOPY_RECEIVE）",
+        ),
+    ];
+    let used: Vec<_> = ways.iter().filter(|(b, _, _)| *b > 0).collect();
+    let got = fmt_bytes(total);
+    if let [(_, en, cn)] = used[..] {
+        return if zh {
+            format!("收到 {got}，{cn}")
+        } else {
+            format!("received {got}, {en}")
+        };
+    }
+    let share = |b: u64| 100.0 * b as f64 / total as f64;
+    let parts: Vec<String> = used
+        .iter()
+        .map(|(b, en, cn)| format!("{:.0} % {}", share(*b), if zh { cn } else { en }))
+        .collect();
+    if zh {
+        format!("收到 {got}：{}", parts.join("，"))
+    } else {
+        format!("received {got}: {}", parts.join(", "))
     }
 }
 
@@ -372,12 +403,22 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
                     so.ledger.unexplained_bytes
                 );
                 let l = &so.ledger;
+                if l.received_spliced_bytes + l.received_mapped_bytes > 0 {
+                    let _ = writeln!(
+                        s,
+                        "      received {}: {} copied, {} spliced, {} mapped",
+                        fmt_bytes(so.received_bytes),
+                        fmt_bytes(l.received_copied_bytes),
+                        fmt_bytes(l.received_spliced_bytes),
+                        fmt_bytes(l.received_mapped_bytes),
+                    );
+                }
                 if l.tcp_counted && l.unexplained_received_bytes != 0 {
                     let _ = writeln!(
                         s,
-                        "      received: TCP says the program took {} and zc saw {} copied out: {} unexplained (a splice or a mapped receive from a socket is not probed yet)",
+                        "      received: TCP says the program took {} and zc saw {} copied, spliced or mapped out: {} unexplained",
                         fmt_bytes(l.received_by_tcp_bytes),
-                        fmt_bytes(l.received_copied_bytes),
+                        fmt_bytes(so.received_bytes),
                         l.unexplained_received_bytes
                     );
                 }
@@ -516,6 +557,10 @@ mod tests {
                 ..Sent::default()
             },
             received_bytes: 5 << 30,
+            received: Received {
+                copied_bytes: 5 << 30,
+                ..Received::default()
+            },
             ..Flow::default()
         };
         f.syscalls.insert("write".into(), 12);
@@ -532,12 +577,56 @@ mod tests {
         );
     }
 
+    /// Bytes taken without a copy are named by how, each as a share when
+    /// there are several ways.
+    #[test]
+    fn a_receive_by_splice_or_mapping_says_so() {
+        let flow = |r: Received| Flow {
+            received_bytes: r.total(),
+            received: r,
+            ..Flow::default()
+        };
+        let spliced = flow(Received {
+            spliced_bytes: 8 * MIB,
+            ..Received::default()
+        });
+        let p = process("python3", 7, spliced, None, 0.0);
+        assert_eq!(
+            verdict(&p, Lang::En),
+            "python3[7] sent nothing over TCP; received 8 MiB, spliced into a pipe, by reference"
+        );
+        assert_eq!(
+            verdict(&p, Lang::Zh),
+            "python3[7] 没有经 TCP 发送；收到 8 MiB，经 splice 按引用移进管道"
+        );
+        let mixed = flow(Received {
+            copied_bytes: MIB,
+            mapped_bytes: 3 * MIB,
+            ..Received::default()
+        });
+        let p = process("python3", 7, mixed, None, 0.0);
+        assert_eq!(
+            verdict(&p, Lang::En),
+            "python3[7] sent nothing over TCP; received 4 MiB: 25 % copied into user memory, \
+             75 % mapped into its memory (TCP_ZEROCOPY_RECEIVE)"
+        );
+        assert_eq!(
+            verdict(&p, Lang::Zh),
+            "python3[7] 没有经 TCP 发送；收到 4 MiB：25 % 拷进了用户内存，\
+             75 % 映射进它的内存（TCP_ZEROCOPY_RECEIVE）"
+        );
+    }
+
     /// The JSON keeps its English verdicts, per process and per tree, and
     /// a process that moved nothing has no line in the tree's.
     #[test]
     fn the_json_carries_the_english_verdicts() {
         let f = Flow {
             received_bytes: MIB,
+            received: Received {
+                copied_bytes: MIB,
+                ..Received::default()
+            },
             ..Flow::default()
         };
         let r = TreeReport {

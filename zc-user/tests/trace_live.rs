@@ -857,3 +857,60 @@ fn receiving_is_a_verdict_and_a_ledger_too() {
     assert!(v.contains("; received 8"), "{v}");
     assert_sockets_balance(&tree);
 }
+
+/// Receiving without a copy: a program that splices a socket into a pipe,
+/// and one that maps a socket's pages with `TCP_ZEROCOPY_RECEIVE`. Each
+/// way is counted apart from the copy, against the program's own count of
+/// what it took (the splices' return values, the `length` the kernel
+/// left in its struct), and each socket's receive ledger balances against
+/// what TCP says the program took.
+#[test]
+fn a_receive_by_splice_or_by_mapping_is_counted_as_such() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready(
+        "a_receive_by_splice_or_by_mapping_is_counted_as_such",
+        &["python3"],
+    ) {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/receiver.py");
+    let size: u64 = 8 << 20;
+    let run = |mode: &str| -> (Value, Value) {
+        let log = tempfile::NamedTempFile::new_in("/var/tmp").expect("tempfile");
+        let logfile = log.path().to_str().expect("utf-8");
+        let t = trace_to_exit(&[python(), script, mode, &size.to_string(), logfile]);
+        let theirs: Value =
+            serde_json::from_str(&std::fs::read_to_string(log.path()).expect("the program's log"))
+                .expect("the program's JSON");
+        (t, theirs)
+    };
+    let took = |t: &Value, key: &str| -> u64 {
+        let sock = counted_socket(t, "received_by_tcp_bytes");
+        assert_eq!(u(sock, &["received_bytes"]), size, "{sock}");
+        u(&sock["ledger"], &[key])
+    };
+
+    let (t, theirs) = run("splice");
+    assert_eq!(u(&theirs, &["spliced"]), size, "{theirs}");
+    assert_eq!(took(&t, "received_spliced_bytes"), size, "{t}");
+    assert_eq!(took(&t, "received_copied_bytes"), 0, "{t}");
+    assert_eq!(u(&t, &["received", "spliced_bytes"]), size, "{t}");
+    let v = t["verdict"][0].as_str().expect("a verdict");
+    assert!(v.ends_with("spliced into a pipe, by reference"), "{v}");
+    assert_sockets_balance(&t);
+
+    let (t, theirs) = run("map");
+    let (mapped, copied) = (u(&theirs, &["mapped"]), u(&theirs, &["copied"]));
+    assert_eq!(mapped + copied, size, "{theirs}");
+    // Loopback delivers MSG_ZEROCOPY's pages copied into whole fresh
+    // pages, which the kernel can map: some always are.
+    assert!(mapped > 0, "the kernel mapped nothing: {theirs}");
+    assert_eq!(took(&t, "received_mapped_bytes"), mapped, "{t}");
+    assert_eq!(took(&t, "received_copied_bytes"), copied, "{t}");
+    let v = t["verdict"][0].as_str().expect("a verdict");
+    assert!(
+        v.contains("mapped into its memory (TCP_ZEROCOPY_RECEIVE)"),
+        "{v}"
+    );
+    assert_sockets_balance(&t);
+}

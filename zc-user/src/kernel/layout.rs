@@ -30,13 +30,13 @@ use zc_common::layout::{IterKinds, KernelLayout, NO_FIELD};
 /// Where the running kernel exposes its BTF.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
-/// The `pt_regs` members holding a syscall's first three arguments, its
+/// The `pt_regs` members holding a syscall's first four arguments, its
 /// number (as `syscall_get_nr` reads it) and the instruction pointer.
 #[cfg(target_arch = "x86_64")]
-const REGS: [&str; 5] = ["di", "si", "dx", "orig_ax", "ip"];
+const REGS: [&str; 6] = ["di", "si", "dx", "r10", "orig_ax", "ip"];
 /// Elsewhere the names differ; zc's syscall tables are x86-64's too.
 #[cfg(not(target_arch = "x86_64"))]
-const REGS: [&str; 5] = ["x86_64 di", "si", "dx", "orig_ax", "ip"];
+const REGS: [&str; 6] = ["x86_64 di", "si", "dx", "r10", "orig_ax", "ip"];
 
 /// BTF has no pointer size; zc only supports 64-bit kernels (its eBPF side
 /// also relies on `sk_buff.end` being an offset, which holds only there).
@@ -162,6 +162,8 @@ const TYPES: &[&str] = &[
     "fdtable",
     "request",
     "request_queue",
+    "socket",
+    "sock",
 ];
 
 /// Every name zc looks up in the kernel's BTF: the layout's types and each
@@ -296,7 +298,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         ],
     )?;
 
-    let (_, [arg0, arg1, arg2, syscall_nr, ip]) = lookup(btf, "pt_regs", REGS)?;
+    let (_, [arg0, arg1, arg2, arg3, syscall_nr, ip]) = lookup(btf, "pt_regs", REGS)?;
     let (_, [pid, comm, signal, exit_state, files]) = lookup(
         btf,
         "task_struct",
@@ -322,7 +324,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (_, [queue_disk]) = lookup(btf, "request_queue", ["disk"])?;
     let (_, [ki_filp, ki_pos]) = lookup(btf, "kiocb", ["ki_filp", "ki_pos"])?;
     let (_, [f_mapping, f_inode]) = lookup(btf, "file", ["f_mapping", "f_inode"])?;
-    let (_, [i_size]) = lookup(btf, "inode", ["i_size"])?;
+    let (_, [i_size, i_mode]) = lookup(btf, "inode", ["i_size", "i_mode"])?;
+    let (_, [private_data]) = lookup(btf, "file", ["private_data"])?;
+    let (_, [socket_sk]) = lookup(btf, "socket", ["sk"])?;
+    let (_, [sk_protocol]) = lookup(btf, "sock", ["sk_protocol"])?;
     let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
     let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
     let (_, [skc_flags]) = lookup(btf, "sock_common", ["skc_flags"])?;
@@ -402,6 +407,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         regs_arg0: arg0.sized(8)?,
         regs_arg1: arg1.sized(8)?,
         regs_arg2: arg2.sized(8)?,
+        regs_arg3: arg3.sized(8)?,
         regs_syscall_nr: syscall_nr.sized(8)?,
         regs_ip: ip.sized(8)?,
         task_pid: pid.sized(4)?,
@@ -457,6 +463,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         netdev_ptype_all: ptype_all.offset,
         netdev_nd_net: nd_net.sized(8)?,
         net_ptype_all,
+        inode_mode: i_mode.sized(2)?,
+        file_private_data: private_data.sized(8)?,
+        socket_sk: socket_sk.sized(8)?,
+        sk_protocol: sk_protocol.sized(2)?,
         valid: 1,
     })
 }
@@ -853,6 +863,7 @@ mod tests {
             regs_arg0: 112,
             regs_arg1: 104,
             regs_arg2: 96,
+            regs_arg3: 56,
             regs_syscall_nr: 120,
             regs_ip: 128,
             task_pid: 1264,
@@ -912,6 +923,10 @@ mod tests {
             netdev_ptype_all: 400,
             netdev_nd_net: 264,
             net_ptype_all: 72,
+            inode_mode: 0,
+            file_private_data: 24,
+            socket_sk: 24,
+            sk_protocol: 532,
             valid: 1,
         };
         assert_eq!(l, expected);

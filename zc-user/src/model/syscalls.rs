@@ -183,8 +183,9 @@ pub fn name(nr: u64) -> String {
 }
 
 /// What `zc trace`'s kernel side needs to know of syscall numbers: which
-/// calls copy a source's bytes into user memory, which pass a file's pages
-/// on by reference, and which open a file by path (`zc_common::tree::class`).
+/// calls copy a source's bytes into user memory, which pass a file's or a
+/// socket's pages on by reference, which may map a socket's pages
+/// (getsockopt), and which open a file by path (`zc_common::tree::class`).
 pub fn classes() -> Vec<(u64, u8)> {
     use zc_common::tree::class;
     let read = [
@@ -205,6 +206,7 @@ pub fn classes() -> Vec<(u64, u8)> {
                 .map(|nr| (*nr as u64, class::BY_REFERENCE)),
         )
         .chain([(libc::SYS_sendfile as u64, class::SENDFILE)])
+        .chain([(libc::SYS_getsockopt as u64, class::GETSOCKOPT)])
         .chain(open.iter().map(|nr| (*nr as u64, class::OPEN)))
         .chain(open_at.iter().map(|nr| (*nr as u64, class::OPEN_AT)))
         .collect()

@@ -188,6 +188,34 @@ impl Sent {
     }
 }
 
+/// Bytes the process took out of its sockets, by how. Only the copy puts
+/// them through the CPU: a splice hands the skbs' pages to a pipe, and
+/// `TCP_ZEROCOPY_RECEIVE` maps them into the process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    /// `skb_copy_datagram_iovec` into its memory (a read, a recv, the
+    /// small leftovers of a mapped receive).
+    pub copied_bytes: u64,
+    /// `splice` out of a socket into a pipe.
+    pub spliced_bytes: u64,
+    /// `getsockopt(TCP_ZEROCOPY_RECEIVE)`: whole pages mapped.
+    pub mapped_bytes: u64,
+}
+
+impl Received {
+    pub fn of(c: &Counts) -> Received {
+        Received {
+            copied_bytes: c.get(C::RecvCopyBytes),
+            spliced_bytes: c.get(C::RecvSplicedBytes),
+            mapped_bytes: c.get(C::RecvMappedBytes),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.copied_bytes + self.spliced_bytes + self.mapped_bytes
+    }
+}
+
 /// What reached the device, and how its pages prove it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AtDevice {
@@ -226,7 +254,10 @@ pub struct Flow {
     pub reference_bytes: u64,
     pub sent: Sent,
     pub sent_bytes: u64,
+    /// The sum of `received`.
     pub received_bytes: u64,
+    #[serde(default)]
+    pub received: Received,
     pub at_device: AtDevice,
     pub page_faults: u64,
     pub mapped_pages: u64,
@@ -277,7 +308,8 @@ impl Flow {
             reference_bytes: at_device.file_page_bytes + at_device.user_page_bytes,
             sent,
             sent_bytes,
-            received_bytes: p.get(C::RecvCopyBytes),
+            received_bytes: Received::of(p).total(),
+            received: Received::of(p),
             at_device,
             page_faults: p.get(C::FaultUser) + p.get(C::FaultKernel),
             mapped_pages: p.get(C::FilemapMapPagesPages),
@@ -320,14 +352,17 @@ pub struct SocketLedger {
     /// Whether TCP's own count was read (the socket closed in the trace).
     #[serde(default)]
     pub tcp_counted: bool,
-    /// Receiving: what the program copied out of the socket into its
-    /// memory (`skb_copy_datagram_iovec`), against what TCP says it took
+    /// Receiving: what the program took out of the socket, copied into
+    /// its memory (`skb_copy_datagram_iovec`), spliced into a pipe or
+    /// mapped (`TCP_ZEROCOPY_RECEIVE`), against what TCP says it took
     /// (`bytes_received` less the unread, between the first sighting and
-    /// the close). What it took otherwise (spliced, or mapped with
-    /// `TCP_ZEROCOPY_RECEIVE`) no probe of zc sees yet, and shows here as
-    /// unexplained; a socket still open at the end has no such check.
+    /// the close). A socket still open at the end has no such check.
     #[serde(default)]
     pub received_copied_bytes: u64,
+    #[serde(default)]
+    pub received_spliced_bytes: u64,
+    #[serde(default)]
+    pub received_mapped_bytes: u64,
     #[serde(default)]
     pub received_by_tcp_bytes: u64,
     #[serde(default)]
@@ -347,6 +382,7 @@ impl SocketLedger {
             pinned_bytes: s.get(C::SendPinnedBytes),
             other_bytes: s.get(C::SendOtherBytes),
         };
+        let received = Received::of(s);
         let retrans = s.get(C::RetransmitBytes);
         let first = s.get(C::XmitPayload).saturating_sub(retrans);
         let (mut unseen, mut unseen_re, mut over) = (0, 0, 0);
@@ -368,10 +404,12 @@ impl SocketLedger {
             unseen_bytes: unseen,
             unseen_retransmitted_bytes: unseen_re,
             tcp_counted: s.get(C::TcpInfoRead) != 0,
-            received_copied_bytes: s.get(C::RecvCopyBytes),
+            received_copied_bytes: received.copied_bytes,
+            received_spliced_bytes: received.spliced_bytes,
+            received_mapped_bytes: received.mapped_bytes,
             received_by_tcp_bytes: s.get(C::TcpBytesTaken),
             unexplained_received_bytes: if s.get(C::TcpInfoRead) != 0 {
-                s.get(C::TcpBytesTaken) as i64 - s.get(C::RecvCopyBytes) as i64
+                s.get(C::TcpBytesTaken) as i64 - received.total() as i64
             } else {
                 0
             },
@@ -554,7 +592,7 @@ fn report(
                 pinned_bytes: c.get(C::SendPinnedBytes),
                 other_bytes: c.get(C::SendOtherBytes),
             },
-            received_bytes: c.get(C::RecvCopyBytes),
+            received_bytes: Received::of(c).total(),
             at_device: Flow::of(&Counts::new(), c).at_device,
             segmentation_copy_bytes: rules::segmentation(c).total(),
             ledger: SocketLedger::of(c),
@@ -909,8 +947,23 @@ mod tests {
         c.set(C::TcpInfoRead, 1);
         c.set(C::TcpBytesTaken, 4 * MIB);
         assert_eq!(SocketLedger::of(&c).unexplained_received_bytes, 0);
-        // A splice out of the socket: taken, not copied, not seen yet.
-        c.set(C::TcpBytesTaken, 5 * MIB);
+        // Taken by a splice out of the socket, and by a mapped receive:
+        // explained only once each is counted.
+        c.set(C::TcpBytesTaken, 7 * MIB);
+        assert_eq!(
+            SocketLedger::of(&c).unexplained_received_bytes,
+            3 * MIB as i64
+        );
+        c.set(C::RecvSplicedBytes, MIB);
+        c.set(C::RecvMappedBytes, 2 * MIB);
+        let l = SocketLedger::of(&c);
+        assert_eq!(l.unexplained_received_bytes, 0);
+        assert_eq!(
+            (l.received_spliced_bytes, l.received_mapped_bytes),
+            (MIB, 2 * MIB)
+        );
+        // One more byte taken than zc saw.
+        c.set(C::TcpBytesTaken, 8 * MIB);
         let l = SocketLedger::of(&c);
         assert_eq!(l.unexplained_received_bytes, MIB as i64);
         let mut t = TreeCounts::default();

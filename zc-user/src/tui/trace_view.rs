@@ -352,7 +352,7 @@ fn render_diagram(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut 
         recv_on,
         W_RECV.get(lang),
         r.socket_to_user,
-        format!("{} in", fmt_bytes(f.received_bytes)),
+        format!("{} in", fmt_bytes(f.copies.socket_to_user)),
     );
     // The boundary the syscalls cross.
     let boundary: String = (0..78)
