@@ -213,23 +213,34 @@ impl StepBuilder {
         }
     }
 
-    /// The pages a read of `bytes` copied: those it asked the page cache
-    /// for, up to the end of what it returned. The loops read the file in
-    /// order, so the read ends at the bytes read so far plus these. The
-    /// user buffer holds them next. Pages asked for beyond that stay for the
-    /// next: a short read, or a kernel that hands a sendfile's chunk to TCP
-    /// one page at a time (`tcp_sendpage`, before 6.5), takes the rest later.
+    /// The pages a read of `bytes` copied. The loops read the file in
+    /// order, so the read took the file's bytes from those read so far to
+    /// these plus `bytes`: every page of that range, once the page cache
+    /// was seen serving the file (a lookup named pages not yet taken).
+    /// The lookups alone would miss some: `filemap_get_pages` returns a
+    /// batch whose last folio is not yet up to date less that folio, by
+    /// its error path, which passes no tracepoint (mm/filemap.c); only the
+    /// next lookup, for that folio, is named. The user buffer holds them
+    /// next. Pages looked up beyond the range stay for the next call: a
+    /// short read, or a kernel that hands a sendfile's chunk to TCP one
+    /// page at a time (`tcp_sendpage`, before 6.5), takes the rest later.
+    /// Without any lookup (tmpfs reads pass none) no page is named.
     fn read_pages(&mut self, bytes: u64) -> StepPages {
         let mut pages = std::mem::take(&mut self.fetched);
         pages.sort_by_key(|p| p.page);
         pages.dedup_by_key(|p| p.page);
-        if bytes > 0 {
-            let last = (self.read_off + bytes - 1) / PAGE_SIZE;
-            let at = pages.partition_point(|p| u64::from(p.page) <= last);
-            self.fetched = pages.split_off(at);
-        }
+        let first = self.read_off / PAGE_SIZE;
         self.read_off += bytes;
-        pages
+        if bytes == 0 {
+            return pages;
+        }
+        let last = (self.read_off - 1) / PAGE_SIZE;
+        let at = pages.partition_point(|p| u64::from(p.page) <= last);
+        self.fetched = pages.split_off(at);
+        if pages.is_empty() && self.fetched.is_empty() {
+            return pages;
+        }
+        pages::range(first, last)
     }
 
     /// The pages a send of `bytes` from `from` carried into the socket.
@@ -802,6 +813,42 @@ mod tests {
             .collect();
         let expected: Vec<Vec<u32>> = (0..16).map(|p| vec![p]).collect();
         assert_eq!(named, expected);
+    }
+
+    /// A read whose first lookup took the error path (a batch of 16
+    /// folios, the last not up to date: 15 returned, no tracepoint) and
+    /// whose second named the last page alone copied all 16 pages.
+    #[test]
+    fn a_read_names_every_page_it_returned_though_a_lookup_went_unnamed() {
+        let mut b = StepBuilder::new(named("read-write"));
+        b.push(&sys(1, "read", op::SYS_ENTER, 0));
+        b.push(&Event::Filemap(FilemapEvent {
+            h: h(2, Kind::Filemap, op::FILEMAP_GET_PAGES),
+            index: 15,
+            last_index: 15,
+            ..Default::default()
+        }));
+        b.push(&sys(3, "read", op::SYS_EXIT, 16 * 4096));
+        let copied: Vec<u32> = b
+            .steps()
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Move {
+                        movement: Movement::CpuCopy,
+                        ..
+                    }
+                )
+            })
+            .flat_map(|s| s.pages.iter().map(|p| p.page))
+            .collect();
+        assert_eq!(copied, (0..16).collect::<Vec<u32>>());
+        // With no lookup at all (tmpfs), nothing is named.
+        let mut b = StepBuilder::new(named("read-write"));
+        b.push(&sys(1, "read", op::SYS_ENTER, 0));
+        b.push(&sys(2, "read", op::SYS_EXIT, 4096));
+        assert!(b.steps().iter().all(|s| s.pages.is_empty()));
     }
 
     #[test]
