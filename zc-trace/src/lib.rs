@@ -138,6 +138,12 @@ pub struct Run {
     /// (the stream's start was seen). Absent when false, and in older traces.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stream_ranges: bool,
+    /// The file pages the sender's mapping of the file held as its loop
+    /// ended (its page tables, `/proc/self/pagemap`), as `[start, end)`
+    /// ranges of page indices. Absent when the loop mapped nothing, and in
+    /// older traces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_resident: Option<Vec<(u32, u32)>>,
     /// The report's JSON object for this run, as `zc demo --json` printed it.
     #[serde(default)]
     pub summary: serde_json::Value,
@@ -562,6 +568,7 @@ mod tests {
                 stepped: false,
                 short_calls: 0,
                 stream_ranges: false,
+                mapped_resident: None,
                 summary: serde_json::Value::Null,
                 events: vec![
                     Event::SysEnter {

@@ -604,6 +604,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
         stepped: o.stepped,
         short_calls: o.short_calls,
         stream_ranges: o.stream_start.is_some(),
+        mapped_resident: o.mapped_resident.clone(),
         summary,
         events,
     }
@@ -650,6 +651,7 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
         short_calls: s.short_calls,
         // Stored by offset: the stream starts at 0.
         stream_start: s.stream_ranges.then_some(0),
+        mapped_resident: s.mapped_resident.clone(),
     };
     Ok(RunOutcome::new(facts, counts, events, stats))
 }

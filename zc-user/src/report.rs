@@ -249,7 +249,7 @@ fn pages_line(p: &PageCounts) -> String {
     } else {
         "not seen: this file system's reads pass no page-cache tracepoint (tmpfs), so its pages are named only where the device's frags show them"
     };
-    format!(
+    let line = format!(
         "pages of the file ({}): {} sent by the device as skb frags (the page cache's own pages), {} copied by the CPU, {} copied into a pinned buffer, {} mapped, {} referenced, {} read from disk, {} {unnamed}",
         p.file_pages,
         p.skb_frag_at_device,
@@ -259,7 +259,14 @@ fn pages_line(p: &PageCounts) -> String {
         p.referenced,
         p.read_from_disk,
         p.untouched
-    )
+    );
+    match p.mapped_check {
+        Some(m) => format!(
+            "{line}\n  mapped, as the page tables of the sender's mapping held them at the loop's end: {}; the tracepoints named {} more (a fault-around window names pages it could not map) and missed {} (a fault maps its whole folio, or a PMD, with no event)",
+            m.resident, m.named_not_mapped, m.mapped_unnamed
+        ),
+        None => line,
+    }
 }
 
 fn syscall_list(o: &RunOutcome) -> String {

@@ -35,7 +35,11 @@ use crate::{
         facts::RunFacts,
         outcome::{RunOutcome, TransferStats},
     },
-    strategy::{Transfer, gate::Gate},
+    strategy::{
+        Transfer,
+        gate::{Gate, Pause},
+        resident::{self, PageRanges},
+    },
 };
 
 /// Bytes the bottleneck's queue holds (`--rate`): two of its 16 KiB
@@ -83,6 +87,9 @@ struct SenderDone {
     sent: u64,
     /// Calls the loop made again (`strategy::io::short_call`).
     short_calls: u64,
+    /// The file pages its mapping held, if the loop mapped the file
+    /// (`strategy::resident`).
+    mapped_resident: Option<PageRanges>,
     elapsed_ns: u64,
     /// The sender's CPU clock just after its loop.
     cpu_ns: u64,
@@ -191,6 +198,10 @@ pub fn run_one(
 
         let (go_tx, go_rx) = mpsc::channel::<()>();
         let gate = stepping.as_ref().map(|s| s.gate);
+        // What the loop's untraced looks raise (`strategy::resident`).
+        let pause = tracer
+            .as_deref()
+            .map(|t| t.pause_flag() as std::sync::Arc<dyn Pause>);
         let sender = std::thread::Builder::new()
             .name("zc-sender".into())
             .spawn_scoped(scope, move || -> anyhow::Result<SenderDone> {
@@ -211,6 +222,7 @@ pub fn run_one(
                 let t0 = Instant::now();
                 let spec = facts.strategy.spec();
                 let _ = crate::strategy::io::take_short_calls();
+                let _ = resident::take();
                 let mut transfer = Transfer {
                     file: sender_file.as_fd(),
                     sock: sock.as_fd(),
@@ -219,9 +231,12 @@ pub fn run_one(
                     buf,
                     received,
                 };
-                let sent = crate::strategy::send(spec, &mut transfer, gate);
+                let sent = resident::with_pause(pause, || {
+                    crate::strategy::send(spec, &mut transfer, gate)
+                });
                 let t1 = Instant::now();
                 let short_calls = crate::strategy::io::take_short_calls();
+                let mapped_resident = resident::take();
                 // The end marker: from here on this thread is not traced, so
                 // reading its own CPU clock does not show in the trace.
                 // SAFETY: getppid has no arguments and cannot fail.
@@ -231,6 +246,7 @@ pub fn run_one(
                 Ok(SenderDone {
                     sent: sent?,
                     short_calls,
+                    mapped_resident,
                     elapsed_ns: (t1 - t0).as_nanos() as u64,
                     cpu_ns,
                 })
@@ -376,6 +392,7 @@ pub fn run_one(
             stepped: stepping.is_some(),
             short_calls: done.short_calls,
             stream_start,
+            mapped_resident: done.mapped_resident,
         };
         Ok(RunOutcome::new(facts, counts, events, stats))
     })

@@ -9,7 +9,7 @@ use super::{
     classify::{Figures, classify},
     counts::Counts,
     facts::RunFacts,
-    pages::{PageCounts, PageMap, Touch},
+    pages::{MappedCheck, PageCounts, PageMap, Touch},
     steps::{self, Step, StepKind},
     stream,
     tally::Tally,
@@ -17,7 +17,7 @@ use super::{
 use crate::decode::Event;
 
 /// What the transfer itself measured, apart from the kernel's counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransferStats {
     /// Wall time of the sender's loop.
     pub elapsed_ns: u64,
@@ -44,6 +44,11 @@ pub struct TransferStats {
     /// The sequence number of the demo socket's first stream byte, as the
     /// kernel side read it (`tcp_sock.write_seq` before the first send).
     pub stream_start: Option<u32>,
+    /// The file pages the sender's mapping of the file held as its loop
+    /// ended, read from its page tables (`strategy::resident`): the pages
+    /// the faults mapped. None when the loop mapped nothing, or the look
+    /// failed.
+    pub mapped_resident: Option<Vec<(u32, u32)>>,
 }
 
 /// Everything measured in one run.
@@ -75,6 +80,7 @@ pub struct RunOutcome {
     /// Calls the sender made again after a short or interrupted one.
     pub short_calls: u64,
     pub stream_start: Option<u32>,
+    pub mapped_resident: Option<Vec<(u32, u32)>>,
 }
 
 impl RunOutcome {
@@ -121,6 +127,7 @@ impl RunOutcome {
             stepped: stats.stepped,
             short_calls: stats.short_calls,
             stream_start: stats.stream_start,
+            mapped_resident: stats.mapped_resident,
         }
     }
 
@@ -143,14 +150,23 @@ impl RunOutcome {
 
     /// The counts of each touch, and whether the page cache was seen at all.
     pub fn page_counts(&self) -> PageCounts {
+        let (map, mapped_check) = self.page_map_checked();
         PageCounts {
             page_cache_seen: self.page_cache_seen(),
-            ..self.page_map().counts()
+            mapped_check,
+            ..map.counts()
         }
     }
 
-    /// The file's pages and what the run did to each, from the steps.
+    /// The file's pages and what the run did to each.
     pub fn page_map(&self) -> PageMap {
+        self.page_map_checked().0
+    }
+
+    /// The page map from the steps, its mapped pages taken from the page
+    /// tables where the loop looked at them, and how the tracepoints'
+    /// mapped pages differ from theirs.
+    fn page_map_checked(&self) -> (PageMap, Option<MappedCheck>) {
         let mut map = PageMap::new(self.facts.size);
         for step in &self.steps {
             if let StepKind::Move {
@@ -161,7 +177,11 @@ impl RunOutcome {
                 map.mark(&step.pages, touch);
             }
         }
-        map
+        let check = self
+            .mapped_resident
+            .as_deref()
+            .map(|r| map.mapped_from_page_tables(r));
+        (map, check)
     }
 
     /// The transfer's own measurements, as given to [`RunOutcome::new`].
@@ -178,6 +198,7 @@ impl RunOutcome {
             stepped: self.stepped,
             short_calls: self.short_calls,
             stream_start: self.stream_start,
+            mapped_resident: self.mapped_resident.clone(),
         }
     }
 }

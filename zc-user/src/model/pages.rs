@@ -159,6 +159,29 @@ pub struct PageCounts {
     /// pages its own way), and `untouched` counts pages that were not
     /// seen, not pages nothing touched.
     pub page_cache_seen: bool,
+    /// Where the loop mapped the file and looked at its page tables:
+    /// `mapped` counts the pages they held, and this says how the
+    /// tracepoints' mapped pages differ. Absent otherwise: `mapped` is
+    /// then the tracepoints' alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped_check: Option<MappedCheck>,
+}
+
+/// The mapped pages of a run by two sources: the page tables of the
+/// sender's mapping as its loop ended (`/proc/self/pagemap`), and the
+/// tracepoints (`mm_filemap_map_pages`' windows, `mm_filemap_fault`'s page).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MappedCheck {
+    /// Pages the page tables held.
+    pub resident: usize,
+    /// Pages a tracepoint named that the page tables did not hold: a
+    /// fault-around window names its whole range, and maps only the pages
+    /// already in the cache and up to date.
+    pub named_not_mapped: usize,
+    /// Pages the page tables held that no tracepoint named: a fault that
+    /// `->fault` served names one page, then `finish_fault` maps its whole
+    /// folio, or a PMD, with no event.
+    pub mapped_unnamed: usize,
 }
 
 /// The file pages of the skbs TCP queued for the device, skb by skb, with
@@ -250,6 +273,36 @@ impl PageMap {
         }
     }
 
+    /// Takes the mapped pages from the page tables (`resident`, ranges of
+    /// page indices), and says how the pages the events named differ.
+    pub fn mapped_from_page_tables(&mut self, resident: &[(u32, u32)]) -> MappedCheck {
+        let n = self.marks.len();
+        let mut held = vec![false; n];
+        for &(start, end) in resident {
+            let (start, end) = ((start as usize).min(n), (end as usize).min(n));
+            held[start..end.max(start)]
+                .iter_mut()
+                .for_each(|h| *h = true);
+        }
+        let bit = Touch::Mapped.bit();
+        let mut check = MappedCheck::default();
+        for (m, held) in self.marks.iter_mut().zip(held) {
+            let named = *m & bit != 0;
+            match (named, held) {
+                (true, false) => check.named_not_mapped += 1,
+                (false, true) => check.mapped_unnamed += 1,
+                _ => {}
+            }
+            if held {
+                check.resident += 1;
+                *m |= bit;
+            } else {
+                *m &= !bit;
+            }
+        }
+        check
+    }
+
     /// Whether page `page` has had `touch`.
     pub fn has(&self, page: usize, touch: Touch) -> bool {
         self.marks.get(page).is_some_and(|m| m & touch.bit() != 0)
@@ -282,6 +335,7 @@ impl PageMap {
             skb_frag_at_device: self.count(Touch::AtDevice),
             untouched: self.marks.iter().filter(|m| **m == 0).count(),
             page_cache_seen: true,
+            mapped_check: None,
         }
     }
 
@@ -296,6 +350,37 @@ impl PageMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A window that named pages 0-15 of which the cache held 0-11, and a
+    /// fault that named page 32 and mapped its 16-page folio: the page
+    /// tables' pages stand, and each difference is itemized.
+    #[test]
+    fn the_page_tables_correct_what_the_windows_and_faults_named() {
+        let mut map = PageMap::new(64 * PAGE_SIZE);
+        map.mark(&range(0, 15), Touch::Mapped);
+        map.mark(&range(32, 32), Touch::Mapped);
+        map.mark(&range(0, 63), Touch::Copied);
+        let check = map.mapped_from_page_tables(&[(0, 12), (32, 48)]);
+        assert_eq!(
+            check,
+            MappedCheck {
+                resident: 28,
+                named_not_mapped: 4,
+                mapped_unnamed: 15,
+            }
+        );
+        assert_eq!(map.count(Touch::Mapped), 28);
+        assert!(map.has(40, Touch::Mapped) && !map.has(13, Touch::Mapped));
+        // Other touches stay.
+        assert_eq!(map.count(Touch::Copied), 64);
+        // A range past the file, as a corrupt trace could give, is cut.
+        let mut map = PageMap::new(4 * PAGE_SIZE);
+        assert_eq!(
+            map.mapped_from_page_tables(&[(2, u32::MAX), (9, 3)])
+                .resident,
+            2
+        );
+    }
 
     #[test]
     fn a_page_shows_its_strongest_touch() {

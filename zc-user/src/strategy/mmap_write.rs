@@ -11,7 +11,7 @@
 
 use std::os::fd::AsRawFd;
 
-use super::{Buffer, ModelRow, Spec, Transfer, io};
+use super::{Buffer, ModelRow, Spec, Transfer, io, resident};
 use crate::{lang::T, place::Place};
 
 pub const SPEC: Spec = Spec {
@@ -83,6 +83,9 @@ fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
         off = end;
         result = Ok(off as u64);
     }
+    // Which pages the faults mapped, as the page tables say: the second
+    // source of the page map's "mapped" (see `resident`).
+    resident::note(addr.cast::<u8>(), len);
     io::gate();
     // SAFETY: unmaps exactly the mapping made above; `mapped` is not used after.
     if unsafe { libc::munmap(addr, len) } != 0 && result.is_ok() {

@@ -22,6 +22,7 @@ mod io_uring;
 mod mmap_write;
 mod msg_zerocopy;
 mod read_write;
+pub mod resident;
 mod sendfile;
 mod splice;
 mod vmsplice;
