@@ -84,8 +84,11 @@ pub fn setup() -> Result<()> {
 /// virtme-ng to boot another kernel over this machine's file system,
 /// busybox-static for virtme-ng's initramfs, kmod for depmod, `file` for
 /// reading a kernel image's release, xz-utils for the archive's package
-/// indexes, e2fsprogs for the guest's scratch ext4 disk.
-const LAB_PACKAGES: [&str; 7] = [
+/// indexes, e2fsprogs for the guest's scratch ext4 disk, and
+/// nfs-kernel-server for the NFS export a guest serves itself (its
+/// `exportfs`, `rpc.mountd` and `rpc.nfsd`; the guest sees this machine's
+/// files, and nothing of it runs on this machine).
+const LAB_PACKAGES: [&str; 8] = [
     "qemu-system-x86",
     "busybox-static",
     "kmod",
@@ -93,6 +96,7 @@ const LAB_PACKAGES: [&str; 7] = [
     "xz-utils",
     "e2fsprogs",
     "dpkg",
+    "nfs-kernel-server",
 ];
 
 /// virtme-ng from PyPI (Debian 12 has no package of it), pinned.

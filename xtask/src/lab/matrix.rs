@@ -20,7 +20,13 @@
 //!   says whether it did (`zerocopy_completions`, `io_uring`,
 //!   `short_calls`);
 //! - `trace`: `zc trace` on Debian's nginx serving a file with sendfile
-//!   gives the same verdict as on the host.
+//!   gives the same verdict as on the host;
+//! - `nfs` (guests only: the host has no NFS, and serving one is not a
+//!   test's to do on it): the guest exports a directory of its scratch
+//!   disk over NFSv4 to itself, and `zc demo --strategy all --cold` on a
+//!   file of the mount runs every strategy received intact, balanced,
+//!   with every page of the file read in through the page cache and
+//!   named.
 //!
 //! A kernel zc does not serve yet is held to what its doctor says instead:
 //! exactly the probes without a source (`NOT_YET_SERVED`), or, older than
@@ -56,6 +62,18 @@ cmp -s "$d/payload.bin" "$d/got.bin"; echo $? > "$out/fetch.rc"
 i=0; while kill -0 $zc 2>/dev/null && [ $i -lt 150 ]; do i=$((i+1)); sleep 0.2; done
 kill -INT $zc 2>/dev/null; wait $zc; echo $? > "$out/trace.rc"
 rm -rf "$d"
+if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
+  e="${ZC_WORKDIR:-/var/tmp}/zc-lab-nfs-export"; m=/tmp/zc-lab-nfs
+  mkdir -p "$e" "$m"; head -c 1048576 /dev/urandom > "$e/file.bin"; sync
+  # A fresh server refuses opens for its grace period (90 s by default)
+  # unless it can tell that no client has state to reclaim: the shortest.
+  { modprobe -a nfsd nfsv4 && mount -t nfsd nfsd /proc/fs/nfsd &&
+    echo 10 > /proc/fs/nfsd/nfsv4gracetime && echo 10 > /proc/fs/nfsd/nfsv4leasetime &&
+    exportfs -o ro,no_root_squash,insecure,fsid=0,no_subtree_check "127.0.0.1:$e" &&
+    rpc.mountd -N 2 -N 3 && rpc.nfsd -N 3 2 && mount -t nfs4 -o ro 127.0.0.1:/ "$m"; } > "$out/nfs-setup.txt" 2>&1
+  echo $? > "$out/nfs-setup.rc"
+  zc demo --no-tui --json --strategy all --cold --file "$m/file.bin" > "$out/nfs.json" 2> "$out/nfs.err"; echo $? > "$out/nfs.rc"
+fi
 "#;
 
 /// Mechanisms a kernel series is expected to lack, as `zc demo` names them
@@ -138,6 +156,13 @@ pub struct Results {
     pub fetch_rc: Option<i32>,
     pub trace_rc: Option<i32>,
     pub trace: Vec<Value>,
+    /// The NFS part (guests only): its setup's exit code and output, and
+    /// the runs over the mount.
+    pub nfs_setup_rc: Option<i32>,
+    pub nfs_setup: String,
+    pub nfs_rc: Option<i32>,
+    pub nfs: Vec<Value>,
+    pub nfs_err: String,
     /// The script ran to its end (the lab wrote its exit code).
     pub ran: bool,
     /// The console's line that says why a guest died, if one does.
@@ -166,6 +191,11 @@ impl Results {
             fetch_rc: rc("fetch.rc"),
             trace_rc: rc("trace.rc"),
             trace: lines("trace.json"),
+            nfs_setup_rc: rc("nfs-setup.rc"),
+            nfs_setup: text("nfs-setup.txt"),
+            nfs_rc: rc("nfs.rc"),
+            nfs: lines("nfs.json"),
+            nfs_err: text("nfs.err"),
             ran: dir.join("rc").exists(),
             died: text("console.txt")
                 .lines()
@@ -220,7 +250,7 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
             result: too_old(k, features),
         }];
     }
-    let checks = vec![
+    let mut checks = vec![
         Check {
             name: name("doctor"),
             result: doctor(k),
@@ -238,6 +268,12 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
             result: trace(host, k),
         },
     ];
+    if k.series != "host" {
+        checks.push(Check {
+            name: name("nfs"),
+            result: nfs(host, k),
+        });
+    }
     // A failure says where its kernel's files are.
     checks
         .into_iter()
@@ -341,6 +377,61 @@ fn demo(host: &Results, k: &Results) -> Result<(), String> {
     }
     if host.demo.is_empty() {
         bad.push("the host ran no strategy to compare with".into());
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("; "))
+    }
+}
+
+/// Over NFS, cold: every strategy the host ran, received intact and
+/// balanced, each page of the file read in and named by the page cache's
+/// events as on a local disk.
+fn nfs(host: &Results, k: &Results) -> Result<(), String> {
+    if k.nfs_setup_rc != Some(0) {
+        return Err(format!(
+            "the guest's NFS export did not mount (exit {:?}): {}",
+            k.nfs_setup_rc,
+            k.nfs_setup.lines().last().unwrap_or("no output")
+        ));
+    }
+    let mut bad = Vec::new();
+    if k.nfs_rc != Some(0) {
+        bad.push(format!(
+            "zc demo over NFS exited {:?}: {}",
+            k.nfs_rc,
+            k.nfs_err.lines().last().unwrap_or("")
+        ));
+    }
+    for h in &host.demo {
+        let s = h["strategy"].as_str().unwrap_or("?");
+        let Some(r) = k.nfs.iter().find(|r| r["strategy"] == s) else {
+            bad.push(format!("{s} did not run over NFS"));
+            continue;
+        };
+        let p = &r["pages"];
+        let pages = u(p, &["file_pages"]);
+        if r["received_ok"] != true {
+            bad.push(format!("{s}: not received intact"));
+        }
+        if u(r, &["unexplained_bytes"]) != 0 {
+            bad.push(format!(
+                "{s}: {} bytes unexplained",
+                u(r, &["unexplained_bytes"])
+            ));
+        }
+        if p["page_cache_seen"] != true || u(p, &["untouched"]) != 0 {
+            bad.push(format!("{s}: pages not named: {p}"));
+        }
+        // A page the eviction could not drop is measured as resident
+        // before the run; every other page must have been read in.
+        let resident = u(r, &["resident_before_bytes"]).div_ceil(4096);
+        if pages == 0 || u(p, &["read_from_disk"]) + resident < pages {
+            bad.push(format!(
+                "{s}: cold, yet not every page was read in ({resident} resident before): {p}"
+            ));
+        }
     }
     if bad.is_empty() {
         Ok(())
@@ -539,9 +630,52 @@ mod tests {
             fetch_rc: Some(0),
             trace_rc: Some(0),
             trace: vec![serde_json::from_str(trace).expect("json")],
+            nfs_setup_rc: Some(0),
+            nfs_setup: String::new(),
+            nfs_rc: Some(0),
+            // The same runs over NFS, cold, every page read in and named.
+            nfs: demo
+                .iter()
+                .map(|d| {
+                    let mut v: Value = serde_json::from_str(d).expect("json");
+                    v["pages"] = serde_json::json!({"file_pages": 256,
+                        "read_from_disk": 256, "untouched": 0, "page_cache_seen": true});
+                    v
+                })
+                .collect(),
+            nfs_err: String::new(),
             ran: true,
             died: None,
         }
+    }
+
+    #[test]
+    fn over_nfs_a_page_unnamed_or_an_export_that_failed_fails() {
+        let host = results(&[COPY], TRACE);
+        let mut k = results(&[COPY], TRACE);
+        assert_eq!(nfs(&host, &k), Ok(()));
+        k.nfs[0]["pages"]["untouched"] = 3.into();
+        k.nfs[0]["pages"]["read_from_disk"] = 253.into();
+        let e = nfs(&host, &k).expect_err("pages unnamed");
+        assert!(
+            e.contains("a: pages not named") && e.contains("not every page"),
+            "{e}"
+        );
+        k.nfs.clear();
+        assert!(
+            nfs(&host, &k)
+                .expect_err("no run")
+                .contains("a did not run over NFS")
+        );
+        k.nfs_setup_rc = Some(32);
+        k.nfs_setup = "mount.nfs4: Connection refused".into();
+        let e = nfs(&host, &k).expect_err("no export");
+        assert!(e.contains("Connection refused"), "{e}");
+        // The host is not asked.
+        let mut h = results(&[COPY], TRACE);
+        h.series = "host".into();
+        h.nfs_setup_rc = None;
+        assert!(checks(&host, &h).iter().all(|c| !c.name.ends_with("::nfs")));
     }
 
     const COPY: &str = r#"{"strategy":"a","received_ok":true,"unexplained_bytes":0,"syscall_total":32,"mode_switches":64,

@@ -425,6 +425,8 @@ fn script(kernel: &Kernel, out: &Path, bin: &Path, cwd: &Path, command: &str) ->
     );
     if matches!(kernel, Kernel::Debian { .. }) {
         s.push_str(&format!("modprobe -a {MODULES} 2>/dev/null; "));
+        // What only a guest may do (serve NFS) asks this, never the host.
+        s.push_str("export ZC_LAB_GUEST=1; ");
         // The scratch disk: the guest's only virtio block device, found by
         // its label (probed, not from blkid's cache, which remembers a device
         // read before it was ready). Its driver was just loaded and probes it

@@ -43,6 +43,9 @@ pub struct DemoFile {
     pub on_tmpfs: bool,
 }
 
+/// How often `evict` asks, 50 ms apart, before it lets a page stay.
+const EVICT_TRIES: u32 = 20;
+
 impl DemoFile {
     /// Makes a `size`-byte file of pseudo-random bytes in `dir`, as an
     /// unnamed inode: it never appears in the directory and is freed when zc exits.
@@ -145,15 +148,29 @@ impl DemoFile {
 
     /// Evicts the file from the page cache (after writing back dirty pages),
     /// so the next read goes to the disk: the article's first DMA copy.
+    ///
+    /// `POSIX_FADV_DONTNEED` skips a page it cannot drop now: one still
+    /// referenced (the skbs of a run that just ended, waiting for their
+    /// ACK) or locked (a read still in flight). Those go soon, so it asks
+    /// again, a few times; what stays is measured and reported
+    /// (`resident_before_bytes`), not hidden.
     pub fn evict(&self) -> anyhow::Result<()> {
-        // Dirty pages cannot be dropped; writing back first makes eviction complete.
-        let _ = self.file.sync_data();
-        // SAFETY: valid descriptor, whole-file range.
-        let rc =
-            unsafe { libc::posix_fadvise(self.file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-        if rc != 0 {
-            return Err(std::io::Error::from_raw_os_error(rc))
-                .context("evict the demo file from the page cache");
+        for _ in 0..EVICT_TRIES {
+            // Dirty pages cannot be dropped; writing back first makes eviction complete.
+            let _ = self.file.sync_data();
+            // SAFETY: valid descriptor, whole-file range.
+            let rc = unsafe {
+                libc::posix_fadvise(self.file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+            };
+            if rc != 0 {
+                return Err(std::io::Error::from_raw_os_error(rc))
+                    .context("evict the demo file from the page cache");
+            }
+            // tmpfs pages have no disk to be read back from: they stay.
+            if self.on_tmpfs || self.resident_bytes().is_ok_and(|b| b == 0) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
         Ok(())
     }
