@@ -287,7 +287,7 @@ fn lab_command(
     let wanted = lab::wanted(kernels)?;
     let cache = lab::cache_dir()?;
     if list {
-        setup::lab_tools()?;
+        setup::lab_tools(&cache)?;
         for which in &wanted {
             let kernel = lab::prepare(&cache, which)?;
             println!("{which:<6} {}", kernel.describe());
@@ -303,7 +303,7 @@ fn lab_command(
         );
     }
     setup::setup()?;
-    setup::lab_tools()?;
+    setup::lab_tools(&cache)?;
     build(root)?;
     settings.bin = target_dir(root)?.join("release");
     let text = lab::shell_text(command);
@@ -516,7 +516,7 @@ fn kernel_matrix(root: &Path, live: bool, tally: &mut Tally) -> Result<()> {
         skip(tally, "ZC_LAB_SKIP is set");
         return Ok(());
     }
-    setup::lab_tools()?;
+    setup::lab_tools(&lab::cache_dir()?)?;
     build(root)?;
     let start = std::time::Instant::now();
     let settings = lab::Settings {

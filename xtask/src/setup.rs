@@ -84,11 +84,8 @@ pub fn setup() -> Result<()> {
 /// virtme-ng to boot another kernel over this machine's file system,
 /// busybox-static for virtme-ng's initramfs, kmod for depmod, `file` for
 /// reading a kernel image's release, xz-utils for the archive's package
-/// indexes, e2fsprogs for the guest's scratch ext4 disk, and
-/// nfs-kernel-server for the NFS export a guest serves itself (its
-/// `exportfs`, `rpc.mountd` and `rpc.nfsd`; the guest sees this machine's
-/// files, and nothing of it runs on this machine).
-const LAB_PACKAGES: [&str; 8] = [
+/// indexes, e2fsprogs for the guest's scratch ext4 disk.
+const LAB_PACKAGES: [&str; 7] = [
     "qemu-system-x86",
     "busybox-static",
     "kmod",
@@ -96,15 +93,28 @@ const LAB_PACKAGES: [&str; 8] = [
     "xz-utils",
     "e2fsprogs",
     "dpkg",
-    "nfs-kernel-server",
 ];
+
+/// The Debian packages whose programs a guest runs to serve NFS to itself
+/// (`exportfs`, `rpc.mountd`, `rpc.nfsd`, and the library mountd needs
+/// besides this machine's). They are unpacked into the lab's cache, never
+/// installed: installed, a host with an init system would start an NFS
+/// server of its own.
+const NFS_TOOLS: [&str; 2] = ["nfs-kernel-server", "libwrap0"];
+
+/// Where in the lab's cache the NFS tools are unpacked.
+pub fn nfs_tools_dir(cache: &Path) -> PathBuf {
+    cache.join("nfs-tools")
+}
 
 /// virtme-ng from PyPI (Debian 12 has no package of it), pinned.
 const VIRTME_NG: &str = "virtme-ng==1.42";
 
-/// The kernel lab's tools: Debian packages and virtme-ng.
-pub fn lab_tools() -> Result<()> {
+/// The kernel lab's tools: Debian packages, virtme-ng, and the NFS
+/// server's programs unpacked into the lab's `cache`.
+pub fn lab_tools(cache: &Path) -> Result<()> {
     debian_packages("lab packages", &LAB_PACKAGES)?;
+    nfs_tools(&nfs_tools_dir(cache))?;
     let what = "virtme-ng (PyPI)";
     let have = |py: &str| {
         cmd::probe(Command::new(py).args(["-c", "import virtme_ng"]))
@@ -130,6 +140,48 @@ pub fn lab_tools() -> Result<()> {
     if !have("python3") {
         bail!("pip installed virtme-ng but `python3 -c 'import virtme_ng'` still fails");
     }
+    Ok(())
+}
+
+/// Downloads and unpacks [`NFS_TOOLS`] into `dir`, once.
+fn nfs_tools(dir: &Path) -> Result<()> {
+    let what = "lab NFS tools (unpacked)";
+    if dir.join("usr/sbin/rpc.nfsd").exists() {
+        step(what, "ok");
+        return Ok(());
+    }
+    step(
+        what,
+        &format!("unpacking {} into {}", NFS_TOOLS.join(" "), dir.display()),
+    );
+    let part = dir.with_extension("part");
+    let _ = std::fs::remove_dir_all(&part);
+    std::fs::create_dir_all(part.join("root"))
+        .with_context(|| format!("cannot create {}", part.display()))?;
+    cmd::run(
+        Command::new("apt-get")
+            .arg("download")
+            .args(NFS_TOOLS)
+            .current_dir(&part),
+    )
+    .context("downloading the NFS tools with apt-get failed: see its output above")?;
+    for deb in std::fs::read_dir(&part)?.flatten() {
+        if deb.path().extension().is_some_and(|e| e == "deb") {
+            cmd::run(
+                Command::new("dpkg-deb")
+                    .arg("-x")
+                    .arg(deb.path())
+                    .arg(part.join("root")),
+            )?;
+        }
+    }
+    if !part.join("root/usr/sbin/rpc.nfsd").exists() {
+        bail!("the unpacked NFS tools have no usr/sbin/rpc.nfsd");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(part.join("root"), dir)
+        .with_context(|| format!("cannot move the NFS tools to {}", dir.display()))?;
+    let _ = std::fs::remove_dir_all(&part);
     Ok(())
 }
 

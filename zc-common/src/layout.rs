@@ -164,14 +164,16 @@ pub struct KernelLayout {
     /// [`NO_FIELD`] on a kernel whose BTF has no such field, where those
     /// taps sit on a global list no program can name).
     pub net_ptype_all: u32,
-    /// `inode.i_mode`, `file.private_data`, `socket.sk` and
-    /// `sock.sk_protocol`: the TCP socket behind a descriptor, for a
-    /// receive that takes its bytes without copying them (a splice out of
-    /// it, `TCP_ZEROCOPY_RECEIVE`).
+    /// `inode.i_mode`, `file.private_data`, `socket.sk`, and
+    /// `sock.sk_protocol` and `sk_type`: the TCP socket behind a
+    /// descriptor, for a receive that takes its bytes without copying them
+    /// (a splice out of it, `TCP_ZEROCOPY_RECEIVE`). A raw socket opened
+    /// with protocol TCP has the same `sk_protocol`; its type tells it.
     pub inode_mode: u32,
     pub file_private_data: u32,
     pub socket_sk: u32,
     pub sk_protocol: u32,
+    pub sk_type: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -285,6 +287,7 @@ impl KernelLayout {
         file_private_data: 0,
         socket_sk: 0,
         sk_protocol: 0,
+        sk_type: 0,
         valid: 0,
     };
 }
@@ -305,7 +308,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 102 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 103 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

@@ -322,7 +322,9 @@ fn tree_bytes(nr: u64, bytes: u64, state: &SysState) {
         count_file(state.dev, state.ino, file_slot::REFERENCED_BYTES, bytes);
     } else if kind == class::BY_REFERENCE && state.sk != 0 {
         // Out of a socket into a pipe: `tcp_splice_read` hands the skbs'
-        // pages to the pipe by reference; no probe of the copy path runs.
+        // pages to the pipe by reference, and copies only a linear head it
+        // cannot share (`linear_to_page`, untraced); no probe of the copy
+        // path runs.
         count(Counter::RecvSplicedBytes, bytes);
         count_sock(learn_sock(state.sk, 0), Counter::RecvSplicedBytes, bytes);
     }
@@ -371,13 +373,18 @@ fn mapped_receive(state: &SysState) -> Result<(), i64> {
 /// `SOL_TCP` (`IPPROTO_TCP`) and `TCP_ZEROCOPY_RECEIVE`, from the uapi.
 const SOL_TCP: u64 = 6;
 const TCP_ZEROCOPY_RECEIVE: u64 = 35;
-/// `S_IFMT` and `S_IFSOCK`.
+/// `S_IFMT` and `S_IFSOCK`; `SOCK_STREAM`; `AF_INET`, `AF_INET6`.
 const S_IFMT: u16 = 0o170000;
 const S_IFSOCK: u16 = 0o140000;
+const SOCK_STREAM: u16 = 1;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
 
 /// The TCP socket behind descriptor `fd` of the current task, or 0: the
 /// file's inode says socket, its `private_data` is the `struct socket`,
-/// whose `sk` says TCP.
+/// whose `sk` says TCP: an IPv4 or IPv6 stream of protocol TCP (a raw
+/// socket of protocol TCP, or a netlink one numbered 6, is not; MPTCP has
+/// a protocol of its own).
 #[inline(always)]
 fn tcp_sock_of_fd(fd: i32) -> Result<u64, i64> {
     if fd < 0 {
@@ -395,8 +402,16 @@ fn tcp_sock_of_fd(fd: i32) -> Result<u64, i64> {
         kread::<u64>(file, lay!(file_private_data))?,
         lay!(socket_sk),
     )?;
-    if sk == 0 || kread::<u16>(sk, lay!(sk_protocol))? != SOL_TCP as u16 {
+    if sk == 0
+        || kread::<u16>(sk, lay!(sk_protocol))? != SOL_TCP as u16
+        || kread::<u16>(sk, lay!(sk_type))? != SOCK_STREAM
+    {
         return Ok(0);
     }
-    Ok(sk)
+    let family: u16 = kread(sk, lay!(skc_family))?;
+    Ok(if family == AF_INET || family == AF_INET6 {
+        sk
+    } else {
+        0
+    })
 }

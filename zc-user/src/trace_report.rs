@@ -190,11 +190,7 @@ fn receiving(r: &Received, lang: Lang) -> String {
     let total = r.total();
     let ways = [
         (r.copied_bytes, "copied into user memory", "拷进了用户内存"),
-        (
-            r.spliced_bytes,
-            "spliced into a pipe, by reference",
-            "经 splice 按引用移进管道",
-        ),
+        (r.spliced_bytes, "spliced into a pipe", "经 splice 移进管道"),
         (
             r.mapped_bytes,
             "mapped into its memory (TCP_ZEROCOPY_RECEIVE)",
@@ -593,11 +589,11 @@ mod tests {
         let p = process("python3", 7, spliced, None, 0.0);
         assert_eq!(
             verdict(&p, Lang::En),
-            "python3[7] sent nothing over TCP; received 8 MiB, spliced into a pipe, by reference"
+            "python3[7] sent nothing over TCP; received 8 MiB, spliced into a pipe"
         );
         assert_eq!(
             verdict(&p, Lang::Zh),
-            "python3[7] 没有经 TCP 发送；收到 8 MiB，经 splice 按引用移进管道"
+            "python3[7] 没有经 TCP 发送；收到 8 MiB，经 splice 移进管道"
         );
         let mixed = flow(Received {
             copied_bytes: MIB,

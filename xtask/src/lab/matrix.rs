@@ -63,14 +63,20 @@ i=0; while kill -0 $zc 2>/dev/null && [ $i -lt 150 ]; do i=$((i+1)); sleep 0.2; 
 kill -INT $zc 2>/dev/null; wait $zc; echo $? > "$out/trace.rc"
 rm -rf "$d"
 if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
-  e="${ZC_WORKDIR:-/var/tmp}/zc-lab-nfs-export"; m=/tmp/zc-lab-nfs
-  mkdir -p "$e" "$m"; head -c 1048576 /dev/urandom > "$e/file.bin"; sync
+  e="${ZC_WORKDIR:-/var/tmp}/zc-lab-nfs-export"; m=/tmp/zc-lab-nfs; t="${ZC_LAB_NFS_TOOLS:-}"
+  mkdir -p "$e" "$m" /var/lib/nfs; head -c 1048576 /dev/urandom > "$e/file.bin"; sync
+  # The tools are unpacked, not installed (xtask setup); the guest's /etc
+  # and /var are overlays of its own (its / is read-only), and the
+  # kernel's NFS client mounts without mount.nfs, given the address.
+  touch /var/lib/nfs/etab /var/lib/nfs/rmtab
+  echo "$e 127.0.0.1(ro,no_root_squash,insecure,fsid=0,no_subtree_check)" > /etc/exports
+  nfs() { LD_LIBRARY_PATH="$t/usr/lib/x86_64-linux-gnu:$t/lib/x86_64-linux-gnu" "$t/usr/sbin/$@"; }
   # A fresh server refuses opens for its grace period (90 s by default)
   # unless it can tell that no client has state to reclaim: the shortest.
-  { modprobe -a nfsd nfsv4 && mount -t nfsd nfsd /proc/fs/nfsd &&
+  { { [ -x "$t/usr/sbin/rpc.nfsd" ] || { echo "no NFS tools in '$t' (cargo xtask setup unpacks them)"; false; }; } && modprobe -a nfsd nfsv4 && mount -t nfsd nfsd /proc/fs/nfsd &&
     echo 10 > /proc/fs/nfsd/nfsv4gracetime && echo 10 > /proc/fs/nfsd/nfsv4leasetime &&
-    exportfs -o ro,no_root_squash,insecure,fsid=0,no_subtree_check "127.0.0.1:$e" &&
-    rpc.mountd -N 2 -N 3 && rpc.nfsd -N 3 2 && mount -t nfs4 -o ro 127.0.0.1:/ "$m"; } > "$out/nfs-setup.txt" 2>&1
+    nfs exportfs -ra && nfs rpc.mountd -N 2 -N 3 && nfs rpc.nfsd -N 3 2 &&
+    mount -t nfs4 -o ro,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1 127.0.0.1:/ "$m"; } > "$out/nfs-setup.txt" 2>&1
   echo $? > "$out/nfs-setup.rc"
   zc demo --no-tui --json --strategy all --cold --file "$m/file.bin" > "$out/nfs.json" 2> "$out/nfs.err"; echo $? > "$out/nfs.rc"
 fi

@@ -415,7 +415,18 @@ pub fn shell_text(words: &[String]) -> String {
 }
 
 /// The script a guest (or the host) runs around the command.
-fn script(kernel: &Kernel, out: &Path, bin: &Path, cwd: &Path, command: &str) -> String {
+///
+/// `nfs_tools`: where the NFS server's programs are unpacked, given to a
+/// guest as `ZC_LAB_NFS_TOOLS` (the matrix's `nfs` check serves NFS from
+/// inside the guest, and only there).
+fn script(
+    kernel: &Kernel,
+    out: &Path,
+    bin: &Path,
+    cwd: &Path,
+    command: &str,
+    nfs_tools: &Path,
+) -> String {
     let q = |p: &Path| cmd::quote(p.as_os_str());
     // The preparation's own trace goes to a file of its own.
     let mut s = format!(
@@ -426,7 +437,13 @@ fn script(kernel: &Kernel, out: &Path, bin: &Path, cwd: &Path, command: &str) ->
     if matches!(kernel, Kernel::Debian { .. }) {
         s.push_str(&format!("modprobe -a {MODULES} 2>/dev/null; "));
         // What only a guest may do (serve NFS) asks this, never the host.
-        s.push_str("export ZC_LAB_GUEST=1; ");
+        s.push_str(&format!(
+            "export ZC_LAB_GUEST=1 ZC_LAB_NFS_TOOLS={}; ",
+            q(nfs_tools)
+        ));
+    } else {
+        // Whatever the caller's environment says, the host is no guest.
+        s.push_str("unset ZC_LAB_GUEST ZC_LAB_NFS_TOOLS; ");
         // The scratch disk: the guest's only virtio block device, found by
         // its label (probed, not from blkid's cache, which remembers a device
         // read before it was ready). Its driver was just loaded and probes it
@@ -466,8 +483,12 @@ pub fn run(cache: &Path, kernel: Kernel, command: &str, settings: &Settings) -> 
     // `--exec` on the kernel's command line, which holds 2 KiB at most (a
     // longer one panics the guest's kernel at boot).
     let file = out.join("lab.sh");
-    fs::write(&file, script(&kernel, &out, &settings.bin, &cwd, command))
-        .with_context(|| format!("cannot write {}", file.display()))?;
+    let tools = crate::setup::nfs_tools_dir(cache);
+    fs::write(
+        &file,
+        script(&kernel, &out, &settings.bin, &cwd, command, &tools),
+    )
+    .with_context(|| format!("cannot write {}", file.display()))?;
     let text = format!("sh {}", cmd::quote(file.as_os_str()));
     let start = Instant::now();
     let accel = match &kernel {
@@ -608,6 +629,7 @@ mod tests {
             Path::new("/t/release"),
             Path::new("/w"),
             "zc doctor",
+            Path::new("/c/nfs-tools"),
         );
         assert!(s.contains("( zc doctor ) </dev/null >/o/stdout 2>/o/stderr; echo $? >/o/rc"));
         assert!(s.contains("export PATH=/t/release:\"$PATH\"; "));
@@ -616,5 +638,9 @@ mod tests {
             "the preparation leaves its trace"
         );
         assert!(!s.contains("modprobe"), "the host loads nothing");
+        assert!(
+            s.contains("unset ZC_LAB_GUEST ZC_LAB_NFS_TOOLS; ") && !s.contains("nfs-tools"),
+            "the host is never a guest"
+        );
     }
 }

@@ -213,6 +213,11 @@ pub fn run_one(
                 buf.fill(1); // fault the buffer in now, not while traced
                 let _ = Instant::now(); // map the vDSO page before tracing
                 window::touch_stack();
+                // The thread-locals the loop uses, made now (their first
+                // use registers a destructor), not while traced.
+                let _ = crate::strategy::io::take_short_calls();
+                let _ = resident::take();
+                resident::with_pause(None, || ());
                 // SAFETY: pthread_self has no preconditions.
                 let _ = tid_tx.send(('s', gettid(), unsafe { libc::pthread_self() }));
                 // Asleep here while the tracer is armed (the main thread
@@ -221,8 +226,6 @@ pub fn run_one(
                 go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
                 let t0 = Instant::now();
                 let spec = facts.strategy.spec();
-                let _ = crate::strategy::io::take_short_calls();
-                let _ = resident::take();
                 let mut transfer = Transfer {
                     file: sender_file.as_fd(),
                     sock: sock.as_fd(),

@@ -327,7 +327,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (_, [i_size, i_mode]) = lookup(btf, "inode", ["i_size", "i_mode"])?;
     let (_, [private_data]) = lookup(btf, "file", ["private_data"])?;
     let (_, [socket_sk]) = lookup(btf, "socket", ["sk"])?;
-    let (_, [sk_protocol]) = lookup(btf, "sock", ["sk_protocol"])?;
+    let (_, [sk_protocol, sk_type]) = lookup(btf, "sock", ["sk_protocol", "sk_type"])?;
     let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
     let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
     let (_, [skc_flags]) = lookup(btf, "sock_common", ["skc_flags"])?;
@@ -467,6 +467,7 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         file_private_data: private_data.sized(8)?,
         socket_sk: socket_sk.sized(8)?,
         sk_protocol: sk_protocol.sized(2)?,
+        sk_type: sk_type.sized(2)?,
         valid: 1,
     })
 }
@@ -927,6 +928,7 @@ mod tests {
             file_private_data: 24,
             socket_sk: 24,
             sk_protocol: 532,
+            sk_type: 534,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -177,6 +177,16 @@ impl RunOutcome {
                 map.mark(&step.pages, touch);
             }
         }
+        // A fault on the file names the page it was for, which the fault
+        // then maps (`mm_filemap_fault`: not a step of its own, it moves
+        // no bytes).
+        for e in &self.events {
+            if let Event::Filemap(f) = e
+                && f.h.op == zc_common::event::op::FILEMAP_FAULT
+            {
+                map.mark(&super::pages::range(f.index, f.index), Touch::Mapped);
+            }
+        }
         let check = self
             .mapped_resident
             .as_deref()

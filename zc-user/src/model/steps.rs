@@ -232,7 +232,9 @@ impl StepBuilder {
         let first = self.read_off / PAGE_SIZE;
         self.read_off += bytes;
         if bytes == 0 {
-            return pages;
+            // Nothing was taken: every page looked up waits for the next.
+            self.fetched = pages;
+            return Vec::new();
         }
         let last = (self.read_off - 1) / PAGE_SIZE;
         let at = pages.partition_point(|p| u64::from(p.page) <= last);
@@ -849,6 +851,24 @@ mod tests {
         b.push(&sys(1, "read", op::SYS_ENTER, 0));
         b.push(&sys(2, "read", op::SYS_EXIT, 4096));
         assert!(b.steps().iter().all(|s| s.pages.is_empty()));
+        // A read that returned nothing takes no page: the one looked up
+        // is the next read's.
+        let mut b = StepBuilder::new(named("read-write"));
+        b.push(&Event::Filemap(FilemapEvent {
+            h: h(1, Kind::Filemap, op::FILEMAP_GET_PAGES),
+            index: 0,
+            last_index: 0,
+            ..Default::default()
+        }));
+        b.push(&sys(2, "read", op::SYS_EXIT, 0));
+        assert!(b.steps().iter().all(|s| s.pages.is_empty()));
+        b.push(&sys(3, "read", op::SYS_EXIT, 4096));
+        let named: Vec<u32> = b
+            .steps()
+            .iter()
+            .flat_map(|s| s.pages.iter().map(|p| p.page))
+            .collect();
+        assert_eq!(named, vec![0]);
     }
 
     #[test]

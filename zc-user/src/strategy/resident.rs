@@ -4,7 +4,9 @@
 //!
 //! The page-cache tracepoints say which pages a fault mapped only in part.
 //! `mm_filemap_map_pages` names its whole fault-around window, though it
-//! maps only the pages that were in the cache and up to date; a fault that
+//! maps only the pages that were in the cache, up to date, unlocked and
+//! not marked for readahead, and a window whose first folio a PMD can map
+//! returns before it; a fault that
 //! `->fault` served names one page, and `finish_fault` may then map its
 //! whole folio, or a PMD, with no event (mm/filemap.c, mm/memory.c). The
 //! page tables are the second source: a loop that maps the file looks at
