@@ -272,6 +272,24 @@ counters! {
     /// `TCP_ZEROCOPY_RECEIVE`, whose `length` says what was mapped).
     RecvSplicedBytes,
     RecvMappedBytes,
+    /// Of `ProbeMisses`, by what the skipped programs count: the syscall
+    /// programs (`raw_syscalls:sys_enter`, `sys_exit`), the send programs
+    /// (`tcp:tcp_sendmsg_locked`, `sock:sock_send_length`), the receive
+    /// copy (`skb:skb_copy_datagram_iovec`), the page cache's (`filemap:*`)
+    /// and io_uring's. A kernel whose tracepoints run preemptible (7.x,
+    /// lazy preemption) skips a program for a task whenever another task
+    /// was preempted inside it on the same CPU. Filled by user space.
+    SkippedSyscallRuns,
+    SkippedSendRuns,
+    SkippedRecvCopyRuns,
+    SkippedPageCacheRuns,
+    SkippedIoUringRuns,
+    /// The demo's own counts, in user space, from its syscalls' return
+    /// values: the bytes the sender's loop moved, and the bytes the
+    /// receiver's reads returned. The second source for the hops whose
+    /// events a skipped run may have taken. Filled by user space.
+    SenderLoopBytes,
+    ReceiverReadBytes,
 }
 
 /// Number of counter slots.

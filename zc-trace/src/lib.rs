@@ -144,6 +144,10 @@ pub struct Run {
     /// older traces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapped_resident: Option<Vec<(u32, u32)>>,
+    /// Probe runs the kernel skipped during the run, by tracepoint
+    /// (`raw_syscalls:sys_exit`). Absent when none was, and in older traces.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub missed_runs: std::collections::BTreeMap<String, u64>,
     /// The report's JSON object for this run, as `zc demo --json` printed it.
     #[serde(default)]
     pub summary: serde_json::Value,
@@ -569,6 +573,7 @@ mod tests {
                 short_calls: 0,
                 stream_ranges: false,
                 mapped_resident: None,
+                missed_runs: Default::default(),
                 summary: serde_json::Value::Null,
                 events: vec![
                     Event::SysEnter {

@@ -605,6 +605,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
         short_calls: o.short_calls,
         stream_ranges: o.stream_start.is_some(),
         mapped_resident: o.mapped_resident.clone(),
+        missed_runs: o.counts.missed_runs.clone(),
         summary,
         events,
     }
@@ -636,6 +637,7 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
             },
         );
     }
+    counts.missed_runs = s.missed_runs.clone();
     // The trace reader checked the events are in time order.
     let events: Vec<Event> = s.events.iter().map(load_event).collect();
     let stats = TransferStats {
@@ -848,6 +850,38 @@ mod tests {
         // The same pointer keeps its id; another gets the next one.
         assert_eq!(ids.of(0xffff_8880_1234_5678), 1);
         assert_eq!(ids.of(0xffff_8880_0000_0001), 2);
+    }
+
+    /// A run whose receive copy the kernel skipped replays with the same
+    /// skipped runs, by tracepoint, and the same ledger.
+    #[test]
+    fn skipped_probe_runs_survive_a_round_trip() {
+        use crate::model::{Strategy, counts::Counts, facts::RunFacts, outcome::TransferStats};
+        let strategy = Strategy::named("read-write").expect("in the table");
+        let facts = RunFacts {
+            strategy,
+            size: 1 << 20,
+            chunk: 64 << 10,
+            cold: false,
+            sender_sg: true,
+            rate: None,
+        };
+        let mut c = Counts::new();
+        c.set(Counter::RecvCopyBytes, (1 << 20) - 376);
+        c.set(Counter::ReceiverReadBytes, 1 << 20);
+        c.set(Counter::SkippedRecvCopyRuns, 1);
+        c.missed_runs
+            .insert("skb:skb_copy_datagram_iovec".into(), 1);
+        let stats = TransferStats {
+            received_bytes: 1 << 20,
+            ..Default::default()
+        };
+        let live = RunOutcome::new(facts, c, vec![], stats);
+        assert_eq!(live.figures.ledger.hops[3].skipped_bytes, 376);
+        let json = serde_json::to_string(&store_run(&live, serde_json::Value::Null)).expect("json");
+        let back = load_run(&serde_json::from_str(&json).expect("parse")).expect("loads");
+        assert_eq!(back.counts.missed_runs, live.counts.missed_runs);
+        assert_eq!(back.figures.ledger, live.figures.ledger);
     }
 
     /// A trace keeps each skb's place in the stream, as an offset from the

@@ -140,6 +140,8 @@ pub struct RunJson<'a> {
     pub lost_events: u64,
     /// Probe runs the kernel skipped (a program is not re-entered on a CPU).
     pub probe_misses: u64,
+    /// The same, by program: which events went unseen.
+    pub probe_misses_by_program: std::collections::BTreeMap<String, u64>,
     /// Tasks in whose context no program of zc ran (see docs/evidence.md,
     /// "Unseen").
     pub blind_tasks: Vec<crate::model::counts::BlindTask>,
@@ -220,6 +222,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         transfer_cpu_ns: o.transfer_cpu_ns(),
         lost_events: o.lost_events,
         probe_misses: f.probe_misses,
+        probe_misses_by_program: f.missed_runs.clone(),
         blind_tasks: f.blind_tasks.clone(),
         tracing_cost: run_cost(o),
         events: o.events.len(),
@@ -260,6 +263,14 @@ fn pages_line(p: &PageCounts) -> String {
         p.read_from_disk,
         p.untouched
     );
+    let line = if p.unnamed_in_skipped_runs > 0 {
+        format!(
+            "{line} (of which {} may have been named in probe runs the kernel skipped)",
+            p.unnamed_in_skipped_runs
+        )
+    } else {
+        line
+    };
     match p.mapped_check {
         Some(m) => format!(
             "{line}\n  mapped, as the page tables of the sender's mapping held them at the loop's end: {}; the tracepoints named {} more (a fault-around window names pages it could not map) and missed {} (a fault maps its whole folio, or a PMD, with no event)",
@@ -313,7 +324,7 @@ fn per_mib(ns: u64, size: u64) -> String {
 fn write_ledger(
     s: &mut String,
     l: &crate::model::ledger::Ledger,
-    misses: u64,
+    misses: &std::collections::BTreeMap<String, u64>,
     blind: &[crate::model::counts::BlindTask],
 ) {
     let _ = writeln!(
@@ -417,10 +428,21 @@ fn write_ledger(
             h.hop, h.unexplained_bytes
         );
     }
-    if l.unexplained_bytes > 0 && misses > 0 {
+    for h in l.hops.iter().filter(|h| h.skipped_bytes > 0) {
         let _ = writeln!(
             s,
-            "  the kernel skipped {misses} probe runs (a program is not re-entered on a CPU): those events were never seen"
+            "  {}: {} went unseen in probe runs the kernel skipped; the demo's own count (its calls' return values) says they crossed",
+            h.hop,
+            fmt_bytes(h.skipped_bytes)
+        );
+    }
+    let skipped = l.hops.iter().any(|h| h.skipped_bytes > 0);
+    if (l.unexplained_bytes > 0 || skipped) && !misses.is_empty() {
+        let which: Vec<String> = misses.iter().map(|(p, n)| format!("{p} {n}x")).collect();
+        let _ = writeln!(
+            s,
+            "  the kernel skipped probe runs (a program is not re-entered on a CPU; one preempted inside it holds it): {}; those events were never seen",
+            which.join(", ")
         );
     }
 }
@@ -613,7 +635,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         let _ = writeln!(s, "{}", movement_line(m));
     }
     let _ = writeln!(s, "{}", pages_line(&o.page_counts()));
-    write_ledger(&mut s, &f.ledger, f.probe_misses, &f.blind_tasks);
+    write_ledger(&mut s, &f.ledger, &f.missed_runs, &f.blind_tasks);
     let _ = writeln!(s, "why the figures differ from the model:");
     for d in differences(f, &o.facts) {
         let _ = writeln!(s, "  - {d}");

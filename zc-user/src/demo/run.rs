@@ -181,7 +181,7 @@ pub fn run_one(
                 let _ = rtid.send(('r', gettid(), unsafe { libc::pthread_self() }));
                 let mut conn = conn;
                 let mut crc = crc32fast::Hasher::new();
-                let mut buf = vec![0u8; 256 << 10];
+                let mut buf = vec![0u8; crate::model::facts::RECEIVE_BUFFER as usize];
                 let mut got = 0u64;
                 loop {
                     let n = conn.read(&mut buf).context("receive")?;
@@ -356,7 +356,7 @@ pub fn run_one(
             std::thread::sleep(Duration::from_millis(1));
         }
         let mut stream_start = None;
-        let counts = match tracer {
+        let mut counts = match tracer {
             Some(t) => {
                 t.disarm()?;
                 stream_start = t.stream_start()?;
@@ -381,6 +381,10 @@ pub fn run_one(
         let (received_bytes, crc) = receiver
             .join()
             .map_err(|_| anyhow!("the receiver thread panicked"))??;
+        // The demo's own counts: the second source for hops whose events
+        // the kernel skipped.
+        counts.set(Counter::SenderLoopBytes, done.sent);
+        counts.set(Counter::ReceiverReadBytes, received_bytes);
 
         events.sort_by_key(|e| e.ts_ns());
         let stats = TransferStats {

@@ -130,6 +130,8 @@ pub struct Tracer {
     run_stats: Option<super::stats::RunStats>,
     /// The programs' totals when the run was armed.
     at_arm: Totals,
+    /// Each program's recursion misses when the run was armed.
+    misses_at_arm: std::collections::BTreeMap<String, u64>,
     /// The stepping gate's flag, mapped (see `pause`).
     pause: std::sync::Arc<super::pause::PauseFlag>,
 }
@@ -178,6 +180,28 @@ impl Totals {
             irq_misses: self.irq_misses.saturating_sub(before.irq_misses),
         }
     }
+}
+
+/// The counter of skipped runs a probe's misses go to: grouped by what
+/// the probe's events count, so that the model knows which figures a
+/// skipped run may have left short.
+fn skipped_counter(category: &str, name: &str) -> Option<Counter> {
+    Some(match (category, name) {
+        ("raw_syscalls", _) => Counter::SkippedSyscallRuns,
+        ("tcp", "tcp_sendmsg_locked") | ("sock", "sock_send_length") => Counter::SkippedSendRuns,
+        ("skb", "skb_copy_datagram_iovec") => Counter::SkippedRecvCopyRuns,
+        ("filemap", _) => Counter::SkippedPageCacheRuns,
+        ("io_uring", _) => Counter::SkippedIoUringRuns,
+        _ => return None,
+    })
+}
+
+/// Each program's recursion misses, by program name.
+fn misses_by_program(programs: &[(String, ProgRun)]) -> std::collections::BTreeMap<String, u64> {
+    programs
+        .iter()
+        .map(|(name, r)| (name.clone(), r.recursion_misses))
+        .collect()
 }
 
 impl Tracer {
@@ -240,6 +264,7 @@ impl Tracer {
             ncpus,
             run_stats: super::stats::enable().ok(),
             at_arm: Totals::default(),
+            misses_at_arm: Default::default(),
             pause: std::sync::Arc::new(pause),
         })
     }
@@ -712,8 +737,9 @@ impl Tracer {
 
     /// The totals a run's figures are taken against, read at arming.
     fn mark_arm(&mut self) {
-        let now = Totals::of(&self.runs_by_program());
-        self.at_arm = now;
+        let programs = self.runs_by_program();
+        self.at_arm = Totals::of(&programs);
+        self.misses_at_arm = misses_by_program(&programs);
     }
 
     /// Whether the kernel is timing zc's programs.
@@ -744,7 +770,29 @@ impl Tracer {
             }
         }
         counts.blind = self.blind_tasks()?;
-        let run = Totals::of(&self.runs_by_program()).since(&self.at_arm);
+        let programs = self.runs_by_program();
+        let run = Totals::of(&programs).since(&self.at_arm);
+        for (program, m) in misses_by_program(&programs) {
+            let since = m.saturating_sub(self.misses_at_arm.get(&program).copied().unwrap_or(0));
+            if since == 0 {
+                continue;
+            }
+            let probe = PROBES
+                .iter()
+                .find(|p| p.sources().any(|a| a.program == program));
+            let (category, name) = probe.map_or(("", program.as_str()), |p| {
+                (p.attach.category(), p.attach.name())
+            });
+            if let Some(c) = skipped_counter(category, name) {
+                counts.add(c, since);
+            }
+            let key = if category.is_empty() {
+                name.to_string()
+            } else {
+                format!("{category}:{name}")
+            };
+            *counts.missed_runs.entry(key).or_default() += since;
+        }
         counts.set(Counter::ProbeMisses, run.figure_misses);
         counts.set(Counter::IrqProbeMisses, run.irq_misses);
         counts.set(Counter::EbpfRunNs, run.runs.run_time_ns);

@@ -54,6 +54,8 @@ pub struct Figures {
     pub async_entries: u64,
     /// Probe runs the kernel skipped (recursion on a CPU): events never seen.
     pub probe_misses: u64,
+    /// The same, by program (only those that skipped a run).
+    pub missed_runs: std::collections::BTreeMap<String, u64>,
     /// Tasks in whose context the kernel ran none of zc's programs, and how
     /// many of their stretches on a CPU went unseen.
     pub blind_tasks: Vec<super::counts::BlindTask>,
@@ -476,6 +478,7 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         page_faults_kernel: c.get(C::FaultKernel),
         async_entries: c.get(C::AsyncEntries),
         probe_misses: c.get(C::ProbeMisses),
+        missed_runs: c.missed_runs.clone(),
         blind_tasks: c.blind.clone(),
         cpu_copy_bytes,
         reference_bytes: reference,

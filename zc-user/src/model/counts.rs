@@ -12,6 +12,9 @@ pub struct Counts {
     pub syscalls: BTreeMap<u64, SyscallTotals>,
     /// Tasks in whose context no program of zc ran (`Counter::BlindStretches`).
     pub blind: Vec<BlindTask>,
+    /// Program → runs the kernel skipped since arming (a program is not
+    /// re-entered on a CPU), only programs that skipped any.
+    pub missed_runs: BTreeMap<String, u64>,
 }
 
 /// A task that left a CPU with no `sched_switch` run to see it: the kernel
@@ -46,6 +49,7 @@ impl Counts {
             values: vec![0; COUNTERS as usize],
             syscalls: BTreeMap::new(),
             blind: Vec::new(),
+            missed_runs: BTreeMap::new(),
         }
     }
 
@@ -74,6 +78,9 @@ impl Counts {
             let s = self.syscalls.entry(*nr).or_default();
             s.calls += t.calls;
             s.bytes += t.bytes;
+        }
+        for (name, m) in &o.missed_runs {
+            *self.missed_runs.entry(name.clone()).or_default() += m;
         }
         for t in &o.blind {
             match self.blind.iter_mut().find(|b| b.tid == t.tid) {

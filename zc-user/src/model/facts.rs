@@ -4,6 +4,10 @@ use serde::Serialize;
 
 use super::Strategy;
 
+/// The demo receiver's read buffer: no receive copy it asks for is larger,
+/// so one receive copy event carries at most this many bytes.
+pub const RECEIVE_BUFFER: u64 = 256 << 10;
+
 /// The request behind one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct RunFacts {

@@ -65,6 +65,13 @@ pub struct Hop {
     /// By ranges: bytes TCP sent again as new data (after a failed
     /// transmit) that no probe run saw at the queue.
     pub unseen_resent_bytes: u64,
+    /// Bytes whose events the kernel skipped: the programs that count
+    /// this hop's bytes missed runs (a program is not re-entered on a CPU,
+    /// and where tracepoints run preemptible a task preempted inside one
+    /// holds it), and the demo's own count (its syscalls' return values)
+    /// says the bytes crossed. At most the skipped runs times the most one
+    /// run can count. Not classed: how they moved went unseen.
+    pub skipped_bytes: u64,
     /// What the classes leave unexplained (0 when the hop balances).
     pub unexplained_bytes: u64,
 }
@@ -90,6 +97,7 @@ impl Hop {
             unseen_queued_bytes: 0,
             unseen_retransmitted_bytes: 0,
             unseen_resent_bytes: 0,
+            skipped_bytes: 0,
             unexplained_bytes: 0,
         }
     }
@@ -110,7 +118,22 @@ impl Hop {
     fn balance(mut self) -> Hop {
         self.unexplained_bytes = self
             .payload_bytes
-            .abs_diff(self.explained() + self.unseen_bytes);
+            .abs_diff(self.explained() + self.unseen_bytes + self.skipped_bytes);
+        self
+    }
+
+    /// Itemizes a shortfall as skipped: only when the kernel skipped `runs`
+    /// runs of the programs that count this hop (each counting at most
+    /// `per_run` bytes) and the demo's own count, `witness`, says the whole
+    /// payload crossed. An excess, or a shortfall with no skipped run or
+    /// beyond what they could hold, stays unexplained.
+    fn skipped(mut self, runs: u64, per_run: u64, witness: u64) -> Hop {
+        if runs > 0 && witness == self.payload_bytes {
+            let short = self
+                .payload_bytes
+                .saturating_sub(self.explained() + self.unseen_bytes);
+            self.skipped_bytes = short.min(runs.saturating_mul(per_run));
+        }
         self
     }
 }
@@ -154,7 +177,17 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
         let sent = c.get(C::SendUserBytes).min(size);
         h1.mapped_inferred_bytes = sent.saturating_sub(seen);
     }
-    let h1 = h1.balance();
+    // Each of the loop's calls (or io_uring requests) moves at most a chunk.
+    let loop_bytes = c.get(C::SenderLoopBytes);
+    let h1 = h1
+        .skipped(
+            c.get(C::SkippedSyscallRuns)
+                + c.get(C::SkippedPageCacheRuns)
+                + c.get(C::SkippedIoUringRuns),
+            facts.chunk,
+            loop_bytes,
+        )
+        .balance();
 
     // 2. Sender → socket buffer: user memory copied or pinned; spliced pages
     // referenced only as far as they were seen as frags when TCP queued the
@@ -174,7 +207,13 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
         + c.get(C::SendPinnedBytes)
             .saturating_sub(c.get(C::QueuePinnedBytes));
     h2.unseen_bytes = unproved.min(unseen_at_queue(c));
-    let h2 = h2.balance();
+    let h2 = h2
+        .skipped(
+            c.get(C::SkippedSyscallRuns) + c.get(C::SkippedSendRuns),
+            facts.chunk,
+            loop_bytes,
+        )
+        .balance();
 
     // 3. Socket buffer → device, first transmissions. A whole skb dropped
     // at the queue is a failed transmit that TCP hears of and sends again as
@@ -260,7 +299,13 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
     // 4. Device → receiver: the receiver's own copy.
     let mut h4 = Hop::new("device_to_receiver", Place::Nic, Place::Receiver, size);
     h4.copied_bytes = c.get(C::RecvCopyBytes);
-    let h4 = h4.balance();
+    let h4 = h4
+        .skipped(
+            c.get(C::SkippedRecvCopyRuns),
+            super::facts::RECEIVE_BUFFER,
+            c.get(C::ReceiverReadBytes),
+        )
+        .balance();
 
     let hops = vec![h1, h2, h3, h4];
     Ledger {
@@ -327,6 +372,58 @@ mod tests {
         c.set(C::XmitPayload, MIB);
         c.set(C::RecvCopyBytes, MIB);
         c
+    }
+
+    /// The demo's own counts agree with the run: every byte sent, received.
+    fn witnessed(mut c: Counts) -> Counts {
+        c.set(C::SenderLoopBytes, MIB);
+        c.set(C::ReceiverReadBytes, MIB);
+        c
+    }
+
+    #[test]
+    fn a_copy_in_a_skipped_run_is_itemized_only_with_a_witness_and_a_bound() {
+        let f = facts("read-write");
+        // A receive copy the kernel skipped: the receiver's reads vouch.
+        let mut c = witnessed(read_write());
+        c.set(C::RecvCopyBytes, MIB - 376);
+        c.set(C::SkippedRecvCopyRuns, 1);
+        let l = ledger(&c, &f, None);
+        assert_eq!(l.hops[3].skipped_bytes, 376, "{l:?}");
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        // No skipped run of the receive copy (a syscall's is not its): unexplained.
+        c.set(C::SkippedRecvCopyRuns, 0);
+        c.set(C::SkippedSyscallRuns, 1);
+        let l = ledger(&c, &f, None);
+        assert_eq!(l.hops[3].skipped_bytes, 0);
+        assert_eq!(l.hops[3].unexplained_bytes, 376);
+        // The receiver's own count disagrees: unexplained.
+        c.set(C::SkippedRecvCopyRuns, 1);
+        c.set(C::ReceiverReadBytes, MIB - 376);
+        assert_eq!(ledger(&c, &f, None).hops[3].unexplained_bytes, 376);
+
+        // A read whose sys_exit was skipped: one chunk short at the first
+        // hop, within one run's bound; two chunks short is past it.
+        let mut c = witnessed(read_write());
+        let nr = number("read").expect("read");
+        c.syscalls.get_mut(&nr).expect("read").bytes = MIB - f.chunk;
+        c.set(C::SkippedSyscallRuns, 1);
+        let l = ledger(&c, &f, None);
+        assert_eq!(l.hops[0].skipped_bytes, f.chunk, "{l:?}");
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        c.syscalls.get_mut(&nr).expect("read").bytes = MIB - 2 * f.chunk;
+        let l = ledger(&c, &f, None);
+        assert_eq!(l.hops[0].skipped_bytes, f.chunk);
+        assert_eq!(l.hops[0].unexplained_bytes, f.chunk);
+        // Too many bytes is never a skipped run's doing.
+        let mut c = witnessed(read_write());
+        c.set(C::RecvCopyBytes, MIB + 10);
+        c.set(C::SkippedRecvCopyRuns, 1);
+        let l = ledger(&c, &f, None);
+        assert_eq!(
+            (l.hops[3].skipped_bytes, l.hops[3].unexplained_bytes),
+            (0, 10)
+        );
     }
 
     #[test]

@@ -151,10 +151,17 @@ impl RunOutcome {
     /// The counts of each touch, and whether the page cache was seen at all.
     pub fn page_counts(&self) -> PageCounts {
         let (map, mapped_check) = self.page_map_checked();
+        let counts = map.counts();
+        let per_run = self.facts.chunk.div_ceil(super::PAGE_SIZE).max(1);
+        let skipped = self
+            .counts
+            .get(Counter::SkippedPageCacheRuns)
+            .saturating_mul(per_run);
         PageCounts {
             page_cache_seen: self.page_cache_seen(),
             mapped_check,
-            ..map.counts()
+            unnamed_in_skipped_runs: counts.untouched.min(skipped as usize),
+            ..counts
         }
     }
 

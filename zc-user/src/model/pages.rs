@@ -153,6 +153,10 @@ pub struct PageCounts {
     pub skb_frag_at_device: usize,
     /// Pages no event named.
     pub untouched: usize,
+    /// Of those, as many as the page cache's probe runs the kernel skipped
+    /// could have named (each names at most a chunk's pages): not seen,
+    /// rather than untouched. 0 when no such run was skipped.
+    pub unnamed_in_skipped_runs: usize,
     /// Whether the page cache's tracepoints named any page of the file in
     /// the run. When they named none although the file's bytes went out,
     /// the file system's reads pass none of them (tmpfs: shmem reads its
@@ -334,6 +338,7 @@ impl PageMap {
             copy_pinned: self.count(Touch::Pinned),
             skb_frag_at_device: self.count(Touch::AtDevice),
             untouched: self.marks.iter().filter(|m| **m == 0).count(),
+            unnamed_in_skipped_runs: 0,
             page_cache_seen: true,
             mapped_check: None,
         }

@@ -143,10 +143,25 @@ pub fn ledger_line(ctx: Ctx<'_>) -> Option<(String, bool)> {
     } else {
         String::new()
     };
+    // Bytes whose events the kernel skipped are not explained by an event:
+    // the line says so rather than claim every byte was seen.
+    let skipped: u64 = l.hops.iter().map(|h| h.skipped_bytes).sum();
+    let unseen = if skipped > 0 {
+        format!(
+            " · {} {}",
+            fmt_bytes(skipped),
+            ctx.pick(
+                "in probe runs the kernel skipped",
+                "落在内核跳过的探针运行中"
+            )
+        )
+    } else {
+        String::new()
+    };
     Some(if l.unexplained_bytes == 0 {
         (
             format!(
-                " {}{resent} ",
+                " {}{resent}{unseen} ",
                 ctx.pick("ledger: every byte explained", "字节账本：每个字节都有去处")
             ),
             true,
