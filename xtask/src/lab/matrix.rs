@@ -379,9 +379,8 @@ fn demo(host: &Results, k: &Results) -> Result<(), String> {
         if r["received_ok"] != true {
             bad.push(format!("{s}: not received intact"));
         }
-        let unexplained = u(r, &["unexplained_bytes"]);
-        if unexplained != 0 {
-            bad.push(format!("{s}: {unexplained} bytes unexplained"));
+        if let Some(e) = unexplained(s, r) {
+            bad.push(e);
         }
     }
     if host.demo.is_empty() {
@@ -392,6 +391,30 @@ fn demo(host: &Results, k: &Results) -> Result<(), String> {
     } else {
         Err(bad.join("; "))
     }
+}
+
+/// A run's unexplained bytes, with what a reader of the CI log needs to
+/// find the cause: the hops that do not add up, and the probe runs the
+/// kernel skipped (the results folder is the next run's once CI goes on).
+fn unexplained(s: &str, r: &Value) -> Option<String> {
+    let total = u(r, &["unexplained_bytes"]);
+    if total == 0 {
+        return None;
+    }
+    let hops: Vec<String> = r["ledger"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|h| u(h, &["unexplained_bytes"]) > 0)
+                .map(|h| format!("{} {}", h["hop"].as_str().unwrap_or("?"), h))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "{s}: {total} bytes unexplained (hops: {}; probe runs skipped: {})",
+        hops.join(", "),
+        r["probe_misses_by_program"]
+    ))
 }
 
 /// Over NFS, cold: every strategy the host ran, received intact and
@@ -424,11 +447,8 @@ fn nfs(host: &Results, k: &Results) -> Result<(), String> {
         if r["received_ok"] != true {
             bad.push(format!("{s}: not received intact"));
         }
-        if u(r, &["unexplained_bytes"]) != 0 {
-            bad.push(format!(
-                "{s}: {} bytes unexplained",
-                u(r, &["unexplained_bytes"])
-            ));
+        if let Some(e) = unexplained(s, r) {
+            bad.push(e);
         }
         // A page no event named is allowed only where the kernel skipped
         // runs of the page cache's probes that could have named it (the
@@ -815,7 +835,10 @@ mod tests {
                 "\"received_ok\":true",
                 r#""received_ok":true,"probe_misses_by_program":{"raw_syscalls:sys_exit":1}"#,
             );
-        assert_eq!(checks(&host, &results(&[&skipped], TRACE))[2].result, Ok(()));
+        assert_eq!(
+            checks(&host, &results(&[&skipped], TRACE))[2].result,
+            Ok(())
+        );
         // Two calls fewer with one run skipped: noticed.
         let two = skipped.replace("\"syscall_total\":31", "\"syscall_total\":30");
         assert!(checks(&host, &results(&[&two], TRACE))[2].result.is_err());
