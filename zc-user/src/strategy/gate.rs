@@ -7,7 +7,10 @@
 //! kernel's pause flag (`kernel::pause`, a mapped BPF array: a plain store,
 //! no syscall) before it touches the lock, and lowers it once it holds its
 //! permit and has let go of the lock. The programs skip the sender while
-//! the flag is up.
+//! the flag is up. Once the flag is down the sender touches no lock: a
+//! lock the view happens to hold (it polls `waiting` and `calls`) would
+//! make it wait in a futex call, traced, that an unstepped run never makes.
+//! So the counts the view reads are atomics.
 //!
 //! The send loops call [`super::io::gate`] before every syscall; the gate
 //! of the run in progress is found through a thread-local set by the
@@ -15,7 +18,7 @@
 
 use std::sync::{
     Arc, Condvar, Mutex,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 /// Whatever tells the tracer that the sender is waiting (the kernel's
@@ -41,10 +44,6 @@ pub enum StepUnit {
 struct State {
     /// Steps the sender may take before it waits again.
     permits: u64,
-    /// Calls made through the gate so far.
-    calls: u64,
-    /// The sender is waiting for a press.
-    waiting: bool,
 }
 
 /// A stepped run's gate, shared by the sender (which waits at it) and the
@@ -55,6 +54,10 @@ pub struct Gate {
     open: AtomicBool,
     state: Mutex<State>,
     wake: Condvar,
+    /// Calls made through the gate so far.
+    calls: AtomicU64,
+    /// The sender is waiting for a press.
+    waiting: AtomicBool,
     pause: Option<Arc<dyn Pause>>,
 }
 
@@ -67,6 +70,8 @@ impl Gate {
             open: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            calls: AtomicU64::new(0),
+            waiting: AtomicBool::new(false),
             pause,
         }
     }
@@ -80,7 +85,7 @@ impl Gate {
         if self.unit == StepUnit::Call {
             self.wait();
         }
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).calls += 1;
+        self.calls.fetch_add(1, Ordering::AcqRel);
     }
 
     /// In the sender, at the top of each loop iteration.
@@ -101,10 +106,10 @@ impl Gate {
         {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             while st.permits == 0 && !self.open.load(Ordering::Acquire) {
-                st.waiting = true;
+                self.waiting.store(true, Ordering::Release);
                 st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
             }
-            st.waiting = false;
+            self.waiting.store(false, Ordering::Release);
             st.permits = st.permits.saturating_sub(1);
         }
         if let Some(p) = &self.pause {
@@ -138,12 +143,12 @@ impl Gate {
 
     /// Whether the sender is waiting for a step now.
     pub fn waiting(&self) -> bool {
-        self.state.lock().map(|s| s.waiting).unwrap_or(false)
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// Calls the sender has made through the gate.
     pub fn calls(&self) -> u64 {
-        self.state.lock().map(|s| s.calls).unwrap_or(0)
+        self.calls.load(Ordering::Acquire)
     }
 }
 
@@ -203,6 +208,28 @@ mod tests {
         wait_until("the sender waits again", || gate.waiting());
         gate.step();
         wait_until("one iteration of three calls", || gate.calls() == 6);
+        sender.join().expect("sender");
+    }
+
+    /// A view that holds the gate's lock (to step, or to open) must not
+    /// hold up a sender whose pause flag is down: the sender would wait in
+    /// a futex call, and the kernel would count it.
+    #[test]
+    fn a_sender_let_through_takes_no_lock_the_view_may_hold() {
+        let gate = Arc::new(Gate::new(StepUnit::Call, None));
+        gate.open();
+        let held = gate.state.lock().expect("the view's hold");
+        let g = gate.clone();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..3 {
+                g.before_iteration();
+                g.before_call();
+            }
+        });
+        wait_until("three calls, the lock held throughout", || {
+            gate.calls() == 3 && !gate.waiting()
+        });
+        drop(held);
         sender.join().expect("sender");
     }
 }
