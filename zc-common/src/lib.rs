@@ -24,6 +24,9 @@ pub mod maps {
     pub const SYSCALLS: &str = "ZC_SYSCALLS";
     /// Per-CPU `u64` sums of positive syscall return values (bytes), by syscall number.
     pub const SYSCALL_BYTES: &str = "ZC_SYSCALL_BYTES";
+    /// Per-CPU `u64` counts of the demo ring's requests that completed
+    /// without error, by opcode (below [`crate::RING_OPCODES`]).
+    pub const RING_REQUESTS: &str = "ZC_RING_REQUESTS";
     /// `u64` array indexed by [`crate::Config`]: who and what to trace.
     pub const CONFIG: &str = "ZC_CONFIG";
     /// Global (read-only data) holding [`crate::layout::KernelLayout`].
@@ -77,6 +80,11 @@ pub const FOLLOWED_WORDS: u32 = (1 << 22) / 64;
 
 /// Highest syscall number + 1 that the per-syscall arrays cover.
 pub const MAX_SYSCALLS: u32 = 512;
+
+/// Slots of [`maps::RING_REQUESTS`]: io_uring's opcodes are a small
+/// enumeration (`IORING_OP_LAST` is below 64 on every kernel zc runs on);
+/// a larger one is counted nowhere but in the events.
+pub const RING_OPCODES: u32 = 64;
 
 /// Largest number of skb fragments walked per skb (`MAX_SKB_FRAGS` default).
 pub const MAX_FRAGS: usize = 17;

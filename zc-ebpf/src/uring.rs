@@ -28,7 +28,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    arg, armed, config, count, emit, entry, for_sender, header, in_helper, kread, lay, set_config,
+    ZC_RING_REQUESTS, arg, armed, config, count, count_at, emit, entry, for_sender, header,
+    in_helper, kread, lay, set_config,
 };
 
 /// Opcode of each request in flight on the demo ring, by request.
@@ -152,6 +153,9 @@ fn complete(req: u64, user_data: u64, res: i32, cflags: u32) -> Result<(), i64> 
         // SAFETY: the value is copied out before the entry is removed.
         let opcode = unsafe { ZC_RING_OPS.get(req) }.copied().unwrap_or(0);
         let _ = ZC_RING_OPS.remove(req);
+        if res >= 0 {
+            count_at(&ZC_RING_REQUESTS, u64::from(opcode), 1);
+        }
         if res < 0 {
             count(Counter::IoFailed, 1);
         } else if opcode == IORING_OP_READ {

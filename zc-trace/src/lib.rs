@@ -148,6 +148,11 @@ pub struct Run {
     /// (`raw_syscalls:sys_exit`). Absent when none was, and in older traces.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub missed_runs: std::collections::BTreeMap<String, u64>,
+    /// io_uring opcode → the demo ring's requests of it that completed
+    /// without error. Absent when there were none, and in older traces
+    /// (whose counters hold READs and SEND_ZCs only).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ring_requests: std::collections::BTreeMap<u8, u64>,
     /// The report's JSON object for this run, as `zc demo --json` printed it.
     #[serde(default)]
     pub summary: serde_json::Value,
@@ -574,6 +579,7 @@ mod tests {
                 stream_ranges: false,
                 mapped_resident: None,
                 missed_runs: Default::default(),
+                ring_requests: Default::default(),
                 summary: serde_json::Value::Null,
                 events: vec![
                     Event::SysEnter {

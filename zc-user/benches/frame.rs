@@ -28,10 +28,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let rec = recording::load(include_bytes!("../tests/fixtures/demo-1mib.json")).expect("fixture");
     let mut app = App::new(
-        Source::Recording {
-            kernel: rec.meta.kernel.clone(),
-            label: "bench".into(),
-        },
+        Source::recording(&rec, "bench"),
         Strategy::named("read-write").expect("in the table"),
         false,
         1.0,

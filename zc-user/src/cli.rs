@@ -373,6 +373,10 @@ pub struct SweepArgs {
     /// Also write the chart as an SVG (sender CPU per GiB), for a slide.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+
+    /// Language of the text report and the SVG chart.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
 }
 
 #[derive(Debug, Args)]

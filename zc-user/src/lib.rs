@@ -2,7 +2,8 @@
 //! data and switches between user and kernel mode.
 //!
 //! Data flows one way: kernel event (ring buffer) → [`decode`] → [`model`]
-//! (what happened to which bytes) → views ([`report`], [`tui`], [`export`]).
+//! (what happened to which bytes) → views ([`report`], [`tui`], [`export`],
+//! and the sentences they share, [`explain`]).
 //! The kernel-facing code lives in [`kernel`], the transfer itself in
 //! [`demo`], and the ways to send a file in one table, [`strategy`].
 
@@ -12,6 +13,7 @@ pub mod decode;
 pub mod demo;
 pub mod doctor;
 pub mod exit;
+pub mod explain;
 pub mod export;
 pub mod kernel;
 pub mod lang;

@@ -396,7 +396,10 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
     };
     drop(live);
     if let Some(path) = &args.svg {
-        tracefile::write_atomic(path, sweep.svg(Metric::SenderCpu).as_bytes())?;
+        tracefile::write_atomic(
+            path,
+            zc::export::sweep::svg(&sweep, Metric::SenderCpu, lang_of(args.lang)).as_bytes(),
+        )?;
         eprintln!("zc: wrote the chart to {}", path.display());
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
@@ -407,7 +410,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
     } else if interactive && !args.no_tui {
         tui::sweep_view::show(&sweep)?;
     } else {
-        print!("{}", sweep.text());
+        print!("{}", zc::export::sweep::text(&sweep, lang_of(args.lang)));
     }
     Ok(if sweep.points.iter().all(|p| p.all_intact) {
         exit::OK

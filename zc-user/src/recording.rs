@@ -606,6 +606,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
         stream_ranges: o.stream_start.is_some(),
         mapped_resident: o.mapped_resident.clone(),
         missed_runs: o.counts.missed_runs.clone(),
+        ring_requests: o.counts.ring_requests.clone(),
         summary,
         events,
     }
@@ -638,6 +639,19 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
         );
     }
     counts.missed_runs = s.missed_runs.clone();
+    counts.ring_requests = s.ring_requests.clone();
+    if counts.ring_requests.is_empty() {
+        // An older trace counted the two opcodes zc's rings then submitted.
+        use zc_common::event::{IORING_OP_READ, IORING_OP_SEND_ZC};
+        for (op, c) in [
+            (IORING_OP_READ, Counter::IoReads),
+            (IORING_OP_SEND_ZC, Counter::IoSendZc),
+        ] {
+            if counts.get(c) > 0 {
+                counts.ring_requests.insert(op, counts.get(c));
+            }
+        }
+    }
     // The trace reader checked the events are in time order.
     let events: Vec<Event> = s.events.iter().map(load_event).collect();
     let stats = TransferStats {

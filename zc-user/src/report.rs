@@ -7,10 +7,12 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::{
+    explain::differences,
+    lang::Lang,
     model::cost::TracingCost,
     model::{
         Movement,
-        classify::{Completions, MovementFigure, Ring, differences},
+        classify::{Completions, MovementFigure, Ring},
         context::Context,
         ledger::Hop,
         outcome::RunOutcome,
@@ -205,7 +207,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         pinned_bytes: f.pinned_bytes,
         copied_anyway_bytes: f.copied_anyway_bytes,
         zerocopy_completions: f.zerocopy,
-        io_uring: f.io_uring,
+        io_uring: f.io_uring.clone(),
         disk_read_bytes: f.disk_read_bytes,
         block_read_bytes: f.block_read_bytes,
         dma_bytes: f.dma_bytes,
@@ -238,7 +240,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         dropped_bytes: f.ledger.dropped_bytes,
         stream: f.ledger.stream.as_ref(),
         event_check: EventCheck::of(o),
-        differences: differences(f, &o.facts),
+        differences: differences(f, &o.facts, Lang::En),
         model: model_for(o),
         context: ctx,
     }
@@ -637,7 +639,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     let _ = writeln!(s, "{}", pages_line(&o.page_counts()));
     write_ledger(&mut s, &f.ledger, &f.missed_runs, &f.blind_tasks);
     let _ = writeln!(s, "why the figures differ from the model:");
-    for d in differences(f, &o.facts) {
+    for d in differences(f, &o.facts, Lang::En) {
         let _ = writeln!(s, "  - {d}");
     }
     let _ = writeln!(

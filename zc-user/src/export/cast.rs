@@ -41,13 +41,12 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
         .first()
         .map(|r| r.facts.strategy)
         .ok_or_else(|| anyhow::anyhow!("the trace holds no run"))?;
-    // The tour needs every strategy; a partial trace plays its first run.
-    let tour = crate::model::Strategy::all().all(|s| loaded.outcome(s).is_some());
-    let first = if tour {
-        crate::model::Strategy::first()
-    } else {
-        first
-    };
+    // The tour goes through whatever runs the trace holds, in table order,
+    // then compares them.
+    let first = crate::model::Strategy::all()
+        .find(|s| loaded.outcome(*s).is_some())
+        .unwrap_or(first);
+    let tour = true;
     let mut app = frames::app_for(loaded, first, lang, tour, SPEED);
     let header = json!({
         "version": 2,

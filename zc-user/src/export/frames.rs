@@ -51,10 +51,7 @@ pub fn app_for(loaded: &Loaded, first: Strategy, lang: Lang, tour: bool, speed: 
         .filter(|p| p.state == "attached")
         .count();
     let mut app = App::new(
-        Source::Recording {
-            kernel: loaded.meta.kernel.clone(),
-            label: loaded.meta.created.get(..10).unwrap_or("").to_string(),
-        },
+        Source::recording(loaded, loaded.meta.created.get(..10).unwrap_or("")),
         first,
         tour,
         speed,

@@ -138,7 +138,7 @@ fn run_data(o: &RunOutcome) -> Value {
         .map(|((item, so_far), touched)| item_data(item, t0, so_far, touched))
         .collect();
     let f = &o.figures;
-    let pins = spec.uses(Place::ErrorQueue) || spec.uses(Place::Rings);
+    let pins = spec.pins();
     let mut boxes: Vec<Value> = Vec::new();
     for place in [
         Place::Disk,

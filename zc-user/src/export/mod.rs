@@ -9,6 +9,7 @@ pub mod html;
 pub mod mermaid;
 pub mod perfetto;
 pub mod svg;
+pub mod sweep;
 pub mod table;
 pub mod tree;
 

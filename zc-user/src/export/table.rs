@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 
 use crate::{
-    model::{classify::differences, outcome::RunOutcome},
+    explain::differences,
+    lang::Lang,
+    model::outcome::RunOutcome,
     recording::Loaded,
     report::model_for,
     units::{fmt_bytes, fmt_ns},
@@ -69,7 +71,7 @@ Figures are counted in the kernel; the published model (for the first four, the 
     let _ = writeln!(s, "\n## Why the figures differ from the model\n");
     for o in &l.runs {
         let _ = writeln!(s, "**{}**\n", o.facts.strategy.name());
-        for d in differences(&o.figures, &o.facts) {
+        for d in differences(&o.figures, &o.facts, Lang::En) {
             let _ = writeln!(s, "- {d}");
         }
         let _ = writeln!(s);

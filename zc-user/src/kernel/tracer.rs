@@ -17,7 +17,7 @@ use aya::{
     },
 };
 use zc_common::{
-    Config, MAX_SYSCALLS,
+    Config, MAX_SYSCALLS, RING_OPCODES,
     counters::{COUNTERS, Counter},
     maps,
 };
@@ -697,6 +697,7 @@ impl Tracer {
             (maps::COUNTERS, COUNTERS),
             (maps::SYSCALLS, MAX_SYSCALLS),
             (maps::SYSCALL_BYTES, MAX_SYSCALLS),
+            (maps::RING_REQUESTS, RING_OPCODES),
             (maps::CPU_NEXT, 1),
         ] {
             let mut arr = self.per_cpu(name)?;
@@ -803,6 +804,15 @@ impl Tracer {
                 .map(|i| arr.get(&i, 0).map(|v| v.iter().sum()))
                 .collect::<Result<_, _>>()?
         };
+        {
+            let arr = self.per_cpu(maps::RING_REQUESTS)?;
+            for op in 0..RING_OPCODES {
+                let n: u64 = arr.get(&op, 0)?.iter().sum();
+                if n > 0 {
+                    counts.ring_requests.insert(op as u8, n);
+                }
+            }
+        }
         let arr = self.per_cpu(maps::SYSCALL_BYTES)?;
         for (nr, calls) in calls.into_iter().enumerate() {
             if calls > 0 {

@@ -143,11 +143,15 @@ pub fn copy_anyway_site(c: &Counts) -> CopySite {
 }
 
 /// What went through the sender's io_uring, and who did the work.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Ring {
     /// Requests submitted, and of them those the SQ thread issued (SQPOLL).
     pub submitted: u64,
     pub submitted_by_sq_thread: u64,
+    /// Requests completed without error, by name (as the table's
+    /// strategies name their opcodes; an opcode none of them submits, by
+    /// number).
+    pub completed: BTreeMap<String, u64>,
     /// READ completions, SEND_ZC completions (not their notifications),
     /// failed requests.
     pub reads: u64,
@@ -277,12 +281,18 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
     let user_send = c.get(C::SendUserBytes);
     let send_from = facts.strategy.spec().user_place;
     let write_calls: u64 = rules::SOCKET_WRITES.iter().map(|n| c.calls(n)).sum();
+    // Sends made through a ring are no syscall: counted as the socket saw them.
+    let ops = match (user_send, write_calls) {
+        (0, _) => (0, "calls"),
+        (_, 0) => (c.get(C::SockSend), "sends"),
+        (_, n) => (n, "calls"),
+    };
     push(
         Movement::CpuCopy,
         send_from,
         Place::SocketBuffer,
         user_send,
-        (if user_send > 0 { write_calls } else { 0 }, "calls"),
+        ops,
         "tcp_sendmsg_locked → skb_copy_to_page_nocache",
         "tcp:tcp_sendmsg_locked (ITER_UBUF) + sock:sock_send_length.ret",
     );
@@ -487,6 +497,11 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         io_uring: Ring {
             submitted: c.get(C::IoSubmits),
             submitted_by_sq_thread: c.get(C::IoSqThreadSubmits),
+            completed: c
+                .ring_requests
+                .iter()
+                .map(|(op, n)| (crate::strategy::request_name(*op).into_owned(), *n))
+                .collect(),
             reads: c.get(C::IoReads),
             sends_zc: c.get(C::IoSendZc),
             failed: c.get(C::IoFailed),
@@ -520,181 +535,6 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         shared_frag_skbs_at_device: c.get(C::XmitSharedFrag),
         movements,
     }
-}
-
-/// One line per way the measurement differs from the model's row (or, for
-/// a strategy no source models, per fact a reader would otherwise miss),
-/// saying why. Every rule reads the measurement, never the strategy's name.
-pub fn differences(f: &Figures, facts: &RunFacts) -> Vec<String> {
-    let spec = facts.strategy.spec();
-    let chunks = facts.chunks().max(1);
-    let mut out = Vec::new();
-    let per_chunk = f.syscall_total as f64 / chunks as f64;
-    if let Some(m) = spec.model
-        && (per_chunk - m.syscalls as f64).abs() > 0.05
-    {
-        let by_name: Vec<String> = f
-            .syscalls
-            .iter()
-            .map(|(n, k)| format!("{n} ×{k}"))
-            .collect();
-        out.push(format!(
-            "syscalls: {per_chunk:.2} per chunk vs the model's {} ({}): {}",
-            m.syscalls,
-            if m.syscalls == 0 {
-                "the model gives no call to a chunk: a batch shares its calls"
-            } else if spec.setup_calls + spec.teardown_calls > 0 {
-                "some calls are made once per file, around the loop the model counts per buffer"
-            } else {
-                "short transfers needed extra calls"
-            },
-            by_name.join(", ")
-        ));
-    }
-    if f.page_faults > 0 {
-        out.push(format!(
-            "{} page faults ({} in user mode, {} inside the kernel's copy): kernel entries the article does not count",
-            f.page_faults, f.page_faults_user, f.page_faults_kernel
-        ));
-    }
-    if f.disk_read_bytes == 0 {
-        out.push(if facts.cold {
-            "no disk read although the cache was evicted (the file system may not use the page cache)".into()
-        } else {
-            "no disk → page cache DMA: the file was already in the page cache (warm run; try --cold)".into()
-        });
-    } else if f.dma_maps == 0 {
-        out.push(
-            "disk → page cache shown by page-cache insertions and block requests; no dma:* event fired (a virtio disk without the DMA API)".into(),
-        );
-    }
-    out.push(
-        "no NIC DMA: the veth is a software device; the skb is handed to the peer in memory".into(),
-    );
-    let segmentation: u64 = f
-        .movements
-        .iter()
-        .filter(|m| m.movement == Movement::CpuCopy && m.to == Place::Nic)
-        .map(|m| m.bytes)
-        .sum();
-    if segmentation > 0 {
-        out.push(format!(
-            "{} copied by the CPU at segmentation (skb_segment, scatter-gather {} on the sending veth), not inside the send call: the copy comes from the device setting",
-            crate::units::fmt_bytes(segmentation),
-            if facts.sender_sg { "on" } else { "off" }
-        ));
-    }
-    let at_device = |from: Place| -> u64 {
-        f.movements
-            .iter()
-            .filter(|m| m.movement == Movement::Reference && m.from == from && m.to == Place::Nic)
-            .map(|m| m.bytes)
-            .sum()
-    };
-    let (file_frags, user_frags) = (at_device(Place::PageCache), at_device(Place::UserBuffer));
-    if file_frags > 0 && segmentation == 0 {
-        out.push(format!(
-            "{} reached the device as page-cache frags (SKBFL_SHARED_FRAG): no CPU copy on the way",
-            crate::units::fmt_bytes(file_frags)
-        ));
-    }
-    if user_frags > 0 {
-        out.push(format!(
-            "{} reached the device as the sender's own anonymous pages: the skb frags are its buffer, not a copy of it",
-            crate::units::fmt_bytes(user_frags)
-        ));
-    }
-    if f.zerocopy.user_pages_at_receiver_bytes > 0 {
-        out.push(format!(
-            "the receiver copied {} straight out of the sender's own pages: nothing copied them on the way",
-            crate::units::fmt_bytes(f.zerocopy.user_pages_at_receiver_bytes)
-        ));
-    }
-    let r = &f.io_uring;
-    if r.submitted > 0 {
-        let enters = f.syscalls.get("io_uring_enter").copied().unwrap_or(0);
-        out.push(format!(
-            "{} io_uring requests ({} reads, {} zero-copy sends) with {enters} io_uring_enter calls: {:.2} syscalls per chunk, batched",
-            r.submitted,
-            r.reads,
-            r.sends_zc,
-            f.syscall_total as f64 / chunks as f64
-        ));
-    }
-    if r.submitted_by_sq_thread > 0 || r.kernel_thread_cpu_ns > 0 {
-        out.push(format!(
-            "the sender's kernel threads ({}) issued {} of the {} requests and ran {:.2} ms on a CPU: the work moved out of the sender's syscalls, it did not vanish",
-            r.kernel_threads,
-            r.submitted_by_sq_thread,
-            r.submitted,
-            r.kernel_thread_cpu_ns as f64 / 1e6
-        ));
-    }
-    let z = &f.zerocopy;
-    if z.notifications > 0 {
-        let calls: u64 = ["recvmsg", "poll"]
-            .iter()
-            .map(|n| f.syscalls.get(*n).copied().unwrap_or(0))
-            .sum();
-        let how = if calls > 0 {
-            format!(
-                "read with {calls} recvmsg/poll calls: the price of knowing when the buffer is free again"
-            )
-        } else {
-            "posted in the completion ring, with no call of their own".to_string()
-        };
-        out.push(format!(
-            "{} completion notifications cover {} sends ({}), {how}",
-            z.notifications,
-            z.completed_sends,
-            crate::units::fmt_bytes(z.completed_bytes)
-        ));
-    }
-    if z.copied_bytes > f.copied_anyway_bytes {
-        out.push(format!(
-            "{} of sends marked COPIED reached the device already copied (at segmentation): that copy is counted once, where it was seen",
-            crate::units::fmt_bytes(z.copied_bytes - f.copied_anyway_bytes)
-        ));
-    }
-    if f.copied_anyway_bytes > 0 {
-        out.push(match z.copy_site {
-            CopySite::VethForward => format!(
-                "{} of pinned pages copied anyway by the veth's forward (skb_copy_ubufs): the peer got other pages than the device; {} of {} notifications say COPIED",
-                crate::units::fmt_bytes(f.copied_anyway_bytes),
-                z.copied_notifications,
-                z.notifications
-            ),
-            CopySite::SendTap => format!(
-                "{} of pinned pages went out while a packet tap was bound to the sending device (seen); the kernel's code says its clone is copied for the tap (dev_queue_xmit_nit → skb_orphan_frags_rx), a CPU copy that marks the sends COPIED, while the original goes on in the sender's pages ({} past the veth, seen) to be copied again on delivery. {} of {} notifications say COPIED",
-                crate::units::fmt_bytes(z.tap_sent_bytes),
-                crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
-                z.copied_notifications,
-                z.notifications
-            ),
-            CopySite::ReceiveTap => format!(
-                "{} of pinned pages copied anyway, for the packet tap on the receiving device: {} reached it still in the sender's pages (seen), and the kernel's code says deliver_skb copies them for the tap before IP sees them (the copy local delivery would have made, moved earlier); {} of {} notifications say COPIED",
-                crate::units::fmt_bytes(f.copied_anyway_bytes),
-                crate::units::fmt_bytes(z.tap_received_bytes),
-                z.copied_notifications,
-                z.notifications
-            ),
-            CopySite::LocalDelivery | CopySite::None => format!(
-                "{} of pinned pages copied anyway, past the veth: the peer still got the sender's own pages ({}), the receiver read {} of its bytes from them, so the copy came on local delivery (skb_orphan_frags_rx); {} of {} notifications say COPIED",
-                crate::units::fmt_bytes(f.copied_anyway_bytes),
-                crate::units::fmt_bytes(z.user_pages_past_veth_bytes),
-                crate::units::fmt_bytes(z.user_pages_at_receiver_bytes),
-                z.copied_notifications,
-                z.notifications
-            ),
-        });
-    }
-    if f.sched_switches > 0 {
-        out.push(format!(
-            "{} scheduler switches ({} blocked, e.g. on a full socket buffer; {} preempted while runnable): real context switches, apart from the mode switches the article counts",
-            f.sched_switches, f.sched_blocked, f.sched_preempted
-        ));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -736,11 +576,6 @@ mod tests {
         assert_eq!(f.copy_passes(MIB), 2.0);
         assert_eq!(f.mode_switches, 64);
         assert_eq!(f.reference_bytes, 0);
-        assert!(
-            differences(&f, &facts("read-write"))
-                .iter()
-                .any(|d| d.contains("warm run"))
-        );
     }
 
     #[test]
@@ -797,9 +632,6 @@ mod tests {
         assert_eq!(f.page_faults, 16);
         // Kernel-mode faults are not mode switches.
         assert_eq!(f.mode_switches, 36);
-        let d = differences(&f, &fx);
-        assert!(d.iter().any(|l| l.contains("mmap ×1")), "{d:?}");
-        assert!(d.iter().any(|l| l.contains("16 page faults")), "{d:?}");
     }
 
     #[test]
@@ -811,11 +643,6 @@ mod tests {
         fx.cold = true;
         let f = classify(&c, &fx, None);
         assert_eq!(f.disk_read_bytes, MIB);
-        assert!(
-            differences(&f, &fx)
-                .iter()
-                .any(|d| d.contains("no dma:* event"))
-        );
     }
 
     /// The copy made anyway is placed where the skb met it first: the

@@ -15,6 +15,9 @@ pub struct Counts {
     /// Program → runs the kernel skipped since arming (a program is not
     /// re-entered on a CPU), only programs that skipped any.
     pub missed_runs: BTreeMap<String, u64>,
+    /// io_uring opcode → the demo ring's requests of it that completed
+    /// without error (only opcodes that did).
+    pub ring_requests: BTreeMap<u8, u64>,
 }
 
 /// A task that left a CPU with no `sched_switch` run to see it: the kernel
@@ -50,6 +53,7 @@ impl Counts {
             syscalls: BTreeMap::new(),
             blind: Vec::new(),
             missed_runs: BTreeMap::new(),
+            ring_requests: BTreeMap::new(),
         }
     }
 
@@ -81,6 +85,9 @@ impl Counts {
         }
         for (name, m) in &o.missed_runs {
             *self.missed_runs.entry(name.clone()).or_default() += m;
+        }
+        for (op, n) in &o.ring_requests {
+            *self.ring_requests.entry(*op).or_default() += n;
         }
         for t in &o.blind {
             match self.blind.iter_mut().find(|b| b.tid == t.tid) {

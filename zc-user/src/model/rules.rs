@@ -38,7 +38,7 @@ pub const SOCKET_WRITES: &[&str] = &["write", "sendto", "sendmsg", "writev"];
 /// Whether a `name` call that sent nothing to the socket moved file pages
 /// into the pipe of a strategy that splices through one.
 pub fn is_splice_into_pipe(name: &str, sent: bool, strategy: Strategy) -> bool {
-    name == "splice" && !sent && strategy.spec().uses(Place::Pipe)
+    name == "splice" && !sent && strategy.spec().splices_file_into_pipe()
 }
 
 /// Whether syscall `name` lends the user's pages to a pipe (vmsplice

@@ -16,6 +16,10 @@
 //! The work does not vanish: it moves to that thread, on another CPU, and
 //! the sender spins on the completion ring instead of sleeping in the
 //! kernel.
+//!
+//! The batched loop, [`batched`], takes the send request as a parameter
+//! ([`SendOp`]): a strategy that sends through a ring some other way uses
+//! it with its own.
 
 use std::os::fd::AsRawFd;
 
@@ -23,8 +27,11 @@ use anyhow::{Context as _, bail};
 use io_uring::{IoUring, cqueue, opcode, squeue, types::Fd};
 use zc_common::event::IORING_NOTIF_USAGE_ZC_COPIED;
 
-use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
-use crate::{lang::T, place::Place};
+use super::{Arrow, Buffer, Expect, Mechanism, ModelRow, Request, Spec, Transfer, arrow, io};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 const NODES: &[Place] = &[
     Place::Disk,
@@ -33,6 +40,35 @@ const NODES: &[Place] = &[
     Place::SocketBuffer,
     Place::Nic,
     Place::Rings,
+];
+
+/// READ copies into the buffer, SEND_ZC pins it: MSG_ZEROCOPY's path,
+/// through the rings.
+const PATH: &[Arrow] = &[
+    arrow(Place::PageCache, Movement::CpuCopy, Place::UserBuffer),
+    arrow(Place::UserBuffer, Movement::Pin, Place::SocketBuffer),
+    arrow(Place::UserBuffer, Movement::Pin, Place::Nic),
+];
+
+/// The ring is set up (io_uring_setup and its two mappings), entered, and
+/// torn down; the sender's own work is all in requests.
+const CALLS: &[&str] = &[
+    "io_uring_setup",
+    "mmap",
+    "io_uring_enter",
+    "munmap",
+    "close",
+];
+
+const REQUESTS: &[Request] = &[
+    Request {
+        opcode: opcode::Read::CODE,
+        name: "READ",
+    },
+    Request {
+        opcode: opcode::SendZc::CODE,
+        name: "SEND_ZC",
+    },
 ];
 
 /// What the kernel's documentation leads one to expect per chunk: the
@@ -50,7 +86,7 @@ const MODEL: ModelRow = ModelRow {
 
 pub const SPEC: Spec = Spec {
     name: "io-uring-send-zc",
-    key: '8',
+
     title: T {
         en: "io_uring READ + SEND_ZC",
         zh: "io_uring READ + SEND_ZC（批量提交）",
@@ -66,18 +102,27 @@ pub const SPEC: Spec = Spec {
     requires: &[Mechanism::IoUring, Mechanism::IoUringSendZc],
     user_place: Place::UserBuffer,
     nodes: NODES,
+    path: PATH,
+    calls: CALLS,
+    requests: REQUESTS,
     story: T {
         en: "requests go through shared rings, sixteen chunks per syscall; the read still \
              copies, the send pins, and a notification returns the pages",
         zh: "请求经由共享的环形队列提交，每次系统调用处理十六个块；读取仍要拷贝，发送钉住页面，\
              通知归还页面",
     },
+    expect: Expect {
+        copies_per_byte: 2,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: true,
+    },
     send: send_entered,
 };
 
 pub const SQPOLL_SPEC: Spec = Spec {
     name: "io-uring-sqpoll",
-    key: '9',
+
     title: T {
         en: "io_uring with SQPOLL",
         zh: "io_uring + SQPOLL（内核线程轮询）",
@@ -97,15 +142,24 @@ pub const SQPOLL_SPEC: Spec = Spec {
     ],
     user_place: Place::UserBuffer,
     nodes: NODES,
+    path: PATH,
+    calls: CALLS,
+    requests: REQUESTS,
     story: T {
         en: "a kernel thread polls the submission ring: the sender's syscalls all but vanish, \
              and the work moves to that thread on another CPU",
         zh: "内核线程轮询提交队列：发送方的系统调用几乎消失，工作转移到另一个 CPU 上的那个线程",
     },
+    expect: Expect {
+        copies_per_byte: 2,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: true,
+    },
     send: send_polled,
 };
 
-/// Chunks per batch: one READ and one SEND_ZC each.
+/// Chunks per batch: one READ and one send each.
 const BATCH: u64 = 16;
 /// Notifications that may be outstanding before the loop waits for some,
 /// well inside the completion ring.
@@ -123,25 +177,50 @@ const READ: u64 = 1 << 62;
 const SEND: u64 = 2 << 62;
 const LEN: u64 = 0xffff_ffff;
 
+/// The send request of a batch's chunk: how to make it, and its name in
+/// errors.
+#[derive(Clone, Copy)]
+pub(super) struct SendOp {
+    /// The request for `len` bytes at `ptr` on `sock` (the loop links it
+    /// and tags it).
+    pub make: fn(sock: Fd, ptr: *const u8, len: u32) -> squeue::Entry,
+    pub name: &'static str,
+}
+
+/// SEND_ZC, asking whether the kernel copied anyway.
+const SEND_ZC: SendOp = SendOp {
+    make: |sock, ptr, len| {
+        opcode::SendZc::new(sock, ptr, len)
+            .flags(libc::MSG_WAITALL)
+            .zc_flags(SEND_ZC_REPORT_USAGE)
+            .build()
+    },
+    name: "SEND_ZC",
+};
+
 fn send_entered(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
-    send(t, false)
+    batched(t, false, SEND_ZC)
 }
 
 fn send_polled(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
-    send(t, true)
+    batched(t, true, SEND_ZC)
 }
 
 /// What the loop has seen come back.
 #[derive(Default)]
 struct Reaped {
-    /// READ and SEND_ZC completions of the batch in flight.
+    /// READ and send completions of the batch in flight.
     batch: u64,
     /// Notifications still to come.
     pending: u64,
     copied: u64,
 }
 
-fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
+/// Sends the file in batches of READ → `op` chains, through an io_uring
+/// entered for each batch, or polled by an SQ thread (`sqpoll`). The buffer
+/// is a ring of chunks (`Buffer::Lent`): a batch's chunks are in flight at
+/// once, each in its own slot.
+pub(super) fn batched(t: &mut Transfer<'_>, sqpoll: bool, op: SendOp) -> anyhow::Result<u64> {
     let mut builder = IoUring::builder();
     builder.setup_cqsize(CQ_ENTRIES);
     if sqpoll {
@@ -160,10 +239,12 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
         io::iteration();
         if off.is_multiple_of(ring_len) && off > 0 {
             // The ring of chunks starts over: every page must be free.
-            wait(&mut ring, &mut r, sqpoll, |r| r.pending == 0)?;
+            wait(&mut ring, &mut r, sqpoll, op, |r| r.pending == 0)?;
         }
         if r.pending >= MAX_PENDING {
-            wait(&mut ring, &mut r, sqpoll, |r| r.pending < MAX_PENDING / 2)?;
+            wait(&mut ring, &mut r, sqpoll, op, |r| {
+                r.pending < MAX_PENDING / 2
+            })?;
         }
         let mut n = 0u64;
         // The whole batch becomes visible to the kernel at once, when `sq`
@@ -186,10 +267,7 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
                 .build()
                 .flags(squeue::Flags::IO_LINK)
                 .user_data(READ | chunk_id | want);
-            let send = opcode::SendZc::new(sock, ptr, want as u32)
-                .flags(libc::MSG_WAITALL)
-                .zc_flags(SEND_ZC_REPORT_USAGE)
-                .build()
+            let send = (op.make)(sock, ptr, want as u32)
                 .flags(if last {
                     squeue::Flags::empty()
                 } else {
@@ -199,7 +277,8 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
             // SAFETY: the entries point at the buffer, valid as above.
             unsafe {
                 sq.push(&read).context("queue a READ")?;
-                sq.push(&send).context("queue a SEND_ZC")?;
+                sq.push(&send)
+                    .with_context(|| format!("queue a {}", op.name))?;
             }
             off += want;
             n += 1;
@@ -217,10 +296,10 @@ fn send(t: &mut Transfer<'_>, sqpoll: bool) -> anyhow::Result<u64> {
             ring.submit_and_wait((2 * n) as usize)
                 .context("submit to the io_uring")?;
         }
-        wait(&mut ring, &mut r, sqpoll, |r| r.batch >= 2 * n)?;
+        wait(&mut ring, &mut r, sqpoll, op, |r| r.batch >= 2 * n)?;
     }
     // Every notification inside the traced run, so the verdict is whole.
-    wait(&mut ring, &mut r, sqpoll, |r| r.pending == 0)?;
+    wait(&mut ring, &mut r, sqpoll, op, |r| r.pending == 0)?;
     // The ring's teardown (its mappings, its descriptor) is one step.
     io::gate();
     drop(ring);
@@ -233,11 +312,12 @@ fn wait(
     ring: &mut IoUring,
     r: &mut Reaped,
     sqpoll: bool,
+    op: SendOp,
     done: impl Fn(&Reaped) -> bool,
 ) -> anyhow::Result<()> {
     loop {
         for cqe in ring.completion() {
-            reap(&cqe, r)?;
+            reap(&cqe, r, op)?;
         }
         if done(r) {
             return Ok(());
@@ -252,7 +332,7 @@ fn wait(
     }
 }
 
-fn reap(cqe: &cqueue::Entry, r: &mut Reaped) -> anyhow::Result<()> {
+fn reap(cqe: &cqueue::Entry, r: &mut Reaped, op: SendOp) -> anyhow::Result<()> {
     let flags = cqe.flags();
     if cqueue::notif(flags) {
         r.pending -= 1;
@@ -264,14 +344,15 @@ fn reap(cqe: &cqueue::Entry, r: &mut Reaped) -> anyhow::Result<()> {
     let res = cqe.result();
     let data = cqe.user_data();
     if res < 0 {
-        let what = if data & SEND != 0 { "SEND_ZC" } else { "READ" };
+        let what = if data & SEND != 0 { op.name } else { "READ" };
         return Err(std::io::Error::from_raw_os_error(-res))
             .with_context(|| format!("io_uring {what} failed"));
     }
     if data & SEND != 0 {
         if res as u64 != data & LEN {
-            bail!("SEND_ZC sent {res} of {} bytes", data & LEN);
+            bail!("{} sent {res} of {} bytes", op.name, data & LEN);
         }
+        // Only a zero-copy send says more is to come: its notification.
         if cqueue::more(flags) {
             r.pending += 1;
         }

@@ -11,12 +11,15 @@
 
 use std::os::fd::AsRawFd;
 
-use super::{Buffer, ModelRow, Spec, Transfer, io, resident};
-use crate::{lang::T, place::Place};
+use super::{Buffer, Expect, ModelRow, Spec, Transfer, arrow, io, resident};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 pub const SPEC: Spec = Spec {
     name: "mmap-write",
-    key: '2',
+
     title: T {
         en: "mmap + write",
         zh: "mmap + write（一次 CPU 拷贝）",
@@ -44,9 +47,22 @@ pub const SPEC: Spec = Spec {
         Place::SocketBuffer,
         Place::Nic,
     ],
+    path: &[
+        arrow(Place::PageCache, Movement::Mapping, Place::Mapping),
+        arrow(Place::Mapping, Movement::CpuCopy, Place::SocketBuffer),
+        arrow(Place::SocketBuffer, Movement::SoftwareTransmit, Place::Nic),
+    ],
+    calls: &["mmap", "write", "munmap"],
+    requests: &[],
     story: T {
         en: "the page cache is mapped into the program; write() copies it once",
         zh: "页缓存被映射进程序；write() 只拷贝一次",
+    },
+    expect: Expect {
+        copies_per_byte: 1,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: false,
     },
     send,
 };

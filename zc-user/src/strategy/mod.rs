@@ -2,13 +2,17 @@
 //! table with one entry each.
 //!
 //! A strategy is data plus a send loop. The entry says what the strategy is
-//! called, which key picks it, what the model in the literature expects of
-//! it (the article's row, where the article has one), how many calls one
-//! loop iteration makes, whether the sending device gathers, which boxes of
-//! the diagram it uses, how to narrate it, and which function sends. The
-//! command line, the live view, the report, the recordings and the exports
-//! all iterate over [`TABLE`]; nothing else names a strategy. Adding one is
-//! a new file here and one line in the table (docs/architecture.md).
+//! called, what the model in the literature expects of it (the article's
+//! row, where the article has one), what it does to the bytes hop by hop
+//! (its `path`: copy, map, reference, pin), which syscalls and io_uring
+//! requests it makes, whether the sending device gathers, which boxes of
+//! the diagram it uses, how to narrate it, what zc's own demo must measure
+//! of it, and which function sends. The command line, the live view, the
+//! report, the recordings, the exports and the tests all iterate over
+//! [`TABLE`] and read these; nothing else names a strategy or guesses what
+//! one does. Adding one is a new file here and one line in the table
+//! (docs/architecture.md). The table's order is the order everywhere; the
+//! first nine are also picked by the digit keys.
 //!
 //! The send loops run in the traced sender thread: they make no syscall of
 //! their own beyond the strategy's (no allocation that could mmap, no
@@ -33,7 +37,10 @@ use std::sync::atomic::AtomicU64;
 use serde::Serialize;
 
 pub use crate::mechanism::Mechanism;
-use crate::{lang::T, place::Place};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 /// What a send loop gets: the file, the connected socket, how much to send
 /// in which chunks, and a user buffer faulted in before tracing starts: one
@@ -60,7 +67,9 @@ pub enum Buffer {
     /// A ring of chunks: the kernel keeps the pages after the call returns
     /// (vmsplice, MSG_ZEROCOPY), so a slot is written again only once they
     /// are free: when the receiver has read them (vmsplice, which is never
-    /// told), or when a completion says so (MSG_ZEROCOPY).
+    /// told), or when a completion says so (MSG_ZEROCOPY); or a batch of
+    /// io_uring requests has many chunks in flight at once, each in its
+    /// own slot.
     Lent,
 }
 
@@ -111,8 +120,6 @@ pub struct ModelRow {
 pub struct Spec {
     /// Name on the command line, in JSON and in recordings (stable).
     pub name: &'static str,
-    /// Key that picks it in the live view.
-    pub key: char,
     /// Title on screen.
     pub title: T,
     /// One line for `--help`.
@@ -137,10 +144,66 @@ pub struct Spec {
     pub user_place: Place,
     /// The diagram's boxes this strategy uses, left to right.
     pub nodes: &'static [Place],
+    /// What it does to the file's bytes, hop by hop, from the page cache to
+    /// the device: the arrows it means to draw. (The disk's DMA into the
+    /// page cache is every strategy's, and only on a cold cache.) The tests
+    /// hold each arrow to the kernel's measurement.
+    pub path: &'static [Arrow],
+    /// Every syscall its send loop makes, setup and teardown included, by
+    /// the kernel's name.
+    pub calls: &'static [&'static str],
+    /// The io_uring requests it submits, with the names the narration
+    /// gives them.
+    pub requests: &'static [Request],
     /// What the strategy does, in a sentence, for the narration.
     pub story: T,
+    /// What zc's own demo must measure of it: the tests read this.
+    pub expect: Expect,
     /// The send loop.
     pub send: SendLoop,
+}
+
+/// One arrow of a strategy's path: its bytes go from one place to the next,
+/// moved so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrow {
+    pub from: Place,
+    pub how: Movement,
+    pub to: Place,
+}
+
+/// `from` → `to`, moved `how`: a path reads like the article's figures.
+pub const fn arrow(from: Place, how: Movement, to: Place) -> Arrow {
+    Arrow { from, how, to }
+}
+
+/// An io_uring request a strategy submits: its opcode
+/// (include/uapi/linux/io_uring.h, as the `io-uring` crate spells it) and
+/// its name on screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub opcode: u8,
+    pub name: &'static str,
+}
+
+/// What a run of zc's own demo must measure of a strategy: a veth pair,
+/// the receiver on the same machine, scatter-gather on. Measured, not
+/// modelled (a zero-copy send to a local receiver is copied anyway); the
+/// tests read it here, so a strategy's expectations live beside its loop
+/// and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expect {
+    /// CPU copies per byte of the file on its way to the device and the
+    /// peer, to the nearest whole number: the copies the kernel makes
+    /// anyway included, the receiver's own read() not.
+    pub copies_per_byte: u8,
+    /// Every page of the file left as an skb frag at the device: the page
+    /// cache's own pages were sent.
+    pub pages_sent_as_frags: bool,
+    /// Every page of the file was copied by the CPU on its way.
+    pub pages_copied: bool,
+    /// Every page's copy landed in a buffer a zero-copy send then pinned.
+    pub copies_pinned: bool,
 }
 
 /// Every strategy, in the order keys, tables and tours show them.
@@ -161,6 +224,32 @@ impl Spec {
     pub fn uses(&self, place: Place) -> bool {
         self.nodes.contains(&place)
     }
+
+    /// Whether its send pins the user's pages instead of copying them (the
+    /// buffer is the kernel's until a completion says otherwise).
+    pub fn pins(&self) -> bool {
+        self.path.iter().any(|a| a.how == Movement::Pin)
+    }
+
+    /// Whether it splices the file's pages into a pipe (as opposed to a
+    /// pipe that only carries pages lent from user memory).
+    pub fn splices_file_into_pipe(&self) -> bool {
+        self.path
+            .contains(&arrow(Place::PageCache, Movement::Reference, Place::Pipe))
+    }
+}
+
+/// The name of io_uring request `opcode`, as the strategy that submits it
+/// calls it; an opcode none submits (a program under `zc trace`) by number.
+pub fn request_name(opcode: u8) -> std::borrow::Cow<'static, str> {
+    TABLE
+        .iter()
+        .flat_map(|s| s.requests)
+        .find(|r| r.opcode == opcode)
+        .map_or_else(
+            || format!("request (opcode {opcode})").into(),
+            |r| r.name.into(),
+        )
 }
 
 /// A strategy: an index into [`TABLE`], so it is `Copy`, hashable and
@@ -171,8 +260,12 @@ pub struct Strategy(u8);
 /// How many strategies there are.
 pub const COUNT: usize = TABLE.len();
 
-// Keys 1-9 pick strategies, and the index is a u8.
-const _: () = assert!(COUNT <= 9);
+/// The digit keys pick the table's first nine strategies; the others are
+/// picked from the compare view's list, or with Tab.
+const DIGITS: usize = 9;
+
+// The index is a u8.
+const _: () = assert!(COUNT <= u8::MAX as usize);
 
 impl Strategy {
     /// Every strategy, in table order.
@@ -198,19 +291,36 @@ impl Strategy {
         self.0 as usize
     }
 
+    /// Position in the table, from 1, as the views number it.
+    pub fn number(self) -> usize {
+        self.index() + 1
+    }
+
     /// The strategy called `name`, as on the command line.
     pub fn named(name: &str) -> Option<Strategy> {
         Strategy::all().find(|s| s.name() == name)
     }
 
+    /// The digit key that picks it in the live view: its place in the
+    /// table, for the first nine.
+    pub fn key(self) -> Option<char> {
+        (self.index() < DIGITS).then(|| char::from(b'1' + self.0))
+    }
+
     /// The strategy picked by `key` in the live view.
     pub fn by_key(key: char) -> Option<Strategy> {
-        Strategy::all().find(|s| s.spec().key == key)
+        Strategy::all().find(|s| s.key() == Some(key))
     }
 
     /// The next strategy in the table, if any.
     pub fn next(self) -> Option<Strategy> {
         ((self.0 as usize + 1) < COUNT).then(|| Strategy(self.0 + 1))
+    }
+
+    /// The next strategy, after the last the first (Tab).
+    pub fn cycle(self, forward: bool) -> Strategy {
+        let i = self.index() + if forward { 1 } else { COUNT - 1 };
+        Strategy((i % COUNT) as u8)
     }
 
     /// Why this strategy cannot run on this kernel, if it cannot: the first
@@ -237,7 +347,7 @@ impl Strategy {
 
     /// Keys that pick a strategy, e.g. "1-4".
     pub fn key_range() -> String {
-        let keys: Vec<char> = Strategy::all().map(|s| s.spec().key).collect();
+        let keys: Vec<char> = Strategy::all().filter_map(|s| s.key()).collect();
         match (keys.first(), keys.last()) {
             (Some(a), Some(b)) if a != b => format!("{a}-{b}"),
             (Some(a), _) => a.to_string(),
@@ -265,12 +375,12 @@ mod tests {
     #[test]
     fn names_and_keys_are_unique_and_round_trip() {
         let mut names = std::collections::HashSet::new();
-        let mut keys = std::collections::HashSet::new();
         for s in Strategy::all() {
             assert!(names.insert(s.name()), "duplicate name {}", s.name());
-            assert!(keys.insert(s.spec().key), "duplicate key for {}", s.name());
             assert_eq!(Strategy::named(s.name()), Some(s));
-            assert_eq!(Strategy::by_key(s.spec().key), Some(s));
+            if let Some(k) = s.key() {
+                assert_eq!(Strategy::by_key(k), Some(s));
+            }
             assert!(
                 s.spec().nodes.contains(&s.spec().user_place)
                     || s.spec().user_place == Place::UserBuffer
@@ -280,10 +390,80 @@ mod tests {
         assert_eq!(Strategy::named("nope"), None);
     }
 
+    /// Digits pick the first nine in table order; Tab reaches every one,
+    /// however many there are.
     #[test]
-    fn keys_are_digits_one_to_nine() {
+    fn digits_pick_the_first_nine_and_tab_reaches_all() {
         for (i, s) in Strategy::all().enumerate() {
-            assert_eq!(s.spec().key, char::from(b'1' + i as u8), "{}", s.name());
+            let want = (i < 9).then(|| char::from(b'1' + i as u8));
+            assert_eq!(s.key(), want, "{}", s.name());
         }
+        let mut seen = vec![Strategy::first()];
+        let mut s = Strategy::first().cycle(true);
+        while s != Strategy::first() {
+            seen.push(s);
+            s = s.cycle(true);
+        }
+        assert_eq!(seen, Strategy::all().collect::<Vec<_>>());
+        assert_eq!(Strategy::first().cycle(false).index(), COUNT - 1);
+    }
+
+    /// What the table says a strategy does is what the kernel showed it
+    /// doing: each arrow of its path carried the whole file in the
+    /// fixture's runs (recorded live; the live tests hold every strategy of
+    /// the table to the same on the running kernel). A mapping is proved by
+    /// its fault events: the kernel maps a folio's worth per fault without
+    /// saying how many pages.
+    #[test]
+    fn every_path_is_what_the_recorded_kernel_measured() {
+        let rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
+            .expect("fixture parses");
+        assert!(!rec.runs.is_empty());
+        for o in &rec.runs {
+            let s = o.facts.strategy;
+            for a in s.spec().path {
+                let f = o
+                    .figures
+                    .movements
+                    .iter()
+                    .find(|m| m.movement == a.how && m.from == a.from && m.to == a.to);
+                let proved = f.is_some_and(|f| {
+                    if a.how == Movement::Mapping {
+                        f.ops > 0
+                    } else {
+                        f.bytes as f64 >= 0.98 * o.facts.size as f64
+                    }
+                });
+                assert!(proved, "{}: {a:?} measured as {f:?}", s.name());
+            }
+            for name in o.figures.syscalls.keys() {
+                assert!(
+                    s.spec().calls.contains(&name.as_str()),
+                    "{}: made {name}, which its table entry does not name",
+                    s.name()
+                );
+            }
+        }
+    }
+
+    /// A path is drawn in the strategy's own boxes, and says something the
+    /// kernel can show: every place it passes is one of its boxes (or the
+    /// device), and every syscall name is one the kernel has.
+    #[test]
+    fn every_path_stays_in_its_boxes() {
+        for s in Strategy::all() {
+            let spec = s.spec();
+            assert!(!spec.path.is_empty(), "{}: no path", s.name());
+            for a in spec.path {
+                for p in [a.from, a.to] {
+                    assert!(spec.uses(p), "{}: {p:?} is not one of its boxes", s.name());
+                }
+            }
+            assert!(!spec.calls.is_empty(), "{}: no calls", s.name());
+            for r in spec.requests {
+                assert_eq!(request_name(r.opcode), r.name, "{}", s.name());
+            }
+        }
+        assert!(request_name(250).contains("250"));
     }
 }

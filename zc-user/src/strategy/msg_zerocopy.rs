@@ -25,12 +25,15 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use anyhow::{Context as _, bail};
 
-use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
-use crate::{lang::T, place::Place};
+use super::{Buffer, Expect, Mechanism, ModelRow, Spec, Transfer, arrow, io};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 pub const SPEC: Spec = Spec {
     name: "msg-zerocopy",
-    key: '7',
+
     title: T {
         en: "read + send(MSG_ZEROCOPY)",
         zh: "read + send(MSG_ZEROCOPY)（钉住用户页面）",
@@ -61,10 +64,23 @@ pub const SPEC: Spec = Spec {
         Place::Nic,
         Place::ErrorQueue,
     ],
+    path: &[
+        arrow(Place::PageCache, Movement::CpuCopy, Place::UserBuffer),
+        arrow(Place::UserBuffer, Movement::Pin, Place::SocketBuffer),
+        arrow(Place::UserBuffer, Movement::Pin, Place::Nic),
+    ],
+    calls: &["setsockopt", "read", "sendto", "recvmsg", "poll"],
+    requests: &[],
     story: T {
         en: "read copies the file into the buffer; the send pins the buffer's pages instead of \
              copying them, and the error queue says when they are free",
         zh: "read 把文件拷进缓冲区；发送时钉住缓冲区的页面而不是拷贝，错误队列会告知何时释放",
+    },
+    expect: Expect {
+        copies_per_byte: 2,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: true,
     },
     send,
 };

@@ -5,12 +5,15 @@
 //! `skb_copy_to_page_nocache`). Two CPU copies and four mode switches per
 //! buffer: the cost everything after it tries to remove.
 
-use super::{Buffer, ModelRow, Spec, Transfer, io};
-use crate::{lang::T, place::Place};
+use super::{Buffer, Expect, ModelRow, Spec, Transfer, arrow, io};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 pub const SPEC: Spec = Spec {
     name: "read-write",
-    key: '1',
+
     title: T {
         en: "read + write",
         zh: "read + write（两次 CPU 拷贝）",
@@ -38,9 +41,22 @@ pub const SPEC: Spec = Spec {
         Place::SocketBuffer,
         Place::Nic,
     ],
+    path: &[
+        arrow(Place::PageCache, Movement::CpuCopy, Place::UserBuffer),
+        arrow(Place::UserBuffer, Movement::CpuCopy, Place::SocketBuffer),
+        arrow(Place::SocketBuffer, Movement::SoftwareTransmit, Place::Nic),
+    ],
+    calls: &["read", "write"],
+    requests: &[],
     story: T {
         en: "the file passes through the program's own buffer: copied in, copied out",
         zh: "文件数据经过程序自己的缓冲区：拷进来，再拷出去",
+    },
+    expect: Expect {
+        copies_per_byte: 2,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: false,
     },
     send,
 };

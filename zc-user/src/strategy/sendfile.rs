@@ -13,8 +13,11 @@ use std::os::fd::AsRawFd;
 
 use anyhow::bail;
 
-use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
-use crate::{lang::T, place::Place};
+use super::{Buffer, Expect, Mechanism, ModelRow, Spec, Transfer, arrow, io};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 const NODES: &[Place] = &[
     Place::Disk,
@@ -26,7 +29,7 @@ const NODES: &[Place] = &[
 
 pub const SPEC: Spec = Spec {
     name: "sendfile",
-    key: '3',
+
     title: T {
         en: "sendfile, no scatter-gather",
         zh: "sendfile（网卡不支持分散/聚集）",
@@ -49,16 +52,28 @@ pub const SPEC: Spec = Spec {
     requires: &[Mechanism::Sendfile],
     user_place: Place::UserBuffer,
     nodes: NODES,
+    path: &[
+        arrow(Place::PageCache, Movement::Reference, Place::SocketBuffer),
+        arrow(Place::PageCache, Movement::CpuCopy, Place::Nic),
+    ],
+    calls: &["sendfile"],
+    requests: &[],
     story: T {
         en: "the kernel moves the file itself; a device without gather forces one copy",
         zh: "内核自己搬运文件；不支持聚集的设备迫使一次拷贝",
+    },
+    expect: Expect {
+        copies_per_byte: 1,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: false,
     },
     send,
 };
 
 pub const GATHER_SPEC: Spec = Spec {
     name: "sendfile-gather",
-    key: '4',
+
     title: T {
         en: "sendfile + DMA gather",
         zh: "sendfile + DMA 聚集（零拷贝）",
@@ -81,9 +96,21 @@ pub const GATHER_SPEC: Spec = Spec {
     requires: &[Mechanism::Sendfile],
     user_place: Place::UserBuffer,
     nodes: NODES,
+    path: &[
+        arrow(Place::PageCache, Movement::Reference, Place::SocketBuffer),
+        arrow(Place::PageCache, Movement::Reference, Place::Nic),
+    ],
+    calls: &["sendfile"],
+    requests: &[],
     story: T {
         en: "the skb points at the page cache's pages: nothing is copied",
         zh: "skb 直接指向页缓存的页面：没有任何拷贝",
+    },
+    expect: Expect {
+        copies_per_byte: 0,
+        pages_sent_as_frags: true,
+        pages_copied: false,
+        copies_pinned: false,
     },
     send,
 };

@@ -10,12 +10,15 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::bail;
 
-use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
-use crate::{lang::T, place::Place};
+use super::{Buffer, Expect, Mechanism, ModelRow, Spec, Transfer, arrow, io};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 pub const SPEC: Spec = Spec {
     name: "splice",
-    key: '5',
+
     title: T {
         en: "splice: file → pipe → socket",
         zh: "splice：文件 → 管道 → 套接字",
@@ -44,9 +47,22 @@ pub const SPEC: Spec = Spec {
         Place::SocketBuffer,
         Place::Nic,
     ],
+    path: &[
+        arrow(Place::PageCache, Movement::Reference, Place::Pipe),
+        arrow(Place::Pipe, Movement::Reference, Place::SocketBuffer),
+        arrow(Place::PageCache, Movement::Reference, Place::Nic),
+    ],
+    calls: &["pipe2", "fcntl", "splice", "close"],
+    requests: &[],
     story: T {
         en: "the program never touches the bytes: pages go into a pipe, then into the socket",
         zh: "程序从不接触数据：页面先进入管道，再进入套接字",
+    },
+    expect: Expect {
+        copies_per_byte: 0,
+        pages_sent_as_frags: true,
+        pages_copied: false,
+        copies_pinned: false,
     },
     send,
 };

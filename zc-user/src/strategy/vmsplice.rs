@@ -20,12 +20,15 @@ use std::{
     sync::atomic::Ordering,
 };
 
-use super::{Buffer, Mechanism, ModelRow, Spec, Transfer, io};
-use crate::{lang::T, place::Place};
+use super::{Buffer, Expect, Mechanism, ModelRow, Spec, Transfer, arrow, io};
+use crate::{
+    lang::T,
+    place::{Movement, Place},
+};
 
 pub const SPEC: Spec = Spec {
     name: "vmsplice",
-    key: '6',
+
     title: T {
         en: "read + vmsplice + splice",
         zh: "read + vmsplice + splice（借出用户页面）",
@@ -56,11 +59,25 @@ pub const SPEC: Spec = Spec {
         Place::SocketBuffer,
         Place::Nic,
     ],
+    path: &[
+        arrow(Place::PageCache, Movement::CpuCopy, Place::UserBuffer),
+        arrow(Place::UserBuffer, Movement::Reference, Place::Pipe),
+        arrow(Place::Pipe, Movement::Reference, Place::SocketBuffer),
+        arrow(Place::UserBuffer, Movement::Reference, Place::Nic),
+    ],
+    calls: &["pipe2", "fcntl", "read", "vmsplice", "splice", "close"],
+    requests: &[],
     story: T {
         en: "read copies the file into the buffer; vmsplice lends the buffer's pages, and the \
              skb carries them as they are. Nothing says when the buffer may be reused",
         zh: "read 把文件拷进缓冲区；vmsplice 借出缓冲区的页面，skb 原样携带它们。\
              没有任何通知告诉程序何时可以重用缓冲区",
+    },
+    expect: Expect {
+        copies_per_byte: 1,
+        pages_sent_as_frags: false,
+        pages_copied: true,
+        copies_pinned: false,
     },
     send,
 };

@@ -29,8 +29,34 @@ const TOUR_PAUSE: f32 = 2.5;
 pub enum Source {
     /// Measured now by this process.
     Live { kernel: String },
-    /// Played from a recording made elsewhere.
-    Recording { kernel: String, label: String },
+    /// Played from a recording made elsewhere, which holds runs of `held`
+    /// (in table order: a trace need not hold every strategy).
+    Recording {
+        kernel: String,
+        label: String,
+        held: Vec<Strategy>,
+    },
+}
+
+impl Source {
+    /// A trace's runs, played back under `label`.
+    pub fn recording(loaded: &crate::recording::Loaded, label: impl Into<String>) -> Source {
+        Source::Recording {
+            kernel: loaded.meta.kernel.clone(),
+            label: label.into(),
+            held: Strategy::all()
+                .filter(|s| loaded.outcome(*s).is_some())
+                .collect(),
+        }
+    }
+
+    /// Whether a run of `s` can be had: measured live, or in the trace.
+    pub fn offers(&self, s: Strategy) -> bool {
+        match self {
+            Source::Live { .. } => true,
+            Source::Recording { held, .. } => held.contains(&s),
+        }
+    }
 }
 
 /// A run with its playback plan.
@@ -124,6 +150,8 @@ pub enum Action {
 pub struct App {
     source: Source,
     strategy: Strategy,
+    /// The compare view's selected row: the strategy Enter picks.
+    selected: Strategy,
     runs: HashMap<Strategy, Played>,
     /// Index of the plan item being played.
     pos: usize,
@@ -168,6 +196,7 @@ impl App {
         App {
             source,
             strategy: first,
+            selected: first,
             runs: HashMap::new(),
             pos: 0,
             anim: 0.0,
@@ -249,6 +278,11 @@ impl App {
         self.strategy
     }
 
+    /// The compare view's selected row.
+    pub fn selected(&self) -> Strategy {
+        self.selected
+    }
+
     /// Index of the plan item being played.
     pub fn pos(&self) -> usize {
         self.pos
@@ -325,6 +359,7 @@ impl App {
 
     fn select(&mut self, s: Strategy) {
         self.strategy = s;
+        self.selected = s;
         self.pos = 0;
         self.anim = 0.0;
         self.view = View::Diagram;
@@ -427,7 +462,11 @@ fn tick(app: &mut App, dt: f32, fx: &mut Vec<Effect>) {
             app.tour_wait += dt;
             if app.tour_wait >= TOUR_PAUSE {
                 app.tour_wait = 0.0;
-                match app.strategy.next() {
+                // The next strategy the source has: a trace may hold few.
+                let next = Strategy::all()
+                    .skip(app.strategy.index() + 1)
+                    .find(|s| app.source.offers(*s));
+                match next {
                     Some(next) => {
                         app.select(next);
                         if !app.runs.contains_key(&next) {
@@ -526,29 +565,48 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
             app.view = match app.view {
                 View::Diagram => {
                     fx.push(Effect::RunMissing);
+                    app.selected = app.strategy;
                     View::Compare
                 }
                 View::Compare => View::Diagram,
             };
         }
+        // The compare view is the list every strategy is picked from.
+        KeyCode::Up if app.view == View::Compare => app.selected = app.selected.cycle(false),
+        KeyCode::Down if app.view == View::Compare => app.selected = app.selected.cycle(true),
+        KeyCode::Enter if app.view == View::Compare => pick(app, app.selected, fx),
+        // Tab goes through the whole table, however long.
+        KeyCode::Tab => pick(app, app.strategy.cycle(true), fx),
+        KeyCode::BackTab => pick(app, app.strategy.cycle(false), fx),
         KeyCode::Char('l') => app.lang = app.lang.toggle(),
         KeyCode::Char('h') => app.high_contrast = !app.high_contrast,
         KeyCode::Char('?') => app.help = true,
         KeyCode::Char('r') => fx.push(Effect::Record),
-        KeyCode::Char(c) if app.stepping.is_some() && Strategy::by_key(c).is_some() => {
-            app.notice = Some("a stepped run is in progress: g runs it to its end".into());
-        }
         KeyCode::Char(c) => {
             if let Some(s) = Strategy::by_key(c) {
-                app.tour = false;
-                app.select(s);
-                match (&app.source, app.step) {
-                    (Source::Live { .. }, Some(unit)) => app.start_stepping(s, unit, fx),
-                    _ => fx.push(Effect::Run(s)),
-                }
+                pick(app, s, fx);
             }
         }
         _ => {}
+    }
+}
+
+/// A strategy picked (its digit, Tab, or Enter on the compare list): shown,
+/// and measured (stepped, when runs are).
+fn pick(app: &mut App, s: Strategy, fx: &mut Vec<Effect>) {
+    if !app.source.offers(s) {
+        app.notice = Some(format!("{}: not in this recording", s.name()));
+        return;
+    }
+    if app.stepping.is_some() {
+        app.notice = Some("a stepped run is in progress: g runs it to its end".into());
+        return;
+    }
+    app.tour = false;
+    app.select(s);
+    match (&app.source, app.step) {
+        (Source::Live { .. }, Some(unit)) => app.start_stepping(s, unit, fx),
+        _ => fx.push(Effect::Run(s)),
     }
 }
 
@@ -560,19 +618,15 @@ mod tests {
         let rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
             .expect("fixture parses");
         let mut app = App::new(
-            Source::Recording {
-                kernel: rec.meta.kernel.clone(),
-                label: "fixture".into(),
-            },
+            Source::recording(&rec, "fixture"),
             Strategy::named("read-write").expect("in the table"),
             false,
             1.0,
             Lang::En,
             "probes 18/18".into(),
         );
-        for s in Strategy::all() {
-            let o = rec.outcome(s).expect("run present").clone();
-            update(&mut app, Action::RunDone(Box::new(o)));
+        for o in &rec.runs {
+            update(&mut app, Action::RunDone(Box::new(o.clone())));
         }
         app
     }
@@ -698,6 +752,71 @@ mod tests {
         assert!(!app.help);
         press(&mut app, KeyCode::Char('q'));
         assert!(app.quit);
+    }
+
+    /// The compare view is the list: ↑ ↓ move through the whole table,
+    /// Enter picks; Tab does the same from the diagram, wrapping round.
+    #[test]
+    fn any_strategy_is_picked_from_the_list_or_with_tab() {
+        let mut app = fixture_app();
+        let first = app.strategy();
+        press(&mut app, KeyCode::Char('c'));
+        assert_eq!((app.view, app.selected()), (View::Compare, first));
+        press(&mut app, KeyCode::Up);
+        let last = Strategy::all().last().expect("a table");
+        assert_eq!(app.selected(), last, "up from the first wraps to the last");
+        let fx = press(&mut app, KeyCode::Enter);
+        assert_eq!(fx, vec![Effect::Run(last)]);
+        assert_eq!((app.view, app.strategy()), (View::Diagram, last));
+        let fx = press(&mut app, KeyCode::Tab);
+        assert_eq!(fx, vec![Effect::Run(first)]);
+        assert_eq!(app.strategy(), first);
+        press(&mut app, KeyCode::BackTab);
+        assert_eq!(app.strategy(), last);
+    }
+
+    /// A trace that holds a few strategies: the tour plays those, in table
+    /// order, then compares; the others are refused in a line, not asked for.
+    #[test]
+    fn a_trace_of_some_strategies_tours_those() {
+        let mut rec = crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
+            .expect("fixture parses");
+        let keep: Vec<Strategy> = Strategy::all().skip(1).step_by(3).collect();
+        rec.runs.retain(|r| keep.contains(&r.facts.strategy));
+        let mut app = App::new(
+            Source::recording(&rec, "part"),
+            keep[0],
+            true,
+            1.0,
+            Lang::En,
+            "probes".into(),
+        );
+        for o in &rec.runs {
+            update(&mut app, Action::RunDone(Box::new(o.clone())));
+        }
+        let mut shown = vec![app.strategy()];
+        while app.view == View::Diagram {
+            let n = app.current().map_or(0, |p| p.plan.len());
+            let step = Duration::from_secs_f32(STEP_SECONDS * (n as f32 + 1.0));
+            assert!(update(&mut app, Action::Tick(step)).is_empty());
+            let fx = update(
+                &mut app,
+                Action::Tick(Duration::from_secs_f32(TOUR_PAUSE + 0.1)),
+            );
+            assert!(!fx.contains(&Effect::Run(app.strategy())), "{fx:?}");
+            if app.view == View::Diagram {
+                shown.push(app.strategy());
+            }
+        }
+        assert_eq!(shown, keep, "the tour plays what the trace holds");
+        let missing = Strategy::first();
+        update(&mut app, Action::ShowView(View::Diagram));
+        let fx = press(&mut app, KeyCode::Char(missing.key().expect("a digit")));
+        assert!(fx.is_empty(), "{fx:?}");
+        assert!(
+            app.notice()
+                .is_some_and(|n| n.contains("not in this recording"))
+        );
     }
 
     #[test]

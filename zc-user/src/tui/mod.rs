@@ -255,10 +255,10 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
                 .filter(|p| p.state == "attached")
                 .count();
             let probes = format!("probes {attached}/{}", loaded.meta.probes.len());
-            let source = app::Source::Recording {
-                kernel: loaded.meta.kernel.clone(),
-                label: loaded.meta.created.get(..10).unwrap_or("").to_string(),
-            };
+            let source = app::Source::recording(
+                &loaded,
+                loaded.meta.created.get(..10).unwrap_or("").to_string(),
+            );
             let app = App::new(
                 source,
                 start.first,
@@ -397,7 +397,7 @@ async fn event_loop(
                 Effect::Step => with_gate(&slot, Gate::step),
                 Effect::StepOpen => with_gate(&slot, Gate::open),
                 Effect::RunMissing => {
-                    for s in Strategy::all() {
+                    for s in Strategy::all().filter(|s| app.source().offers(*s)) {
                         if app.run_of(s).is_none() && !requested.contains(&s) {
                             requested.push(s);
                             request(s, None);

@@ -43,7 +43,7 @@ pub fn render(sweep: &Sweep, metric: Metric, area: Rect, buf: &mut Buffer) {
     Paragraph::new(vec![
         Line::from(format!(
             " zc sweep  {}  ({} file, median of {} runs)",
-            metric.label(),
+            crate::export::sweep::label(metric, crate::lang::Lang::En),
             crate::units::fmt_bytes(sweep.size_bytes),
             sweep.runs_per_point
         )),

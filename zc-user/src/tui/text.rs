@@ -186,17 +186,9 @@ fn step(kind: &StepKind, count: u64, lang: Lang) -> String {
     }
 }
 
-fn op_name(opcode: u8) -> &'static str {
-    use zc_common::event::{IORING_OP_READ, IORING_OP_SEND_ZC};
-    match opcode {
-        IORING_OP_READ => "READ",
-        IORING_OP_SEND_ZC => "SEND_ZC",
-        _ => "request",
-    }
-}
-
 fn ring_text(opcode: u8, complete: bool, helper: bool, res: i64, count: u64, lang: Lang) -> String {
-    let op = op_name(opcode);
+    // Named as the table's strategies name their requests.
+    let op = crate::strategy::request_name(opcode);
     let n = if count > 1 {
         format!(" ×{count}")
     } else {

@@ -1,7 +1,10 @@
 //! The compare view: every strategy of the table side by side, one row
 //! each, then bar charts of the figures the lesson turns on (CPU-copied
 //! bytes, mode switches, the sender's CPU per MiB), as many as the terminal
-//! has room for. Nine strategies fit in 80×24: the table and one chart.
+//! has room for. It is also the list strategies are picked from (↑ ↓ and
+//! Enter). However many the table holds, the view keeps its first chart:
+//! when the rows and one chart do not fit, it shows a page of rows, the
+//! one with the selected strategy, and says which.
 
 use ratatui::{
     buffer::Buffer,
@@ -13,6 +16,7 @@ use super::Ctx;
 use crate::{
     model::Movement,
     strategy::{COUNT, Strategy},
+    tui::text::Lang,
     tui::{app::Played, text::pad_to},
     units::{fmt_bytes, fmt_ns},
 };
@@ -73,6 +77,22 @@ fn with_model(
     )
 }
 
+/// How many strategies a page shows when `total` are to be compared in
+/// `area`: all of them if they fit with a chart, else as many as fit with
+/// one chart (heading, header, rows, gap, chart title, bars).
+fn page_len(area: Rect, total: usize) -> usize {
+    let fit = (area.height.saturating_sub(4) / 2).max(1) as usize;
+    total.min(fit)
+}
+
+/// The strategies of the page that holds `selected`, pages counted from
+/// the table's start.
+fn page_of(selected: usize, total: usize, len: usize) -> std::ops::Range<usize> {
+    let len = len.max(1);
+    let start = (selected.min(total.saturating_sub(1)) / len) * len;
+    start..(start + len).min(total)
+}
+
 /// The rows of the view for `n` strategies: heading, column header, one row
 /// per strategy, then for each chart that fits a blank line (when there is
 /// room for it) and the chart (its title and one bar per strategy).
@@ -102,18 +122,31 @@ impl Widget for Compare<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let ctx = self.0;
         let t = ctx.theme;
-        let (rows, charts) = rows_for(area, COUNT as u16);
+        let selected = ctx.app.selected();
+        let page = page_of(selected.index(), COUNT, page_len(area, COUNT));
+        let shown: Vec<Strategy> = Strategy::all().skip(page.start).take(page.len()).collect();
+        let (rows, charts) = rows_for(area, shown.len() as u16);
 
         let size = ctx.app.runs().next().map_or(0, |p| p.outcome.facts.size);
-        let head = match ctx.app.lang() {
-            crate::tui::text::Lang::En => format!(
+        let mut head = match ctx.app.lang() {
+            Lang::En => format!(
                 " measured, {} file (the published model in brackets)",
                 fmt_bytes(size)
             ),
-            crate::tui::text::Lang::Zh => {
+            Lang::Zh => {
                 format!(" 实测，{} 文件（方括号内为已发表的模型）", fmt_bytes(size))
             }
         };
+        if page.len() < COUNT {
+            head += &match ctx.app.lang() {
+                Lang::En => format!(" · {}-{} of {COUNT}, ↑↓", page.start + 1, page.end),
+                Lang::Zh => format!(
+                    " · 第 {}-{} 项，共 {COUNT} 项，↑↓",
+                    page.start + 1,
+                    page.end
+                ),
+            };
+        }
         buf.set_stringn(
             rows[0].x,
             rows[0].y,
@@ -121,8 +154,12 @@ impl Widget for Compare<'_> {
             rows[0].width as usize,
             t.section(),
         );
+        // The rows' numbers are as wide as the table's last.
+        let w = COUNT.to_string().len();
+        let pad = w + 2;
         let header = format!(
-            "   {}{:>11}{:>17}{:>11}{:>8}{:>9}",
+            "{:pad$}{}{:>11}{:>17}{:>11}{:>8}{:>9}",
+            "",
             pad_to(ctx.pick("strategy", "策略"), 16),
             ctx.pick("syscalls", "系统调用"),
             ctx.pick("CPU-copied", "CPU 拷贝"),
@@ -137,13 +174,15 @@ impl Widget for Compare<'_> {
             rows[1].width as usize,
             t.section(),
         );
-        for (i, s) in Strategy::all().enumerate() {
+        for (i, &s) in shown.iter().enumerate() {
+            // The selected row, the one Enter picks, is marked.
+            let mark = if s == selected { '›' } else { ' ' };
             let line = match ctx.app.run_of(s) {
                 Some(p) => {
                     let f = &p.outcome.figures;
                     format!(
-                        " {} {:<16}{:>11}{:>17}{:>11}{:>8}{:>9}",
-                        s.spec().key,
+                        "{mark}{:>w$} {:<16}{:>11}{:>17}{:>11}{:>8}{:>9}",
+                        s.number(),
                         s.name(),
                         with_model(p, f.syscall_total.to_string(), |m| {
                             (m.syscalls as u64 * p.outcome.facts.chunks()).to_string()
@@ -156,7 +195,14 @@ impl Widget for Compare<'_> {
                         f.ledger.unexplained_bytes
                     )
                 }
-                None => format!(" {} {:<16}{:>11}", s.spec().key, s.name(), "…"),
+                // A recording made before the strategy joined the table.
+                None if !ctx.app.source().offers(s) => format!(
+                    "{mark}{:>w$} {:<16}  {}",
+                    s.number(),
+                    s.name(),
+                    ctx.pick("not in this recording", "此录制中没有")
+                ),
+                None => format!("{mark}{:>w$} {:<16}{:>11}", s.number(), s.name(), "…"),
             };
             let y = rows[2].y + i as u16;
             buf.set_stringn(rows[2].x, y, line, rows[2].width as usize, t.base());
@@ -166,7 +212,7 @@ impl Widget for Compare<'_> {
             buf.set_string(r.x + 1, r.y, ctx.pick(chart.en, chart.zh), t.section());
             let max = ctx.app.runs().map(chart.value).max().unwrap_or(0).max(1);
             let room = r.width.saturating_sub(32) as u64;
-            for (i, s) in Strategy::all().enumerate() {
+            for (i, &s) in shown.iter().enumerate() {
                 let y = r.y + 1 + i as u16;
                 buf.set_string(r.x + 2, y, format!("{:<16}", s.name()), t.base());
                 let (bar, v) = match ctx.app.run_of(s) {
@@ -192,6 +238,30 @@ impl Widget for Compare<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// More strategies than 80×24 holds: pages of nine, each with its
+    /// chart, and every strategy on exactly one page.
+    #[test]
+    fn twenty_five_strategies_page_by_nine_and_keep_their_chart() {
+        let body = Rect::new(0, 1, 80, 22);
+        let len = page_len(body, 25);
+        assert_eq!(len, 9);
+        let (rows, charts) = rows_for(body, len as u16);
+        assert_eq!(charts, 1, "the chart stays");
+        assert!(rows[4].bottom() <= body.bottom());
+        let mut seen = Vec::new();
+        for sel in 0..25 {
+            let page = page_of(sel, 25, len);
+            assert!(page.contains(&sel), "{sel} shown on its page {page:?}");
+            assert!(page.len() <= len);
+            if page.start == sel {
+                seen.extend(page);
+            }
+        }
+        assert_eq!(seen, (0..25).collect::<Vec<_>>());
+        // All on one page when they fit.
+        assert_eq!(page_of(8, 9, page_len(body, 9)), 0..9);
+    }
 
     /// In 80×24 (22 rows between title and footer) nine strategies fit with
     /// their table and one chart; four get two charts, 120×40 all three.

@@ -633,7 +633,7 @@ impl Widget for &Diagram<'_> {
             _ => true,
         };
         // A buffer a zero-copy send pins is named so.
-        let pins = spec.uses(Place::ErrorQueue) || spec.uses(Place::Rings);
+        let pins = spec.pins();
         for (place, span, y) in boxes(&g).into_iter().filter(|(p, ..)| drawn(*p)) {
             // A box the strategy never uses (the user buffer of sendfile) stays dim.
             let style = if self.active_places.contains(&place) {

@@ -18,7 +18,13 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("space", "pause / resume playback", "暂停 / 继续"),
     ("← →", "step one event back / forward", "后退 / 前进一步"),
     ("+ -", "playback speed", "播放速度"),
+    ("Tab", "the next strategy in the table", "表中的下一个策略"),
     ("c", "compare every strategy", "对比所有策略"),
+    (
+        "↑ ↓ Enter",
+        "in the comparison: pick any strategy",
+        "对比视图中：选择任一策略",
+    ),
     (
         "s",
         "step the kernel live (Enter, then g)",

@@ -8,7 +8,8 @@
 //! When the sender hands its work to a kernel thread of its own (io_uring's
 //! SQ thread), a third row follows that thread: it makes no syscalls, so
 //! it has no mode switches to draw; each request it takes from the
-//! submission ring is a mark (`R` a READ, `S` a SEND_ZC). With no room for
+//! submission ring is a mark, the first letter of its name in the table
+//! (`R` a READ, `S` a SEND_ZC). With no room for
 //! the row, the title line counts them instead.
 
 use ratatui::{buffer::Buffer, layout::Rect, widgets::Widget};
@@ -60,11 +61,11 @@ fn lanes(items: &[Item], upto: usize) -> (String, String, String, u64) {
                     helper: true,
                     ..
                 } => {
-                    let mark = match *opcode {
-                        zc_common::event::IORING_OP_READ => 'R',
-                        zc_common::event::IORING_OP_SEND_ZC => 'S',
-                        _ => '?',
-                    };
+                    let mark = crate::strategy::request_name(*opcode)
+                        .chars()
+                        .next()
+                        .filter(char::is_ascii_uppercase)
+                        .unwrap_or('?');
                     for _ in 0..(*count).min(8) {
                         helper.push(mark);
                     }

@@ -28,12 +28,14 @@ impl Widget for Title<'_> {
                 ("LIVE STEP".to_string(), kernel.as_str())
             }
             Source::Live { kernel } => ("LIVE".to_string(), kernel.as_str()),
-            Source::Recording { kernel, label } => (format!("RECORDING {label}"), kernel.as_str()),
+            Source::Recording { kernel, label, .. } => {
+                (format!("RECORDING {label}"), kernel.as_str())
+            }
         };
         let left = match app.view() {
             View::Diagram => format!(
                 " zc  {} {}  {tag} linux {}",
-                app.strategy().spec().key,
+                app.strategy().number(),
                 text::strategy_title(app.strategy(), app.lang()),
                 short_kernel(kernel)
             ),
