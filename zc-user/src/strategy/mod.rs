@@ -23,6 +23,7 @@
 pub mod gate;
 pub(crate) mod io;
 mod io_uring;
+mod io_uring_send;
 mod mmap_write;
 mod msg_zerocopy;
 mod read_write;
@@ -217,6 +218,7 @@ const TABLE: &[Spec] = &[
     msg_zerocopy::SPEC,
     io_uring::SPEC,
     io_uring::SQPOLL_SPEC,
+    io_uring_send::SPEC,
 ];
 
 impl Spec {
