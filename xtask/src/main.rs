@@ -157,6 +157,18 @@ enum Task {
     },
     /// Write docs/screens.md from the TUI snapshot tests' screens
     Screens,
+    /// Record the snapshot tests' fixture again, live, as root
+    ///
+    /// Runs every strategy of the table once on a 1 MiB file (warm cache,
+    /// 64 KiB chunks) and writes zc-user/tests/fixtures/demo-1mib.json
+    /// (the example `record_fixtures`). Every recorded figure changes with
+    /// it, so review every snapshot afterwards (`cargo insta review`, or
+    /// `INSTA_UPDATE=always cargo test`), then `cargo xtask screens`.
+    ///
+    /// Adding a strategy never needs this: the tests take the runs a
+    /// fixture holds. Record again when you want the new strategy's screens.
+    #[command(verbatim_doc_comment)]
+    Fixtures,
     /// Setup, build, then write zc's man pages into target/man
     ///
     /// `zc.1` and one page per subcommand (`zc-demo.1`, `zc-trace.1`, ...),
@@ -229,6 +241,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return lab_command(&root, &kernels, list, &command, settings);
         }
         Task::Screens => screens::write(&root)?,
+        Task::Fixtures => {
+            if !cmd::is_root() {
+                bail!(
+                    "recording runs zc live, which needs root: run `sudo -E cargo xtask fixtures`"
+                );
+            }
+            setup::setup()?;
+            cmd::run(cargo(&root).args([
+                "run",
+                "--release",
+                "-p",
+                "zc-user",
+                "--example",
+                "record_fixtures",
+            ]))
+            .context("recording the fixture failed (see above)")?;
+            println!(
+                "xtask: now review the snapshots (`cargo insta review`, or INSTA_UPDATE=always cargo test --release -p zc-user --test tui_snapshots --test export), then `cargo xtask screens`"
+            );
+        }
         Task::Man => {
             setup::setup()?;
             build(&root)?;

@@ -2,7 +2,9 @@
 //! each strategy run live on a 1 MiB file, stored without kernel addresses.
 //! Needs root.
 //!
-//!     cargo run --release -p zc-user --example record_fixtures
+//!     sudo -E cargo xtask fixtures
+//!
+//! (which runs `cargo run --release -p zc-user --example record_fixtures`).
 //!
 //! Writes zc-user/tests/fixtures/demo-1mib.json.
 

@@ -97,3 +97,35 @@ pub fn export(loaded: &Loaded, lang: Lang) -> anyhow::Result<String> {
     out.push('\n');
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Strategy;
+
+    /// A trace of a few strategies still gets its tour: those, in table
+    /// order, then the comparison.
+    #[test]
+    fn a_trace_of_some_strategies_tours_what_it_holds() {
+        let mut loaded =
+            crate::recording::load(include_bytes!("../../tests/fixtures/demo-1mib.json"))
+                .expect("fixture parses");
+        let held: Vec<Strategy> = Strategy::all()
+            .filter(|s| loaded.outcome(*s).is_some())
+            .collect();
+        let keep = [held[1], held[held.len() - 1]];
+        loaded.runs.retain(|r| keep.contains(&r.facts.strategy));
+        let cast = export(&loaded, Lang::En).expect("a cast");
+        let title = |s: Strategy| s.spec().title.en;
+        let first_at = |s: Strategy| cast.find(title(s));
+        let (a, b) = (first_at(keep[0]), first_at(keep[1]));
+        assert!(a.is_some() && b.is_some(), "both toured");
+        assert!(a < b, "in table order");
+        assert!(
+            first_at(held[0]).is_none(),
+            "a strategy not held is not played"
+        );
+        let last = cast.lines().rev().nth(1).expect("a last frame");
+        assert!(last.contains("compare"), "ends on the comparison");
+    }
+}
