@@ -454,7 +454,7 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     })?;
     if tui_wanted {
         let target = args.record.clone();
-        tui::trace_view::run_live(&mut live, lang_of(args.lang), |l| {
+        tui::trace::run_live(&mut live, lang_of(args.lang), |l| {
             let path = target
                 .clone()
                 .unwrap_or_else(zc::trace::default_record_path);
@@ -590,7 +590,7 @@ fn replay_trees(trees: &[zc::model::tree::TraceState], args: &ReplayArgs) -> any
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if !args.no_tui && !args.json && interactive {
         for t in trees {
-            tui::trace_view::run_replay(t, lang_of(args.lang))?;
+            tui::trace::run_replay(t, lang_of(args.lang))?;
         }
         return Ok(exit::OK);
     }

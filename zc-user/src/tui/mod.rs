@@ -16,7 +16,7 @@ pub mod screen;
 pub mod sweep_view;
 pub mod text;
 pub mod theme;
-pub mod trace_view;
+pub mod trace;
 pub mod widgets;
 
 use std::{
