@@ -332,29 +332,10 @@ mod tests {
     use super::*;
     use crate::model::{
         classify::classify,
-        counts::{Counts, SyscallTotals},
-        syscalls::number,
+        counts::Counts,
+        synthetic::{MIB, facts, with_calls},
     };
     use zc_common::counters::Counter as C;
-
-    const MIB: u64 = 1 << 20;
-
-    fn facts(name: &str) -> RunFacts {
-        let strategy = crate::strategy::Strategy::named(name).expect("in the table");
-        RunFacts {
-            strategy,
-            size: MIB,
-            chunk: 64 << 10,
-            cold: false,
-            sender_sg: strategy.spec().sender_sg,
-            rate: None,
-        }
-    }
-
-    fn with_calls(c: &mut Counts, name: &str, calls: u64, bytes: u64) {
-        let nr = number(name).expect("known syscall");
-        c.syscalls.insert(nr, SyscallTotals { calls, bytes });
-    }
 
     /// Every sentence comes in both languages, one for one, and the
     /// figures in them are the same.

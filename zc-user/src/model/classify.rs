@@ -540,27 +540,7 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::counts::SyscallTotals;
-    use crate::model::syscalls::number;
-
-    const MIB: u64 = 1 << 20;
-
-    fn facts(name: &str) -> RunFacts {
-        let strategy = crate::strategy::Strategy::named(name).expect("in the table");
-        RunFacts {
-            strategy,
-            size: MIB,
-            chunk: 64 << 10,
-            cold: false,
-            sender_sg: strategy.spec().sender_sg,
-            rate: None,
-        }
-    }
-
-    fn with_calls(c: &mut Counts, name: &str, calls: u64, bytes: u64) {
-        let nr = number(name).expect("known syscall");
-        c.syscalls.insert(nr, SyscallTotals { calls, bytes });
-    }
+    use crate::model::synthetic::{MIB, facts, with_calls};
 
     #[test]
     fn read_write_copies_twice() {

@@ -340,21 +340,11 @@ fn unseen_at_queue(c: &Counts) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Strategy, counts::SyscallTotals, syscalls::number};
-
-    const MIB: u64 = 1 << 20;
-
-    fn facts(name: &str) -> RunFacts {
-        let strategy = Strategy::named(name).expect("in the table");
-        RunFacts {
-            strategy,
-            size: MIB,
-            chunk: 64 << 10,
-            cold: false,
-            sender_sg: strategy.spec().sender_sg,
-            rate: None,
-        }
-    }
+    use crate::model::{
+        counts::SyscallTotals,
+        synthetic::{MIB, facts},
+        syscalls::number,
+    };
 
     /// Counts of a clean read+write run: read, copied in, passed on, received.
     fn read_write() -> Counts {

@@ -21,6 +21,8 @@ pub mod rules;
 pub mod steps;
 pub mod stream;
 pub mod sweep;
+#[cfg(test)]
+pub mod synthetic;
 pub mod syscalls;
 pub mod tally;
 pub mod tree;
