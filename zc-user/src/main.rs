@@ -316,7 +316,10 @@ fn runnable(choice: &StrategyChoice) -> anyhow::Result<Vec<Strategy>> {
 
 /// `zc sweep`: every chosen strategy at every chunk size, `--runs` times.
 fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
-    use zc::model::sweep::{Metric, NOTE, Point, Sample, Sweep};
+    use zc::{
+        export::sweep::NOTE,
+        model::sweep::{Metric, Point, Sample, Sweep},
+    };
     let mut wanted: Vec<Strategy> = args.strategy.iter().flat_map(|c| c.strategies()).collect();
     wanted.sort();
     wanted.dedup();

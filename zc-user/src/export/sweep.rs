@@ -5,10 +5,15 @@
 
 use crate::{
     lang::Lang,
-    model::sweep::{Metric, NOTE, Stat, Sweep},
+    model::sweep::{Metric, Stat, Sweep},
     tui::text::lpad,
     units::fmt_bytes,
 };
+
+/// What every sweep says about its own figures.
+pub const NOTE: &str = "medians with min-max over the runs of each point, measured while traced \
+    (zc's own cost included), on whatever machine ran it: on a shared 2-core machine they are \
+    noisy, and the spread is shown, not hidden";
 
 /// [`NOTE`], in Chinese.
 const NOTE_ZH: &str = "每个点为多次运行的中位数及最小到最大范围，在跟踪下测得（含 zc 自身的开销），\

@@ -153,14 +153,10 @@ pub struct Sweep {
     pub chunks: Vec<u64>,
     pub strategies: Vec<Strategy>,
     pub points: Vec<Point>,
-    /// How to read the figures.
+    /// How to read the figures, as the view that made the sweep says it
+    /// (`export::sweep::NOTE`, in the JSON).
     pub note: &'static str,
 }
-
-/// What every sweep says about its own figures.
-pub const NOTE: &str = "medians with min-max over the runs of each point, measured while traced \
-    (zc's own cost included), on whatever machine ran it: on a shared 2-core machine they are \
-    noisy, and the spread is shown, not hidden";
 
 impl Sweep {
     /// The points of `strategy`, by chunk.

@@ -147,7 +147,7 @@ mod tests {
     use super::*;
     use crate::model::{
         Strategy,
-        sweep::{NOTE, Point, Sample},
+        sweep::{Point, Sample},
     };
 
     /// The chart draws every strategy's name in its legend and the chunk
@@ -176,7 +176,7 @@ mod tests {
             chunks: vec![4096, 1 << 20],
             strategies: strategies.clone(),
             points,
-            note: NOTE,
+            note: crate::export::sweep::NOTE,
         };
         for m in Metric::ALL {
             let area = Rect::new(0, 0, 80, 24);
