@@ -74,15 +74,21 @@ pub fn copied_anyway(c: &Counts) -> u64 {
 
 /// What a send from `source` (the kernel's reading of the message iterator)
 /// does to its bytes: the movement, and where the bytes come from. Spliced
-/// pages come from the page cache, or from the pipe a strategy splices
-/// through.
+/// pages come from where the strategy's path says its references into the
+/// socket come from (its pipe), else from the page cache.
 pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
     let spec = strategy.spec();
     match source {
         source::USER => Some((Movement::CpuCopy, spec.user_place)),
         source::PINNED => Some((Movement::Pin, spec.user_place)),
-        source::SPLICE if spec.uses(Place::Pipe) => Some((Movement::Reference, Place::Pipe)),
-        source::SPLICE => Some((Movement::Reference, Place::PageCache)),
+        source::SPLICE => {
+            let from = spec
+                .path
+                .iter()
+                .find(|a| a.how == Movement::Reference && a.to == Place::SocketBuffer)
+                .map_or(Place::PageCache, |a| a.from);
+            Some((Movement::Reference, from))
+        }
         _ => None,
     }
 }
