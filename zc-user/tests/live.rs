@@ -85,6 +85,15 @@ fn common_checks(v: &Value) {
         "{name}: receiver copied {rc}× the file"
     );
     assert_eq!(u(v, "lost_events"), 0, "{name}: events lost on a small run");
+    // Bytes never move in no operation: each movement counts the calls,
+    // requests, sends, frags or skbs that carried it.
+    for m in v["movements"].as_array().expect("movements") {
+        assert!(
+            u(m, "bytes") == 0 || u(m, "ops") > 0,
+            "{name}: bytes moved in 0 {}: {m}",
+            m["ops_unit"]
+        );
+    }
     assert_eq!(
         v["event_check"]["agrees"],
         Value::Bool(true),

@@ -33,7 +33,9 @@ use crate::{
     place::{Movement, Place},
 };
 
-const NODES: &[Place] = &[
+/// The boxes of a strategy that sends through a ring (shared with the
+/// other io_uring strategies).
+pub(super) const NODES: &[Place] = &[
     Place::Disk,
     Place::PageCache,
     Place::UserBuffer,
@@ -51,8 +53,9 @@ const PATH: &[Arrow] = &[
 ];
 
 /// The ring is set up (io_uring_setup and its two mappings), entered, and
-/// torn down; the sender's own work is all in requests.
-const CALLS: &[&str] = &[
+/// torn down; the sender's own work is all in requests (the same for every
+/// strategy that uses [`batched`]).
+pub(super) const CALLS: &[&str] = &[
     "io_uring_setup",
     "mmap",
     "io_uring_enter",
@@ -60,11 +63,14 @@ const CALLS: &[&str] = &[
     "close",
 ];
 
+/// The READ that starts every chain of [`batched`].
+pub(super) const READ_REQUEST: Request = Request {
+    opcode: opcode::Read::CODE,
+    name: "READ",
+};
+
 const REQUESTS: &[Request] = &[
-    Request {
-        opcode: opcode::Read::CODE,
-        name: "READ",
-    },
+    READ_REQUEST,
     Request {
         opcode: opcode::SendZc::CODE,
         name: "SEND_ZC",

@@ -12,7 +12,7 @@ use io_uring::opcode;
 
 use super::{
     Buffer, Expect, Mechanism, ModelRow, Request, Spec, Transfer, arrow,
-    io_uring::{SendOp, batched},
+    io_uring::{CALLS, NODES, READ_REQUEST, SendOp, batched},
 };
 use crate::{
     lang::T,
@@ -44,31 +44,15 @@ pub const SPEC: Spec = Spec {
     buffer: Buffer::Lent,
     requires: &[Mechanism::IoUring],
     user_place: Place::UserBuffer,
-    nodes: &[
-        Place::Disk,
-        Place::PageCache,
-        Place::UserBuffer,
-        Place::SocketBuffer,
-        Place::Nic,
-        Place::Rings,
-    ],
+    nodes: NODES,
     path: &[
         arrow(Place::PageCache, Movement::CpuCopy, Place::UserBuffer),
         arrow(Place::UserBuffer, Movement::CpuCopy, Place::SocketBuffer),
         arrow(Place::SocketBuffer, Movement::SoftwareTransmit, Place::Nic),
     ],
-    calls: &[
-        "io_uring_setup",
-        "mmap",
-        "io_uring_enter",
-        "munmap",
-        "close",
-    ],
+    calls: CALLS,
     requests: &[
-        Request {
-            opcode: opcode::Read::CODE,
-            name: "READ",
-        },
+        READ_REQUEST,
         Request {
             opcode: opcode::Send::CODE,
             name: "SEND",
