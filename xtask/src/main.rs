@@ -558,7 +558,8 @@ fn kernel_matrix(root: &Path, live: bool, tally: &mut Tally) -> Result<()> {
         out: target_dir(root)?.join("lab-matrix"),
         bin: target_dir(root)?.join("release"),
     };
-    let (checks, booted) = lab::matrix::run(&lab::cache_dir()?, &settings)?;
+    let live_test = live_test_binary(root)?;
+    let (checks, booted) = lab::matrix::run(&lab::cache_dir()?, &settings, &live_test)?;
     let mut failed = 0;
     for c in &checks {
         match &c.result {
@@ -591,6 +592,32 @@ fn kernel_matrix(root: &Path, live: bool, tally: &mut Tally) -> Result<()> {
         bail!("test FAILED: {failed} check(s) of the kernel matrix");
     }
     Ok(())
+}
+
+/// The test binary of tests/live.rs, as the tests step built it (asked of
+/// cargo with the same arguments, so nothing is built again).
+fn live_test_binary(root: &Path) -> Result<PathBuf> {
+    let out = cargo(root)
+        .args([
+            "test",
+            "--release",
+            "--workspace",
+            "--exclude",
+            "zc-ebpf",
+            "--test",
+            "live",
+            "--no-run",
+            "--message-format=json",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("ask cargo for the live tests' binary")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"]["name"] == "live")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .context("cargo named no binary for tests/live.rs")
 }
 
 /// Test counts summed over cargo's `test result:` lines, and the tests

@@ -290,6 +290,14 @@ counters! {
     /// events a skipped run may have taken. Filled by user space.
     SenderLoopBytes,
     ReceiverReadBytes,
+    /// TLS records the kernel sealed on the sender's socket and opened on
+    /// the receiver's during the run: how far each end's record sequence
+    /// number (`getsockopt(SOL_TLS, TLS_TX / TLS_RX)`, `rec_seq`) moved.
+    /// The kernel's own count of encryption and decryption passes, which no
+    /// tracepoint shows (net/tls has tracepoints for offload devices only).
+    /// 0 on a connection without kernel TLS. Filled by user space.
+    TlsTxRecords,
+    TlsRxRecords,
 }
 
 /// Number of counter slots.

@@ -256,6 +256,14 @@ pub mod tcp_sendpage_fn {
     pub const ARGS: &[Arg] = &[SK, SIZE];
     pub const ARGS_RET: &[Arg] = &[SK, SIZE, RET];
 }
+/// `do_tcp_sendpages(sk, page, offset, size, flags)` entry (kernels before
+/// 6.5): where kernel TLS hands TCP its sealed records (`tls_push_sg`),
+/// bypassing `tcp_sendpage`.
+pub mod do_tcp_sendpages_fn {
+    use super::*;
+    pub const SK: Arg = a("sk", 0, "struct sock *");
+    pub const ARGS: &[Arg] = &[SK];
+}
 /// `net:net_dev_queue(skb)`, `net:netif_rx(skb)` and `net:netif_receive_skb(skb)`.
 pub mod net_skb {
     use super::*;

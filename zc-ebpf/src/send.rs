@@ -245,6 +245,25 @@ fn try_sendpage_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
     Ok(())
 }
 
+/// `do_tcp_sendpages(sk, page, offset, size, flags)` is entered (before
+/// 6.5): kernel TLS hands TCP its records here, past `tcp_sendpage`, so
+/// this is where the demo socket under TLS is first seen and named for the
+/// skb probes. Nothing is counted: the bytes are ciphertext, and a plain
+/// sendfile's pages were counted at `tcp_sendpage` already.
+#[fentry(function = "do_tcp_sendpages")]
+pub fn do_tcp_sendpages_call(ctx: FEntryContext) -> u32 {
+    let args = BtfTracePointContext::new(ctx.as_ptr());
+    entry!(try_do_tcp_sendpages, args)
+}
+
+fn try_do_tcp_sendpages(ctx: &BtfTracePointContext) -> Result<(), i64> {
+    if !for_sender() || lay!(valid) == 0 {
+        return Ok(());
+    }
+    follow_send(arg(ctx, tp::do_tcp_sendpages_fn::SK));
+    Ok(())
+}
+
 /// `tcp_sendpage` returned: the bytes of the page TCP took, as
 /// `sock_send_length` counts them on later kernels.
 #[fexit(function = "tcp_sendpage")]

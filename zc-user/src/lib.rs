@@ -16,6 +16,7 @@ pub mod exit;
 pub mod explain;
 pub mod export;
 pub mod kernel;
+pub mod ktls;
 pub mod lang;
 pub mod mechanism;
 pub mod model;

@@ -20,8 +20,7 @@ pub enum Mechanism {
     IoUringSendZc,
     IoUringSqpoll,
     /// Kernel TLS: encryption in the kernel, so sendfile can still send by
-    /// reference over TLS. No strategy of zc uses it yet; the doctor says
-    /// whether it could.
+    /// reference over TLS.
     Ktls,
 }
 
@@ -174,18 +173,29 @@ fn sqpoll() -> Result<String, String> {
         .map_err(|e| format!("IORING_SETUP_SQPOLL fails: {e}"))
 }
 
-/// kTLS is a TCP upper-layer protocol; the kernel lists those it has.
+/// kTLS is a TCP upper-layer protocol: asked the way a program uses it,
+/// on a loopback connection of zc's own. `tcp_available_ulp` lists only
+/// what is loaded, and a kernel that builds TLS as a module loads it on
+/// the first socket that asks (`__tcp_ulp_find_autoload`).
 fn ktls() -> Result<String, String> {
-    let ulps = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_ulp")
-        .map_err(|e| format!("cannot read tcp_available_ulp: {e}"))?;
-    if ulps.split_whitespace().any(|u| u == "tls") {
-        Ok("tcp_available_ulp lists tls".into())
-    } else {
-        Err(format!(
-            "no `tls` upper-layer protocol (tcp_available_ulp: {}): the kernel was built without \
-             CONFIG_TLS, or its module is not loaded",
-            ulps.trim()
-        ))
+    use std::{
+        net::{TcpListener, TcpStream},
+        os::fd::AsFd,
+    };
+    let asked = || -> std::io::Result<(TcpStream, TcpStream)> {
+        let l = TcpListener::bind("127.0.0.1:0")?;
+        let c = TcpStream::connect(l.local_addr()?)?;
+        let (s, _) = l.accept()?;
+        Ok((c, s))
+    };
+    let (c, _s) = asked().map_err(|e| format!("cannot make a loopback connection to ask: {e}"))?;
+    match crate::ktls::attach(c.as_fd(), crate::ktls::Direction::Transmit) {
+        Ok(()) => Ok("a TCP connection took TCP_ULP \"tls\" and an AES-GCM-128 key".into()),
+        Err(e) => Err(format!(
+            "{:#} (the kernel was built without CONFIG_TLS, cannot load its module, or has no \
+             gcm(aes))",
+            e
+        )),
     }
 }
 
@@ -209,14 +219,16 @@ mod tests {
         assert!(why.contains("ENOSYS"), "{why}");
     }
 
-    /// kTLS's answer agrees with the kernel's own list, whichever it is.
+    /// kTLS's answer agrees with the kernel's own list, whichever it is:
+    /// read after asking, since asking may load the module.
     #[test]
     fn ktls_follows_tcp_available_ulp() {
+        let answer = Mechanism::Ktls.check();
         let Ok(ulps) = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_ulp") else {
             crate::skipped("(no /proc/sys/net/ipv4/tcp_available_ulp)");
             return;
         };
         let listed = ulps.split_whitespace().any(|u| u == "tls");
-        assert_eq!(Mechanism::Ktls.check().is_ok(), listed);
+        assert_eq!(answer.is_ok(), listed, "{answer:?}");
     }
 }

@@ -88,6 +88,11 @@ pub enum Movement {
     Pin,
     /// Handed to a software device (veth): no DMA, no copy.
     SoftwareTransmit,
+    /// The CPU read them and wrote new bytes in their place, elsewhere:
+    /// kernel TLS sealing plaintext into ciphertext on the way out, or
+    /// opening it on the way in. A pass over every byte, like a copy, but
+    /// what lands is not the same bytes.
+    Cipher,
 }
 
 impl Movement {
@@ -99,6 +104,7 @@ impl Movement {
             Movement::Mapping => "mapping",
             Movement::Pin => "pinned pages",
             Movement::SoftwareTransmit => "software transmit",
+            Movement::Cipher => "cipher pass",
         }
     }
 }

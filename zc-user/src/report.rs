@@ -299,6 +299,7 @@ fn movement_line(m: &MovementFigure) -> String {
         Movement::Mapping => "⇢",
         Movement::Pin => "╍╍>",
         Movement::SoftwareTransmit => "~~>",
+        Movement::Cipher => "≈≈>",
     };
     format!(
         "  {:<17} {:>16} {arrow} {:<15} {:>9} in {:>5} {:<7} {}\n  {:<17} {:>16}     proof: {}",
@@ -385,6 +386,34 @@ fn write_ledger(
             h.hop,
             fmt_bytes(h.copied_anyway_bytes)
         );
+    }
+    // Kernel TLS's classes, inferred from the kernel's record counts.
+    for h in &l.hops {
+        if h.encrypted_bytes > 0 {
+            let _ = writeln!(
+                s,
+                "  {}: {} sealed by kernel TLS into the socket's own pages: a CPU pass over every byte, not a copy (inferred from the socket's record count: no tracepoint sees the cipher)",
+                h.hop,
+                fmt_bytes(h.encrypted_bytes)
+            );
+        }
+        if h.tls_overhead_bytes > 0 {
+            let _ = writeln!(
+                s,
+                "  {}: of the payload, {} are the TLS records' headers, nonces and tags, not the file's bytes ({} B per record)",
+                h.hop,
+                fmt_bytes(h.tls_overhead_bytes),
+                crate::model::rules::TLS_RECORD_OVERHEAD
+            );
+        }
+        if h.decrypted_bytes > 0 {
+            let _ = writeln!(
+                s,
+                "  {}: {} opened by kernel TLS straight into the receiver's buffer (inferred: its reads less the copies seen, within its record count)",
+                h.hop,
+                fmt_bytes(h.decrypted_bytes)
+            );
+        }
     }
     for h in l
         .hops

@@ -24,6 +24,12 @@
 //!   as those runs could hold, never more;
 //! - `trace`: `zc trace` on Debian's nginx serving a file with sendfile
 //!   gives the same verdict as on the host;
+//! - `table` (guests only: the host ran it among the tests): the live test
+//!   that holds every strategy the kernel can run to its table entry
+//!   (copies per byte, each arrow of its path carrying the file, its
+//!   calls, page identity at the device, kernel TLS's records), run in the
+//!   guest as it runs on the host. It is how a strategy this machine's
+//!   kernel cannot run (kernel TLS) is tested;
 //! - `nfs` (guests only: the host has no NFS, and serving one is not a
 //!   test's to do on it): the guest exports a directory of its scratch
 //!   disk over NFSv4 to itself, and `zc demo --strategy all --cold` on a
@@ -65,6 +71,9 @@ cmp -s "$d/payload.bin" "$d/got.bin"; echo $? > "$out/fetch.rc"
 i=0; while kill -0 $zc 2>/dev/null && [ $i -lt 150 ]; do i=$((i+1)); sleep 0.2; done
 kill -INT $zc 2>/dev/null; wait $zc; echo $? > "$out/trace.rc"
 rm -rf "$d"
+if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_LIVE_TEST:-}" ]; then
+  ZC_REQUIRE_LIVE=1 "$ZC_LAB_LIVE_TEST" --exact all_strategies_in_one_run_and_nothing_left_behind --test-threads 1 > "$out/table.txt" 2>&1; echo $? > "$out/table.rc"
+fi
 if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
   e="${ZC_WORKDIR:-/var/tmp}/zc-lab-nfs-export"; m=/tmp/zc-lab-nfs; t="${ZC_LAB_NFS_TOOLS:-}"
   mkdir -p "$e" "$m" /var/lib/nfs; head -c 1048576 /dev/urandom > "$e/file.bin"; sync
@@ -98,11 +107,22 @@ pub const NOT_YET_SERVED: &[(&str, &[&str])] = &[];
 /// Runs the matrix: the host first (the figures the others are held to),
 /// then every kernel of `super::ALL`, one after another (each guest takes
 /// both CPUs). Returns every check, and one line per kernel booted.
-pub fn run(cache: &Path, settings: &super::Settings) -> anyhow::Result<(Vec<Check>, Vec<String>)> {
+///
+/// `live_test`: the test binary holding `all_strategies_in_one_run_and_nothing_left_behind`
+/// (tests/live.rs), which each guest runs for its `table` check.
+pub fn run(
+    cache: &Path,
+    settings: &super::Settings,
+    live_test: &Path,
+) -> anyhow::Result<(Vec<Check>, Vec<String>)> {
+    let script = format!(
+        "export ZC_LAB_LIVE_TEST={}\n{SCRIPT}",
+        crate::cmd::quote(live_test.as_os_str())
+    );
     let mut runs = Vec::new();
     for series in kernels() {
         let kernel = super::prepare(cache, series)?;
-        let run = super::run(cache, kernel, SCRIPT, settings)?;
+        let run = super::run(cache, kernel, &script, settings)?;
         eprintln!(
             "kernel matrix: {series}: {} in {:.0} s",
             run.kernel.describe(),
@@ -172,6 +192,9 @@ pub struct Results {
     pub nfs_rc: Option<i32>,
     pub nfs: Vec<Value>,
     pub nfs_err: String,
+    /// The table's live test (guests only): its exit code and output.
+    pub table_rc: Option<i32>,
+    pub table: String,
     /// The script ran to its end (the lab wrote its exit code).
     pub ran: bool,
     /// The console's line that says why a guest died, if one does.
@@ -203,6 +226,8 @@ impl Results {
             nfs_setup_rc: rc("nfs-setup.rc"),
             nfs_setup: text("nfs-setup.txt"),
             nfs_rc: rc("nfs.rc"),
+            table_rc: rc("table.rc"),
+            table: text("table.txt"),
             nfs: lines("nfs.json"),
             nfs_err: text("nfs.err"),
             ran: dir.join("rc").exists(),
@@ -279,6 +304,10 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
     ];
     if k.series != "host" {
         checks.push(Check {
+            name: name("table"),
+            result: table(k),
+        });
+        checks.push(Check {
             name: name("nfs"),
             result: nfs(host, k),
         });
@@ -293,6 +322,29 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
             ..c
         })
         .collect()
+}
+
+/// The table's live test passed in the guest; a failure quotes its panic.
+fn table(k: &Results) -> Result<(), String> {
+    match k.table_rc {
+        Some(0) => Ok(()),
+        rc => {
+            let why: Vec<&str> = k
+                .table
+                .lines()
+                .skip_while(|l| !l.contains("panicked"))
+                .take(3)
+                .collect();
+            Err(format!(
+                "the table's live test exited {rc:?}: {}",
+                if why.is_empty() {
+                    "no panic in table.txt".to_string()
+                } else {
+                    why.join(" ")
+                }
+            ))
+        }
+    }
 }
 
 fn doctor(k: &Results) -> Result<(), String> {
@@ -376,6 +428,20 @@ fn demo(host: &Results, k: &Results) -> Result<(), String> {
             }
             continue;
         };
+        if r["received_ok"] != true {
+            bad.push(format!("{s}: not received intact"));
+        }
+        if let Some(e) = unexplained(s, r) {
+            bad.push(e);
+        }
+    }
+    // A strategy only the guest can run (kernel TLS) is held to the same.
+    for r in k
+        .demo
+        .iter()
+        .filter(|r| !host.demo.iter().any(|h| h["strategy"] == r["strategy"]))
+    {
+        let s = r["strategy"].as_str().unwrap_or("?");
         if r["received_ok"] != true {
             bad.push(format!("{s}: not received intact"));
         }
@@ -704,6 +770,8 @@ mod tests {
                 })
                 .collect(),
             nfs_err: String::new(),
+            table_rc: Some(0),
+            table: String::new(),
             ran: true,
             died: None,
         }

@@ -441,9 +441,6 @@ fn script(
             "export ZC_LAB_GUEST=1 ZC_LAB_NFS_TOOLS={}; ",
             q(nfs_tools)
         ));
-    } else {
-        // Whatever the caller's environment says, the host is no guest.
-        s.push_str("unset ZC_LAB_GUEST ZC_LAB_NFS_TOOLS; ");
         // The scratch disk: the guest's only virtio block device, found by
         // its label (probed, not from blkid's cache, which remembers a device
         // read before it was ready). Its driver was just loaded and probes it
@@ -459,6 +456,9 @@ fn script(
             "[ -n \"${{ZC_WORKDIR:-}}\" ] && mkdir -p {DISK_DIR}/bin && cp {}/zc {DISK_DIR}/bin/ && export PATH={DISK_DIR}/bin:\"$PATH\"; ",
             q(bin)
         ));
+    } else {
+        // Whatever the caller's environment says, the host is no guest.
+        s.push_str("unset ZC_LAB_GUEST ZC_LAB_NFS_TOOLS; ");
     }
     s.push_str(&format!(
         "set +x; exec 2>&3 3>&-; export ZC_LAB_OUT={} ZC_LAB_KERNEL={}; cd {} && ( {command} ) </dev/null >{}/stdout 2>{}/stderr; echo $? >{}/rc",
@@ -618,6 +618,35 @@ mod tests {
         );
     }
 
+    /// A guest works on its scratch disk, from a copy of zc there, and
+    /// loads the modules the matrix needs (a refactor once left all this
+    /// to the host, and the guests' files on their overlay).
+    #[test]
+    fn a_guest_mounts_its_scratch_disk_and_loads_its_modules() {
+        let k = Kernel::Debian {
+            release: debian::Release {
+                name: "7.3.4+deb13-amd64".into(),
+                version: "7.3.4-1".into(),
+                suite: "trixie-backports",
+                packages: Vec::new(),
+            },
+            vmlinuz: PathBuf::from("/k/boot/vmlinuz"),
+        };
+        let s = script(
+            &k,
+            Path::new("/o"),
+            Path::new("/t/release"),
+            Path::new("/w"),
+            "zc doctor",
+            Path::new("/c/nfs-tools"),
+        );
+        assert!(s.contains(&format!("modprobe -a {MODULES}")));
+        assert!(s.contains(&format!("export ZC_WORKDIR={DISK_DIR}")));
+        assert!(s.contains("cp /t/release/zc"));
+        assert!(s.contains("export ZC_LAB_GUEST=1"));
+        assert!(!s.contains("unset ZC_LAB_GUEST"));
+    }
+
     #[test]
     fn the_guest_script_returns_the_commands_results_as_files() {
         let k = Kernel::Host {
@@ -641,6 +670,10 @@ mod tests {
         assert!(
             s.contains("unset ZC_LAB_GUEST ZC_LAB_NFS_TOOLS; ") && !s.contains("nfs-tools"),
             "the host is never a guest"
+        );
+        assert!(
+            !s.contains("mount") && !s.contains("ZC_WORKDIR"),
+            "the host mounts no scratch disk: its files go where the user says"
         );
     }
 }

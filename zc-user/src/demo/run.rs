@@ -29,6 +29,7 @@ use super::{
 use crate::{
     decode::Event,
     kernel::tracer::{END_MARKER, Target, Tracer},
+    ktls::{self, Direction},
     model::{
         PAGE_SIZE, Strategy,
         counts::Counts,
@@ -36,7 +37,7 @@ use crate::{
         outcome::{RunOutcome, TransferStats},
     },
     strategy::{
-        Transfer,
+        Ends, Transfer,
         gate::{Gate, Pause},
         resident::{self, PageRanges},
     },
@@ -163,6 +164,16 @@ pub fn run_one(
         .accept()
         .context("accept the sender's connection")?;
     drop(listener);
+    if let Some(connect) = facts.strategy.spec().connect {
+        connect(&Ends {
+            sender: sock.as_fd(),
+            receiver: conn.as_fd(),
+        })
+        .with_context(|| format!("prepare the connection for {}", facts.strategy.name()))?;
+    }
+    // The receiving end, for its record count once the receiver is done.
+    let rx_view = conn.try_clone().context("duplicate the receiving socket")?;
+    let tls_before = tls_records(&tcp_view, &rx_view);
     let sender_file = file.reopen()?;
     let expected_crc = file.crc;
     let size = facts.size;
@@ -370,6 +381,15 @@ pub fn run_one(
                     c.set(Counter::TcpBytesRetrans, after.1.saturating_sub(before.1));
                     c.set(Counter::TcpInfoRead, 1);
                 }
+                let tls_after = tls_records(&tcp_view, &rx_view);
+                c.set(
+                    Counter::TlsTxRecords,
+                    tls_after.0.saturating_sub(tls_before.0),
+                );
+                c.set(
+                    Counter::TlsRxRecords,
+                    tls_after.1.saturating_sub(tls_before.1),
+                );
                 c
             }
             None => Counts::new(),
@@ -465,6 +485,15 @@ fn tcp_bytes_sent(sock: &TcpStream) -> Option<(u64, u64)> {
     // The kernel fills as much as it has: the field must be inside.
     let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_sent) + size_of::<u64>();
     (r == 0 && len as usize >= end).then_some((info.tcpi_bytes_sent, info.tcpi_bytes_retrans))
+}
+
+/// Records kernel TLS has sealed on the sending end and opened on the
+/// receiving end so far (0 and 0 on a plain connection).
+fn tls_records(tx: &TcpStream, rx: &TcpStream) -> (u64, u64) {
+    (
+        ktls::records(tx.as_fd(), Direction::Transmit).unwrap_or(0),
+        ktls::records(rx.as_fd(), Direction::Receive).unwrap_or(0),
+    )
 }
 
 /// The socket's cookie (`SO_COOKIE`): a number the kernel gives each socket

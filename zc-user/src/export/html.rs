@@ -255,3 +255,26 @@ pub fn export(loaded: &Loaded, first: Strategy, lang: Lang) -> anyhow::Result<St
 }
 
 const PAGE: &str = include_str!("figure.html");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every arrow the live view can draw has a kind, a label, a path and a
+    /// label position on the page (a new movement that forgot one would be
+    /// drawn nowhere).
+    #[test]
+    fn the_page_draws_every_edge() {
+        for table in ["var KIND", "var LABEL", "var PATH", "var LPOS"] {
+            let start = PAGE.find(table).expect("table on the page");
+            let body = &PAGE[start..start + PAGE[start..].find("};").expect("its end")];
+            for e in Edge::ALL {
+                assert!(
+                    body.contains(&format!("{}:", e.name())),
+                    "{table} lacks {}",
+                    e.name()
+                );
+            }
+        }
+    }
+}

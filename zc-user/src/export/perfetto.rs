@@ -112,5 +112,6 @@ fn kind_name(m: Movement) -> &'static str {
         Movement::Mapping => "mapping",
         Movement::Pin => "pin",
         Movement::SoftwareTransmit => "software_transmit",
+        Movement::Cipher => "cipher",
     }
 }

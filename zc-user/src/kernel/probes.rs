@@ -391,6 +391,19 @@ pub const PROBES: &[ProbeSpec] = &[
         required: true,
         proves: "bytes each page send queued (before 6.5)",
     }),
+    optional(ProbeSpec {
+        program: "do_tcp_sendpages_call",
+        attach: function(
+            "do_tcp_sendpages_call",
+            Hook::Fentry,
+            "do_tcp_sendpages",
+            tp::do_tcp_sendpages_fn::ARGS,
+            "",
+        ),
+        fallbacks: &[],
+        required: true,
+        proves: "the socket kernel TLS hands its records to (before 6.5, past tcp_sendpage)",
+    }),
     tp(
         "net",
         "net_dev_queue",

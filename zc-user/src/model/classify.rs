@@ -329,6 +329,22 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         );
     }
 
+    // Kernel TLS: the spliced pages are the cipher's input, sealed into
+    // records in the socket's own pages. Counted by the kernel's records.
+    let sealed = rules::tls_sealed(c);
+    push(
+        Movement::Cipher,
+        Place::PageCache,
+        Place::SocketBuffer,
+        sealed,
+        (c.get(C::TlsTxRecords), "records"),
+        "tls_sw_sendmsg → tls_push_record → crypto_aead_encrypt: page-cache pages in, \
+         ciphertext out into the socket's own pages",
+        "the socket's TLS_TX record sequence (getsockopt SOL_TLS) before and after, and \
+         raw_syscalls:sys_exit(sendfile).ret; no tracepoint on the cipher",
+    );
+    let splice = splice.saturating_sub(sealed);
+
     // sendfile/splice: the skb references the spliced pages; before 6.5,
     // page by page through tcp_sendpage.
     let by_page = c.get(C::TcpSendpage) > 0;
@@ -471,6 +487,19 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         (c.get(C::XmitSkbs), "skbs"),
         "veth_xmit: the skb moves to the peer in memory",
         "net:net_dev_start_xmit",
+    );
+
+    // The receiver's kernel TLS opened records straight into its buffer.
+    let opened = rules::tls_opened_in_place(c);
+    push(
+        Movement::Cipher,
+        Place::SocketBuffer,
+        Place::Receiver,
+        opened,
+        (c.get(C::TlsRxRecords), "records"),
+        "tls_sw_recvmsg → tls_decrypt_sg: the reader's pages are the cipher's output",
+        "the socket's TLS_RX record sequence (getsockopt SOL_TLS) before and after, and the \
+         receiver's reads less skb:skb_copy_datagram_iovec; no tracepoint on the cipher",
     );
 
     let cpu_copy_bytes = read_bytes + ring_read + user_send + seg_copy + copied_anyway;

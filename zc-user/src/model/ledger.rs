@@ -37,9 +37,20 @@ pub struct Hop {
     pub referenced_bytes: u64,
     /// Pinned user pages (MSG_ZEROCOPY, io_uring's zero-copy send).
     pub pinned_bytes: u64,
-    /// At the device: payload in pages the socket already owned (copied at an
-    /// earlier hop), passed on as they are.
+    /// At the device: payload in pages the socket already owned (copied, or
+    /// encrypted, at an earlier hop), passed on as they are.
     pub socket_pages_bytes: u64,
+    /// Sealed by kernel TLS into the socket's own pages (sender to socket),
+    /// or opened straight into the reader's buffer (device to receiver): a
+    /// CPU pass that writes new bytes. Inferred from the kernel's record
+    /// counts (`rules::tls_sealed`, `rules::tls_opened_in_place`): no
+    /// tracepoint sees the cipher.
+    pub encrypted_bytes: u64,
+    pub decrypted_bytes: u64,
+    /// At the device, of the payload: the TLS records' headers, nonces and
+    /// tags, which are not the file's bytes (records sealed × 29 bytes).
+    /// The hop's payload is the file plus these.
+    pub tls_overhead_bytes: u64,
     /// Sent again after a loss (not part of the first transmission).
     pub retransmitted_bytes: u64,
     /// Dropped before the device: sent again by TCP, as new data when the
@@ -89,6 +100,9 @@ impl Hop {
             referenced_bytes: 0,
             pinned_bytes: 0,
             socket_pages_bytes: 0,
+            encrypted_bytes: 0,
+            decrypted_bytes: 0,
+            tls_overhead_bytes: 0,
             retransmitted_bytes: 0,
             dropped_bytes: 0,
             lost_bytes: 0,
@@ -110,6 +124,8 @@ impl Hop {
             + self.referenced_bytes
             + self.pinned_bytes
             + self.socket_pages_bytes
+            + self.encrypted_bytes
+            + self.decrypted_bytes
     }
 
     /// Sets `unexplained_bytes` to the gap between payload and classes
@@ -200,10 +216,12 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
     let queued_refs = c.get(C::QueueFileBytes) + c.get(C::QueueUserBytes);
     h2.pinned_bytes = c.get(C::SendPinnedBytes).min(c.get(C::QueuePinnedBytes));
     h2.referenced_bytes = spliced.min(queued_refs);
+    // Spliced into kernel TLS: the cipher's input, sealed into new pages.
+    h2.encrypted_bytes = rules::tls_sealed(c);
     // A reference or a pin is proved at the queue only: of the bytes spliced
     // or pinned that no queue event showed, as many as TCP says reached the
     // queue unseen are unseen here too, not unexplained.
-    let unproved = spliced.saturating_sub(queued_refs)
+    let unproved = spliced.saturating_sub(queued_refs + h2.encrypted_bytes)
         + c.get(C::SendPinnedBytes)
             .saturating_sub(c.get(C::QueuePinnedBytes));
     h2.unseen_bytes = unproved.min(unseen_at_queue(c));
@@ -241,7 +259,12 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
     };
     let seg = rules::segmentation(c);
     let at_device = c.get(C::XmitPayload);
-    let mut h3 = Hop::new("socket_to_device", Place::SocketBuffer, Place::Nic, size);
+    // Under kernel TLS the device carries records: the file's bytes
+    // encrypted, plus each record's header, nonce and tag.
+    let overhead = rules::tls_overhead(c);
+    let wire = size + overhead;
+    let mut h3 = Hop::new("socket_to_device", Place::SocketBuffer, Place::Nic, wire);
+    h3.tls_overhead_bytes = overhead;
     h3.copied_bytes = seg.total();
     h3.referenced_bytes = c.get(C::XmitFileBytes) + c.get(C::XmitUserBytes);
     h3.pinned_bytes = c.get(C::XmitPinnedBytes);
@@ -270,7 +293,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
             // counts it so), not a byte sent again as new data; by counters
             // its drop is among the resent.
             let again = if stream.is_some() { tried } else { retrans };
-            let expected = size + again + h3.unseen_retransmitted_bytes + resent;
+            let expected = wire + again + h3.unseen_retransmitted_bytes + resent;
             // By ranges, bytes TCP sent again as new data where no probe
             // ran (a blind task's softirq) are unseen too, as far as the
             // queue's unseen bytes, less the holes and the unseen
@@ -290,7 +313,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
         // retransmitted, less what was lost on the way (its retransmission
         // reached it); and everything queued reached the device or was
         // dropped.
-        None => (at_device + lost).abs_diff(size + retrans) + queued.abs_diff(at_device + dropped),
+        None => (at_device + lost).abs_diff(wire + retrans) + queued.abs_diff(at_device + dropped),
     };
     if let Some(s) = stream {
         h3.unexplained_bytes += stream_unexplained(s, &h3);
@@ -299,6 +322,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
     // 4. Device → receiver: the receiver's own copy.
     let mut h4 = Hop::new("device_to_receiver", Place::Nic, Place::Receiver, size);
     h4.copied_bytes = c.get(C::RecvCopyBytes);
+    h4.decrypted_bytes = rules::tls_opened_in_place(c);
     let h4 = h4
         .skipped(
             c.get(C::SkippedRecvCopyRuns),
@@ -342,6 +366,7 @@ mod tests {
     use super::*;
     use crate::model::{
         counts::SyscallTotals,
+        rules,
         synthetic::{MIB, facts},
         syscalls::number,
     };
@@ -423,6 +448,68 @@ mod tests {
         assert_eq!(l.hops[0].copied_bytes, MIB);
         assert_eq!(l.hops[2].socket_pages_bytes, MIB);
         assert_eq!(l.unbalanced().count(), 0);
+    }
+
+    /// A sendfile over kernel TLS: the file's pages go in by reference
+    /// and leave sealed in the socket's own pages, 29 bytes longer per
+    /// record; the receiver's kernel opens them into its buffer. It
+    /// balances only with the kernel's record counts, and only with the
+    /// right ones.
+    #[test]
+    fn kernel_tls_balances_with_the_kernels_record_counts() {
+        let records = MIB / rules::TLS_RECORD_PAYLOAD;
+        let wire = MIB + records * rules::TLS_RECORD_OVERHEAD;
+        let mut c = witnessed(Counts::new());
+        let nr = number("sendfile").expect("sendfile");
+        c.syscalls.insert(
+            nr,
+            SyscallTotals {
+                calls: 16,
+                bytes: MIB,
+            },
+        );
+        c.set(C::SendSpliceBytes, MIB);
+        c.set(C::QueuePayload, wire);
+        c.set(C::XmitPayload, wire);
+        c.set(C::TcpBytesSent, wire);
+        c.set(C::TcpInfoRead, 1);
+        c.set(C::TlsTxRecords, records);
+        c.set(C::TlsRxRecords, records);
+        let f = facts("sendfile-gather");
+        let l = ledger(&c, &f, None);
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        assert_eq!(l.hops[0].referenced_bytes, MIB);
+        assert_eq!(
+            (l.hops[1].encrypted_bytes, l.hops[1].referenced_bytes),
+            (MIB, 0)
+        );
+        let h3 = &l.hops[2];
+        assert_eq!(
+            (
+                h3.payload_bytes,
+                h3.socket_pages_bytes,
+                h3.tls_overhead_bytes
+            ),
+            (wire, wire, wire - MIB)
+        );
+        assert_eq!(l.hops[3].decrypted_bytes, MIB);
+
+        // One record fewer than the device carried: 29 bytes unexplained.
+        c.set(C::TlsTxRecords, records - 1);
+        let l = ledger(&c, &f, None);
+        assert_eq!(
+            l.hops[2].unexplained_bytes,
+            rules::TLS_RECORD_OVERHEAD,
+            "{l:?}"
+        );
+        // No records at all: nothing was sealed, and nothing explains the
+        // socket's bytes or the longer stream.
+        c.set(C::TlsTxRecords, 0);
+        c.set(C::TlsRxRecords, 0);
+        let l = ledger(&c, &f, None);
+        assert_eq!(l.hops[1].unexplained_bytes, MIB);
+        assert_eq!(l.hops[3].unexplained_bytes, MIB);
+        assert!(l.hops[2].unexplained_bytes > 0);
     }
 
     #[test]

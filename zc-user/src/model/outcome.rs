@@ -10,6 +10,7 @@ use super::{
     counts::Counts,
     facts::RunFacts,
     pages::{MappedCheck, PageCounts, PageMap, Touch},
+    rules,
     steps::{self, Step, StepKind},
     stream,
     tally::Tally,
@@ -107,7 +108,8 @@ impl RunOutcome {
         let stream = stats
             .stream_start
             .filter(|_| lost_events == 0)
-            .map(|start| stream::check(&events, facts.size, start));
+            // Under kernel TLS the stream is the records: longer than the file.
+            .map(|start| stream::check(&events, facts.size + rules::tls_overhead(&counts), start));
         RunOutcome {
             figures: classify(&counts, &facts, stream.as_ref()),
             tally: Tally::of(&steps),

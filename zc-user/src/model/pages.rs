@@ -65,6 +65,8 @@ impl Touch {
             (Movement::Reference, _, Place::Nic) => Touch::AtDevice,
             (Movement::Reference, _, _) => Touch::Referenced,
             (Movement::SoftwareTransmit, _, _) => return None,
+            // No probe sees which pages kernel TLS read: its steps name none.
+            (Movement::Cipher, _, _) => return None,
         })
     }
 }

@@ -13,6 +13,13 @@
 //! - before 6.5 those pages go to `tcp_sendpage` one at a time, which
 //!   references them too (TCP always has scatter-gather: its route gets
 //!   it with GSO, whatever the device).
+//! - on a socket with kernel TLS, what a send hands over is sealed into
+//!   records in the socket's own pages (`tls_push_record` →
+//!   `crypto_aead_encrypt`): a CPU pass over every byte that is not a copy
+//!   of them. The pages a sendfile referenced are the cipher's input; the
+//!   device gets the ciphertext, 29 bytes longer per record. No tracepoint
+//!   sees the cipher: its bytes are those the sends handed over, when the
+//!   kernel's own record count says it sealed records ([`tls_sealed`]).
 //! - vmsplice() puts references to the user's own pages into a pipe.
 //! - a send with `MSG_ZEROCOPY` (or io_uring's `msg_ubuf`) pins the user's
 //!   pages and makes them the skb's frags; a veth forwarding such an skb
@@ -57,6 +64,43 @@ pub fn file_spliced(c: &Counts) -> u64 {
     sendfile + c.bytes("splice").saturating_sub(from_splice)
 }
 
+/// Bytes a TLS record adds to its plaintext on the wire, for the one
+/// cipher zc's kernel TLS uses (TLS 1.2, AES-GCM-128): the 5-byte record
+/// header, the 8-byte explicit nonce and the 16-byte tag
+/// (`TLS_HEADER_SIZE`, `TLS_CIPHER_AES_GCM_128_IV_SIZE` and `_TAG_SIZE` in
+/// include/uapi/linux/tls.h; tls_sw's `init_prot_info` adds the same).
+pub const TLS_RECORD_OVERHEAD: u64 = 5 + 8 + 16;
+
+/// The most plaintext one record holds (`TLS_MAX_PAYLOAD_SIZE`).
+pub const TLS_RECORD_PAYLOAD: u64 = 16 << 10;
+
+/// What the sender's records added on the wire: the kernel's count of
+/// records sealed, times their overhead (0 without kernel TLS).
+pub fn tls_overhead(c: &Counts) -> u64 {
+    c.get(C::TlsTxRecords) * TLS_RECORD_OVERHEAD
+}
+
+/// Bytes of the file kernel TLS sealed: every byte the sendfile or splice
+/// calls handed a socket whose key sealed records, as the syscalls
+/// returned them (on every kernel, with or without a send tracepoint), no
+/// more than the records can hold. Inferred from the record count: no
+/// probe sees the cipher.
+pub fn tls_sealed(c: &Counts) -> u64 {
+    file_spliced(c).min(c.get(C::TlsTxRecords) * TLS_RECORD_PAYLOAD)
+}
+
+/// Bytes the receiver's kernel opened straight into its buffer: what it
+/// read that no copy event carried (`tls_decrypt_sg` writes plaintext
+/// into the reader's pages, and `skb_copy_datagram_iovec` never runs), no
+/// more than the records it opened hold. Inferred from the receiver's own
+/// count and the record count: no probe sees the cipher.
+pub fn tls_opened_in_place(c: &Counts) -> u64 {
+    let records = c.get(C::TlsRxRecords);
+    c.get(C::ReceiverReadBytes)
+        .saturating_sub(c.get(C::RecvCopyBytes))
+        .min(records * TLS_RECORD_PAYLOAD)
+}
+
 /// Whether syscall `name` reads the file into user memory.
 pub fn is_file_read(name: &str) -> bool {
     FILE_READS.contains(&name)
@@ -81,14 +125,17 @@ pub fn send_move(source: u8, strategy: Strategy) -> Option<(Movement, Place)> {
     match source {
         source::USER => Some((Movement::CpuCopy, spec.user_place)),
         source::PINNED => Some((Movement::Pin, spec.user_place)),
-        source::SPLICE => {
-            let from = spec
-                .path
+        // Spliced pages go into the socket the way the strategy's path
+        // says: by reference, or sealed by kernel TLS.
+        source::SPLICE => Some(
+            spec.path
                 .iter()
-                .find(|a| a.how == Movement::Reference && a.to == Place::SocketBuffer)
-                .map_or(Place::PageCache, |a| a.from);
-            Some((Movement::Reference, from))
-        }
+                .find(|a| {
+                    matches!(a.how, Movement::Reference | Movement::Cipher)
+                        && a.to == Place::SocketBuffer
+                })
+                .map_or((Movement::Reference, Place::PageCache), |a| (a.how, a.from)),
+        ),
         _ => None,
     }
 }

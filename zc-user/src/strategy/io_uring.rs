@@ -123,6 +123,7 @@ pub const SPEC: Spec = Spec {
         pages_copied: true,
         copies_pinned: true,
     },
+    connect: None,
     send: send_entered,
 };
 
@@ -162,6 +163,7 @@ pub const SQPOLL_SPEC: Spec = Spec {
         pages_copied: true,
         copies_pinned: true,
     },
+    connect: None,
     send: send_polled,
 };
 

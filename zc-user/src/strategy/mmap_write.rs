@@ -64,6 +64,7 @@ pub const SPEC: Spec = Spec {
         pages_copied: true,
         copies_pinned: false,
     },
+    connect: None,
     send,
 };
 

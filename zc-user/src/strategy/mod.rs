@@ -160,9 +160,22 @@ pub struct Spec {
     pub story: T,
     /// What zc's own demo must measure of it: the tests read this.
     pub expect: Expect,
+    /// What it does to the connection before the transfer, on both ends
+    /// (kernel TLS: the upper-layer protocol and its keys), untraced; `None`
+    /// for a plain TCP connection.
+    pub connect: Option<Connect>,
     /// The send loop.
     pub send: SendLoop,
 }
+
+/// The two ends of the demo's connection, once it is established.
+pub struct Ends<'a> {
+    pub sender: BorrowedFd<'a>,
+    pub receiver: BorrowedFd<'a>,
+}
+
+/// Prepares a connection's two ends before the transfer.
+pub type Connect = fn(&Ends<'_>) -> anyhow::Result<()>;
 
 /// One arrow of a strategy's path: its bytes go from one place to the next,
 /// moved so.

@@ -82,6 +82,7 @@ pub const SPEC: Spec = Spec {
         pages_copied: true,
         copies_pinned: true,
     },
+    connect: None,
     send,
 };
 

@@ -68,6 +68,7 @@ pub const SPEC: Spec = Spec {
         pages_copied: true,
         copies_pinned: false,
     },
+    connect: None,
     send,
 };
 
@@ -112,10 +113,13 @@ pub const GATHER_SPEC: Spec = Spec {
         pages_copied: false,
         copies_pinned: false,
     },
+    connect: None,
     send,
 };
 
-fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
+/// `sendfile` in chunks until the whole file is sent (ktls-sendfile's
+/// loop too: kernel TLS changes the socket, not the call).
+pub(super) fn send(t: &mut Transfer<'_>) -> anyhow::Result<u64> {
     let mut off: libc::off_t = 0;
     while (off as u64) < t.size {
         io::iteration();

@@ -64,6 +64,7 @@ pub const SPEC: Spec = Spec {
         pages_copied: false,
         copies_pinned: false,
     },
+    connect: None,
     send,
 };
 

@@ -335,6 +335,20 @@ fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang
         (Movement::SoftwareTransmit, _, _, Lang::Zh) => {
             format!("veth 接收 {count} 个 skb 共 {b}：软件发送，没有 DMA（这里没有真实网卡）")
         }
+        (Movement::Cipher, _, Place::Receiver, Lang::En) => format!(
+            "the receiver's kernel opens {count} TLS records and writes {b} of plaintext straight into its buffer: one CPU pass, no copy beside it"
+        ),
+        (Movement::Cipher, _, Place::Receiver, Lang::Zh) => {
+            format!(
+                "接收方内核打开 {count} 个 TLS 记录，把 {b} 明文直接写进它的缓冲区：CPU 只过一遍，没有另外的拷贝"
+            )
+        }
+        (Movement::Cipher, _, _, Lang::En) => format!(
+            "kernel TLS seals {b} from the {f} into {count} records in the socket's own pages: the CPU reads every byte and writes ciphertext, so the pages that leave are no longer the file's"
+        ),
+        (Movement::Cipher, _, _, Lang::Zh) => format!(
+            "内核 TLS 把{f}中的 {b} 封装成 {count} 个记录，写进套接字自己的页面：CPU 读过每个字节并写出密文，所以离开的页面已不再是文件的页面"
+        ),
     }
 }
 

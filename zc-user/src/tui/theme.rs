@@ -81,6 +81,7 @@ impl Theme {
             Movement::Mapping => Color::Magenta,
             Movement::Pin => Color::LightGreen,
             Movement::SoftwareTransmit => Color::Cyan,
+            Movement::Cipher => Color::LightYellow,
         };
         let s = self.base().patch(self.fg(c));
         if self.high_contrast || !self.color {
@@ -104,5 +105,6 @@ pub fn strokes(m: Movement) -> (char, char, char, char) {
         Movement::Mapping => ('┄', '┆', '>', 'v'),
         Movement::Pin => ('╍', '╏', '>', 'v'),
         Movement::SoftwareTransmit => ('~', '~', '>', 'v'),
+        Movement::Cipher => ('≈', '≈', '>', 'v'),
     }
 }

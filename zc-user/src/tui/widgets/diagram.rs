@@ -182,10 +182,13 @@ pub enum Edge {
     Xmit,
     Segment,
     Gather,
+    /// Page cache → socket buffer through kernel TLS: read and sealed into
+    /// the socket's own pages.
+    Seal,
 }
 
 impl Edge {
-    pub const ALL: [Edge; 13] = [
+    pub const ALL: [Edge; 14] = [
         Edge::Dma,
         Edge::Read,
         Edge::Map,
@@ -199,6 +202,7 @@ impl Edge {
         Edge::Xmit,
         Edge::Segment,
         Edge::Gather,
+        Edge::Seal,
     ];
 
     /// The edge a movement is drawn on, if any (the receiver is off-picture).
@@ -223,6 +227,7 @@ impl Edge {
                 Place::Nic,
             ) => Edge::Segment,
             (Movement::Reference, Place::PageCache, Place::Nic) => Edge::Gather,
+            (Movement::Cipher, Place::PageCache, Place::SocketBuffer) => Edge::Seal,
             _ => return None,
         })
     }
@@ -243,6 +248,7 @@ impl Edge {
             Edge::Xmit => "xmit",
             Edge::Segment => "segment",
             Edge::Gather => "gather",
+            Edge::Seal => "seal",
         }
     }
 
@@ -262,6 +268,7 @@ impl Edge {
                 Movement::Reference
             }
             Edge::Xmit => Movement::SoftwareTransmit,
+            Edge::Seal => Movement::Cipher,
         }
     }
 
@@ -309,6 +316,11 @@ impl Edge {
             Edge::Splice => (
                 h(cache.right(), sock.x - 1, main).collect(),
                 "by reference",
+                (cache.right() + 3, g.label_row()),
+            ),
+            Edge::Seal => (
+                h(cache.right(), sock.x - 1, main).collect(),
+                "encrypted",
                 (cache.right() + 3, g.label_row()),
             ),
             // Short arrows either side of the pipe's box: the legend and the

@@ -16,7 +16,7 @@ pub struct Legend<'a>(pub Ctx<'a>);
 
 /// Every kind of arrow. DMA and the CPU copy are always listed (the story
 /// is about them); the others only when the run made them, five at most.
-const ITEMS: [(Movement, &str, &str, &str); 6] = [
+const ITEMS: [(Movement, &str, &str, &str); 7] = [
     (Movement::Dma, "══>", "DMA, no CPU", "DMA，不占 CPU"),
     (Movement::CpuCopy, "──>", "CPU copy", "CPU 拷贝"),
     (Movement::Reference, "┈┈>", "page reference", "页面引用"),
@@ -28,6 +28,7 @@ const ITEMS: [(Movement, &str, &str, &str); 6] = [
         "software xmit",
         "软件发送",
     ),
+    (Movement::Cipher, "≈≈>", "cipher pass (CPU)", "加解密 (CPU)"),
 ];
 
 impl Widget for Legend<'_> {
