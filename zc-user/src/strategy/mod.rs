@@ -24,6 +24,7 @@ pub mod gate;
 pub(crate) mod io;
 mod io_uring;
 mod io_uring_send;
+mod ktls_sendfile;
 mod mmap_write;
 mod msg_zerocopy;
 mod read_write;
@@ -232,6 +233,7 @@ const TABLE: &[Spec] = &[
     io_uring::SPEC,
     io_uring::SQPOLL_SPEC,
     io_uring_send::SPEC,
+    ktls_sendfile::SPEC,
 ];
 
 impl Spec {
