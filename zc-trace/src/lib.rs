@@ -4,7 +4,9 @@
 //! This crate holds the format alone (types, reading with validation,
 //! writing), with no kernel or terminal code, so the reader can be fuzzed
 //! and documented on its own (docs/trace-format.md). It never holds a kernel
-//! address: writers replace pointers with small ids before they get here.
+//! address. Its [`Event`] is also the type zc's model reads: zc's decoder
+//! makes one from each kernel record, with pointers already small ids, and
+//! a trace stores the model's input as it is.
 
 use serde::{Deserialize, Serialize};
 
@@ -168,8 +170,9 @@ pub struct Syscall {
     pub bytes: u64,
 }
 
-/// One event. `t` is nanoseconds since the run's first event; `skb` is a
-/// small id standing for a kernel pointer.
+/// One event. `t` is nanoseconds since the run's first event (in memory,
+/// before a run is stored, the kernel's monotonic clock); `skb` is a small
+/// id standing for a kernel pointer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub enum Event {

@@ -80,8 +80,8 @@ fn main() {
         let span = o
             .events
             .last()
-            .map_or(1, |e| e.ts_ns())
-            .saturating_sub(o.events.first().map_or(0, |e| e.ts_ns()))
+            .map_or(1, |e| e.t())
+            .saturating_sub(o.events.first().map_or(0, |e| e.t()))
             .max(1);
         let kernel_ns_per_event = span as f64 / o.events.len().max(1) as f64;
         println!(

@@ -193,6 +193,7 @@ fn empty_state_before_the_first_measurement() {
     let mut a = App::new(
         Source::Live {
             kernel: "6.18.44".into(),
+            refused: Vec::new(),
         },
         Strategy::named("read-write").expect("in the table"),
         true,
@@ -259,6 +260,7 @@ fn a_stepped_run_in_progress_80x24() {
     let mut a = App::new(
         Source::Live {
             kernel: rec.meta.kernel.clone(),
+            refused: Vec::new(),
         },
         s,
         false,
@@ -272,7 +274,7 @@ fn a_stepped_run_in_progress_80x24() {
         .events
         .iter()
         .enumerate()
-        .filter(|(_, e)| matches!(e, zc::decode::Event::Syscall(c) if c.h.op == 0))
+        .filter(|(_, e)| matches!(e, zc::decode::Event::SysEnter { .. }))
         .map(|(i, _)| i)
         .collect();
     let cut = enters[3];
@@ -290,4 +292,40 @@ fn a_stepped_run_in_progress_80x24() {
     assert!(screen.contains("Enter next call"), "{screen}");
     assert!(screen.contains("run in progress"), "{screen}");
     insta::assert_snapshot!(screen);
+}
+
+/// A stepped run whose sender the scheduler preempted on its way to its
+/// first gate: that switch is a measured step, and the screen shows it,
+/// and still says the sender waits before its first call.
+#[test]
+fn a_stepped_run_preempted_before_its_first_call_still_says_it_waits() {
+    use zc::{decode::Event, model::outcome::RunOutcome, strategy::gate::StepUnit};
+    let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
+    let s = Strategy::named("read-write").expect("in the table");
+    let whole = rec.outcome(s).expect("run present");
+    let mut a = App::new(
+        Source::Live {
+            kernel: rec.meta.kernel.clone(),
+            refused: Vec::new(),
+        },
+        s,
+        false,
+        1.0,
+        Lang::En,
+        "probes 18/18 attached".into(),
+    )
+    .with_step(Some(StepUnit::Call));
+    let so_far = RunOutcome::new(
+        whole.facts,
+        whole.counts.clone(),
+        vec![Event::SchedOut {
+            t: 1,
+            blocked: false,
+        }],
+        whole.stats(),
+    );
+    update(&mut a, Action::RunProgress(Box::new(so_far)));
+    let screen = screen(&a, 80, 24);
+    assert!(screen.contains("preempts the sender"), "{screen}");
+    assert!(screen.contains("before its first call"), "{screen}");
 }

@@ -27,7 +27,7 @@ use super::{
     window,
 };
 use crate::{
-    decode::Event,
+    decode::{Decoder, Record},
     kernel::tracer::{END_MARKER, Target, Tracer},
     ktls::{self, Direction},
     model::{
@@ -293,7 +293,10 @@ pub fn run_one(
                 sock_cookie,
             })?;
         }
-        let mut events: Vec<Event> = Vec::new();
+        // The kernel's records, kept until the run ends (or a stepped run
+        // reports): the stream's start, which the decoder needs, is asked
+        // of the kernel then.
+        let mut events: Vec<Record> = Vec::new();
         let mut bad_records = 0u64;
         // The sender is blocked in recv(): its CPU clock stands still.
         let cpu_start = cpu_ns(cpu_clock_of(sender_thread)?);
@@ -302,9 +305,9 @@ pub fn run_one(
         let softirq_start = softirq_ns();
         let tcp_sent_before = tcp_bytes_sent(&tcp_view);
         let _ = go_tx.send(());
-        let drain = |t: &mut Option<&mut Tracer>, events: &mut Vec<Event>, bad: &mut u64| {
+        let drain = |t: &mut Option<&mut Tracer>, events: &mut Vec<Record>, bad: &mut u64| {
             t.as_deref_mut().map_or(0, |t| {
-                t.drain(&mut |r: Result<Event, _>| match r {
+                t.drain(&mut |r: Result<Record, _>| match r {
                     Ok(e) => events.push(e),
                     Err(_) => *bad += 1,
                 })
@@ -326,13 +329,15 @@ pub fn run_one(
             {
                 let mut so_far = events.clone();
                 so_far.sort_by_key(|e| e.ts_ns());
-                let stats = TransferStats {
-                    resident_before,
-                    stepped: true,
-                    ..TransferStats::default()
-                };
                 // A report that cannot be made now is made at the next event.
-                if let Ok(counts) = t.counts() {
+                if let (Ok(counts), Ok(start)) = (t.counts(), t.stream_start()) {
+                    let stats = TransferStats {
+                        resident_before,
+                        stepped: true,
+                        stream_ranges: start.is_some(),
+                        ..TransferStats::default()
+                    };
+                    let so_far = Decoder::run(start, &so_far);
                     (st.progress)(RunOutcome::new(facts, counts, so_far, stats));
                     reported = (events.len(), Instant::now());
                 }
@@ -371,7 +376,7 @@ pub fn run_one(
             Some(t) => {
                 t.disarm()?;
                 stream_start = t.stream_start()?;
-                t.drain(&mut |r: Result<Event, _>| match r {
+                t.drain(&mut |r: Result<Record, _>| match r {
                     Ok(e) => events.push(e),
                     Err(_) => bad_records += 1,
                 });
@@ -418,9 +423,10 @@ pub fn run_one(
             resident_before,
             stepped: stepping.is_some(),
             short_calls: done.short_calls,
-            stream_start,
+            stream_ranges: stream_start.is_some(),
             mapped_resident: done.mapped_resident,
         };
+        let events = Decoder::run(stream_start, &events);
         Ok(RunOutcome::new(facts, counts, events, stats))
     })
 }

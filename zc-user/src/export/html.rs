@@ -128,7 +128,7 @@ fn run_data(o: &RunOutcome) -> Value {
     let s = o.facts.strategy;
     let spec = s.spec();
     let played = Played::new(o.clone());
-    let t0 = o.events.first().map_or(0, |e| e.ts_ns());
+    let t0 = o.events.first().map_or(0, |e| e.t());
     let items: Vec<Value> = played
         .plan
         .items

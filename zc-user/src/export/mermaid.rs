@@ -64,7 +64,14 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
                 calls += 1;
                 let _ = writeln!(s, "    U->>K: {syscall}() — user → kernel");
             }
-            StepKind::Exit { syscall, ret } => {
+            StepKind::Exit {
+                syscall,
+                mapping: true,
+                ..
+            } => {
+                let _ = writeln!(s, "    K-->>U: {syscall} returns a mapping — kernel → user");
+            }
+            StepKind::Exit { syscall, ret, .. } => {
                 let _ = writeln!(
                     s,
                     "    K-->>U: {syscall} returns {} — kernel → user",

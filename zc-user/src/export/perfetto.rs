@@ -42,7 +42,7 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
                 json!({"ph":"M","name":"thread_name","pid":pid,"tid":tid,"args":{"name":tname}}),
             );
         }
-        let t0 = run.events.first().map_or(0, |e| e.ts_ns());
+        let t0 = run.events.first().map_or(0, |e| e.t());
         let at = |ts: u64| us(ts.saturating_sub(t0) + offset_ns);
         let mut open: Option<(String, u64)> = None;
         let mut copied = 0u64;
@@ -51,7 +51,7 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
             last_ts = last_ts.max(s.ts_ns);
             match &s.kind {
                 StepKind::Enter { syscall } => open = Some((syscall.clone(), s.ts_ns)),
-                StepKind::Exit { syscall, ret } => {
+                StepKind::Exit { syscall, ret, .. } => {
                     let start = open.take().map_or(s.ts_ns, |(_, t)| t);
                     ev.push(json!({
                         "ph":"X","cat":"syscall","name":syscall,"pid":pid,"tid":SENDER,

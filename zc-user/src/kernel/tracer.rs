@@ -29,7 +29,7 @@ use super::{
     stats::ProgRun,
 };
 use crate::{
-    decode::{DecodeError, Event, decode},
+    decode::{DecodeError, Record, decode},
     model::{
         counts::{Counts, SyscallTotals},
         tree::{SocketInfo, TreeCounts},
@@ -861,7 +861,7 @@ impl Tracer {
     }
 
     /// Decodes every record waiting in the ring buffer.
-    pub fn drain(&mut self, sink: impl FnMut(Result<Event, DecodeError>)) -> usize {
+    pub fn drain(&mut self, sink: impl FnMut(Result<Record, DecodeError>)) -> usize {
         self.drain_some(usize::MAX, sink)
     }
 
@@ -869,7 +869,7 @@ impl Tracer {
     pub fn drain_some(
         &mut self,
         max: usize,
-        mut sink: impl FnMut(Result<Event, DecodeError>),
+        mut sink: impl FnMut(Result<Record, DecodeError>),
     ) -> usize {
         let mut n = 0;
         while n < max {

@@ -42,9 +42,10 @@ pub struct TransferStats {
     /// Calls the sender's loop made again because one moved less than it
     /// asked or was interrupted: the timing's, not the strategy's.
     pub short_calls: u64,
-    /// The sequence number of the demo socket's first stream byte, as the
-    /// kernel side read it (`tcp_sock.write_seq` before the first send).
-    pub stream_start: Option<u32>,
+    /// The events place each skb in the TCP stream (`at`): the kernel side
+    /// read where the stream starts (`tcp_sock.write_seq` before the first
+    /// send), and the decoder counted from it.
+    pub stream_ranges: bool,
     /// The file pages the sender's mapping of the file held as its loop
     /// ended, read from its page tables (`strategy::resident`): the pages
     /// the faults mapped. None when the loop mapped nothing, or the look
@@ -80,7 +81,7 @@ pub struct RunOutcome {
     pub stepped: bool,
     /// Calls the sender made again after a short or interrupted one.
     pub short_calls: u64,
-    pub stream_start: Option<u32>,
+    pub stream_ranges: bool,
     pub mapped_resident: Option<Vec<(u32, u32)>>,
 }
 
@@ -105,11 +106,9 @@ impl RunOutcome {
         let lost_events = counts.get(Counter::RingbufFull);
         // Ranges need every skb event: with one lost, a hole would be the
         // ring's, not the kernel's.
-        let stream = stats
-            .stream_start
-            .filter(|_| lost_events == 0)
-            // Under kernel TLS the stream is the records: longer than the file.
-            .map(|start| stream::check(&events, facts.size + rules::tls_overhead(&counts), start));
+        // Under kernel TLS the stream is the records: longer than the file.
+        let stream = (stats.stream_ranges && lost_events == 0)
+            .then(|| stream::check(&events, facts.size + rules::tls_overhead(&counts)));
         RunOutcome {
             figures: classify(&counts, &facts, stream.as_ref()),
             tally: Tally::of(&steps),
@@ -128,7 +127,7 @@ impl RunOutcome {
             resident_before: stats.resident_before,
             stepped: stats.stepped,
             short_calls: stats.short_calls,
-            stream_start: stats.stream_start,
+            stream_ranges: stats.stream_ranges,
             mapped_resident: stats.mapped_resident,
         }
     }
@@ -190,10 +189,10 @@ impl RunOutcome {
         // then maps (`mm_filemap_fault`: not a step of its own, it moves
         // no bytes).
         for e in &self.events {
-            if let Event::Filemap(f) = e
-                && f.h.op == zc_common::event::op::FILEMAP_FAULT
+            if let Event::Filemap { op, index, .. } = *e
+                && op == zc_common::event::op::FILEMAP_FAULT
             {
-                map.mark(&super::pages::range(f.index, f.index), Touch::Mapped);
+                map.mark(&super::pages::range(index, index), Touch::Mapped);
             }
         }
         let check = self
@@ -216,7 +215,7 @@ impl RunOutcome {
             resident_before: self.resident_before,
             stepped: self.stepped,
             short_calls: self.short_calls,
-            stream_start: self.stream_start,
+            stream_ranges: self.stream_ranges,
             mapped_resident: self.mapped_resident.clone(),
         }
     }

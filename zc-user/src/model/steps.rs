@@ -7,12 +7,9 @@
 //! [`super::rules`]; with no lost events the two agree, and the live tests
 //! check that they do.
 
-use zc_common::{
-    NO_PAGE,
-    event::{
-        IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC,
-        RingEvent, SKBFL_ZEROCOPY_ENABLE, SO_EE_CODE_ZEROCOPY_COPIED, SkbEvent, op, sched_blocked,
-    },
+use zc_common::event::{
+    IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC,
+    SKBFL_ZEROCOPY_ENABLE, op,
 };
 
 use super::{
@@ -27,10 +24,15 @@ use crate::decode::Event;
 pub enum StepKind {
     /// User → kernel: the sender entered a syscall.
     Enter { syscall: String },
-    /// Kernel → user: the syscall returned `ret`.
-    Exit { syscall: String, ret: i64 },
+    /// Kernel → user: the syscall returned `ret`, or (`mapping`) the
+    /// address of a new mapping, which is not kept.
+    Exit {
+        syscall: String,
+        ret: i64,
+        mapping: bool,
+    },
     /// A page fault; `in_kernel` when it hit inside a syscall's copy (no mode switch).
-    Fault { in_kernel: bool, address: u64 },
+    Fault { in_kernel: bool },
     /// The scheduler took the CPU from the sender (`blocked`: it had to wait).
     SchedOut { blocked: bool },
     /// The sender got a CPU back.
@@ -70,15 +72,14 @@ pub struct Step {
     pub pages: StepPages,
 }
 
-/// The frags of an skb that are pages of the demo file, with their place
-/// in the skb.
-fn frag_pages(e: &SkbEvent) -> StepPages {
-    (0u8..)
-        .zip(e.frag_pages)
-        .filter(|(_, page)| *page != NO_PAGE)
-        .map(|(frag, page)| PageRef {
+/// The frags of an skb that are pages of the demo file (`[frag, page]`),
+/// with their place in the skb.
+fn file_pages(frag_pages: &[[u32; 2]]) -> StepPages {
+    frag_pages
+        .iter()
+        .map(|&[frag, page]| PageRef {
             page,
-            frag: Some(frag),
+            frag: Some(frag as u8),
         })
         .collect()
 }
@@ -122,15 +123,12 @@ struct StepBuilder {
     queued: SkbQueue,
     /// Bytes of the file read (or spliced, or sent) so far.
     read_off: u64,
-    /// The address mmap returned for the file, and where in that mapping
-    /// the call in progress reads (its buffer argument, less the base).
-    map_base: Option<u64>,
+    /// The file is mapped (mmap returned, munmap not yet), and where in that
+    /// mapping the call in progress reads.
+    mapped: bool,
     map_at: Option<u64>,
     steps: Vec<Step>,
 }
-
-/// Offsets into a mapping are below this; a larger value is an address.
-const MAPPING_SPAN: u64 = 1 << 40;
 
 const SEND_EVIDENCE: &str = "tcp:tcp_sendmsg_locked (message iterator) + sock:sock_send_length";
 /// The same, where the kernel handed TCP a page at a time (before 6.5).
@@ -153,7 +151,7 @@ impl StepBuilder {
             pipe: PageQueue::default(),
             queued: SkbQueue::default(),
             read_off: 0,
-            map_base: None,
+            mapped: false,
             map_at: None,
             steps: Vec::new(),
         }
@@ -267,12 +265,21 @@ impl StepBuilder {
 
     /// An io_uring request's step, and what its completion moved: a READ's
     /// copy into the user buffer, a notification's verdict.
-    fn ring(&mut self, ts: u64, e: &RingEvent) {
-        let complete = e.h.op == op::RING_COMPLETE;
-        if complete && e.cflags & IORING_CQE_F_NOTIF != 0 {
+    #[allow(clippy::too_many_arguments, reason = "the event's own fields")]
+    fn ring(
+        &mut self,
+        ts: u64,
+        complete: bool,
+        user_data: u64,
+        res: i32,
+        cflags: u32,
+        opcode: u8,
+        helper: bool,
+    ) {
+        if complete && cflags & IORING_CQE_F_NOTIF != 0 {
             // A notification: its own step says what it means.
-            let bytes = self.ring_sent.remove(&e.user_data).unwrap_or(0);
-            let copied = e.res as u32 & IORING_NOTIF_USAGE_ZC_COPIED != 0;
+            let bytes = self.ring_sent.remove(&user_data).unwrap_or(0);
+            let copied = res as u32 & IORING_NOTIF_USAGE_ZC_COPIED != 0;
             let ev = "io_uring:io_uring_complete (IORING_CQE_F_NOTIF).res";
             self.completion(ts, 1, copied, bytes, ev);
             return;
@@ -280,10 +287,10 @@ impl StepBuilder {
         self.step(
             ts,
             StepKind::Ring {
-                opcode: e.opcode,
+                opcode,
                 complete,
-                helper: e.helper != 0,
-                res: e.res as i64,
+                helper,
+                res: res as i64,
             },
             if complete {
                 "io_uring:io_uring_complete"
@@ -291,21 +298,21 @@ impl StepBuilder {
                 "io_uring:io_uring_submit_req"
             },
         );
-        if !complete || e.res < 0 {
+        if !complete || res < 0 {
             return;
         }
-        if e.opcode == IORING_OP_READ {
-            let pages = self.read_pages(e.res as u64);
+        if opcode == IORING_OP_READ {
+            let pages = self.read_pages(res as u64);
             self.buffer.push(&pages);
             self.moved_pages(
                 ts,
                 (Movement::CpuCopy, Place::PageCache, Place::UserBuffer),
-                e.res as u64,
+                res as u64,
                 "io_uring:io_uring_complete (IORING_OP_READ).res + filemap:mm_filemap_get_pages",
                 pages,
             );
-        } else if e.opcode == IORING_OP_SEND_ZC {
-            self.ring_sent.insert(e.user_data, e.res as u64);
+        } else if opcode == IORING_OP_SEND_ZC {
+            self.ring_sent.insert(user_data, res as u64);
         }
     }
 
@@ -330,58 +337,59 @@ impl StepBuilder {
 
     /// Feeds one event; events must come in timestamp order.
     fn push(&mut self, event: &Event) {
-        let ts = event.ts_ns();
+        let ts = event.t();
         match event {
-            Event::Syscall(e) if e.h.op == op::SYS_ENTER => {
+            &Event::SysEnter { nr, map_offset, .. } => {
                 self.sent_in_call = false;
-                self.map_at = self
-                    .map_base
-                    .and_then(|base| e.args[1].checked_sub(base))
-                    .filter(|off| *off < MAPPING_SPAN);
-                let syscall = syscalls::name(e.nr);
+                self.map_at = map_offset.filter(|_| self.mapped);
+                let syscall = syscalls::name(nr);
                 self.step(ts, StepKind::Enter { syscall }, "raw_syscalls:sys_enter");
             }
-            Event::Syscall(e) => {
-                let syscall = syscalls::name(e.nr);
-                match syscall.as_str() {
-                    "mmap" if e.ret as u64 > MAPPING_SPAN => self.map_base = Some(e.ret as u64),
-                    "munmap" => self.map_base = None,
-                    _ => {}
+            &Event::SysExit {
+                nr,
+                ret,
+                new_mapping,
+                ..
+            } => {
+                let syscall = syscalls::name(nr);
+                if new_mapping {
+                    self.mapped = true;
+                } else if syscall == "munmap" {
+                    self.mapped = false;
                 }
-                if rules::is_file_read(&syscall) && e.ret > 0 {
-                    let pages = self.read_pages(e.ret as u64);
+                if rules::is_file_read(&syscall) && ret > 0 {
+                    let pages = self.read_pages(ret as u64);
                     self.buffer.push(&pages);
                     self.moved_pages(
                         ts,
                         (Movement::CpuCopy, Place::PageCache, Place::UserBuffer),
-                        e.ret as u64,
+                        ret as u64,
                         "raw_syscalls:sys_exit(read).ret + filemap:mm_filemap_get_pages",
                         pages,
                     );
                 }
                 // vmsplice lends the user's pages to the pipe.
-                if rules::is_lend_into_pipe(&syscall) && e.ret > 0 {
-                    let pages = self.buffer.take(e.ret as u64);
+                if rules::is_lend_into_pipe(&syscall) && ret > 0 {
+                    let pages = self.buffer.take(ret as u64);
                     self.pipe.push(&pages);
                     self.moved_pages(
                         ts,
                         (Movement::Reference, Place::UserBuffer, Place::Pipe),
-                        e.ret as u64,
+                        ret as u64,
                         "raw_syscalls:sys_exit(vmsplice).ret",
                         pages,
                     );
                 }
                 // A splice that sent nothing to the socket moved file pages
                 // into the strategy's pipe, by reference.
-                if rules::is_splice_into_pipe(&syscall, self.sent_in_call, self.strategy)
-                    && e.ret > 0
+                if rules::is_splice_into_pipe(&syscall, self.sent_in_call, self.strategy) && ret > 0
                 {
-                    let pages = self.read_pages(e.ret as u64);
+                    let pages = self.read_pages(ret as u64);
                     self.pipe.push(&pages);
                     self.moved_pages(
                         ts,
                         (Movement::Reference, Place::PageCache, Place::Pipe),
-                        e.ret as u64,
+                        ret as u64,
                         "raw_syscalls:sys_exit(splice).ret + filemap:mm_filemap_get_pages",
                         pages,
                     );
@@ -390,81 +398,85 @@ impl StepBuilder {
                     ts,
                     StepKind::Exit {
                         syscall,
-                        ret: e.ret,
+                        ret,
+                        mapping: new_mapping,
                     },
                     "raw_syscalls:sys_exit",
                 );
             }
-            Event::Fault(e) => {
-                let in_kernel = e.h.op == op::FAULT_KERNEL;
-                self.step(
-                    ts,
-                    StepKind::Fault {
-                        in_kernel,
-                        address: e.address,
-                    },
-                    if in_kernel {
-                        "exceptions:page_fault_kernel"
-                    } else {
-                        "exceptions:page_fault_user"
-                    },
-                );
-            }
-            Event::Sched(e) if e.h.op == op::SCHED_OUT => self.step(
+            &Event::Fault { kernel, .. } => self.step(
                 ts,
-                StepKind::SchedOut {
-                    blocked: sched_blocked(e.prev_state),
+                StepKind::Fault { in_kernel: kernel },
+                if kernel {
+                    "exceptions:page_fault_kernel"
+                } else {
+                    "exceptions:page_fault_user"
                 },
-                "sched:sched_switch",
             ),
-            Event::Sched(_) => self.step(ts, StepKind::SchedIn, "sched:sched_switch"),
-            Event::Filemap(e) => match e.h.op {
+            &Event::SchedOut { blocked, .. } => {
+                self.step(ts, StepKind::SchedOut { blocked }, "sched:sched_switch")
+            }
+            Event::SchedIn { .. } => self.step(ts, StepKind::SchedIn, "sched:sched_switch"),
+            &Event::Filemap {
+                op,
+                index,
+                last_index,
+                order,
+                ..
+            } => match op {
                 op::FILEMAP_ADD => {
-                    let pages = 1u64 << e.order.min(20);
+                    let pages = 1u64 << order.min(20);
                     self.moved_pages(
                         ts,
                         (Movement::Dma, Place::Disk, Place::PageCache),
                         pages * PAGE_SIZE,
                         "filemap:mm_filemap_add_to_page_cache",
-                        pages::range(e.index, e.index + pages - 1),
+                        pages::range(index, index + pages - 1),
                     )
                 }
                 op::FILEMAP_MAP_PAGES => self.moved_pages(
                     ts,
                     (Movement::Mapping, Place::PageCache, Place::Mapping),
-                    (e.last_index.saturating_sub(e.index) + 1) * PAGE_SIZE,
+                    (last_index.saturating_sub(index) + 1) * PAGE_SIZE,
                     "filemap:mm_filemap_map_pages",
-                    pages::range(e.index, e.last_index),
+                    pages::range(index, last_index),
                 ),
                 // The range a read or a splice takes from the cache: its
                 // copy or its references, at the syscall's exit or the
                 // send, carry these pages.
                 op::FILEMAP_GET_PAGES => self
                     .fetched
-                    .extend(pages::range(e.index, e.last_index.max(e.index))),
+                    .extend(pages::range(index, last_index.max(index))),
                 _ => {}
             },
-            Event::Block(e) => self.step(
+            &Event::Block {
+                issue,
+                nr_sector,
+                bytes,
+                ..
+            } => self.step(
                 ts,
                 StepKind::Block {
-                    issue: e.h.op == op::BLOCK_ISSUE,
-                    bytes: if e.h.op == op::BLOCK_ISSUE {
-                        e.bytes as u64
+                    issue,
+                    bytes: if issue {
+                        bytes as u64
                     } else {
-                        e.nr_sector as u64 * 512
+                        nr_sector as u64 * 512
                     },
                 },
                 "block:block_bio_queue + block_rq_complete",
             ),
-            Event::Send(e) if e.h.op == op::SEND_TCP_SENDMSG || e.h.op == op::SEND_TCP_SENDPAGE => {
-                self.send_source = e.source;
-                self.send_by_page = e.h.op == op::SEND_TCP_SENDPAGE;
+            &Event::TcpSendmsg {
+                source, sendpage, ..
+            } => {
+                self.send_source = source;
+                self.send_by_page = sendpage;
                 self.sent_in_call = true;
                 // The data enters the skb here, at the start of the message,
                 // before any of it is transmitted; its size is known only at
                 // sock_send_length, which fills this step in.
                 if self.open_send.is_none()
-                    && let Some((movement, from)) = rules::send_move(e.source, self.strategy)
+                    && let Some((movement, from)) = rules::send_move(source, self.strategy)
                 {
                     self.open_send = Some(self.steps.len());
                     self.step(
@@ -479,8 +491,8 @@ impl StepBuilder {
                     );
                 }
             }
-            Event::Send(e) => {
-                let bytes = e.ret.max(0) as u64;
+            &Event::SockSend { ret, .. } => {
+                let bytes = ret.max(0) as u64;
                 match self.open_send.take() {
                     Some(i) if bytes > 0 => {
                         let from = match self.steps.get(i) {
@@ -520,21 +532,39 @@ impl StepBuilder {
                     }
                 }
             }
-            Event::Skb(e) if e.h.op == op::SKB_QUEUE => {
-                let paged = e.payload.saturating_sub(e.linear_payload) as u64;
-                let queued = rules::Pending::of(paged, e.file_bytes as u64, e.user_bytes as u64);
+            Event::Skb {
+                queue: true,
+                skb,
+                payload,
+                linear_payload,
+                file_bytes,
+                user_bytes,
+                frag_pages,
+                ..
+            } => {
+                let paged = payload.saturating_sub(*linear_payload) as u64;
+                let queued = rules::Pending::of(paged, *file_bytes as u64, *user_bytes as u64);
                 self.pending.file += queued.file;
                 self.pending.user += queued.user;
                 self.pending.other += queued.other;
-                self.queued.push(e.skb, frag_pages(e), queued.file);
+                self.queued.push(*skb, file_pages(frag_pages), queued.file);
             }
-            Event::Skb(e) if e.h.op == op::SKB_XMIT => {
-                let linear = e.linear_payload as u64;
-                let paged = e.payload.saturating_sub(e.linear_payload) as u64;
-                let went = rules::Pending::of(paged, e.file_bytes as u64, e.user_bytes as u64);
+            Event::Skb {
+                queue: false,
+                payload,
+                linear_payload,
+                file_bytes,
+                user_bytes,
+                shinfo_flags,
+                frag_pages,
+                ..
+            } => {
+                let linear = *linear_payload as u64;
+                let paged = payload.saturating_sub(*linear_payload) as u64;
+                let went = rules::Pending::of(paged, *file_bytes as u64, *user_bytes as u64);
                 // Paged data that went through untouched leaves the pending pools.
                 self.pending.pass(went);
-                let frags = frag_pages(e);
+                let frags = file_pages(frag_pages);
                 // The file bytes that went by reference leave the queue as
                 // they leave the byte pools; the frags name their pages.
                 self.queued.take(went.file);
@@ -563,7 +593,7 @@ impl StepBuilder {
                     frags,
                 );
                 // The user's pages in a zero-copy skb are pinned; others lent.
-                let pinned = e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0;
+                let pinned = shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0;
                 if pinned {
                     self.pinned_at_device += went.user;
                 }
@@ -584,46 +614,56 @@ impl StepBuilder {
                     Movement::SoftwareTransmit,
                     Place::SocketBuffer,
                     Place::Nic,
-                    e.payload as u64,
+                    *payload as u64,
                     "net:net_dev_start_xmit",
                 );
             }
             // Drops and retransmissions are itemized in the ledger; they
             // move no new byte of the file. A whole skb dropped before the
             // device takes its pages out of the queue.
-            Event::Skb(e) if e.h.op == op::SKB_DROP => self.queued.dropped(e.skb),
-            Event::Skb(_) => {}
-            Event::Thread(e) => self.step(
+            &Event::Drop {
+                skb, lost: false, ..
+            } => self.queued.dropped(skb),
+            Event::Drop { .. } | Event::Retransmit { .. } => {}
+            Event::Thread { name, .. } => self.step(
                 ts,
-                StepKind::Thread {
-                    name: String::from_utf8_lossy(&e.comm)
-                        .split('\0')
-                        .next()
-                        .unwrap_or("")
-                        .to_string(),
-                },
+                StepKind::Thread { name: name.clone() },
                 "task:task_newtask (in the sender)",
             ),
-            Event::Ring(e) => self.ring(ts, e),
+            &Event::Ring {
+                complete,
+                user_data,
+                res,
+                cflags,
+                opcode,
+                helper,
+                ..
+            } => self.ring(ts, complete, user_data, res, cflags, opcode, helper),
             // Where a copy made anyway happened is evidence for the report;
             // the copy itself is counted once, from the kernel's verdict.
-            Event::Forward(_) => {}
-            Event::Completion(e) => self.completion(
+            Event::Forward { .. } => {}
+            &Event::Completion {
+                lo,
+                hi,
+                bytes,
+                copied,
+                ..
+            } => self.completion(
                 ts,
-                e.hi.wrapping_sub(e.lo) as u64 + 1,
-                e.code & SO_EE_CODE_ZEROCOPY_COPIED != 0,
-                e.bytes,
+                hi.wrapping_sub(lo) as u64 + 1,
+                copied,
+                bytes,
                 "skb:skb_copy_datagram_iovec (sender, error queue) → sock_extended_err",
             ),
-            Event::Recv(e) => self.moved(
+            &Event::Recv { len, .. } => self.moved(
                 ts,
                 Movement::CpuCopy,
                 Place::SocketBuffer,
                 Place::Receiver,
-                e.len as u64,
+                len as u64,
                 "skb:skb_copy_datagram_iovec",
             ),
-            Event::Dma(_) => {}
+            Event::Dma { .. } => {}
         }
     }
 }
@@ -644,7 +684,12 @@ mod tests {
         fn steps(&self) -> &[Step] {
             &self.steps
         }
+        /// Feeds a kernel record, decoded as a live run decodes it.
+        fn rec(&mut self, r: &Record) {
+            self.push(&Decoder::new(None).event(r));
+        }
     }
+    use crate::decode::{Decoder, Record};
     use zc_common::event::*;
 
     fn h(ts: u64, kind: Kind, op: u16) -> Header {
@@ -656,8 +701,8 @@ mod tests {
         }
     }
 
-    fn sys(ts: u64, name: &str, op: u16, ret: i64) -> Event {
-        Event::Syscall(SyscallEvent {
+    fn sys(ts: u64, name: &str, op: u16, ret: i64) -> Record {
+        Record::Syscall(SyscallEvent {
             h: h(ts, Kind::Syscall, op),
             nr: syscalls::number(name).expect("known"),
             args: [0; 3],
@@ -665,14 +710,14 @@ mod tests {
         })
     }
 
-    fn send(ts: u64, src: u8, ret: i64) -> [Event; 2] {
+    fn send(ts: u64, src: u8, ret: i64) -> [Record; 2] {
         [
-            Event::Send(SendEvent {
+            Record::Send(SendEvent {
                 h: h(ts, Kind::Send, op::SEND_TCP_SENDMSG),
                 source: src,
                 ..Default::default()
             }),
-            Event::Send(SendEvent {
+            Record::Send(SendEvent {
                 h: h(ts + 1, Kind::Send, op::SEND_SOCK_LENGTH),
                 ret,
                 ..Default::default()
@@ -680,8 +725,8 @@ mod tests {
         ]
     }
 
-    fn skb(ts: u64, op: u16, payload: u32, linear: u32, file: u32) -> Event {
-        Event::Skb(Box::new(SkbEvent {
+    fn skb(ts: u64, op: u16, payload: u32, linear: u32, file: u32) -> Record {
+        Record::Skb(Box::new(SkbEvent {
             h: h(ts, Kind::Skb, op),
             payload,
             linear_payload: linear,
@@ -703,7 +748,7 @@ mod tests {
         evs.push(skb(7, op::SKB_QUEUE, 4096, 0, 0));
         evs.push(skb(8, op::SKB_XMIT, 4096, 0, 0));
         for e in &evs {
-            b.push(e);
+            b.rec(e);
         }
         let t = b.tally();
         assert_eq!(t.syscalls, 2);
@@ -744,7 +789,7 @@ mod tests {
         }
         evs.push(skb(60, op::SKB_XMIT, 376, 376, 0));
         for e in &evs {
-            b.push(e);
+            b.rec(e);
         }
         let t = b.tally();
         assert_eq!(t.cpu_copy_bytes, 65536);
@@ -764,10 +809,10 @@ mod tests {
     fn gather_references_reach_the_device() {
         let mut b = StepBuilder::new(named("sendfile-gather"));
         for e in send(1, source::SPLICE, 65536) {
-            b.push(&e);
+            b.rec(&e);
         }
-        b.push(&skb(3, op::SKB_QUEUE, 65536, 0, 65536));
-        b.push(&skb(4, op::SKB_XMIT, 65536, 0, 65536));
+        b.rec(&skb(3, op::SKB_QUEUE, 65536, 0, 65536));
+        b.rec(&skb(4, op::SKB_XMIT, 65536, 0, 65536));
         let t = b.tally();
         assert_eq!(t.cpu_copy_bytes, 0);
         assert_eq!(t.reference_bytes, 65536);
@@ -778,7 +823,7 @@ mod tests {
         // Before 6.5, sendfile looks up a 64 KiB chunk once and hands TCP
         // its 16 pages one call at a time (tcp_sendpage).
         let mut b = StepBuilder::new(named("sendfile-gather"));
-        b.push(&Event::Filemap(FilemapEvent {
+        b.rec(&Record::Filemap(FilemapEvent {
             h: h(1, Kind::Filemap, op::FILEMAP_GET_PAGES),
             index: 0,
             last_index: 15,
@@ -786,11 +831,11 @@ mod tests {
         }));
         for i in 0..16 {
             let [mut call, ret] = send(2 + 2 * i, source::SPLICE, 4096);
-            if let Event::Send(e) = &mut call {
+            if let Record::Send(e) = &mut call {
                 e.h.op = op::SEND_TCP_SENDPAGE;
             }
-            b.push(&call);
-            b.push(&ret);
+            b.rec(&call);
+            b.rec(&ret);
         }
         // Each step names the function the kernel used.
         assert!(
@@ -823,14 +868,14 @@ mod tests {
     #[test]
     fn a_read_names_every_page_it_returned_though_a_lookup_went_unnamed() {
         let mut b = StepBuilder::new(named("read-write"));
-        b.push(&sys(1, "read", op::SYS_ENTER, 0));
-        b.push(&Event::Filemap(FilemapEvent {
+        b.rec(&sys(1, "read", op::SYS_ENTER, 0));
+        b.rec(&Record::Filemap(FilemapEvent {
             h: h(2, Kind::Filemap, op::FILEMAP_GET_PAGES),
             index: 15,
             last_index: 15,
             ..Default::default()
         }));
-        b.push(&sys(3, "read", op::SYS_EXIT, 16 * 4096));
+        b.rec(&sys(3, "read", op::SYS_EXIT, 16 * 4096));
         let copied: Vec<u32> = b
             .steps()
             .iter()
@@ -848,21 +893,21 @@ mod tests {
         assert_eq!(copied, (0..16).collect::<Vec<u32>>());
         // With no lookup at all (tmpfs), nothing is named.
         let mut b = StepBuilder::new(named("read-write"));
-        b.push(&sys(1, "read", op::SYS_ENTER, 0));
-        b.push(&sys(2, "read", op::SYS_EXIT, 4096));
+        b.rec(&sys(1, "read", op::SYS_ENTER, 0));
+        b.rec(&sys(2, "read", op::SYS_EXIT, 4096));
         assert!(b.steps().iter().all(|s| s.pages.is_empty()));
         // A read that returned nothing takes no page: the one looked up
         // is the next read's.
         let mut b = StepBuilder::new(named("read-write"));
-        b.push(&Event::Filemap(FilemapEvent {
+        b.rec(&Record::Filemap(FilemapEvent {
             h: h(1, Kind::Filemap, op::FILEMAP_GET_PAGES),
             index: 0,
             last_index: 0,
             ..Default::default()
         }));
-        b.push(&sys(2, "read", op::SYS_EXIT, 0));
+        b.rec(&sys(2, "read", op::SYS_EXIT, 0));
         assert!(b.steps().iter().all(|s| s.pages.is_empty()));
-        b.push(&sys(3, "read", op::SYS_EXIT, 4096));
+        b.rec(&sys(3, "read", op::SYS_EXIT, 4096));
         let named: Vec<u32> = b
             .steps()
             .iter()
@@ -874,7 +919,7 @@ mod tests {
     #[test]
     fn receiver_copy_is_kept_apart() {
         let mut b = StepBuilder::new(named("read-write"));
-        b.push(&Event::Recv(RecvEvent {
+        b.rec(&Record::Recv(RecvEvent {
             h: h(1, Kind::Recv, 0),
             len: 1000,
             ..Default::default()
@@ -887,7 +932,7 @@ mod tests {
     fn user_fault_switches_mode_kernel_fault_does_not() {
         let mut b = StepBuilder::new(named("mmap-write"));
         for (i, op) in [op::FAULT_USER, op::FAULT_KERNEL].into_iter().enumerate() {
-            b.push(&Event::Fault(FaultEvent {
+            b.rec(&Record::Fault(FaultEvent {
                 h: h(i as u64, Kind::Fault, op),
                 ..Default::default()
             }));

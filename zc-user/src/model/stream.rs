@@ -4,7 +4,8 @@
 //! of its first payload byte, and before the first send the socket's
 //! `write_seq` is the number of the stream's first byte. So an skb is not
 //! just "n bytes": it is the bytes `[seq − start, seq − start + n)` of the
-//! file, and a run's skbs can be laid side by side over it. That check is
+//! file (the decoder gives each skb that offset, `at`), and a run's skbs
+//! can be laid side by side over it. That check is
 //! stronger than sums, where a byte sent twice can hide a byte never sent.
 //!
 //! Every skb seen at the device's queue holds, first, the bytes no earlier
@@ -242,23 +243,68 @@ struct Placed {
     failed: bool,
 }
 
-/// The check of a run of `size` bytes whose stream began at sequence number
-/// `start`, from its events in time order. Meaningful only when no event
+/// The check of a run of `size` bytes from its events in time order, each
+/// skb placed by its offset in the stream. Meaningful only when no event
 /// was lost (the caller's to say).
-pub fn check(events: &[Event], size: u64, start: u32) -> StreamCheck {
-    let mut at = Unwrap { start, hi: 0, size };
+pub fn check(events: &[Event], size: u64) -> StreamCheck {
+    check_from(events, size, 0)
+}
+
+/// The same, with offsets counted from `start` (32-bit, wrapping, like the
+/// sequence numbers they come from).
+fn check_from(events: &[Event], size: u64, start: u32) -> StreamCheck {
+    let mut unwrap = Unwrap { start, hi: 0, size };
     let mut skbs = Vec::new();
     for e in events {
-        if let Event::Skb(s) = e
-            && let Some(off) = at.offset(s.seq)
-        {
+        // (what the event is, the skb, its offset, its payload, failed)
+        let (op, t, skb, at, payload, failed) = match *e {
+            Event::Skb {
+                t,
+                queue,
+                skb,
+                payload,
+                at,
+                ..
+            } => (
+                if queue { op::SKB_QUEUE } else { op::SKB_XMIT },
+                t,
+                skb,
+                at,
+                payload,
+                false,
+            ),
+            Event::Drop {
+                t,
+                skb,
+                payload,
+                lost,
+                at,
+                ..
+            } => (
+                if lost { op::SKB_LOST } else { op::SKB_DROP },
+                t,
+                skb,
+                at,
+                payload,
+                false,
+            ),
+            Event::Retransmit {
+                t,
+                skb,
+                payload,
+                at,
+                failed,
+            } => (op::SKB_RETRANSMIT, t, skb, at, payload, failed),
+            _ => continue,
+        };
+        if let Some(off) = at.and_then(|at| unwrap.offset(at)) {
             skbs.push(Placed {
-                t: s.h.ts_ns,
-                op: s.h.op,
-                skb: s.skb,
+                t,
+                op,
+                skb,
                 off,
-                len: u64::from(s.payload),
-                failed: s.h.op == op::SKB_RETRANSMIT && s.reason != 0,
+                len: u64::from(payload),
+                failed,
             });
         }
     }
@@ -376,7 +422,6 @@ pub fn check(events: &[Event], size: u64, start: u32) -> StreamCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zc_common::event::{Header, Kind, SkbEvent};
 
     #[test]
     fn ranges_merge_count_and_split() {
@@ -398,27 +443,65 @@ mod tests {
 
     const START: u32 = u32::MAX - 1000;
 
+    /// An skb event of kind `op` (as the kernel's records name them) at
+    /// offset `off` from START.
     fn skb(t: u64, op: u16, skb: u64, off: u64, len: u32) -> Event {
-        Event::Skb(Box::new(SkbEvent {
-            h: Header {
-                ts_ns: t,
-                tid: 1,
-                kind: Kind::Skb as u16,
-                op,
+        let at = Some(START.wrapping_add(off as u32));
+        match op {
+            op::SKB_DROP | op::SKB_LOST => Event::Drop {
+                t,
+                skb,
+                payload: len,
+                reason: 0,
+                lost: op == op::SKB_LOST,
+                at,
             },
-            skb,
-            payload: len,
-            seq: START.wrapping_add(off as u32),
-            ..SkbEvent::default()
-        }))
+            op::SKB_RETRANSMIT => Event::Retransmit {
+                t,
+                skb,
+                payload: len,
+                at,
+                failed: false,
+            },
+            _ => Event::Skb {
+                t,
+                queue: op == op::SKB_QUEUE,
+                skb,
+                len,
+                data_len: len,
+                payload: len,
+                linear_payload: 0,
+                file_bytes: 0,
+                first_file_index: 0,
+                gso_size: 0,
+                gso_segs: 0,
+                nr_frags: 0,
+                file_frags: 0,
+                shinfo_flags: 0,
+                user_bytes: 0,
+                user_frags: 0,
+                frag_pages: Vec::new(),
+                at,
+            },
+        }
     }
 
+    /// A retransmission whose attempt returned an error (-ENOBUFS).
     fn failed(e: Event) -> Event {
         match e {
-            Event::Skb(mut s) => {
-                s.reason = (-105i32) as u32; // -ENOBUFS
-                Event::Skb(s)
-            }
+            Event::Retransmit {
+                t,
+                skb,
+                payload,
+                at,
+                ..
+            } => Event::Retransmit {
+                t,
+                skb,
+                payload,
+                at,
+                failed: true,
+            },
             other => other,
         }
     }
@@ -434,7 +517,7 @@ mod tests {
                 ]
             })
             .collect();
-        let c = check(&ev, 4000, START);
+        let c = check_from(&ev, 4000, START);
         assert_eq!(c.queued_bytes, 4000);
         assert_eq!((c.queue_hole_bytes, c.device_hole_bytes), (0, 0));
         assert_eq!((c.resent_bytes, c.retransmitted_bytes), (0, 0));
@@ -450,7 +533,7 @@ mod tests {
             skb(2, op::SKB_QUEUE, 2, 0, 1000),
             skb(3, op::SKB_QUEUE, 3, 2000, 1000),
         ];
-        let c = check(&ev, 3000, START);
+        let c = check_from(&ev, 3000, START);
         assert_eq!(c.queue_hole_bytes, 1000);
         assert_eq!(c.queue_holes, vec![[1000, 2000]]);
         assert_eq!(c.resent_bytes, 1000, "queued again, and no retransmission");
@@ -488,7 +571,7 @@ mod tests {
             skb(20, op::SKB_RETRANSMIT, 8, 3500, 500),
             skb(21, op::SKB_XMIT, 8, 3500, 500),
         ];
-        let c = check(&ev, 4000, START);
+        let c = check_from(&ev, 4000, START);
         assert_eq!(c.dropped_bytes, 3500, "each drop once");
         assert_eq!(c.repeated_drop_events, 1);
         assert_eq!(c.dropped_lost_bytes, 1500);
@@ -514,7 +597,7 @@ mod tests {
             skb(4, op::SKB_RETRANSMIT, 2, 0, 1000),
             skb(5, op::SKB_LOST, 2, 0, 1000),
         ];
-        let c = check(&ev, 1000, START);
+        let c = check_from(&ev, 1000, START);
         assert_eq!(
             (c.dropped_spare_bytes, c.dropped_unrepaired_bytes),
             (1000, 0)
@@ -525,7 +608,7 @@ mod tests {
     #[test]
     fn bytes_past_the_file_are_counted_not_clipped_away() {
         let ev = [skb(1, op::SKB_QUEUE, 1, 0, 1500)];
-        let c = check(&ev, 1000, START);
+        let c = check_from(&ev, 1000, START);
         assert_eq!(c.beyond_bytes, 500);
         assert_eq!(c.queue_hole_bytes, 0);
     }

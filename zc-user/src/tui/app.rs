@@ -27,8 +27,12 @@ const TOUR_PAUSE: f32 = 2.5;
 /// Where the runs come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// Measured now by this process.
-    Live { kernel: String },
+    /// Measured now by this process, on a kernel that refuses the
+    /// strategies in `refused` (a mechanism it lacks).
+    Live {
+        kernel: String,
+        refused: Vec<Strategy>,
+    },
     /// Played from a recording made elsewhere, which holds runs of `held`
     /// (in table order: a trace need not hold every strategy).
     Recording {
@@ -53,8 +57,16 @@ impl Source {
     /// Whether a run of `s` can be had: measured live, or in the trace.
     pub fn offers(&self, s: Strategy) -> bool {
         match self {
-            Source::Live { .. } => true,
+            Source::Live { refused, .. } => !refused.contains(&s),
             Source::Recording { held, .. } => held.contains(&s),
+        }
+    }
+
+    /// Why a strategy it does not offer is missing, in English and Chinese.
+    pub fn why_missing(&self) -> (&'static str, &'static str) {
+        match self {
+            Source::Live { .. } => ("this kernel cannot run it", "此内核无法运行"),
+            Source::Recording { .. } => ("not in this recording", "此录制中没有"),
         }
     }
 }
@@ -595,7 +607,7 @@ fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
 /// and measured (stepped, when runs are).
 fn pick(app: &mut App, s: Strategy, fx: &mut Vec<Effect>) {
     if !app.source.offers(s) {
-        app.notice = Some(format!("{}: not in this recording", s.name()));
+        app.notice = Some(format!("{}: {}", s.name(), app.source.why_missing().0));
         return;
     }
     if app.stepping.is_some() {
@@ -646,6 +658,7 @@ mod tests {
         let mut app = App::new(
             Source::Live {
                 kernel: "6.18".into(),
+                refused: Vec::new(),
             },
             rw,
             false,
@@ -763,6 +776,7 @@ mod tests {
         let mut app = App::new(
             Source::Live {
                 kernel: "6.18".into(),
+                refused: Vec::new(),
             },
             first,
             false,

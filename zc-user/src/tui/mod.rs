@@ -218,6 +218,9 @@ pub fn run(feed: Feed, start: Start) -> anyhow::Result<()> {
             let probes = crate::kernel::probes::summary(live.probes());
             let source = app::Source::Live {
                 kernel: live.context.kernel.clone(),
+                refused: Strategy::all()
+                    .filter(|s| live.refusal(*s).is_some())
+                    .collect(),
             };
             let recorder = Recorder {
                 meta: live.trace_meta(),

@@ -334,6 +334,7 @@ mod tests {
             kind: StepKind::Exit {
                 syscall: name.into(),
                 ret: 10,
+                mapping: false,
             },
             evidence: "",
             pages: Vec::new(),

@@ -89,16 +89,10 @@ fn diagram_view(ctx: Ctx<'_>, area: Rect, screen: Rect, buf: &mut Buffer) {
         let msg = match app.error() {
             Some(e) => Line::styled(format!(" {e}"), t.error()),
             None if app.stepping_now() => Line::styled(
-                match app.lang() {
-                    text::Lang::En => format!(
-                        " {}: the sender waits before its first call. Enter lets the kernel make it.",
-                        app.strategy().name()
-                    ),
-                    text::Lang::Zh => format!(
-                        " {}：发送线程停在第一次调用之前。按回车让内核执行它。",
-                        app.strategy().name()
-                    ),
-                },
+                format!(
+                    " {}",
+                    text::waits_before_first_call(app.strategy().name(), app.lang())
+                ),
                 t.base(),
             ),
             None => Line::styled(

@@ -36,6 +36,16 @@ pub const MEASURING: T = T {
     zh: "正在测量",
 };
 /// The end of a run: how to go on.
+/// A stepped run whose sender has made no call yet: it waits at its gate.
+pub fn waits_before_first_call(strategy: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "{strategy}: the sender waits before its first call. Enter lets the kernel make it."
+        ),
+        Lang::Zh => format!("{strategy}：发送线程停在第一次调用之前。按回车让内核执行它。"),
+    }
+}
+
 pub fn done(lang: Lang) -> String {
     let keys = crate::strategy::Strategy::key_range();
     match lang {
@@ -85,13 +95,29 @@ fn step(kind: &StepKind, count: u64, lang: Lang) -> String {
         (StepKind::Enter { syscall }, Lang::Zh) => {
             format!("{syscall}() 进入内核：一次用户态 → 内核态切换")
         }
-        (StepKind::Exit { syscall, ret }, Lang::En) => {
+        (
+            StepKind::Exit {
+                syscall,
+                mapping: true,
+                ..
+            },
+            Lang::En,
+        ) => format!("{syscall}() returns a new mapping: a kernel → user mode switch"),
+        (
+            StepKind::Exit {
+                syscall,
+                mapping: true,
+                ..
+            },
+            Lang::Zh,
+        ) => format!("{syscall}() 返回一个新映射：一次内核态 → 用户态切换"),
+        (StepKind::Exit { syscall, ret, .. }, Lang::En) => {
             format!(
                 "{syscall}() returns {}: a kernel → user mode switch",
                 ret_text(*ret)
             )
         }
-        (StepKind::Exit { syscall, ret }, Lang::Zh) => {
+        (StepKind::Exit { syscall, ret, .. }, Lang::Zh) => {
             format!(
                 "{syscall}() 返回 {}：一次内核态 → 用户态切换",
                 ret_text(*ret)

@@ -109,6 +109,22 @@ pub fn zc_json_lines(args: &[&std::ffi::OsStr]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The strategies of the table this kernel can run, in table order (what
+/// `zc demo --strategy all` runs); each one it cannot is named, loudly, as
+/// a part of `test` skipped here (kernel TLS on a kernel without
+/// `CONFIG_TLS`: the kernel matrix runs it in the lab).
+pub fn runnable(test: &str) -> Vec<zc::model::Strategy> {
+    zc::model::Strategy::all()
+        .filter(|s| match s.refusal() {
+            None => true,
+            Some(why) => {
+                skip_part(test, &why);
+                false
+            }
+        })
+        .collect()
+}
+
 /// The strategies in table order, from the table itself: the only list.
 #[allow(
     dead_code,

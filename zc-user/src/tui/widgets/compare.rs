@@ -195,13 +195,17 @@ impl Widget for Compare<'_> {
                         f.ledger.unexplained_bytes
                     )
                 }
-                // A recording made before the strategy joined the table.
-                None if !ctx.app.source().offers(s) => format!(
-                    "{mark}{:>w$} {:<16}  {}",
-                    s.number(),
-                    s.name(),
-                    ctx.pick("not in this recording", "此录制中没有")
-                ),
+                // A recording made before the strategy joined the table,
+                // or a kernel without its mechanism.
+                None if !ctx.app.source().offers(s) => {
+                    let (en, zh) = ctx.app.source().why_missing();
+                    format!(
+                        "{mark}{:>w$} {:<16}  {}",
+                        s.number(),
+                        s.name(),
+                        ctx.pick(en, zh)
+                    )
+                }
                 None => format!("{mark}{:>w$} {:<16}{:>11}", s.number(), s.name(), "…"),
             };
             let y = rows[2].y + i as u16;

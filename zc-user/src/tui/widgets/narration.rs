@@ -41,7 +41,7 @@ impl Widget for Narration<'_> {
         };
         let ts = match item {
             Some(Item::Step { ts_ns, .. }) | Some(Item::Group { ts_ns, .. }) => {
-                let t0 = played.outcome.events.first().map_or(0, |e| e.ts_ns());
+                let t0 = played.outcome.events.first().map_or(0, |e| e.t());
                 format!("t+{} ", fmt_us(ts_ns.saturating_sub(t0)))
             }
             None => String::new(),
@@ -68,8 +68,22 @@ impl Widget for Narration<'_> {
         if let Some(proof) = proof.filter(|_| fits) {
             lines.push(Line::styled(format!("  {proof}"), t.base()));
         }
-        // The evidence line only when the narration fits on one line.
-        if fits && lines.len() < area.height as usize {
+        // A stepped run's sender may be preempted on its way to its first
+        // gate (a measured step): it still waits before its first call,
+        // and the screen keeps saying so.
+        if app.stepping_now()
+            && played.outcome.tally.syscalls == 0
+            && lines.len() < area.height as usize
+        {
+            lines.push(Line::styled(
+                format!(
+                    "  {}",
+                    text::waits_before_first_call(app.strategy().name(), app.lang())
+                ),
+                t.base(),
+            ));
+        } else if fits && lines.len() < area.height as usize {
+            // The evidence line only when the narration fits on one line.
             lines.push(Line::from(vec![
                 Span::styled(format!("  {ts}"), t.dim()),
                 Span::styled(evidence, t.dim()),

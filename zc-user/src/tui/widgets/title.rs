@@ -24,10 +24,10 @@ impl Widget for Title<'_> {
         buf.set_style(area, t.title());
         let (tag, kernel) = match app.source() {
             // A stepped run: the kernel makes each call as the key is pressed.
-            Source::Live { kernel } if app.stepping_now() => {
+            Source::Live { kernel, .. } if app.stepping_now() => {
                 ("LIVE STEP".to_string(), kernel.as_str())
             }
-            Source::Live { kernel } => ("LIVE".to_string(), kernel.as_str()),
+            Source::Live { kernel, .. } => ("LIVE".to_string(), kernel.as_str()),
             Source::Recording { kernel, label, .. } => {
                 (format!("RECORDING {label}"), kernel.as_str())
             }
