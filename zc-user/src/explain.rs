@@ -10,12 +10,13 @@
 
 use crate::{
     lang::Lang,
+    model::cost::TracingCost,
     model::{
         Movement, Place,
         classify::{CopySite, Figures},
         facts::RunFacts,
     },
-    units::fmt_bytes,
+    units::{fmt_bytes, fmt_ns},
 };
 
 /// One sentence in the language asked for.
@@ -327,6 +328,40 @@ fn copied_anyway(f: &Figures, lang: Lang) -> String {
     }
 }
 
+/// zc's own cost in one line, for the reports and the status bar.
+pub fn tracing_cost(t: &TracingCost) -> String {
+    if !t.measured {
+        return "tracing cost: not measured (the kernel did not time zc's programs, or an older \
+                recording)"
+            .into();
+    }
+    let mut s = format!(
+        "tracing cost: {} of eBPF over {} probe runs ({:.0} ns each)",
+        fmt_ns(t.ebpf_ns),
+        group(t.probe_runs),
+        t.ns_per_run.unwrap_or(0.0)
+    );
+    if let Some(share) = t.share_of_cpu {
+        // The runs are every task's while armed: against a short run's own
+        // CPU this can pass 100 %.
+        s.push_str(&format!(", {:.1} % of {}", 100.0 * share, t.cpu_of));
+    }
+    s
+}
+
+/// 14210 → "14,210".
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,5 +459,18 @@ mod tests {
         let fx = facts("msg-zerocopy");
         let d = both(&classify(&c, &fx, None), &fx);
         assert!(d.iter().any(|l| l.contains("skb_copy_ubufs")), "{d:?}");
+    }
+
+    #[test]
+    fn the_cost_line_gives_time_runs_each_and_share() {
+        use zc_common::counters::Counter as C;
+        let mut c = Counts::new();
+        c.set(C::EbpfRunNs, 1_900_000);
+        c.set(C::EbpfRuns, 14_210);
+        let line = tracing_cost(&TracingCost::of(&c, 237_500_000, "the run's CPU"));
+        assert!(line.contains("14,210 probe runs"), "{line}");
+        assert!(line.contains("(134 ns each)"), "{line}");
+        assert!(line.contains("0.8 % of the run's CPU"), "{line}");
+        assert!(tracing_cost(&TracingCost::of(&Counts::new(), 1, "x")).contains("not measured"));
     }
 }

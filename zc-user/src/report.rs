@@ -657,7 +657,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         "".into(),
     );
     let _ = writeln!(s, "syscalls by name: {}", syscall_list(o));
-    let _ = writeln!(s, "{}", run_cost(o).line());
+    let _ = writeln!(s, "{}", crate::explain::tracing_cost(&run_cost(o)));
     let _ = writeln!(
         s,
         "where the bytes went (each line proved by the named events):"

@@ -455,7 +455,7 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             v.iter().take(12).map(|(n, c)| format!("{n} {c}")).collect()
         };
         let _ = writeln!(s, "\n  syscalls by name: {}", by_name.join(", "));
-        let _ = writeln!(s, "  {}", r.tracing_cost.line());
+        let _ = writeln!(s, "  {}", crate::explain::tracing_cost(&r.tracing_cost));
         for l in limits(f) {
             let _ = writeln!(s, "  {l}");
         }

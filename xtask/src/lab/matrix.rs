@@ -71,7 +71,7 @@ cmp -s "$d/payload.bin" "$d/got.bin"; echo $? > "$out/fetch.rc"
 i=0; while kill -0 $zc 2>/dev/null && [ $i -lt 150 ]; do i=$((i+1)); sleep 0.2; done
 kill -INT $zc 2>/dev/null; wait $zc; echo $? > "$out/trace.rc"
 rm -rf "$d"
-if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_LIVE_TEST:-}" ]; then
+if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_LIVE_TEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
   ZC_REQUIRE_LIVE=1 "$ZC_LAB_LIVE_TEST" --exact all_strategies_in_one_run_and_nothing_left_behind --test-threads 1 > "$out/table.txt" 2>&1; echo $? > "$out/table.rc"
 fi
 if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use zc_common::counters::Counter as C;
 
 use super::counts::Counts;
-use crate::units::fmt_ns;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TracingCost {
@@ -45,38 +44,6 @@ impl TracingCost {
             cpu_of: cpu_of.to_string(),
         }
     }
-
-    /// One line for reports and the status bar.
-    pub fn line(&self) -> String {
-        if !self.measured {
-            return "tracing cost: not measured (the kernel did not time zc's programs, or an older recording)".into();
-        }
-        let mut s = format!(
-            "tracing cost: {} of eBPF over {} probe runs ({:.0} ns each)",
-            fmt_ns(self.ebpf_ns),
-            group(self.probe_runs),
-            self.ns_per_run.unwrap_or(0.0)
-        );
-        if let Some(share) = self.share_of_cpu {
-            // The runs are every task's while armed: against a short run's
-            // own CPU this can pass 100 %.
-            s.push_str(&format!(", {:.1} % of {}", 100.0 * share, self.cpu_of));
-        }
-        s
-    }
-}
-
-/// 14210 → "14,210".
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -84,21 +51,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_line_gives_time_runs_each_and_share() {
+    fn time_runs_each_and_share_are_measured() {
         let mut c = Counts::new();
         c.set(C::EbpfRunNs, 1_900_000);
         c.set(C::EbpfRuns, 14_210);
         let t = TracingCost::of(&c, 237_500_000, "the run's CPU");
         assert!(t.measured);
-        let line = t.line();
-        assert!(line.contains("14,210 probe runs"), "{line}");
-        assert!(line.contains("(134 ns each)"), "{line}");
-        assert!(line.contains("0.8 % of the run's CPU"), "{line}");
+        assert_eq!(t.probe_runs, 14_210);
+        assert_eq!(t.ns_per_run.map(f64::round), Some(134.0));
+        assert!((t.share_of_cpu.expect("a share") - 0.008).abs() < 1e-9);
         assert!(!TracingCost::of(&Counts::new(), 1, "x").measured);
-        assert!(
-            TracingCost::of(&Counts::new(), 1, "x")
-                .line()
-                .contains("not measured")
-        );
     }
 }
