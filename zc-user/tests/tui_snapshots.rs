@@ -248,16 +248,10 @@ fn the_page_map_tells_the_strategies_apart() {
     }
 }
 
-/// A stepped run in progress (`zc demo --step`): LIVE STEP, the calls the
-/// kernel has made so far, the ledger waiting for the run's end, and the
-/// keys that step it.
-#[test]
-fn a_stepped_run_in_progress_80x24() {
-    use zc::{model::outcome::RunOutcome, strategy::gate::StepUnit};
-    let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
-    let s = Strategy::named("read-write").expect("in the table");
-    let whole = rec.outcome(s).expect("run present");
-    let mut a = App::new(
+/// The live view of a stepped run (`zc demo --step`) of `s`, on the
+/// fixture's kernel, before any of its events.
+fn stepping_app(rec: &recording::Loaded, s: Strategy) -> App {
+    App::new(
         Source::Live {
             kernel: rec.meta.kernel.clone(),
             refused: Vec::new(),
@@ -268,7 +262,19 @@ fn a_stepped_run_in_progress_80x24() {
         Lang::En,
         "probes 18/18 attached".into(),
     )
-    .with_step(Some(StepUnit::Call));
+    .with_step(Some(zc::strategy::gate::StepUnit::Call))
+}
+
+/// A stepped run in progress (`zc demo --step`): LIVE STEP, the calls the
+/// kernel has made so far, the ledger waiting for the run's end, and the
+/// keys that step it.
+#[test]
+fn a_stepped_run_in_progress_80x24() {
+    use zc::model::outcome::RunOutcome;
+    let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
+    let s = Strategy::named("read-write").expect("in the table");
+    let whole = rec.outcome(s).expect("run present");
+    let mut a = stepping_app(&rec, s);
     // The events of the first three calls (read, write, read).
     let enters: Vec<usize> = whole
         .events
@@ -299,22 +305,11 @@ fn a_stepped_run_in_progress_80x24() {
 /// and still says the sender waits before its first call.
 #[test]
 fn a_stepped_run_preempted_before_its_first_call_still_says_it_waits() {
-    use zc::{decode::Event, model::outcome::RunOutcome, strategy::gate::StepUnit};
+    use zc::{decode::Event, model::outcome::RunOutcome};
     let rec = recording::load(include_bytes!("fixtures/demo-1mib.json")).expect("fixture parses");
     let s = Strategy::named("read-write").expect("in the table");
     let whole = rec.outcome(s).expect("run present");
-    let mut a = App::new(
-        Source::Live {
-            kernel: rec.meta.kernel.clone(),
-            refused: Vec::new(),
-        },
-        s,
-        false,
-        1.0,
-        Lang::En,
-        "probes 18/18 attached".into(),
-    )
-    .with_step(Some(StepUnit::Call));
+    let mut a = stepping_app(&rec, s);
     let so_far = RunOutcome::new(
         whole.facts,
         whole.counts.clone(),
