@@ -36,6 +36,18 @@ struct Cli {
     command: Task,
 }
 
+/// A NIC the lab's guests can get (QEMU's model name).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LabNic {
+    E1000e,
+}
+
+/// A disk the lab's guests can get (QEMU's model name).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LabDisk {
+    Nvme,
+}
+
 #[derive(Subcommand)]
 enum Task {
     /// Make this machine ready to build and test zc (idempotent)
@@ -146,6 +158,15 @@ enum Task {
         /// cached, and boot nothing
         #[arg(long)]
         list: bool,
+        /// Give each guest two e1000e NICs joined by a QEMU hub (cabled back
+        /// to back), whose driver maps its packets with the DMA API; the
+        /// guest names them in $ZC_LAB_NICS
+        #[arg(long, value_enum, value_name = "MODEL")]
+        nic: Option<LabNic>,
+        /// Give each guest an NVMe disk with a fresh ext4, mounted at
+        /// $ZC_LAB_NVME: a file read from it cold is DMA'd by the disk
+        #[arg(long, value_enum, value_name = "MODEL")]
+        disk: Option<LabDisk>,
         /// Run the kernel matrix of `cargo xtask test` alone: zc doctor, every
         /// strategy and zc trace on nginx, on every kernel, held against
         /// this machine's figures
@@ -214,6 +235,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             timeout,
             list,
             matrix,
+            nic,
+            disk,
             command,
         } => {
             if matrix {
@@ -237,6 +260,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 timeout: std::time::Duration::from_secs(timeout),
                 out,
                 bin: PathBuf::new(),
+                hardware: lab::Hardware {
+                    e1000e_pair: nic.is_some(),
+                    nvme: disk.is_some(),
+                },
             };
             return lab_command(&root, &kernels, list, &command, settings);
         }
@@ -557,6 +584,7 @@ fn kernel_matrix(root: &Path, live: bool, tally: &mut Tally) -> Result<()> {
         timeout: std::time::Duration::from_secs(600),
         out: target_dir(root)?.join("lab-matrix"),
         bin: target_dir(root)?.join("release"),
+        hardware: lab::Hardware::default(),
     };
     let live_test = live_test_binary(root)?;
     let (checks, booted) = lab::matrix::run(&lab::cache_dir()?, &settings, &live_test)?;

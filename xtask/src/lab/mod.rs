@@ -261,7 +261,15 @@ pub fn accel(cache: &Path, kernel: &Kernel) -> Result<Accel> {
     );
     let out = tempdir("kvm-probe")?;
     let script = format!("echo ran > {}", cmd::quote(out.join("ran").as_os_str()));
-    let mut vng = virtme(&Accel::Kvm, vmlinuz, &out, None, &script, 1, "1G");
+    let mut vng = virtme(
+        &Accel::Kvm,
+        vmlinuz,
+        &out,
+        Devices::default(),
+        &script,
+        1,
+        "1G",
+    );
     let _ = run_bounded(&mut vng, KVM_PROBE, &out.join("console.txt"))?;
     let ran = out.join("ran").exists();
     let _ = fs::remove_dir_all(&out);
@@ -300,7 +308,7 @@ fn virtme(
     accel: &Accel,
     vmlinuz: &Path,
     out: &Path,
-    disk: Option<&Path>,
+    devices: Devices<'_>,
     script: &str,
     cpus: u32,
     memory: &str,
@@ -331,7 +339,7 @@ fn virtme(
         // time per guest here.
         qemu.push("-accel tcg,thread=single".to_owned());
     }
-    if let Some(disk) = disk {
+    if let Some(disk) = devices.scratch {
         // Raw, said so: a probed format keeps the guest from writing block 0,
         // where ext4 keeps its superblock.
         qemu.push(format!(
@@ -339,6 +347,7 @@ fn virtme(
             disk.display()
         ));
     }
+    qemu.extend(devices.hardware.qemu_opts(devices.nvme));
     if !qemu.is_empty() {
         // One word with `=`: argparse takes a value that starts with `-`
         // for an option of its own.
@@ -399,6 +408,74 @@ pub struct Settings {
     pub out: PathBuf,
     /// Prepended to the guest's PATH: where the zc just built is.
     pub bin: PathBuf,
+    /// Emulated devices whose drivers use the DMA API, beside the guest's
+    /// virtio ones (which do not): zc's DMA arrows need them.
+    pub hardware: Hardware,
+}
+
+/// Devices a guest may get that really DMA (through QEMU's emulation of
+/// them, and the guest kernel's DMA API, whose tracepoints fire).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hardware {
+    /// Two e1000e NICs joined by a QEMU hub, cabled back to back: the guest
+    /// names them in `$ZC_LAB_NICS` (two interface names, space apart).
+    pub e1000e_pair: bool,
+    /// An NVMe disk with a fresh ext4, mounted at `$ZC_LAB_NVME` (a file
+    /// read from it cold is DMA'd into the page cache by the disk).
+    pub nvme: bool,
+}
+
+/// A guest's disks and devices: its scratch disk, the emulated hardware
+/// asked for, and the NVMe disk's image when it has one.
+#[derive(Clone, Copy, Debug, Default)]
+struct Devices<'a> {
+    scratch: Option<&'a Path>,
+    hardware: Hardware,
+    nvme: Option<&'a Path>,
+}
+
+/// The e1000e pair's hub (QEMU's `hubid`), apart from any virtme-ng adds.
+const NIC_HUB: u32 = 7;
+/// The NVMe disk's label and the folder the guest mounts it on.
+const NVME_LABEL: &str = "zc-nvme";
+const NVME_DIR: &str = "/tmp/zc-lab-nvme";
+
+impl Hardware {
+    /// QEMU's words for these devices; `nvme_image` is the disk's file.
+    fn qemu_opts(&self, nvme_image: Option<&Path>) -> Vec<String> {
+        let mut q = Vec::new();
+        if self.e1000e_pair {
+            for i in 1..=2 {
+                q.push(format!(
+                    "-netdev hubport,id=zcnic{i},hubid={NIC_HUB} -device e1000e,netdev=zcnic{i},mac=52:54:00:7a:63:0{i}"
+                ));
+            }
+        }
+        if let (true, Some(img)) = (self.nvme, nvme_image) {
+            q.push(format!(
+                "-drive file={},if=none,id=zcnvme,format=raw,cache=unsafe -device nvme,serial={NVME_LABEL},drive=zcnvme",
+                img.display()
+            ));
+        }
+        q
+    }
+
+    /// The guest's part: load the drivers (udev does not), wait for the
+    /// devices, and say where they are.
+    fn script(&self) -> String {
+        let mut s = String::new();
+        if self.e1000e_pair {
+            s.push_str(
+                "modprobe e1000e; nics=; i=0; while [ $i -lt 50 ]; do nics=; for n in /sys/class/net/*; do [ \"$(basename \"$(readlink \"$n/device/driver\" 2>/dev/null)\")\" = e1000e ] && nics=\"$nics ${n##*/}\"; done; [ $(echo $nics | wc -w) -ge 2 ] && break; i=$((i+1)); sleep 0.2; done; export ZC_LAB_NICS=\"${nics# }\"; [ $(echo $nics | wc -w) -ge 2 ] || echo lab: the two e1000e NICs did not appear >&3; ",
+            );
+        }
+        if self.nvme {
+            s.push_str(&format!(
+                "modprobe nvme; d=; i=0; while [ $i -lt 50 ] && [ -z \"$d\" ]; do for x in /dev/nvme?n?; do [ \"$(blkid -p -s LABEL -o value \"$x\" 2>/dev/null)\" = {NVME_LABEL} ] && d=$x && break; done; i=$((i+1)); [ -n \"$d\" ] || sleep 0.2; done; mkdir -p {NVME_DIR} && [ -n \"$d\" ] && mount -t ext4 \"$d\" {NVME_DIR} && export ZC_LAB_NVME={NVME_DIR}; [ -n \"${{ZC_LAB_NVME:-}}\" ] || echo lab: the NVMe disk did not mount >&3; "
+            ));
+        }
+        s
+    }
 }
 
 /// The shell text the user's words make: one word is taken as shell text
@@ -426,6 +503,7 @@ fn script(
     cwd: &Path,
     command: &str,
     nfs_tools: &Path,
+    hardware: &Hardware,
 ) -> String {
     let q = |p: &Path| cmd::quote(p.as_os_str());
     // The preparation's own trace goes to a file of its own.
@@ -456,6 +534,7 @@ fn script(
             "[ -n \"${{ZC_WORKDIR:-}}\" ] && mkdir -p {DISK_DIR}/bin && cp {}/zc {DISK_DIR}/bin/ && export PATH={DISK_DIR}/bin:\"$PATH\"; ",
             q(bin)
         ));
+        s.push_str(&hardware.script());
     } else {
         // Whatever the caller's environment says, the host is no guest.
         s.push_str("unset ZC_LAB_GUEST ZC_LAB_NFS_TOOLS; ");
@@ -486,12 +565,25 @@ pub fn run(cache: &Path, kernel: Kernel, command: &str, settings: &Settings) -> 
     let tools = crate::setup::nfs_tools_dir(cache);
     fs::write(
         &file,
-        script(&kernel, &out, &settings.bin, &cwd, command, &tools),
+        script(
+            &kernel,
+            &out,
+            &settings.bin,
+            &cwd,
+            command,
+            &tools,
+            &settings.hardware,
+        ),
     )
     .with_context(|| format!("cannot write {}", file.display()))?;
     let text = format!("sh {}", cmd::quote(file.as_os_str()));
     let start = Instant::now();
     let accel = match &kernel {
+        Kernel::Host { .. } if settings.hardware != Hardware::default() => {
+            anyhow::bail!(
+                "--nic and --disk add emulated devices to a guest: the host kernel (`--kernel host`) has none to give"
+            );
+        }
         Kernel::Host { .. } => {
             eprintln!("lab: running on {}", kernel.describe());
             cmd::probe(Command::new("sh").arg("-c").arg(&text))?;
@@ -500,18 +592,30 @@ pub fn run(cache: &Path, kernel: Kernel, command: &str, settings: &Settings) -> 
         Kernel::Debian { vmlinuz, .. } => {
             let accel = accel(cache, &kernel)?;
             eprintln!("lab: booting {} under {accel}", kernel.describe());
-            let disk = scratch_disk()?;
+            let disk = scratch_disk(DISK_LABEL, 2 << 30)?;
+            let nvme = if settings.hardware.nvme {
+                Some(scratch_disk(NVME_LABEL, 1 << 30)?)
+            } else {
+                None
+            };
             let mut vng = virtme(
                 &accel,
                 vmlinuz,
                 &out,
-                Some(&disk),
+                Devices {
+                    scratch: Some(&disk),
+                    hardware: settings.hardware,
+                    nvme: nvme.as_deref(),
+                },
                 &text,
                 settings.cpus,
                 &settings.memory,
             );
             let ended = run_bounded(&mut vng, settings.timeout, &out.join("console.txt"));
             let _ = fs::remove_file(&disk);
+            if let Some(nvme) = &nvme {
+                let _ = fs::remove_file(nvme);
+            }
             if !ended? {
                 eprintln!(
                     "lab: {} did not finish in {} s and was stopped (see {})",
@@ -535,14 +639,15 @@ pub fn run(cache: &Path, kernel: Kernel, command: &str, settings: &Settings) -> 
     })
 }
 
-/// A sparse 2 GiB file with a fresh ext4 on it, for one guest.
-fn scratch_disk() -> Result<PathBuf> {
+/// A sparse file of `size` bytes with a fresh ext4 labelled `label` on it,
+/// for one guest.
+fn scratch_disk(label: &str, size: u64) -> Result<PathBuf> {
     let dir = tempdir("disk")?;
     let img = dir.join("scratch.img");
-    fs::File::create(&img)?.set_len(2 << 30)?;
+    fs::File::create(&img)?.set_len(size)?;
     cmd::probe_stdout(
         Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-L", DISK_LABEL])
+            .args(["-q", "-F", "-L", label])
             .args(["-E", "lazy_itable_init=1,lazy_journal_init=1"])
             .arg(&img),
     )
@@ -618,6 +723,38 @@ mod tests {
         );
     }
 
+    /// The DMA hardware is QEMU's e1000e pair on one hub and an NVMe disk
+    /// of the image given, and the guest loads their drivers, finds them and
+    /// says where they are; without it, none of that.
+    #[test]
+    fn dma_hardware_is_two_e1000e_on_a_hub_and_an_nvme_disk() {
+        let hw = Hardware {
+            e1000e_pair: true,
+            nvme: true,
+        };
+        let q = hw.qemu_opts(Some(Path::new("/t/nvme.img"))).join(" ");
+        assert_eq!(q.matches("-device e1000e,").count(), 2, "{q}");
+        assert_eq!(q.matches(&format!("hubid={NIC_HUB}")).count(), 2, "{q}");
+        assert!(
+            q.contains("-device nvme,serial=zc-nvme,drive=zcnvme"),
+            "{q}"
+        );
+        assert!(q.contains("file=/t/nvme.img,if=none"), "{q}");
+        let s = hw.script();
+        assert!(s.contains("modprobe e1000e") && s.contains("export ZC_LAB_NICS="));
+        assert!(
+            s.contains("modprobe nvme") && s.contains(&format!("export ZC_LAB_NVME={NVME_DIR}"))
+        );
+        let none = Hardware::default();
+        assert!(none.qemu_opts(None).is_empty() && none.script().is_empty());
+        // Asked for but given no image, no NVMe device is made.
+        let only_nvme = Hardware {
+            nvme: true,
+            ..Hardware::default()
+        };
+        assert!(only_nvme.qemu_opts(None).is_empty());
+    }
+
     /// A guest works on its scratch disk, from a copy of zc there, and
     /// loads the modules the matrix needs (a refactor once left all this
     /// to the host, and the guests' files on their overlay).
@@ -639,6 +776,7 @@ mod tests {
             Path::new("/w"),
             "zc doctor",
             Path::new("/c/nfs-tools"),
+            &Hardware::default(),
         );
         assert!(s.contains(&format!("modprobe -a {MODULES}")));
         assert!(s.contains(&format!("export ZC_WORKDIR={DISK_DIR}")));
@@ -659,6 +797,7 @@ mod tests {
             Path::new("/w"),
             "zc doctor",
             Path::new("/c/nfs-tools"),
+            &Hardware::default(),
         );
         assert!(s.contains("( zc doctor ) </dev/null >/o/stdout 2>/o/stderr; echo $? >/o/rc"));
         assert!(s.contains("export PATH=/t/release:\"$PATH\"; "));
