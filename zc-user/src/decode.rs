@@ -99,7 +99,7 @@ fn read_skb(bytes: &[u8]) -> Result<SkbEvent, DecodeError> {
         return read_exact(bytes, Kind::Skb);
     }
     let mut e = SkbEvent {
-        frag_pages: [zc_common::NO_PAGE; zc_common::MAX_FRAGS],
+        frag_pages: [NO_PAGE; MAX_FRAGS],
         ..SkbEvent::default()
     };
     // SAFETY: the first SKB_EVENT_SHORT bytes of the repr(C), integer-only
@@ -294,7 +294,8 @@ impl Decoder {
                 shinfo_flags: s.shinfo_flags,
                 user_bytes: s.user_bytes,
                 user_frags: s.user_frags,
-                frag_pages: s.frag_pages[..MAX_FRAGS]
+                frag_pages: s
+                    .frag_pages
                     .iter()
                     .zip(0u32..)
                     .filter(|(page, _)| **page != NO_PAGE)

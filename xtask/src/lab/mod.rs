@@ -755,6 +755,19 @@ mod tests {
         assert!(only_nvme.qemu_opts(None).is_empty());
     }
 
+    /// The script that runs `zc doctor` on `k`, with no extra hardware.
+    fn doctor_script(k: &Kernel) -> String {
+        script(
+            k,
+            Path::new("/o"),
+            Path::new("/t/release"),
+            Path::new("/w"),
+            "zc doctor",
+            Path::new("/c/nfs-tools"),
+            &Hardware::default(),
+        )
+    }
+
     /// A guest works on its scratch disk, from a copy of zc there, and
     /// loads the modules the matrix needs (a refactor once left all this
     /// to the host, and the guests' files on their overlay).
@@ -769,15 +782,7 @@ mod tests {
             },
             vmlinuz: PathBuf::from("/k/boot/vmlinuz"),
         };
-        let s = script(
-            &k,
-            Path::new("/o"),
-            Path::new("/t/release"),
-            Path::new("/w"),
-            "zc doctor",
-            Path::new("/c/nfs-tools"),
-            &Hardware::default(),
-        );
+        let s = doctor_script(&k);
         assert!(s.contains(&format!("modprobe -a {MODULES}")));
         assert!(s.contains(&format!("export ZC_WORKDIR={DISK_DIR}")));
         assert!(s.contains("cp /t/release/zc"));
@@ -790,15 +795,7 @@ mod tests {
         let k = Kernel::Host {
             release: "6.18.0".into(),
         };
-        let s = script(
-            &k,
-            Path::new("/o"),
-            Path::new("/t/release"),
-            Path::new("/w"),
-            "zc doctor",
-            Path::new("/c/nfs-tools"),
-            &Hardware::default(),
-        );
+        let s = doctor_script(&k);
         assert!(s.contains("( zc doctor ) </dev/null >/o/stdout 2>/o/stderr; echo $? >/o/rc"));
         assert!(s.contains("export PATH=/t/release:\"$PATH\"; "));
         assert!(
