@@ -186,10 +186,32 @@ counters! {
     RecvCopies,
     /// Bytes of those copies.
     RecvCopyBytes,
-    /// `dma:dma_map_*` events in the sender thread.
-    DmaMaps,
-    /// Bytes of those mappings (`dma_map_phys` size).
-    DmaBytes,
+    /// `dma:dma_map_phys` (`dma_map_page` before 6.17) TO_DEVICE maps a
+    /// NIC's driver made while a followed skb was in its transmit
+    /// (between `net_dev_start_xmit` and `net_dev_xmit` on one CPU), for
+    /// skbs the device took.
+    NicDmaMaps,
+    /// Bytes of those maps: what the NIC's engine was told to read.
+    NicDmaBytes,
+    /// Of those bytes, the ones in page-cache pages of the demo file (page
+    /// identity: the map's physical page → `struct page` → folio->mapping).
+    NicDmaFileBytes,
+    /// Of those bytes, the ones in a program's anonymous pages.
+    NicDmaUserBytes,
+    /// Followed skbs the device took whose transmit made at least one map,
+    /// their `skb->len` (headers and payload), and their payload.
+    NicDmaSkbs,
+    NicDmaSkbLen,
+    NicDmaSkbPayload,
+    /// FROM_DEVICE maps into page-cache pages of the demo file: a disk's
+    /// engine told to write the file's pages (a cold read), and their bytes.
+    DiskDmaMaps,
+    DiskDmaBytes,
+    /// DMA maps of the kinds above whose page zc could not name (no
+    /// `vmemmap_base` to turn a physical address into its `struct page`),
+    /// and scatterlists chained past their first 128 entries (walked that
+    /// far).
+    DmaUnnamed,
     /// Events that found the ring buffer full (detail lost, totals kept).
     RingbufFull,
     /// Kernel memory reads that failed (a skb or page field could not be read).

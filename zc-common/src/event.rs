@@ -87,8 +87,10 @@ pub mod op {
     pub const RING_SUBMIT: u16 = 0;
     pub const RING_COMPLETE: u16 = 1;
 
-    pub const DMA_MAP_PHYS: u16 = 0;
-    pub const DMA_MAP_SG: u16 = 1;
+    /// A NIC's transmit map of a followed skb's bytes.
+    pub const DMA_NIC: u16 = 0;
+    /// A disk's map into a page-cache page of the demo file.
+    pub const DMA_DISK: u16 = 1;
 }
 
 /// Common start of every record.
@@ -339,13 +341,32 @@ pub const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
 /// user's pages.
 pub const SO_EE_CODE_ZEROCOPY_COPIED: u8 = 1;
 
-/// `dma:dma_map_phys` / `dma_map_sg` in the sender thread.
+/// One DMA map zc attributes (`dma:dma_map_phys`, or `dma_map_page`
+/// before 6.17): `op` says whose engine ([`op::DMA_NIC`], [`op::DMA_DISK`]).
+/// The physical address stays in the kernel; only what it is leaves.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DmaEvent {
     pub h: Header,
-    /// Bytes mapped (`dma_map_phys`); entries for `dma_map_sg`.
+    /// Bytes mapped.
     pub size: u64,
+    /// The first page's index in the demo file, or `NO_PAGE`.
+    pub file_index: u32,
+    /// What the first page is: [`dma_page::FILE`], [`dma_page::USER`],
+    /// [`dma_page::OTHER`] (a kernel buffer), [`dma_page::UNNAMED`].
+    pub page: u8,
+    pub _pad: u8,
+    /// Where in its first page the map starts (the address's low 12 bits:
+    /// an offset, not an address).
+    pub offset: u16,
+}
+
+/// `DmaEvent::page` values.
+pub mod dma_page {
+    pub const OTHER: u8 = 0;
+    pub const FILE: u8 = 1;
+    pub const USER: u8 = 2;
+    pub const UNNAMED: u8 = 3;
 }
 
 const _: () = assert!(size_of::<Header>() == 16);
@@ -364,7 +385,7 @@ const _: () = assert!(size_of::<SkbEvent>() == 136);
 pub const SKB_EVENT_SHORT: usize = core::mem::offset_of!(SkbEvent, frag_pages);
 const _: () = assert!(SKB_EVENT_SHORT == 68);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
-const _: () = assert!(size_of::<DmaEvent>() == 24);
+const _: () = assert!(size_of::<DmaEvent>() == 32);
 
 /// The `prev_state` a `sched_switch` record reports for a task leaving its
 /// CPU (`__trace_sched_switch_state`): `TASK_REPORT_MAX` (0x100) when it

@@ -174,6 +174,14 @@ pub struct KernelLayout {
     pub socket_sk: u32,
     pub sk_protocol: u32,
     pub sk_type: u32,
+    /// `struct scatterlist`: `page_link` (the page, its low bits marking a
+    /// chain link or the last entry), `offset`, `length`, and its size: a
+    /// driver that maps a list for DMA (`dma_map_sg`, an NVMe read before
+    /// 7.x) names its pages there.
+    pub sg_page_link: u32,
+    pub sg_offset: u32,
+    pub sg_length: u32,
+    pub sg_size: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -288,6 +296,10 @@ impl KernelLayout {
         socket_sk: 0,
         sk_protocol: 0,
         sk_type: 0,
+        sg_page_link: 0,
+        sg_offset: 0,
+        sg_length: 0,
+        sg_size: 0,
         valid: 0,
     };
 }
@@ -308,7 +320,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 103 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 107 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

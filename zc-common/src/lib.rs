@@ -157,6 +157,11 @@ pub enum Config {
     /// kernel side first saw the sender send on it (nothing was written
     /// yet), plus 2^32 so that 0 means "not seen". Written by the kernel.
     DemoStreamStart = 17,
+    /// The address of the kernel's `vmemmap_base` variable (from
+    /// /proc/kallsyms), which holds where the array of `struct page`
+    /// starts: a DMA map's physical page number indexes it. 0: unknown,
+    /// and DMA maps are counted without their pages. Never exported.
+    VmemmapBase = 18,
 }
 
 /// `Config::Mode` values.
@@ -166,7 +171,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 18;
+pub const CONFIG_SLOTS: u32 = 19;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

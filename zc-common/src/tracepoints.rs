@@ -168,18 +168,24 @@ pub mod skb_copy_datagram_iovec {
     pub const LEN: Arg = a("len", 1, "int");
     pub const ARGS: &[Arg] = &[SKB, LEN];
 }
-/// `dma:dma_map_phys(dev, phys_addr, dma_addr, size, dir, attrs)`.
+/// `dma:dma_map_phys(dev, phys_addr, dma_addr, size, dir, attrs)`, and
+/// the same as `dma_map_page` from 6.12 until 6.17 renamed it.
 pub mod dma_map_phys {
     use super::*;
+    pub const PHYS: Arg = a("phys_addr", 1, "phys_addr_t");
     pub const SIZE: Arg = a("size", 3, "size_t");
-    pub const ARGS: &[Arg] = &[SIZE];
+    pub const DIR: Arg = a("dir", 4, "enum dma_data_direction");
+    pub const ARGS: &[Arg] = &[PHYS, SIZE, DIR];
 }
-/// `dma:dma_map_sg(dev, sgl, nents, ents, dir, attrs)`: `ents` is the
-/// record's `full_ents`, the entries mapped.
+/// `dma:dma_map_sg(dev, sgl, nents, ents, dir, attrs)`: a scatterlist of
+/// `nents` entries mapped at once (an NVMe request of several segments
+/// before 7.x).
 pub mod dma_map_sg {
     use super::*;
-    pub const ENTS: Arg = a("ents", 3, "int");
-    pub const ARGS: &[Arg] = &[ENTS];
+    pub const SGL: Arg = a("sgl", 1, "struct scatterlist *");
+    pub const NENTS: Arg = a("nents", 2, "int");
+    pub const DIR: Arg = a("dir", 4, "enum dma_data_direction");
+    pub const ARGS: &[Arg] = &[SGL, NENTS, DIR];
 }
 /// `irq:irq_handler_entry(irq, action)` and `irq_vectors:*_entry(vector)`
 /// (x86): the timer, IPIs, irq work. zc reads no argument: that the handler

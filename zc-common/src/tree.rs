@@ -71,8 +71,10 @@ pub const SOCK_COUNTERS: [Counter; SOCK_SLOTS] = [
     Counter::RecvCopyBytes,
     Counter::RecvSplicedBytes,
     Counter::RecvMappedBytes,
+    Counter::NicDmaMaps,
+    Counter::NicDmaBytes,
 ];
-pub const SOCK_SLOTS: usize = 24;
+pub const SOCK_SLOTS: usize = 26;
 
 /// The slot of counter `c` in [`SockCounts`], if sockets keep it.
 #[inline(always)]

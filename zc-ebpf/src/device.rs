@@ -143,6 +143,7 @@ pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
     if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_XMIT) {
         crate::tap::at_send(skb, e.user_bytes, e.shinfo_flags);
         let _ = ZC_XMIT_PENDING.insert(skb, Pending { e, sock }, 0);
+        crate::dma::xmit_begins(skb);
     }
     0
 }
@@ -157,6 +158,7 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
         return 0;
     };
     let _ = ZC_XMIT_PENDING.remove(skb);
+    crate::dma::xmit_ends(skb, sock, rc == 0, e.len, e.payload);
     if rc == NETDEV_TX_BUSY {
         count_net(Counter::XmitRefused, 1);
         count_net(Counter::XmitRefusedBytes, e.payload as u64);
@@ -462,7 +464,7 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
 /// the top down to the folio's size; no `struct page` lives at such an
 /// address, so the value itself says which it is.
 #[inline(always)]
-fn head_of_tail(page: u64, info: u64) -> u64 {
+pub fn head_of_tail(page: u64, info: u64) -> u64 {
     let word = info & !1;
     let low = !word;
     // `low + 1` is a power of two exactly when `word` is ones then zeros.

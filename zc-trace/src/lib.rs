@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The `format` field of every trace.
 pub const FORMAT: &str = "zc-trace";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// Largest trace the reader accepts.
 pub const MAX_BYTES: usize = 512 << 20;
 
@@ -75,6 +75,10 @@ pub struct Meta {
     pub chunk_bytes: u64,
     pub cold: bool,
     pub probes: Vec<Probe>,
+    /// What joined sender and receiver: zc's veth pair, or the two NICs
+    /// borrowed with their drivers. Empty in older traces (the veth).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub link: String,
 }
 
 /// One probe's state when the runs were made.
@@ -106,6 +110,9 @@ pub struct Facts {
     /// The bottleneck on the sending veth, bytes per second, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<u64>,
+    /// Sent over two borrowed NICs (`zc demo --nic`) instead of the veth.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nic: bool,
 }
 
 /// One recorded run.
@@ -168,6 +175,30 @@ pub struct Syscall {
     pub name: String,
     pub calls: u64,
     pub bytes: u64,
+}
+
+/// Whose DMA engine a map was made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DmaEngine {
+    /// A NIC's, to read a packet onto the wire.
+    Nic,
+    /// A disk's, to write a file's page-cache page.
+    Disk,
+}
+
+/// What the first page of a DMA map is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DmaPage {
+    /// A page-cache page of the demo file.
+    File,
+    /// A program's own anonymous page.
+    User,
+    /// The kernel's own memory (a socket buffer's page, an skb's head).
+    Kernel,
+    /// Not named: the kernel did not say where its page array is.
+    Unnamed,
 }
 
 /// One event. `t` is nanoseconds since the run's first event (in memory,
@@ -299,10 +330,18 @@ pub enum Event {
         skb: u64,
         len: u32,
     },
+    /// A device's engine told to move bytes (`dma:dma_map_phys`): a NIC's
+    /// transmit map of a followed skb, or a disk's map into a page of the
+    /// demo file.
     Dma {
         t: u64,
-        sg: bool,
+        engine: DmaEngine,
         size: u64,
+        page: DmaPage,
+        /// The demo file's pages the map covers, first and last, for a
+        /// file page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_pages: Option<[u32; 2]>,
     },
     /// The veth handed a demo skb holding user pages to its peer
     /// (`net:netif_rx`): bytes still the user's pages, bytes copied on the
@@ -556,6 +595,7 @@ mod tests {
                 chunk_bytes: 4096,
                 cold: false,
                 probes: vec![],
+                link: String::new(),
             },
             runs: vec![Run {
                 facts: Facts {
@@ -565,6 +605,7 @@ mod tests {
                     cold: false,
                     sender_sg: true,
                     rate: None,
+                    nic: false,
                 },
                 counters: Default::default(),
                 syscalls: vec![],

@@ -126,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         sg: None,
         rate: None,
         tap: None,
+        nic: None,
     };
     let mut live = LiveSession::start(&opts, None)?;
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());

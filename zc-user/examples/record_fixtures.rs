@@ -19,6 +19,7 @@ fn main() -> anyhow::Result<()> {
         sg: None,
         rate: None,
         tap: None,
+        nic: None,
     };
     let mut live = session::LiveSession::start(&opts, None)?;
     let mut runs = Vec::new();

@@ -143,6 +143,15 @@ pub struct DemoArgs {
     /// the sends' completions say COPIED. Try it with msg-zerocopy.
     #[arg(long, value_enum, value_name = "END")]
     pub tap: Option<crate::demo::net::TapEnd>,
+    /// Send over two real NICs instead of zc's veth pair, so the driver's
+    /// DMA shows: TX,RX names them (cabled to each other), `auto` takes the
+    /// first two free ones. zc borrows them into its own namespaces for the
+    /// session; the kernel hands them back (down, without addresses) when
+    /// zc ends, however it ends. Refused for an interface the host uses
+    /// (addresses, default route) or a virtual one (it would be deleted).
+    /// In the kernel lab: `cargo xtask lab --nic e1000e -- zc demo --nic auto`.
+    #[arg(long, value_name = "TX,RX|auto")]
+    pub nic: Option<crate::demo::nics::NicChoice>,
     /// Evict the file from the page cache first, so the disk → page cache
     /// transfer (the article's first DMA copy) happens and shows.
     #[arg(long)]

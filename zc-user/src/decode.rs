@@ -310,8 +310,23 @@ impl Decoder {
             },
             Record::Dma(d) => Event::Dma {
                 t,
-                sg: d.h.op == op::DMA_MAP_SG,
+                engine: if d.h.op == op::DMA_DISK {
+                    zc_trace::DmaEngine::Disk
+                } else {
+                    zc_trace::DmaEngine::Nic
+                },
                 size: d.size,
+                page: match d.page {
+                    dma_page::FILE => zc_trace::DmaPage::File,
+                    dma_page::USER => zc_trace::DmaPage::User,
+                    dma_page::UNNAMED => zc_trace::DmaPage::Unnamed,
+                    _ => zc_trace::DmaPage::Kernel,
+                },
+                // Pages of one folio are consecutive in the file as in memory.
+                file_pages: (d.file_index != NO_PAGE).then(|| {
+                    let span = (d.offset as u64 + d.size.max(1) - 1) / 4096;
+                    [d.file_index, d.file_index.saturating_add(span as u32)]
+                }),
             },
             Record::Forward(f) => Event::Forward {
                 t,
@@ -400,6 +415,52 @@ mod tests {
             ..skb
         };
         assert_eq!(decode(short), Ok(Record::Skb(Box::new(want))));
+    }
+
+    /// A DMA map leaves the kernel as what its page is: the file's pages it
+    /// covers (from its first page, offset and size), or none.
+    #[test]
+    fn a_dma_map_names_the_file_pages_it_covers() {
+        let mut d = Decoder::new(None);
+        let map = |op, page, index, offset, size| {
+            Record::Dma(DmaEvent {
+                h: hdr(Kind::Dma, op),
+                size,
+                file_index: index,
+                page,
+                _pad: 0,
+                offset,
+            })
+        };
+        let nic = map(op::DMA_NIC, dma_page::FILE, 17, 0x800, 4096);
+        assert_eq!(
+            d.event(&nic),
+            Event::Dma {
+                t: 42,
+                engine: zc_trace::DmaEngine::Nic,
+                size: 4096,
+                page: zc_trace::DmaPage::File,
+                file_pages: Some([17, 18]),
+            }
+        );
+        let disk = map(op::DMA_DISK, dma_page::FILE, 0, 0, 65536);
+        assert!(matches!(
+            d.event(&disk),
+            Event::Dma {
+                engine: zc_trace::DmaEngine::Disk,
+                file_pages: Some([0, 15]),
+                ..
+            }
+        ));
+        let head = map(op::DMA_NIC, dma_page::OTHER, NO_PAGE, 0x40, 66);
+        assert!(matches!(
+            d.event(&head),
+            Event::Dma {
+                page: zc_trace::DmaPage::Kernel,
+                file_pages: None,
+                ..
+            }
+        ));
     }
 
     /// Kernel pointers become small ids, the same pointer the same id, and

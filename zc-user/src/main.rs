@@ -127,6 +127,7 @@ fn doctor_cost() -> anyhow::Result<String> {
         sg: None,
         rate: None,
         tap: None,
+        nic: None,
     };
     let mut live = LiveSession::start(&opts, None)?;
     if !live.measures_cost() {
@@ -208,6 +209,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         sg: args.sg,
         rate: args.rate,
         tap: args.tap,
+        nic: args.nic.clone(),
     };
     // Input first: a typo should not wait for eBPF to load.
     let user_file = session::check_input(&opts)?;
@@ -335,6 +337,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
             sg: None,
             rate: None,
             tap: None,
+            nic: None,
         })?;
     }
     let one = if wanted.len() == 1 {
@@ -363,6 +366,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
         sg: None,
         rate: None,
         tap: None,
+        nic: None,
     };
     let mut live = LiveSession::start(&opts, None)?;
     let runs = args.runs as usize;
@@ -487,7 +491,7 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
 fn write_tree_recording(live: &zc::trace::Live, path: &std::path::Path) -> anyhow::Result<()> {
     let tree =
         zc::recording::store_tree(&live.state, live.roots(), live.command(), live.exit_code)?;
-    let ctx = Context::here(String::new(), 0, 0, Vec::new());
+    let ctx = Context::here(String::new(), 0, 0, Vec::new(), String::new());
     let mut meta = zc::recording::meta(&ctx, live.probes(), 0, 0, false);
     meta.file = "(zc trace: the followed programs' own files)".into();
     meta.clock = "nanoseconds since the trace started (CLOCK_MONOTONIC)".into();

@@ -27,6 +27,7 @@ fn to_facts(f: &RunFacts) -> StoredFacts {
         cold: f.cold,
         sender_sg: f.sender_sg,
         rate: f.rate,
+        nic: f.nic,
     }
 }
 
@@ -46,6 +47,7 @@ fn from_facts(f: &StoredFacts) -> Result<RunFacts, String> {
         cold: f.cold,
         sender_sg: f.sender_sg,
         rate: f.rate,
+        nic: f.nic,
     })
 }
 
@@ -335,6 +337,7 @@ mod tests {
             cold: false,
             sender_sg: true,
             rate: None,
+            nic: false,
         };
         let mut c = Counts::new();
         c.set(Counter::RecvCopyBytes, (1 << 20) - 376);
@@ -414,6 +417,7 @@ pub fn meta(
         size_bytes: size,
         chunk_bytes: chunk,
         cold,
+        link: ctx.link.clone(),
         probes: probes
             .iter()
             .map(|p| {

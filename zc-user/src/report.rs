@@ -122,8 +122,17 @@ pub struct RunJson<'a> {
     pub io_uring: Ring,
     pub disk_read_bytes: u64,
     pub block_read_bytes: u64,
+    /// The NIC's engine: transmit maps of the demo's skbs, their bytes,
+    /// and the bytes that were the file's own page-cache pages.
     pub dma_bytes: u64,
     pub dma_maps: u64,
+    pub nic_dma_file_bytes: u64,
+    pub nic_dma_user_bytes: u64,
+    /// The disk's engine: maps into the file's page-cache pages.
+    pub disk_dma_bytes: u64,
+    pub disk_dma_maps: u64,
+    /// Sent over two borrowed NICs (`--nic`) rather than the veth.
+    pub nic: bool,
     pub receiver_copy_bytes: u64,
     pub received_bytes: u64,
     pub received_ok: bool,
@@ -212,6 +221,11 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         block_read_bytes: f.block_read_bytes,
         dma_bytes: f.dma_bytes,
         dma_maps: f.dma_maps,
+        nic_dma_file_bytes: f.nic_dma_file_bytes,
+        nic_dma_user_bytes: f.nic_dma_user_bytes,
+        disk_dma_bytes: f.disk_dma_bytes,
+        disk_dma_maps: f.disk_dma_maps,
+        nic: o.facts.nic,
         receiver_copy_bytes: f.receiver_copy_bytes,
         received_bytes: o.received_bytes,
         received_ok: o.received_ok,
@@ -385,6 +399,16 @@ fn write_ledger(
             "  {}: of the pinned bytes, {} were copied anyway by the kernel (a CPU copy, counted in CPU-copied bytes)",
             h.hop,
             fmt_bytes(h.copied_anyway_bytes)
+        );
+    }
+    // The DMA hops' one class, measured by the drivers' maps.
+    for h in l.hops.iter().filter(|h| h.dma_bytes > 0) {
+        let _ = writeln!(
+            s,
+            "  {}: {} moved by the device's DMA engine (dma:dma_map_phys), {} of it in the file's own page-cache pages",
+            h.hop,
+            fmt_bytes(h.dma_bytes),
+            fmt_bytes(h.dma_file_page_bytes)
         );
     }
     // Kernel TLS's classes, inferred from the kernel's record counts.
@@ -624,14 +648,33 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     );
     row(
         &mut s,
-        "DMA mappings seen",
-        format!("{} ({})", f.dma_maps, fmt_bytes(f.dma_bytes)),
+        "disk DMA into the file's pages",
+        if f.disk_dma_maps > 0 {
+            format!(
+                "{} in {} maps",
+                fmt_bytes(f.disk_dma_bytes),
+                f.disk_dma_maps
+            )
+        } else {
+            "none seen".into()
+        },
         "".into(),
     );
     row(
         &mut s,
         "socket buffer → NIC",
-        "software (veth)".into(),
+        if f.dma_maps > 0 {
+            format!(
+                "DMA {} in {} maps, {} of it the file's own pages",
+                fmt_bytes(f.dma_bytes),
+                f.dma_maps,
+                fmt_bytes(f.nic_dma_file_bytes)
+            )
+        } else if o.facts.nic {
+            "NIC, no DMA map seen".into()
+        } else {
+            "software (veth)".into()
+        },
         format!("{} (DMA)", fmt_bytes(o.facts.size)),
     );
     row(

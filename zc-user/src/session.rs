@@ -34,6 +34,8 @@ pub struct Options {
     pub rate: Option<u64>,
     /// A packet tap bound to one end of the veth for the whole session.
     pub tap: Option<crate::demo::net::TapEnd>,
+    /// Two NICs to borrow instead of the veth (`--nic`).
+    pub nic: Option<crate::demo::nics::NicChoice>,
 }
 
 /// The loaded probes, the private network and the demo file.
@@ -86,6 +88,13 @@ impl LiveSession {
         if let Some(reason) = cannot_trace_reason() {
             return Err(Fatal::CannotTrace(reason).into());
         }
+        // The network first: a refused --nic is bad input, told before
+        // eBPF loads.
+        let net = match &opts.nic {
+            None => DemoNet::create()
+                .context("build zc's private network (two namespaces and a veth pair)")?,
+            Some(choice) => DemoNet::borrow(choice)?,
+        };
         let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
         let tracer = Tracer::load(&kernel, Purpose::Demo)
             .map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
@@ -106,8 +115,6 @@ impl LiveSession {
             Some(f) => f,
             None => DemoFile::generate(opts.size, &work_dir())?,
         };
-        let net = DemoNet::create()
-            .context("build zc's private network (two namespaces and a veth pair)")?;
         let tap = opts.tap.map(|end| net.tap(end)).transpose()?;
         let context = Context::here(
             match &file.origin {
@@ -125,6 +132,7 @@ impl LiveSession {
                 .iter()
                 .filter_map(|p| p.substitute())
                 .collect(),
+            net.link.to_string(),
         );
         Ok(LiveSession {
             status: tracer.status().to_vec(),
@@ -176,7 +184,13 @@ impl LiveSession {
             return Err(Fatal::CannotTrace(why).into());
         }
         let facts = run::facts(
-            strategy, &self.file, self.chunk, self.cold, self.sg, self.rate,
+            strategy,
+            &self.file,
+            self.chunk,
+            self.cold,
+            self.sg,
+            self.rate,
+            self.net.link != crate::demo::net::Link::Veth,
         );
         let tracer = self
             .tracer
@@ -190,7 +204,13 @@ impl LiveSession {
     /// loads them again: the untraced baseline of the overhead benchmark.
     pub fn run_untraced(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
         let facts = run::facts(
-            strategy, &self.file, self.chunk, self.cold, self.sg, self.rate,
+            strategy,
+            &self.file,
+            self.chunk,
+            self.cold,
+            self.sg,
+            self.rate,
+            self.net.link != crate::demo::net::Link::Veth,
         );
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());

@@ -239,3 +239,63 @@ fn step_needs_the_live_view_and_one_strategy() {
         "{text}"
     );
 }
+
+#[test]
+fn a_nic_argument_that_is_not_two_names_is_a_usage_error() {
+    assert_one_line_error(&zc(&["demo", "--nic", "eth0"]), 2, "TX,RX");
+    assert_one_line_error(&zc(&["demo", "--nic", "eth0,eth0"]), 2, "both ends");
+}
+
+/// Interfaces zc must not borrow are refused before anything loads, in one
+/// line, with nothing left behind: a missing one, the loopback, and a veth
+/// (the kernel would delete it, not return it). Needs root: refusing is
+/// the borrowing's first step, after the privilege check.
+#[test]
+fn interfaces_the_host_needs_or_would_lose_are_refused() {
+    if !common::live_or_skip("interfaces_the_host_needs_or_would_lose_are_refused") {
+        return;
+    }
+    let before = common::host_state();
+    assert_one_line_error(
+        &zc(&["demo", "--no-tui", "--nic", "zc-nope0,zc-nope1"]),
+        2,
+        "cannot borrow zc-nope0: there is no such interface",
+    );
+    assert_one_line_error(
+        &zc(&["demo", "--no-tui", "--nic", "lo,zc-nope1"]),
+        2,
+        "cannot borrow lo: it is the loopback device",
+    );
+    // A veth of the host's own, made by the test and deleted after.
+    let ip = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ip(&[
+        "link", "add", "zctvA", "type", "veth", "peer", "name", "zctvB",
+    ]) {
+        common::skip_part(
+            "interfaces_the_host_needs_or_would_lose_are_refused",
+            "`ip link add ... type veth` failed: the veth refusal is not checked",
+        );
+        return;
+    }
+    let out = zc(&["demo", "--no-tui", "--nic", "zctvA,zctvB"]);
+    let both_back = ["zctvA", "zctvB"]
+        .iter()
+        .all(|n| std::path::Path::new("/sys/class/net").join(n).exists());
+    ip(&["link", "del", "zctvA"]);
+    assert_one_line_error(&out, 2, "it is a virtual device (veth)");
+    assert!(both_back, "a refused veth must stay where it was");
+    let after = common::host_state();
+    assert_eq!(
+        before.bpf_programs, after.bpf_programs,
+        "a program left attached"
+    );
+    assert_eq!(
+        before.net_namespaces, after.net_namespaces,
+        "a namespace left"
+    );
+}

@@ -1226,6 +1226,7 @@ fn stepping_session() -> zc::session::LiveSession {
         sg: None,
         rate: None,
         tap: None,
+        nic: None,
     };
     zc::session::LiveSession::start(&opts, None).expect("live session")
 }

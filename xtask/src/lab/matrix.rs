@@ -37,6 +37,18 @@
 //!   with every page of the file read in through the page cache and
 //!   named.
 //!
+//! - `dma` (guests only, on QEMU's e1000e pair and NVMe disk): `zc demo
+//!   --nic auto --strategy all --cold` on a file of the NVMe disk runs
+//!   every strategy received intact and balanced, DMA hops included; the
+//!   NIC's engine read at least the file's size for each; page identity
+//!   at the engine agrees with page identity at the device (where the
+//!   device got the file's pages as frags, the engine read at least 90 %
+//!   of the file from them, and none where it got none); the disk's
+//!   engine wrote at least the file into its pages; and the NICs are back
+//!   on the host after zc exits, and after a `kill -9` in mid-run. A
+//!   kernel without the `dma` tracepoints (6.1) is held to the rest, and
+//!   its DMA figures are counted as skipped, by name.
+//!
 //! A kernel zc does not serve yet is held to what its doctor says instead:
 //! exactly the probes without a source (`NOT_YET_SERVED`), or, older than
 //! zc can serve, exactly the missing features, one line each (`TOO_OLD`).
@@ -92,6 +104,18 @@ if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
   echo $? > "$out/nfs-setup.rc"
   zc demo --no-tui --json --strategy all --cold --file "$m/file.bin" > "$out/nfs.json" 2> "$out/nfs.err"; echo $? > "$out/nfs.rc"
 fi
+if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_NICS:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
+  ip -br link > "$out/nics-before.txt"
+  ZC_WORKDIR="$ZC_LAB_NVME" zc demo --no-tui --json --strategy all --size 1MiB --cold --nic auto > "$out/dma.json" 2> "$out/dma.err"; echo $? > "$out/dma.rc"
+  ip -br link > "$out/nics-after.txt"
+  # SIGKILL in mid-run: the namespaces die with zc, and the kernel hands
+  # the NICs back.
+  ZC_WORKDIR="$ZC_LAB_NVME" zc demo --no-tui --strategy read-write --size 512MiB --nic auto > /dev/null 2>&1 & k=$!
+  i=0; until [ "$(ip -br link | grep -cE "^($(echo $ZC_LAB_NICS | tr ' ' '|')) ")" = 0 ] || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.1; done
+  sleep 1; ip -br link > "$out/nics-during.txt"; kill -9 $k; wait $k 2>/dev/null
+  i=0; until [ "$(ip -br link | grep -cE "^($(echo $ZC_LAB_NICS | tr ' ' '|')) ")" = 2 ] || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.1; done
+  ip -br link > "$out/nics-killed.txt"
+fi
 "#;
 
 /// Mechanisms a kernel series is expected to lack, as `zc demo` names them
@@ -120,9 +144,23 @@ pub fn run(
         crate::cmd::quote(live_test.as_os_str())
     );
     let mut runs = Vec::new();
+    // Guests zc serves get the hardware that DMAs, for the `dma` check.
+    let guest = super::Settings {
+        hardware: super::Hardware {
+            e1000e_pair: true,
+            nvme: true,
+        },
+        ..settings.clone()
+    };
     for series in kernels() {
         let kernel = super::prepare(cache, series)?;
-        let run = super::run(cache, kernel, &script, settings)?;
+        let served = series != "host" && !TOO_OLD.iter().any(|(s, _)| *s == series);
+        let run = super::run(
+            cache,
+            kernel,
+            &script,
+            if served { &guest } else { settings },
+        )?;
         eprintln!(
             "kernel matrix: {series}: {} in {:.0} s",
             run.kernel.describe(),
@@ -195,6 +233,12 @@ pub struct Results {
     /// The table's live test (guests only): its exit code and output.
     pub table_rc: Option<i32>,
     pub table: String,
+    /// The runs over the e1000e pair (guests only), and the interfaces
+    /// before, after, during the killed run and after the kill.
+    pub dma_rc: Option<i32>,
+    pub dma: Vec<Value>,
+    pub dma_err: String,
+    pub nics: [String; 4],
     /// The script ran to its end (the lab wrote its exit code).
     pub ran: bool,
     /// The console's line that says why a guest died, if one does.
@@ -230,6 +274,10 @@ impl Results {
             table: text("table.txt"),
             nfs: lines("nfs.json"),
             nfs_err: text("nfs.err"),
+            dma_rc: rc("dma.rc"),
+            dma: lines("dma.json"),
+            dma_err: text("dma.err"),
+            nics: ["before", "after", "during", "killed"].map(|w| text(&format!("nics-{w}.txt"))),
             ran: dir.join("rc").exists(),
             died: text("console.txt")
                 .lines()
@@ -243,11 +291,13 @@ impl Results {
     }
 }
 
-/// One check's name and verdict.
+/// One check's name and verdict, and what of it could not be checked on
+/// this kernel (counted as skipped, by name).
 #[derive(Debug)]
 pub struct Check {
     pub name: String,
     pub result: Result<(), String>,
+    pub skipped: Option<String>,
 }
 
 fn u(v: &Value, path: &[&str]) -> u64 {
@@ -260,6 +310,7 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
     if !k.ran {
         // Nothing of zc's ran: one failure that says so, not one per check.
         return vec![Check {
+            skipped: None,
             name: name("booted"),
             result: Err(format!(
                 "the guest did not run the matrix's script to its end: {} (see {})",
@@ -274,42 +325,56 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
         .map(|(_, probes)| *probes);
     if let Some(probes) = expected_missing {
         return vec![Check {
+            skipped: None,
             name: name("not_yet_served"),
             result: not_yet_served(k, probes),
         }];
     }
     if let Some((_, features)) = TOO_OLD.iter().find(|(s, _)| *s == k.series) {
         return vec![Check {
+            skipped: None,
             name: name("too_old"),
             result: too_old(k, features),
         }];
     }
     let mut checks = vec![
         Check {
+            skipped: None,
             name: name("doctor"),
             result: doctor(k),
         },
         Check {
+            skipped: None,
             name: name("demo"),
             result: demo(host, k),
         },
         Check {
+            skipped: None,
             name: name("same_as_host"),
             result: same_as_host(host, k),
         },
         Check {
+            skipped: None,
             name: name("trace"),
             result: trace(host, k),
         },
     ];
     if k.series != "host" {
         checks.push(Check {
+            skipped: None,
             name: name("table"),
             result: table(k),
         });
         checks.push(Check {
+            skipped: None,
             name: name("nfs"),
             result: nfs(host, k),
+        });
+        let (result, skipped) = dma(k);
+        checks.push(Check {
+            name: name("dma"),
+            result,
+            skipped,
         });
     }
     // A failure says where its kernel's files are.
@@ -322,6 +387,111 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
             ..c
         })
         .collect()
+}
+
+/// The runs over the e1000e pair: every strategy received intact and
+/// balanced; where the kernel has the `dma` tracepoints, each arrow's DMA
+/// measured and page identity at the NIC's engine agreeing with the
+/// device's frags; the NICs back on the host after zc and after a kill.
+fn dma(k: &Results) -> (Result<(), String>, Option<String>) {
+    let mut bad = Vec::new();
+    // The doctor names a tracepoint with no source at all as missing.
+    let traced = !k
+        .doctor
+        .lines()
+        .any(|l| l.starts_with("dma/dma_map_phys") && l.contains("missing"));
+    if k.dma_rc != Some(0) {
+        bad.push(format!(
+            "zc demo --nic auto exited {:?}: {}",
+            k.dma_rc,
+            k.dma_err.lines().last().unwrap_or("")
+        ));
+    }
+    if k.dma.is_empty() {
+        bad.push("no run over the NICs".into());
+    }
+    for r in &k.dma {
+        let s = r["strategy"].as_str().unwrap_or("?");
+        let size = u(r, &["size_bytes"]);
+        if r["received_ok"] != true {
+            bad.push(format!("{s}: not received intact"));
+        }
+        if r["nic"] != true {
+            bad.push(format!("{s}: not sent over the NICs"));
+        }
+        if let Some(e) = unexplained(s, r) {
+            bad.push(e);
+        }
+        if !traced {
+            continue;
+        }
+        let hop = |name: &str| {
+            r["ledger"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["hop"] == name))
+        };
+        if u(r, &["dma_bytes"]) < size || !hop("memory_to_nic") {
+            bad.push(format!(
+                "{s}: the NIC's engine read {} B of a {size} B file",
+                u(r, &["dma_bytes"])
+            ));
+        }
+        let (frags, from_file) = (
+            u(r, &["file_frags_at_device"]),
+            u(r, &["nic_dma_file_bytes"]),
+        );
+        if frags > 0 && from_file * 10 < size * 9 {
+            bad.push(format!(
+                "{s}: {frags} file frags at the device, but the engine read only {from_file} B from the file's pages"
+            ));
+        }
+        if frags == 0 && from_file > 0 {
+            bad.push(format!(
+                "{s}: no file frag at the device, yet the engine read {from_file} B from the file's pages"
+            ));
+        }
+        if u(r, &["disk_dma_bytes"]) < size || !hop("disk_to_page_cache") {
+            bad.push(format!(
+                "{s}: the disk's engine wrote {} B of a cold {size} B file",
+                u(r, &["disk_dma_bytes"])
+            ));
+        }
+    }
+    let [before, after, during, killed] = &k.nics;
+    let names: Vec<&str> = before
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != "lo")
+        .collect();
+    let has = |text: &str, n: &str| text.lines().any(|l| l.split_whitespace().next() == Some(n));
+    if names.len() < 2 {
+        bad.push(format!("fewer than two NICs before the runs: {before:?}"));
+    }
+    for n in &names {
+        if !has(after, n) {
+            bad.push(format!("{n} not back on the host after zc exited"));
+        }
+        if has(during, n) {
+            bad.push(format!(
+                "{n} still on the host while zc ran (never borrowed)"
+            ));
+        }
+        if !has(killed, n) {
+            bad.push(format!("{n} not back on the host after kill -9"));
+        }
+    }
+    let skipped = (!traced).then(|| {
+        format!(
+            "kernel_matrix::{}::dma: the DMA figures (this kernel has no dma tracepoints; the runs and the NICs' return were checked)",
+            k.release
+        )
+    });
+    let result = if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("; "))
+    };
+    (result, skipped)
 }
 
 /// The table's live test passed in the guest; a failure quotes its panic.
@@ -772,6 +942,27 @@ mod tests {
             nfs_err: String::new(),
             table_rc: Some(0),
             table: String::new(),
+            dma_rc: Some(0),
+            dma: demo
+                .iter()
+                .map(|d| {
+                    let mut v: Value = serde_json::from_str(d).expect("json");
+                    v["nic"] = true.into();
+                    v["size_bytes"] = 1000.into();
+                    v["dma_bytes"] = 1100.into();
+                    v["disk_dma_bytes"] = 1000.into();
+                    v["ledger"] = serde_json::json!([{"hop": "disk_to_page_cache"},
+                        {"hop": "memory_to_nic"}]);
+                    v
+                })
+                .collect(),
+            dma_err: String::new(),
+            nics: [
+                "lo UP\neth0 DOWN\neth1 DOWN\n".into(),
+                "lo UP\neth0 DOWN\neth1 DOWN\n".into(),
+                "lo UP\n".into(),
+                "lo UP\neth0 DOWN\neth1 DOWN\n".into(),
+            ],
             ran: true,
             died: None,
         }
@@ -823,6 +1014,51 @@ mod tests {
         "movements":[{"movement":"cpu_copy","from":"page_cache","to":"user_buffer"}],
         "ledger":[{"hop":"file_to_sender","copied_bytes":10}],"zerocopy_completions":{"notifications":0},"io_uring":{"submitted":0}}"#;
     const TRACE: &str = r#"{"processes":[{"sent_bytes":5,"verdict":"nginx[12] sent 4 MiB of /var/tmp/x-1/p.bin: 100 % by reference"},{"sent_bytes":0,"verdict":"other"}]}"#;
+
+    #[test]
+    fn dma_arrows_measured_agreeing_and_nics_back_or_it_fails() {
+        let mut k = results(&[COPY], TRACE);
+        assert_eq!(dma(&k), (Ok(()), None));
+        // Page identity at the engine must agree with the device's frags.
+        k.dma[0]["file_frags_at_device"] = 40.into();
+        let e = dma(&k).0.expect_err("frags, no file page at the engine");
+        assert!(e.contains("40 file frags"), "{e}");
+        k.dma[0]["nic_dma_file_bytes"] = 950.into();
+        assert_eq!(dma(&k).0, Ok(()));
+        k.dma[0]["file_frags_at_device"] = 0.into();
+        assert!(
+            dma(&k)
+                .0
+                .expect_err("pages, no frag")
+                .contains("no file frag")
+        );
+        k.dma[0]["nic_dma_file_bytes"] = 0.into();
+        k.dma[0]["disk_dma_bytes"] = 10.into();
+        assert!(
+            dma(&k)
+                .0
+                .expect_err("disk")
+                .contains("disk's engine wrote 10 B")
+        );
+        k.dma[0]["disk_dma_bytes"] = 1000.into();
+        // A NIC the kill left in zc's namespace is a failure.
+        k.nics[3] = "lo UP\neth1 DOWN\n".into();
+        assert!(
+            dma(&k)
+                .0
+                .expect_err("kill")
+                .contains("eth0 not back on the host after kill -9")
+        );
+        k.nics[3] = k.nics[0].clone();
+        // Without the dma tracepoints: the rest is held, the figures skipped.
+        k.doctor = "dma/dma_map_phys   tp_btf  optional missing: no tracepoint\n".into();
+        k.dma[0]["dma_bytes"] = 0.into();
+        let (r, skipped) = dma(&k);
+        assert_eq!(r, Ok(()));
+        assert!(skipped.expect("named").contains("no dma tracepoints"));
+        k.dma[0]["received_ok"] = false.into();
+        assert!(dma(&k).0.is_err());
+    }
 
     #[test]
     fn a_kernel_like_the_host_passes_every_check() {

@@ -400,6 +400,7 @@ pub struct Run {
 }
 
 /// Settings of a lab run.
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub cpus: u32,
     pub memory: String,

@@ -3,5 +3,6 @@
 
 pub mod file;
 pub mod net;
+pub mod nics;
 pub mod run;
 pub mod window;

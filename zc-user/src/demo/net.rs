@@ -29,6 +29,9 @@
 //!   TCP stack may hand the device packets whose payload is spread over page
 //!   fragments (zero-copy friendly) or must linearize them (a copy). Turning
 //!   it off and on is what lets the demo show the difference.
+//! - With `--nic TX,RX` the two ends are real NICs instead, borrowed from
+//!   the host for the session (`super::nics`): the same namespaces and
+//!   addresses, and a driver that maps every packet for DMA.
 //! - A bottleneck (`--rate`) is a token-bucket qdisc (`tbf`) on zc-tx with a
 //!   small queue: when TCP sends faster than the rate, the queue overflows
 //!   and drops, and TCP sends again. That is how the demo shows what a
@@ -169,8 +172,55 @@ pub struct PacketTap {
     _fd: OwnedFd,
 }
 
+/// What joins the two namespaces.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Link {
+    /// zc's own veth pair: software transmit, no DMA.
+    Veth,
+    /// Two borrowed NICs, each with its driver's name.
+    Nics {
+        tx: String,
+        tx_driver: String,
+        rx: String,
+        rx_driver: String,
+    },
+}
+
+impl Link {
+    /// The sending device's name in its namespace.
+    pub fn sender_if(&self) -> &str {
+        match self {
+            Link::Veth => SENDER_IF,
+            Link::Nics { tx, .. } => tx,
+        }
+    }
+
+    /// The receiving device's name in its namespace.
+    pub fn receiver_if(&self) -> &str {
+        match self {
+            Link::Veth => RECEIVER_IF,
+            Link::Nics { rx, .. } => rx,
+        }
+    }
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Link::Veth => write!(f, "veth {SENDER_IF} → {RECEIVER_IF}"),
+            Link::Nics {
+                tx,
+                tx_driver,
+                rx,
+                rx_driver,
+            } => write!(f, "NICs {tx} ({tx_driver}) → {rx} ({rx_driver})"),
+        }
+    }
+}
+
 /// The demo's private network: two namespaces joined by the veth pair
-/// zc-tx (in `sender`) / zc-rx (in `receiver`).
+/// zc-tx (in `sender`) / zc-rx (in `receiver`), or by two borrowed NICs.
 #[derive(Debug)]
 pub struct DemoNet {
     /// Namespace holding [`SENDER_IF`] at [`SENDER_ADDR`].
@@ -181,7 +231,16 @@ pub struct DemoNet {
     pub sender_ifindex: u32,
     /// Interface index of zc-rx inside `receiver`.
     pub receiver_ifindex: u32,
+    pub link: Link,
+    /// A borrowed NIC's scatter-gather before zc first set it, put back
+    /// when the session ends (a veth dies with it and needs nothing).
+    sg_before: std::sync::Mutex<Option<bool>>,
+    /// The namespace the NICs were borrowed from, to give them back to.
+    home: Option<OwnedFd>,
 }
+
+/// How long a borrowed NIC may take to see its link after "up".
+const CARRIER_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl DemoNet {
     /// Two fresh namespaces joined by a veth pair: zc-tx in `sender`, zc-rx in
@@ -212,15 +271,102 @@ impl DemoNet {
             receiver,
             sender_ifindex,
             receiver_ifindex,
+            link: Link::Veth,
+            sg_before: std::sync::Mutex::new(None),
+            home: None,
         })
+    }
+
+    /// Two fresh namespaces joined by two NICs borrowed from the host
+    /// (`choice`): checked first (see `nics::Interface::refusal`), then
+    /// moved in, addressed like the veth ends, brought up, and waited for
+    /// until each sees its link. They go back to the host when the
+    /// namespaces die, with the session or with the process.
+    pub fn borrow(choice: &super::nics::NicChoice) -> Result<DemoNet> {
+        use super::nics;
+        use crate::exit::Fatal;
+        if !nics::in_initial_netns() {
+            return Err(Fatal::Usage(
+                "--nic: zc is not in the initial network namespace, and a borrowed NIC \
+                 returns there, not here"
+                    .into(),
+            )
+            .into());
+        }
+        let all = scoped_thread("list the host's interfaces", || {
+            with_netlink(|handle| async move { nics::survey(&handle).await })
+        })?;
+        let (tx, rx) = nics::pick(choice, &all).map_err(Fatal::Usage)?;
+        let home = OwnedFd::from(
+            File::open("/proc/self/ns/net").context("open zc's own network namespace")?,
+        );
+        let sender = Netns::new().context("create the sender's network namespace")?;
+        let receiver = Netns::new().context("create the receiver's network namespace")?;
+        // IPv6 off first: a device entering a namespace takes its defaults.
+        sender.run(quiet_ipv6)?;
+        receiver.run(quiet_ipv6)?;
+        let (sfd, rfd) = (sender.as_fd().as_raw_fd(), receiver.as_fd().as_raw_fd());
+        let moves = [
+            (tx.index, sfd, tx.name.clone()),
+            (rx.index, rfd, rx.name.clone()),
+        ];
+        scoped_thread("move the NICs into zc's namespaces", || {
+            with_netlink(|handle| async move {
+                for (index, fd, name) in moves {
+                    handle
+                        .link()
+                        .set(LinkUnspec::new_with_index(index).setns_by_fd(fd).build())
+                        .execute()
+                        .await
+                        .with_context(|| format!("move {name} into zc's namespace"))?;
+                }
+                Ok(())
+            })
+        })?;
+        // From here on the NICs are in namespaces that die with `net`.
+        let link = Link::Nics {
+            tx: tx.name.clone(),
+            tx_driver: tx.driver.clone().unwrap_or_default(),
+            rx: rx.name.clone(),
+            rx_driver: rx.driver.clone().unwrap_or_default(),
+        };
+        let up = |ns: &Netns, name: &str, addr| {
+            ns.run(|| {
+                with_netlink(|handle| async move {
+                    let index = configure(&handle, name, addr).await?;
+                    wait_for_carrier(&handle, name, index).await?;
+                    Ok(index)
+                })
+            })
+        };
+        let sender_ifindex = up(&sender, &tx.name, SENDER_ADDR)?;
+        let receiver_ifindex = up(&receiver, &rx.name, RECEIVER_ADDR)?;
+        Ok(DemoNet {
+            sender,
+            receiver,
+            sender_ifindex,
+            receiver_ifindex,
+            link,
+            sg_before: std::sync::Mutex::new(None),
+            home: Some(home),
+        })
+    }
+
+    /// The sending device's name.
+    pub fn sender_if(&self) -> &str {
+        self.link.sender_if()
     }
 
     /// Binds a packet tap to one end of the veth, inside its namespace (a
     /// socket stays in the namespace it was made in).
     pub fn tap(&self, end: TapEnd) -> Result<PacketTap> {
         let (ns, ifindex, name) = match end {
-            TapEnd::Sender => (&self.sender, self.sender_ifindex, SENDER_IF),
-            TapEnd::Receiver => (&self.receiver, self.receiver_ifindex, RECEIVER_IF),
+            TapEnd::Sender => (&self.sender, self.sender_ifindex, self.link.sender_if()),
+            TapEnd::Receiver => (
+                &self.receiver,
+                self.receiver_ifindex,
+                self.link.receiver_if(),
+            ),
         };
         let all = (libc::ETH_P_ALL as u16).to_be();
         let fd = ns.run(|| {
@@ -263,15 +409,22 @@ impl DemoNet {
     /// Turns scatter-gather (NETIF_F_SG, ethtool "sg") on or off on zc-tx, and
     /// checks by reading it back; error if the kernel did not apply it.
     pub fn set_sender_sg(&self, on: bool) -> Result<()> {
+        if let Link::Nics { .. } = self.link {
+            let mut before = self.sg_before.lock().unwrap_or_else(|e| e.into_inner());
+            if before.is_none() {
+                *before = Some(self.sender_sg()?);
+            }
+        }
         let state = if on { "on" } else { "off" };
+        let name = self.link.sender_if();
         self.sender.run(|| {
             let sock = ethtool_socket()?;
-            ethtool_value(&sock, SENDER_IF, ETHTOOL_SSG, u32::from(on))
-                .with_context(|| format!("turn scatter-gather {state} on {SENDER_IF}"))?;
-            let now = ethtool_value(&sock, SENDER_IF, ETHTOOL_GSG, 0)
-                .with_context(|| format!("read back scatter-gather of {SENDER_IF}"))?;
+            ethtool_value(&sock, name, ETHTOOL_SSG, u32::from(on))
+                .with_context(|| format!("turn scatter-gather {state} on {name}"))?;
+            let now = ethtool_value(&sock, name, ETHTOOL_GSG, 0)
+                .with_context(|| format!("read back scatter-gather of {name}"))?;
             if (now != 0) != on {
-                bail!("the kernel did not turn scatter-gather {state} on {SENDER_IF}");
+                bail!("the kernel did not turn scatter-gather {state} on {name}");
             }
             Ok(())
         })
@@ -319,12 +472,77 @@ impl DemoNet {
 
     /// Current scatter-gather state of zc-tx (read from the kernel).
     pub fn sender_sg(&self) -> Result<bool> {
+        let name = self.link.sender_if();
         self.sender.run(|| {
             let sock = ethtool_socket()?;
-            let now = ethtool_value(&sock, SENDER_IF, ETHTOOL_GSG, 0)
-                .with_context(|| format!("read scatter-gather of {SENDER_IF}"))?;
+            let now = ethtool_value(&sock, name, ETHTOOL_GSG, 0)
+                .with_context(|| format!("read scatter-gather of {name}"))?;
             Ok(now != 0)
         })
+    }
+}
+
+impl Drop for DemoNet {
+    /// A borrowed NIC goes home as it came, as far as zc changed it: its
+    /// scatter-gather and its root qdisc; then zc moves it back itself, so
+    /// it is on the host when zc returns (the move takes it down and its
+    /// addresses away). The namespaces' own end would do the same a moment
+    /// later, from a kernel work queue: that is what a SIGKILL leaves, with
+    /// scatter-gather as the last run set it.
+    fn drop(&mut self) {
+        let Link::Nics { tx, rx, .. } = &self.link else {
+            return;
+        };
+        let before = *self.sg_before.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(on) = before {
+            let _ = self.set_sender_sg(on);
+        }
+        let _ = self.set_sender_rate(None);
+        let Some(home) = self.home.as_ref().map(|h| h.as_raw_fd()) else {
+            return;
+        };
+        for (ns, name) in [(&self.sender, tx.as_str()), (&self.receiver, rx.as_str())] {
+            let _ = ns.run(|| {
+                with_netlink(|handle| async move {
+                    let index = link_index(&handle, name).await?;
+                    handle
+                        .link()
+                        .set(LinkUnspec::new_with_index(index).setns_by_fd(home).build())
+                        .execute()
+                        .await
+                        .with_context(|| format!("give {name} back to the host"))
+                })
+            });
+        }
+    }
+}
+
+/// Waits until `name` sees its link (IFF_LOWER_UP): a NIC's driver reports
+/// carrier a moment after "up", and TCP's first SYN would wait a second
+/// for nothing otherwise.
+async fn wait_for_carrier(handle: &Handle, name: &str, index: u32) -> Result<()> {
+    use rtnetlink::packet_route::link::LinkFlags;
+    let start = std::time::Instant::now();
+    loop {
+        let link = handle
+            .link()
+            .get()
+            .match_index(index)
+            .execute()
+            .try_next()
+            .await
+            .with_context(|| format!("read the state of {name}"))?
+            .with_context(|| format!("{name} vanished"))?;
+        if link.header.flags.contains(LinkFlags::LowerUp) {
+            return Ok(());
+        }
+        if start.elapsed() > CARRIER_WAIT {
+            bail!(
+                "{name} has no link {} s after coming up: are the two NICs cabled together?",
+                CARRIER_WAIT.as_secs()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
@@ -542,7 +760,7 @@ async fn tbf_replace(handle: Handle, index: u32, rate: u64, limit: u32) -> Resul
         NLM_F_CREATE | NLM_F_REPLACE,
     )
     .await
-    .with_context(|| format!("limit {SENDER_IF} to {rate} bytes/s (tbf qdisc)"))
+    .with_context(|| format!("limit the sending device to {rate} bytes/s (tbf qdisc)"))
 }
 
 /// `tc qdisc del dev zc-tx root`: back to the default qdisc. Nothing to
@@ -558,7 +776,7 @@ async fn root_qdisc_delete(handle: Handle, index: u32) -> Result<()> {
         {
             Ok(())
         }
-        r => r.with_context(|| format!("remove the rate limit of {SENDER_IF}")),
+        r => r.context("remove the rate limit of the sending device"),
     }
 }
 

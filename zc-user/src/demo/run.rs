@@ -440,6 +440,7 @@ pub fn facts(
     cold: bool,
     sg: Option<bool>,
     rate: Option<u64>,
+    nic: bool,
 ) -> RunFacts {
     RunFacts {
         strategy,
@@ -448,6 +449,7 @@ pub fn facts(
         cold,
         sender_sg: sg.unwrap_or(strategy.spec().sender_sg),
         rate,
+        nic,
     }
 }
 

@@ -148,6 +148,7 @@ const TYPES: &[&str] = &[
     "bvec_iter",
     "block_device",
     "gendisk",
+    "scatterlist",
     "req_op",
     "kiocb",
     "file",
@@ -328,6 +329,8 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
     let (_, [private_data]) = lookup(btf, "file", ["private_data"])?;
     let (_, [socket_sk]) = lookup(btf, "socket", ["sk"])?;
     let (_, [sk_protocol, sk_type]) = lookup(btf, "sock", ["sk_protocol", "sk_type"])?;
+    let (sg, [sg_page_link, sg_offset, sg_length]) =
+        lookup(btf, "scatterlist", ["page_link", "offset", "length"])?;
     let (_, [vmf_vma, vmf_pgoff, vmf_pte]) = lookup(btf, "vm_fault", ["vma", "pgoff", "pte"])?;
     let (_, [vm_file]) = lookup(btf, "vm_area_struct", ["vm_file"])?;
     let (_, [skc_flags]) = lookup(btf, "sock_common", ["skc_flags"])?;
@@ -468,6 +471,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         socket_sk: socket_sk.sized(8)?,
         sk_protocol: sk_protocol.sized(2)?,
         sk_type: sk_type.sized(2)?,
+        sg_page_link: sg_page_link.sized(8)?,
+        sg_offset: sg_offset.sized(4)?,
+        sg_length: sg_length.sized(4)?,
+        sg_size: to_u32(sg.size(), "sizeof(scatterlist)")?,
         valid: 1,
     })
 }
@@ -929,6 +936,12 @@ mod tests {
             socket_sk: 24,
             sk_protocol: 532,
             sk_type: 534,
+            // include/linux/scatterlist.h: page_link, offset, length,
+            // dma_address, dma_length, dma_flags.
+            sg_page_link: 0,
+            sg_offset: 8,
+            sg_length: 12,
+            sg_size: 32,
             valid: 1,
         };
         assert_eq!(l, expected);

@@ -10,6 +10,7 @@ pub mod probes;
 pub mod prototype;
 pub mod stats;
 pub mod tracer;
+pub mod vmemmap;
 
 /// Converts a user-space `st_dev` to the kernel's internal dev_t encoding
 /// (major << 20 | minor), which tracepoints like `mm_filemap_*` report.

@@ -503,17 +503,27 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::irq_entry::ARGS,
         "irq work while the sender ran in user mode",
     )),
-    optional(tp(
-        "dma",
-        "dma_map_phys",
-        tp::dma_map_phys::ARGS,
-        "DMA mappings by a device driver (silent on veth and DMA-API-less virtio)",
+    optional(or(
+        tp(
+            "dma",
+            "dma_map_phys",
+            tp::dma_map_phys::ARGS,
+            "a NIC's engine told to read a followed skb's bytes, a disk's to write the file's \
+             pages, each named by its page (silent on veth and DMA-API-less virtio)",
+        ),
+        &[form(
+            "dma_map_page",
+            "dma",
+            "dma_map_page",
+            tp::dma_map_phys::ARGS,
+            "the same tracepoint under its name from 6.12 until 6.17",
+        )],
     )),
     optional(tp(
         "dma",
         "dma_map_sg",
         tp::dma_map_sg::ARGS,
-        "scatter-gather DMA mappings",
+        "a scatterlist mapped at once (an NVMe read of several segments), each entry's page named",
     )),
 ];
 

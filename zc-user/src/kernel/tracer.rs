@@ -209,6 +209,9 @@ impl Tracer {
     /// the kernel allows, recording per probe attached / missing / refused.
     pub fn load(kernel: &KernelTypes, purpose: Purpose) -> anyhow::Result<Tracer> {
         raise_memlock();
+        // Arming needs where the page array starts, from a listing of
+        // megabytes (~0.1 s): read meanwhile, not on the way to the run.
+        std::thread::spawn(super::vmemmap::base_variable);
         let t0 = std::time::Instant::now();
         // aya's loader parses the kernel's BTF as it is made, and the
         // probes need a parsed copy of their own: both at once.
@@ -310,6 +313,10 @@ impl Tracer {
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
         self.set(Config::FileMapping, target.file.mapping)?;
         self.set(Config::EndMarker, END_MARKER as u64)?;
+        self.set(
+            Config::VmemmapBase,
+            super::vmemmap::base_variable().unwrap_or(0),
+        )?;
         self.set(Config::Armed, 1)
     }
 
@@ -411,6 +418,10 @@ impl Tracer {
             (Config::DemoRing, 0),
             (Config::FileMapping, 0),
             (Config::EndMarker, u64::MAX),
+            (
+                Config::VmemmapBase,
+                super::vmemmap::base_variable().unwrap_or(0),
+            ),
         ] {
             self.set(slot, v)?;
         }

@@ -71,8 +71,19 @@ pub struct Figures {
     pub io_uring: Ring,
     pub disk_read_bytes: u64,
     pub block_read_bytes: u64,
+    /// The NIC's engine: transmit maps of the demo's skbs and their bytes
+    /// (0 on a veth).
     pub dma_maps: u64,
     pub dma_bytes: u64,
+    /// Of those bytes, the ones the engine read straight from the demo
+    /// file's page-cache pages, and from a program's own pages.
+    pub nic_dma_file_bytes: u64,
+    pub nic_dma_user_bytes: u64,
+    /// The disk's engine: maps into the demo file's page-cache pages.
+    pub disk_dma_maps: u64,
+    pub disk_dma_bytes: u64,
+    /// Maps whose page zc could not name.
+    pub dma_unnamed: u64,
     pub receiver_copy_bytes: u64,
     pub skbs_queued: u64,
     pub skbs_transmitted: u64,
@@ -478,14 +489,33 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
     );
     let reference = file_reference + user_reference;
 
-    // What the device got: a veth copies nothing and does no DMA.
+    // What the device got. A NIC's engine reads what its driver mapped;
+    // a veth copies nothing and does no DMA.
+    let dma_payload = c.get(C::NicDmaSkbPayload);
+    push(
+        Movement::Dma,
+        Place::SocketBuffer,
+        Place::Nic,
+        dma_payload,
+        (c.get(C::NicDmaMaps), "maps"),
+        "the driver's transmit maps the skb for the NIC's engine (ndo_start_xmit → dma_map_phys)",
+        "dma:dma_map_phys TO_DEVICE between net:net_dev_start_xmit and net_dev_xmit, each \
+         map's page named (physical page → struct page → folio->mapping)",
+    );
     push(
         Movement::SoftwareTransmit,
         Place::SocketBuffer,
         Place::Nic,
-        c.get(C::XmitPayload),
-        (c.get(C::XmitSkbs), "skbs"),
-        "veth_xmit: the skb moves to the peer in memory",
+        c.get(C::XmitPayload).saturating_sub(dma_payload),
+        (
+            c.get(C::XmitSkbs).saturating_sub(c.get(C::NicDmaSkbs)),
+            "skbs",
+        ),
+        if facts.nic {
+            "the NIC's driver took the skb, and no DMA map of it was seen"
+        } else {
+            "veth_xmit: the skb moves to the peer in memory"
+        },
         "net:net_dev_start_xmit",
     );
 
@@ -554,8 +584,13 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         },
         disk_read_bytes: disk,
         block_read_bytes: c.get(C::BlockIssueBytes),
-        dma_maps: c.get(C::DmaMaps),
-        dma_bytes: c.get(C::DmaBytes),
+        dma_maps: c.get(C::NicDmaMaps),
+        dma_bytes: c.get(C::NicDmaBytes),
+        nic_dma_file_bytes: c.get(C::NicDmaFileBytes),
+        nic_dma_user_bytes: c.get(C::NicDmaUserBytes),
+        disk_dma_maps: c.get(C::DiskDmaMaps),
+        disk_dma_bytes: c.get(C::DiskDmaBytes),
+        dma_unnamed: c.get(C::DmaUnnamed),
         receiver_copy_bytes: c.get(C::RecvCopyBytes),
         skbs_queued: c.get(C::QueueSkbs),
         skbs_transmitted: c.get(C::XmitSkbs),

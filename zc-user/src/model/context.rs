@@ -17,6 +17,9 @@ pub struct Context {
     /// so that a figure from fentry is not taken for a tracepoint's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probe_sources: Vec<String>,
+    /// What joined sender and receiver ("veth zc-tx → zc-rx", or the two
+    /// borrowed NICs and their drivers).
+    pub link: String,
 }
 
 impl Context {
@@ -26,6 +29,7 @@ impl Context {
         probes_attached: usize,
         probes_total: usize,
         probe_sources: Vec<String>,
+        link: String,
     ) -> Context {
         Context {
             kernel: kernel_release(),
@@ -34,6 +38,7 @@ impl Context {
             probes_attached,
             probes_total,
             probe_sources,
+            link,
         }
     }
 
@@ -54,6 +59,11 @@ impl Context {
                 .filter(|p| !p.source.is_empty())
                 .map(|p| format!("{} from {}", p.tracepoint, p.source))
                 .collect(),
+            link: if meta.link.is_empty() {
+                crate::demo::net::Link::Veth.to_string()
+            } else {
+                meta.link.clone()
+            },
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct RunFacts {
     pub sender_sg: bool,
     /// A bottleneck on the sending veth, in bytes per second (`--rate`).
     pub rate: Option<u64>,
+    /// Sent over two borrowed NICs (`--nic`), whose driver may map the
+    /// packets for DMA, rather than over zc's veth, which never does.
+    pub nic: bool,
 }
 
 impl RunFacts {

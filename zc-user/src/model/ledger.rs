@@ -83,6 +83,12 @@ pub struct Hop {
     /// says the bytes crossed. At most the skipped runs times the most one
     /// run can count. Not classed: how they moved went unseen.
     pub skipped_bytes: u64,
+    /// Moved by a device's DMA engine, no CPU: a disk's into the page
+    /// cache, a NIC's out of memory onto the wire. Seen as DMA maps.
+    pub dma_bytes: u64,
+    /// Of the DMA bytes, the ones in the demo file's own page-cache pages
+    /// (page identity at the engine): itemized, not a class of its own.
+    pub dma_file_page_bytes: u64,
     /// What the classes leave unexplained (0 when the hop balances).
     pub unexplained_bytes: u64,
 }
@@ -112,6 +118,8 @@ impl Hop {
             unseen_retransmitted_bytes: 0,
             unseen_resent_bytes: 0,
             skipped_bytes: 0,
+            dma_bytes: 0,
+            dma_file_page_bytes: 0,
             unexplained_bytes: 0,
         }
     }
@@ -126,6 +134,7 @@ impl Hop {
             + self.socket_pages_bytes
             + self.encrypted_bytes
             + self.decrypted_bytes
+            + self.dma_bytes
     }
 
     /// Sets `unexplained_bytes` to the gap between payload and classes
@@ -331,7 +340,11 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
         )
         .balance();
 
-    let hops = vec![h1, h2, h3, h4];
+    let mut hops = Vec::new();
+    hops.extend(disk_dma(c));
+    hops.extend([h1, h2, h3]);
+    hops.extend(nic_dma(c));
+    hops.push(h4);
     Ledger {
         unexplained_bytes: hops.iter().map(|h| h.unexplained_bytes).sum(),
         retransmitted_bytes: retrans,
@@ -339,6 +352,48 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
         hops,
         stream: stream.cloned(),
     }
+}
+
+/// The disk's engine writing the file into the page cache, where it was
+/// seen doing so: every byte the page cache took in for the file
+/// (`mm_filemap_add_to_page_cache`) must have come by a DMA map into one
+/// of the file's pages. None where no map was seen (a warm run, a virtio
+/// disk without the DMA API, a kernel without the `dma` tracepoints).
+fn disk_dma(c: &Counts) -> Option<Hop> {
+    if c.get(C::DiskDmaMaps) == 0 {
+        return None;
+    }
+    let mut h = Hop::new(
+        "disk_to_page_cache",
+        Place::Disk,
+        Place::PageCache,
+        c.get(C::FilemapAddBytes),
+    );
+    h.dma_bytes = c.get(C::DiskDmaBytes);
+    h.dma_file_page_bytes = h.dma_bytes;
+    Some(h.balance())
+}
+
+/// The NIC's engine reading the skbs out of memory, where it was seen
+/// doing so. Two sources must agree: every payload byte the device took
+/// (`net_dev_xmit`) was in an skb its driver mapped, and the maps cover
+/// each such skb exactly (`skb->len`, headers included). None where no
+/// map was seen (a veth, a kernel without the `dma` tracepoints).
+fn nic_dma(c: &Counts) -> Option<Hop> {
+    if c.get(C::NicDmaMaps) == 0 {
+        return None;
+    }
+    let mut h = Hop::new(
+        "memory_to_nic",
+        Place::SocketBuffer,
+        Place::Nic,
+        c.get(C::XmitPayload),
+    );
+    h.dma_bytes = c.get(C::NicDmaSkbPayload);
+    h.dma_file_page_bytes = c.get(C::NicDmaFileBytes);
+    let mut h = h.balance();
+    h.unexplained_bytes += c.get(C::NicDmaBytes).abs_diff(c.get(C::NicDmaSkbLen));
+    Some(h)
 }
 
 /// What the ranges leave unexplained at the device hop: a part of the
@@ -439,6 +494,56 @@ mod tests {
             (l.hops[3].skipped_bytes, l.hops[3].unexplained_bytes),
             (0, 10)
         );
+    }
+
+    /// The DMA hops appear where a device's engine was seen, and balance
+    /// only when two sources agree: the page cache's insertions with the
+    /// disk's maps, the device's skbs with the NIC's maps.
+    #[test]
+    fn dma_hops_hold_the_engines_to_the_other_sources() {
+        let f = facts("read-write");
+        let l = ledger(&read_write(), &f, None);
+        assert!(
+            !l.hops.iter().any(|h| h.dma_bytes > 0),
+            "no engine seen, no DMA hop: {l:?}"
+        );
+        assert_eq!(l.hops.len(), 4);
+        let mut c = read_write();
+        c.set(C::FilemapAddBytes, MIB);
+        c.set(C::DiskDmaMaps, 40);
+        c.set(C::DiskDmaBytes, MIB);
+        // 20 skbs of 1 MiB payload, 66 bytes of headers each, all mapped.
+        c.set(C::NicDmaMaps, 60);
+        c.set(C::NicDmaBytes, MIB + 20 * 66);
+        c.set(C::NicDmaSkbs, 20);
+        c.set(C::NicDmaSkbLen, MIB + 20 * 66);
+        c.set(C::NicDmaSkbPayload, MIB);
+        let l = ledger(&c, &f, None);
+        let names: Vec<&str> = l.hops.iter().map(|h| h.hop).collect();
+        assert_eq!(
+            names,
+            [
+                "disk_to_page_cache",
+                "file_to_sender",
+                "sender_to_socket",
+                "socket_to_device",
+                "memory_to_nic",
+                "device_to_receiver"
+            ]
+        );
+        assert_eq!(l.unexplained_bytes, 0, "{l:?}");
+        assert_eq!(l.hops[4].dma_bytes, MIB);
+        // An skb the device took that its driver did not map.
+        c.set(C::NicDmaSkbPayload, MIB - 1448);
+        assert_eq!(ledger(&c, &f, None).hops[4].unexplained_bytes, 1448);
+        c.set(C::NicDmaSkbPayload, MIB);
+        // Maps that do not cover their skbs exactly.
+        c.set(C::NicDmaBytes, MIB + 20 * 66 - 66);
+        assert_eq!(ledger(&c, &f, None).hops[4].unexplained_bytes, 66);
+        c.set(C::NicDmaBytes, MIB + 20 * 66);
+        // The disk's engine short of what the page cache took in.
+        c.set(C::DiskDmaBytes, MIB - 4096);
+        assert_eq!(ledger(&c, &f, None).hops[0].unexplained_bytes, 4096);
     }
 
     #[test]

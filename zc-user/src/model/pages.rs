@@ -37,16 +37,19 @@ pub enum Touch {
     Pinned,
     /// The page itself is an skb frag at the device.
     AtDevice,
+    /// Read by the NIC's DMA engine, straight from the page cache.
+    NicDma,
 }
 
 impl Touch {
-    pub const ALL: [Touch; 6] = [
+    pub const ALL: [Touch; 7] = [
         Touch::Disk,
         Touch::Referenced,
         Touch::Mapped,
         Touch::Copied,
         Touch::Pinned,
         Touch::AtDevice,
+        Touch::NicDma,
     ];
 
     fn bit(self) -> u8 {
@@ -57,6 +60,7 @@ impl Touch {
     /// receiver's copy and the software transmit carry no file page).
     pub fn of(movement: Movement, from: Place, to: Place) -> Option<Touch> {
         Some(match (movement, from, to) {
+            (Movement::Dma, _, Place::Nic) => Touch::NicDma,
             (Movement::Dma, _, _) => Touch::Disk,
             (Movement::Mapping, _, _) => Touch::Mapped,
             (Movement::Pin, _, _) => Touch::Pinned,

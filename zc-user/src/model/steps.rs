@@ -663,7 +663,28 @@ impl StepBuilder {
                 len as u64,
                 "skb:skb_copy_datagram_iovec",
             ),
-            Event::Dma { .. } => {}
+            // The NIC's engine reading an skb's bytes: the file's own pages
+            // when the map names them. The disk's maps are the page cache's
+            // insertions above, already a step each; the ledger holds the
+            // two to each other.
+            &Event::Dma {
+                engine: zc_trace::DmaEngine::Nic,
+                size,
+                file_pages,
+                ..
+            } => self.moved_pages(
+                ts,
+                (Movement::Dma, Place::SocketBuffer, Place::Nic),
+                size,
+                "dma:dma_map_phys TO_DEVICE in the driver's transmit → struct page → folio",
+                file_pages.map_or_else(StepPages::default, |[a, b]| {
+                    pages::range(a as u64, b as u64)
+                }),
+            ),
+            Event::Dma {
+                engine: zc_trace::DmaEngine::Disk,
+                ..
+            } => {}
         }
     }
 }
@@ -803,6 +824,45 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    /// The NIC's engine reading a file page is a DMA move to the NIC that
+    /// names the page; reading the socket's own memory names none; the
+    /// disk's maps add no step (the page cache's insertions are its steps).
+    #[test]
+    fn the_nics_engine_names_the_file_page_it_reads() {
+        let mut b = StepBuilder::new(named("sendfile-gather"));
+        let map = |ts, engine, page, file_pages| Event::Dma {
+            t: ts,
+            engine,
+            size: 4096,
+            page,
+            file_pages,
+        };
+        use zc_trace::{DmaEngine as E, DmaPage as P};
+        b.push(&map(1, E::Nic, P::File, Some([17, 17])));
+        b.push(&map(2, E::Nic, P::Kernel, None));
+        b.push(&map(3, E::Disk, P::File, Some([0, 0])));
+        let steps = b.steps();
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert_eq!(
+            steps[0].kind,
+            StepKind::Move {
+                movement: Movement::Dma,
+                from: Place::SocketBuffer,
+                to: Place::Nic,
+                bytes: 4096
+            }
+        );
+        assert_eq!(
+            steps[0].pages.iter().map(|p| p.page).collect::<Vec<_>>(),
+            [17]
+        );
+        assert!(steps[1].pages.is_empty());
+        assert_eq!(
+            crate::model::pages::Touch::of(Movement::Dma, Place::SocketBuffer, Place::Nic),
+            Some(crate::model::pages::Touch::NicDma)
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn facts(name: &str) -> RunFacts {
         chunk: 64 << 10,
         cold: false,
         sender_sg: strategy.spec().sender_sg,
+        nic: false,
         rate: None,
     }
 }

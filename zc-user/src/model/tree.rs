@@ -319,8 +319,8 @@ impl Flow {
                 sends: p.get(C::ZcCompletedSends),
                 copied_sends: p.get(C::ZcCopiedSends),
             },
-            dma_maps: p.get(C::DmaMaps),
-            dma_bytes: p.get(C::DmaBytes),
+            dma_maps: p.get(C::NicDmaMaps),
+            dma_bytes: p.get(C::NicDmaBytes),
             copies_per_byte_sent: (sent_bytes > 0)
                 .then(|| copies.on_send_path() as f64 / sent_bytes as f64),
         }

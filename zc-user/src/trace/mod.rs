@@ -91,7 +91,7 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
         tracer.arm_tree(&req.pids)?;
         // A pid may have exited between the check and the arming.
         for &pid in &req.pids {
-            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            if procs::gone(pid) {
                 let _ = tracer.disarm();
                 return Err(Fatal::NoProcess(format!("process {pid} exited")).into());
             }

@@ -8,6 +8,19 @@ use std::{collections::BTreeMap, os::unix::fs::MetadataExt as _, path::Path};
 
 use crate::{exit::Fatal, model::tree::Names};
 
+/// A process whose `/proc/PID/stat` state is `Z` (zombie) or `X` (dead)
+/// has exited: it makes no syscall and its exit event has passed, though
+/// its pid stays until its parent collects it.
+fn exited(after_name: &str) -> bool {
+    matches!(after_name.split_whitespace().next(), Some("Z" | "X"))
+}
+
+/// True when `pid` is gone or has exited.
+pub fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_or(true, |s| exited(s.rsplit_once(')').map_or("", |(_, r)| r)))
+}
+
 /// `PF_KTHREAD` (include/linux/sched.h): the task is a kernel thread.
 const PF_KTHREAD: u64 = 0x0020_0000;
 
@@ -19,6 +32,12 @@ pub fn check_pid(pid: u32) -> anyhow::Result<()> {
         .map_err(|_| Fatal::NoProcess(format!("no process {pid} (has it exited?)")))?;
     // Fields after the name, which is in parentheses and may hold spaces.
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    if exited(after) {
+        return Err(Fatal::NoProcess(format!(
+            "process {pid} has exited (its parent has not collected it yet)"
+        ))
+        .into());
+    }
     let flags: u64 = after
         .split_whitespace()
         .nth(6)

@@ -259,6 +259,14 @@ fn moved(m: Movement, from: Place, to: Place, bytes: u64, count: u64, lang: Lang
     let b = fmt_bytes(bytes);
     let (f, t) = (place(from, lang), place(to, lang));
     match (m, from, to, lang) {
+        (Movement::Dma, _, Place::Nic, Lang::En) => format!(
+            "the NIC's DMA engine reads {b} out of memory onto the wire ({count} maps by its driver): no CPU copies them"
+        ),
+        (Movement::Dma, _, Place::Nic, Lang::Zh) => {
+            format!(
+                "网卡的 DMA 引擎从内存读出 {b} 发到线路上（驱动做了 {count} 次映射）：没有 CPU 拷贝"
+            )
+        }
         (Movement::Dma, _, _, Lang::En) => format!(
             "the disk fills the page cache with {b} (readahead): the DMA copy, only on a cache miss"
         ),

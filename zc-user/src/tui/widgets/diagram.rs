@@ -185,10 +185,13 @@ pub enum Edge {
     /// Page cache → socket buffer through kernel TLS: read and sealed into
     /// the socket's own pages.
     Seal,
+    /// Socket buffer → NIC: the NIC's engine reads the skb out of memory
+    /// (its pages, wherever they are), measured by its driver's DMA maps.
+    NicDma,
 }
 
 impl Edge {
-    pub const ALL: [Edge; 14] = [
+    pub const ALL: [Edge; 15] = [
         Edge::Dma,
         Edge::Read,
         Edge::Map,
@@ -203,12 +206,14 @@ impl Edge {
         Edge::Segment,
         Edge::Gather,
         Edge::Seal,
+        Edge::NicDma,
     ];
 
     /// The edge a movement is drawn on, if any (the receiver is off-picture).
     pub fn of(m: Movement, from: Place, to: Place) -> Option<Edge> {
         Some(match (m, from, to) {
             (Movement::Dma, Place::Disk, Place::PageCache) => Edge::Dma,
+            (Movement::Dma, Place::SocketBuffer, Place::Nic) => Edge::NicDma,
             (Movement::CpuCopy, Place::PageCache, Place::UserBuffer) => Edge::Read,
             (Movement::Mapping, Place::PageCache, Place::Mapping) => Edge::Map,
             (Movement::CpuCopy, Place::UserBuffer | Place::Mapping, Place::SocketBuffer) => {
@@ -249,6 +254,7 @@ impl Edge {
             Edge::Segment => "segment",
             Edge::Gather => "gather",
             Edge::Seal => "seal",
+            Edge::NicDma => "nic_dma",
         }
     }
 
@@ -260,7 +266,7 @@ impl Edge {
 
     pub fn movement(self) -> Movement {
         match self {
-            Edge::Dma => Movement::Dma,
+            Edge::Dma | Edge::NicDma => Movement::Dma,
             Edge::Read | Edge::Write | Edge::Segment | Edge::CopyAnyway => Movement::CpuCopy,
             Edge::Pin => Movement::Pin,
             Edge::Map => Movement::Mapping,
@@ -348,6 +354,13 @@ impl Edge {
             Edge::Xmit => (
                 h(sock.right(), nic.x - 1, main).collect(),
                 "xmit",
+                (sock.right() + 1, g.label_row()),
+            ),
+            // The same way as a software transmit: a run over a NIC has one
+            // or the other for each skb.
+            Edge::NicDma => (
+                h(sock.right(), nic.x - 1, main).collect(),
+                "NIC DMA",
                 (sock.right() + 1, g.label_row()),
             ),
             Edge::Segment => (

@@ -40,6 +40,7 @@ pub fn glyph(touch: Option<Touch>) -> char {
         Some(Touch::Copied) => '#',
         Some(Touch::Pinned) => 'p',
         Some(Touch::AtDevice) => '@',
+        Some(Touch::NicDma) => '%',
     }
 }
 
@@ -53,6 +54,7 @@ fn style_of(t: &Theme, touch: Option<Touch>) -> Style {
         Some(Touch::Copied) => t.movement(Movement::CpuCopy),
         Some(Touch::Pinned) => t.movement(Movement::Pin),
         Some(Touch::AtDevice) => t.movement(Movement::Reference).patch(t.section()),
+        Some(Touch::NicDma) => t.movement(Movement::Dma).patch(t.section()),
     }
 }
 
@@ -70,6 +72,8 @@ pub fn touch_name(touch: Touch, lang: Lang) -> &'static str {
         (Touch::Pinned, Lang::Zh) => "副本被钉住",
         (Touch::AtDevice, Lang::En) => "skb frag at the device",
         (Touch::AtDevice, Lang::Zh) => "作为 skb 分片到达设备",
+        (Touch::NicDma, Lang::En) => "DMA'd by the NIC",
+        (Touch::NicDma, Lang::Zh) => "被网卡 DMA 读取",
     }
 }
 
@@ -82,6 +86,7 @@ fn short_name(touch: Touch, lang: Lang) -> &'static str {
         (Touch::Copied, Lang::En) => "copied",
         (Touch::Pinned, Lang::En) => "pinned",
         (Touch::AtDevice, Lang::En) => "frag at device",
+        (Touch::NicDma, Lang::En) => "NIC DMA",
         (t, Lang::Zh) => touch_name(t, Lang::Zh),
     }
 }
@@ -115,6 +120,9 @@ fn prev_power_of_two(n: usize) -> usize {
 /// The sentence that proves zero copy page by page, when the item sent
 /// file pages as skb frags: the first frag and the page it is.
 pub fn proof(touched: &Touched, lang: Lang) -> Option<String> {
+    if let Some(line) = dma_proof(touched, lang) {
+        return Some(line);
+    }
     let (page, _) = touched
         .iter()
         .find(|(p, t)| *t == Touch::AtDevice && p.frag.is_some())?;
@@ -135,6 +143,28 @@ pub fn proof(touched: &Touched, lang: Lang) -> Option<String> {
         Lang::Zh => format!(
             "这个 skb 的第 {frag} 个分片就是文件的第 {} 页：设备发送的正是页缓存自己的页（此处共 {pages} 页）",
             page.page
+        ),
+    })
+}
+
+/// The NIC's engine reading the file's own pages: the first one named,
+/// and how many.
+fn dma_proof(touched: &Touched, lang: Lang) -> Option<String> {
+    let mut pages: Vec<u32> = touched
+        .iter()
+        .filter(|(_, t)| *t == Touch::NicDma)
+        .map(|(p, _)| p.page)
+        .collect();
+    let first = *pages.first()?;
+    pages.sort_unstable();
+    pages.dedup();
+    let n = pages.len();
+    Some(match lang {
+        Lang::En => format!(
+            "the NIC's DMA read page {first} of the file straight from the page cache ({n} such pages here): the page is the engine's source, no CPU copied it"
+        ),
+        Lang::Zh => format!(
+            "网卡的 DMA 直接从页缓存读取了文件的第 {first} 页（此处共 {n} 页）：这一页就是 DMA 引擎的数据源，没有 CPU 拷贝"
         ),
     })
 }
@@ -213,8 +243,14 @@ impl Widget for PageMapView<'_> {
             },
             t.dim(),
         ));
+        // The NIC's engine only where the run went over a NIC: on the veth
+        // the explanation says why there is none.
+        let shown: Vec<Touch> = Touch::ALL
+            .into_iter()
+            .filter(|tc| *tc != Touch::NicDma || played.outcome.facts.nic)
+            .collect();
         // Long names when the line has room for them, short ones otherwise.
-        let long: usize = Touch::ALL
+        let long: usize = shown
             .iter()
             .map(|tc| touch_name(*tc, lang).width() + 10)
             .sum();
@@ -225,7 +261,7 @@ impl Widget for PageMapView<'_> {
                 short_name(tc, lang)
             }
         };
-        for touch in Touch::ALL {
+        for touch in shown {
             spans.push(Span::styled(
                 format!("{} ", glyph(Some(touch))),
                 style_of(t, Some(touch)),
@@ -299,5 +335,23 @@ mod tests {
             line.starts_with("frag 5 of this skb is page 2 of the file"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_page_the_nics_engine_read_is_named_in_both_languages() {
+        let touched: Touched = range(17, 18)
+            .into_iter()
+            .map(|p| (p, Touch::NicDma))
+            .collect();
+        let en = proof(&touched, Lang::En).expect("a page was read by the engine");
+        assert!(
+            en.starts_with("the NIC's DMA read page 17 of the file straight from the page cache (2 such pages here)"),
+            "{en}"
+        );
+        let zh = proof(&touched, Lang::Zh).expect("zh");
+        assert!(zh.contains("第 17 页"), "{zh}");
+        let map = map_at(&[touched], 20 * PAGE_SIZE, 0);
+        assert_eq!(map.strongest(17), Some(Touch::NicDma));
+        assert_eq!(glyph(map.strongest(18)), '%');
     }
 }
