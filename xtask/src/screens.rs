@@ -100,6 +100,12 @@ pub fn render(root: &Path) -> Result<String> {
         root,
         "large_terminal_200x50_the_device_sends_a_page_of_the_file",
     )?));
+    doc.push_str("\n## Both DMA arrows, measured (`zc replay --bundled lab-dma`, 200×50)\n\nThe lab's recording: Linux 7.3 under QEMU, the file cold on an NVMe disk, sent over two e1000e NICs (`zc demo --nic auto --cold`). The disk's engine writes the file into the page cache (`══>` DMA on the left), and the NIC's engine reads each skb out of memory (`NIC DMA` on the right), each arrow with the bytes its maps moved. Where the device got the file's pages as frags, the NIC read them from the page cache itself: the page map marks them `%`.\n");
+    doc.push_str(&block(screen(root, "lab_dma_end_200x50")?));
+    doc.push_str(
+        "\nThe step where the NIC's engine reads a page of the file, named under the map:\n",
+    );
+    doc.push_str(&block(screen(root, "lab_dma_nic_reads_a_page_200x50")?));
     doc.push_str("\n## 中文 (`l` or `--lang zh`)\n");
     doc.push_str(&block(screen(root, "chinese_narration")?));
     doc.push_str("\n## Help (`?`)\n");

@@ -93,6 +93,15 @@ fn on_off_parser() -> impl TypedValueParser<Value = bool> {
     PossibleValuesParser::new(["on", "off"]).map(|v| v == "on")
 }
 
+/// The bundled recordings' names, each with where it was made.
+fn bundled_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        crate::bundled::ALL
+            .iter()
+            .map(|b| PossibleValue::new(b.name).help(b.made)),
+    )
+}
+
 /// The export formats, each with its help line.
 fn format_parser() -> impl TypedValueParser<Value = Format> {
     PossibleValuesParser::new(
@@ -212,9 +221,17 @@ pub struct TraceSource {
     )]
     pub file: Option<PathBuf>,
 
-    /// The recording shipped with zc (made by zc on Linux 6.18).
-    #[arg(long)]
-    pub bundled: bool,
+    /// A recording shipped with zc: `veth` (the default: Linux 6.18, zc's
+    /// veth pair) or `lab-dma` (Linux 7.3 in the kernel lab, two e1000e
+    /// NICs and an NVMe disk: both DMA arrows measured).
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        default_missing_value = "veth",
+        value_parser = bundled_parser()
+    )]
+    pub bundled: Option<String>,
 }
 
 /// What to replay.

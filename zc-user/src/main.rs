@@ -193,6 +193,7 @@ fn doctor_cost() -> anyhow::Result<String> {
 fn export_trace(args: ExportArgs) -> anyhow::Result<u8> {
     export::run(&export::Request {
         trace: args.source.file,
+        bundled: args.source.bundled,
         format: args.format,
         output: args.output,
         strategy: args.strategy.and_then(|c| c.one()),
@@ -239,7 +240,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         && tui_wanted
         && offer_bundled(&reason)?
     {
-        let loaded = zc::bundled::load()?;
+        let loaded = zc::bundled::load(None)?;
         let start = start_of(&list, args.speed, args.lang, args.high_contrast, None, None);
         tui::run(tui::Feed::Replay(Box::new(loaded)), start)?;
         return Ok(exit::OK);
@@ -551,7 +552,7 @@ fn offer_bundled(reason: &str) -> anyhow::Result<bool> {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
-    let loaded = zc::source::load(args.source.file.as_deref())?;
+    let loaded = zc::source::load(args.source.file.as_deref(), args.source.bundled.as_deref())?;
     if loaded.runs.is_empty() && !loaded.trees.is_empty() {
         return replay_trees(&loaded.trees, &args);
     }

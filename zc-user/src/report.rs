@@ -305,7 +305,16 @@ fn syscall_list(o: &RunOutcome) -> String {
         .join(", ")
 }
 
-fn movement_line(m: &MovementFigure) -> String {
+/// A place's name in a run's report: the device is the veth's, unless the
+/// run went over borrowed NICs.
+fn place_label(p: crate::model::Place, nic: bool) -> &'static str {
+    match p {
+        crate::model::Place::Nic if nic => "NIC",
+        _ => p.label(),
+    }
+}
+
+fn movement_line(m: &MovementFigure, nic: bool) -> String {
     let arrow = match m.movement {
         Movement::Dma => "══>",
         Movement::CpuCopy => "──>",
@@ -318,8 +327,8 @@ fn movement_line(m: &MovementFigure) -> String {
     format!(
         "  {:<17} {:>16} {arrow} {:<15} {:>9} in {:>5} {:<7} {}\n  {:<17} {:>16}     proof: {}",
         m.movement.label(),
-        m.from.label(),
-        m.to.label(),
+        place_label(m.from, nic),
+        place_label(m.to, nic),
         fmt_bytes(m.bytes),
         m.ops,
         m.ops_unit,
@@ -706,7 +715,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         "where the bytes went (each line proved by the named events):"
     );
     for m in &f.movements {
-        let _ = writeln!(s, "{}", movement_line(m));
+        let _ = writeln!(s, "{}", movement_line(m, o.facts.nic));
     }
     let _ = writeln!(s, "{}", pages_line(&o.page_counts()));
     write_ledger(&mut s, &f.ledger, &f.missed_runs, &f.blind_tasks);

@@ -324,3 +324,50 @@ fn a_stepped_run_preempted_before_its_first_call_still_says_it_waits() {
     assert!(screen.contains("preempts the sender"), "{screen}");
     assert!(screen.contains("before its first call"), "{screen}");
 }
+
+/// The lab's recording (two e1000e NICs, the file cold on NVMe): for the
+/// first strategy whose NIC read the file's own pages, the whole figure at
+/// the end (both DMA arrows, with their bytes), and the step where the
+/// NIC's engine reads a page of the file, named in the page map's caption.
+#[test]
+fn the_lab_recording_shows_both_dma_arrows_and_the_nic_reading_a_page() {
+    let rec = zc::bundled::load(Some("lab-dma")).expect("bundled lab recording");
+    let s = Strategy::all()
+        .find(|s| {
+            rec.outcome(*s)
+                .is_some_and(|o| o.figures.nic_dma_file_bytes > 0)
+        })
+        .expect("a run whose NIC read the file's pages");
+    let mut a = App::new(
+        Source::recording(&rec, "lab-dma"),
+        s,
+        false,
+        1.0,
+        Lang::En,
+        "probes attached".into(),
+    );
+    for o in &rec.runs {
+        update(&mut a, Action::RunDone(Box::new(o.clone())));
+    }
+    at_end(&mut a);
+    let end = screen(&a, 200, 50);
+    assert!(end.contains("NIC DMA") && end.contains("DMA"), "{end}");
+    insta::assert_snapshot!("lab_dma_end_200x50", end);
+    let plan = &a.current().expect("run").plan;
+    let pos = plan
+        .touched
+        .iter()
+        .position(|t| {
+            t.iter()
+                .any(|(_, touch)| *touch == zc::model::pages::Touch::NicDma)
+        })
+        .expect("a step where the NIC's engine read a page of the file");
+    update(&mut a, Action::Seek { pos, anim: 1.0 });
+    update(
+        &mut a,
+        Action::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE)),
+    );
+    let step = screen(&a, 200, 50);
+    assert!(step.contains("the NIC's DMA read page"), "{step}");
+    insta::assert_snapshot!("lab_dma_nic_reads_a_page_200x50", step);
+}

@@ -164,6 +164,7 @@ fn run_data(o: &RunOutcome) -> Value {
         let label = |l: Lang| match (place, pins, l) {
             (Place::UserBuffer, true, Lang::En) => "pinned buffer".to_string(),
             (Place::UserBuffer, true, Lang::Zh) => "钉住的缓冲区".to_string(),
+            (Place::Nic, _, _) if o.facts.nic => "NIC".to_string(),
             _ => label_of(place, l).to_string(),
         };
         boxes.push(json!({

@@ -45,7 +45,11 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
         let _ = writeln!(s, "    participant P as pipe");
     }
     let _ = writeln!(s, "    participant SB as socket buffer");
-    let _ = writeln!(s, "    participant N as NIC (veth)");
+    let _ = writeln!(
+        s,
+        "    participant N as {}",
+        if o.facts.nic { "NIC" } else { "NIC (veth)" }
+    );
     // The first loop iteration: calls until the strategy's calls per
     // iteration (plus mmap's setup) have returned, with what follows them
     // before the next call.

@@ -86,8 +86,10 @@ impl Format {
 /// What to export, and where.
 #[derive(Clone, Debug)]
 pub struct Request {
-    /// The trace file, or None for the bundled recording.
+    /// The trace file, or None for a bundled recording.
     pub trace: Option<std::path::PathBuf>,
+    /// Which bundled recording, without a file (None: the default).
+    pub bundled: Option<String>,
     pub format: Format,
     /// The output file, or None for standard output.
     pub output: Option<std::path::PathBuf>,
@@ -149,7 +151,7 @@ pub fn run(req: &Request) -> anyhow::Result<u8> {
             );
         }
     }
-    let loaded = crate::source::load(req.trace.as_deref())?;
+    let loaded = crate::source::load(req.trace.as_deref(), req.bundled.as_deref())?;
     let bytes = if loaded.runs.is_empty() && !loaded.trees.is_empty() {
         // A `zc trace` recording: a foreign program has no strategy steps.
         match req.format {

@@ -428,6 +428,8 @@ pub struct Diagram<'a> {
     pub seen_places: Vec<Place>,
     /// The run read nothing from disk (warm cache).
     pub warm: bool,
+    /// The run went over borrowed NICs (`--nic`), not the veth.
+    pub nic: bool,
     /// Bytes each arrow moved in the whole run (the large picture shows them).
     pub bytes: Vec<(Edge, u64)>,
     /// What each box holds, in a few words (the large picture shows them).
@@ -487,6 +489,7 @@ impl<'a> Diagram<'a> {
             active_places,
             seen_places,
             warm: !played.outcome.facts.cold,
+            nic: played.outcome.facts.nic,
             bytes: played.edge_bytes.clone(),
             contents: contents(&played.outcome, app.lang()),
             current: item,
@@ -672,6 +675,7 @@ impl Widget for &Diagram<'_> {
             let label = match (place, pins, self.lang) {
                 (Place::UserBuffer, true, Lang::En) => "pinned buffer",
                 (Place::UserBuffer, true, Lang::Zh) => "钉住的缓冲区",
+                (Place::Nic, _, _) if self.nic => "NIC",
                 _ => label_of(place, self.lang),
             };
             let frame = if style == t.active() {
@@ -715,18 +719,25 @@ impl Widget for &Diagram<'_> {
             };
             put(buf, area, 0, g.below_row(), note, t.dim());
         }
-        // veth has no NIC behind it: say so on the box itself.
-        put(
-            buf,
-            area,
-            g.nic.x + 1,
-            g.kernel_y + g.box_h - 1,
-            match self.lang {
-                Lang::En => "no DMA",
-                Lang::Zh => "无DMA ",
-            },
-            t.dim(),
-        );
+        // The veth has no engine, and a NIC's may go unseen (a kernel
+        // without the dma tracepoints): say so on the box itself.
+        let note = match (self.nic, self.lang) {
+            (_, _) if self.edges.iter().any(|(e, _)| *e == Edge::NicDma) => None,
+            (false, Lang::En) => Some("no DMA"),
+            (false, Lang::Zh) => Some("无DMA "),
+            (true, Lang::En) => Some("DMA unseen"),
+            (true, Lang::Zh) => Some("未见DMA "),
+        };
+        if let Some(note) = note {
+            put(
+                buf,
+                area,
+                g.nic.x + 1,
+                g.kernel_y + g.box_h - 1,
+                note,
+                t.dim(),
+            );
+        }
 
         for (edge, state) in &self.edges {
             // The large picture's arrows carry the bytes they moved.
