@@ -306,6 +306,9 @@ counters! {
     SkippedRecvCopyRuns,
     SkippedPageCacheRuns,
     SkippedIoUringRuns,
+    /// The DMA programs' (`dma:*`): a skipped map leaves the NIC's or the
+    /// disk's engine short of what the other source says crossed.
+    SkippedDmaRuns,
     /// The demo's own counts, in user space, from its syscalls' return
     /// values: the bytes the sender's loop moved, and the bytes the
     /// receiver's reads returned. The second source for the hops whose

@@ -192,6 +192,7 @@ fn skipped_counter(category: &str, name: &str) -> Option<Counter> {
         ("skb", "skb_copy_datagram_iovec") => Counter::SkippedRecvCopyRuns,
         ("filemap", _) => Counter::SkippedPageCacheRuns,
         ("io_uring", _) => Counter::SkippedIoUringRuns,
+        ("dma", _) => Counter::SkippedDmaRuns,
         _ => return None,
     })
 }
