@@ -205,6 +205,7 @@ counters! {
     NicDmaSkbPayload,
     /// FROM_DEVICE maps into page-cache pages of the demo file: a disk's
     /// engine told to write the file's pages (a cold read), and their bytes.
+    /// A scatterlist counts one map per entry (each is its own segment).
     DiskDmaMaps,
     DiskDmaBytes,
     /// DMA maps of the kinds above whose page zc could not name (no

@@ -183,15 +183,7 @@ impl LiveSession {
         if let Some(why) = self.refusal(strategy) {
             return Err(Fatal::CannotTrace(why).into());
         }
-        let facts = run::facts(
-            strategy,
-            &self.file,
-            self.chunk,
-            self.cold,
-            self.sg,
-            self.rate,
-            self.net.link != crate::demo::net::Link::Veth,
-        );
+        let facts = self.facts(strategy);
         let tracer = self
             .tracer
             .as_mut()
@@ -200,10 +192,9 @@ impl LiveSession {
             .with_context(|| format!("run {}", strategy.name()))
     }
 
-    /// Runs one strategy with every eBPF program detached and unloaded, then
-    /// loads them again: the untraced baseline of the overhead benchmark.
-    pub fn run_untraced(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
-        let facts = run::facts(
+    /// What a run of `strategy` is asked to do in this session.
+    fn facts(&self, strategy: Strategy) -> crate::model::facts::RunFacts {
+        run::facts(
             strategy,
             &self.file,
             self.chunk,
@@ -211,7 +202,13 @@ impl LiveSession {
             self.sg,
             self.rate,
             self.net.link != crate::demo::net::Link::Veth,
-        );
+        )
+    }
+
+    /// Runs one strategy with every eBPF program detached and unloaded, then
+    /// loads them again: the untraced baseline of the overhead benchmark.
+    pub fn run_untraced(&mut self, strategy: Strategy) -> anyhow::Result<RunOutcome> {
+        let facts = self.facts(strategy);
         // Dropping the tracer closes every link and map: nothing is attached.
         drop(self.tracer.take());
         let result = run::run_one(None, &self.net, &self.file, facts, None);

@@ -173,8 +173,7 @@ pub struct PacketTap {
 }
 
 /// What joins the two namespaces.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Link {
     /// zc's own veth pair: software transmit, no DMA.
     Veth,
