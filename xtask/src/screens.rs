@@ -6,29 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 
-const STRATEGIES: [(&str, &str, &str); 4] = [
-    (
-        "read-write",
-        "1. read + write (figure 1)",
-        "Two dips into the kernel per chunk and two solid CPU-copy arrows crossing the user/kernel boundary: page cache → user buffer inside read(), user buffer → socket buffer inside write().",
-    ),
-    (
-        "mmap-write",
-        "2. mmap + write (figure 2)",
-        "The page cache is mapped, not copied (the dashed arrow up to the mmap'd pages, drawn when a fault maps them); write() then copies once, from the mapping into the socket buffer. The `f` marks in the kernel lane are page faults inside write()'s copy.",
-    ),
-    (
-        "sendfile",
-        "3. sendfile, scatter-gather off (figure 3)",
-        "One dip per chunk. sendfile() gives the socket buffer page references (dotted arrow); with scatter-gather off on the veth, the CPU copy happens at transmit, when the kernel builds linear segments (the solid arrow under `xmit`).",
-    ),
-    (
-        "sendfile-gather",
-        "4. sendfile + DMA gather (figure 4)",
-        "No arrow crosses the boundary and no solid arrow remains: the skbs reach the device still pointing at page-cache pages (the long dotted arrow), so the CPU copies nothing.",
-    ),
-];
-
 const INTRO: &str = "# The live view, screen by screen
 
 Text captures of `zc demo` (at 80×24 unless the section says otherwise), taken from the snapshot tests (`zc-user/tests/snapshots`, written into this page by `cargo xtask screens`), which render a run recorded live by zc on Linux 6.18 (1 MiB file, 64 KiB chunks, warm cache; `zc-user/tests/fixtures/demo-1mib.json`). In a terminal the arrows are coloured by kind as well (DMA blue, CPU copy red, reference green, mapping magenta, software transmit cyan); their shapes alone tell them apart, so the captures read the same in monochrome. Dim elements (no event yet) are dim only in colour.
@@ -77,19 +54,63 @@ fn screen(root: &Path, name: &str) -> Result<String> {
     Ok(out.join("\n"))
 }
 
+/// The strategies the snapshot tests rendered, in the table's order: each
+/// first-move snapshot carries its section's title and note from the
+/// strategy table (insta's `description`: "N. title\nnote"), so
+/// this file keeps no list of strategies. (name, title, note).
+fn strategies(root: &Path) -> Result<Vec<(String, String, String)>> {
+    let dir = root.join("zc-user/tests/snapshots");
+    let prefix = "tui_snapshots__first_move_80x24_";
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
+        let file = entry?.file_name().to_string_lossy().into_owned();
+        let Some(name) = file
+            .strip_prefix(prefix)
+            .and_then(|f| f.strip_suffix(".snap"))
+        else {
+            continue;
+        };
+        let path = dir.join(&file);
+        let text = std::fs::read_to_string(&path)?;
+        let quoted = text
+            .lines()
+            .find_map(|l| l.strip_prefix("description: "))
+            .with_context(|| format!("{} has no description", path.display()))?;
+        // YAML's double-quoted scalar escapes as JSON does here.
+        let desc: String = serde_json::from_str(quoted)
+            .with_context(|| format!("{}: description {quoted}", path.display()))?;
+        let (title, note) = desc.split_once('\n').unwrap_or((&desc, ""));
+        let number: u32 = title
+            .split_once('.')
+            .and_then(|(n, _)| n.parse().ok())
+            .with_context(|| format!("{}: no number in {title:?}", path.display()))?;
+        found.push((
+            number,
+            name.to_string(),
+            title.to_string(),
+            note.to_string(),
+        ));
+    }
+    if found.is_empty() {
+        bail!("no first-move snapshot in {}", dir.display());
+    }
+    found.sort();
+    Ok(found.into_iter().map(|(_, n, t, s)| (n, t, s)).collect())
+}
+
 /// The whole page.
 pub fn render(root: &Path) -> Result<String> {
     let mut doc = String::from(INTRO);
     let block = |s: String| format!("\n```\n{s}\n```\n");
-    for (name, title, note) in STRATEGIES {
+    for (name, title, note) in strategies(root)? {
         doc.push_str(&format!(
-            "\n## {title}\n\n{note}\n\nAt its first movement of bytes:\n"
+            "\n## {title}\n\n{note}.\n\nAt its first movement of bytes:\n"
         ));
         doc.push_str(&block(screen(root, &format!("first_move_80x24_{name}"))?));
         doc.push_str("\nAt the end of the run:\n");
         doc.push_str(&block(screen(root, &format!("end_80x24_{name}"))?));
     }
-    doc.push_str("\n## Compare (`c`)\n\nThe four strategies side by side, measured, with the article's model in brackets, and bars for CPU-copied bytes, mode switches and the sender's CPU time per MiB (from a debug build on a 2-core VM: compare strategies, not machines).\n");
+    doc.push_str("\n## Compare (`c`)\n\nEvery strategy side by side, measured, with the article's model in brackets, and bars for CPU-copied bytes, mode switches and the sender's CPU time per MiB (from a debug build on a 2-core VM: compare strategies, not machines).\n");
     doc.push_str(&block(screen(root, "compare_view")?));
     doc.push_str("\n## Stepping the kernel (`zc demo --step`, or `s`)\n\nThe sender stops before each syscall; Enter lets it make one, and the call's events come in from the ring buffer as the kernel makes them. The title says LIVE STEP, the ledger waits for the run's end, and the footer gives the stepping keys.\n");
     doc.push_str(&block(screen(root, "a_stepped_run_in_progress_80x24")?));
@@ -106,6 +127,8 @@ pub fn render(root: &Path) -> Result<String> {
         "\nThe step where the NIC's engine reads a page of the file, named under the map:\n",
     );
     doc.push_str(&block(screen(root, "lab_dma_nic_reads_a_page_200x50")?));
+    doc.push_str("\nIts compare view (120×50): where an engine was seen, a chart of the bytes the DMA engines moved joins the CPU's. Every strategy has the same DMA (the disk's engine writing the file, the sending NIC's reading it, and the receiving NIC's writing it on the far side), while the CPU's copies go from two to none: the article's table, measured.\n");
+    doc.push_str(&block(screen(root, "lab_dma_compare_120x50")?));
     doc.push_str("\n## 中文 (`l` or `--lang zh`)\n");
     doc.push_str(&block(screen(root, "chinese_narration")?));
     doc.push_str("\n## Help (`?`)\n");

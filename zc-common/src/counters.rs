@@ -208,6 +208,23 @@ counters! {
     /// A scatterlist counts one map per entry (each is its own segment).
     DiskDmaMaps,
     DiskDmaBytes,
+    /// The receiving NIC (`Config::NicRxIfindex`): frames its driver handed
+    /// up (`napi_gro_receive_entry`, `netif_receive_skb_entry`), and their
+    /// TCP payload.
+    NicRxFrames,
+    NicRxPayload,
+    /// Of those frames, the ones whose buffer the driver had just taken
+    /// back from that NIC's engine on the same CPU (a FROM_DEVICE
+    /// `dma_unmap_phys` or `dma_sync_single_for_cpu` naming the NIC's own
+    /// bus device), their payload, and the buffers' size: the bytes the
+    /// engine wrote into memory.
+    NicRxDmaFrames,
+    NicRxDmaPayload,
+    NicRxDmaBufferBytes,
+    /// FROM_DEVICE maps the receiving NIC's driver made (fresh buffers for
+    /// its ring), and their bytes.
+    NicRxMaps,
+    NicRxMapBytes,
     /// DMA maps of the kinds above whose page zc could not name (no
     /// `vmemmap_base` to turn a physical address into its `struct page`),
     /// and scatterlists chained past their first 128 entries (walked that

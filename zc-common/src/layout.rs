@@ -182,6 +182,13 @@ pub struct KernelLayout {
     pub sg_offset: u32,
     pub sg_length: u32,
     pub sg_size: u32,
+    /// `sk_buff.data`, `net_device.ifindex`, and `net_device.dev.parent`
+    /// (the bus device, a PCI function, whose `struct device *` a driver's
+    /// DMA maps name): a frame the receiving NIC handed up, and whether the
+    /// buffer just taken back from the engine was that NIC's.
+    pub skb_data: u32,
+    pub netdev_ifindex: u32,
+    pub netdev_dev_parent: u32,
     /// Non-zero once user space filled the struct (the programs do nothing before).
     pub valid: u32,
 }
@@ -300,6 +307,9 @@ impl KernelLayout {
         sg_offset: 0,
         sg_length: 0,
         sg_size: 0,
+        skb_data: 0,
+        netdev_ifindex: 0,
+        netdev_dev_parent: 0,
         valid: 0,
     };
 }
@@ -320,7 +330,7 @@ pub struct IterKinds {
     pub _pad: u8,
 }
 
-const _: () = assert!(size_of::<KernelLayout>() == 107 * 4);
+const _: () = assert!(size_of::<KernelLayout>() == 110 * 4);
 
 /// `MSG_SPLICE_PAGES` (include/linux/socket.h): the message's pages are to be
 /// spliced into the skb, not copied. Kernel-internal, so not in BTF.

@@ -162,6 +162,13 @@ pub enum Config {
     /// starts: a DMA map's physical page number indexes it. 0: unknown,
     /// and DMA maps are counted without their pages. Never exported.
     VmemmapBase = 18,
+    /// The receiving NIC's `ifindex` in the receiver's namespace, during a
+    /// run over borrowed NICs (`zc demo --nic`); 0 otherwise, and the
+    /// receive-side DMA programs return at once.
+    NicRxIfindex = 19,
+    /// The receiving NIC's bus device (`struct device *`), learned in the
+    /// kernel from the first frame it hands up. Never exported.
+    NicRxDevice = 20,
 }
 
 /// `Config::Mode` values.
@@ -171,7 +178,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 19;
+pub const CONFIG_SLOTS: u32 = 21;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

@@ -172,10 +172,29 @@ pub mod skb_copy_datagram_iovec {
 /// the same as `dma_map_page` from 6.12 until 6.17 renamed it.
 pub mod dma_map_phys {
     use super::*;
+    pub const DEV: Arg = a("dev", 0, "struct device *");
     pub const PHYS: Arg = a("phys_addr", 1, "phys_addr_t");
     pub const SIZE: Arg = a("size", 3, "size_t");
     pub const DIR: Arg = a("dir", 4, "enum dma_data_direction");
-    pub const ARGS: &[Arg] = &[PHYS, SIZE, DIR];
+    pub const ARGS: &[Arg] = &[DEV, PHYS, SIZE, DIR];
+}
+/// `dma:dma_unmap_phys(dev, addr, size, dir, attrs)` (`dma_unmap_page`
+/// from 6.12 until 6.17) and `dma:dma_sync_single_for_cpu(dev, dma_addr,
+/// size, dir)`: a driver taking a buffer back from its device's engine,
+/// for good or to read what the engine wrote. The same positions in both.
+pub mod dma_handback {
+    use super::*;
+    pub const DEV: Arg = a("dev", 0, "struct device *");
+    pub const SIZE: Arg = a("size", 2, "size_t");
+    pub const DIR: Arg = a("dir", 3, "enum dma_data_direction");
+    pub const ARGS: &[Arg] = &[DEV, SIZE, DIR];
+}
+/// `net:napi_gro_receive_entry(skb)` and `net:netif_receive_skb_entry(skb)`:
+/// a driver handing a received frame to the stack, one call per frame.
+pub mod rx_entry {
+    use super::*;
+    pub const SKB: Arg = a("skb", 0, "const struct sk_buff *");
+    pub const ARGS: &[Arg] = &[SKB];
 }
 /// `dma:dma_map_sg(dev, sgl, nents, ents, dir, attrs)`: a scatterlist of
 /// `nents` entries mapped at once (an NVMe request of several segments

@@ -7,7 +7,9 @@
 //!   driver's transmit (`net_dev_start_xmit` … `net_dev_xmit` on this CPU):
 //!   the engine will read exactly those bytes onto the wire;
 //! - FROM_DEVICE maps into a page-cache page of the demo file: a disk's
-//!   engine told to write the file's pages (a cold read).
+//!   engine told to write the file's pages (a cold read);
+//! - FROM_DEVICE maps the receiving NIC's driver made: empty buffers for
+//!   its ring, which its engine will write frames into (`nic_rx.rs`).
 //!
 //! `dma:dma_map_sg` maps a whole scatterlist at once (an NVMe request of
 //! several segments, before 7.x moved NVMe to per-segment maps): each entry
@@ -122,6 +124,15 @@ fn try_map(ctx: &BtfTracePointContext) -> Result<(), i64> {
     let dir: u32 = arg(ctx, tp::dma_map_phys::DIR);
     let size: u64 = arg(ctx, tp::dma_map_phys::SIZE);
     let phys: u64 = arg(ctx, tp::dma_map_phys::PHYS);
+    if dir == DMA_FROM_DEVICE {
+        // A fresh buffer for the receiving NIC's ring (`nic_rx.rs`).
+        let rx = config(Config::NicRxDevice);
+        if rx != 0 && arg::<u64>(ctx, tp::dma_map_phys::DEV) == rx {
+            count_net(Counter::NicRxMaps, 1);
+            count_net(Counter::NicRxMapBytes, size);
+            return Ok(());
+        }
+    }
     one_map(dir, page_at(phys), (phys & 0xfff) as u16, size);
     Ok(())
 }

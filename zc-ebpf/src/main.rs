@@ -32,6 +32,7 @@ mod filemap;
 mod forward;
 mod helpers;
 mod irq;
+mod nic_rx;
 mod receive;
 mod sched;
 mod send;

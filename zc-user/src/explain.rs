@@ -137,6 +137,28 @@ pub fn differences(f: &Figures, facts: &RunFacts, lang: Lang) -> Vec<String> {
             "没有网卡 DMA：veth 是软件设备，skb 在内存中直接交给对端（可在两块真实网卡上试 --nic）".into(),
         )
     });
+    if facts.nic {
+        let rx = &f.nic_rx;
+        out.push(if rx.dma_frames > 0 {
+            let (b, n, all, maps) = (
+                fmt_bytes(rx.dma_payload_bytes),
+                rx.dma_frames,
+                rx.frames,
+                rx.maps,
+            );
+            say(
+                lang,
+                format!("the receiving NIC's DMA engine wrote {b} of the stream into memory: {n} of {all} frames came in a buffer its driver had just taken back from it, and the driver mapped {maps} fresh buffers for its ring"),
+                format!("接收端网卡的 DMA 引擎把数据流中的 {b} 写进内存：{all} 个帧中有 {n} 个所在的缓冲区刚被驱动从网卡收回；驱动还为接收环映射了 {maps} 个新缓冲区"),
+            )
+        } else {
+            say(
+                lang,
+                "the receiving NIC's engine was not seen: no buffer hand-back (dma unmap or sync) was paired with a frame on this kernel".into(),
+                "没有看到接收端网卡的 DMA 引擎：这个内核上没有任何缓冲区收回（dma unmap 或 sync）与帧配对".into(),
+            )
+        });
+    }
     let segmentation: u64 = f
         .movements
         .iter()

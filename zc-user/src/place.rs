@@ -53,6 +53,16 @@ impl Place {
         }
     }
 
+    /// The label for a run over two borrowed NICs (`nic`) or the veth:
+    /// the device places are named for what they were.
+    pub const fn label_over(self, nic: bool) -> &'static str {
+        match (self, nic) {
+            (Place::Nic, true) => "NIC",
+            (Place::Peer, true) => "receiving NIC",
+            _ => self.label(),
+        }
+    }
+
     pub const fn label_zh(self) -> &'static str {
         match self {
             Place::Disk => "磁盘",

@@ -131,6 +131,9 @@ pub struct RunJson<'a> {
     /// The disk's engine: maps into the file's page-cache pages.
     pub disk_dma_bytes: u64,
     pub disk_dma_maps: u64,
+    /// The receiving NIC's engine: frames handed up, those shown written
+    /// by DMA, the ring's refills.
+    pub nic_rx: crate::model::classify::NicRx,
     /// Sent over two borrowed NICs (`--nic`) rather than the veth.
     pub nic: bool,
     pub receiver_copy_bytes: u64,
@@ -225,6 +228,7 @@ pub fn to_json<'a>(o: &'a RunOutcome, ctx: &'a Context) -> RunJson<'a> {
         nic_dma_user_bytes: f.nic_dma_user_bytes,
         disk_dma_bytes: f.disk_dma_bytes,
         disk_dma_maps: f.disk_dma_maps,
+        nic_rx: f.nic_rx,
         nic: o.facts.nic,
         receiver_copy_bytes: f.receiver_copy_bytes,
         received_bytes: o.received_bytes,
@@ -686,6 +690,26 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
         },
         format!("{} (DMA)", fmt_bytes(o.facts.size)),
     );
+    if o.facts.nic {
+        let rx = &f.nic_rx;
+        row(
+            &mut s,
+            "NIC → receiver's memory",
+            if rx.dma_frames > 0 {
+                format!(
+                    "DMA {} of {} payload, {} of {} frames; {} refill maps",
+                    fmt_bytes(rx.dma_payload_bytes),
+                    fmt_bytes(rx.payload_bytes),
+                    rx.dma_frames,
+                    rx.frames,
+                    rx.maps
+                )
+            } else {
+                format!("{} frames, no DMA hand-back seen", rx.frames)
+            },
+            "(DMA)".into(),
+        );
+    }
     row(
         &mut s,
         "skbs queued → transmitted",
@@ -754,6 +778,15 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     s
 }
 
+/// A DMA engine's cell: its bytes where it was seen; else why not.
+fn engine_cell(seen: bool, bytes: u64, nic: bool) -> String {
+    match (seen, nic) {
+        (true, _) => fmt_bytes(bytes),
+        (false, true) => "not seen".into(),
+        (false, false) => "none: veth".into(),
+    }
+}
+
 /// One table of several runs, strategy per column, article rows beside.
 pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
     let mut s = String::new();
@@ -762,14 +795,19 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
     };
     let _ = writeln!(
         s,
-        "zc  {} file, {} chunks, {} cache, veth, linux {} — measured (the published model in brackets)",
+        "zc  {} file, {} chunks, {} cache, {}, linux {} — measured (the published model in brackets)",
         fmt_bytes(first.facts.size),
         fmt_bytes(first.facts.chunk),
         if first.facts.cold { "cold" } else { "warm" },
+        if ctx.link.is_empty() {
+            "veth"
+        } else {
+            &ctx.link
+        },
         ctx.kernel
     );
     type Cell = fn(&RunOutcome) -> String;
-    let rows: [(&str, Cell); 17] = [
+    let rows: [(&str, Cell); 18] = [
         ("syscalls", |r| {
             format!(
                 "{} {}",
@@ -811,7 +849,14 @@ pub fn table(runs: &[RunOutcome], ctx: &Context) -> String {
         ("disk → page cache", |r| {
             fmt_bytes(r.figures.disk_read_bytes)
         }),
-        ("NIC DMA", |_| "none: veth".into()),
+        ("NIC DMA out", |r| {
+            let f = &r.figures;
+            engine_cell(f.dma_maps > 0, f.dma_bytes, r.facts.nic)
+        }),
+        ("NIC DMA in", |r| {
+            let rx = &r.figures.nic_rx;
+            engine_cell(rx.dma_frames > 0, rx.dma_payload_bytes, r.facts.nic)
+        }),
         ("retransmitted", |r| {
             fmt_bytes(r.figures.ledger.retransmitted_bytes)
         }),

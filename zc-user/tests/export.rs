@@ -94,6 +94,29 @@ fn replay_without_root_prints_the_recorded_figures() {
     );
 }
 
+/// The lab's recording went over two NICs: its Perfetto trace names the
+/// device a NIC, the NIC's engine's reads among the bytes moved, and never
+/// the veth; the 6.18 recording still says veth.
+#[test]
+fn perfetto_names_the_device_each_recording_was_made_on() {
+    let out = ok(&zc(&[
+        "export",
+        "--bundled",
+        "lab-dma",
+        "--format",
+        "perfetto",
+    ]));
+    assert!(!out.contains("veth"), "a veth in the lab's trace");
+    let doc: Value = serde_json::from_str(&out).expect("Chrome trace JSON");
+    let evs = doc["traceEvents"].as_array().expect("traceEvents");
+    assert!(
+        evs.iter()
+            .any(|e| e["cat"] == "dma" && e["args"]["to"] == "NIC"),
+        "no DMA into the NIC"
+    );
+    assert!(export("perfetto", BUNDLED, &[]).contains("NIC (veth)"));
+}
+
 #[test]
 fn perfetto_has_the_tracks_and_every_syscall() {
     let doc: Value =

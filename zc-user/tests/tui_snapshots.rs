@@ -83,12 +83,35 @@ fn name(s: Strategy) -> &'static str {
     s.name()
 }
 
+/// What docs/screens.md says of a strategy's screens, from the table (its
+/// number, title, its story and the model's source): the snapshot carries
+/// it, so `cargo xtask screens` keeps no list of its own.
+fn section(s: Strategy) -> String {
+    let spec = s.spec();
+    let source = spec
+        .model
+        .as_ref()
+        .map_or(String::new(), |m| format!(" (model: {})", m.source));
+    let story = spec.story.en;
+    let mut chars = story.chars();
+    let first = chars.next().map(|c| c.to_uppercase().to_string());
+    format!(
+        "{}. {}\n{}{}{source}",
+        s.number(),
+        spec.title.en,
+        first.unwrap_or_default(),
+        chars.as_str()
+    )
+}
+
 #[test]
 fn each_strategy_first_copy_80x24() {
     for s in recorded() {
         let mut a = app(s, Lang::En);
         first_move(&mut a);
-        insta::assert_snapshot!(format!("first_move_80x24_{}", name(s)), screen(&a, 80, 24));
+        insta::with_settings!({ description => section(s) }, {
+            insta::assert_snapshot!(format!("first_move_80x24_{}", name(s)), screen(&a, 80, 24));
+        });
     }
 }
 
@@ -370,4 +393,23 @@ fn the_lab_recording_shows_both_dma_arrows_and_the_nic_reading_a_page() {
     let step = screen(&a, 200, 50);
     assert!(step.contains("the NIC's DMA read page"), "{step}");
     insta::assert_snapshot!("lab_dma_nic_reads_a_page_200x50", step);
+    // The compare view charts the engines' bytes beside the CPU's.
+    update(&mut a, Action::ShowView(View::Compare));
+    let compare = screen(&a, 120, 50);
+    assert!(compare.contains("DMA-moved bytes"), "{compare}");
+    insta::assert_snapshot!("lab_dma_compare_120x50", compare);
+}
+
+/// Over the veth no engine is seen, and the compare view has no DMA chart
+/// to show zeros in.
+#[test]
+fn the_compare_view_charts_dma_only_where_an_engine_was_seen() {
+    let mut a = app(
+        Strategy::named("read-write").expect("in the table"),
+        Lang::En,
+    );
+    update(&mut a, Action::ShowView(View::Compare));
+    let s = screen(&a, 120, 60);
+    assert!(s.contains("CPU-copied bytes"), "{s}");
+    assert!(!s.contains("DMA-moved"), "{s}");
 }

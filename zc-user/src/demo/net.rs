@@ -351,6 +351,15 @@ impl DemoNet {
         })
     }
 
+    /// The receiving NIC's ifindex in the receiver's namespace, for a run
+    /// over borrowed NICs; 0 over the veth, whose frames no engine writes.
+    pub fn nic_rx_ifindex(&self) -> u32 {
+        match self.link {
+            Link::Veth => 0,
+            Link::Nics { .. } => self.receiver_ifindex,
+        }
+    }
+
     /// The sending device's name.
     pub fn sender_if(&self) -> &str {
         self.link.sender_if()

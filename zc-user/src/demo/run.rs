@@ -291,6 +291,7 @@ pub fn run_one(
                 receiver_tid,
                 file,
                 sock_cookie,
+                nic_rx_ifindex: net.nic_rx_ifindex(),
             })?;
         }
         // The kernel's records, kept until the run ends (or a stepped run

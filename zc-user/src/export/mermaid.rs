@@ -48,7 +48,7 @@ pub fn export(loaded: &Loaded, strategy: Strategy) -> anyhow::Result<String> {
     let _ = writeln!(
         s,
         "    participant N as {}",
-        if o.facts.nic { "NIC" } else { "NIC (veth)" }
+        Place::Nic.label_over(o.facts.nic)
     );
     // The first loop iteration: calls until the strategy's calls per
     // iteration (plus mmap's setup) have returned, with what follows them

@@ -29,6 +29,7 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
     for (i, run) in loaded.runs.iter().enumerate() {
         let pid = i as u32 + 1;
         let name = run.facts.strategy.name();
+        let nic = run.facts.nic;
         ev.push(
             json!({"ph":"M","name":"process_name","pid":pid,"args":{"name":format!("zc {name}")}}),
         );
@@ -73,8 +74,8 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
                     let tid = if *to == Place::Receiver { RECEIVER } else { BYTES };
                     ev.push(json!({
                         "ph":"X","cat":kind_name(*movement),"pid":pid,"tid":tid,"ts":at(s.ts_ns),"dur":1,
-                        "name":format!("{} {} → {}", movement.label(), from.label(), to.label()),
-                        "args":{"bytes":bytes,"kind":kind_name(*movement),"from":from.label(),"to":to.label(),"evidence":s.evidence}
+                        "name":format!("{} {} → {}", movement.label(), from.label_over(nic), to.label_over(nic)),
+                        "args":{"bytes":bytes,"kind":kind_name(*movement),"from":from.label_over(nic),"to":to.label_over(nic),"evidence":s.evidence}
                     }));
                     if *movement == Movement::CpuCopy && *to != Place::Receiver {
                         copied += bytes;

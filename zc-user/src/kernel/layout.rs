@@ -157,6 +157,7 @@ const TYPES: &[&str] = &[
     "tcp_sock",
     "tcp_skb_cb",
     "net_device",
+    "device",
     "net",
     "sock_flags",
     "files_struct",
@@ -358,7 +359,10 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         ],
     )?;
     let (_, [cb_seq]) = lookup(btf, "tcp_skb_cb", ["seq"])?;
-    let (_, [ptype_all, nd_net]) = lookup(btf, "net_device", ["ptype_all", "nd_net"])?;
+    let (_, [ptype_all, nd_net, ifindex, netdev_dev]) =
+        lookup(btf, "net_device", ["ptype_all", "nd_net", "ifindex", "dev"])?;
+    let (_, [device_parent]) = lookup(btf, "device", ["parent"])?;
+    let (_, [skb_data]) = lookup(btf, "sk_buff", ["data"])?;
     // Per-namespace taps are newer than the oldest kernels zc runs on.
     let net_ptype_all = lookup(btf, "net", ["ptype_all"]).map_or(NO_FIELD, |(_, [f])| f.offset);
 
@@ -475,6 +479,9 @@ pub(crate) fn from_btf(btf: &KernelBtf) -> Result<KernelLayout> {
         sg_offset: sg_offset.sized(4)?,
         sg_length: sg_length.sized(4)?,
         sg_size: to_u32(sg.size(), "sizeof(scatterlist)")?,
+        skb_data: skb_data.sized(8)?,
+        netdev_ifindex: ifindex.sized(4)?,
+        netdev_dev_parent: netdev_dev.offset + device_parent.sized(8)?,
         valid: 1,
     })
 }
@@ -852,7 +859,7 @@ mod tests {
             sb_dev: 16,
             msghdr_flags: 68,
             msghdr_iter: 16,
-            msghdr_ubuf: 88,
+            msghdr_ubuf: 80,
             iter_type: 0,
             iter_count: 24,
             iter_kinds: IterKinds {
@@ -942,6 +949,11 @@ mod tests {
             sg_offset: 8,
             sg_length: 12,
             sg_size: 32,
+            // pahole of this kernel's BTF: sk_buff.data, net_device.ifindex,
+            // net_device.dev (1344) + device.parent (64).
+            skb_data: 200,
+            netdev_ifindex: 224,
+            netdev_dev_parent: 1408,
             valid: 1,
         };
         assert_eq!(l, expected);

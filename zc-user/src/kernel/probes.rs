@@ -525,6 +525,40 @@ pub const PROBES: &[ProbeSpec] = &[
         tp::dma_map_sg::ARGS,
         "a scatterlist mapped at once (an NVMe read of several segments), each entry's page named",
     )),
+    optional(or(
+        tp(
+            "dma",
+            "dma_unmap_phys",
+            tp::dma_handback::ARGS,
+            "the receiving NIC's buffer taken back from its engine, a frame written in it \
+             (`--nic` runs only)",
+        ),
+        &[form(
+            "dma_unmap_page",
+            "dma",
+            "dma_unmap_page",
+            tp::dma_handback::ARGS,
+            "the same tracepoint under its name from 6.12 until 6.17",
+        )],
+    )),
+    optional(tp(
+        "dma",
+        "dma_sync_single_for_cpu",
+        tp::dma_handback::ARGS,
+        "a recycled receive buffer synced for the CPU: the same hand-back, without an unmap",
+    )),
+    optional(tp(
+        "net",
+        "napi_gro_receive_entry",
+        tp::rx_entry::ARGS,
+        "a frame the receiving NIC's driver hands up, paired with its buffer's hand-back",
+    )),
+    optional(tp(
+        "net",
+        "netif_receive_skb_entry",
+        tp::rx_entry::ARGS,
+        "the same, from a driver without GRO",
+    )),
 ];
 
 /// How attaching one probe went.

@@ -52,6 +52,9 @@ pub struct Target {
     pub file: FileIdentity,
     /// The demo socket's cookie (`SO_COOKIE`).
     pub sock_cookie: u64,
+    /// The receiving NIC's ifindex in the receiver's namespace, over
+    /// borrowed NICs; 0 over the veth.
+    pub nic_rx_ifindex: u32,
 }
 
 /// Which page cache holds a file, as the kernel says: the identity the
@@ -313,6 +316,7 @@ impl Tracer {
         self.set(Config::SenderTid, target.sender_tid as u64)?;
         self.set(Config::ReceiverTid, target.receiver_tid as u64)?;
         self.set(Config::FileMapping, target.file.mapping)?;
+        self.set(Config::NicRxIfindex, target.nic_rx_ifindex as u64)?;
         self.set(Config::EndMarker, END_MARKER as u64)?;
         self.set(
             Config::VmemmapBase,

@@ -84,6 +84,8 @@ pub struct Figures {
     pub disk_dma_bytes: u64,
     /// Maps whose page zc could not name.
     pub dma_unnamed: u64,
+    /// The receiving NIC's engine (over borrowed NICs only).
+    pub nic_rx: NicRx,
     pub receiver_copy_bytes: u64,
     pub skbs_queued: u64,
     pub skbs_transmitted: u64,
@@ -93,6 +95,23 @@ pub struct Figures {
     pub movements: Vec<MovementFigure>,
     /// Every byte of the file, hop by hop.
     pub ledger: super::ledger::Ledger,
+}
+
+/// The receiving NIC: the frames its driver handed up, and which of them
+/// came in a buffer just taken back from its own engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NicRx {
+    pub frames: u64,
+    pub payload_bytes: u64,
+    /// Frames paired with a hand-back of the NIC's own buffer, their
+    /// payload (what the engine wrote of the stream) and the buffers'
+    /// size.
+    pub dma_frames: u64,
+    pub dma_payload_bytes: u64,
+    pub dma_buffer_bytes: u64,
+    /// Fresh buffers the driver mapped for its ring.
+    pub maps: u64,
+    pub map_bytes: u64,
 }
 
 /// Where the kernel copied a zero-copy send's pages anyway, as page
@@ -591,6 +610,15 @@ pub fn classify(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> F
         disk_dma_maps: c.get(C::DiskDmaMaps),
         disk_dma_bytes: c.get(C::DiskDmaBytes),
         dma_unnamed: c.get(C::DmaUnnamed),
+        nic_rx: NicRx {
+            frames: c.get(C::NicRxFrames),
+            payload_bytes: c.get(C::NicRxPayload),
+            dma_frames: c.get(C::NicRxDmaFrames),
+            dma_payload_bytes: c.get(C::NicRxDmaPayload),
+            dma_buffer_bytes: c.get(C::NicRxDmaBufferBytes),
+            maps: c.get(C::NicRxMaps),
+            map_bytes: c.get(C::NicRxMapBytes),
+        },
         receiver_copy_bytes: c.get(C::RecvCopyBytes),
         skbs_queued: c.get(C::QueueSkbs),
         skbs_transmitted: c.get(C::XmitSkbs),

@@ -344,6 +344,7 @@ pub fn ledger(c: &Counts, facts: &RunFacts, stream: Option<&StreamCheck>) -> Led
     hops.extend(disk_dma(c));
     hops.extend([h1, h2, h3]);
     hops.extend(nic_dma(c));
+    hops.extend(nic_rx_dma(c));
     hops.push(h4);
     Ledger {
         unexplained_bytes: hops.iter().map(|h| h.unexplained_bytes).sum(),
@@ -425,6 +426,34 @@ fn nic_dma(c: &Counts) -> Option<Hop> {
     };
     h.unexplained_bytes += maps.abs_diff(len) - excused;
     Some(h)
+}
+
+/// The receiving NIC's engine writing the frames into memory, where it
+/// was seen doing so: every byte of TCP payload the NIC's driver handed up
+/// (`napi_gro_receive_entry`, `netif_receive_skb_entry`) must be in a
+/// buffer the driver had just taken back from that NIC's engine (a
+/// FROM_DEVICE unmap or sync naming its bus device, on the same CPU just
+/// before). None where no such pairing was seen (a veth, a kernel without
+/// the `dma` tracepoints).
+fn nic_rx_dma(c: &Counts) -> Option<Hop> {
+    if c.get(C::NicRxDmaFrames) == 0 {
+        return None;
+    }
+    let mut h = Hop::new(
+        "nic_to_peer",
+        Place::Nic,
+        Place::Peer,
+        c.get(C::NicRxPayload),
+    );
+    h.dma_bytes = c.get(C::NicRxDmaPayload);
+    // A skipped run of a hand-back's program leaves its frame unpaired: at
+    // most one frame (an skb's worth, with a NIC's receive offload) per
+    // run; the frames' own program is the witness that they came.
+    let witness = h.payload_bytes;
+    Some(
+        h.skipped(c.get(C::SkippedDmaRuns), MAX_SKB_BYTES, witness)
+            .balance(),
+    )
 }
 
 /// What the ranges leave unexplained at the device hop: a part of the
@@ -593,6 +622,49 @@ mod tests {
         assert_eq!(h.unexplained_bytes, 0, "{h:?}");
         c.set(C::SkippedDmaRuns, 0);
         assert_eq!(ledger(&c, &f, None).hops[4].unexplained_bytes, 1000);
+    }
+
+    /// The receiving NIC's hop: every payload byte its driver handed up
+    /// must have come in a buffer just taken back from its engine.
+    #[test]
+    fn the_receiving_nics_hop_pairs_frames_with_their_buffers() {
+        let f = facts("read-write");
+        let mut c = read_write();
+        // Frames counted, none paired (a kernel without the dma
+        // tracepoints): no hop, not a hop of unexplained bytes.
+        c.set(C::NicRxFrames, 725);
+        c.set(C::NicRxPayload, MIB);
+        let l = ledger(&c, &f, None);
+        assert!(!l.hops.iter().any(|h| h.hop == "nic_to_peer"), "{l:?}");
+        c.set(C::NicRxDmaFrames, 725);
+        c.set(C::NicRxDmaPayload, MIB);
+        let l = ledger(&c, &f, None);
+        let names: Vec<&str> = l.hops.iter().map(|h| h.hop).collect();
+        assert_eq!(
+            names[names.len() - 2..],
+            ["nic_to_peer", "device_to_receiver"]
+        );
+        let rx = &l.hops[names.len() - 2];
+        assert_eq!((rx.dma_bytes, rx.unexplained_bytes), (MIB, 0), "{rx:?}");
+        // One frame handed up with no hand-back before it.
+        c.set(C::NicRxDmaPayload, MIB - 1448);
+        let l = ledger(&c, &f, None);
+        let rx = l
+            .hops
+            .iter()
+            .find(|h| h.hop == "nic_to_peer")
+            .expect("the hop");
+        assert_eq!(rx.unexplained_bytes, 1448, "{rx:?}");
+        assert_eq!(l.unexplained_bytes, 1448);
+        // Unless the kernel skipped a hand-back's program once.
+        c.set(C::SkippedDmaRuns, 1);
+        let l = ledger(&c, &f, None);
+        let rx = l
+            .hops
+            .iter()
+            .find(|h| h.hop == "nic_to_peer")
+            .expect("the hop");
+        assert_eq!((rx.skipped_bytes, rx.unexplained_bytes), (1448, 0));
     }
 
     #[test]

@@ -319,8 +319,10 @@ impl Flow {
                 sends: p.get(C::ZcCompletedSends),
                 copied_sends: p.get(C::ZcCopiedSends),
             },
-            dma_maps: p.get(C::NicDmaMaps),
-            dma_bytes: p.get(C::NicDmaBytes),
+            // Counted by socket, at the driver's transmit (softirq, for
+            // anyone): the owner's through its sockets.
+            dma_maps: s.get(C::NicDmaMaps),
+            dma_bytes: s.get(C::NicDmaBytes),
             copies_per_byte_sent: (sent_bytes > 0)
                 .then(|| copies.on_send_path() as f64 / sent_bytes as f64),
         }
@@ -852,6 +854,19 @@ mod tests {
             names.path_of(beneath).map(String::as_str),
             Some("/lower/index.html")
         );
+    }
+
+    /// The NIC's maps are counted by socket (the driver's transmit runs
+    /// for anyone, in softirq): a process owns the DMA of its sockets, and
+    /// none of its own counters carries it.
+    #[test]
+    fn a_process_owns_the_nic_dma_of_its_sockets() {
+        let p = counts(&[(C::SendUserBytes, MIB)]);
+        let s = counts(&[(C::NicDmaMaps, 40), (C::NicDmaBytes, MIB + 2640)]);
+        let f = Flow::of(&p, &s);
+        assert_eq!((f.dma_maps, f.dma_bytes), (40, MIB + 2640));
+        let f = Flow::of(&s, &Counts::new());
+        assert_eq!((f.dma_maps, f.dma_bytes), (0, 0));
     }
 
     fn counts(pairs: &[(C, u64)]) -> Counts {

@@ -33,15 +33,28 @@ struct Chart {
     style: Movement,
     value: Figure,
     fmt: fn(u64) -> String,
+    /// Shown only where some run saw a DMA engine.
+    engines_only: bool,
 }
 
-const CHARTS: [Chart; 3] = [
+const CHARTS: [Chart; 4] = [
     Chart {
         en: "CPU-copied bytes",
         zh: "CPU 拷贝字节",
         style: Movement::CpuCopy,
         value: |p| p.outcome.figures.cpu_copy_bytes,
         fmt: fmt_bytes,
+        engines_only: false,
+    },
+    // The article's other copies: the engines', the same for every
+    // strategy. Shown where an engine was seen (runs over NICs).
+    Chart {
+        en: "DMA-moved bytes: disk + NIC out + NIC in",
+        zh: "DMA 搬运字节：磁盘 + 网卡发送 + 网卡接收",
+        style: Movement::Dma,
+        value: dma_bytes,
+        fmt: fmt_bytes,
+        engines_only: true,
     },
     Chart {
         en: "mode switches",
@@ -49,6 +62,7 @@ const CHARTS: [Chart; 3] = [
         style: Movement::SoftwareTransmit,
         value: |p| p.outcome.figures.mode_switches,
         fmt: |v| v.to_string(),
+        engines_only: false,
     },
     Chart {
         en: "sender CPU per MiB",
@@ -56,8 +70,21 @@ const CHARTS: [Chart; 3] = [
         style: Movement::Dma,
         value: cpu_per_mib,
         fmt: fmt_ns,
+        engines_only: false,
     },
 ];
+
+fn dma_bytes(p: &Played) -> u64 {
+    let f = &p.outcome.figures;
+    f.disk_dma_bytes + f.dma_bytes + f.nic_rx.dma_payload_bytes
+}
+
+/// The charts this set of runs has figures for: the DMA chart only where
+/// some run saw an engine.
+fn charts_for<'c>(runs: impl Iterator<Item = &'c Played>) -> Vec<&'static Chart> {
+    let dma = runs.into_iter().any(|p| dma_bytes(p) > 0);
+    CHARTS.iter().filter(|c| dma || !c.engines_only).collect()
+}
 
 fn cpu_per_mib(p: &Played) -> u64 {
     let size = p.outcome.facts.size.max(1);
@@ -97,9 +124,9 @@ fn page_of(selected: usize, total: usize, len: usize) -> std::ops::Range<usize> 
 /// per strategy, then for each chart that fits a blank line (when there is
 /// room for it) and the chart (its title and one bar per strategy).
 /// Returns the areas and how many charts fit.
-fn rows_for(area: Rect, n: u16) -> (std::rc::Rc<[Rect]>, usize) {
+fn rows_for(area: Rect, n: u16, available: usize) -> (std::rc::Rc<[Rect]>, usize) {
     let room = area.height.saturating_sub(3 + n);
-    let mut charts = (room / (n + 2)).min(CHARTS.len() as u16);
+    let mut charts = (room / (n + 2)).min(available as u16);
     // Short of room for the blank line, one chart still fits without it.
     let gap = if charts == 0 && room > n { 0 } else { 1 };
     if charts == 0 && room > n {
@@ -125,7 +152,8 @@ impl Widget for Compare<'_> {
         let selected = ctx.app.selected();
         let page = page_of(selected.index(), COUNT, page_len(area, COUNT));
         let shown: Vec<Strategy> = Strategy::all().skip(page.start).take(page.len()).collect();
-        let (rows, charts) = rows_for(area, shown.len() as u16);
+        let available = charts_for(ctx.app.runs());
+        let (rows, charts) = rows_for(area, shown.len() as u16, available.len());
 
         let size = ctx.app.runs().next().map_or(0, |p| p.outcome.facts.size);
         let mut head = match ctx.app.lang() {
@@ -211,7 +239,7 @@ impl Widget for Compare<'_> {
             let y = rows[2].y + i as u16;
             buf.set_stringn(rows[2].x, y, line, rows[2].width as usize, t.base());
         }
-        for (c, chart) in CHARTS.iter().take(charts).enumerate() {
+        for (c, chart) in available.iter().take(charts).enumerate() {
             let r = rows[4 + 2 * c];
             buf.set_string(r.x + 1, r.y, ctx.pick(chart.en, chart.zh), t.section());
             let max = ctx.app.runs().map(chart.value).max().unwrap_or(0).max(1);
@@ -250,7 +278,7 @@ mod tests {
         let body = Rect::new(0, 1, 80, 22);
         let len = page_len(body, 25);
         assert_eq!(len, 9);
-        let (rows, charts) = rows_for(body, len as u16);
+        let (rows, charts) = rows_for(body, len as u16, 3);
         assert_eq!(charts, 1, "the chart stays");
         assert!(rows[4].bottom() <= body.bottom());
         let mut seen = Vec::new();
@@ -272,14 +300,14 @@ mod tests {
     #[test]
     fn nine_strategies_fit_in_80x24() {
         let body = Rect::new(0, 1, 80, 22);
-        let (rows, charts) = rows_for(body, 9);
+        let (rows, charts) = rows_for(body, 9, 3);
         assert_eq!(charts, 1);
         assert_eq!(rows[2].height, 9, "one row per strategy");
         assert_eq!(rows[4].height, 10, "a chart title and nine bars");
         assert!(rows[4].bottom() <= body.bottom());
-        let (_, charts) = rows_for(body, 4);
+        let (_, charts) = rows_for(body, 4, 3);
         assert_eq!(charts, 2);
-        let (_, charts) = rows_for(Rect::new(0, 1, 120, 38), 4);
+        let (_, charts) = rows_for(Rect::new(0, 1, 120, 38), 4, 3);
         assert_eq!(charts, 3);
     }
 }
