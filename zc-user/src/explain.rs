@@ -170,11 +170,13 @@ pub fn differences(f: &Figures, facts: &RunFacts, lang: Lang) -> Vec<String> {
         out.push(say(
             lang,
             format!(
-                "{seg} copied by the CPU at segmentation (skb_segment, scatter-gather {} on the sending veth), not inside the send call: the copy comes from the device setting",
-                if facts.sender_sg { "on" } else { "off" }
+                "{seg} copied by the CPU at segmentation (skb_segment, scatter-gather {} on the sending {}), not inside the send call: the copy comes from the device setting",
+                if facts.sender_sg { "on" } else { "off" },
+                if facts.nic { "NIC" } else { "veth" }
             ),
             format!(
-                "{seg} 在分段时由 CPU 拷贝（skb_segment，发送端 veth 的分散/聚集{}），不在发送调用之内：这次拷贝来自设备设置",
+                "{seg} 在分段时由 CPU 拷贝（skb_segment，发送端{}的分散/聚集{}），不在发送调用之内：这次拷贝来自设备设置",
+                if facts.nic { "网卡" } else { " veth " },
                 if facts.sender_sg { "开启" } else { "关闭" }
             ),
         ));

@@ -579,11 +579,12 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
     );
     let _ = writeln!(
         s,
-        "    {} file in {} chunks ({} buffers), {} cache, sending veth scatter-gather {}, linux {}",
+        "    {} file in {} chunks ({} buffers), {} cache, sending {} scatter-gather {}, linux {}",
         fmt_bytes(o.facts.size),
         fmt_bytes(o.facts.chunk),
         o.facts.chunks(),
         if o.facts.cold { "cold" } else { "warm" },
+        if o.facts.nic { "NIC" } else { "veth" },
         if o.facts.sender_sg { "on" } else { "off" },
         ctx.kernel
     );
@@ -779,7 +780,7 @@ pub fn text(o: &RunOutcome, ctx: &Context) -> String {
 }
 
 /// A DMA engine's cell: its bytes where it was seen; else why not.
-fn engine_cell(seen: bool, bytes: u64, nic: bool) -> String {
+pub fn engine_cell(seen: bool, bytes: u64, nic: bool) -> String {
     match (seen, nic) {
         (true, _) => fmt_bytes(bytes),
         (false, true) => "not seen".into(),

@@ -178,6 +178,40 @@ fn csv_matches_the_model() {
     }
 }
 
+/// The lab's recording carries the three engines' bytes into the CSV, as
+/// the replay's JSON has them, each measured; the Markdown says what the
+/// run went over.
+#[test]
+fn the_lab_recordings_tables_carry_the_engines() {
+    let lab = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../recordings/lab-7.3-e1000e-nvme.zctrace"
+    );
+    let text = export("csv", lab, &[]);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let runs = common::replay_json(Path::new(lab));
+    assert!(!runs.is_empty());
+    for (line, r) in lines.zip(&runs) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "{line}");
+        let col = |name: &str| cells[header.iter().position(|h| *h == name).expect("column")];
+        for (column, path) in [
+            ("disk_dma_bytes", &["disk_dma_bytes"][..]),
+            ("nic_dma_bytes", &["dma_bytes"][..]),
+            ("nic_dma_file_bytes", &["nic_dma_file_bytes"][..]),
+            ("nic_rx_dma_bytes", &["nic_rx", "dma_payload_bytes"][..]),
+        ] {
+            let want = path.iter().fold(r, |v, k| &v[*k]);
+            assert_eq!(col(column), want.to_string(), "{column}");
+        }
+        assert!(col("nic_dma_bytes").parse::<u64>().expect("n") > 0);
+        assert!(col("nic_rx_dma_bytes").parse::<u64>().expect("n") > 0);
+    }
+    let md = export("markdown", lab, &[]);
+    assert!(md.contains("e1000e") && !md.contains("veth"), "{md}");
+}
+
 #[test]
 fn markdown_and_mermaid_match_their_snapshots() {
     insta::assert_snapshot!("markdown", export("markdown", FIXTURE, &[]));

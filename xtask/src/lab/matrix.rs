@@ -47,7 +47,9 @@
 //!   NIC's engine wrote at least 90 % of the stream, every frame paired
 //!   with the hand-back of its buffer; the disk's
 //!   engine wrote at least the file into its pages; and the NICs are back
-//!   on the host after zc exits, and after a `kill -9` in mid-run. A
+//!   on the host after zc exits, and after a `kill -9` in mid-sendfile
+//!   (scatter-gather seen off in zc's namespace), with the
+//!   scatter-gather they had. A
 //!   kernel without the `dma` tracepoints (6.1) is held to the rest, and
 //!   its DMA figures are counted as skipped, by name.
 //!
@@ -111,12 +113,33 @@ if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_NICS:-}" ] && [ "$(cat "$out/doc
   ZC_WORKDIR="$ZC_LAB_NVME" zc demo --no-tui --json --strategy all --size 1MiB --cold --nic auto > "$out/dma.json" 2> "$out/dma.err"; echo $? > "$out/dma.rc"
   ip -br link > "$out/nics-after.txt"
   # SIGKILL in mid-run: the namespaces die with zc, and the kernel hands
-  # the NICs back.
-  ZC_WORKDIR="$ZC_LAB_NVME" zc demo --no-tui --strategy read-write --size 512MiB --nic auto > /dev/null 2>&1 & k=$!
-  i=0; until [ "$(ip -br link | grep -cE "^($(echo $ZC_LAB_NICS | tr ' ' '|')) ")" = 0 ] || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.1; done
-  sleep 1; ip -br link > "$out/nics-during.txt"; kill -9 $k; wait $k 2>/dev/null
+  # the NICs back. sendfile turns scatter-gather off on the sending one,
+  # seen here through zc's own namespace descriptor; after the kill it
+  # must be as it was before (zc's guard, its child, sets it back where
+  # the kernel does not).
+  sg() { for n in $ZC_LAB_NICS; do echo "$n $(ethtool -k "$n" | sed -n 's/^scatter-gather: //p')"; done; }
+  sg > "$out/sg-before.txt"; host=$(readlink /proc/self/ns/net)
+  # A sparse file: nothing to write first, and long enough to send that
+  # the kill lands in mid-run.
+  truncate -s 256M "$ZC_LAB_NVME/zc-kill.bin"
+  zc demo --no-tui --strategy sendfile --file "$ZC_LAB_NVME/zc-kill.bin" --nic auto > /dev/null 2>&1 & k=$!
+  i=0; off=
+  while [ -z "$off" ] && [ $i -lt 600 ] && kill -0 $k 2>/dev/null; do
+    for f in /proc/$k/fd/*; do
+      case "$(readlink "$f" 2>/dev/null)" in net:*) ;; *) continue;; esac
+      [ "$(readlink "$f")" = "$host" ] && continue
+      for n in $ZC_LAB_NICS; do
+        [ "$(nsenter --net="$f" ethtool -k "$n" 2>/dev/null | sed -n 's/^scatter-gather: //p')" = off ] && off="$n off"
+      done
+    done
+    i=$((i+1)); sleep 0.1
+  done
+  echo "$off" > "$out/sg-during.txt"
+  ip -br link > "$out/nics-during.txt"; kill -9 $k; wait $k 2>/dev/null
   i=0; until [ "$(ip -br link | grep -cE "^($(echo $ZC_LAB_NICS | tr ' ' '|')) ")" = 2 ] || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.1; done
   ip -br link > "$out/nics-killed.txt"
+  i=0; until [ "$(sg)" = "$(cat "$out/sg-before.txt")" ] || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done
+  sg > "$out/sg-killed.txt"; rm -f "$ZC_LAB_NVME/zc-kill.bin"
   # zc trace over the NICs: nginx in one namespace sends to curl in the
   # other; the namespaces are the script's own, so zc follows a server it
   # did not set up. Deleting them gives the NICs back.
@@ -266,6 +289,9 @@ pub struct Results {
     pub dma: Vec<Value>,
     pub dma_err: String,
     pub nics: [String; 4],
+    /// Each NIC's scatter-gather before the runs, the one seen off in
+    /// zc's namespace during the killed run, and each after the kill.
+    pub sg: [String; 3],
     /// `zc trace` of nginx sending over the e1000e pair (guests only): the
     /// namespaces' setup, the fetch's `cmp`, zc's exit code and report.
     pub trace_nic_setup: String,
@@ -312,6 +338,7 @@ impl Results {
             dma: lines("dma.json"),
             dma_err: text("dma.err"),
             nics: ["before", "after", "during", "killed"].map(|w| text(&format!("nics-{w}.txt"))),
+            sg: ["before", "during", "killed"].map(|w| text(&format!("sg-{w}.txt"))),
             trace_nic_setup: text("trace-nic-setup.txt"),
             fetch_nic_rc: rc("fetch-nic.rc"),
             trace_nic_rc: rc("trace-nic.rc"),
@@ -538,6 +565,17 @@ fn dma(k: &Results) -> (Result<(), String>, Option<String>) {
         if !has(killed, n) {
             bad.push(format!("{n} not back on the host after kill -9"));
         }
+    }
+    let [sg_before, sg_during, sg_killed] = &k.sg;
+    if !sg_during.contains(" off") {
+        bad.push("scatter-gather was never seen off during the killed sendfile run".into());
+    }
+    if sg_before.trim().is_empty() || sg_killed != sg_before {
+        bad.push(format!(
+            "scatter-gather after kill -9 is {:?}, before the runs {:?}",
+            sg_killed.trim(),
+            sg_before.trim()
+        ));
     }
     let skipped = (!traced).then(|| {
         format!(
@@ -1082,6 +1120,11 @@ mod tests {
                 })
                 .collect(),
             dma_err: String::new(),
+            sg: [
+                "eth0 on\neth1 on\n".into(),
+                "eth0 off\n".into(),
+                "eth0 on\neth1 on\n".into(),
+            ],
             trace_nic_setup: String::new(),
             fetch_nic_rc: Some(0),
             trace_nic_rc: Some(0),
@@ -1214,6 +1257,19 @@ mod tests {
                 .contains("eth0 not back on the host after kill -9")
         );
         k.nics[3] = k.nics[0].clone();
+        // A NIC back with zc's scatter-gather is a failure.
+        k.sg[2] = "eth0 off\neth1 on\n".into();
+        assert!(
+            dma(&k)
+                .0
+                .expect_err("sg")
+                .contains("scatter-gather after kill -9")
+        );
+        k.sg[2] = k.sg[0].clone();
+        // A kill that came before zc turned it off proves nothing.
+        k.sg[1] = "\n".into();
+        assert!(dma(&k).0.expect_err("sg").contains("never seen off"));
+        k.sg[1] = "eth0 off\n".into();
         // Without the dma tracepoints: the rest is held, the figures skipped.
         k.doctor = "dma/dma_map_phys   tp_btf  optional missing: no tracepoint\n".into();
         k.dma[0]["dma_bytes"] = 0.into();

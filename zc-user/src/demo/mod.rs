@@ -2,6 +2,7 @@
 //! traced run tying them to a strategy's send loop (`crate::strategy`).
 
 pub mod file;
+pub mod guard;
 pub mod net;
 pub mod nics;
 pub mod run;

@@ -232,8 +232,10 @@ pub struct DemoNet {
     pub receiver_ifindex: u32,
     pub link: Link,
     /// A borrowed NIC's scatter-gather before zc first set it, put back
-    /// when the session ends (a veth dies with it and needs nothing).
+    /// when the session ends (a veth dies with it and needs nothing), and
+    /// the guard that puts it back if zc is killed (`guard.rs`).
     sg_before: std::sync::Mutex<Option<bool>>,
+    guard: std::sync::Mutex<Option<super::guard::Guard>>,
     /// The namespace the NICs were borrowed from, to give them back to.
     home: Option<OwnedFd>,
 }
@@ -272,6 +274,7 @@ impl DemoNet {
             receiver_ifindex,
             link: Link::Veth,
             sg_before: std::sync::Mutex::new(None),
+            guard: std::sync::Mutex::new(None),
             home: None,
         })
     }
@@ -347,6 +350,7 @@ impl DemoNet {
             receiver_ifindex,
             link,
             sg_before: std::sync::Mutex::new(None),
+            guard: std::sync::Mutex::new(None),
             home: Some(home),
         })
     }
@@ -420,7 +424,11 @@ impl DemoNet {
         if let Link::Nics { .. } = self.link {
             let mut before = self.sg_before.lock().unwrap_or_else(|e| e.into_inner());
             if before.is_none() {
-                *before = Some(self.sender_sg()?);
+                let was = self.sender_sg()?;
+                // On this thread, in zc's own namespace: the NIC's home.
+                let guard = super::guard::Guard::start(self.link.sender_if(), was)?;
+                *self.guard.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+                *before = Some(was);
             }
         }
         let state = if on { "on" } else { "off" };
@@ -495,15 +503,22 @@ impl Drop for DemoNet {
     /// scatter-gather and its root qdisc; then zc moves it back itself, so
     /// it is on the host when zc returns (the move takes it down and its
     /// addresses away). The namespaces' own end would do the same a moment
-    /// later, from a kernel work queue: that is what a SIGKILL leaves, with
-    /// scatter-gather as the last run set it.
+    /// later, from a kernel work queue: that is what a SIGKILL leaves, and
+    /// the guard forked at the first change of scatter-gather then sets it
+    /// back (`guard.rs`).
     fn drop(&mut self) {
         let Link::Nics { tx, rx, .. } = &self.link else {
             return;
         };
         let before = *self.sg_before.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(on) = before {
-            let _ = self.set_sender_sg(on);
+        let restored = before.is_some_and(|on| self.set_sender_sg(on).is_ok());
+        let guard = self.guard.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // Restored here: the guard has nothing to do. Not restored: it
+        // tries itself once the NIC is home (below).
+        if let Some(g) = guard
+            && restored
+        {
+            g.stand_down();
         }
         let _ = self.set_sender_rate(None);
         let Some(home) = self.home.as_ref().map(|h| h.as_raw_fd()) else {
@@ -819,6 +834,52 @@ mod tests {
 
     fn lock() -> std::sync::MutexGuard<'static, ()> {
         LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The guard of a NIC's scatter-gather, on a host veth the test makes:
+    /// left without a stand-down (zc died) it sets scatter-gather back as
+    /// it was; stood down (zc restored it) it touches nothing. Either way
+    /// it is gone afterwards.
+    #[test]
+    fn the_guard_restores_scatter_gather_when_zc_dies_and_only_then() -> Result<()> {
+        use std::process::Command;
+        if !live("the_guard_restores_scatter_gather_when_zc_dies_and_only_then") {
+            return Ok(());
+        }
+        let _l = lock();
+        let (a, b) = ("zctgA", "zctgB");
+        let _ = Command::new("ip").args(["link", "del", a]).status();
+        let made = Command::new("ip")
+            .args(["link", "add", a, "type", "veth", "peer", "name", b])
+            .status()?;
+        anyhow::ensure!(made.success(), "ip link add {a}");
+        let sg =
+            || -> Result<bool> { Ok(ethtool_value(&ethtool_socket()?, a, ETHTOOL_GSG, 0)? != 0) };
+        let set = |on: bool| -> Result<()> {
+            ethtool_value(&ethtool_socket()?, a, ETHTOOL_SSG, u32::from(on)).map(|_| ())
+        };
+        let result = (|| -> Result<()> {
+            assert!(sg()?, "a veth starts with scatter-gather on");
+            // zc dies with scatter-gather off: the guard turns it on.
+            let g = super::super::guard::Guard::start(a, true)?;
+            set(false)?;
+            drop(g);
+            let t0 = Instant::now();
+            while !sg()? && t0.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(sg()?, "the guard did not set scatter-gather back");
+            // zc restores it itself and stands the guard down: the guard
+            // leaves the state zc chose alone.
+            let g = super::super::guard::Guard::start(a, true)?;
+            set(false)?;
+            g.stand_down();
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(!sg()?, "a stood-down guard touched the NIC");
+            Ok(())
+        })();
+        let _ = Command::new("ip").args(["link", "del", a]).status();
+        result
     }
 
     #[test]

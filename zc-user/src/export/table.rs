@@ -10,12 +10,28 @@ use crate::{
     lang::Lang,
     model::outcome::RunOutcome,
     recording::Loaded,
-    report::model_for,
+    report::{engine_cell, model_for},
     units::{fmt_bytes, fmt_ns},
 };
 
 fn cpu_per_mib(o: &RunOutcome) -> u64 {
     (o.sender_cpu_ns as f64 * (1u64 << 20) as f64 / o.facts.size.max(1) as f64) as u64
+}
+
+/// The three engines' bytes, each measured, or why not: the disk's into
+/// the file's pages, the sending NIC's and the receiving NIC's.
+fn dma_cells(o: &RunOutcome) -> String {
+    let (f, nic) = (&o.figures, o.facts.nic);
+    let disk = if f.disk_dma_maps > 0 {
+        fmt_bytes(f.disk_dma_bytes)
+    } else {
+        "not seen".into()
+    };
+    format!(
+        "{disk} / {} / {}",
+        engine_cell(f.dma_maps > 0, f.dma_bytes, nic),
+        engine_cell(f.nic_rx.dma_frames > 0, f.nic_rx.dma_payload_bytes, nic)
+    )
 }
 
 pub fn markdown(l: &Loaded) -> String {
@@ -24,7 +40,7 @@ pub fn markdown(l: &Loaded) -> String {
     let _ = writeln!(s, "# Zero copy, measured\n");
     let _ = writeln!(
         s,
-        "Recorded by zc {} on Linux {} ({}) at {}: {} file in {} chunks, {} cache, over a veth pair. \
+        "Recorded by zc {} on Linux {} ({}) at {}: {} file in {} chunks, {} cache, over {}. \
 Figures are counted in the kernel; the published model (for the first four, the article \"Zero Copy I: User-Mode Perspective\") is in brackets, `-` where none exists.\n",
         m.zc_version,
         m.kernel,
@@ -32,15 +48,20 @@ Figures are counted in the kernel; the published model (for the first four, the 
         m.created,
         fmt_bytes(m.size_bytes),
         fmt_bytes(m.chunk_bytes),
-        if m.cold { "cold" } else { "warm" }
+        if m.cold { "cold" } else { "warm" },
+        if m.link.is_empty() {
+            "a veth pair"
+        } else {
+            &m.link
+        }
     );
     let _ = writeln!(
         s,
-        "| strategy | syscalls | mode switches | CPU-copied | CPU copies per byte | by reference | disk → page cache | page faults | scheduler switches | sender CPU per MiB | received intact |"
+        "| strategy | syscalls | mode switches | CPU-copied | CPU copies per byte | by reference | disk → page cache | DMA: disk / NIC out / NIC in | page faults | scheduler switches | sender CPU per MiB | received intact |"
     );
     let _ = writeln!(
         s,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
     );
     for o in &l.runs {
         let f = &o.figures;
@@ -50,7 +71,7 @@ Figures are counted in the kernel; the published model (for the first four, the 
         };
         let _ = writeln!(
             s,
-            "| {} | {} [{}] | {} [{}] | {} [{}] | {:.2} [{}] | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} [{}] | {} [{}] | {} [{}] | {:.2} [{}] | {} | {} | {} | {} | {} | {} | {} |",
             o.facts.strategy.name(),
             f.syscall_total,
             model(&|m| m.expected_syscalls.to_string()),
@@ -62,6 +83,7 @@ Figures are counted in the kernel; the published model (for the first four, the 
             model(&|m| m.per_buffer.cpu_copies.to_string()),
             fmt_bytes(f.reference_bytes),
             fmt_bytes(f.disk_read_bytes),
+            dma_cells(o),
             f.page_faults,
             f.sched_switches,
             fmt_ns(cpu_per_mib(o)),
@@ -83,7 +105,7 @@ pub fn csv(l: &Loaded) -> String {
     let mut s = String::from(
         "strategy,size_bytes,chunk_bytes,cold,syscalls,model_syscalls,mode_switches,model_mode_switches,\
 cpu_copy_bytes,model_cpu_copy_bytes,reference_bytes,disk_read_bytes,page_faults,sched_switches,\
-sender_cpu_ns,elapsed_ns,received_ok,kernel\n",
+sender_cpu_ns,elapsed_ns,received_ok,kernel,disk_dma_bytes,nic_dma_bytes,nic_dma_file_bytes,nic_rx_dma_bytes\n",
     );
     for o in &l.runs {
         let f = &o.figures;
@@ -94,7 +116,7 @@ sender_cpu_ns,elapsed_ns,received_ok,kernel\n",
         };
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             o.facts.strategy.name(),
             o.facts.size,
             o.facts.chunk,
@@ -112,7 +134,11 @@ sender_cpu_ns,elapsed_ns,received_ok,kernel\n",
             o.sender_cpu_ns,
             o.elapsed_ns,
             o.received_ok,
-            l.meta.kernel.replace(',', " ")
+            l.meta.kernel.replace(',', " "),
+            f.disk_dma_bytes,
+            f.dma_bytes,
+            f.nic_dma_file_bytes,
+            f.nic_rx.dma_payload_bytes
         );
     }
     s
