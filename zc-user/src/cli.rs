@@ -130,13 +130,13 @@ pub struct DemoArgs {
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 
-    /// Scatter-gather on the sending veth, for every strategy: `off` makes
+    /// Scatter-gather on the sending device (the veth, or the NIC of --nic), for every strategy: `off` makes
     /// the device unable to gather pages, so the kernel copies paged skbs
     /// into linear segments at transmit (`skb_segment`). Default: each
     /// strategy's own setting (off only for `sendfile`, to stage figure 3).
     #[arg(long, value_name = "on|off", value_parser = on_off_parser())]
     pub sg: Option<bool>,
-    /// Put a bottleneck on the sending veth: a token-bucket queue (tbf) that
+    /// Put a bottleneck on the sending device (veth or NIC): a token-bucket queue (tbf) that
     /// passes RATE bytes per second (with a unit: 10MiB = 10 MiB/s), with a
     /// 16 KiB bucket (bigger skbs are cut into pieces) and a 32 KiB queue.
     /// When TCP runs ahead of it, the queue drops and TCP sends again: the

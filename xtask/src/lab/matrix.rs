@@ -468,10 +468,7 @@ pub fn checks(host: &Results, k: &Results) -> Vec<Check> {
 fn dma(k: &Results) -> (Result<(), String>, Option<String>) {
     let mut bad = Vec::new();
     // The doctor names a tracepoint with no source at all as missing.
-    let traced = !k
-        .doctor
-        .lines()
-        .any(|l| l.starts_with("dma/dma_map_phys") && l.contains("missing"));
+    let traced = has_dma_tracepoints(k);
     if k.dma_rc != Some(0) {
         bad.push(format!(
             "zc demo --nic auto exited {:?}: {}",
@@ -577,18 +574,12 @@ fn dma(k: &Results) -> (Result<(), String>, Option<String>) {
             sg_before.trim()
         ));
     }
-    let skipped = (!traced).then(|| {
-        format!(
-            "kernel_matrix::{}::dma: the DMA figures (this kernel has no dma tracepoints; the runs and the NICs' return were checked)",
-            k.release
-        )
-    });
-    let result = if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(bad.join("; "))
-    };
-    (result, skipped)
+    dma_verdict(
+        k,
+        bad,
+        traced,
+        "dma: the DMA figures (this kernel has no dma tracepoints; the runs and the NICs' return were checked)",
+    )
 }
 
 /// `zc trace` of nginx serving 4 MiB over the e1000e pair, from a
@@ -599,10 +590,7 @@ fn dma(k: &Results) -> (Result<(), String>, Option<String>) {
 /// figure skipped by name.
 fn trace_nic(k: &Results) -> (Result<(), String>, Option<String>) {
     const FILE: u64 = 4 << 20;
-    let traced = !k
-        .doctor
-        .lines()
-        .any(|l| l.starts_with("dma/dma_map_phys") && l.contains("missing"));
+    let traced = has_dma_tracepoints(k);
     let mut bad = Vec::new();
     if k.fetch_nic_rc != Some(0) {
         bad.push(format!(
@@ -641,12 +629,31 @@ fn trace_nic(k: &Results) -> (Result<(), String>, Option<String>) {
             }
         }
     }
-    let skipped = (!traced).then(|| {
-        format!(
-            "kernel_matrix::{}::trace_nic: the NIC DMA figure (this kernel has no dma tracepoints; the fetch and zc's exit were checked)",
-            k.release
-        )
-    });
+    dma_verdict(
+        k,
+        bad,
+        traced,
+        "trace_nic: the NIC DMA figure (this kernel has no dma tracepoints; the fetch and zc's exit were checked)",
+    )
+}
+
+/// Whether kernel `k` has the `dma` tracepoints: its doctor names a
+/// tracepoint with no source at all as missing.
+fn has_dma_tracepoints(k: &Results) -> bool {
+    !k.doctor
+        .lines()
+        .any(|l| l.starts_with("dma/dma_map_phys") && l.contains("missing"))
+}
+
+/// A DMA check's result from its failures, and, on a kernel without the
+/// `dma` tracepoints, the part skipped, named (`what`).
+fn dma_verdict(
+    k: &Results,
+    bad: Vec<String>,
+    traced: bool,
+    what: &str,
+) -> (Result<(), String>, Option<String>) {
+    let skipped = (!traced).then(|| format!("kernel_matrix::{}::{what}", k.release));
     let result = if bad.is_empty() {
         Ok(())
     } else {

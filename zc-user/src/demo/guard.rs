@@ -29,20 +29,12 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use libc::c_void;
 
-/// `ETHTOOL_SSG` from linux/ethtool.h: set scatter-gather.
-const ETHTOOL_SSG: u32 = 0x19;
+use super::net::{ETHTOOL_SSG, EthtoolValue};
 
 /// How long the guard waits for the NIC to come home: the kernel's work
 /// queue returns it within a moment of the namespace's last reference.
 const WAIT_ROUNDS: u32 = 150;
 const ROUND_NS: i64 = 100_000_000;
-
-/// `struct ethtool_value` from linux/ethtool.h.
-#[repr(C)]
-struct EthtoolValue {
-    cmd: u32,
-    data: u32,
-}
 
 /// The guard of one NIC's scatter-gather, while zc lives. Dropping it
 /// without [`Guard::stand_down`] leaves the guard to restore the NIC.

@@ -668,13 +668,13 @@ async fn link_index(handle: &Handle, name: &str) -> Result<u32> {
 /// `ETHTOOL_GSG` from linux/ethtool.h: get scatter-gather.
 const ETHTOOL_GSG: u32 = 0x18;
 /// `ETHTOOL_SSG` from linux/ethtool.h: set scatter-gather.
-const ETHTOOL_SSG: u32 = 0x19;
+pub(super) const ETHTOOL_SSG: u32 = 0x19;
 
 /// `struct ethtool_value` from linux/ethtool.h.
 #[repr(C)]
-struct EthtoolValue {
-    cmd: u32,
-    data: u32,
+pub(super) struct EthtoolValue {
+    pub(super) cmd: u32,
+    pub(super) data: u32,
 }
 
 /// A socket for SIOCETHTOOL. The ioctl acts on the socket's namespace, so
