@@ -169,6 +169,11 @@ pub enum Config {
     /// The receiving NIC's bus device (`struct device *`), learned in the
     /// kernel from the first frame it hands up. Never exported.
     NicRxDevice = 20,
+    /// Syscall number the sender makes right before its transfer loop;
+    /// non-zero until the kernel side sees it. Until then the sender's
+    /// syscalls are not counted (nor the marker): its wait for the go may
+    /// take another futex call after arming. 0 in `zc trace`.
+    StartMarker = 21,
 }
 
 /// `Config::Mode` values.
@@ -178,7 +183,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 21;
+pub const CONFIG_SLOTS: u32 = 22;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

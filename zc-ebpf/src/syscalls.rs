@@ -201,10 +201,23 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let nr: u64 = arg(ctx, tp::sys_enter::ID);
-    if !tree_mode() && nr == config(Config::EndMarker) {
-        // The loop is over: stop following this thread, without counting the marker.
-        set_config(Config::SenderTid, 0);
-        return Ok(());
+    if !tree_mode() {
+        if nr == config(Config::EndMarker) {
+            // The loop is over: stop following this thread, without
+            // counting the marker.
+            set_config(Config::SenderTid, 0);
+            return Ok(());
+        }
+        let start = config(Config::StartMarker);
+        if start != 0 {
+            // The loop has not begun: whatever the sender calls before
+            // its marker (another round of its wait for the go) is not
+            // the strategy's, nor is the marker.
+            if nr == start {
+                set_config(Config::StartMarker, 0);
+            }
+            return Ok(());
+        }
     }
     let mut state = SysState::default();
     count(Counter::SysEnter, 1);

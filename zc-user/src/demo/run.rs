@@ -28,7 +28,7 @@ use super::{
 };
 use crate::{
     decode::{Decoder, Record},
-    kernel::tracer::{END_MARKER, Target, Tracer},
+    kernel::tracer::{END_MARKER, START_MARKER, Target, Tracer},
     ktls::{self, Direction},
     model::{
         PAGE_SIZE, Strategy,
@@ -235,6 +235,9 @@ pub fn run_one(
                 // waits until the kernel says so): this wait's return is
                 // not counted, its entry was not traced.
                 go_rx.recv().map_err(|_| anyhow!("run cancelled"))?;
+                // The start marker: the sender's syscalls count from here.
+                // SAFETY: getpgid(0) asks for the caller's own group.
+                unsafe { libc::syscall(START_MARKER, 0) };
                 let t0 = Instant::now();
                 let spec = facts.strategy.spec();
                 let mut transfer = Transfer {

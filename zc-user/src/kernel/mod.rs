@@ -2,6 +2,7 @@
 //! BTF, loading and attaching the eBPF programs, reading their maps.
 
 pub mod btf;
+pub mod cpu_visit;
 pub mod features;
 pub mod layout;
 pub mod pause;

@@ -43,6 +43,14 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/zc
 /// cannot fail, has no effect, and no strategy uses it.
 pub const END_MARKER: libc::c_long = libc::SYS_getppid;
 
+/// The syscall the sender makes to say its transfer loop begins: its
+/// syscalls count from the next one. The sender waits for the go in a
+/// futex call the tracer was armed during, and that wait may go round
+/// again (a spurious wake of its parker, a call the kernel restarts)
+/// before the loop starts: such calls are the demo's, not the strategy's.
+/// getpgid cannot fail for the caller itself, and no strategy uses it.
+pub const START_MARKER: libc::c_long = libc::SYS_getpgid;
+
 /// Whom and what to trace in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -318,11 +326,15 @@ impl Tracer {
         self.set(Config::FileMapping, target.file.mapping)?;
         self.set(Config::NicRxIfindex, target.nic_rx_ifindex as u64)?;
         self.set(Config::EndMarker, END_MARKER as u64)?;
+        self.set(Config::StartMarker, START_MARKER as u64)?;
         self.set(
             Config::VmemmapBase,
             super::vmemmap::base_variable().unwrap_or(0),
         )?;
-        self.set(Config::Armed, 1)
+        self.set(Config::Armed, 1)?;
+        // Every CPU's task known from here on (`cpu_visit`).
+        super::cpu_visit::every_cpu();
+        Ok(())
     }
 
     /// Asks the kernel which page cache holds `file`: this thread reads one
@@ -374,6 +386,9 @@ impl Tracer {
 
     /// Stops tracing altogether.
     pub fn disarm(&mut self) -> anyhow::Result<()> {
+        // Ends every CPU's stretch while the programs still watch, so a
+        // task that held a CPU unseen until now is named (`cpu_visit`).
+        super::cpu_visit::every_cpu();
         self.set(Config::Armed, 0)?;
         self.set(Config::Mode, zc_common::mode::DEMO)?;
         self.set(Config::SenderTid, 0)?;
@@ -423,6 +438,7 @@ impl Tracer {
             (Config::DemoRing, 0),
             (Config::FileMapping, 0),
             (Config::EndMarker, u64::MAX),
+            (Config::StartMarker, 0),
             (
                 Config::VmemmapBase,
                 super::vmemmap::base_variable().unwrap_or(0),
@@ -431,7 +447,9 @@ impl Tracer {
             self.set(slot, v)?;
         }
         self.set(Config::Mode, zc_common::mode::TREE)?;
-        self.set(Config::Armed, 1)
+        self.set(Config::Armed, 1)?;
+        super::cpu_visit::every_cpu();
+        Ok(())
     }
 
     /// `zc trace`'s per-process, per-socket and per-file totals, summed over
