@@ -174,6 +174,11 @@ pub enum Config {
     /// syscalls are not counted (nor the marker): its wait for the go may
     /// take another futex call after arming. 0 in `zc trace`.
     StartMarker = 21,
+    /// Non-zero once a demo skb with a program's own pages in its frags
+    /// (lent by vmsplice, pinned by a zero-copy send) reached the queue:
+    /// until then no receive copy can read such a page, and the receiver's
+    /// program does not walk its skbs' frags. Written by the kernel.
+    UserPagesSent = 22,
 }
 
 /// `Config::Mode` values.
@@ -183,7 +188,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 22;
+pub const CONFIG_SLOTS: u32 = 23;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

@@ -17,7 +17,7 @@
 
 use aya_ebpf::{
     cty::c_void,
-    helpers::generated::bpf_loop,
+    helpers::{bpf_probe_read_kernel_buf, generated::bpf_loop},
     macros::{btf_tracepoint, map},
     maps::{LruHashMap, PerCpuArray},
     programs::BtfTracePointContext,
@@ -31,7 +31,7 @@ use zc_common::{
 
 use crate::helpers::{
     add_sock, arg, armed, config, count_net, count_sock, emit, emit_prefix, header, kread, lay,
-    opaque, sock_counts, sock_id, tree_mode,
+    opaque, set_config, sock_counts, sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -122,10 +122,28 @@ fn count_skb(c: &SkbCounters, e: &SkbEvent, sock: u64) {
     }
 }
 
+/// Keeps `net_dev_queue`'s record of `skb` for the device (`device_skb`).
+#[inline(always)]
+fn remember_queued(skb: u64, sock: u64, shape: Shape, e: &SkbEvent) {
+    if e.user_bytes > 0 && config(Config::UserPagesSent) == 0 {
+        set_config(Config::UserPagesSent, 1);
+    }
+    let Some(q) = ZC_LAST_QUEUED.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: this CPU's slot; programs do not nest on a CPU.
+    let q = unsafe { &mut *q };
+    q.skb = skb;
+    q.sock = sock;
+    q.shape = shape;
+    q.e = *e;
+}
+
 #[btf_tracepoint(function = "net_dev_queue")]
 pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_skb::SKB);
-    if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_QUEUE) {
+    if let Ok(Some((e, sock, shape))) = demo_skb_shaped(skb, op::SKB_QUEUE) {
+        remember_queued(skb, sock, shape, &e);
         let _ = ZC_QUEUED.insert(skb, e.payload, 0);
         if let Some(p) = ZC_PIECES.get_ptr_mut(0) {
             // SAFETY: per-CPU slot; a new skb starts a new count of pieces.
@@ -140,7 +158,7 @@ pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
 #[btf_tracepoint(function = "net_dev_start_xmit")]
 pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_dev_start_xmit::SKB);
-    if let Ok(Some((e, sock))) = demo_skb(skb, op::SKB_XMIT) {
+    if let Ok(Some((e, sock))) = device_skb(skb) {
         crate::tap::at_send(skb, e.user_bytes, e.shinfo_flags);
         let _ = ZC_XMIT_PENDING.insert(skb, Pending { e, sock }, 0);
         crate::dma::xmit_begins(skb);
@@ -425,8 +443,36 @@ const MAPPING_FLAGS: u64 = 3;
 /// program at load (the kernel inlines the loop, so it costs no more to run).
 #[inline(always)]
 pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
+    let frags = shinfo + lay!(shinfo_frags) as u64;
+    // The frags array, read whole in one call: a round then takes its
+    // frag's page and length from this copy, not from two reads of its own.
+    // The array always has room for `MAX_FRAGS` (`MAX_SKB_FRAGS` is 17 or
+    // more), so reading all of it stays inside `skb_shared_info`.
+    // A program may be interrupted by another that walks frags too (a
+    // receive copy in process context, by a softirq that transmits): each
+    // walk on a CPU takes the next buffer of this CPU's stack of them, and
+    // gives it back when done. Nesting is last in, first out, so a plain
+    // per-CPU count is enough.
+    let depth = ZC_FRAG_DEPTH.get_ptr_mut(0);
+    let slot = depth.map_or(FRAG_BUFS, |d| {
+        // SAFETY: this CPU's count (see above).
+        unsafe {
+            let s = *d;
+            *d = s + 1;
+            s
+        }
+    });
+    let copied = slot < FRAG_BUFS
+        && lay!(frag_size) as usize * MAX_FRAGS <= FRAG_BUF_BYTES
+        && ZC_FRAG_BUF.get_ptr_mut(slot).is_some_and(|b| {
+            // SAFETY: this walk's buffer, `FRAG_BUF_BYTES` long; the
+            // helper checks the kernel address.
+            unsafe { bpf_probe_read_kernel_buf(frags as *const u8, &mut *b).is_ok() }
+        });
     let mut walk = FragWalk {
-        frags: shinfo + lay!(shinfo_frags) as u64,
+        frags,
+        slot,
+        copied,
         want_mapping: config(Config::FileMapping),
         any_file: tree_mode(),
         out: FragPages {
@@ -453,6 +499,10 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
             0,
         );
     }
+    if let Some(d) = depth {
+        // SAFETY: as above.
+        unsafe { *d = (*d).saturating_sub(1) };
+    }
     walk.out
 }
 
@@ -475,9 +525,32 @@ pub fn head_of_tail(page: u64, info: u64) -> u64 {
     }
 }
 
+/// Room for the frags array: `MAX_FRAGS` frags of up to 16 bytes
+/// (`skb_frag_t` is a `netmem_ref` or a page pointer, then length and
+/// offset).
+const FRAG_BUF_BYTES: usize = MAX_FRAGS * 16;
+
+/// Walks that may be under way at once on a CPU: a process's, a softirq's
+/// that interrupted it, a hard interrupt's. A walk deeper than that reads
+/// each frag from the kernel instead.
+const FRAG_BUFS: u32 = 3;
+
+/// This CPU's copies of the frags arrays being walked, one per walk under
+/// way (too big for the stack beside the walk's own state).
+#[map]
+static ZC_FRAG_BUF: PerCpuArray<[u8; FRAG_BUF_BYTES]> = PerCpuArray::with_max_entries(FRAG_BUFS, 0);
+
+/// How many walks are under way on this CPU.
+#[map]
+static ZC_FRAG_DEPTH: PerCpuArray<u32> = PerCpuArray::with_max_entries(1, 0);
+
 /// The state `frag_round` works on.
 struct FragWalk {
     frags: u64,
+    /// This walk's buffer in `ZC_FRAG_BUF`.
+    slot: u32,
+    /// Whether `ZC_FRAG_BUF` holds the frags array.
+    copied: bool,
     want_mapping: u64,
     any_file: bool,
     out: FragPages,
@@ -491,17 +564,40 @@ extern "C" fn frag_round(i: u64, ctx: *mut c_void) -> i64 {
     0
 }
 
+/// A frag's page and length: from the copy of the array where there is
+/// one, else read from the kernel.
+#[inline(always)]
+fn frag_at(walk: &FragWalk, i: u64) -> Option<(u64, u32)> {
+    let at = i as usize * lay!(frag_size) as usize;
+    if walk.copied {
+        let buf = ZC_FRAG_BUF.get_ptr(walk.slot)?;
+        // SAFETY: this CPU's buffer, filled by `frag_pages` for this walk.
+        let buf = unsafe { &*buf };
+        let (n, l) = (
+            at + lay!(frag_netmem) as usize,
+            at + lay!(frag_len) as usize,
+        );
+        let netmem = u64::from_ne_bytes(buf.get(n..n + 8)?.try_into().ok()?);
+        let len = u32::from_ne_bytes(buf.get(l..l + 4)?.try_into().ok()?);
+        return Some((netmem, len));
+    }
+    let frag = walk.frags + at as u64;
+    let netmem = kread::<u64>(frag, lay!(frag_netmem)).ok()?;
+    Some((netmem, kread(frag, lay!(frag_len)).unwrap_or(0)))
+}
+
 #[inline(always)]
 fn frag_one(walk: &mut FragWalk, i: u64) {
-    let frag = walk.frags + i * lay!(frag_size) as u64;
-    let Ok(netmem) = kread::<u64>(frag, lay!(frag_netmem)) else {
+    if i >= MAX_FRAGS as u64 {
+        return;
+    }
+    let Some((netmem, flen)) = frag_at(walk, i) else {
         return;
     };
     // Bit 0 marks net_iov memory (devmem), which is never a file page.
     if netmem & 1 != 0 || netmem == 0 {
         return;
     }
-    let flen: u32 = kread(frag, lay!(frag_len)).unwrap_or(0);
     let page = netmem;
     let head = match kread::<u64>(page, lay!(page_compound_head)) {
         Ok(info) if info & 1 != 0 => head_of_tail(page, info),
@@ -552,6 +648,12 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
 /// socket's skb or a bare ACK.
 #[inline(always)]
 fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
+    Ok(demo_skb_shaped(skb, op)?.map(|(e, sock, _)| (e, sock)))
+}
+
+/// `demo_skb`, with the shape it read.
+#[inline(always)]
+fn demo_skb_shaped(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64, Shape)>, i64> {
     if !armed() || skb == 0 || lay!(valid) == 0 {
         return Ok(None);
     }
@@ -560,10 +662,91 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
     let Some(sock) = sock_id(sk) else {
         return Ok(None);
     };
-    let len: u32 = kread(skb, lay!(skb_len))?;
-    let data_len: u32 = kread(skb, lay!(skb_data_len))?;
-    let head: u64 = kread(skb, lay!(skb_head))?;
-    let end: u32 = kread(skb, lay!(skb_end))?;
+    let shape = Shape::of(skb)?;
+    Ok(skb_record(skb, op, &shape)?.map(|e| (e, sock, shape)))
+}
+
+/// What says an skb is still the one just seen: its lengths, its buffer,
+/// and its shared info's frag count and flags. Frags swapped for copies
+/// (`skb_copy_ubufs`, under a packet tap) clear the zero-copy flags; a
+/// linearized or reallocated skb has another length or buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    len: u32,
+    data_len: u32,
+    head: u64,
+    end: u32,
+    nr_frags: u8,
+    shinfo_flags: u8,
+}
+
+impl Shape {
+    #[inline(always)]
+    fn of(skb: u64) -> Result<Shape, i64> {
+        let head: u64 = kread(skb, lay!(skb_head))?;
+        let end: u32 = kread(skb, lay!(skb_end))?;
+        let shinfo = head + end as u64;
+        Ok(Shape {
+            len: kread(skb, lay!(skb_len))?,
+            data_len: kread(skb, lay!(skb_data_len))?,
+            head,
+            end,
+            nr_frags: kread(shinfo, lay!(shinfo_nr_frags))?,
+            shinfo_flags: kread(shinfo, lay!(shinfo_flags))?,
+        })
+    }
+}
+
+/// The demo skb `net_dev_queue` last recorded on this CPU. Without a qdisc
+/// (a veth's `noqueue`, the demo's usual path) the same skb reaches
+/// `net_dev_start_xmit` next, on this CPU, within the same call: if its
+/// shape is unchanged its record is the queue's, frag walk and all, and
+/// the device's program reads six fields instead of walking it again.
+#[derive(Clone, Copy)]
+struct Queued {
+    skb: u64,
+    sock: u64,
+    shape: Shape,
+    e: SkbEvent,
+}
+
+#[map]
+static ZC_LAST_QUEUED: PerCpuArray<Queued> = PerCpuArray::with_max_entries(1, 0);
+
+/// The record `net_dev_start_xmit` makes of `skb`: the queue's, when this
+/// CPU just queued it and it is unchanged, else read afresh.
+#[inline(always)]
+fn device_skb(skb: u64) -> Result<Option<(SkbEvent, u64)>, i64> {
+    if let Some(q) = ZC_LAST_QUEUED.get_ptr_mut(0) {
+        // SAFETY: this CPU's slot; programs do not nest on a CPU.
+        let q = unsafe { &mut *q };
+        if q.skb == skb && skb != 0 && armed() {
+            q.skb = 0;
+            if Shape::of(skb).is_ok_and(|s| s == q.shape) {
+                count_net(Counter::XmitWalksSaved, 1);
+                let e = SkbEvent {
+                    h: header(Kind::Skb, op::SKB_XMIT),
+                    ..q.e
+                };
+                return Ok(Some((e, q.sock)));
+            }
+        }
+    }
+    demo_skb(skb, op::SKB_XMIT)
+}
+
+/// The record of a followed socket's skb of shape `shape`, or None for a
+/// bare ACK.
+#[inline(always)]
+fn skb_record(skb: u64, op: u16, shape: &Shape) -> Result<Option<SkbEvent>, i64> {
+    let Shape {
+        len,
+        data_len,
+        head,
+        end,
+        nr_frags,
+        shinfo_flags,
+    } = *shape;
     let mac: u16 = kread(skb, lay!(skb_mac_header))?;
     let th: u16 = kread(skb, lay!(skb_transport_header))?;
     if th == u16::MAX || mac == u16::MAX || th < mac {
@@ -580,32 +763,27 @@ fn demo_skb(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64)>, i64> {
     let seq = u32::from_be(kread(head, th as u32 + 4)?);
     let linear_payload = (len - data_len).saturating_sub(headers);
     let shinfo = head + end as u64;
-    let nr_frags: u8 = kread(shinfo, lay!(shinfo_nr_frags))?;
-    let shinfo_flags: u8 = kread(shinfo, lay!(shinfo_flags))?;
     let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
     let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
     let ff = frag_pages(shinfo, nr_frags);
-    Ok(Some((
-        SkbEvent {
-            h: header(Kind::Skb, op),
-            skb,
-            len,
-            data_len,
-            payload,
-            linear_payload,
-            file_bytes: ff.bytes,
-            first_file_index: ff.first_index,
-            gso_size,
-            gso_segs,
-            nr_frags,
-            file_frags: ff.frags,
-            shinfo_flags,
-            user_frags: ff.user_frags,
-            reason: 0,
-            user_bytes: ff.user_bytes,
-            seq,
-            frag_pages: ff.pages,
-        },
-        sock,
-    )))
+    Ok(Some(SkbEvent {
+        h: header(Kind::Skb, op),
+        skb,
+        len,
+        data_len,
+        payload,
+        linear_payload,
+        file_bytes: ff.bytes,
+        first_file_index: ff.first_index,
+        gso_size,
+        gso_segs,
+        nr_frags,
+        file_frags: ff.frags,
+        shinfo_flags,
+        user_frags: ff.user_frags,
+        reason: 0,
+        user_bytes: ff.user_bytes,
+        seq,
+        frag_pages: ff.pages,
+    }))
 }

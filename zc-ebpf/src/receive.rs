@@ -68,8 +68,10 @@ fn try_recv_copy(ctx: &BtfTracePointContext) -> Result<(), i64> {
         saw(zc_common::tree::seen::SOCKET, 0, 0);
     }
     // Page identity at the last hop: is the receiver copying out of the
-    // sender's own pages (nothing copied them on the way)?
+    // sender's own pages (nothing copied them on the way)? Only asked once
+    // such pages were sent (`zc trace` always asks).
     if lay!(valid) != 0
+        && (tree_mode() || config(Config::UserPagesSent) != 0)
         && let Ok(head) = kread::<u64>(skb, lay!(skb_head))
         && let Ok(end) = kread::<u32>(skb, lay!(skb_end))
         && let Ok(nr_frags) = kread::<u8>(head + end as u64, lay!(shinfo_nr_frags))

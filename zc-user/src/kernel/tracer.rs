@@ -327,6 +327,7 @@ impl Tracer {
         self.set(Config::NicRxIfindex, target.nic_rx_ifindex as u64)?;
         self.set(Config::EndMarker, END_MARKER as u64)?;
         self.set(Config::StartMarker, START_MARKER as u64)?;
+        self.set(Config::UserPagesSent, 0)?;
         self.set(
             Config::VmemmapBase,
             super::vmemmap::base_variable().unwrap_or(0),
