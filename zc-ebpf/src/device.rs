@@ -30,8 +30,8 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    add_sock, arg, armed, config, count_net, count_sock, emit, emit_prefix, header, kread, lay,
-    opaque, set_config, sock_counts, sock_id, tree_mode,
+    add_sock, arg, armed, config, count_net, count_sock, emit, emit_prefix, header, kload, kread,
+    lay, opaque, set_config, sock_counts, sock_id, tree_mode,
 };
 
 /// Demo-socket skbs queued (`net_dev_queue`) and not yet transmitted or
@@ -462,17 +462,23 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
             s
         }
     });
-    let copied = slot < FRAG_BUFS
-        && lay!(frag_size) as usize * MAX_FRAGS <= FRAG_BUF_BYTES
-        && ZC_FRAG_BUF.get_ptr_mut(slot).is_some_and(|b| {
-            // SAFETY: this walk's buffer, `FRAG_BUF_BYTES` long; the
-            // helper checks the kernel address.
-            unsafe { bpf_probe_read_kernel_buf(frags as *const u8, &mut *b).is_ok() }
-        });
+    let fits = lay!(frag_size) as usize * MAX_FRAGS <= FRAG_BUF_BYTES;
+    if let Some(b) = ZC_FRAG_BUF.get_ptr_mut(slot) {
+        // SAFETY: this walk's buffer (see above); the helper checks the
+        // kernel address. A failed or impossible read leaves it marked
+        // unfilled, and the rounds read each frag themselves.
+        unsafe {
+            (*b).filled = (fits
+                && bpf_probe_read_kernel_buf(frags as *const u8, &mut (*b).bytes).is_ok())
+                as u64;
+        }
+    }
+    // The walk's state keeps its shape: a round finds its buffer by this
+    // CPU's depth, not through it. (A field added here moved the state's
+    // stack slots, and 6.16's verifier then refused a fill after the loop:
+    // "invalid size of register fill".)
     let mut walk = FragWalk {
         frags,
-        slot,
-        copied,
         want_mapping: config(Config::FileMapping),
         any_file: tree_mode(),
         out: FragPages {
@@ -535,10 +541,16 @@ const FRAG_BUF_BYTES: usize = MAX_FRAGS * 16;
 /// each frag from the kernel instead.
 const FRAG_BUFS: u32 = 3;
 
+/// A copy of an skb's frags array, and whether it holds one (non-zero).
+pub struct FragBuf {
+    filled: u64,
+    bytes: [u8; FRAG_BUF_BYTES],
+}
+
 /// This CPU's copies of the frags arrays being walked, one per walk under
 /// way (too big for the stack beside the walk's own state).
 #[map]
-static ZC_FRAG_BUF: PerCpuArray<[u8; FRAG_BUF_BYTES]> = PerCpuArray::with_max_entries(FRAG_BUFS, 0);
+static ZC_FRAG_BUF: PerCpuArray<FragBuf> = PerCpuArray::with_max_entries(FRAG_BUFS, 0);
 
 /// How many walks are under way on this CPU.
 #[map]
@@ -547,10 +559,6 @@ static ZC_FRAG_DEPTH: PerCpuArray<u32> = PerCpuArray::with_max_entries(1, 0);
 /// The state `frag_round` works on.
 struct FragWalk {
     frags: u64,
-    /// This walk's buffer in `ZC_FRAG_BUF`.
-    slot: u32,
-    /// Whether `ZC_FRAG_BUF` holds the frags array.
-    copied: bool,
     want_mapping: u64,
     any_file: bool,
     out: FragPages,
@@ -569,17 +577,25 @@ extern "C" fn frag_round(i: u64, ctx: *mut c_void) -> i64 {
 #[inline(always)]
 fn frag_at(walk: &FragWalk, i: u64) -> Option<(u64, u32)> {
     let at = i as usize * lay!(frag_size) as usize;
-    if walk.copied {
-        let buf = ZC_FRAG_BUF.get_ptr(walk.slot)?;
+    // This walk's buffer: the deepest one taken on this CPU (a walk that
+    // interrupted this one has given its own back by now).
+    // SAFETY: this CPU's count.
+    let depth = ZC_FRAG_DEPTH.get(0).map_or(0, |d| *d);
+    if let Some(buf) = depth
+        .checked_sub(1)
+        .and_then(|slot| ZC_FRAG_BUF.get_ptr(slot))
+    {
         // SAFETY: this CPU's buffer, filled by `frag_pages` for this walk.
         let buf = unsafe { &*buf };
-        let (n, l) = (
-            at + lay!(frag_netmem) as usize,
-            at + lay!(frag_len) as usize,
-        );
-        let netmem = u64::from_ne_bytes(buf.get(n..n + 8)?.try_into().ok()?);
-        let len = u32::from_ne_bytes(buf.get(l..l + 4)?.try_into().ok()?);
-        return Some((netmem, len));
+        if buf.filled != 0 {
+            let (n, l) = (
+                at + lay!(frag_netmem) as usize,
+                at + lay!(frag_len) as usize,
+            );
+            let netmem = u64::from_ne_bytes(buf.bytes.get(n..n + 8)?.try_into().ok()?);
+            let len = u32::from_ne_bytes(buf.bytes.get(l..l + 4)?.try_into().ok()?);
+            return Some((netmem, len));
+        }
     }
     let frag = walk.frags + at as u64;
     let netmem = kread::<u64>(frag, lay!(frag_netmem)).ok()?;
@@ -657,7 +673,7 @@ fn demo_skb_shaped(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64, Shape)>, 
     if !armed() || skb == 0 || lay!(valid) == 0 {
         return Ok(None);
     }
-    let sk: u64 = kread(skb, lay!(skb_sk))?;
+    let sk: u64 = kload(skb, lay!(skb_sk));
     // The socket's id (`zc trace`; 0 for the demo socket), looked up once.
     let Some(sock) = sock_id(sk) else {
         return Ok(None);
@@ -682,13 +698,14 @@ struct Shape {
 
 impl Shape {
     #[inline(always)]
+    /// `skb` must be the tracepoint's own argument (see `kload`).
     fn of(skb: u64) -> Result<Shape, i64> {
-        let head: u64 = kread(skb, lay!(skb_head))?;
-        let end: u32 = kread(skb, lay!(skb_end))?;
+        let head: u64 = kload(skb, lay!(skb_head));
+        let end: u32 = kload(skb, lay!(skb_end));
         let shinfo = head + end as u64;
         Ok(Shape {
-            len: kread(skb, lay!(skb_len))?,
-            data_len: kread(skb, lay!(skb_data_len))?,
+            len: kload(skb, lay!(skb_len)),
+            data_len: kload(skb, lay!(skb_data_len)),
             head,
             end,
             nr_frags: kread(shinfo, lay!(shinfo_nr_frags))?,
@@ -747,8 +764,8 @@ fn skb_record(skb: u64, op: u16, shape: &Shape) -> Result<Option<SkbEvent>, i64>
         nr_frags,
         shinfo_flags,
     } = *shape;
-    let mac: u16 = kread(skb, lay!(skb_mac_header))?;
-    let th: u16 = kread(skb, lay!(skb_transport_header))?;
+    let mac: u16 = kload(skb, lay!(skb_mac_header));
+    let th: u16 = kload(skb, lay!(skb_transport_header));
     if th == u16::MAX || mac == u16::MAX || th < mac {
         return Ok(None);
     }

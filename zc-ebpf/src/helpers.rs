@@ -571,6 +571,20 @@ pub fn arg<T: Argument>(ctx: &BtfTracePointContext, a: tp::Arg) -> T {
     ctx.arg(a.index)
 }
 
+/// Loads a `T` at `base + off` straight from kernel memory, with no helper
+/// call. Only for a `base` the verifier knows as a BTF-typed pointer: a
+/// `tp_btf` argument such as the tracepoint's `struct sk_buff *`. `off`
+/// comes from `ZC_LAYOUT` in `.rodata`, which aya freezes once written, so
+/// the verifier reads it as the constant it is, checks the access against
+/// the kernel's BTF (the field must be there, and as wide), and the JIT
+/// makes it one load with an exception-table entry: a bad address reads 0
+/// instead of faulting, as `bpf_probe_read_kernel` would have failed.
+#[inline(always)]
+pub fn kload<T: Copy>(base: u64, off: u32) -> T {
+    // SAFETY: see above; the kernel guards the load itself.
+    unsafe { core::ptr::read_volatile((base + off as u64) as *const T) }
+}
+
 /// Reads a `T` at `base + off` in kernel memory, counting a failure.
 #[inline(always)]
 pub fn kread<T>(base: u64, off: u32) -> Result<T, i64> {

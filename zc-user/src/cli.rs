@@ -368,8 +368,10 @@ pub struct TraceArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Each point is run --runs times; the report gives the median with its \
-min-max. Figures are measured while traced, so zc's own cost is in them, and they are noisy on \
-a shared machine: read the spread. In a terminal the result is a chart (m: next figure, q: quit)."
+min-max. Each run is made twice: traced (its calls, copies and ledger) and untraced right beside \
+it (its CPU only). The CPU figures are the untraced pass's, the strategy's own cost; the traced \
+pass's stand beside them, zc's own cost included. Both are noisy on a shared machine: read the \
+spread. In a terminal the result is a chart (m: next figure, q: quit)."
 )]
 pub struct SweepArgs {
     /// Strategies, comma-separated (names as for `zc demo`), or `all`.
@@ -396,7 +398,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub no_tui: bool,
 
-    /// Also write the chart as an SVG (sender CPU per GiB), for a slide.
+    /// Also write the chart as an SVG (sender CPU per GiB, untraced), for a slide.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
 

@@ -381,13 +381,22 @@ fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
             for r in 0..runs {
                 done += 1;
                 eprint!(
-                    "\rzc: sweep {done}/{total}: {} at {} a call, run {}/{runs}        ",
+                    "\rzc: sweep {done}/{total}: {} at {} a call, run {}/{runs}, traced and untraced        ",
                     s.name(),
                     zc::units::fmt_bytes(chunk),
                     r + 1
                 );
-                // Only the figures stay: a sweep keeps no events.
-                samples.push(Sample::of(&live.run(s)?));
+                // The untraced pass goes first every other run, so neither
+                // always finds the machine as the other left it. Only the
+                // figures stay: a sweep keeps no events.
+                let (traced, untraced) = if r % 2 == 0 {
+                    let t = live.run(s)?;
+                    (t, live.run_untraced(s)?)
+                } else {
+                    let u = live.run_untraced(s)?;
+                    (live.run(s)?, u)
+                };
+                samples.push(Sample::of(&traced, &untraced));
             }
             points.push(Point::of(s, chunk, &samples));
         }

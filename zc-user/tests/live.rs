@@ -1196,10 +1196,12 @@ fn a_strategy_the_kernel_cannot_run_refuses_with_exit_3() {
     assert_eq!(std::fs::read_to_string(SYSCTL).ok(), Some(before));
 }
 
-/// A tiny sweep (2 strategies × 2 chunks × 2 runs): its JSON has every
-/// point with medians and ranges, and facts that must hold whatever the
-/// noise: fewer syscalls per GiB at the larger chunk, copies per byte as
-/// each strategy's model says, every run intact and balanced.
+/// A tiny sweep (2 strategies × 2 chunks × 3 runs, each traced and
+/// untraced): its JSON has every point with medians and ranges, and facts
+/// that must hold whatever the noise: fewer syscalls per GiB at the larger
+/// chunk, copies per byte as each strategy's model says, every run intact
+/// and balanced, and untraced, the copying sender costlier than the
+/// gathering one at 1 MiB a call.
 #[test]
 fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
     let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
@@ -1213,11 +1215,11 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
             "--strategy",
             "read-write,sendfile-gather",
             "--chunk",
-            "16KiB,256KiB",
+            "16KiB,1MiB",
             "--size",
-            "4MiB",
+            "16MiB",
             "--runs",
-            "2",
+            "3",
             "--json",
             "--svg",
         ])
@@ -1229,13 +1231,15 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let points = v["points"].as_array().expect("points");
     assert_eq!(points.len(), 4, "{v}");
-    assert_eq!(u(&v, "runs_per_point"), 2);
+    assert_eq!(u(&v, "runs_per_point"), 3);
     for p in points {
         assert_eq!(p["all_intact"], Value::Bool(true), "{p}");
         assert_eq!(u(p, "max_unexplained_bytes"), 0, "{p}");
         for key in [
             "sender_cpu_ns_per_gib",
             "transfer_cpu_ns_per_gib",
+            "untraced_sender_cpu_ns_per_gib",
+            "untraced_transfer_cpu_ns_per_gib",
             "syscalls_per_gib",
             "copies_per_byte",
         ] {
@@ -1257,14 +1261,25 @@ fn a_tiny_sweep_has_its_shape_and_its_monotonic_facts() {
     };
     for name in ["read-write", "sendfile-gather"] {
         let small = median(name, 16 << 10, "syscalls_per_gib");
-        let large = median(name, 256 << 10, "syscalls_per_gib");
+        let large = median(name, 1 << 20, "syscalls_per_gib");
         assert!(
             large < small,
-            "{name}: {large} syscalls/GiB at 256 KiB, {small} at 16 KiB"
+            "{name}: {large} syscalls/GiB at 1 MiB, {small} at 16 KiB"
         );
     }
     assert!((median("read-write", 16 << 10, "copies_per_byte") - 2.0).abs() < 0.05);
-    assert!(median("sendfile-gather", 256 << 10, "copies_per_byte") < 0.05);
+    assert!(median("sendfile-gather", 1 << 20, "copies_per_byte") < 0.05);
+    // Where zero copy pays off, measured without zc's own cost: at 1 MiB a
+    // call, the sender that copies every byte twice spends more CPU than
+    // the one that copies none.
+    let (copies, gather) = (
+        median("read-write", 1 << 20, "untraced_sender_cpu_ns_per_gib"),
+        median("sendfile-gather", 1 << 20, "untraced_sender_cpu_ns_per_gib"),
+    );
+    assert!(
+        copies > gather,
+        "untraced at 1 MiB a call: read-write {copies} ns/GiB, sendfile-gather {gather}"
+    );
     let chart = std::fs::read_to_string(&svg).expect("the SVG was written");
     let _ = std::fs::remove_file(&svg);
     assert!(

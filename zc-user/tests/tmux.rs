@@ -562,12 +562,13 @@ fn sweep_draws_its_chart_and_a_signal_restores_the_terminal() {
         "sendfile-gather",
         "16 KiB",
         "256 KiB",
-        "sender CPU",
+        "sender CPU untraced",
     ] {
         assert!(s.contains(label), "{label} missing:\n{s}");
     }
+    // The next figure: the same, measured while traced.
     t.keys(&["m"]);
-    t.wait_for("the next figure", |s| s.contains("whole transfer CPU"));
+    t.wait_for("the next figure", |s| s.contains("sender CPU while traced"));
     terminate_and_check_the_terminal(&t);
 }
 

@@ -1070,10 +1070,26 @@ fn attach_one(
             Ok(Held(TracingLink::Fexit(p.take_link(id)?)))
         }
     })();
-    result.map_err(|e| ProbeState::Refused(one_line(&e)))
+    result.map_err(|e| {
+        // A refused program's whole verifier log, for whoever asks for it
+        // by naming a file (the one-line reason keeps only its end).
+        if let Some(path) = std::env::var_os("ZC_VERIFIER_LOG") {
+            use std::io::Write as _;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "{e:#}");
+            }
+        }
+        ProbeState::Refused(one_line(&e))
+    })
 }
 
-/// An error chain on one line, verifier logs cut to their last lines.
+/// An error chain on one line, verifier logs cut to their last lines: the
+/// verifier's reason, then its time, stack depth and count of what it
+/// processed, and the errno.
 fn one_line(e: &anyhow::Error) -> String {
     let s = e
         .chain()
@@ -1081,8 +1097,12 @@ fn one_line(e: &anyhow::Error) -> String {
         .collect::<Vec<_>>()
         .join(": ");
     let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.len() > 3 {
-        format!("{} … {}", lines[0], lines[lines.len() - 2..].join(" "))
+    if lines.len() > 6 {
+        format!(
+            "{} … {}",
+            lines[0],
+            lines[lines.len().saturating_sub(5).max(1)..].join(" ")
+        )
     } else {
         lines.join(" ")
     }

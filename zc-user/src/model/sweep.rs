@@ -5,6 +5,13 @@
 //!
 //! Each point keeps the median of its runs with their minimum and maximum:
 //! on a shared two-core machine the spread is part of the answer.
+//!
+//! Tracing has a cost per event, and a strategy that makes more events
+//! pays more of it: measured only while traced, small differences between
+//! strategies drown in zc's own work. So each run is made twice, once
+//! traced (its ledger, its copies, its calls) and once untraced right
+//! beside it (only the CPU clocks, which need no probe), and a point keeps
+//! both CPU figures: the strategy's own, and the strategy's with zc's.
 
 use serde::Serialize;
 
@@ -46,8 +53,12 @@ impl Stat {
 /// What one run contributes to its point.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample {
+    /// CPU while traced.
     pub sender_cpu_ns_per_gib: f64,
     pub transfer_cpu_ns_per_gib: f64,
+    /// CPU of the untraced pass beside it.
+    pub untraced_sender_cpu_ns_per_gib: f64,
+    pub untraced_transfer_cpu_ns_per_gib: f64,
     pub syscalls_per_gib: f64,
     pub copies_per_byte: f64,
     pub received_ok: bool,
@@ -55,15 +66,19 @@ pub struct Sample {
 }
 
 impl Sample {
-    pub fn of(o: &RunOutcome) -> Sample {
+    /// A run measured `traced`, and the same run made `untraced`; an
+    /// untraced run without a receiver's intact file spoils the sample.
+    pub fn of(o: &RunOutcome, untraced: &RunOutcome) -> Sample {
         let size = o.facts.size.max(1) as f64;
         let per_gib = |v: u64| v as f64 * GIB / size;
         Sample {
             sender_cpu_ns_per_gib: per_gib(o.sender_cpu_ns),
             transfer_cpu_ns_per_gib: per_gib(o.transfer_cpu_ns()),
+            untraced_sender_cpu_ns_per_gib: per_gib(untraced.sender_cpu_ns),
+            untraced_transfer_cpu_ns_per_gib: per_gib(untraced.transfer_cpu_ns()),
             syscalls_per_gib: per_gib(o.figures.syscall_total),
             copies_per_byte: o.figures.cpu_copy_bytes as f64 / size,
-            received_ok: o.received_ok,
+            received_ok: o.received_ok && untraced.received_ok,
             unexplained_bytes: o.figures.ledger.unexplained_bytes,
         }
     }
@@ -77,6 +92,8 @@ pub struct Point {
     pub runs: usize,
     pub sender_cpu_ns_per_gib: Stat,
     pub transfer_cpu_ns_per_gib: Stat,
+    pub untraced_sender_cpu_ns_per_gib: Stat,
+    pub untraced_transfer_cpu_ns_per_gib: Stat,
     pub syscalls_per_gib: Stat,
     pub copies_per_byte: Stat,
     /// Every run's receiver got the file intact.
@@ -94,6 +111,8 @@ impl Point {
             runs: samples.len(),
             sender_cpu_ns_per_gib: stat(|s| s.sender_cpu_ns_per_gib),
             transfer_cpu_ns_per_gib: stat(|s| s.transfer_cpu_ns_per_gib),
+            untraced_sender_cpu_ns_per_gib: stat(|s| s.untraced_sender_cpu_ns_per_gib),
+            untraced_transfer_cpu_ns_per_gib: stat(|s| s.untraced_transfer_cpu_ns_per_gib),
             syscalls_per_gib: stat(|s| s.syscalls_per_gib),
             copies_per_byte: stat(|s| s.copies_per_byte),
             all_intact: samples.iter().all(|s| s.received_ok),
@@ -109,19 +128,36 @@ impl Point {
 /// Which figure a chart or a table shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
+    /// The sender's CPU on the untraced pass: the strategy's own cost.
     SenderCpu,
+    /// The same while traced: zc's cost included.
+    SenderCpuTraced,
     TransferCpu,
+    TransferCpuTraced,
     Syscalls,
     Copies,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 4] = [
+    pub const ALL: [Metric; 6] = [
         Metric::SenderCpu,
+        Metric::SenderCpuTraced,
         Metric::TransferCpu,
+        Metric::TransferCpuTraced,
         Metric::Syscalls,
         Metric::Copies,
     ];
+
+    /// Whether the figure was measured while traced.
+    pub fn traced(self) -> bool {
+        match self {
+            Metric::SenderCpu | Metric::TransferCpu => false,
+            Metric::SenderCpuTraced
+            | Metric::TransferCpuTraced
+            | Metric::Syscalls
+            | Metric::Copies => true,
+        }
+    }
 
     /// The point's figure in the unit of the label.
     pub fn of(self, p: &Point) -> Stat {
@@ -131,8 +167,10 @@ impl Metric {
             max: s.max / 1e6,
         };
         match self {
-            Metric::SenderCpu => ms(p.sender_cpu_ns_per_gib),
-            Metric::TransferCpu => ms(p.transfer_cpu_ns_per_gib),
+            Metric::SenderCpu => ms(p.untraced_sender_cpu_ns_per_gib),
+            Metric::SenderCpuTraced => ms(p.sender_cpu_ns_per_gib),
+            Metric::TransferCpu => ms(p.untraced_transfer_cpu_ns_per_gib),
+            Metric::TransferCpuTraced => ms(p.transfer_cpu_ns_per_gib),
             Metric::Syscalls => p.syscalls_per_gib,
             Metric::Copies => p.copies_per_byte,
         }

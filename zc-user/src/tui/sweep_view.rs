@@ -158,6 +158,8 @@ mod tests {
         let sample = |v: f64| Sample {
             sender_cpu_ns_per_gib: v,
             transfer_cpu_ns_per_gib: v,
+            untraced_sender_cpu_ns_per_gib: v / 2.0,
+            untraced_transfer_cpu_ns_per_gib: v / 2.0,
             syscalls_per_gib: v,
             copies_per_byte: 1.0,
             received_ok: true,
