@@ -142,6 +142,12 @@ fn remember_queued(skb: u64, sock: u64, shape: Shape, e: &SkbEvent) {
 #[btf_tracepoint(function = "net_dev_queue")]
 pub fn net_dev_queue(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_skb::SKB);
+    if let Some(q) = ZC_LAST_QUEUED.get_ptr_mut(0) {
+        // SAFETY: this CPU's slot; the queue and the device's program run
+        // with bottom halves off, so neither nests on a CPU. Whatever this
+        // CPU queued before is no longer the skb its device gets next.
+        unsafe { (*q).skb = 0 };
+    }
     if let Ok(Some((e, sock, shape))) = demo_skb_shaped(skb, op::SKB_QUEUE) {
         remember_queued(skb, sock, shape, &e);
         let _ = ZC_QUEUED.insert(skb, e.payload, 0);
@@ -304,10 +310,11 @@ fn whole_drop(skb: u64, sk: u64, payload: u32, reason: u32, seq: u32) -> u32 {
 }
 
 /// The sequence number in an skb's TCP header (big-endian, 4 bytes in).
+/// `skb` must be the tracepoint's own argument (see `kload`).
 #[inline(always)]
 fn header_seq(skb: u64) -> Result<u32, i64> {
-    let head: u64 = kread(skb, lay!(skb_head))?;
-    let th: u16 = kread(skb, lay!(skb_transport_header))?;
+    let head: u64 = kload(skb, lay!(skb_head));
+    let th: u16 = kload(skb, lay!(skb_transport_header));
     if th == u16::MAX {
         return Err(0);
     }
@@ -454,23 +461,33 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
     // gives it back when done. Nesting is last in, first out, so a plain
     // per-CPU count is enough.
     let depth = ZC_FRAG_DEPTH.get_ptr_mut(0);
-    let slot = depth.map_or(FRAG_BUFS, |d| {
-        // SAFETY: this CPU's count (see above).
-        unsafe {
-            let s = *d;
-            *d = s + 1;
-            s
-        }
-    });
+    let slot =
+        depth.map_or(FRAG_BUFS, |d| {
+            // SAFETY: this CPU's count; the add is atomic, since where programs
+            // run preemptible two tasks' walks on a CPU need not nest (their
+            // buffers are then told apart by `FragBuf::from`). The add's own
+            // result would need BPF's fetch form, which the generic CPU lacks.
+            unsafe {
+                core::intrinsics::atomic_xadd::<
+                    u32,
+                    u32,
+                    { core::intrinsics::AtomicOrdering::Relaxed },
+                >(d, 1);
+                core::ptr::read_volatile(d).wrapping_sub(1)
+            }
+        });
     let fits = lay!(frag_size) as usize * MAX_FRAGS <= FRAG_BUF_BYTES;
     if let Some(b) = ZC_FRAG_BUF.get_ptr_mut(slot) {
         // SAFETY: this walk's buffer (see above); the helper checks the
         // kernel address. A failed or impossible read leaves it marked
         // unfilled, and the rounds read each frag themselves.
         unsafe {
-            (*b).filled = (fits
-                && bpf_probe_read_kernel_buf(frags as *const u8, &mut (*b).bytes).is_ok())
-                as u64;
+            (*b).from =
+                if fits && bpf_probe_read_kernel_buf(frags as *const u8, &mut (*b).bytes).is_ok() {
+                    frags
+                } else {
+                    0
+                };
         }
     }
     // The walk's state keeps its shape: a round finds its buffer by this
@@ -506,8 +523,13 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
         );
     }
     if let Some(d) = depth {
-        // SAFETY: as above.
-        unsafe { *d = (*d).saturating_sub(1) };
+        // SAFETY: as above; gives back the one this walk took.
+        unsafe {
+            core::intrinsics::atomic_xadd::<u32, u32, { core::intrinsics::AtomicOrdering::Relaxed }>(
+                d,
+                u32::MAX,
+            );
+        }
     }
     walk.out
 }
@@ -541,9 +563,12 @@ const FRAG_BUF_BYTES: usize = MAX_FRAGS * 16;
 /// each frag from the kernel instead.
 const FRAG_BUFS: u32 = 3;
 
-/// A copy of an skb's frags array, and whether it holds one (non-zero).
+/// A copy of an skb's frags array, and the kernel address it was copied
+/// from (0: none). A round uses it only if that address is its walk's:
+/// where programs run preemptible (7.x), another task's walk may take the
+/// same buffer meanwhile, and its rounds then read the kernel instead.
 pub struct FragBuf {
-    filled: u64,
+    from: u64,
     bytes: [u8; FRAG_BUF_BYTES],
 }
 
@@ -587,7 +612,7 @@ fn frag_at(walk: &FragWalk, i: u64) -> Option<(u64, u32)> {
     {
         // SAFETY: this CPU's buffer, filled by `frag_pages` for this walk.
         let buf = unsafe { &*buf };
-        if buf.filled != 0 {
+        if buf.from == walk.frags {
             let (n, l) = (
                 at + lay!(frag_netmem) as usize,
                 at + lay!(frag_len) as usize,
@@ -739,7 +764,14 @@ fn device_skb(skb: u64) -> Result<Option<(SkbEvent, u64)>, i64> {
         let q = unsafe { &mut *q };
         if q.skb == skb && skb != 0 && armed() {
             q.skb = 0;
-            if Shape::of(skb).is_ok_and(|s| s == q.shape) {
+            // The same shape and the same first sequence number: the same
+            // bytes. (A freed skb's memory, and its buffer, may come back
+            // as the next skb, queued on another CPU behind a qdisc and sent
+            // from this one: its sequence number is not the old one's, or
+            // it carries the same bytes of the file again.)
+            if Shape::of(skb).is_ok_and(|s| s == q.shape)
+                && header_seq(skb).is_ok_and(|seq| seq == q.e.seq)
+            {
                 count_net(Counter::XmitWalksSaved, 1);
                 let e = SkbEvent {
                     h: header(Kind::Skb, op::SKB_XMIT),

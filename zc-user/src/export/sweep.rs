@@ -291,7 +291,7 @@ pub fn svg(sweep: &Sweep, metric: Metric, lang: Lang) -> String {
 /// A step of 1, 2 or 5 times a power of ten, and the axis's top: the
 /// first multiple of the step at or above `max`. The largest such step that
 /// still gives four steps or more, so every tick is a round number and
-/// there are four to ten of them.
+/// there are four to eight of them.
 fn round_axis(max: f64) -> (f64, f64) {
     if !max.is_finite() || max <= 0.0 {
         return (0.25, 1.0);

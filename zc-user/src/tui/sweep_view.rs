@@ -48,7 +48,11 @@ pub fn render(sweep: &Sweep, metric: Metric, area: Rect, buf: &mut Buffer) {
             sweep.runs_per_point
         )),
         Line::from(Span::styled(
-            " measured while traced; noisy on a shared machine (min-max in --no-tui and --json)",
+            if metric.traced() {
+                " measured while traced; noisy on a shared machine (min-max in --no-tui and --json)"
+            } else {
+                " measured untraced, beside each traced run; noisy on a shared machine (min-max in --no-tui and --json)"
+            },
             Style::default().fg(Color::DarkGray),
         )),
     ])
