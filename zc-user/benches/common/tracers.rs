@@ -17,10 +17,38 @@ tracepoint:skb:skb_copy_datagram_iovec, tracepoint:net:net_dev_queue, \
 tracepoint:net:net_dev_start_xmit, tracepoint:net:net_dev_xmit, tracepoint:net:netif_rx";
 
 /// bpftrace counting the same tracepoints, attached; stopped on drop.
-pub struct Bpftrace(Child);
+/// bpftrace attaches classic tracepoints through tracefs, which zc (all
+/// `tp_btf`) never needs: where tracefs is not mounted, it is mounted for
+/// bpftrace's time and unmounted after, so the host is left as it was.
+pub struct Bpftrace(Child, Option<&'static str>);
+
+const TRACEFS: &str = "/sys/kernel/tracing";
 
 impl Bpftrace {
     pub fn start() -> anyhow::Result<Bpftrace> {
+        let mounted = if std::path::Path::new(TRACEFS).join("events").exists() {
+            None
+        } else {
+            let ok = Command::new("mount")
+                .args(["-t", "tracefs", "tracefs", TRACEFS])
+                .status()
+                .is_ok_and(|s| s.success());
+            anyhow::ensure!(
+                ok,
+                "bpftrace needs tracefs, and {TRACEFS} could not be mounted"
+            );
+            Some(TRACEFS)
+        };
+        Self::attach()
+            .map(|c| Bpftrace(c, mounted))
+            .inspect_err(|_| {
+                if let Some(path) = mounted {
+                    let _ = Command::new("umount").arg(path).status();
+                }
+            })
+    }
+
+    fn attach() -> anyhow::Result<Child> {
         let mut c = Command::new("bpftrace")
             .args([
                 "-e",
@@ -35,18 +63,21 @@ impl Bpftrace {
             .ok_or_else(|| anyhow::anyhow!("bpftrace stdout"))?;
         let mut line = String::new();
         BufReader::new(out).read_line(&mut line)?;
-        anyhow::ensure!(
-            line.contains("Attaching"),
-            "bpftrace did not attach: {line}"
-        );
+        if !line.contains("Attaching") {
+            stop(&mut c, Duration::from_secs(5));
+            anyhow::bail!("bpftrace did not attach: {line}");
+        }
         std::thread::sleep(Duration::from_millis(300));
-        Ok(Bpftrace(c))
+        Ok(c)
     }
 }
 
 impl Drop for Bpftrace {
     fn drop(&mut self) {
         stop(&mut self.0, Duration::from_secs(5));
+        if let Some(path) = self.1 {
+            let _ = Command::new("umount").arg(path).status();
+        }
     }
 }
 
