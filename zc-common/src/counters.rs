@@ -345,6 +345,11 @@ counters! {
     /// had just made on the same CPU (the same skb, its shape unchanged):
     /// frags not walked twice. A measure of zc's own work, not of the bytes.
     XmitWalksSaved,
+    /// Skbs whose record at `net_dev_start_xmit` found no free slot on its
+    /// CPU: more transmits nested in one another than `PENDING_SLOTS` (a
+    /// tunnel on a tunnel...). Their device hop goes unrecorded, and their
+    /// bytes show as unseen at the device; this says why.
+    XmitPendingFull,
 }
 
 /// Number of counter slots.

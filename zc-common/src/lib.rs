@@ -71,6 +71,10 @@ pub mod maps {
     pub const FILE_ALIAS: &str = "ZC_FILE_ALIAS";
 }
 
+/// The program that does nothing, attached by the floor benchmark where
+/// zc's probes are (`zc-user/src/kernel/floor.rs`); zc never loads it.
+pub const FLOOR_PROGRAM: &str = "zc_floor";
+
 /// Ring buffer size in bytes (a power-of-two multiple of the page size).
 pub const EVENTS_BYTES: u32 = 8 << 20;
 

@@ -192,6 +192,13 @@ pub struct SysState {
     /// whose `length` says at the exit how many bytes were mapped; 0
     /// otherwise.
     pub optval: u64,
+    /// 1 from the call's counted entry to its exit, 0 after. A thread's
+    /// entry stays in the map between its calls and is rewritten in place
+    /// at each: an insert and a delete per syscall in an LRU hash (each
+    /// taking a lock and a free-list node) cost more than the rest of the
+    /// probe.
+    pub inside: u32,
+    pub _pad: u32,
 }
 
 impl Default for SysState {
@@ -205,6 +212,8 @@ impl Default for SysState {
             opened: 0,
             sk: 0,
             optval: 0,
+            inside: 1,
+            _pad: 0,
         }
     }
 }
@@ -271,7 +280,7 @@ const _: () = assert!(size_of::<SockCounts>() == 8 * SOCK_SLOTS);
 const _: () = assert!(sock_slot(Counter::RecvCopyBytes).is_some());
 const _: () = assert!(size_of::<FileKey>() == 16);
 const _: () = assert!(size_of::<SockInfo>() == 112);
-const _: () = assert!(size_of::<SysState>() == 48);
+const _: () = assert!(size_of::<SysState>() == 56);
 const _: () = assert!(size_of::<FileId>() == 16);
 const _: () = assert!(size_of::<OpenedPath>() == 24 + OPENED_PATH_BYTES);
 

@@ -44,18 +44,42 @@ static ZC_QUEUED: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
 const NETDEV_TX_BUSY: i32 = 0x10;
 
 /// What `net_dev_start_xmit` saw of a followed skb, and (`zc trace`) its
-/// socket's id, held by skb until `net_dev_xmit` says whether the device
-/// took it. The socket is named before the driver runs: loopback and veth
-/// orphan the skb (`skb->sk = NULL`) as they pass it on. Keyed by skb, not
-/// by CPU: a softirq may transmit on the same CPU between the two.
+/// socket's id, held until `net_dev_xmit` says whether the device took it.
+/// The socket is named before the driver runs: loopback and veth orphan
+/// the skb (`skb->sk = NULL`) as they pass it on.
 #[derive(Clone, Copy)]
 pub struct Pending {
+    /// The skb this slot holds, 0 when free.
+    pub skb: u64,
     pub e: SkbEvent,
     pub sock: u64,
 }
 
+/// Transmits under way on one CPU. The two tracepoints bracket the
+/// driver's `ndo_start_xmit` in `xmit_one`, with bottom halves off: on one
+/// CPU, with nothing between them but a transmit nested inside (a tunnel's
+/// device queueing on the one beneath, up to `XMIT_RECURSION_LIMIT` deep).
+/// So a per-CPU slot holds the record, looked up by skb among a few, where
+/// a hash keyed by skb cost an insert and a delete per skb, each under a
+/// bucket lock.
+pub const PENDING_SLOTS: u32 = 4;
+
 #[map]
-pub static ZC_XMIT_PENDING: LruHashMap<u64, Pending> = LruHashMap::with_max_entries(4096, 0);
+pub static ZC_XMIT_PENDING: PerCpuArray<Pending> = PerCpuArray::with_max_entries(PENDING_SLOTS, 0);
+
+/// This CPU's slot holding `skb` (0: a free slot), if there is one.
+#[inline(always)]
+pub fn pending(skb: u64) -> Option<*mut Pending> {
+    for i in 0..PENDING_SLOTS {
+        if let Some(p) = ZC_XMIT_PENDING.get_ptr_mut(i) {
+            // SAFETY: this CPU's slot; its transmits nest, never interleave.
+            if unsafe { (*p).skb } == skb {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
 
 /// The counters one place on the skb's way fills: skbs, payload, linear
 /// payload, file bytes and frags, skbs with shared frags, user-page bytes
@@ -166,7 +190,11 @@ pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_dev_start_xmit::SKB);
     if let Ok(Some((e, sock))) = device_skb(skb) {
         crate::tap::at_send(skb, e.user_bytes, e.shinfo_flags);
-        let _ = ZC_XMIT_PENDING.insert(skb, Pending { e, sock }, 0);
+        match pending(0) {
+            // SAFETY: a free slot of this CPU (see `pending`).
+            Some(p) => unsafe { *p = Pending { skb, e, sock } },
+            None => count_net(Counter::XmitPendingFull, 1),
+        }
         crate::dma::xmit_begins(skb);
     }
     0
@@ -177,11 +205,15 @@ pub fn net_dev_start_xmit(ctx: BtfTracePointContext) -> u32 {
 pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_dev_xmit::SKB);
     let rc: i32 = arg(&ctx, tp::net_dev_xmit::RC);
-    // SAFETY: the value is copied out before the entry is removed.
-    let Some(Pending { e, sock }) = (unsafe { ZC_XMIT_PENDING.get(skb) }).copied() else {
+    if skb == 0 {
+        return 0;
+    }
+    let Some(p) = pending(skb) else {
         return 0;
     };
-    let _ = ZC_XMIT_PENDING.remove(skb);
+    // SAFETY: this CPU's slot: copied out, then freed.
+    let Pending { e, sock, .. } = unsafe { *p };
+    unsafe { (*p).skb = 0 };
     crate::dma::xmit_ends(skb, sock, rc == 0, e.len, e.payload);
     if rc == NETDEV_TX_BUSY {
         count_net(Counter::XmitRefused, 1);
@@ -240,8 +272,7 @@ pub fn kfree_skb(ctx: BtfTracePointContext) -> u32 {
     // `net_dev_xmit`): the driver's rc says what became of it, and
     // `net_dev_xmit` counts it. Counting it here too would count one drop
     // twice.
-    // SAFETY: only whether the entry exists is read.
-    if unsafe { ZC_XMIT_PENDING.get(skb) }.is_some() {
+    if pending(skb).is_some() {
         return 0;
     }
     // A queued skb is looked up first: once segmented, the original no
@@ -328,7 +359,11 @@ fn header_seq(skb: u64) -> Result<u32, i64> {
 #[btf_tracepoint(function = "consume_skb")]
 pub fn consume_skb(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::consume_skb::SKB);
-    if armed() && skb != 0 {
+    // A lookup first: it takes no lock, where a delete takes the bucket's
+    // even for a key that is not there, and this runs for every skb the
+    // machine frees.
+    // SAFETY: only whether the entry exists is read.
+    if armed() && skb != 0 && unsafe { ZC_QUEUED.get(skb) }.is_some() {
         let _ = ZC_QUEUED.remove(skb);
     }
     0

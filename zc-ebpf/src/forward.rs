@@ -1,8 +1,9 @@
 //! What the veth does with an skb after the device took it: `veth_xmit` →
 //! `__dev_forward_skb` → `__netif_rx`, which fires `net:netif_rx` with the
-//! same skb, now the peer's. The skb keeps its address, so the record kept
-//! at `net_dev_start_xmit` (still pending: `net_dev_xmit` fires only when
-//! `veth_xmit` returns) says what its frags were a moment before.
+//! same skb, now the peer's, on the same CPU. The skb keeps its address,
+//! so the record kept at `net_dev_start_xmit` (still pending:
+//! `net_dev_xmit` fires only when `veth_xmit` returns) says what its frags
+//! were a moment before.
 //!
 //! On the way, `__dev_forward_skb` calls `skb_orphan_frags`: a zero-copy
 //! skb without `SKBFL_DONT_ORPHAN` (MSG_ZEROCOPY's) has its pinned user
@@ -20,7 +21,7 @@ use zc_common::{
 };
 
 use crate::{
-    device::{ZC_XMIT_PENDING, frag_pages},
+    device::{frag_pages, pending},
     helpers::{arg, armed, count_net, emit, header, kread, lay},
     tap::ZC_FORWARDED,
 };
@@ -37,11 +38,15 @@ fn try_forward(skb: u64) -> Result<(), i64> {
     if !armed() || skb == 0 || lay!(valid) == 0 {
         return Ok(());
     }
-    // SAFETY: the value is copied out; the entry stays for net_dev_xmit.
-    let Some(e) = (unsafe { ZC_XMIT_PENDING.get(skb) }).map(|p| p.e) else {
+    let Some(p) = pending(skb) else {
         return Ok(());
     };
-    if e.user_bytes == 0 {
+    // SAFETY: this CPU's slot (the veth forwards inside its transmit, on
+    // the same CPU); the fields are copied out, the slot stays for
+    // net_dev_xmit.
+    let (user_bytes, payload, shinfo_flags) =
+        unsafe { ((*p).e.user_bytes, (*p).e.payload, (*p).e.shinfo_flags) };
+    if user_bytes == 0 {
         return Ok(());
     }
     let head: u64 = kread(skb, lay!(skb_head))?;
@@ -49,22 +54,22 @@ fn try_forward(skb: u64) -> Result<(), i64> {
     let shinfo = head + end as u64;
     let nr_frags: u8 = kread(shinfo, lay!(shinfo_nr_frags))?;
     let now = frag_pages(shinfo, nr_frags);
-    let kept = now.user_bytes.min(e.user_bytes);
+    let kept = now.user_bytes.min(user_bytes);
     count_net(Counter::ForwardSkbs, 1);
     count_net(Counter::ForwardUserBytes, kept as u64);
-    count_net(Counter::ForwardCopiedBytes, (e.user_bytes - kept) as u64);
+    count_net(Counter::ForwardCopiedBytes, (user_bytes - kept) as u64);
     // Still the user's pinned pages: a tap on the receiving device would
     // copy them (`tap`).
-    if kept > 0 && e.shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0 {
+    if kept > 0 && shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0 {
         let _ = ZC_FORWARDED.insert(skb, kept, 0);
     }
     emit(ForwardEvent {
         h: header(Kind::Forward, 0),
         skb,
-        payload: e.payload,
+        payload,
         user_bytes: kept,
-        copied_bytes: e.user_bytes - kept,
-        shinfo_flags: e.shinfo_flags,
+        copied_bytes: user_bytes - kept,
+        shinfo_flags,
         _pad: [0; 3],
     });
     Ok(())

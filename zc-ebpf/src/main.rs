@@ -29,6 +29,7 @@ mod device;
 mod dma;
 mod faults;
 mod filemap;
+mod floor;
 mod forward;
 mod helpers;
 mod irq;

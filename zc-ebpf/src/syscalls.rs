@@ -19,15 +19,16 @@ use zc_common::{
 };
 
 use crate::helpers::{
-    ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_proc,
+    ZC_SYSCALL_BYTES, ZC_SYSCALLS, arg, config, count, count_at, count_file, count_net, count_proc,
     count_sock, current_tgid, current_tid, emit, emit_with, entry, file_of_fd, header, in_sender,
     inode_id, kread, lay, learn_sock, learning, set_config, tree_mode,
 };
 
-/// The followed threads inside a syscall whose entry was counted, with what
-/// the probes inside the call saw (see `SysState`), so an exit whose entry
-/// came before arming (a wait that ends) is not counted. By thread: `zc
-/// trace` follows many at once. LRU, since every run brings new threads.
+/// The followed threads' current or last syscall: whether its entry was
+/// counted (`inside`), so an exit whose entry came before arming (a wait
+/// that ends) is not counted, and what the probes inside the call saw (see
+/// `SysState`). By thread: `zc trace` follows many at once. LRU, since
+/// every run brings new threads; a thread's entry is rewritten in place.
 #[map]
 static ZC_IN_SYSCALL: LruHashMap<u32, SysState> = LruHashMap::with_max_entries(16384, 0);
 
@@ -165,8 +166,8 @@ fn learn_opened() -> Result<(), i64> {
 /// Whether the current thread is inside a syscall whose entry was traced.
 #[inline(always)]
 pub fn in_syscall() -> bool {
-    // SAFETY: only tested for presence.
-    unsafe { ZC_IN_SYSCALL.get(current_tid()) }.is_some()
+    // SAFETY: one field is read.
+    unsafe { ZC_IN_SYSCALL.get(current_tid()) }.is_some_and(|s| s.inside != 0)
 }
 
 /// `zc trace`: notes, inside the current syscall, that a file's page cache
@@ -176,6 +177,9 @@ pub fn saw(what: u32, dev: u32, ino: u64) {
     if let Some(p) = ZC_IN_SYSCALL.get_ptr_mut(current_tid()) {
         // SAFETY: this thread's own entry; only it writes it.
         let s = unsafe { &mut *p };
+        if s.inside == 0 {
+            return;
+        }
         s.seen |= what;
         if what == seen::FILE {
             s.dev = dev;
@@ -220,7 +224,8 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
         }
     }
     let mut state = SysState::default();
-    count(Counter::SysEnter, 1);
+    // The run's total only: the tree counts calls per number below.
+    count_net(Counter::SysEnter, 1);
     count_at(&ZC_SYSCALLS, nr, 1);
     if tree_mode() && nr < MAX_SYSCALLS as u64 {
         count_proc(current_tgid(), SYSCALL_CALLS + nr as u32, 1);
@@ -248,7 +253,13 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<(), i64> {
             }
         }
     }
-    let _ = ZC_IN_SYSCALL.insert(current_tid(), state, 0);
+    match ZC_IN_SYSCALL.get_ptr_mut(current_tid()) {
+        // SAFETY: this thread's own entry; only it writes it.
+        Some(p) => unsafe { *p = state },
+        None => {
+            let _ = ZC_IN_SYSCALL.insert(current_tid(), state, 0);
+        }
+    }
     emit_with(|| {
         let regs: u64 = arg(ctx, tp::sys_enter::REGS);
         let reg = |off: u32| kread::<u64>(regs, off).unwrap_or(0);
@@ -275,11 +286,16 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if !in_sender() {
         return Ok(());
     }
-    // SAFETY: the value is copied out at once.
-    let Some(state) = (unsafe { ZC_IN_SYSCALL.get(current_tid()) }).copied() else {
+    let Some(p) = ZC_IN_SYSCALL.get_ptr_mut(current_tid()) else {
         return Ok(()); // its entry was not traced
     };
-    let _ = ZC_IN_SYSCALL.remove(current_tid());
+    // SAFETY: this thread's own entry; only it writes it. Copied out, then
+    // marked as left.
+    let state = unsafe { *p };
+    if state.inside == 0 {
+        return Ok(()); // its entry was not traced
+    }
+    unsafe { (*p).inside = 0 };
     let nr: u64 = kread(arg(ctx, tp::sys_exit::REGS), lay!(regs_syscall_nr))?;
     let ret: i64 = arg(ctx, tp::sys_exit::RET);
     if state.opened != 0 {
@@ -288,7 +304,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<(), i64> {
     if state.optval != 0 && ret == 0 {
         let _ = mapped_receive(&state);
     }
-    count(Counter::SysExit, 1);
+    count_net(Counter::SysExit, 1);
     // Byte counts only: mmap returns an address, which must not be summed
     // (nor leave the kernel as a figure).
     if ret > 0 && ret < (1 << 40) {

@@ -327,9 +327,17 @@ frags -> linear at segmentation, socket -> user on receive); bytes sent by refer
 (sendfile, splice) and proved by the device's frags being file pages; pinned zero-copy sends; \
 page faults and mappings; disk reads; retransmits. Nothing from other processes is counted.
 
+The syscall tracepoints fire on every syscall of every process on the machine, followed or \
+not, for as long as zc is attached: on a busy server that is most of what tracing costs. \
+--no-syscalls leaves them out (and the interrupt entries, which only tell a syscall's own \
+switch from an unasked one). What is then not measured, and said so: syscalls, mode switches, \
+and the bytes read() copies into user memory (a read's count is its return value). Copies \
+into sockets, segmentation, receives, sends by reference, faults, disk reads and DMA stay.
+
 Examples:
   sudo zc trace -- python3 -m http.server 8000
   sudo zc trace --pid $(pgrep -o nginx) --duration 10 --no-tui
+  sudo zc trace --no-syscalls --pid $(pgrep -o nginx) --duration 10 --no-tui
   sudo zc trace --json -- ./my-server > trace.json
 
 Exit codes: the command's own when it exited; 2 bad flags; 3 cannot trace here; 5 no such \
@@ -350,6 +358,11 @@ pub struct TraceArgs {
     /// Print one JSON object per followed tree at the end, a line each.
     #[arg(long)]
     pub json: bool,
+
+    /// Leave the syscall tracepoints out: lighter on a busy machine; no
+    /// syscall, mode-switch or read() copy figures.
+    #[arg(long)]
+    pub no_syscalls: bool,
 
     /// Save the trace to FILE, for `zc replay` and `zc export`.
     #[arg(long, value_name = "FILE")]

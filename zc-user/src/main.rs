@@ -461,6 +461,7 @@ fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         command: args.command,
         pids: args.pids,
         duration,
+        syscalls: !args.no_syscalls,
         output: if tui_wanted {
             zc::trace::command::Output::Capture
         } else if args.json {

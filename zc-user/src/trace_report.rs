@@ -20,8 +20,19 @@ pub fn verdicts(r: &TreeReport, lang: Lang) -> Vec<String> {
     r.processes
         .iter()
         .filter(|p| p.flow.sent_bytes > 0 || p.flow.received_bytes > 0)
-        .map(|p| verdict(p, lang))
+        .map(|p| verdict_in(r, p, lang))
         .collect()
+}
+
+/// A process's verdict in its tree: without the syscall tracepoints its
+/// copies per byte leave read()'s out, and the verdict says so.
+fn verdict_in(r: &TreeReport, p: &ProcessReport, lang: Lang) -> String {
+    let v = verdict(p, lang);
+    match (r.syscalls_traced, lang) {
+        (true, _) => v,
+        (false, Lang::En) => format!("{v}; read() not traced"),
+        (false, Lang::Zh) => format!("{v}；read() 未跟踪"),
+    }
 }
 
 /// The tasks in whose context the kernel ran no program of zc, in one line
@@ -36,6 +47,24 @@ pub fn unseen(r: &TreeReport, lang: Lang) -> Option<String> {
         Lang::Zh => format!(
             "看不见：内核在 {who} 的上下文里不运行 zc 的程序；在它们栈上运行的一切（包括软中断）任何探针都看不到"
         ),
+    })
+}
+
+/// What a trace without the syscall tracepoints did not measure, in one
+/// line (None when they were attached).
+pub fn not_traced(r: &TreeReport, lang: Lang) -> Option<String> {
+    (!r.syscalls_traced).then(|| match lang {
+        Lang::En => "not traced (--no-syscalls): syscalls, mode switches, and what only a \
+                     syscall's return value tells: read()'s copies into user memory (left out \
+                     of the copy totals), files' read and by-reference bytes, receives by \
+                     splice or TCP_ZEROCOPY_RECEIVE"
+            .to_string(),
+        Lang::Zh => {
+            "未跟踪（--no-syscalls）：系统调用、模式切换，以及只有系统调用的返回值才能说明的：\
+                     read() 拷入用户内存的字节（不计入拷贝总数）、各文件读取和按引用传递的字节、\
+                     经 splice 或 TCP_ZEROCOPY_RECEIVE 的接收"
+                .to_string()
+        }
     })
 }
 
@@ -55,7 +84,7 @@ pub fn json(r: &TreeReport) -> serde_json::Result<serde_json::Value> {
     let mut v = serde_json::to_value(r)?;
     if let Some(procs) = v["processes"].as_array_mut() {
         for (pv, p) in procs.iter_mut().zip(&r.processes) {
-            pv["verdict"] = verdict(p, Lang::En).into();
+            pv["verdict"] = verdict_in(r, p, Lang::En).into();
         }
     }
     v["verdict"] = verdicts(r, Lang::En).into();
@@ -250,7 +279,7 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             let _ = writeln!(s, "ended: {why}");
         }
         let said = verdicts(r, Lang::En);
-        for v in &said {
+        for v in not_traced(r, Lang::En).iter().chain(&said) {
             let _ = writeln!(s, "  {v}");
         }
         if said.is_empty() {
@@ -264,10 +293,15 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
         let line = |s: &mut String, k: &str, v: String| {
             let _ = writeln!(s, "  {k:<38} {v}");
         };
+        let untraced = || "not traced (--no-syscalls)".to_string();
         line(
             &mut s,
             "syscalls / mode switches",
-            format!("{} / {}", f.syscall_total, f.mode_switches),
+            if r.syscalls_traced {
+                format!("{} / {}", f.syscall_total, f.mode_switches)
+            } else {
+                untraced()
+            },
         );
         line(
             &mut s,
@@ -284,11 +318,23 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
         );
         line(&mut s, "read from disk", fmt_bytes(f.disk_read_bytes));
         let c = &f.copies;
-        line(&mut s, "CPU copies", fmt_bytes(f.cpu_copy_bytes));
+        line(
+            &mut s,
+            "CPU copies",
+            if r.syscalls_traced {
+                fmt_bytes(f.cpu_copy_bytes)
+            } else {
+                format!("{} and read()'s, not traced", fmt_bytes(f.cpu_copy_bytes))
+            },
+        );
         line(
             &mut s,
             "  page cache -> user (read)",
-            fmt_bytes(c.page_cache_to_user),
+            if r.syscalls_traced {
+                fmt_bytes(c.page_cache_to_user)
+            } else {
+                untraced()
+            },
         );
         if c.other_to_user > 0 {
             line(
@@ -362,13 +408,21 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
         }
         if !r.files.is_empty() {
             let _ = writeln!(s, "\n  files (read = copied to user; ref = by reference)");
+            // A file's read and by-reference bytes are its calls' return values.
+            let by_call = |b: u64| {
+                if r.syscalls_traced {
+                    fmt_bytes(b)
+                } else {
+                    "—".into()
+                }
+            };
             for fr in r.files.iter().take(10) {
                 let _ = writeln!(
                     s,
                     "    {:<40} read {:>10}  ref {:>10}  mapped {:>10}  disk {:>10}",
                     clip(&fr.path, 40),
-                    fmt_bytes(fr.copied_bytes),
-                    fmt_bytes(fr.referenced_bytes),
+                    by_call(fr.copied_bytes),
+                    by_call(fr.referenced_bytes),
                     fmt_bytes(fr.mapped_bytes),
                     fmt_bytes(fr.disk_read_bytes)
                 );
@@ -436,13 +490,17 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             for p in &r.processes {
                 let _ = writeln!(
                     s,
-                    "    {}[{}]{}  {} syscalls, {} copied, {} sent{}",
+                    "    {}[{}]{}  {}, {} copied, {} sent{}",
                     p.comm,
                     p.pid,
                     p.parent
                         .map(|pp| format!(" child of {pp}"))
                         .unwrap_or_default(),
-                    p.flow.syscall_total,
+                    if r.syscalls_traced {
+                        format!("{} syscalls", p.flow.syscall_total)
+                    } else {
+                        "syscalls not traced".into()
+                    },
                     fmt_bytes(p.flow.cpu_copy_bytes),
                     fmt_bytes(p.flow.sent_bytes),
                     if p.exited { ", exited" } else { "" }
@@ -454,7 +512,11 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
             v.sort_by_key(|(_, c)| std::cmp::Reverse(**c));
             v.iter().take(12).map(|(n, c)| format!("{n} {c}")).collect()
         };
-        let _ = writeln!(s, "\n  syscalls by name: {}", by_name.join(", "));
+        if r.syscalls_traced {
+            let _ = writeln!(s, "\n  syscalls by name: {}", by_name.join(", "));
+        } else {
+            let _ = writeln!(s);
+        }
         let _ = writeln!(s, "  {}", crate::explain::tracing_cost(&r.tracing_cost));
         for l in limits(f) {
             let _ = writeln!(s, "  {l}");
@@ -640,6 +702,7 @@ mod tests {
             sockets: vec![],
             tracing_cost: Default::default(),
             blind_tasks: vec![],
+            syscalls_traced: true,
         };
         assert_eq!(unseen(&r, Lang::En), None);
         let v = json(&r).expect("json");
@@ -663,6 +726,7 @@ mod tests {
             files: vec![],
             sockets: vec![],
             tracing_cost: Default::default(),
+            syscalls_traced: true,
             blind_tasks: vec![crate::model::counts::BlindTask {
                 tid: 69,
                 pid: 1,
@@ -677,5 +741,59 @@ mod tests {
             zh.contains("tokio-rt-worker[69]") && zh.contains("看不见"),
             "{zh}"
         );
+    }
+
+    /// Without the syscall tracepoints, the figures only they measure are
+    /// said to be untraced, in the text, in both languages and in the
+    /// JSON, never printed as zeros; a report recorded before the flag
+    /// existed reads as traced.
+    #[test]
+    fn a_trace_without_syscalls_says_what_it_did_not_measure() {
+        let mut f = Flow {
+            syscall_total: 0,
+            ..Flow::default()
+        };
+        f.syscalls.clear();
+        let mut r = TreeReport {
+            command: vec!["nginx".into()],
+            root: 1,
+            pids: vec![1],
+            elapsed_ns: 1,
+            flow: f,
+            unexplained_bytes: 0,
+            processes: vec![],
+            files: vec![],
+            sockets: vec![],
+            tracing_cost: Default::default(),
+            blind_tasks: vec![],
+            syscalls_traced: false,
+        };
+        let text = text(std::slice::from_ref(&r), None);
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with("syscalls / mode switches")
+                    && l.trim_end().ends_with("not traced (--no-syscalls)")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .filter(|l| l.contains("syscalls") || l.contains("(read)"))
+                .all(|l| !l.contains("0 B") && !l.contains("0 /")),
+            "{text}"
+        );
+        assert!(!text.contains("syscalls by name"), "{text}");
+        assert!(text.contains("read()'s, not traced"), "{text}");
+        assert!(not_traced(&r, Lang::Zh).is_some_and(|l| l.contains("未跟踪")));
+        let v = json(&r).expect("json");
+        assert_eq!(v["syscalls_traced"], false);
+        let mut old = v.clone();
+        old.as_object_mut()
+            .expect("object")
+            .remove("syscalls_traced");
+        old.as_object_mut().expect("object").remove("verdict");
+        let back: TreeReport = serde_json::from_value(old).expect("an older report reads");
+        assert!(back.syscalls_traced);
+        r.syscalls_traced = true;
+        assert_eq!(not_traced(&r, Lang::En), None);
     }
 }

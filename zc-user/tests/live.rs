@@ -1665,3 +1665,72 @@ fn a_packet_tap_moves_the_copy_zero_copy_saved() {
         assert!(pinning > 0, "no strategy pinned a page with a tap on {end}");
     }
 }
+
+/// The floor benchmark's empty program stands where zc's probes stand on
+/// this kernel: one link per tracepoint zc attached, as bpftool lists the
+/// links (the second source); the kernel counts its runs; dropping it
+/// leaves no program of zc's loaded.
+#[test]
+fn the_floor_stands_on_zc_s_tracepoints_and_leaves_nothing() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("the_floor_stands_on_zc_s_tracepoints_and_leaves_nothing") {
+        return;
+    }
+    use zc::kernel::{
+        floor::Floor,
+        layout,
+        probes::ProbeState,
+        stats,
+        tracer::{Purpose, Tracer},
+    };
+    let kernel = layout::running_kernel().expect("the kernel's types");
+    let tracer = Tracer::load(&kernel, Purpose::Trace).expect("zc's probes");
+    let status = tracer.status().to_vec();
+    drop(tracer);
+    let attached = status
+        .iter()
+        .filter(|s| s.state == ProbeState::Attached)
+        .count();
+    let _timed = stats::enable().expect("the kernel's run-time statistics");
+    let floor = Floor::attach(&status, |_| true).expect("the floor");
+    assert_eq!(floor.attached.len() + floor.left_out.len(), attached);
+    let links = Command::new("bpftool")
+        .args(["-j", "link", "show"])
+        .output()
+        .expect("bpftool");
+    let links: Value = serde_json::from_slice(&links.stdout).expect("bpftool JSON");
+    let floor_id = common::zc_programs_loaded()
+        .into_iter()
+        .find(|(_, n)| n == zc_common::FLOOR_PROGRAM)
+        .map(|(id, _)| id)
+        .expect("the empty program is loaded");
+    let mut linked: Vec<String> = links
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter(|l| l["prog_id"].as_u64() == Some(floor_id))
+        .filter_map(|l| l["tp_name"].as_str().map(str::to_string))
+        .collect();
+    linked.sort();
+    let mut expected: Vec<String> = floor
+        .attached
+        .iter()
+        .map(|t| t.rsplit('/').next().unwrap_or(t).to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(linked, expected);
+    // Every syscall of this thread hits sys_enter and sys_exit.
+    let before = floor.runs().expect("runs").run_cnt;
+    for _ in 0..1000 {
+        // SAFETY: getppid has no arguments and no side effects.
+        unsafe { libc::getppid() };
+    }
+    let runs = floor.runs().expect("runs").run_cnt - before;
+    assert!(runs >= 2000, "{runs} runs for 1000 syscalls");
+    drop(floor);
+    assert!(
+        common::bpf_program_ids().is_empty(),
+        "a program of zc's is still loaded: {:?}",
+        common::zc_programs_loaded()
+    );
+}

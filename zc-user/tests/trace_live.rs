@@ -422,6 +422,69 @@ fn python_http_server_copies_twice_per_byte_in_a_forked_child() {
     assert_eq!(String::from_utf8_lossy(&svg.stderr).lines().count(), 1);
 }
 
+/// `--no-syscalls`: the kernel holds none of zc's syscall programs while
+/// it traces (bpftool, the second source), the send copy and the socket
+/// ledger are measured as before, and what only the syscall tracepoints
+/// measure is said to be untraced rather than counted as zero.
+#[test]
+fn a_trace_without_syscalls_leaves_them_unattached_and_still_balances() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready(
+        "a_trace_without_syscalls_leaves_them_unattached_and_still_balances",
+        &["curl"],
+    ) {
+        return;
+    }
+    let size = 8 << 20;
+    let (dir, file) = served(size);
+    let port = free_port();
+    let script = format!(
+        "exec {} -m http.server {port} --bind 127.0.0.1 --directory {}",
+        python(),
+        dir.path().display()
+    );
+    let zc = zc_trace(&["--json", "--no-syscalls", "--", "/bin/sh", "-c", &script]);
+    let loaded: Vec<String> = common::zc_programs_loaded()
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    for (name, attached) in [
+        ("sys_enter", false),
+        ("sys_exit", false),
+        ("local_timer_entry", false),
+        ("net_dev_queue", true),
+        ("tcp_sendmsg_locked", true),
+    ] {
+        assert_eq!(
+            loaded.iter().any(|n| n == name),
+            attached,
+            "{name} loaded: {loaded:?}"
+        );
+    }
+    wait_port(port);
+    fetch_and_compare(&format!("http://127.0.0.1:{port}/payload.bin"), &file, &[]);
+    let trees = stop(zc);
+    let t = &trees[0];
+    kill_pid(u(t, &["root"]), libc::SIGTERM);
+    assert_eq!(t["syscalls_traced"], false, "{t}");
+    assert_eq!(u(t, &["syscall_total"]), 0, "{t}");
+    let p = sender(t);
+    let sent = u(p, &["sent_bytes"]);
+    assert!(sent >= size as u64 && sent < size as u64 + 4096, "{p}");
+    // The copy into the socket is TCP's own tracepoint's, not a syscall's.
+    assert!(u(p, &["sent", "copied_bytes"]) >= size as u64, "{p}");
+    assert!(u(p, &["copies", "user_to_socket"]) >= size as u64, "{p}");
+    assert_eq!(u(p, &["copies", "page_cache_to_user"]), 0, "{p}");
+    assert!(
+        p["verdict"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("read() not traced"),
+        "{p}"
+    );
+    assert_sockets_balance(t);
+}
+
 /// nginx with `sendfile on`: the worker nginx forks sends the file by
 /// reference, and the device's frags are the file's own pages.
 #[test]

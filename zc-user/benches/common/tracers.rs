@@ -1,6 +1,7 @@
 //! What the benchmarks share about tracers: bpftrace counting hits on the
 //! tracepoints zc attaches to (the other tracer zc is compared with), and
-//! stopping a tracer as Ctrl-C would.
+//! stopping a tracer as Ctrl-C would. The floor (empty programs on the
+//! same tracepoints) is `zc::kernel::floor`.
 
 use std::{
     io::{BufRead as _, BufReader},
@@ -8,24 +9,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The tracepoints zc attaches to, as bpftrace names them.
-const BPFTRACE_PROBES: &str = "tracepoint:raw_syscalls:sys_enter, tracepoint:raw_syscalls:sys_exit, \
-tracepoint:sched:sched_switch, tracepoint:exceptions:page_fault_user, \
-tracepoint:exceptions:page_fault_kernel, tracepoint:filemap:mm_filemap_get_pages, \
-tracepoint:filemap:mm_filemap_add_to_page_cache, tracepoint:sock:sock_send_length, \
-tracepoint:skb:skb_copy_datagram_iovec, tracepoint:net:net_dev_queue, \
-tracepoint:net:net_dev_start_xmit, tracepoint:net:net_dev_xmit, tracepoint:net:netif_rx";
-
-/// bpftrace counting the same tracepoints, attached; stopped on drop.
-/// bpftrace attaches classic tracepoints through tracefs, which zc (all
-/// `tp_btf`) never needs: where tracefs is not mounted, it is mounted for
-/// bpftrace's time and unmounted after, so the host is left as it was.
+/// bpftrace counting hits on the tracepoints zc attached (the floor's
+/// list, `category/name`), attached; stopped on drop. bpftrace 0.17 knows
+/// only classic tracepoints, which fill a perf record per hit, where zc's
+/// and the floor's raw ones do not: its column carries that cost too.
+/// bpftrace attaches them through tracefs, which zc (all `tp_btf`) never
+/// needs: where tracefs is not mounted, it is mounted for bpftrace's time
+/// and unmounted after, so the host is left as it was.
 pub struct Bpftrace(Child, Option<&'static str>);
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 
 impl Bpftrace {
-    pub fn start() -> anyhow::Result<Bpftrace> {
+    pub fn start(tracepoints: &[String]) -> anyhow::Result<Bpftrace> {
         let mounted = if std::path::Path::new(TRACEFS).join("events").exists() {
             None
         } else {
@@ -39,7 +35,7 @@ impl Bpftrace {
             );
             Some(TRACEFS)
         };
-        Self::attach()
+        Self::attach(tracepoints)
             .map(|c| Bpftrace(c, mounted))
             .inspect_err(|_| {
                 if let Some(path) = mounted {
@@ -48,12 +44,14 @@ impl Bpftrace {
             })
     }
 
-    fn attach() -> anyhow::Result<Child> {
+    fn attach(tracepoints: &[String]) -> anyhow::Result<Child> {
+        let probes = tracepoints
+            .iter()
+            .map(|t| format!("tracepoint:{}", t.replace('/', ":")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut c = Command::new("bpftrace")
-            .args([
-                "-e",
-                &format!("{BPFTRACE_PROBES} {{ @[probe] = count(); }}"),
-            ])
+            .args(["-e", &format!("{probes} {{ @[probe] = count(); }}")])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
@@ -67,8 +65,23 @@ impl Bpftrace {
             stop(&mut c, Duration::from_secs(5));
             anyhow::bail!("bpftrace did not attach: {line}");
         }
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(c)
+        // bpftrace says "Attaching" before it attaches: wait until the
+        // kernel lists each of its tracepoints (bpftool perf show).
+        let t0 = Instant::now();
+        loop {
+            let on = attached_by(c.id());
+            if on >= tracepoints.len() {
+                return Ok(c);
+            }
+            if t0.elapsed() > Duration::from_secs(60) {
+                stop(&mut c, Duration::from_secs(5));
+                anyhow::bail!(
+                    "bpftrace attached {on} of {} tracepoints in 60 s",
+                    tracepoints.len()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -79,6 +92,22 @@ impl Drop for Bpftrace {
             let _ = Command::new("umount").arg(path).status();
         }
     }
+}
+
+/// Tracepoints process `pid` has a BPF program on, from bpftool.
+fn attached_by(pid: u32) -> usize {
+    let out = Command::new("bpftool")
+        .args(["-j", "perf", "show"])
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    serde_json::from_slice::<serde_json::Value>(&out)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e["pid"].as_u64() == Some(pid.into()) && e["fd_type"] == "tracepoint")
+        .count()
 }
 
 /// Stops a tracer as Ctrl-C would; kills it if it has not gone `within`.

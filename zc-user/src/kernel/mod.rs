@@ -4,6 +4,7 @@
 pub mod btf;
 pub mod cpu_visit;
 pub mod features;
+pub mod floor;
 pub mod layout;
 pub mod pause;
 pub mod privilege;

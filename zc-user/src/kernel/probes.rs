@@ -100,6 +100,16 @@ pub struct ProbeSpec {
 }
 
 impl ProbeSpec {
+    /// Whether this probe serves only the count of mode switches: the
+    /// syscalls' entry and exit, and the interrupts that take a thread out
+    /// of user mode (which tell a syscall's own entry from an unasked one
+    /// by the syscall probes' state). `zc trace --no-syscalls` leaves them
+    /// out: `raw_syscalls` fires on every syscall of every process of the
+    /// machine, followed or not, for as long as a program is attached.
+    pub fn for_mode_switches(&self) -> bool {
+        matches!(self.attach.category, "raw_syscalls" | "irq" | "irq_vectors")
+    }
+
     /// Every source, the first one first.
     pub fn sources(&self) -> impl Iterator<Item = &Attach> {
         std::iter::once(&self.attach).chain(self.fallbacks)

@@ -39,6 +39,11 @@ use crate::{
 /// The eBPF object built by zc-user's build script.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/zc-ebpf"));
 
+/// The eBPF object this binary embeds (the floor loads it too).
+pub(super) fn object() -> &'static [u8] {
+    OBJECT
+}
+
 /// The syscall the sender makes to say its transfer loop is over. getppid
 /// cannot fail, has no effect, and no strategy uses it.
 pub const END_MARKER: libc::c_long = libc::SYS_getppid;
@@ -252,7 +257,7 @@ impl Tracer {
             .load(OBJECT)
             .context("load zc's eBPF object into the kernel")?;
         let t_object = t0.elapsed();
-        let (links, status) = load_programs(&mut ebpf, kernel, &btf);
+        let (links, status) = load_programs(&mut ebpf, kernel, &btf, purpose);
         if std::env::var_os("ZC_TIMING").is_some() {
             eprintln!(
                 "zc: timing: BTF {:?}, maps and object {:?}, programs loaded and attached {:?}",
@@ -937,6 +942,21 @@ pub enum Purpose {
     /// `zc trace` (and `zc doctor`, which checks the full set): the
     /// per-process, per-socket and per-file maps at full size.
     Trace,
+    /// `zc trace --no-syscalls`: the same, without the probes that only
+    /// count mode switches (`ProbeSpec::for_mode_switches`).
+    TraceWithoutSyscalls,
+}
+
+impl Purpose {
+    /// Why `spec` is not attached for this purpose, if it is not.
+    fn leaves_out(self, spec: &ProbeSpec) -> Option<&'static str> {
+        match self {
+            Purpose::Demo | Purpose::Trace => None,
+            Purpose::TraceWithoutSyscalls => spec
+                .for_mode_switches()
+                .then_some("left out by --no-syscalls"),
+        }
+    }
 }
 
 /// Entries of the per-process, per-socket and per-file maps for a demo,
@@ -950,21 +970,27 @@ fn load_programs(
     ebpf: &mut Ebpf,
     kernel: &KernelTypes,
     btf: &Btf,
+    purpose: Purpose,
 ) -> (Vec<Held>, Vec<ProbeStatus>) {
     let mut programs: std::collections::HashMap<&str, &mut aya::programs::Program> =
         ebpf.programs_mut().collect();
     // Each probe with its sources' programs, dealt alternately to two lanes.
     type Sources<'a> = Vec<(&'static Attach, Option<&'a mut aya::programs::Program>)>;
     let mut lanes: [Vec<(usize, &ProbeSpec, Sources)>; 2] = [Vec::new(), Vec::new()];
+    type Attached = Result<(Held, Attach), ProbeState>;
+    let mut results: Vec<(usize, Attached)> = Vec::new();
     for (i, spec) in PROBES.iter().enumerate() {
+        if let Some(why) = purpose.leaves_out(spec) {
+            results.push((i, Err(ProbeState::Untried(why.into()))));
+            continue;
+        }
         let sources = std::iter::once(&spec.attach)
             .chain(spec.fallbacks)
             .map(|a| (a, programs.remove(a.program)))
             .collect();
         lanes[i % 2].push((i, spec, sources));
     }
-    type Attached = Result<(Held, Attach), ProbeState>;
-    let mut results: Vec<(usize, Attached)> = std::thread::scope(|s| {
+    results.extend(std::thread::scope(|s| {
         let handles: Vec<_> = lanes
             .into_iter()
             .map(|lane| {
@@ -985,8 +1011,8 @@ fn load_programs(
                     )]
                 })
             })
-            .collect()
-    });
+            .collect::<Vec<_>>()
+    }));
     results.sort_by_key(|(i, _)| *i);
     let mut links = Vec::with_capacity(PROBES.len());
     let mut status = Vec::with_capacity(PROBES.len());
@@ -1151,10 +1177,14 @@ mod tests {
             "no .rodata for ZC_LAYOUT: {:?}",
             obj.maps.keys().collect::<Vec<_>>()
         );
+        assert!(
+            obj.programs.contains_key(zc_common::FLOOR_PROGRAM),
+            "the floor's empty program is not in the object"
+        );
         assert_eq!(
             obj.programs.len(),
-            super::PROBES.iter().flat_map(|p| p.sources()).count(),
-            "the object has programs the probe table does not attach"
+            super::PROBES.iter().flat_map(|p| p.sources()).count() + 1,
+            "the object has programs neither the probe table nor the floor attaches"
         );
     }
 }

@@ -499,6 +499,16 @@ pub struct TreeReport {
     /// programs while it traced (docs/evidence.md, "Unseen").
     #[serde(default)]
     pub blind_tasks: Vec<super::counts::BlindTask>,
+    /// Whether the syscall tracepoints were attached. Without them
+    /// (`--no-syscalls`) the figures they alone measure are zero because
+    /// nothing counted them: syscalls, mode switches, and the bytes read()
+    /// copied into user memory. The views say "not traced" instead.
+    #[serde(default = "traced")]
+    pub syscalls_traced: bool,
+}
+
+fn traced() -> bool {
+    true
 }
 
 /// Splits the counters into trees (one per root) and builds each report.
@@ -616,6 +626,7 @@ fn report(
         sockets,
         tracing_cost: Default::default(),
         blind_tasks: t.blind.clone(),
+        syscalls_traced: true,
     }
 }
 
@@ -796,6 +807,12 @@ impl TraceState {
 
     pub fn elapsed_ns(&self) -> u64 {
         self.samples.last().map_or(0, |s| s.t_ns)
+    }
+
+    /// Whether the syscall tracepoints were attached (see
+    /// `TreeReport::syscalls_traced`).
+    pub fn syscalls_traced(&self) -> bool {
+        self.reports.iter().all(|r| r.syscalls_traced)
     }
 
     /// What a view needs at `t_ns` (None: the latest): the reports and the

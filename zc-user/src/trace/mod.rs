@@ -37,6 +37,8 @@ pub struct Request {
     pub command: Vec<String>,
     pub pids: Vec<u32>,
     pub duration: Option<Duration>,
+    /// Whether the syscall tracepoints are attached (`--no-syscalls`: not).
+    pub syscalls: bool,
     /// Where the command's output goes.
     pub output: command::Output,
 }
@@ -49,6 +51,8 @@ pub struct Live {
     roots: Vec<u32>,
     command: Vec<String>,
     duration: Option<Duration>,
+    /// Whether the syscall tracepoints are attached.
+    syscalls: bool,
     names: Names,
     counts: TreeCounts,
     /// Sockets read for the last time and dropped from the kernel's maps.
@@ -83,8 +87,13 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
         return Err(Fatal::CannotTrace(privilege::refusal(&missing)).into());
     }
     let kernel = layout::running_kernel().map_err(|e| Fatal::CannotTrace(e.to_string()))?;
+    let purpose = if req.syscalls {
+        Purpose::Trace
+    } else {
+        Purpose::TraceWithoutSyscalls
+    };
     let mut tracer =
-        Tracer::load(&kernel, Purpose::Trace).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
+        Tracer::load(&kernel, purpose).map_err(|e| Fatal::CannotTrace(format!("{e:#}")))?;
     crate::signals::catch();
     let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (child, roots) = if req.command.is_empty() {
@@ -130,6 +139,7 @@ pub fn start(req: &Request) -> anyhow::Result<Live> {
         names: Names::default(),
         counts: TreeCounts::default(),
         dropped: Default::default(),
+        syscalls: req.syscalls,
         state: TraceState {
             title,
             ..TraceState::default()
@@ -246,6 +256,7 @@ impl Live {
         );
         for r in &mut self.state.reports {
             r.tracing_cost = cost.clone();
+            r.syscalls_traced = self.syscalls;
         }
         Ok(())
     }

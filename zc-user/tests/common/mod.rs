@@ -207,24 +207,33 @@ pub fn bpf_program_ids() -> BTreeSet<u64> {
 }
 
 fn bpf_program_ids_now() -> BTreeSet<u64> {
+    zc_programs_loaded().into_iter().map(|(id, _)| id).collect()
+}
+
+/// The loaded eBPF programs that are zc's, by id and name, from bpftool.
+/// The kernel keeps 15 characters of a name; bpftool gives the whole one
+/// from the program's BTF where it has it, and either is matched.
+pub fn zc_programs_loaded() -> Vec<(u64, String)> {
     let out = Command::new("bpftool")
         .args(["-j", "prog", "show"])
         .output()
         .expect("bpftool is needed by the live tests (cargo xtask setup installs it)");
     let v: Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
-    let ours: Vec<String> = zc::kernel::probes::PROBES
+    let ours: Vec<&str> = zc::kernel::probes::PROBES
         .iter()
-        .map(|p| p.program.chars().take(15).collect())
+        .flat_map(|p| p.sources())
+        .map(|s| s.program)
+        .chain([zc_common::FLOOR_PROGRAM])
         .collect();
+    let is_ours = |n: &str| {
+        ours.iter()
+            .any(|o| *o == n || (n.len() == 15 && o.starts_with(n)))
+    };
     v.as_array()
         .map(|a| {
             a.iter()
-                .filter(|p| {
-                    p["name"]
-                        .as_str()
-                        .is_some_and(|n| ours.iter().any(|o| o == n))
-                })
-                .filter_map(|p| p["id"].as_u64())
+                .filter_map(|p| Some((p["id"].as_u64()?, p["name"].as_str()?.to_string())))
+                .filter(|(_, n)| is_ours(n))
                 .collect()
         })
         .unwrap_or_default()

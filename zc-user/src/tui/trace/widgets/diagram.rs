@@ -14,8 +14,8 @@ use ratatui::{
 use unicode_width::UnicodeWidthStr as _;
 
 use super::{
-    Ctx, W_CACHE, W_DEVICE, W_KERNEL, W_MEMORY, W_OF_SENT, W_READ, W_RECV, W_REF, W_SEND, W_SOCKET,
-    W_USER, boxed, copy_style, dim, mib_s, put, ref_style, share,
+    Ctx, W_CACHE, W_DEVICE, W_KERNEL, W_MEMORY, W_NOT_TRACED, W_OF_SENT, W_READ, W_RECV, W_REF,
+    W_SEND, W_SOCKET, W_USER, boxed, copy_style, dim, mib_s, put, ref_style, share,
 };
 use crate::{
     lang::Lang,
@@ -87,14 +87,21 @@ fn draw(state: &TraceState, r: &Rates, lang: Lang, a: Rect, buf: &mut Buffer) {
         put(buf, a, x, 4, &note, dim());
     };
     let read = f.copies.page_cache_to_user + f.copies.other_to_user;
-    label(
-        buf,
-        xr + 2,
-        read_on,
-        W_READ.get(lang),
-        r.page_cache_to_user + r.other_to_user,
-        format!("{} {}", share(read, sent), W_OF_SENT.get(lang)),
-    );
+    if state.syscalls_traced() {
+        label(
+            buf,
+            xr + 2,
+            read_on,
+            W_READ.get(lang),
+            r.page_cache_to_user + r.other_to_user,
+            format!("{} {}", share(read, sent), W_OF_SENT.get(lang)),
+        );
+    } else {
+        // A read's bytes are its return value: without sys_exit, no count.
+        put(buf, a, xr + 2, 2, W_READ.get(lang), dim());
+        put(buf, a, xr + 2, 3, W_NOT_TRACED.get(lang), Style::default());
+        put(buf, a, xr + 2, 4, "--no-syscalls", dim());
+    }
     label(
         buf,
         xs + 2,

@@ -79,6 +79,10 @@ pub(super) const W_OF_SENT: T = T {
     en: "of sent",
     zh: "占发送",
 };
+pub(super) const W_NOT_TRACED: T = T {
+    en: "not traced",
+    zh: "未跟踪",
+};
 
 pub(super) fn mib_s(bytes_per_s: f64) -> String {
     format!("{:.1} MiB/s", bytes_per_s / (1024.0 * 1024.0))

@@ -25,6 +25,13 @@ impl Widget for Verdicts<'_> {
             .iter()
             .filter_map(|r| crate::trace_report::unseen(r, lang))
             .take(1)
+            .chain(
+                state
+                    .reports
+                    .iter()
+                    .filter_map(|r| crate::trace_report::not_traced(r, lang))
+                    .take(1),
+            )
             .collect();
         let lines: Vec<Line> = state
             .reports
