@@ -32,7 +32,7 @@ use zc_common::{
 
 use crate::helpers::{
     arg, armed, close_sock, config, count, count_net, count_sock, current_tid, emit, entry,
-    for_sender, header, kread, lay, learn_sock, set_config, sock_id, tree_mode,
+    for_sender, header, kload, kread, lay, learn_sock, set_config, sock_id, tree_mode,
 };
 
 /// What the current sendmsg's data comes from, by thread: set at
@@ -121,6 +121,20 @@ fn follow_send(sk: u64) -> bool {
     true
 }
 
+/// Notes the source of the current thread's send. A thread's entry stays
+/// between its sends and is rewritten in place: an LRU insert per send
+/// takes a lock and a free-list node; the first send of a thread inserts.
+#[inline(always)]
+fn set_source(src: u8) {
+    match ZC_SEND_SOURCE.get_ptr_mut(current_tid()) {
+        // SAFETY: this thread's own entry; only it writes it.
+        Some(p) => unsafe { *p = src as u64 },
+        None => {
+            let _ = ZC_SEND_SOURCE.insert(current_tid(), src as u64, 0);
+        }
+    }
+}
+
 /// The source the current thread's send in progress was given.
 #[inline(always)]
 fn current_source() -> u8 {
@@ -135,11 +149,13 @@ fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
     if !follow_send(sk) {
         return Ok(());
     }
-    let flags: u32 = kread(msg, lay!(msghdr_flags))?;
-    let ubuf: u64 = kread(msg, lay!(msghdr_ubuf)).unwrap_or(0);
-    let iter = msg + lay!(msghdr_iter) as u64;
-    let iter_type: u8 = kread(iter, lay!(iter_type))?;
-    let left: u64 = kread(iter, lay!(iter_count))?;
+    // `msg` and `skb` are the hook's BTF-typed arguments: plain loads at
+    // offsets the verifier checks against `struct msghdr` (its `msg_iter`
+    // embedded) and `struct sk_buff` (see `kload`).
+    let flags: u32 = kload(msg, lay!(msghdr_flags));
+    let ubuf: u64 = kload(msg, lay!(msghdr_ubuf));
+    let iter_type: u8 = kload(msg, lay!(msghdr_iter) + lay!(iter_type));
+    let left: u64 = kload(msg, lay!(msghdr_iter) + lay!(iter_count));
     let splice = flags & MSG_SPLICE_PAGES != 0;
     let kinds = lay!(iter_kinds);
     let user = iter_type == kinds.ubuf || iter_type == kinds.iovec;
@@ -155,9 +171,9 @@ fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
     } else {
         source::OTHER
     };
-    let _ = ZC_SEND_SOURCE.insert(current_tid(), src as u64, 0);
+    set_source(src);
     let skb_len: u32 = if skb != 0 {
-        kread(skb, lay!(skb_len)).unwrap_or(0)
+        kload(skb, lay!(skb_len))
     } else {
         0
     };
@@ -227,7 +243,7 @@ fn try_sendpage_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
         return Ok(());
     }
     let size: u64 = arg(ctx, tp::tcp_sendpage_fn::SIZE);
-    let _ = ZC_SEND_SOURCE.insert(current_tid(), source::SPLICE as u64, 0);
+    set_source(source::SPLICE);
     count(Counter::TcpSendmsg, 1);
     count(Counter::TcpSendpage, 1);
     emit(SendEvent {
