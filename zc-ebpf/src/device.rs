@@ -469,6 +469,40 @@ pub struct FragPages {
     pub user_bytes: u32,
 }
 
+impl FragPages {
+    /// No frag is a page of a file or of a program (see `shared_frags`).
+    const OWN: FragPages = FragPages {
+        frags: 0,
+        bytes: 0,
+        first_index: NO_PAGE,
+        pages: [NO_PAGE; MAX_FRAGS],
+        user_frags: 0,
+        user_bytes: 0,
+    };
+}
+
+/// Whether an skb's frags may hold pages that are not the network stack's
+/// own, and so need walking to their pages: the shared info's flags say.
+/// The kernel raises `SKBFL_SHARED_FRAG` wherever TCP takes a page by
+/// reference (`tcp_sendmsg_locked` with `MSG_SPLICE_PAGES` from 6.5,
+/// `do_tcp_sendpages` before: sendfile, splice, vmsplice's pipe), and the
+/// zero-copy bits wherever it pins a program's pages (`skb_zcopy_set`:
+/// MSG_ZEROCOPY, io_uring's SEND_ZC); `skb_segment` carries both to the
+/// segments. With no flag, every frag is a page TCP copied into, and the
+/// walk would find nothing: a copying strategy's skbs are not walked. The
+/// cheapest test first: one byte already read.
+#[inline(always)]
+pub fn shared_frags(nr_frags: u8, shinfo_flags: u8) -> bool {
+    if nr_frags == 0 {
+        return false;
+    }
+    if shinfo_flags == 0 {
+        count_net(Counter::FragWalksSkipped, 1);
+        return false;
+    }
+    true
+}
+
 /// `folio->mapping`'s low bits: bit 0 marks anonymous memory; with bit 1
 /// too it is KSM (merged anonymous pages, not a program's own buffer).
 const MAPPING_ANON: u64 = 1;
@@ -849,7 +883,11 @@ fn skb_record(skb: u64, op: u16, shape: &Shape) -> Result<Option<SkbEvent>, i64>
     let shinfo = head + end as u64;
     let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
     let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
-    let ff = frag_pages(shinfo, nr_frags);
+    let ff = if shared_frags(nr_frags, shinfo_flags) {
+        frag_pages(shinfo, nr_frags)
+    } else {
+        FragPages::OWN
+    };
     Ok(Some(SkbEvent {
         h: header(Kind::Skb, op),
         skb,
