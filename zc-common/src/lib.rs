@@ -183,6 +183,10 @@ pub enum Config {
     /// until then no receive copy can read such a page, and the receiver's
     /// program does not walk its skbs' frags. Written by the kernel.
     UserPagesSent = 22,
+    /// Non-zero: walk every skb's frags, even where the shared info's
+    /// flags say none is a page of a file or a program
+    /// (`ZC_WALK_EVERY_FRAG=1`): the check that the flags tell the truth.
+    WalkEveryFrag = 23,
 }
 
 /// `Config::Mode` values.
@@ -192,7 +196,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 23;
+pub const CONFIG_SLOTS: u32 = 24;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

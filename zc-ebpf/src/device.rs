@@ -490,13 +490,14 @@ impl FragPages {
 /// MSG_ZEROCOPY, io_uring's SEND_ZC); `skb_segment` carries both to the
 /// segments. With no flag, every frag is a page TCP copied into, and the
 /// walk would find nothing: a copying strategy's skbs are not walked. The
-/// cheapest test first: one byte already read.
+/// cheapest test first: one byte already read. `Config::WalkEveryFrag`
+/// walks them anyway, to check the rule (a live test does).
 #[inline(always)]
 pub fn shared_frags(nr_frags: u8, shinfo_flags: u8) -> bool {
     if nr_frags == 0 {
         return false;
     }
-    if shinfo_flags == 0 {
+    if shinfo_flags == 0 && config(Config::WalkEveryFrag) == 0 {
         count_net(Counter::FragWalksSkipped, 1);
         return false;
     }

@@ -333,6 +333,7 @@ impl Tracer {
         self.set(Config::EndMarker, END_MARKER as u64)?;
         self.set(Config::StartMarker, START_MARKER as u64)?;
         self.set(Config::UserPagesSent, 0)?;
+        self.set(Config::WalkEveryFrag, walk_every_frag())?;
         self.set(
             Config::VmemmapBase,
             super::vmemmap::base_variable().unwrap_or(0),
@@ -1132,6 +1133,14 @@ fn one_line(e: &anyhow::Error) -> String {
     } else {
         lines.join(" ")
     }
+}
+
+/// 1 when `ZC_WALK_EVERY_FRAG` is set: the kernel side then walks every
+/// skb's frags to their pages, also those whose flags say they are the
+/// stack's own copies (`shared_frags` in zc-ebpf's device.rs). A check of
+/// that rule, for the tests and for whoever doubts it; it costs the walk.
+fn walk_every_frag() -> u64 {
+    std::env::var_os("ZC_WALK_EVERY_FRAG").is_some_and(|v| v != "0") as u64
 }
 
 /// Kernels before 5.11 charge eBPF maps to RLIMIT_MEMLOCK; lift it.
