@@ -350,9 +350,9 @@ counters! {
     /// tunnel on a tunnel...). Their device hop goes unrecorded, and their
     /// bytes show as unseen at the device; this says why.
     XmitPendingFull,
-    /// Skbs with frags whose shared-info flags were all clear (no page
-    /// taken by reference, none pinned): their frags are the stack's own
-    /// copies, and were not walked to their pages. Zc's own work, saved.
+    /// Skbs with frags sent before the demo socket was given any page by
+    /// reference or to pin: their frags are TCP's own copies, and were not
+    /// walked to their pages. Zc's own work, saved.
     FragWalksSkipped,
 }
 

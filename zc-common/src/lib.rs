@@ -187,6 +187,12 @@ pub enum Config {
     /// flags say none is a page of a file or a program
     /// (`ZC_WALK_EVERY_FRAG=1`): the check that the flags tell the truth.
     WalkEveryFrag = 23,
+    /// Non-zero once a send on the demo socket was given pages to take by
+    /// reference or to pin (a splice, a sendpage, MSG_ZEROCOPY, a send
+    /// with a `msg_ubuf`): until then every frag of its skbs is a page TCP
+    /// copied into, and the skb probes do not walk them. Written by the
+    /// kernel; 0 at arming.
+    PagesReferenced = 24,
 }
 
 /// `Config::Mode` values.
@@ -196,7 +202,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 24;
+pub const CONFIG_SLOTS: u32 = 25;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;

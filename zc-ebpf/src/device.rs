@@ -470,7 +470,7 @@ pub struct FragPages {
 }
 
 impl FragPages {
-    /// No frag is a page of a file or of a program (see `shared_frags`).
+    /// No frag is a page of a file or of a program (see `walk_frags`).
     const OWN: FragPages = FragPages {
         frags: 0,
         bytes: 0,
@@ -481,23 +481,24 @@ impl FragPages {
     };
 }
 
-/// Whether an skb's frags may hold pages that are not the network stack's
-/// own, and so need walking to their pages: the shared info's flags say.
-/// The kernel raises `SKBFL_SHARED_FRAG` wherever TCP takes a page by
-/// reference (`tcp_sendmsg_locked` with `MSG_SPLICE_PAGES` from 6.5,
-/// `do_tcp_sendpages` before: sendfile, splice, vmsplice's pipe), and the
-/// zero-copy bits wherever it pins a program's pages (`skb_zcopy_set`:
-/// MSG_ZEROCOPY, io_uring's SEND_ZC); `skb_segment` carries both to the
-/// segments. With no flag, every frag is a page TCP copied into, and the
-/// walk would find nothing: a copying strategy's skbs are not walked. The
-/// cheapest test first: one byte already read. `Config::WalkEveryFrag`
-/// walks them anyway, to check the rule (a live test does).
+/// Whether an skb's frags are to be walked to their pages. TCP puts
+/// another's page in an skb only when a send hands it one: a splice or a
+/// sendpage (sendfile, splice, vmsplice's pipe: `MSG_SPLICE_PAGES`), or a
+/// zero-copy send that pins the program's pages. Until the demo socket's
+/// send probes saw such a send (`Config::PagesReferenced`), every frag is
+/// a page TCP copied into and the walk would find nothing: read-write's
+/// and mmap-write's skbs are not walked. `zc trace` follows many sockets
+/// and walks always. The skb's own flags cannot decide it: TCP sets
+/// `SKBFL_SHARED_FRAG` where it takes a page, but moving frags between
+/// skbs (`skb_shift` when it collapses or grows an skb, `pskb_copy` of a
+/// clone) did not carry the flag on until recent stable fixes.
+/// `Config::WalkEveryFrag` walks anyway, to check the rule.
 #[inline(always)]
-pub fn shared_frags(nr_frags: u8, shinfo_flags: u8) -> bool {
+pub fn walk_frags(nr_frags: u8) -> bool {
     if nr_frags == 0 {
         return false;
     }
-    if shinfo_flags == 0 && config(Config::WalkEveryFrag) == 0 {
+    if !tree_mode() && config(Config::PagesReferenced) == 0 && config(Config::WalkEveryFrag) == 0 {
         count_net(Counter::FragWalksSkipped, 1);
         return false;
     }
@@ -884,7 +885,7 @@ fn skb_record(skb: u64, op: u16, shape: &Shape) -> Result<Option<SkbEvent>, i64>
     let shinfo = head + end as u64;
     let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
     let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
-    let ff = if shared_frags(nr_frags, shinfo_flags) {
+    let ff = if walk_frags(nr_frags) {
         frag_pages(shinfo, nr_frags)
     } else {
         FragPages::OWN

@@ -75,8 +75,7 @@ fn try_recv_copy(ctx: &BtfTracePointContext) -> Result<(), i64> {
         && let Ok(head) = kread::<u64>(skb, lay!(skb_head))
         && let Ok(end) = kread::<u32>(skb, lay!(skb_end))
         && let Ok(nr_frags) = kread::<u8>(head + end as u64, lay!(shinfo_nr_frags))
-        && let Ok(flags) = kread::<u8>(head + end as u64, lay!(shinfo_flags))
-        && crate::device::shared_frags(nr_frags, flags)
+        && crate::device::walk_frags(nr_frags)
     {
         let pages = frag_pages(head + end as u64, nr_frags);
         count(Counter::RecvUserPageBytes, pages.user_bytes.min(len) as u64);

@@ -172,6 +172,11 @@ fn sendmsg(sk: u64, msg: u64, skb: u64, size_goal: i32) -> Result<(), i64> {
         source::OTHER
     };
     set_source(src);
+    // A page to take by reference or to pin: from here on the skb probes
+    // walk this socket's frags (`device::walk_frags`).
+    if (src != source::USER || ubuf != 0) && config(Config::PagesReferenced) == 0 {
+        set_config(Config::PagesReferenced, 1);
+    }
     let skb_len: u32 = if skb != 0 {
         kload(skb, lay!(skb_len))
     } else {
@@ -244,6 +249,9 @@ fn try_sendpage_call(ctx: &BtfTracePointContext) -> Result<(), i64> {
     }
     let size: u64 = arg(ctx, tp::tcp_sendpage_fn::SIZE);
     set_source(source::SPLICE);
+    if config(Config::PagesReferenced) == 0 {
+        set_config(Config::PagesReferenced, 1);
+    }
     count(Counter::TcpSendmsg, 1);
     count(Counter::TcpSendpage, 1);
     emit(SendEvent {

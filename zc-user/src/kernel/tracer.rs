@@ -334,6 +334,7 @@ impl Tracer {
         self.set(Config::StartMarker, START_MARKER as u64)?;
         self.set(Config::UserPagesSent, 0)?;
         self.set(Config::WalkEveryFrag, walk_every_frag())?;
+        self.set(Config::PagesReferenced, 0)?;
         self.set(
             Config::VmemmapBase,
             super::vmemmap::base_variable().unwrap_or(0),
@@ -1136,9 +1137,9 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 /// 1 when `ZC_WALK_EVERY_FRAG` is set: the kernel side then walks every
-/// skb's frags to their pages, also those whose flags say they are the
-/// stack's own copies (`shared_frags` in zc-ebpf's device.rs). A check of
-/// that rule, for the tests and for whoever doubts it; it costs the walk.
+/// skb's frags to their pages, also before the socket was given any page
+/// by reference (`walk_frags` in zc-ebpf's device.rs). A check of that
+/// rule, for the tests and for whoever doubts it; it costs the walk.
 fn walk_every_frag() -> u64 {
     std::env::var_os("ZC_WALK_EVERY_FRAG").is_some_and(|v| v != "0") as u64
 }
