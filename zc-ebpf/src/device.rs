@@ -56,9 +56,12 @@ pub struct Pending {
 }
 
 /// Transmits under way on one CPU. The two tracepoints bracket the
-/// driver's `ndo_start_xmit` in `xmit_one`, with bottom halves off: on one
-/// CPU, with nothing between them but a transmit nested inside (a tunnel's
-/// device queueing on the one beneath, up to `XMIT_RECURSION_LIMIT` deep).
+/// driver's `ndo_start_xmit` in `xmit_one`, whose one caller runs with
+/// bottom halves off: on one CPU, with no other transmit through them in
+/// between but one nested inside (a tunnel's device queueing on the one
+/// beneath, up to `XMIT_RECURSION_LIMIT` deep). An interrupt may run in
+/// between, but does not transmit through `xmit_one` (netpoll calls the
+/// driver directly).
 /// So a per-CPU slot holds the record, looked up by skb among a few, where
 /// a hash keyed by skb cost an insert and a delete per skb, each under a
 /// bucket lock.
@@ -72,7 +75,8 @@ pub static ZC_XMIT_PENDING: PerCpuArray<Pending> = PerCpuArray::with_max_entries
 pub fn pending(skb: u64) -> Option<*mut Pending> {
     for i in 0..PENDING_SLOTS {
         if let Some(p) = ZC_XMIT_PENDING.get_ptr_mut(i) {
-            // SAFETY: this CPU's slot; its transmits nest, never interleave.
+            // SAFETY: this CPU's slot; transmits through `xmit_one` on a
+            // CPU nest, never interleave.
             if unsafe { (*p).skb } == skb {
                 return Some(p);
             }
