@@ -78,7 +78,7 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
             .iter()
             .map(|(nr, t)| StoredSyscall {
                 nr: *nr,
-                name: crate::model::syscalls::name(*nr),
+                name: crate::model::syscalls::name(*nr).into_owned(),
                 calls: t.calls,
                 // A total that holds an address (mmap's return) is no count.
                 bytes: crate::decode::scrub(t.bytes),

@@ -66,7 +66,12 @@ use serde_json::Value;
 /// The nginx port is the shell's pid plus a base, so that a matrix run on a
 /// busy host does not meet another server.
 pub const SCRIPT: &str = r#"out="$ZC_LAB_OUT"
+# Each step marked on a guest's console, so that an oops there says which
+# step was running (see `died`); not on the host's.
+step() { [ -n "${ZC_LAB_GUEST:-}" ] && echo "zc-lab: step $1" > /dev/kmsg 2>/dev/null; true; }
+step doctor
 zc doctor > "$out/doctor.txt" 2>&1; echo $? > "$out/doctor.rc"
+step demo
 zc demo --no-tui --json --strategy all --size 1MiB > "$out/demo.json" 2> "$out/demo.err"; echo $? > "$out/demo.rc"
 d="${ZC_WORKDIR:-/var/tmp}/zc-lab-nginx-$$"; port=$((20000 + $$ % 20000))
 rm -rf "$d"; mkdir -p "$d"; head -c 4194304 /dev/urandom > "$d/payload.bin"
@@ -79,6 +84,7 @@ http { access_log off; sendfile on;
   uwsgi_temp_path $d/uw; scgi_temp_path $d/sc;
   server { listen 127.0.0.1:$port; root $d; } }
 EOF
+step trace
 zc trace --json -- nginx -c "$d/nginx.conf" -p "$d" > "$out/trace.json" 2> "$out/trace.err" &
 zc=$!
 i=0; until curl -sf -o "$d/got.bin" --limit-rate 16M "http://127.0.0.1:$port/payload.bin" || [ $i -ge 100 ] || ! kill -0 $zc 2>/dev/null; do i=$((i+1)); sleep 0.2; done
@@ -88,9 +94,11 @@ i=0; while kill -0 $zc 2>/dev/null && [ $i -lt 150 ]; do i=$((i+1)); sleep 0.2; 
 kill -INT $zc 2>/dev/null; wait $zc; echo $? > "$out/trace.rc"
 rm -rf "$d"
 if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_LIVE_TEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
+  step table
   ZC_REQUIRE_LIVE=1 "$ZC_LAB_LIVE_TEST" --exact all_strategies_in_one_run_and_nothing_left_behind --test-threads 1 > "$out/table.txt" 2>&1; echo $? > "$out/table.rc"
 fi
 if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
+  step nfs
   e="${ZC_WORKDIR:-/var/tmp}/zc-lab-nfs-export"; m=/tmp/zc-lab-nfs; t="${ZC_LAB_NFS_TOOLS:-}"
   mkdir -p "$e" "$m" /var/lib/nfs; head -c 1048576 /dev/urandom > "$e/file.bin"; sync
   # The tools are unpacked, not installed (xtask setup); the guest's /etc
@@ -109,6 +117,7 @@ if [ -n "${ZC_LAB_GUEST:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
   zc demo --no-tui --json --strategy all --cold --file "$m/file.bin" > "$out/nfs.json" 2> "$out/nfs.err"; echo $? > "$out/nfs.rc"
 fi
 if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_NICS:-}" ] && [ "$(cat "$out/doctor.rc")" = 0 ]; then
+  step dma
   ip -br link > "$out/nics-before.txt"
   ZC_WORKDIR="$ZC_LAB_NVME" zc demo --no-tui --json --strategy all --size 1MiB --cold --nic auto > "$out/dma.json" 2> "$out/dma.err"; echo $? > "$out/dma.rc"
   ip -br link > "$out/nics-after.txt"
@@ -118,6 +127,7 @@ if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_NICS:-}" ] && [ "$(cat "$out/doc
   # must be as it was before (zc's guard, its child, sets it back where
   # the kernel does not).
   sg() { for n in $ZC_LAB_NICS; do echo "$n $(ethtool -k "$n" | sed -n 's/^scatter-gather: //p')"; done; }
+  step kill
   sg > "$out/sg-before.txt"; host=$(readlink /proc/self/ns/net)
   # A sparse file (nothing to write first), sent through a 4 MiB/s
   # bottleneck: the kill lands in mid-run however fast the guest is.
@@ -143,6 +153,7 @@ if [ -n "${ZC_LAB_GUEST:-}" ] && [ -n "${ZC_LAB_NICS:-}" ] && [ "$(cat "$out/doc
   # zc trace over the NICs: nginx in one namespace sends to curl in the
   # other; the namespaces are the script's own, so zc follows a server it
   # did not set up. Deleting them gives the NICs back.
+  step trace-nic
   set -- $ZC_LAB_NICS
   d="$ZC_LAB_NVME/zc-lab-nginx-nic"; rm -rf "$d"; mkdir -p "$d"; head -c 4194304 /dev/urandom > "$d/payload.bin"
   cat > "$d/nginx.conf" <<EOF
@@ -345,16 +356,62 @@ impl Results {
             trace_nic: lines("trace-nic.json"),
             trace_nic_err: text("trace-nic.err"),
             ran: dir.join("rc").exists(),
-            died: text("console.txt")
-                .lines()
-                .find(|l| l.contains("Kernel panic") || l.contains("Oops"))
-                .map(|l| l.trim().to_owned()),
+            died: died(&text("console.txt")),
         }
     }
 
     fn run(&self, strategy: &str) -> Option<&Value> {
         self.demo.iter().find(|r| r["strategy"] == strategy)
     }
+}
+
+/// Why a guest died, from its console, in one line a CI log can carry:
+/// the oops or panic line, the task it hit, where (RIP), the first frames
+/// of its call trace, and the step of the script that was running (the
+/// script marks each step on the guest's console, `zc-lab: step ...`).
+/// `None` when the console names no oops or panic.
+pub fn died(console: &str) -> Option<String> {
+    // Without the kernel's timestamp prefix, "[  110.758570] ".
+    fn bare(l: &str) -> &str {
+        match l.trim_start().strip_prefix('[') {
+            Some(rest) => rest.split_once("] ").map_or(l, |(_, t)| t).trim(),
+            None => l.trim(),
+        }
+    }
+    let lines: Vec<&str> = console.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Kernel panic") || l.contains("Oops"))?;
+    let mut why = vec![bare(lines[at]).to_owned()];
+    let after = &lines[at + 1..lines.len().min(at + 60)];
+    if let Some(task) = after.iter().find(|l| l.contains(" Comm: ")) {
+        let t = bare(task);
+        why.push(t[t.find("Comm: ").unwrap_or(0)..].to_owned());
+    }
+    if let Some(rip) = after.iter().find(|l| bare(l).starts_with("RIP: ")) {
+        why.push(bare(rip).to_owned());
+    }
+    if let Some(ct) = after
+        .iter()
+        .position(|l| bare(l).starts_with("Call Trace:"))
+    {
+        let frames: Vec<&str> = after[ct + 1..]
+            .iter()
+            .map(|l| bare(l))
+            .take_while(|f| !f.starts_with("</TASK>") && !f.starts_with("Modules linked"))
+            .filter(|f| !f.starts_with('<') && !f.starts_with('?'))
+            .take(10)
+            .collect();
+        why.push(format!("call trace: {}", frames.join(" < ")));
+    }
+    if let Some(step) = lines[..at]
+        .iter()
+        .rev()
+        .find_map(|l| l.split_once("zc-lab: step ").map(|(_, s)| s.trim()))
+    {
+        why.push(format!("during the script's step '{step}'"));
+    }
+    Some(why.join("; "))
 }
 
 /// One check's name and verdict, and what of it could not be checked on
@@ -1429,6 +1486,36 @@ mod tests {
         assert_eq!(c.len(), 1);
         let why = c[0].result.as_ref().expect_err("died");
         assert!(why.contains("Oops: int3"), "{why}");
+    }
+
+    #[test]
+    fn a_console_that_died_says_where_in_one_line() {
+        let console = "[   90.1] zc-lab: step dma\n\
+[   99.2] zc-lab: step kill\n\
+[  110.758570] Oops: general protection fault, probably for non-canonical address 0x90e611d98fd4d519: 0000 [#1] SMP NOPTI\n\
+[  110.758600] CPU: 1 UID: 0 PID: 812 Comm: zc Not tainted 6.16.12+deb13-amd64 #1 PREEMPT(lazy)  Debian 6.16.12-1~bpo13+1\n\
+[  110.758700] RIP: 0010:skb_release_data+0x9a/0x1e0\n\
+[  110.758800] Call Trace:\n\
+[  110.758801]  <TASK>\n\
+[  110.758802]  ? die_addr+0x36/0x90\n\
+[  110.758803]  consume_skb+0x3d/0xb0\n\
+[  110.758804]  tcp_recvmsg_locked+0x2a0/0x9b0\n\
+[  110.758805]  </TASK>\n\
+[  110.758806] Modules linked in: e1000e\n";
+        let why = died(console).expect("an oops");
+        assert!(why.starts_with("Oops: general protection fault"), "{why}");
+        assert!(why.contains("Comm: zc Not tainted"), "{why}");
+        assert!(
+            why.contains("RIP: 0010:skb_release_data+0x9a/0x1e0"),
+            "{why}"
+        );
+        assert!(
+            why.contains("call trace: consume_skb+0x3d/0xb0 < tcp_recvmsg_locked+0x2a0/0x9b0;"),
+            "{why}"
+        );
+        assert!(why.ends_with("during the script's step 'kill'"), "{why}");
+        assert!(!why.contains('\n'));
+        assert_eq!(died("[ 1.0] zc-lab: step demo\n[ 2.0] all is well\n"), None);
     }
 
     #[test]

@@ -430,7 +430,12 @@ pub fn run_one(
             stream_ranges: stream_start.is_some(),
             mapped_resident: done.mapped_resident,
         };
-        let events = Decoder::run(stream_start, &events);
+        // The records go as soon as they are decoded: a shadowing `let`
+        // would keep them (a fifth of a large run's memory) alive while
+        // the model builds its steps.
+        let records = events;
+        let events = Decoder::run(stream_start, &records);
+        drop(records);
         Ok(RunOutcome::new(facts, counts, events, stats))
     })
 }

@@ -86,8 +86,8 @@ fn item_data(item: &Item, t0: u64, so_far: &Tally, touched: &Touched) -> Value {
             evidence,
         } => {
             let (k, call, bytes) = match kind {
-                StepKind::Enter { syscall } => ("enter", syscall.clone(), 0),
-                StepKind::Exit { syscall, .. } => ("exit", syscall.clone(), 0),
+                StepKind::Enter { syscall } => ("enter", syscall.to_string(), 0),
+                StepKind::Exit { syscall, .. } => ("exit", syscall.to_string(), 0),
                 StepKind::Move { bytes, .. } => ("move", String::new(), *bytes),
                 StepKind::Fault { in_kernel, .. } => (
                     if *in_kernel { "kfault" } else { "fault" },

@@ -51,7 +51,7 @@ pub fn export(loaded: &Loaded) -> anyhow::Result<Vec<u8>> {
         for s in &run.steps {
             last_ts = last_ts.max(s.ts_ns);
             match &s.kind {
-                StepKind::Enter { syscall } => open = Some((syscall.clone(), s.ts_ns)),
+                StepKind::Enter { syscall } => open = Some((syscall.to_string(), s.ts_ns)),
                 StepKind::Exit { syscall, ret, .. } => {
                     let start = open.take().map_or(s.ts_ns, |(_, t)| t);
                     ev.push(json!({

@@ -121,7 +121,7 @@ impl Counts {
         self.syscalls
             .iter()
             .filter(|(_, t)| t.calls > 0)
-            .map(|(nr, t)| (super::syscalls::name(*nr), t.calls))
+            .map(|(nr, t)| (super::syscalls::name(*nr).into_owned(), t.calls))
             .collect()
     }
 }

@@ -7,6 +7,8 @@
 //! [`super::rules`]; with no lost events the two agree, and the live tests
 //! check that they do.
 
+use std::borrow::Cow;
+
 use zc_common::event::{
     IORING_CQE_F_NOTIF, IORING_NOTIF_USAGE_ZC_COPIED, IORING_OP_READ, IORING_OP_SEND_ZC,
     SKBFL_ZEROCOPY_ENABLE, op,
@@ -23,11 +25,11 @@ use crate::decode::Event;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepKind {
     /// User → kernel: the sender entered a syscall.
-    Enter { syscall: String },
+    Enter { syscall: Cow<'static, str> },
     /// Kernel → user: the syscall returned `ret`, or (`mapping`) the
     /// address of a new mapping, which is not kept.
     Exit {
-        syscall: String,
+        syscall: Cow<'static, str>,
         ret: i64,
         mapping: bool,
     },

@@ -3,6 +3,8 @@
 //! The kernel reports only numbers (`raw_syscalls:sys_enter` id); the numbers
 //! differ per architecture, so the table uses libc's per-target constants.
 
+use std::borrow::Cow;
+
 /// Names of the syscalls the strategies and their setup use.
 const NAMES: &[(libc::c_long, &str)] = &[
     (libc::SYS_read, "read"),
@@ -174,12 +176,13 @@ const NAMES: &[(libc::c_long, &str)] = &[
 ];
 
 /// The name of syscall `nr`, or `sys_<nr>` for one zc does not name.
-pub fn name(nr: u64) -> String {
-    NAMES
-        .iter()
-        .find(|(n, _)| *n as u64 == nr)
-        .map(|(_, s)| (*s).to_string())
-        .unwrap_or_else(|| format!("sys_{nr}"))
+/// Borrowed from the table when named: a run keeps one step per syscall
+/// entry and exit, and an owned name each was a heap allocation each.
+pub fn name(nr: u64) -> Cow<'static, str> {
+    NAMES.iter().find(|(n, _)| *n as u64 == nr).map_or_else(
+        || Cow::Owned(format!("sys_{nr}")),
+        |(_, s)| Cow::Borrowed(*s),
+    )
 }
 
 /// What `zc trace`'s kernel side needs to know of syscall numbers: which

@@ -73,6 +73,19 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// The terminal's writer: each frame buffered whole and written at once
+/// (ratatui flushes after every frame). Straight to stdout, a frame went
+/// out in 1 KiB pieces, and a slow terminal, or tmux, could show half a
+/// new frame over the old one.
+pub(crate) type Backend = CrosstermBackend<std::io::BufWriter<Stdout>>;
+
+pub(crate) fn backend() -> Backend {
+    CrosstermBackend::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout(),
+    ))
+}
+
 /// Restores the terminal before the default panic message prints.
 pub(crate) fn install_panic_hook() {
     let previous = std::panic::take_hook();
@@ -325,8 +338,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     install_panic_hook();
     let _guard = TerminalGuard::enter()?;
-    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
-        Terminal::new(CrosstermBackend::new(std::io::stdout())).context("open the terminal")?;
+    let mut terminal = Terminal::new(backend()).context("open the terminal")?;
     terminal.clear()?;
     crate::signals::watch_terminal();
     let mut input = EventStream::new();

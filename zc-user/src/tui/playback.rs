@@ -318,7 +318,7 @@ mod tests {
     use super::*;
     use crate::model::Movement;
 
-    fn enter(name: &str) -> Step {
+    fn enter(name: &'static str) -> Step {
         Step {
             ts_ns: 0,
             kind: StepKind::Enter {
@@ -328,7 +328,7 @@ mod tests {
             pages: Vec::new(),
         }
     }
-    fn exit(name: &str) -> Step {
+    fn exit(name: &'static str) -> Step {
         Step {
             ts_ns: 0,
             kind: StepKind::Exit {

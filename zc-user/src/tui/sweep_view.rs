@@ -123,9 +123,7 @@ pub fn show(sweep: &Sweep) -> anyhow::Result<()> {
     super::install_panic_hook();
     crate::signals::catch();
     let _guard = super::TerminalGuard::enter()?;
-    let mut terminal =
-        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
-            .context("open the terminal")?;
+    let mut terminal = ratatui::Terminal::new(super::backend()).context("open the terminal")?;
     let keys = Keys::start();
     let mut metric = Metric::SenderCpu;
     loop {

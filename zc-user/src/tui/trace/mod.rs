@@ -28,7 +28,7 @@ use crate::{
     trace::{Live, SAMPLE_EVERY},
 };
 
-type Term = ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>;
+type Term = ratatui::Terminal<super::Backend>;
 
 /// The terminal in raw mode on the alternate screen, restored when the
 /// guard drops, by the panic hook, and (signals) because both loops leave
@@ -37,9 +37,7 @@ fn open_terminal() -> anyhow::Result<(super::TerminalGuard, Term)> {
     super::install_panic_hook();
     crate::signals::catch();
     let guard = super::TerminalGuard::enter()?;
-    let terminal =
-        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
-            .context("open the terminal")?;
+    let terminal = ratatui::Terminal::new(super::backend()).context("open the terminal")?;
     Ok((guard, terminal))
 }
 
