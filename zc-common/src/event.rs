@@ -248,10 +248,34 @@ pub struct SkbEvent {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RecvEvent {
     pub h: Header,
+    /// The skb copied; 0 for a fold of several.
     pub skb: u64,
+    /// Bytes copied.
     pub len: u32,
+    /// How many copies this record stands for: 1, or more for a fold made
+    /// in the kernel (`Config::FoldRecv`), whose header time is its first
+    /// copy's.
+    pub copies: u32,
+}
+
+/// The receiver's copies folded so far (`ZC_RECV_FOLD`, one slot): written
+/// only by the receiver thread, emitted as one `RecvEvent` when it holds
+/// `FOLD_RECV_COPIES` copies, and read by zc for the rest at the run's end.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecvFold {
+    /// The first copy's time (`bpf_ktime_get_ns`).
+    pub first_ns: u64,
+    pub bytes: u64,
+    pub copies: u32,
     pub _pad: u32,
 }
+
+/// Copies one folded record holds at most.
+pub const FOLD_RECV_COPIES: u32 = 4096;
+/// A fold also ends once it holds this many bytes: one copy's length is
+/// an `int`, so the fold's bytes always fit the record's `u32`.
+pub const FOLD_RECV_BYTES: u64 = 1 << 31;
 
 /// The veth handed a demo skb that held user pages to its peer
 /// (`net:netif_rx`, same skb): what its frags are now, after

@@ -47,6 +47,9 @@ pub mod maps {
     /// sender sets and clears it with a plain store, no syscall, so its
     /// waiting is never traced.
     pub const GATE: &str = "ZC_GATE";
+    /// The receiver's copies folded so far ([`crate::event::RecvFold`],
+    /// one slot), while `Config::FoldRecv` is set.
+    pub const RECV_FOLD: &str = "ZC_RECV_FOLD";
     /// `zc trace`: the followed processes (tgid → 1), kept up to date by
     /// `task_newtask` and `sched_process_exit` in the kernel.
     pub const FOLLOWED: &str = "ZC_FOLLOWED";
@@ -183,9 +186,9 @@ pub enum Config {
     /// until then no receive copy can read such a page, and the receiver's
     /// program does not walk its skbs' frags. Written by the kernel.
     UserPagesSent = 22,
-    /// Non-zero: walk every skb's frags, even where the shared info's
-    /// flags say none is a page of a file or a program
-    /// (`ZC_WALK_EVERY_FRAG=1`): the check that the flags tell the truth.
+    /// Non-zero: walk every skb's frags, even before the demo socket was
+    /// handed a page by reference or to pin (`ZC_WALK_EVERY_FRAG=1`): the
+    /// check that `PagesReferenced` skips no page of a file or a program.
     WalkEveryFrag = 23,
     /// Non-zero once a send on the demo socket was given pages to take by
     /// reference or to pin (a splice, a sendpage, MSG_ZEROCOPY, a send
@@ -193,6 +196,10 @@ pub enum Config {
     /// copied into, and the skb probes do not walk them. Written by the
     /// kernel; 0 at arming.
     PagesReferenced = 24,
+    /// Non-zero: the run is too large to show copy by copy, and the
+    /// receiver's copies are folded in the kernel (`ZC_RECV_FOLD`): one
+    /// record per `FOLD_RECV_COPIES` copies, its bytes and count exact.
+    FoldRecv = 25,
 }
 
 /// `Config::Mode` values.
@@ -202,7 +209,7 @@ pub mod mode {
 }
 
 /// Number of `ZC_CONFIG` slots.
-pub const CONFIG_SLOTS: u32 = 25;
+pub const CONFIG_SLOTS: u32 = 26;
 
 /// Slots of `ZC_PIN_PREFIX`: zero-copy sends that may be outstanding at once.
 pub const ZC_PREFIX_SLOTS: u32 = 1 << 16;
@@ -223,6 +230,7 @@ mod pod {
     unsafe impl aya::Pod for SendEvent {}
     unsafe impl aya::Pod for SkbEvent {}
     unsafe impl aya::Pod for RecvEvent {}
+    unsafe impl aya::Pod for RecvFold {}
     unsafe impl aya::Pod for DmaEvent {}
     unsafe impl aya::Pod for CompletionEvent {}
     unsafe impl aya::Pod for ForwardEvent {}

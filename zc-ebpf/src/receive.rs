@@ -10,11 +10,19 @@
 //!   `struct sock_exterr_skb`, whose `sock_extended_err` gives the range of
 //!   sends completed and whether the kernel copied them after all.
 
-use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use aya_ebpf::{
+    helpers::bpf_ktime_get_ns,
+    macros::{btf_tracepoint, map},
+    maps::Array,
+    programs::BtfTracePointContext,
+};
 use zc_common::{
     Config, ZC_PREFIX_SLOTS,
     counters::Counter,
-    event::{CompletionEvent, Kind, RecvEvent, SO_EE_CODE_ZEROCOPY_COPIED, SO_EE_ORIGIN_ZEROCOPY},
+    event::{
+        CompletionEvent, FOLD_RECV_BYTES, FOLD_RECV_COPIES, Kind, RecvEvent, RecvFold,
+        SO_EE_CODE_ZEROCOPY_COPIED, SO_EE_ORIGIN_ZEROCOPY,
+    },
     tracepoints as tp,
 };
 
@@ -80,13 +88,51 @@ fn try_recv_copy(ctx: &BtfTracePointContext) -> Result<(), i64> {
         let pages = frag_pages(head + end as u64, nr_frags);
         count(Counter::RecvUserPageBytes, pages.user_bytes.min(len) as u64);
     }
+    if config(Config::FoldRecv) != 0 && !tree_mode() {
+        fold(len);
+        return Ok(());
+    }
     emit(RecvEvent {
         h: header(Kind::Recv, 0),
         skb,
         len,
-        _pad: 0,
+        copies: 1,
     });
     Ok(())
+}
+
+/// The receiver's copies, folded: a run too large to show copy by copy
+/// sends one record per `FOLD_RECV_COPIES` of them, with their bytes and
+/// the first one's time. Only the receiver thread gets here, one CPU at a
+/// time, so the one slot needs no lock; zc reads what is left in it when
+/// the run ends.
+#[map]
+pub static ZC_RECV_FOLD: Array<RecvFold> = Array::with_max_entries(1, 0);
+
+#[inline(always)]
+fn fold(len: u32) {
+    let Some(f) = ZC_RECV_FOLD.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: the map's one slot, written by this thread only (above).
+    let f = unsafe { &mut *f };
+    if f.copies == 0 {
+        // SAFETY: helper without arguments.
+        f.first_ns = unsafe { bpf_ktime_get_ns() };
+    }
+    f.copies += 1;
+    f.bytes += len as u64;
+    if f.copies >= FOLD_RECV_COPIES || f.bytes >= FOLD_RECV_BYTES {
+        let mut h = header(Kind::Recv, 0);
+        h.ts_ns = f.first_ns;
+        emit(RecvEvent {
+            h,
+            skb: 0,
+            len: f.bytes as u32,
+            copies: f.copies,
+        });
+        *f = RecvFold::default();
+    }
 }
 
 /// `struct sock_extended_err`: `ee_errno` (u32), `ee_origin`, `ee_type`,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The `format` field of every trace.
 pub const FORMAT: &str = "zc-trace";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 /// Largest trace the reader accepts.
 pub const MAX_BYTES: usize = 512 << 20;
 
@@ -325,10 +325,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "is_false")]
         failed: bool,
     },
+    /// The receiver's copy of `len` bytes out of socket buffers; `copies`
+    /// copies folded into one by the kernel in a large run (version 6;
+    /// absent: one), whose `skb` is then 0 and `t` the first one's time.
     Recv {
         t: u64,
         skb: u64,
         len: u32,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        copies: u32,
     },
     /// A device's engine told to move bytes (`dma:dma_map_phys`): a NIC's
     /// transmit map of a followed skb, or a disk's map into a page of the
@@ -567,6 +572,14 @@ fn is_false(v: &bool) -> bool {
     !*v
 }
 
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
+}
+
 fn is_zero(v: &u32) -> bool {
     *v == 0
 }
@@ -650,6 +663,40 @@ mod tests {
         let t = tiny();
         let bytes = t.to_bytes().expect("serialise");
         assert_eq!(Trace::parse(&bytes).expect("parse"), t);
+    }
+
+    /// A receive copy is written without `copies` when it is one, so the
+    /// files of unfolded runs read as before; a fold keeps its count.
+    #[test]
+    fn a_folded_receive_keeps_its_count_and_a_single_one_reads_as_one() {
+        let mut t = tiny();
+        t.runs[0].events.extend([
+            Event::Recv {
+                t: 20,
+                skb: 1,
+                len: 1448,
+                copies: 1,
+            },
+            Event::Recv {
+                t: 30,
+                skb: 0,
+                len: 4096 * 1448,
+                copies: 4096,
+            },
+        ]);
+        let text = String::from_utf8(t.to_bytes().expect("bytes")).expect("utf-8");
+        assert_eq!(text.matches("\"copies\"").count(), 1, "{text}");
+        assert_eq!(Trace::parse(text.as_bytes()).expect("parse"), t);
+        let old = r#"{"k":"recv","t":5,"skb":2,"len":100}"#;
+        assert_eq!(
+            serde_json::from_str::<Event>(old).expect("an older receive"),
+            Event::Recv {
+                t: 5,
+                skb: 2,
+                len: 100,
+                copies: 1
+            }
+        );
     }
 
     #[test]

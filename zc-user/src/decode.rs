@@ -307,6 +307,7 @@ impl Decoder {
                 t,
                 skb: self.id(r.skb),
                 len: r.len,
+                copies: r.copies.max(1),
             },
             Record::Dma(d) => Event::Dma {
                 t,

@@ -735,6 +735,83 @@ fn recorded_runs_replay_with_the_same_figures() {
     );
 }
 
+/// A run too large to show copy by copy (`FOLD_FROM`) gets the
+/// receiver's copies folded by the kernel: sendfile with scatter-gather
+/// off receives one segment at a time, tens of thousands of copies. The
+/// folds must hold every copy and byte the kernel's own counters counted
+/// one by one, and the receiver's own byte count; a smaller run folds
+/// nothing; the recording replays with the same figures.
+#[test]
+fn a_large_run_folds_the_receivers_copies_and_loses_none() {
+    let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip("a_large_run_folds_the_receivers_copies_and_loses_none") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recv = |run: &Value| -> Vec<(u64, u64)> {
+        run["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["k"] == "recv")
+            .map(|e| (u(e, "len"), e["copies"].as_u64().unwrap_or(1)))
+            .collect()
+    };
+    for (size, folds) in [(zc::demo::run::FOLD_FROM, true), (SIZE, false)] {
+        let trace = dir.path().join(format!("{size}.zctrace"));
+        let live = demo_sized(
+            size,
+            CHUNK,
+            &[
+                "--strategy",
+                "sendfile",
+                "--record",
+                trace.to_str().expect("utf-8"),
+            ],
+        );
+        let text = std::fs::read_to_string(&trace).expect("trace");
+        let file: Value = serde_json::from_str(&text).expect("JSON");
+        let run = &file["runs"][0];
+        let (copies, bytes) = (
+            u(&run["counters"], "RecvCopies"),
+            u(&run["counters"], "RecvCopyBytes"),
+        );
+        let got = recv(run);
+        assert_eq!(
+            got.iter().map(|r| r.1).sum::<u64>(),
+            copies,
+            "{size}: copies"
+        );
+        assert_eq!(got.iter().map(|r| r.0).sum::<u64>(), bytes, "{size}: bytes");
+        assert_eq!(
+            bytes, size,
+            "{size}: the kernel's count of the receiver's copies"
+        );
+        assert_eq!(
+            u(&live[0], "received_bytes"),
+            size,
+            "{size}: the receiver's own"
+        );
+        if folds {
+            let per = zc_common::event::FOLD_RECV_COPIES as u64;
+            assert!(copies > 4 * per, "{copies} copies: too few to fold");
+            assert_eq!(
+                got.len() as u64,
+                copies.div_ceil(per),
+                "one record per fold"
+            );
+            assert!(got[..got.len() - 1].iter().all(|r| r.1 == per), "{got:?}");
+        } else {
+            assert!(got.iter().all(|r| r.1 == 1), "{size}: folded: {got:?}");
+            assert_eq!(got.len() as u64, copies);
+        }
+        let replayed = common::replay_json(&trace);
+        for key in common::REPLAYED_FIGURES {
+            assert_eq!(live[0][key], replayed[0][key], "{size}: {key}");
+        }
+    }
+}
+
 /// Every run balances its ledger, whatever the size, the chunk and the
 /// cache: one byte, a page and one, an odd size in odd chunks, cold.
 #[test]

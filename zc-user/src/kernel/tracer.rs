@@ -19,6 +19,7 @@ use aya::{
 use zc_common::{
     Config, MAX_SYSCALLS, RING_OPCODES,
     counters::{COUNTERS, Counter},
+    event::{Header, Kind, RecvEvent, RecvFold},
     maps,
 };
 
@@ -68,6 +69,9 @@ pub struct Target {
     /// The receiving NIC's ifindex in the receiver's namespace, over
     /// borrowed NICs; 0 over the veth.
     pub nic_rx_ifindex: u32,
+    /// Fold the receiver's copies in the kernel (`Config::FoldRecv`): a
+    /// run too large to show copy by copy (`demo::run::FOLD_FROM`).
+    pub fold_receive: bool,
 }
 
 /// Which page cache holds a file, as the kernel says: the identity the
@@ -335,6 +339,8 @@ impl Tracer {
         self.set(Config::UserPagesSent, 0)?;
         self.set(Config::WalkEveryFrag, walk_every_frag())?;
         self.set(Config::PagesReferenced, 0)?;
+        self.recv_fold()?.set(0, RecvFold::default(), 0)?;
+        self.set(Config::FoldRecv, target.fold_receive as u64)?;
         self.set(
             Config::VmemmapBase,
             super::vmemmap::base_variable().unwrap_or(0),
@@ -390,6 +396,39 @@ impl Tracer {
         Ok(FileIdentity {
             mapping: if cache != 0 { cache } else { opened },
         })
+    }
+
+    fn recv_fold(&mut self) -> anyhow::Result<Array<&mut MapData, RecvFold>> {
+        let map = self
+            .ebpf
+            .map_mut(maps::RECV_FOLD)
+            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::RECV_FOLD))?;
+        Ok(Array::try_from(map)?)
+    }
+
+    /// The receiver's copies the kernel folded since its last folded
+    /// record, as one more record (its header's time is the first copy's),
+    /// and the slot emptied. Call it once the receiver has finished.
+    pub fn take_receive_fold(&mut self) -> anyhow::Result<Option<Record>> {
+        let mut slot = self.recv_fold()?;
+        let f = slot
+            .get(&0, 0)
+            .context("read the receiver's folded copies")?;
+        if f.copies == 0 {
+            return Ok(None);
+        }
+        slot.set(0, RecvFold::default(), 0)?;
+        Ok(Some(Record::Recv(RecvEvent {
+            h: Header {
+                ts_ns: f.first_ns,
+                tid: 0,
+                kind: Kind::Recv as u16,
+                op: 0,
+            },
+            skb: 0,
+            len: f.bytes as u32,
+            copies: f.copies,
+        })))
     }
 
     /// Stops tracing altogether.

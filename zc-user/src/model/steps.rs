@@ -657,13 +657,17 @@ impl StepBuilder {
                 bytes,
                 "skb:skb_copy_datagram_iovec (sender, error queue) → sock_extended_err",
             ),
-            &Event::Recv { len, .. } => self.moved(
+            &Event::Recv { len, copies, .. } => self.moved(
                 ts,
                 Movement::CpuCopy,
                 Place::SocketBuffer,
                 Place::Receiver,
                 len as u64,
-                "skb:skb_copy_datagram_iovec",
+                if copies > 1 {
+                    "skb:skb_copy_datagram_iovec, copies folded in the kernel"
+                } else {
+                    "skb:skb_copy_datagram_iovec"
+                },
             ),
             // The NIC's engine reading an skb's bytes: the file's own pages
             // when the map names them. The disk's maps are the page cache's
@@ -988,6 +992,20 @@ mod tests {
         }));
         assert_eq!(b.tally().receiver_copy_bytes, 1000);
         assert_eq!(b.tally().cpu_copy_bytes, 0);
+    }
+
+    #[test]
+    fn a_fold_of_receive_copies_is_one_step_with_every_byte() {
+        let mut b = StepBuilder::new(named("sendfile"));
+        b.rec(&Record::Recv(RecvEvent {
+            h: h(1, Kind::Recv, 0),
+            len: 4096 * 1448,
+            copies: 4096,
+            ..Default::default()
+        }));
+        assert_eq!(b.steps().len(), 1);
+        assert_eq!(b.tally().receiver_copy_bytes, 4096 * 1448);
+        assert!(b.steps()[0].evidence.contains("folded"));
     }
 
     #[test]
