@@ -87,9 +87,18 @@ fn common_checks(v: &Value) {
     // The receiver's own copy is measured, and kept out of the sender's
     // figures (under kernel TLS its kernel decrypts into its buffer instead).
     let rc = ratio(v, "receiver_copy_bytes") + ratio(&v["ledger"][3], "decrypted_bytes");
+    // Once in a CI run (7.3, msg-zerocopy, 2026-12-03) the receiver's
+    // copies came to exactly 0.75×, and 6 runs of the same there did not
+    // do it again: the message carries what the next one needs.
     assert!(
         (0.99..1.05).contains(&rc),
-        "{name}: receiver copied {rc}× the file"
+        "{name}: receiver copied {rc}× the file; to the receiver: {}; misses {}; blind {}; events {} ({} lost, {})",
+        v["ledger"][3],
+        v["probe_misses_by_program"],
+        v["blind_tasks"],
+        v["events"],
+        v["lost_events"],
+        v["event_check"]
     );
     assert_eq!(u(v, "lost_events"), 0, "{name}: events lost on a small run");
     // Bytes never move in no operation: each movement counts the calls,

@@ -68,7 +68,7 @@ use serde_json::Value;
 pub const SCRIPT: &str = r#"out="$ZC_LAB_OUT"
 # Each step marked on a guest's console, so that an oops there says which
 # step was running (see `died`); not on the host's.
-step() { [ -n "${ZC_LAB_GUEST:-}" ] && echo "zc-lab: step $1" > /dev/kmsg 2>/dev/null; true; }
+step() { [ -n "${ZC_LAB_GUEST:-}" ] && echo "zc-lab: step $1" 2>/dev/null > /dev/kmsg; true; }
 step doctor
 zc doctor > "$out/doctor.txt" 2>&1; echo $? > "$out/doctor.rc"
 step demo
@@ -369,7 +369,7 @@ impl Results {
 /// the oops or panic line, the task it hit, where (RIP), the first frames
 /// of its call trace, and the step of the script that was running (the
 /// script marks each step on the guest's console, `zc-lab: step ...`).
-/// `None` when the console names no oops or panic.
+/// `None` when the console names no oops, BUG or panic.
 pub fn died(console: &str) -> Option<String> {
     // Without the kernel's timestamp prefix, "[  110.758570] ".
     fn bare(l: &str) -> &str {
@@ -379,9 +379,13 @@ pub fn died(console: &str) -> Option<String> {
         }
     }
     let lines: Vec<&str> = console.lines().collect();
+    // The first line that names the death: a `BUG:` comes a few lines
+    // before its `Oops:`, and kernels before about 6.9 print a general
+    // protection fault with no "Oops" in it.
+    const CAUSES: [&str; 4] = ["BUG: ", "general protection fault", "Oops", "Kernel panic"];
     let at = lines
         .iter()
-        .position(|l| l.contains("Kernel panic") || l.contains("Oops"))?;
+        .position(|l| CAUSES.iter().any(|c| l.contains(c)))?;
     let mut why = vec![bare(lines[at]).to_owned()];
     let after = &lines[at + 1..lines.len().min(at + 60)];
     if let Some(task) = after.iter().find(|l| l.contains(" Comm: ")) {
@@ -1516,6 +1520,12 @@ mod tests {
         assert!(why.ends_with("during the script's step 'kill'"), "{why}");
         assert!(!why.contains('\n'));
         assert_eq!(died("[ 1.0] zc-lab: step demo\n[ 2.0] all is well\n"), None);
+        // 6.1 says "general protection fault" with no "Oops"; a BUG line
+        // comes before its oops and is the one that names the cause.
+        let old = "[ 5.0] general protection fault, probably for non-canonical address 0xdead: 0000 [#1] PREEMPT SMP NOPTI\n";
+        assert!(died(old).is_some_and(|w| w.starts_with("general protection fault")));
+        let bug = "[ 5.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n[ 5.1] Oops: 0000 [#1] SMP NOPTI\n";
+        assert!(died(bug).is_some_and(|w| w.starts_with("BUG: kernel NULL pointer")));
     }
 
     #[test]
