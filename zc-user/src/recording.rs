@@ -105,8 +105,10 @@ pub fn store_run(o: &RunOutcome, summary: serde_json::Value) -> StoredRun {
 }
 
 /// Rebuilds the in-memory outcome of a stored run: the same model code runs
-/// on it as on a live run.
-pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
+/// on it as on a live run. Takes the run, so that its events move into the
+/// outcome rather than being copied beside it (a large trace's events are
+/// most of its memory).
+pub fn load_run(mut s: StoredRun) -> Result<RunOutcome, String> {
     let facts = from_facts(&s.facts)?;
     let mut counts = Counts::new();
     for (name, v) in &s.counters {
@@ -140,7 +142,7 @@ pub fn load_run(s: &StoredRun) -> Result<RunOutcome, String> {
         }
     }
     // The trace reader checked the events are in time order.
-    let events = s.events.clone();
+    let events = std::mem::take(&mut s.events);
     let stats = TransferStats {
         elapsed_ns: s.elapsed_ns,
         sender_cpu_ns: s.sender_cpu_ns,
@@ -274,12 +276,13 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, zc_trace::TraceError> {
     let trace = Trace::parse(bytes)?;
     let runs = trace
         .runs
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, r)| {
+            let strategy = r.facts.strategy.clone();
             load_run(r).map_err(|msg| zc_trace::TraceError::BadRun {
                 run: i + 1,
-                strategy: r.facts.strategy.clone(),
+                strategy,
                 msg,
             })
         })
@@ -352,7 +355,7 @@ mod tests {
         let live = RunOutcome::new(facts, c, vec![], stats);
         assert_eq!(live.figures.ledger.hops[3].skipped_bytes, 376);
         let json = serde_json::to_string(&store_run(&live, serde_json::Value::Null)).expect("json");
-        let back = load_run(&serde_json::from_str(&json).expect("parse")).expect("loads");
+        let back = load_run(serde_json::from_str(&json).expect("parse")).expect("loads");
         assert_eq!(back.counts.missed_runs, live.counts.missed_runs);
         assert_eq!(back.figures.ledger, live.figures.ledger);
     }
@@ -366,7 +369,7 @@ mod tests {
         for o in &rec.runs {
             let stored = store_run(o, serde_json::Value::Null);
             let json = serde_json::to_string(&stored).expect("json");
-            let back = load_run(&serde_json::from_str(&json).expect("parse")).expect("loads");
+            let back = load_run(serde_json::from_str(&json).expect("parse")).expect("loads");
             assert_eq!(back.events, o.events, "{:?}", o.facts.strategy);
             assert_eq!(back.figures, o.figures);
             assert_eq!(back.steps, o.steps);
