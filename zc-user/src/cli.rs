@@ -119,6 +119,8 @@ pub struct DemoArgs {
     pub strategy: StrategyChoice,
 
     /// Size of the demo file zc creates (bytes, or with a unit: 4097, 64KiB, 8MiB).
+    /// From 64 MiB up (a file of --file too), the kernel folds the receiver's
+    /// copies into one event per 4,096; the counts stay exact.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     pub size: u64,
 

@@ -302,12 +302,17 @@ impl Tracer {
         &self.status
     }
 
-    fn config(&mut self) -> anyhow::Result<Array<&mut MapData, u64>> {
+    /// One of the object's array maps, by name.
+    fn array<V: aya::Pod>(&mut self, name: &str) -> anyhow::Result<Array<&mut MapData, V>> {
         let map = self
             .ebpf
-            .map_mut(maps::CONFIG)
-            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::CONFIG))?;
+            .map_mut(name)
+            .ok_or_else(|| anyhow!("eBPF object has no map {name}"))?;
         Ok(Array::try_from(map)?)
+    }
+
+    fn config(&mut self) -> anyhow::Result<Array<&mut MapData, u64>> {
+        self.array(maps::CONFIG)
     }
 
     fn set(&mut self, slot: Config, value: u64) -> anyhow::Result<()> {
@@ -339,7 +344,8 @@ impl Tracer {
         self.set(Config::UserPagesSent, 0)?;
         self.set(Config::WalkEveryFrag, walk_every_frag())?;
         self.set(Config::PagesReferenced, 0)?;
-        self.recv_fold()?.set(0, RecvFold::default(), 0)?;
+        self.array::<RecvFold>(maps::RECV_FOLD)?
+            .set(0, RecvFold::default(), 0)?;
         self.set(Config::FoldRecv, target.fold_receive as u64)?;
         self.set(
             Config::VmemmapBase,
@@ -398,19 +404,11 @@ impl Tracer {
         })
     }
 
-    fn recv_fold(&mut self) -> anyhow::Result<Array<&mut MapData, RecvFold>> {
-        let map = self
-            .ebpf
-            .map_mut(maps::RECV_FOLD)
-            .ok_or_else(|| anyhow!("eBPF object has no map {}", maps::RECV_FOLD))?;
-        Ok(Array::try_from(map)?)
-    }
-
     /// The receiver's copies the kernel folded since its last folded
     /// record, as one more record (its header's time is the first copy's),
     /// and the slot emptied. Call it once the receiver has finished.
     pub fn take_receive_fold(&mut self) -> anyhow::Result<Option<Record>> {
-        let mut slot = self.recv_fold()?;
+        let mut slot = self.array::<RecvFold>(maps::RECV_FOLD)?;
         let f = slot
             .get(&0, 0)
             .context("read the receiver's folded copies")?;
