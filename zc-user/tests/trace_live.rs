@@ -443,6 +443,15 @@ fn a_trace_without_syscalls_leaves_them_unattached_and_still_balances() {
         python(),
         dir.path().display()
     );
+    // bpftool lists every program loaded, not this zc's alone, and an
+    // earlier test's zc (one in a tmux pane, say) may still be exiting:
+    // its sys_enter was once still listed here. So none of zc's programs
+    // may be loaded when this one starts.
+    let earlier = common::bpf_program_ids_within(std::time::Duration::from_secs(10));
+    assert!(
+        earlier.is_empty(),
+        "programs of an earlier zc are still loaded: {earlier:?}"
+    );
     let zc = zc_trace(&["--json", "--no-syscalls", "--", "/bin/sh", "-c", &script]);
     let loaded: Vec<String> = common::zc_programs_loaded()
         .into_iter()

@@ -196,7 +196,13 @@ pub fn host_state() -> HostState {
 /// for some milliseconds after zc exits. Waits up to a second for zc's
 /// programs to be gone before answering: one still there then is a leftover.
 pub fn bpf_program_ids() -> BTreeSet<u64> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    bpf_program_ids_within(std::time::Duration::from_secs(1))
+}
+
+/// The same, waiting up to `within` for them to be gone.
+#[allow(dead_code)] // not every test binary waits for another zc
+pub fn bpf_program_ids_within(within: std::time::Duration) -> BTreeSet<u64> {
+    let deadline = std::time::Instant::now() + within;
     loop {
         let ids = bpf_program_ids_now();
         if ids.is_empty() || std::time::Instant::now() >= deadline {
