@@ -504,7 +504,18 @@ fn write_ledger(
             fmt_bytes(h.skipped_bytes)
         );
     }
-    let skipped = l.hops.iter().any(|h| h.skipped_bytes > 0);
+    for h in l.hops.iter().filter(|h| h.skipped_map_bytes > 0) {
+        let _ = writeln!(
+            s,
+            "  {}: maps covering {} of the skbs the device took went unseen in probe runs the kernel skipped; the skbs' own lengths say they were mapped",
+            h.hop,
+            fmt_bytes(h.skipped_map_bytes)
+        );
+    }
+    let skipped = l
+        .hops
+        .iter()
+        .any(|h| h.skipped_bytes > 0 || h.skipped_map_bytes > 0);
     if (l.unexplained_bytes > 0 || skipped) && !misses.is_empty() {
         let which: Vec<String> = misses.iter().map(|(p, n)| format!("{p} {n}x")).collect();
         let _ = writeln!(

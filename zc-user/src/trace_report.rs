@@ -406,6 +406,21 @@ pub fn text(reports: &[TreeReport], why_ended: Option<&str>) -> String {
                 ),
             );
         }
+        if !r.probe_misses_by_program.is_empty() {
+            let which: Vec<String> = r
+                .probe_misses_by_program
+                .iter()
+                .map(|(p, n)| format!("{p} {n}x"))
+                .collect();
+            line(
+                &mut s,
+                "probe runs the kernel skipped",
+                format!(
+                    "{}: what they would have counted is missing from the figures (a program is not re-entered on a CPU)",
+                    which.join(", ")
+                ),
+            );
+        }
         if !r.files.is_empty() {
             let _ = writeln!(s, "\n  files (read = copied to user; ref = by reference)");
             // A file's read and by-reference bytes are its calls' return values.
@@ -703,6 +718,7 @@ mod tests {
             tracing_cost: Default::default(),
             blind_tasks: vec![],
             syscalls_traced: true,
+            probe_misses_by_program: Default::default(),
         };
         assert_eq!(unseen(&r, Lang::En), None);
         let v = json(&r).expect("json");
@@ -710,6 +726,39 @@ mod tests {
         assert_eq!(v["processes"][0]["verdict"], said);
         assert_eq!(v["verdict"], serde_json::json!([said]));
         assert!(verdicts(&r, Lang::Zh)[0].contains("收到 1 MiB"));
+    }
+
+    /// Runs the kernel skipped are named in the text and carried in the
+    /// JSON; a trace without any says nothing of them.
+    #[test]
+    fn skipped_probe_runs_are_named_in_the_text_and_the_json() {
+        let mut r = TreeReport {
+            command: vec!["nginx".into()],
+            root: 1,
+            pids: vec![1],
+            elapsed_ns: 1,
+            flow: Flow::default(),
+            unexplained_bytes: 0,
+            processes: vec![],
+            files: vec![],
+            sockets: vec![],
+            tracing_cost: Default::default(),
+            blind_tasks: vec![],
+            syscalls_traced: true,
+            probe_misses_by_program: [("dma:dma_map_phys".to_string(), 3)].into(),
+        };
+        let t = text(std::slice::from_ref(&r), None);
+        assert!(
+            t.lines()
+                .any(|l| l.contains("probe runs the kernel skipped")
+                    && l.contains("dma:dma_map_phys 3x")),
+            "{t}"
+        );
+        let v = json(&r).expect("json");
+        assert_eq!(v["probe_misses_by_program"]["dma:dma_map_phys"], 3);
+        r.probe_misses_by_program.clear();
+        let t = text(std::slice::from_ref(&r), None);
+        assert!(!t.contains("skipped"), "{t}");
     }
 
     /// A task no program ran for is named in both languages.
@@ -727,6 +776,7 @@ mod tests {
             sockets: vec![],
             tracing_cost: Default::default(),
             syscalls_traced: true,
+            probe_misses_by_program: Default::default(),
             blind_tasks: vec![crate::model::counts::BlindTask {
                 tid: 69,
                 pid: 1,
@@ -767,6 +817,7 @@ mod tests {
             tracing_cost: Default::default(),
             blind_tasks: vec![],
             syscalls_traced: false,
+            probe_misses_by_program: Default::default(),
         };
         let text = text(std::slice::from_ref(&r), None);
         assert!(

@@ -86,14 +86,24 @@ fn common_checks(v: &Value) {
     assert_eq!(u(v, "received_bytes"), SIZE, "{name}");
     // The receiver's own copy is measured, and kept out of the sender's
     // figures (under kernel TLS its kernel decrypts into its buffer instead).
-    let rc = ratio(v, "receiver_copy_bytes") + ratio(&v["ledger"][3], "decrypted_bytes");
-    // Once in a CI run (7.3, msg-zerocopy, 2026-12-03) the receiver's
-    // copies came to exactly 0.75×, and 6 runs of the same there did not
-    // do it again: the message carries what the next one needs.
+    // Copies the kernel skipped the probe for are the ledger's to itemize
+    // (`skipped_bytes`), within what the skipped runs could hold, and only
+    // when the receiver's own count says every byte arrived. They happen:
+    // where tracepoints run preemptible (7.x), a task preempted inside the
+    // program holds it on its CPU, and msg-zerocopy's sender runs it too,
+    // reading its error queue (a CI run on 7.3, 2026-12-03, found the
+    // receiver's copies at 0.75×, with this line not yet counting them).
+    let hop = v["ledger"]
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["hop"] == "device_to_receiver"))
+        .unwrap_or_else(|| panic!("{name}: no device_to_receiver hop in {}", v["ledger"]));
+    let rc = ratio(v, "receiver_copy_bytes")
+        + ratio(hop, "decrypted_bytes")
+        + ratio(hop, "skipped_bytes");
     assert!(
         (0.99..1.05).contains(&rc),
         "{name}: receiver copied {rc}× the file; to the receiver: {}; misses {}; blind {}; events {} ({} lost, {})",
-        v["ledger"][3],
+        hop,
         v["probe_misses_by_program"],
         v["blind_tasks"],
         v["events"],

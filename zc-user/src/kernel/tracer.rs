@@ -827,6 +827,47 @@ impl Tracer {
         self.run_stats.is_some()
     }
 
+    /// The runs the kernel skipped since the run was armed, by probe
+    /// (`category:name`): a program is not re-entered on a CPU.
+    pub fn missed_runs_since_arm(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        for (key, _, since) in self.missed_since_arm(&self.runs_by_program()) {
+            *out.entry(key).or_default() += since;
+        }
+        out
+    }
+
+    /// Each program's skipped runs since the run was armed, where there
+    /// were any: its probe's `category:name`, and the counter of skipped
+    /// runs they go to (see `skipped_counter`).
+    fn missed_since_arm(
+        &self,
+        programs: &[(String, ProgRun)],
+    ) -> Vec<(String, Option<Counter>, u64)> {
+        misses_by_program(programs)
+            .into_iter()
+            .filter_map(|(program, m)| {
+                let since =
+                    m.saturating_sub(self.misses_at_arm.get(&program).copied().unwrap_or(0));
+                if since == 0 {
+                    return None;
+                }
+                let probe = PROBES
+                    .iter()
+                    .find(|p| p.sources().any(|a| a.program == program));
+                let (category, name) = probe.map_or(("", program.as_str()), |p| {
+                    (p.attach.category(), p.attach.name())
+                });
+                let key = if category.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{category}:{name}")
+                };
+                Some((key, skipped_counter(category, name), since))
+            })
+            .collect()
+    }
+
     /// eBPF time and runs since the run was armed.
     pub fn runs_since_arm(&self) -> ProgRun {
         Totals::of(&self.runs_by_program()).since(&self.at_arm).runs
@@ -852,25 +893,10 @@ impl Tracer {
         counts.blind = self.blind_tasks()?;
         let programs = self.runs_by_program();
         let run = Totals::of(&programs).since(&self.at_arm);
-        for (program, m) in misses_by_program(&programs) {
-            let since = m.saturating_sub(self.misses_at_arm.get(&program).copied().unwrap_or(0));
-            if since == 0 {
-                continue;
-            }
-            let probe = PROBES
-                .iter()
-                .find(|p| p.sources().any(|a| a.program == program));
-            let (category, name) = probe.map_or(("", program.as_str()), |p| {
-                (p.attach.category(), p.attach.name())
-            });
-            if let Some(c) = skipped_counter(category, name) {
+        for (key, skipped, since) in self.missed_since_arm(&programs) {
+            if let Some(c) = skipped {
                 counts.add(c, since);
             }
-            let key = if category.is_empty() {
-                name.to_string()
-            } else {
-                format!("{category}:{name}")
-            };
             *counts.missed_runs.entry(key).or_default() += since;
         }
         counts.set(Counter::ProbeMisses, run.figure_misses);

@@ -89,6 +89,13 @@ pub struct Hop {
     /// Of the DMA bytes, the ones in the demo file's own page-cache pages
     /// (page identity at the engine): itemized, not a class of its own.
     pub dma_file_page_bytes: u64,
+    /// At `memory_to_nic`: bytes of the skbs the device took that no seen
+    /// map covered, because the kernel skipped runs of the map's program,
+    /// within what those runs could hold (an skb each). The skbs' payload
+    /// is counted whole in `dma_bytes` (the device took them, and a device
+    /// reads only what was mapped); these are the maps zc did not see.
+    /// Itemized, not a class.
+    pub skipped_map_bytes: u64,
     /// What the classes leave unexplained (0 when the hop balances).
     pub unexplained_bytes: u64,
 }
@@ -120,6 +127,7 @@ impl Hop {
             skipped_bytes: 0,
             dma_bytes: 0,
             dma_file_page_bytes: 0,
+            skipped_map_bytes: 0,
             unexplained_bytes: 0,
         }
     }
@@ -425,6 +433,7 @@ fn nic_dma(c: &Counts) -> Option<Hop> {
         0
     };
     h.unexplained_bytes += maps.abs_diff(len) - excused;
+    h.skipped_map_bytes = excused;
     Some(h)
 }
 
@@ -619,7 +628,11 @@ mod tests {
         c.set(C::NicDmaSkbLen, MIB + 20 * 66);
         c.set(C::NicDmaBytes, MIB + 20 * 66 - 1000);
         let h = &ledger(&c, &f, None).hops[4];
-        assert_eq!(h.unexplained_bytes, 0, "{h:?}");
+        assert_eq!(
+            (h.skipped_map_bytes, h.unexplained_bytes),
+            (1000, 0),
+            "{h:?}"
+        );
         c.set(C::SkippedDmaRuns, 0);
         assert_eq!(ledger(&c, &f, None).hops[4].unexplained_bytes, 1000);
     }

@@ -505,6 +505,13 @@ pub struct TreeReport {
     /// copied into user memory. The views say "not traced" instead.
     #[serde(default = "traced")]
     pub syscalls_traced: bool,
+    /// Runs of zc's programs the kernel skipped while it traced, by probe
+    /// (`category:name`; a program is not re-entered on a CPU, and where
+    /// tracepoints run preemptible a task preempted inside one holds it):
+    /// what those runs would have counted is missing from the figures.
+    /// Filled by the runner, like `tracing_cost`.
+    #[serde(default)]
+    pub probe_misses_by_program: BTreeMap<String, u64>,
 }
 
 fn traced() -> bool {
@@ -627,6 +634,7 @@ fn report(
         tracing_cost: Default::default(),
         blind_tasks: t.blind.clone(),
         syscalls_traced: true,
+        probe_misses_by_program: BTreeMap::new(),
     }
 }
 

@@ -254,9 +254,11 @@ impl Live {
             procs::busy_cpu_ns().saturating_sub(self.busy_at_start),
             "the machine's busy CPU time while tracing",
         );
+        let missed = self.tracer.missed_runs_since_arm();
         for r in &mut self.state.reports {
             r.tracing_cost = cost.clone();
             r.syscalls_traced = self.syscalls;
+            r.probe_misses_by_program = missed.clone();
         }
         Ok(())
     }
