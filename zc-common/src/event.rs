@@ -237,11 +237,25 @@ pub struct SkbEvent {
     /// Less the socket's first sequence number, it is the byte's place in
     /// the stream: this is how the ledger checks ranges, not only sums.
     pub seq: u32,
+    /// How many skbs this record stands for: 1 (or 0, written by programs
+    /// that leave it unset), or more for skbs at the device folded in the
+    /// kernel (`Config::Fold`, `ZC_DEVICE_FOLD`). A fold's lengths are its
+    /// skbs' sums, its `seq` the first one's, and its header time the last
+    /// one's: its bytes are one unbroken range of the stream.
+    pub skbs: u32,
     /// For each frag (up to `MAX_FRAGS`), the index in the demo file of the
     /// page it points at, or `u32::MAX` when it is not a page of that file.
     /// Filled in the demo only: this is the proof by page identity.
     pub frag_pages: [u32; crate::MAX_FRAGS],
+    pub _pad: u32,
 }
+
+/// Skbs one folded device record holds at most.
+pub const FOLD_SKBS: u32 = 4096;
+/// A device fold also ends before its lengths reach this: they stay
+/// within the record's `u32`s (an skb is at most 64 KiB, or 512 KiB with
+/// BIG TCP).
+pub const FOLD_SKB_BYTES: u32 = 1 << 31;
 
 /// `skb:skb_copy_datagram_iovec` in the receiver thread: its CPU copy.
 #[repr(C)]
@@ -253,7 +267,7 @@ pub struct RecvEvent {
     /// Bytes copied.
     pub len: u32,
     /// How many copies this record stands for: 1, or more for a fold made
-    /// in the kernel (`Config::FoldRecv`), whose header time is its first
+    /// in the kernel (`Config::Fold`), whose header time is its first
     /// copy's.
     pub copies: u32,
 }
@@ -400,14 +414,14 @@ const _: () = assert!(size_of::<FaultEvent>() == 40);
 const _: () = assert!(size_of::<FilemapEvent>() == 40);
 const _: () = assert!(size_of::<BlockEvent>() == 40);
 const _: () = assert!(size_of::<SendEvent>() == 48);
-const _: () = assert!(size_of::<SkbEvent>() == 136);
+const _: () = assert!(size_of::<SkbEvent>() == 144);
 
 /// An skb record whose frags name no page of the demo file ends before
 /// `frag_pages`: the kernel sends these first bytes only, so the many skbs
 /// that carry no file page (a segment, TCP's own pages) cost what they did
 /// before the page map.
 pub const SKB_EVENT_SHORT: usize = core::mem::offset_of!(SkbEvent, frag_pages);
-const _: () = assert!(SKB_EVENT_SHORT == 68);
+const _: () = assert!(SKB_EVENT_SHORT == 72);
 const _: () = assert!(size_of::<RecvEvent>() == 32);
 const _: () = assert!(size_of::<DmaEvent>() == 32);
 

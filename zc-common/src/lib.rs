@@ -48,8 +48,12 @@ pub mod maps {
     /// waiting is never traced.
     pub const GATE: &str = "ZC_GATE";
     /// The receiver's copies folded so far ([`crate::event::RecvFold`],
-    /// one slot), while `Config::FoldRecv` is set.
+    /// one slot), while `Config::Fold` is set.
     pub const RECV_FOLD: &str = "ZC_RECV_FOLD";
+    /// Per CPU, the skbs at the device folded so far (a
+    /// [`crate::event::SkbEvent`] whose `skbs` is 0 when empty), while
+    /// `Config::Fold` is set.
+    pub const DEVICE_FOLD: &str = "ZC_DEVICE_FOLD";
     /// `zc trace`: the followed processes (tgid → 1), kept up to date by
     /// `task_newtask` and `sched_process_exit` in the kernel.
     pub const FOLLOWED: &str = "ZC_FOLLOWED";
@@ -196,10 +200,13 @@ pub enum Config {
     /// copied into, and the skb probes do not walk them. Written by the
     /// kernel; 0 at arming.
     PagesReferenced = 24,
-    /// Non-zero: the run is too large to show copy by copy, and the
-    /// receiver's copies are folded in the kernel (`ZC_RECV_FOLD`): one
-    /// record per `FOLD_RECV_COPIES` copies, its bytes and count exact.
-    FoldRecv = 25,
+    /// Non-zero: the run is too large to show event by event, and the
+    /// kernel folds the two most numerous kinds, their bytes and counts
+    /// exact: the receiver's copies (`ZC_RECV_FOLD`, a record per
+    /// `FOLD_RECV_COPIES`), and the skbs at the device that name no page
+    /// (`ZC_DEVICE_FOLD`: consecutive in the stream on one CPU, a record
+    /// per `FOLD_SKBS` at most).
+    Fold = 25,
 }
 
 /// `Config::Mode` values.

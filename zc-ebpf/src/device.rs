@@ -25,7 +25,10 @@ use aya_ebpf::{
 use zc_common::{
     Config, MAX_FRAGS, NO_PAGE,
     counters::Counter,
-    event::{Kind, SKB_EVENT_SHORT, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE, SkbEvent, op},
+    event::{
+        FOLD_SKB_BYTES, FOLD_SKBS, Kind, SKB_EVENT_SHORT, SKBFL_SHARED_FRAG, SKBFL_ZEROCOPY_ENABLE,
+        SkbEvent, op,
+    },
     tracepoints as tp,
 };
 
@@ -247,8 +250,62 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
         return 0;
     }
     count_skb(&AT_DEVICE, &e, sock);
-    emit_skb(e);
+    if config(Config::Fold) != 0 && !tree_mode() {
+        fold(e);
+    } else {
+        emit_skb(e);
+    }
     0
+}
+
+/// Per CPU, the skbs the device took folded so far, as one record whose
+/// `skbs` is 0 when the slot is empty. A run too large to show skb by skb
+/// (`Config::Fold`) sends one record for a stretch of them: with
+/// scatter-gather off, each 64 KiB skb reaches the device as some 45
+/// segments, one record each otherwise. Per CPU because a device's
+/// transmit runs with bottom halves off (it neither nests nor migrates);
+/// zc reads every CPU's rest when the run ends.
+#[map]
+pub static ZC_DEVICE_FOLD: PerCpuArray<SkbEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// Folds `e` into this CPU's stretch, or sends the stretch and starts
+/// another. Only skbs that name no page fold (the page map needs each
+/// frag's page), and only the next bytes of the stream: a stretch is one
+/// unbroken range, which the ledger by ranges reads as it reads one skb.
+/// A stretch's time is its last skb's, so that it sorts after the queue
+/// records of every skb in it.
+#[inline(always)]
+fn fold(e: SkbEvent) {
+    let Some(f) = ZC_DEVICE_FOLD.get_ptr_mut(0) else {
+        emit_skb(e);
+        return;
+    };
+    // SAFETY: this CPU's slot (above).
+    let f = unsafe { &mut *f };
+    let foldable = e.file_frags == 0 && e.user_frags == 0;
+    if f.skbs > 0 {
+        if foldable
+            && e.seq == f.seq.wrapping_add(f.payload)
+            && e.shinfo_flags == f.shinfo_flags
+            && f.skbs < FOLD_SKBS
+            && f.len < FOLD_SKB_BYTES - e.len
+        {
+            f.h.ts_ns = e.h.ts_ns;
+            f.len += e.len;
+            f.data_len += e.data_len;
+            f.payload += e.payload;
+            f.linear_payload += e.linear_payload;
+            f.skbs += 1;
+            return;
+        }
+        emit_prefix(&*f, SKB_EVENT_SHORT);
+        f.skbs = 0;
+    }
+    if foldable {
+        *f = SkbEvent { skbs: 1, ..e };
+    } else {
+        emit_skb(e);
+    }
 }
 
 /// Pieces of a segmented skb dropped on this CPU since its last demo
@@ -912,6 +969,8 @@ fn skb_record(skb: u64, op: u16, shape: &Shape) -> Result<Option<SkbEvent>, i64>
         reason: 0,
         user_bytes: ff.user_bytes,
         seq,
+        skbs: 1,
         frag_pages: ff.pages,
+        _pad: 0,
     }))
 }

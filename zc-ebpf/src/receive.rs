@@ -88,7 +88,7 @@ fn try_recv_copy(ctx: &BtfTracePointContext) -> Result<(), i64> {
         let pages = frag_pages(head + end as u64, nr_frags);
         count(Counter::RecvUserPageBytes, pages.user_bytes.min(len) as u64);
     }
-    if config(Config::FoldRecv) != 0 && !tree_mode() {
+    if config(Config::Fold) != 0 && !tree_mode() {
         fold(len);
         return Ok(());
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The `format` field of every trace.
 pub const FORMAT: &str = "zc-trace";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 /// Largest trace the reader accepts.
 pub const MAX_BYTES: usize = 512 << 20;
 
@@ -300,6 +300,12 @@ pub enum Event {
         /// `Run::stream_ranges`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<u32>,
+        /// How many skbs at the device the kernel folded into this one
+        /// record in a large run (version 7; absent: 1). Its lengths are
+        /// their sums, `at` the first one's, `t` the last one's, and it
+        /// names no page.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        skbs: u32,
     },
     /// A demo-socket skb dropped (`skb:kfree_skb`), with the kernel's
     /// reason; `lost` when TCP did not hear of it and had to retransmit.
@@ -696,6 +702,45 @@ mod tests {
                 len: 100,
                 copies: 1
             }
+        );
+    }
+
+    /// An skb record is written without `skbs` when it stands for one, so
+    /// unfolded runs read as before; a device fold keeps its count.
+    #[test]
+    fn a_folded_device_record_keeps_its_count_and_a_single_skb_reads_as_one() {
+        let skb = |t: u64, payload: u32, skbs: u32| Event::Skb {
+            t,
+            queue: false,
+            skb: 1,
+            len: payload + 66 * skbs,
+            data_len: 0,
+            payload,
+            linear_payload: payload,
+            file_bytes: 0,
+            first_file_index: u32::MAX,
+            gso_size: 0,
+            gso_segs: 0,
+            nr_frags: 0,
+            file_frags: 0,
+            shinfo_flags: 0,
+            user_bytes: 0,
+            user_frags: 0,
+            frag_pages: vec![],
+            at: Some(0),
+            skbs,
+        };
+        let mut t = tiny();
+        t.runs[0]
+            .events
+            .extend([skb(20, 1448, 1), skb(30, 4096 * 1448, 4096)]);
+        let text = String::from_utf8(t.to_bytes().expect("bytes")).expect("utf-8");
+        assert_eq!(text.matches("\"skbs\"").count(), 1, "{text}");
+        assert_eq!(Trace::parse(text.as_bytes()).expect("parse"), t);
+        let old = r#"{"k":"skb","t":20,"queue":false,"skb":1,"len":1514,"data_len":0,"payload":1448,"linear_payload":1448,"file_bytes":0,"first_file_index":4294967295,"gso_size":0,"gso_segs":0,"nr_frags":0,"file_frags":0,"shinfo_flags":0,"at":0}"#;
+        assert_eq!(
+            serde_json::from_str::<Event>(old).expect("an older skb"),
+            skb(20, 1448, 1)
         );
     }
 

@@ -120,7 +120,8 @@ pub struct DemoArgs {
 
     /// Size of the demo file zc creates (bytes, or with a unit: 4097, 64KiB, 8MiB).
     /// From 64 MiB up (a file of --file too), the kernel folds the receiver's
-    /// copies into one event per 4,096; the counts stay exact.
+    /// copies (one event per 4,096) and the skbs at the device that name no
+    /// page (one event per stretch of the stream); the counts stay exact.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     pub size: u64,
 

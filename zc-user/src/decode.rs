@@ -302,6 +302,7 @@ impl Decoder {
                     .map(|(page, frag)| [frag, *page])
                     .collect(),
                 at: self.at(s.seq),
+                skbs: s.skbs.max(1),
             },
             Record::Recv(r) => Event::Recv {
                 t,

@@ -114,12 +114,12 @@ impl Drop for OpenOnDrop<'_> {
     }
 }
 
-/// From this size up a run is too large to show copy by copy, and the
-/// kernel folds the receiver's copies (`Config::FoldRecv`): about 47,000
-/// of them per 64 MiB when they come one segment at a time (sendfile with
-/// scatter-gather off), each a record to pass and keep. The view folds the
-/// middle of such a run anyway; its counts stay exact. A stepped run never
-/// folds.
+/// From this size up a run is too large to show event by event, and the
+/// kernel folds the receiver's copies and the skbs at the device that name
+/// no page (`Config::Fold`): with scatter-gather off (sendfile) each comes
+/// one segment at a time, about 47,000 of each per 64 MiB, each a record
+/// to pass and keep. The view folds the middle of such a run anyway; its
+/// counts stay exact. A stepped run never folds.
 pub const FOLD_FROM: u64 = 64 << 20;
 
 /// How often a stepped run reports its progress at most.
@@ -303,7 +303,7 @@ pub fn run_one(
                 file,
                 sock_cookie,
                 nic_rx_ifindex: net.nic_rx_ifindex(),
-                fold_receive: stepping.is_none() && facts.size >= FOLD_FROM,
+                fold: stepping.is_none() && facts.size >= FOLD_FROM,
             })?;
         }
         // The kernel's records, kept until the run ends (or a stepped run
@@ -393,9 +393,9 @@ pub fn run_one(
                     Ok(e) => events.push(e),
                     Err(_) => bad_records += 1,
                 });
-                // The receiver has finished: what the kernel folded since
-                // its last folded record is the run's last.
-                events.extend(t.take_receive_fold()?);
+                // The run has finished: what the kernel folded since its
+                // last folded records is the run's last.
+                events.extend(t.take_folds()?);
                 let mut c = t.counts()?;
                 if let (Some(before), Some(after)) = (tcp_sent_before, tcp_bytes_sent(&tcp_view)) {
                     c.set(Counter::TcpBytesSent, after.0.saturating_sub(before.0));

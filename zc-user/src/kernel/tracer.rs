@@ -19,7 +19,7 @@ use aya::{
 use zc_common::{
     Config, MAX_SYSCALLS, RING_OPCODES,
     counters::{COUNTERS, Counter},
-    event::{Header, Kind, RecvEvent, RecvFold},
+    event::{Header, Kind, RecvEvent, RecvFold, SkbEvent},
     maps,
 };
 
@@ -69,9 +69,10 @@ pub struct Target {
     /// The receiving NIC's ifindex in the receiver's namespace, over
     /// borrowed NICs; 0 over the veth.
     pub nic_rx_ifindex: u32,
-    /// Fold the receiver's copies in the kernel (`Config::FoldRecv`): a
-    /// run too large to show copy by copy (`demo::run::FOLD_FROM`).
-    pub fold_receive: bool,
+    /// Fold the receiver's copies and the device's skbs in the kernel
+    /// (`Config::Fold`): a run too large to show event by event
+    /// (`demo::run::FOLD_FROM`).
+    pub fold: bool,
 }
 
 /// Which page cache holds a file, as the kernel says: the identity the
@@ -346,7 +347,11 @@ impl Tracer {
         self.set(Config::PagesReferenced, 0)?;
         self.array::<RecvFold>(maps::RECV_FOLD)?
             .set(0, RecvFold::default(), 0)?;
-        self.set(Config::FoldRecv, target.fold_receive as u64)?;
+        let empty = PerCpuValues::try_from(vec![SkbEvent::default(); self.ncpus])?;
+        self.per_cpu::<SkbEvent>(maps::DEVICE_FOLD)?
+            .set(0, empty, 0)
+            .context("empty the device's folds")?;
+        self.set(Config::Fold, target.fold as u64)?;
         self.set(
             Config::VmemmapBase,
             super::vmemmap::base_variable().unwrap_or(0),
@@ -404,10 +409,27 @@ impl Tracer {
         })
     }
 
-    /// The receiver's copies the kernel folded since its last folded
-    /// record, as one more record (its header's time is the first copy's),
-    /// and the slot emptied. Call it once the receiver has finished.
-    pub fn take_receive_fold(&mut self) -> anyhow::Result<Option<Record>> {
+    /// What the kernel folded since its last folded records, as records
+    /// of their own, and the slots emptied: the receiver's copies (one
+    /// record, its time the first copy's) and each CPU's stretch of skbs
+    /// at the device. Call it once the run has finished and been drained.
+    pub fn take_folds(&mut self) -> anyhow::Result<Vec<Record>> {
+        let mut out: Vec<Record> = self.take_receive_fold()?.into_iter().collect();
+        let empty = PerCpuValues::try_from(vec![SkbEvent::default(); self.ncpus])?;
+        let mut slots = self.per_cpu::<SkbEvent>(maps::DEVICE_FOLD)?;
+        let per_cpu = slots.get(&0, 0).context("read the device's folded skbs")?;
+        out.extend(per_cpu.iter().filter(|e| e.skbs > 0).map(|e| {
+            // A fold names no page (only such skbs fold).
+            Record::Skb(Box::new(SkbEvent {
+                frag_pages: [zc_common::NO_PAGE; zc_common::MAX_FRAGS],
+                ..*e
+            }))
+        }));
+        slots.set(0, empty, 0)?;
+        Ok(out)
+    }
+
+    fn take_receive_fold(&mut self) -> anyhow::Result<Option<Record>> {
         let mut slot = self.array::<RecvFold>(maps::RECV_FOLD)?;
         let f = slot
             .get(&0, 0)
@@ -441,7 +463,7 @@ impl Tracer {
         self.set(Config::DemoSock, 0)
     }
 
-    fn per_cpu(&mut self, name: &str) -> anyhow::Result<PerCpuArray<&mut MapData, u64>> {
+    fn per_cpu<V: aya::Pod>(&mut self, name: &str) -> anyhow::Result<PerCpuArray<&mut MapData, V>> {
         let map = self
             .ebpf
             .map_mut(name)
@@ -779,7 +801,7 @@ impl Tracer {
             (maps::RING_REQUESTS, RING_OPCODES),
             (maps::CPU_NEXT, 1),
         ] {
-            let mut arr = self.per_cpu(name)?;
+            let mut arr = self.per_cpu::<u64>(name)?;
             for i in 0..len {
                 let zeros = PerCpuValues::try_from(vec![0u64; ncpus])?;
                 arr.set(i, zeros, 0)
@@ -884,7 +906,7 @@ impl Tracer {
     pub fn counts(&mut self) -> anyhow::Result<Counts> {
         let mut counts = Counts::new();
         {
-            let arr = self.per_cpu(maps::COUNTERS)?;
+            let arr = self.per_cpu::<u64>(maps::COUNTERS)?;
             for c in Counter::ALL {
                 let v: u64 = arr.get(&(*c as u32), 0)?.iter().sum();
                 counts.set(*c, v);
@@ -904,13 +926,13 @@ impl Tracer {
         counts.set(Counter::EbpfRunNs, run.runs.run_time_ns);
         counts.set(Counter::EbpfRuns, run.runs.run_cnt);
         let calls: Vec<u64> = {
-            let arr = self.per_cpu(maps::SYSCALLS)?;
+            let arr = self.per_cpu::<u64>(maps::SYSCALLS)?;
             (0..MAX_SYSCALLS)
                 .map(|i| arr.get(&i, 0).map(|v| v.iter().sum()))
                 .collect::<Result<_, _>>()?
         };
         {
-            let arr = self.per_cpu(maps::RING_REQUESTS)?;
+            let arr = self.per_cpu::<u64>(maps::RING_REQUESTS)?;
             for op in 0..RING_OPCODES {
                 let n: u64 = arr.get(&op, 0)?.iter().sum();
                 if n > 0 {
@@ -918,7 +940,7 @@ impl Tracer {
                 }
             }
         }
-        let arr = self.per_cpu(maps::SYSCALL_BYTES)?;
+        let arr = self.per_cpu::<u64>(maps::SYSCALL_BYTES)?;
         for (nr, calls) in calls.into_iter().enumerate() {
             if calls > 0 {
                 let bytes = arr.get(&(nr as u32), 0)?.iter().sum();

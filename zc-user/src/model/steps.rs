@@ -559,8 +559,12 @@ impl StepBuilder {
                 user_bytes,
                 shinfo_flags,
                 frag_pages,
+                skbs,
                 ..
             } => {
+                // A fold of many skbs (a large run) is one step, its bytes
+                // their sum; it names no page, so only its pools move.
+                let folded = *skbs > 1;
                 let linear = *linear_payload as u64;
                 let paged = payload.saturating_sub(*linear_payload) as u64;
                 let went = rules::Pending::of(paged, *file_bytes as u64, *user_bytes as u64);
@@ -571,21 +575,25 @@ impl StepBuilder {
                 // they leave the byte pools; the frags name their pages.
                 self.queued.take(went.file);
                 let seg = self.pending.segment(linear);
-                const SEG: &str = "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)";
+                let seg_evidence = if folded {
+                    "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear), skbs folded in the kernel"
+                } else {
+                    "net:net_dev_queue (paged) → net:net_dev_start_xmit (linear)"
+                };
                 // The file pages queued first are the ones segmented first.
                 let seg_pages = self.queued.take(seg.from_file);
                 self.moved_pages(
                     ts,
                     (Movement::CpuCopy, Place::PageCache, Place::Nic),
                     seg.from_file,
-                    SEG,
+                    seg_evidence,
                     seg_pages,
                 );
                 for (from, bytes) in [
                     (Place::UserBuffer, seg.from_user),
                     (Place::SocketBuffer, seg.from_other),
                 ] {
-                    self.moved(ts, Movement::CpuCopy, from, Place::Nic, bytes, SEG);
+                    self.moved(ts, Movement::CpuCopy, from, Place::Nic, bytes, seg_evidence);
                 }
                 self.moved_pages(
                     ts,
@@ -617,7 +625,11 @@ impl StepBuilder {
                     Place::SocketBuffer,
                     Place::Nic,
                     *payload as u64,
-                    "net:net_dev_start_xmit",
+                    if folded {
+                        "net:net_dev_start_xmit, skbs folded in the kernel"
+                    } else {
+                        "net:net_dev_start_xmit"
+                    },
                 );
             }
             // Drops and retransmissions are itemized in the ledger; they

@@ -482,6 +482,7 @@ mod tests {
                 user_frags: 0,
                 frag_pages: Vec::new(),
                 at,
+                skbs: 1,
             },
         }
     }
