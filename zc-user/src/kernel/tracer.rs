@@ -849,14 +849,16 @@ impl Tracer {
         self.run_stats.is_some()
     }
 
-    /// The runs the kernel skipped since the run was armed, by probe
-    /// (`category:name`): a program is not re-entered on a CPU.
-    pub fn missed_runs_since_arm(&self) -> std::collections::BTreeMap<String, u64> {
-        let mut out = std::collections::BTreeMap::new();
-        for (key, _, since) in self.missed_since_arm(&self.runs_by_program()) {
-            *out.entry(key).or_default() += since;
+    /// eBPF time and runs since the run was armed, and the runs the
+    /// kernel skipped meanwhile by probe (`category:name`: a program is
+    /// not re-entered on a CPU), from one read of each program's fdinfo.
+    pub fn runs_and_misses_since_arm(&self) -> (ProgRun, std::collections::BTreeMap<String, u64>) {
+        let programs = self.runs_by_program();
+        let mut missed = std::collections::BTreeMap::new();
+        for (key, _, since) in self.missed_since_arm(&programs) {
+            *missed.entry(key).or_default() += since;
         }
-        out
+        (Totals::of(&programs).since(&self.at_arm).runs, missed)
     }
 
     /// Each program's skipped runs since the run was armed, where there
@@ -888,11 +890,6 @@ impl Tracer {
                 Some((key, skipped_counter(category, name), since))
             })
             .collect()
-    }
-
-    /// eBPF time and runs since the run was armed.
-    pub fn runs_since_arm(&self) -> ProgRun {
-        Totals::of(&self.runs_by_program()).since(&self.at_arm).runs
     }
 
     /// The sequence number of the demo socket's first stream byte, as the

@@ -245,7 +245,7 @@ impl Live {
         self.state.samples.push(self.counts.sample(t_ns));
         self.state.reports = reports(&self.counts, &self.roots, &self.command, &self.names, t_ns);
         // zc's own cost so far, against the machine's busy CPU time.
-        let run = self.tracer.runs_since_arm();
+        let (run, missed) = self.tracer.runs_and_misses_since_arm();
         let mut c = crate::model::counts::Counts::new();
         c.set(zc_common::counters::Counter::EbpfRunNs, run.run_time_ns);
         c.set(zc_common::counters::Counter::EbpfRuns, run.run_cnt);
@@ -254,7 +254,6 @@ impl Live {
             procs::busy_cpu_ns().saturating_sub(self.busy_at_start),
             "the machine's busy CPU time while tracing",
         );
-        let missed = self.tracer.missed_runs_since_arm();
         for r in &mut self.state.reports {
             r.tracing_cost = cost.clone();
             r.syscalls_traced = self.syscalls;
