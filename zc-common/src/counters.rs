@@ -284,6 +284,11 @@ counters! {
     /// each program's `run_time_ns` and `run_cnt`). Filled by user space.
     EbpfRunNs,
     EbpfRuns,
+    /// What the kernel's timing itself adds to each run it times, in
+    /// picoseconds: an empty program's run time under the same statistics
+    /// (`BPF_PROG_TEST_RUN`, measured once per session). Part of
+    /// `EbpfRunNs`; 0 when not measured. Filled by user space.
+    EbpfClockPs,
     /// TCP's own count of the payload bytes the demo socket handed to IP
     /// during the run (`TCP_INFO`'s `tcpi_bytes_sent`, counted in
     /// `__tcp_transmit_skb` for each transmit: first, again after a failed

@@ -186,9 +186,11 @@ pub enum Config {
     /// take another futex call after arming. 0 in `zc trace`.
     StartMarker = 21,
     /// Non-zero once a demo skb with a program's own pages in its frags
-    /// (lent by vmsplice, pinned by a zero-copy send) reached the queue:
-    /// until then no receive copy can read such a page, and the receiver's
-    /// program does not walk its skbs' frags. Written by the kernel.
+    /// (lent by vmsplice, pinned by a zero-copy send) reached the queue or
+    /// the veth's peer: until then no receive copy can read such a page,
+    /// the receiver's program does not walk its skbs' frags, and the peer's
+    /// receive does not look for pinned pages forwarded to it. Written by
+    /// the kernel.
     UserPagesSent = 22,
     /// Non-zero: walk every skb's frags, even before the demo socket was
     /// handed a page by reference or to pin (`ZC_WALK_EVERY_FRAG=1`): the

@@ -227,7 +227,12 @@ pub fn net_dev_xmit(ctx: BtfTracePointContext) -> u32 {
         count_net(Counter::XmitRefusedBytes, e.payload as u64);
         return 0;
     }
-    let _ = ZC_QUEUED.remove(skb);
+    // Most skbs here were never queued as they are (the segments of a
+    // queued one): a lookup takes no lock, a delete takes the bucket's.
+    // SAFETY: only whether the entry exists is read.
+    if unsafe { ZC_QUEUED.get(skb) }.is_some() {
+        let _ = ZC_QUEUED.remove(skb);
+    }
     if rc != 0 {
         // The driver consumed it without sending it (a veth's peer backlog
         // was full: `enqueue_to_backlog` freed it, and `skb:kfree_skb` left
@@ -840,9 +845,9 @@ fn demo_skb_shaped(skb: u64, op: u16) -> Result<Option<(SkbEvent, u64, Shape)>, 
 }
 
 /// What says an skb is still the one just seen: its lengths, its buffer,
-/// and its shared info's frag count and flags. Frags swapped for copies
-/// (`skb_copy_ubufs`, under a packet tap) clear the zero-copy flags; a
-/// linearized or reallocated skb has another length or buffer.
+/// and its shared info's frag count, flags and GSO fields. Frags swapped
+/// for copies (`skb_copy_ubufs`, under a packet tap) clear the zero-copy
+/// flags; a linearized or reallocated skb has another length or buffer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Shape {
     len: u32,
@@ -851,6 +856,8 @@ struct Shape {
     end: u32,
     nr_frags: u8,
     shinfo_flags: u8,
+    gso_size: u16,
+    gso_segs: u16,
 }
 
 impl Shape {
@@ -860,15 +867,57 @@ impl Shape {
         let head: u64 = kload(skb, lay!(skb_head));
         let end: u32 = kload(skb, lay!(skb_end));
         let shinfo = head + end as u64;
+        let (nr_frags, shinfo_flags, gso_size, gso_segs) = shinfo_head(shinfo)?;
         Ok(Shape {
             len: kload(skb, lay!(skb_len)),
             data_len: kload(skb, lay!(skb_data_len)),
             head,
             end,
-            nr_frags: kread(shinfo, lay!(shinfo_nr_frags))?,
-            shinfo_flags: kread(shinfo, lay!(shinfo_flags))?,
+            nr_frags,
+            shinfo_flags,
+            gso_size,
+            gso_segs,
         })
     }
+}
+
+/// The first fields of an skb's shared info: frag count, flags, GSO size
+/// and segments. The shared info sits past the skb's buffer (`head +
+/// end`), which the verifier knows only as bytes, so each field costs a
+/// helper call; they sit together at its start, so one call of 16 bytes
+/// reads all four. Where the kernel's BTF puts one outside that window,
+/// the fields are read one by one. The offsets are constants to the
+/// verifier (`.rodata`, frozen), so the branch not taken is dead code.
+#[inline(always)]
+fn shinfo_head(shinfo: u64) -> Result<(u8, u8, u16, u16), i64> {
+    let base = lay!(shinfo_flags);
+    let frags = lay!(shinfo_nr_frags).wrapping_sub(base) as usize;
+    let size = lay!(shinfo_gso_size).wrapping_sub(base) as usize;
+    let segs = lay!(shinfo_gso_segs).wrapping_sub(base) as usize;
+    const W: usize = 16;
+    if frags < W && size < W - 1 && segs < W - 1 {
+        let w: [u8; W] = kread(shinfo, base)?;
+        let u16_at = |i: usize| u16::from_ne_bytes([w[i], w[i + 1]]);
+        return Ok((w[frags], w[0], u16_at(size), u16_at(segs)));
+    }
+    Ok((
+        kread(shinfo, lay!(shinfo_nr_frags))?,
+        kread(shinfo, base)?,
+        kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0),
+        kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0),
+    ))
+}
+
+/// The two TCP header fields an skb's record needs, read in one call: the
+/// sequence number (big-endian, 4 bytes in) and the data offset (upper
+/// nibble of byte 12, in words). The header is in the skb's buffer, which
+/// the verifier knows only as bytes.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct TcpSeqDoff {
+    seq: u32,
+    ack: u32,
+    doff: u8,
 }
 
 /// The demo skb `net_dev_queue` last recorded on this CPU. Without a qdisc
@@ -927,25 +976,23 @@ fn skb_record(skb: u64, op: u16, shape: &Shape) -> Result<Option<SkbEvent>, i64>
         end,
         nr_frags,
         shinfo_flags,
+        gso_size,
+        gso_segs,
     } = *shape;
     let mac: u16 = kload(skb, lay!(skb_mac_header));
     let th: u16 = kload(skb, lay!(skb_transport_header));
     if th == u16::MAX || mac == u16::MAX || th < mac {
         return Ok(None);
     }
-    // TCP data offset: upper nibble of byte 12 of the TCP header, in words.
-    let doff: u8 = kread(head, th as u32 + 12)?;
-    let headers = (th - mac) as u32 + ((doff >> 4) as u32) * 4;
+    let tcp: TcpSeqDoff = kread(head, th as u32 + 4)?;
+    let headers = (th - mac) as u32 + ((tcp.doff >> 4) as u32) * 4;
     if len <= headers {
         return Ok(None); // a bare ACK or control segment: no payload to follow
     }
     let payload = len - headers;
-    // The sequence number, big-endian, 4 bytes into the TCP header.
-    let seq = u32::from_be(kread(head, th as u32 + 4)?);
+    let seq = u32::from_be(tcp.seq);
     let linear_payload = (len - data_len).saturating_sub(headers);
     let shinfo = head + end as u64;
-    let gso_size: u16 = kread(shinfo, lay!(shinfo_gso_size)).unwrap_or(0);
-    let gso_segs: u16 = kread(shinfo, lay!(shinfo_gso_segs)).unwrap_or(0);
     let ff = if walk_frags(nr_frags) {
         frag_pages(shinfo, nr_frags)
     } else {

@@ -6,7 +6,9 @@
 //! this program to exactly the tracepoints zc's probes use, as a raw
 //! tracepoint: one program, attached many times, through the same
 //! `bpf_raw_tp` path and dispatcher a `tp_btf` program runs through. zc
-//! itself never loads it.
+//! itself loads it only unattached, to time the kernel's timing: test runs
+//! of a program that does nothing show what the clock reads around each
+//! run add to it (`kernel::stats::clock_cost` in zc-user).
 
 use aya_ebpf::{macros::raw_tracepoint, programs::RawTracePointContext};
 

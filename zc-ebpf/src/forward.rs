@@ -15,6 +15,7 @@
 
 use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use zc_common::{
+    Config,
     counters::Counter,
     event::{ForwardEvent, Kind, SKBFL_ZEROCOPY_ENABLE},
     tracepoints as tp,
@@ -22,7 +23,7 @@ use zc_common::{
 
 use crate::{
     device::{frag_pages, pending},
-    helpers::{arg, armed, count_net, emit, header, kread, lay},
+    helpers::{arg, armed, config, count_net, emit, header, kread, lay, set_config},
     tap::ZC_FORWARDED,
 };
 
@@ -61,6 +62,10 @@ fn try_forward(skb: u64) -> Result<(), i64> {
     // Still the user's pinned pages: a tap on the receiving device would
     // copy them (`tap`).
     if kept > 0 && shinfo_flags & SKBFL_ZEROCOPY_ENABLE != 0 {
+        // Before the entry, so `netif_receive_skb` looks for it.
+        if config(Config::UserPagesSent) == 0 {
+            set_config(Config::UserPagesSent, 1);
+        }
         let _ = ZC_FORWARDED.insert(skb, kept, 0);
     }
     emit(ForwardEvent {

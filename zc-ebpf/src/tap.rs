@@ -21,10 +21,10 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
 };
 use zc_common::{
-    counters::Counter, event::SKBFL_ZEROCOPY_ENABLE, layout::NO_FIELD, tracepoints as tp,
+    Config, counters::Counter, event::SKBFL_ZEROCOPY_ENABLE, layout::NO_FIELD, tracepoints as tp,
 };
 
-use crate::helpers::{arg, armed, count_net, kread, lay, tree_mode};
+use crate::helpers::{arg, armed, config, count_net, kread, lay, tree_mode};
 
 /// Demo skbs the veth handed to its peer still in the user's pinned pages
 /// (`net:netif_rx`), with those bytes: the receive side looks them up by
@@ -76,7 +76,12 @@ pub fn at_send(skb: u64, user_bytes: u32, shinfo_flags: u8) {
 #[btf_tracepoint(function = "netif_receive_skb")]
 pub fn netif_receive_skb(ctx: BtfTracePointContext) -> u32 {
     let skb: u64 = arg(&ctx, tp::net_skb::SKB);
-    if !armed() || tree_mode() || skb == 0 || lay!(valid) == 0 {
+    // Until a forwarded skb kept pinned user pages (which `forward` notes
+    // in `UserPagesSent` before it records one), the map is empty: this
+    // runs for every skb the peer receives, and a hash lookup is most of
+    // its cost.
+    if !armed() || tree_mode() || skb == 0 || lay!(valid) == 0 || config(Config::UserPagesSent) == 0
+    {
         return 0;
     }
     // SAFETY: the value is copied out before the entry is removed.

@@ -159,25 +159,28 @@ fn main() -> anyhow::Result<()> {
         floor_at.len()
     );
     println!(
-        "| 256 MiB, 64 KiB calls | wall untraced | wall, floor | wall, zc | floor ÷ untraced | zc ÷ untraced | zc ÷ floor | CPU untraced | CPU, zc | CPU: floor ÷ untraced | zc ÷ untraced | zc ÷ floor | zc's eBPF, of traced CPU |"
+        "| 256 MiB, 64 KiB calls | wall untraced | wall, floor | wall, zc | floor ÷ untraced | zc ÷ untraced | zc ÷ floor | CPU untraced | CPU, zc | CPU: floor ÷ untraced | zc ÷ untraced | zc ÷ floor | zc's eBPF, of traced CPU | the same less the timing's own cost |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let (mut worst_wall, mut worst_share): (f64, f64) = (0.0, 0.0);
-    let mut worst_name = (String::new(), String::new());
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let (mut worst_wall, mut worst_share, mut worst_programs): (f64, f64, f64) = (0.0, 0.0, 0.0);
+    let mut worst_name = (String::new(), String::new(), String::new());
+    let mut clock = Vec::new();
     for s in Strategy::all() {
         if live.refusal(s).is_some() {
             println!(
-                "| {} | skipped: the kernel cannot run it | | | | | | | | | | | |",
+                "| {} | skipped: the kernel cannot run it | | | | | | | | | | | | |",
                 s.name()
             );
             continue;
         }
         let (mut t, mut f, mut u) = (Series::default(), Series::default(), Series::default());
-        let mut share = Vec::new();
+        let (mut share, mut programs) = (Vec::new(), Vec::new());
         for _ in 0..REPS {
             let traced = live.run(s)?;
             let cost = zc::report::run_cost(&traced);
             share.push((cost.share_of_cpu.unwrap_or(0.0) * 1e4) as u64);
+            programs.push((cost.programs_share_of_cpu.unwrap_or(0.0) * 1e4) as u64);
+            clock.extend(cost.clock_ns_per_run.map(|c| (c * 1000.0) as u64));
             t.push(&traced)?;
             f.push(&floor_run(&mut live, s)?)?;
             u.push(&live.run_untraced(s)?)?;
@@ -192,8 +195,13 @@ fn main() -> anyhow::Result<()> {
             worst_share = sh;
             worst_name.1 = s.name().to_string();
         }
+        let own = stats(programs).0 as f64 / 100.0;
+        if own > worst_programs {
+            worst_programs = own;
+            worst_name.2 = s.name().to_string();
+        }
         println!(
-            "| {} | {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.1} % |",
+            "| {} | {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.1} % | {:.1} % |",
             s.name(),
             ms(stats(u.wall.clone())),
             ms(stats(f.wall.clone())),
@@ -206,7 +214,19 @@ fn main() -> anyhow::Result<()> {
             ratio(&f.cpu, &u.cpu),
             ratio(&t.cpu, &u.cpu),
             ratio(&t.cpu, &f.cpu),
-            sh
+            sh,
+            own
+        );
+    }
+    if !clock.is_empty() {
+        let (med, lo, hi) = stats(clock);
+        println!(
+            "\nThe kernel's timing of each program run (`BPF_ENABLE_STATS`) adds \
+             {:.1} ns ({:.1}–{:.1}) to each run it times, measured by zc on an empty \
+             program at each session's first run; the last column takes it off.",
+            med as f64 / 1000.0,
+            lo as f64 / 1000.0,
+            hi as f64 / 1000.0
         );
     }
 
@@ -370,6 +390,11 @@ fn main() -> anyhow::Result<()> {
         "| largest eBPF share of a traced 256 MiB transfer's CPU ({}) | {worst_share:.1} % | ≤ 8 % | {} |",
         worst_name.1,
         mark(worst_share <= 8.0)
+    );
+    println!(
+        "| the same, less the timing's own cost ({}) | {worst_programs:.1} % | ≤ 8 % | {} |",
+        worst_name.2,
+        mark(worst_programs <= 8.0)
     );
     if let Some(r) = storm_ratio {
         println!(

@@ -396,6 +396,16 @@ pub fn tracing_cost(t: &TracingCost) -> String {
         // CPU this can pass 100 %.
         s.push_str(&format!(", {:.1} % of {}", 100.0 * share, t.cpu_of));
     }
+    if let (Some(clock), Some(programs)) = (t.clock_ns_per_run, t.programs_ns) {
+        s.push_str(&format!(
+            "; the timing itself takes {clock:.0} ns of each run (an empty program timed the \
+             same way), so zc's programs took {}",
+            fmt_ns(programs)
+        ));
+        if let Some(share) = t.programs_share_of_cpu {
+            s.push_str(&format!(" ({:.1} %)", 100.0 * share));
+        }
+    }
     s
 }
 
@@ -525,5 +535,11 @@ mod tests {
         assert!(line.contains("(134 ns each)"), "{line}");
         assert!(line.contains("0.8 % of the run's CPU"), "{line}");
         assert!(tracing_cost(&TracingCost::of(&Counts::new(), 1, "x")).contains("not measured"));
+        assert!(!line.contains("timing itself"), "{line}");
+        c.set(C::EbpfClockPs, 50_000);
+        let line = tracing_cost(&TracingCost::of(&c, 237_500_000, "the run's CPU"));
+        assert!(line.contains("takes 50 ns of each run"), "{line}");
+        // 1.9 ms less 14,210 × 50 ns.
+        assert!(line.contains("took 1.19 ms (0.5 %)"), "{line}");
     }
 }

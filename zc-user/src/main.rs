@@ -187,6 +187,17 @@ fn doctor_cost() -> anyhow::Result<String> {
         100.0 * total as f64 / cpu.max(1) as f64,
         zc::units::fmt_ns(cpu)
     );
+    if let Some(clock) = live.clock_ns() {
+        let runs: u64 = rows.iter().map(|(_, _, runs)| runs).sum();
+        let timing = (clock * runs as f64) as u64;
+        let _ = writeln!(
+            s,
+            "  of which the timing itself: {clock:.0} ns of each run (an empty program timed \
+             the same way), {} in all; zc's programs' own work: {}",
+            zc::units::fmt_ns(timing),
+            zc::units::fmt_ns(total.saturating_sub(timing))
+        );
+    }
     Ok(s)
 }
 

@@ -224,6 +224,12 @@ impl LiveSession {
             .unwrap_or_default()
     }
 
+    /// What the kernel's timing adds to each run it times, in ns, once a
+    /// run was armed (`kernel::stats::clock_cost`).
+    pub fn clock_ns(&self) -> Option<f64> {
+        self.tracer.as_ref().and_then(|t| t.clock_ns())
+    }
+
     /// Whether the kernel times zc's programs.
     pub fn measures_cost(&self) -> bool {
         self.tracer.as_ref().is_some_and(|t| t.measures_cost())

@@ -1818,8 +1818,9 @@ fn a_packet_tap_moves_the_copy_zero_copy_saved() {
 
 /// The floor benchmark's empty program stands where zc's probes stand on
 /// this kernel: one link per tracepoint zc attached, as bpftool lists the
-/// links (the second source); the kernel counts its runs; dropping it
-/// leaves no program of zc's loaded.
+/// links (the second source); the kernel counts its runs, and times them
+/// as zc's calibration of the timing says; dropping it leaves no program
+/// of zc's loaded.
 #[test]
 fn the_floor_stands_on_zc_s_tracepoints_and_leaves_nothing() {
     let _g = LIVE.lock().unwrap_or_else(|e| e.into_inner());
@@ -1875,8 +1876,25 @@ fn the_floor_stands_on_zc_s_tracepoints_and_leaves_nothing() {
         // SAFETY: getppid has no arguments and no side effects.
         unsafe { libc::getppid() };
     }
-    let runs = floor.runs().expect("runs").run_cnt - before;
+    let after = floor.runs().expect("runs");
+    let runs = after.run_cnt - before;
     assert!(runs >= 2000, "{runs} runs for 1000 syscalls");
+    // The timing's own cost per run, as zc measures it (test runs of the
+    // empty program, loaded alone), against the same empty program timed
+    // on real tracepoints over the whole test: the second source.
+    let on_tracepoints = after.run_time_ns as f64 / after.run_cnt.max(1) as f64;
+    let clock = {
+        let mut ebpf = aya::EbpfLoader::new()
+            .load(zc::kernel::tracer::object())
+            .expect("zc's eBPF object");
+        stats::clock_cost(&mut ebpf).expect("the timing's cost per run")
+    };
+    println!("timing: {clock:.1} ns per test run, {on_tracepoints:.1} ns per run on tracepoints");
+    assert!(
+        clock > 1.0 && on_tracepoints / clock > 0.5 && on_tracepoints / clock < 2.0,
+        "the timing's cost by test runs ({clock:.1} ns) is not the empty program's on \
+         tracepoints ({on_tracepoints:.1} ns)"
+    );
     drop(floor);
     assert!(
         common::bpf_program_ids().is_empty(),

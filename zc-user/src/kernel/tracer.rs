@@ -41,7 +41,7 @@ use crate::{
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/zc-ebpf"));
 
 /// The eBPF object this binary embeds (the floor loads it too).
-pub(super) fn object() -> &'static [u8] {
+pub fn object() -> &'static [u8] {
     OBJECT
 }
 
@@ -137,6 +137,12 @@ macro_rules! empty {
     }};
 }
 
+/// A run's timing cost as the counter keeps it: picoseconds per run, 0
+/// when not measured.
+pub fn clock_ps(ns: Option<f64>) -> u64 {
+    ns.map_or(0, |ns| (ns * 1000.0).round() as u64)
+}
+
 /// The loaded, attached programs and their maps.
 pub struct Tracer {
     /// Declared first: detached before the programs and maps go.
@@ -149,6 +155,10 @@ pub struct Tracer {
     /// The kernel's run-time statistics, on while zc runs (None when the
     /// kernel refused them; the cost is then reported as not measured).
     run_stats: Option<super::stats::RunStats>,
+    /// What the kernel's timing adds to each run it times (ns), measured
+    /// at the first arming (`stats::clock_cost`); None before, or when
+    /// it could not be measured.
+    clock_ns: Option<Option<f64>>,
     /// The programs' totals when the run was armed.
     at_arm: Totals,
     /// Each program's recursion misses when the run was armed.
@@ -288,6 +298,7 @@ impl Tracer {
             status,
             ncpus,
             run_stats: super::stats::enable().ok(),
+            clock_ns: None,
             at_arm: Totals::default(),
             misses_at_arm: Default::default(),
             pause: std::sync::Arc::new(pause),
@@ -839,9 +850,22 @@ impl Tracer {
 
     /// The totals a run's figures are taken against, read at arming.
     fn mark_arm(&mut self) {
+        // Before the totals are read: the test runs' syscalls pass zc's
+        // syscall probes, and those runs must not count as the run's.
+        if self.clock_ns.is_none() {
+            self.clock_ns = Some(match self.run_stats {
+                Some(_) => super::stats::clock_cost(&mut self.ebpf),
+                None => None,
+            });
+        }
         let programs = self.runs_by_program();
         self.at_arm = Totals::of(&programs);
         self.misses_at_arm = misses_by_program(&programs);
+    }
+
+    /// What the kernel's timing adds to each run, in ns (see `clock_ns`).
+    pub fn clock_ns(&self) -> Option<f64> {
+        self.clock_ns.flatten()
     }
 
     /// Whether the kernel is timing zc's programs.
@@ -922,6 +946,7 @@ impl Tracer {
         counts.set(Counter::IrqProbeMisses, run.irq_misses);
         counts.set(Counter::EbpfRunNs, run.runs.run_time_ns);
         counts.set(Counter::EbpfRuns, run.runs.run_cnt);
+        counts.set(Counter::EbpfClockPs, clock_ps(self.clock_ns()));
         let calls: Vec<u64> = {
             let arr = self.per_cpu::<u64>(maps::SYSCALLS)?;
             (0..MAX_SYSCALLS)

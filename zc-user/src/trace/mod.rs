@@ -249,6 +249,10 @@ impl Live {
         let mut c = crate::model::counts::Counts::new();
         c.set(zc_common::counters::Counter::EbpfRunNs, run.run_time_ns);
         c.set(zc_common::counters::Counter::EbpfRuns, run.run_cnt);
+        c.set(
+            zc_common::counters::Counter::EbpfClockPs,
+            crate::kernel::tracer::clock_ps(self.tracer.clock_ns()),
+        );
         let cost = crate::model::cost::TracingCost::of(
             &c,
             procs::busy_cpu_ns().saturating_sub(self.busy_at_start),
