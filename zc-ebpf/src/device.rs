@@ -625,6 +625,7 @@ pub fn frag_pages(shinfo: u64, nr_frags: u8) -> FragPages {
                 } else {
                     0
                 };
+            (*b).folio = 0;
         }
     }
     // The walk's state keeps its shape: a round finds its buffer by this
@@ -707,7 +708,16 @@ const FRAG_BUFS: u32 = 3;
 pub struct FragBuf {
     from: u64,
     bytes: [u8; FRAG_BUF_BYTES],
+    /// The folio (head page) of the frag walked last, 0 for none yet, and
+    /// its mapping and index (`NO_INDEX`: not read). The skb holds its
+    /// pages, so a folio seen earlier in the walk is still the same one.
+    folio: u64,
+    mapping: u64,
+    index: u64,
 }
+
+/// A folio's index not read yet.
+const NO_INDEX: u64 = u64::MAX;
 
 /// This CPU's copies of the frags arrays being walked, one per walk under
 /// way (too big for the stack beside the walk's own state).
@@ -734,30 +744,45 @@ extern "C" fn frag_round(i: u64, ctx: *mut c_void) -> i64 {
     0
 }
 
+/// This walk's buffer: the deepest one taken on this CPU (a walk that
+/// interrupted this one has given its own back by now), if it holds this
+/// walk's frags; null otherwise. A pointer, not an `Option`: an `Option`
+/// of a raw pointer carries the pointer beside its tag, LLVM reads that
+/// slot on the `None` path too, and 6.1's verifier refuses the read of a
+/// stack slot never written ("invalid read from stack").
+#[inline(always)]
+fn walk_buf(walk: &FragWalk) -> *mut FragBuf {
+    // SAFETY: this CPU's count.
+    let depth = ZC_FRAG_DEPTH.get(0).map_or(0, |d| *d);
+    let Some(buf) = depth
+        .checked_sub(1)
+        .and_then(|slot| ZC_FRAG_BUF.get_ptr_mut(slot))
+    else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: this CPU's buffer, filled by `frag_pages` for a walk.
+    if unsafe { (*buf).from } == walk.frags {
+        buf
+    } else {
+        core::ptr::null_mut()
+    }
+}
+
 /// A frag's page and length: from the copy of the array where there is
 /// one, else read from the kernel.
 #[inline(always)]
-fn frag_at(walk: &FragWalk, i: u64) -> Option<(u64, u32)> {
+fn frag_at(walk: &FragWalk, buf: *mut FragBuf, i: u64) -> Option<(u64, u32)> {
     let at = i as usize * lay!(frag_size) as usize;
-    // This walk's buffer: the deepest one taken on this CPU (a walk that
-    // interrupted this one has given its own back by now).
-    // SAFETY: this CPU's count.
-    let depth = ZC_FRAG_DEPTH.get(0).map_or(0, |d| *d);
-    if let Some(buf) = depth
-        .checked_sub(1)
-        .and_then(|slot| ZC_FRAG_BUF.get_ptr(slot))
-    {
-        // SAFETY: this CPU's buffer, filled by `frag_pages` for this walk.
+    if !buf.is_null() {
+        // SAFETY: this walk's buffer (see `walk_buf`).
         let buf = unsafe { &*buf };
-        if buf.from == walk.frags {
-            let (n, l) = (
-                at + lay!(frag_netmem) as usize,
-                at + lay!(frag_len) as usize,
-            );
-            let netmem = u64::from_ne_bytes(buf.bytes.get(n..n + 8)?.try_into().ok()?);
-            let len = u32::from_ne_bytes(buf.bytes.get(l..l + 4)?.try_into().ok()?);
-            return Some((netmem, len));
-        }
+        let (n, l) = (
+            at + lay!(frag_netmem) as usize,
+            at + lay!(frag_len) as usize,
+        );
+        let netmem = u64::from_ne_bytes(buf.bytes.get(n..n + 8)?.try_into().ok()?);
+        let len = u32::from_ne_bytes(buf.bytes.get(l..l + 4)?.try_into().ok()?);
+        return Some((netmem, len));
     }
     let frag = walk.frags + at as u64;
     let netmem = kread::<u64>(frag, lay!(frag_netmem)).ok()?;
@@ -769,7 +794,8 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     if i >= MAX_FRAGS as u64 {
         return;
     }
-    let Some((netmem, flen)) = frag_at(walk, i) else {
+    let buf = walk_buf(walk);
+    let Some((netmem, flen)) = frag_at(walk, buf, i) else {
         return;
     };
     // Bit 0 marks net_iov memory (devmem), which is never a file page.
@@ -782,8 +808,21 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
         Ok(_) => page,
         Err(_) => return,
     };
-    let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
-        return;
+    // A large folio holds many frags' pages (a file's page cache on a
+    // file system that makes them; ext4 does since 6.16): the folio's
+    // mapping and index are read once for the frags that follow in it.
+    // SAFETY (the buffer's three uses below): this walk's buffer (see
+    // `walk_buf`), when not null.
+    let (mapping, mut index) = if !buf.is_null() && unsafe { (*buf).folio } == head {
+        unsafe { ((*buf).mapping, (*buf).index) }
+    } else {
+        let Ok(mapping) = kread::<u64>(head, lay!(folio_mapping)) else {
+            return;
+        };
+        if !buf.is_null() {
+            unsafe { ((*buf).folio, (*buf).mapping, (*buf).index) = (head, mapping, NO_INDEX) };
+        }
+        (mapping, NO_INDEX)
     };
     if mapping & MAPPING_FLAGS == MAPPING_ANON {
         walk.out.user_frags += 1;
@@ -810,9 +849,15 @@ fn frag_one(walk: &mut FragWalk, i: u64) {
     if page_size == 0 {
         return;
     }
-    let Ok(index) = kread::<u64>(head, lay!(folio_index)) else {
-        return;
-    };
+    if index == NO_INDEX {
+        let Ok(x) = kread::<u64>(head, lay!(folio_index)) else {
+            return;
+        };
+        index = x;
+        if !buf.is_null() {
+            unsafe { (*buf).index = index };
+        }
+    }
     let at = (index + (page - head) / page_size) as u32;
     if out.first_index == NO_PAGE {
         out.first_index = at;
