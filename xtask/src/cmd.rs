@@ -69,6 +69,58 @@ pub fn status(cmd: &mut Command) -> Result<ExitStatus> {
     cmd.status().map_err(|err| spawn_error(cmd, err))
 }
 
+/// A command running beside others, its output kept until it is joined, so
+/// that two commands' lines do not interleave.
+pub struct Background {
+    line: String,
+    child: std::process::Child,
+    output: std::thread::JoinHandle<Vec<u8>>,
+}
+
+/// Echoes and starts a command with its stdout and stderr captured together.
+/// Takes the command by value: it holds the pipe's writing ends, which must
+/// be closed in this process for the reader to see the end.
+pub fn spawn_captured(mut cmd: Command) -> Result<Background> {
+    use std::io::Read as _;
+    echo(&cmd);
+    let (mut reader, writer) = io::pipe().context("a pipe for a background command")?;
+    let writer2 = writer
+        .try_clone()
+        .context("a pipe for a background command")?;
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .spawn()
+        .map_err(|err| spawn_error(&cmd, err))?;
+    let line = describe(&cmd);
+    drop(cmd);
+    let output = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out);
+        out
+    });
+    Ok(Background {
+        line,
+        child,
+        output,
+    })
+}
+
+impl Background {
+    /// Waits for the command, prints what it printed, and fails unless it
+    /// exited successfully.
+    pub fn join(mut self) -> Result<()> {
+        let status = self.child.wait().context("wait for a background command")?;
+        let out = self.output.join().unwrap_or_default();
+        eprint!("{}", String::from_utf8_lossy(&out));
+        if !status.success() {
+            bail!("`{}` failed ({status})", self.line);
+        }
+        Ok(())
+    }
+}
+
 /// Echoes and runs a command, failing unless it exits successfully.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let status = status(cmd)?;

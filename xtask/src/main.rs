@@ -490,6 +490,9 @@ fn json_string_field(json: &str, key: &str) -> Option<String> {
     }
 }
 
+/// The eBPF crate's lint step, which runs beside the build.
+const BPF_LINT: &str = "clippy for BPF (zc-ebpf)";
+
 fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()> {
     let live = cmd::is_root();
     // Where the tests say what they skipped (see `Tally::skips`).
@@ -501,9 +504,12 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
             c.args(["fmt", "--all", "--", "--check"]);
             c
         }),
-        ("clippy for BPF (zc-ebpf)", {
+        (BPF_LINT, {
             // The eBPF programs as the kernel gets them: the BPF target,
             // with the nightly's build-std, exactly as aya-build builds them.
+            // It runs beside the next step, which leaves a core idle while
+            // it compiles its first crates one after another: a target
+            // directory of its own, so neither waits on the other's lock.
             let mut c = Command::new("rustup");
             c.current_dir(root.join("zc-ebpf")).args([
                 "run",
@@ -515,10 +521,10 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
                 "bpfel-unknown-none",
                 "-Z",
                 "build-std=core",
-                "--",
-                "-D",
-                "warnings",
+                "--target-dir",
             ]);
+            c.arg(root.join("target").join("bpf-lint"))
+                .args(["--", "-D", "warnings"]);
             c
         }),
         ("build, linted by clippy", {
@@ -562,16 +568,32 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
     let mut tally = Tally::default();
     let _ = std::fs::remove_file(&skip_log);
     let secs = |since: std::time::Instant| since.elapsed().as_secs();
+    let mut beside = None;
     for (n, (name, mut command)) in steps.into_iter().enumerate() {
         eprintln!(
-            "xtask test: step {}/{total}: {name} (at {} s)",
+            "xtask test: step {}/{total}: {name} (at {} s){}",
             n + 1,
-            secs(started)
+            secs(started),
+            if name == BPF_LINT {
+                ", beside the next step: its output follows that step's"
+            } else {
+                ""
+            }
         );
-        let result = if name == "tests" {
+        let result = if name == BPF_LINT {
+            cmd::spawn_captured(command).map(|b| beside = Some(b))
+        } else if name == "tests" {
             run_counting(&mut command, &mut tally)
         } else {
-            cmd::run(&mut command)
+            let r = cmd::run(&mut command);
+            // The lint started beside this step ends with it.
+            match beside.take() {
+                Some(b) => {
+                    eprintln!("xtask test: {BPF_LINT}, started beside this step:");
+                    r.and(b.join())
+                }
+                None => r,
+            }
         };
         if name == "tests" {
             tally.read_skips(&skip_log);
