@@ -490,21 +490,30 @@ fn json_string_field(json: &str, key: &str) -> Option<String> {
     }
 }
 
-/// The eBPF crate's lint step, which runs beside the build.
-const BPF_LINT: &str = "clippy for BPF (zc-ebpf)";
+/// How a step of `cargo xtask test` runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// Waited for; its output goes straight to the terminal.
+    Run,
+    /// Started, then waited for with the next step, its output printed
+    /// after that step's so that the two do not interleave.
+    Beside,
+    /// The tests: waited for, with their results and skips counted.
+    Tests,
+}
 
 fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()> {
     let live = cmd::is_root();
     // Where the tests say what they skipped (see `Tally::skips`).
     let skip_log = std::env::temp_dir().join(format!("zc-skipped-{}.txt", std::process::id()));
     let lints = Lints::find()?;
-    let steps: [(&str, Command); 4] = [
-        ("fmt", {
+    let steps: [(&str, How, Command); 4] = [
+        ("fmt", How::Run, {
             let mut c = cargo(root);
             c.args(["fmt", "--all", "--", "--check"]);
             c
         }),
-        (BPF_LINT, {
+        ("clippy for BPF (zc-ebpf)", How::Beside, {
             // The eBPF programs as the kernel gets them: the BPF target,
             // with the nightly's build-std, exactly as aya-build builds them.
             // It runs beside the next step, which leaves a core idle while
@@ -527,7 +536,7 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
                 .args(["--", "-D", "warnings"]);
             c
         }),
-        ("build, linted by clippy", {
+        ("build, linted by clippy", How::Run, {
             // One build serves the lints and the tests: clippy's driver
             // compiles the workspace's crates for real (see `Lints`), every
             // target included (benches, examples), so the tests step
@@ -544,7 +553,7 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
             ]);
             c
         }),
-        ("tests", {
+        ("tests", How::Tests, {
             let mut c = lints.apply(cargo(root));
             // Each test that cannot run here appends a line to this file.
             c.env("ZC_SKIP_LOG", &skip_log);
@@ -568,36 +577,40 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
     let mut tally = Tally::default();
     let _ = std::fs::remove_file(&skip_log);
     let secs = |since: std::time::Instant| since.elapsed().as_secs();
-    let mut beside = None;
-    for (n, (name, mut command)) in steps.into_iter().enumerate() {
+    // The step started beside the one running, with its name.
+    let mut beside: Option<(&str, cmd::Background)> = None;
+    for (n, (name, how, mut command)) in steps.into_iter().enumerate() {
         eprintln!(
             "xtask test: step {}/{total}: {name} (at {} s){}",
             n + 1,
             secs(started),
-            if name == BPF_LINT {
+            if how == How::Beside {
                 ", beside the next step: its output follows that step's"
             } else {
                 ""
             }
         );
-        let result = if name == BPF_LINT {
-            cmd::spawn_captured(command).map(|b| beside = Some(b))
-        } else if name == "tests" {
-            run_counting(&mut command, &mut tally)
-        } else {
-            let r = cmd::run(&mut command);
-            // The lint started beside this step ends with it.
-            match beside.take() {
-                Some(b) => {
-                    eprintln!("xtask test: {BPF_LINT}, started beside this step:");
-                    r.and(b.join())
+        let result = match how {
+            How::Beside => cmd::spawn_captured(command).map(|b| beside = Some((name, b))),
+            How::Run | How::Tests => {
+                let r = if how == How::Tests {
+                    let r = run_counting(&mut command, &mut tally);
+                    tally.read_skips(&skip_log);
+                    r
+                } else {
+                    cmd::run(&mut command)
+                };
+                // A step started beside this one ends with it, whatever
+                // this one's result: its output is printed either way.
+                match beside.take() {
+                    Some((other, b)) => {
+                        eprintln!("xtask test: {other}, started beside this step:");
+                        r.and(b.join())
+                    }
+                    None => r,
                 }
-                None => r,
             }
         };
-        if name == "tests" {
-            tally.read_skips(&skip_log);
-        }
         if let Err(err) = result {
             println!(
                 "tests: {} passed, {} failed, {} skipped",
@@ -615,7 +628,7 @@ fn test(root: &Path, extra: &[String], started: std::time::Instant) -> Result<()
     kernel_matrix(root, live, &lints, &mut tally)?;
     eprintln!(
         "xtask test: {before_matrix} s up to the kernel matrix (setup, fmt, clippy, build, \
-         tests), {} s for the matrix",
+         tests, docs/screens.md), {} s for the matrix",
         secs(matrix_started)
     );
     eprintln!(
